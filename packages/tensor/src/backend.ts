@@ -1,0 +1,160 @@
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+import type {
+  Mamba3ChunkScanInputs,
+  Mamba3ChunkScanResult,
+  Mamba3ScanAttrs,
+  Mamba3StepScanInputs,
+  Mamba3StepScanResult,
+} from './ops/mamba3/types.js';
+
+/**
+ * What a backend kernel sees of a tensor: its contiguous row-major storage (the backend's own
+ * object: a typed array, a GPU buffer, a tfjs tensor) with shape and dtype.
+ */
+export interface KernelTensor {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly size: number;
+  /** The backend's own storage object; only the backend that made it may read it. */
+  readonly storage: unknown;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'expm1'
+  | 'log'
+  | 'log1p'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'square'
+  | 'reciprocal'
+  | 'sigmoid'
+  | 'softplus'
+  | 'silu'
+  | 'tanh'
+  | 'relu'
+  | 'sin'
+  | 'cos'
+  | 'floor'
+  | 'ceil'
+  | 'round';
+
+export const UNARY_OPS: readonly UnaryOp[] = [
+  'neg', 'abs', 'sign', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal',
+  'sigmoid', 'softplus', 'silu', 'tanh', 'relu', 'sin', 'cos', 'floor', 'ceil', 'round',
+];
+
+/** Unary ops defined on int32 (the rest need a float dtype). */
+export const INT_UNARY_OPS: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['neg', 'abs', 'sign', 'square', 'relu']);
+
+export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+export type CompareOp = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
+/** Comparisons return 1 or 0 in the inputs' dtype. */
+export type BinaryOp = ArithmeticOp | CompareOp;
+
+export const BINARY_OPS: readonly BinaryOp[] = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum',
+  'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual',
+];
+
+export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'prod';
+export type ArgReduceOp = 'argmax' | 'argmin';
+
+export interface BackendInfo {
+  /** Registry name, e.g. `cpu`, `webgpu`, `tfjs`. */
+  readonly name: string;
+  /** Dtypes this backend stores. */
+  readonly dtypes: readonly DType[];
+  /** Whether `readSync` works. */
+  readonly syncRead: boolean;
+  /** Human-readable device description (adapter, tfjs backend, ...). */
+  readonly device?: string;
+}
+
+/**
+ * The op set every backend implements. The op layer (`@mamba3/tensor`'s functions) validates
+ * arguments, infers output shapes and records gradients; a backend only computes, always on
+ * contiguous row-major storage, and returns its new storage object.
+ *
+ * Optional methods are fused fast paths. Each has a reference composite on the required ops, used
+ * when a backend leaves it out, so a new backend works before it is fast.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly info: BackendInfo;
+
+  // Memory --------------------------------------------------------------------------------
+  /** New storage holding a copy of `values` (`values.length` == size of `shape`). */
+  upload(values: TypedArray, shape: Shape, dtype: DType): unknown;
+  fill(shape: Shape, dtype: DType, value: number): unknown;
+  read(x: KernelTensor): Promise<TypedArray>;
+  readSync?(x: KernelTensor): TypedArray;
+  /** Frees storage: called once, when the last tensor sharing it is disposed. */
+  release(storage: unknown): void;
+  /** Resolves when all queued work has finished (GPU backends queue). */
+  sync?(): Promise<void>;
+  /** Bytes held by live storage, if the backend tracks it. */
+  memoryBytes?(): number;
+  /** Frees everything the backend holds (device, pools). */
+  dispose?(): void;
+
+  // Elementwise ---------------------------------------------------------------------------
+  unary(op: UnaryOp, x: KernelTensor): unknown;
+  /** NumPy broadcasting; `a` and `b` share a dtype, which the result keeps. */
+  binary(op: BinaryOp, a: KernelTensor, b: KernelTensor, outShape: Shape): unknown;
+  /** `cond != 0 ? a : b`, broadcasting all three; the result has `a`'s dtype. */
+  where(cond: KernelTensor, a: KernelTensor, b: KernelTensor, outShape: Shape): unknown;
+  cast(x: KernelTensor, dtype: DType): unknown;
+
+  // Linear algebra ------------------------------------------------------------------------
+  /** a: [...batchA, M, K] (or [..., K, M] with transA), b: [...batchB, K, N] (or [..., N, K]); batch dims broadcast. */
+  matmul(a: KernelTensor, b: KernelTensor, transA: boolean, transB: boolean, outShape: Shape): unknown;
+
+  // Reductions ----------------------------------------------------------------------------
+  /** Reduces sorted, distinct `axes`; `outShape` has them removed. */
+  reduce(op: ReduceOp, x: KernelTensor, axes: readonly number[], outShape: Shape): unknown;
+  /** int32 indices along `axis` (first occurrence on ties); `outShape` has the axis removed. */
+  argReduce(op: ArgReduceOp, x: KernelTensor, axis: number, outShape: Shape): unknown;
+  /** Inclusive (or exclusive) running sum along `axis`, optionally from the end. */
+  cumsum(x: KernelTensor, axis: number, exclusive: boolean, reverse: boolean): unknown;
+
+  // Layout --------------------------------------------------------------------------------
+  transpose(x: KernelTensor, perm: readonly number[], outShape: Shape): unknown;
+  slice(x: KernelTensor, begin: readonly number[], size: readonly number[]): unknown;
+  concat(xs: readonly KernelTensor[], axis: number, outShape: Shape): unknown;
+  pad(x: KernelTensor, paddings: readonly (readonly [number, number])[], value: number, outShape: Shape): unknown;
+  /** x.shape[:axis] + indices.shape + x.shape[axis+1:]; indices int32, already range-checked. */
+  gather(x: KernelTensor, indices: KernelTensor, axis: number, outShape: Shape): unknown;
+  /** The adjoint of `gather`: zeros of `outShape`, `updates` summed into the rows `indices` name. */
+  scatterAdd(updates: KernelTensor, indices: KernelTensor, axis: number, outShape: Shape): unknown;
+
+  // Fused (optional) ----------------------------------------------------------------------
+  softmax?(x: KernelTensor): unknown;
+  logSoftmax?(x: KernelTensor): unknown;
+  /** RMSNorm over the last axis, times `weight` (last-axis sized) when given. */
+  rmsNorm?(x: KernelTensor, weight: KernelTensor | null, eps: number): unknown;
+  /** The official RMSNormGated: groups of `groupSize` along the last axis, gate silu(z). */
+  gatedRmsNorm?(
+    x: KernelTensor,
+    z: KernelTensor,
+    weight: KernelTensor | null,
+    eps: number,
+    groupSize: number,
+    normBeforeGate: boolean,
+  ): unknown;
+  /** The Mamba-3 chunked scan; returns storages for { y, finalState }. */
+  mamba3ChunkScan?(inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult>;
+  /** The Mamba-3 recurrent step; returns storages for { y, state }. */
+  mamba3StepScan?(inputs: KernelInputs<Mamba3StepScanInputs>): KernelOutputs<Mamba3StepScanResult>;
+}
+
+/** Maps a record of tensors to the same record of kernel tensors. */
+export type KernelInputs<T> = { [K in keyof T]: T[K] extends infer V ? (V extends object ? KernelTensor : V) : never };
+/** Maps a record of tensors to the same record of backend storages. */
+export type KernelOutputs<T> = { [K in keyof T]: unknown };
+
+export type BackendFactory = () => Backend | Promise<Backend>;

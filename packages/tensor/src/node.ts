@@ -1,0 +1,42 @@
+/**
+ * Node-only helpers (`@mamba3/tensor/node`): files as byte sources, so large safetensors files
+ * are read one tensor at a time instead of all at once.
+ */
+import { open, writeFile } from 'node:fs/promises';
+import type { ByteSource, SaveOptions } from './safetensors.js';
+import { SafetensorsReader, saveSafetensors } from './safetensors.js';
+import type { Tensor } from './tensor.js';
+
+export async function fileSource(path: string): Promise<ByteSource> {
+  const handle = await open(path, 'r');
+  const { size } = await handle.stat();
+  return {
+    byteLength: size,
+    async read(offset, length) {
+      const buf = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return buf.subarray(0, done);
+    },
+    close: () => handle.close(),
+  };
+}
+
+/** Opens a safetensors file; remember to `close()` the reader. */
+export async function openSafetensors(path: string): Promise<SafetensorsReader> {
+  const source = await fileSource(path);
+  try {
+    return await SafetensorsReader.open(source, path);
+  } catch (err) {
+    await source.close?.();
+    throw err;
+  }
+}
+
+export async function writeSafetensorsFile(path: string, tensors: Record<string, Tensor>, opts?: SaveOptions): Promise<void> {
+  await writeFile(path, await saveSafetensors(tensors, opts));
+}

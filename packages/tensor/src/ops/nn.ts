@@ -1,0 +1,116 @@
+import { recordCompositeGrad } from '../autograd.js';
+import { engine } from '../engine.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { formatShape, normalizeAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { add, div, exp, mul, rsqrt, silu, square, stopGradient, sub } from './elementwise.js';
+import { reshape, swapAxes } from './layout.js';
+import { logSumExp, max, mean, sum } from './reduce.js';
+import { checkFloat, checkInputs, checkSameDType, make } from './util.js';
+
+/** Runs `fn` on `x` with `axis` moved last (fused kernels work on the last axis). */
+function onLastAxis(x: Tensor, axis: number, fn: (t: Tensor) => Tensor): Tensor {
+  const a = normalizeAxis('softmax', axis, x.rank);
+  if (a === x.rank - 1) return fn(x);
+  return swapAxes(fn(swapAxes(x, a, -1)), a, -1);
+}
+
+function softmaxComposite(x: Tensor): Tensor {
+  const e = exp(sub(x, stopGradient(max(x, -1, { keepDims: true }))));
+  return div(e, sum(e, -1, { keepDims: true }));
+}
+
+function logSoftmaxComposite(x: Tensor): Tensor {
+  return sub(x, logSumExp(x, -1, { keepDims: true }));
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const backend = checkInputs('softmax', { x });
+  checkFloat('softmax', 'x', x);
+  return onLastAxis(x, axis, (t) => {
+    if (!backend.softmax) return softmaxComposite(t);
+    const y = make(backend, backend.softmax(t), t.shape, t.dtype);
+    recordCompositeGrad('softmax', [t], [y], (a) => [softmaxComposite(a)]);
+    return y;
+  });
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const backend = checkInputs('logSoftmax', { x });
+  checkFloat('logSoftmax', 'x', x);
+  return onLastAxis(x, axis, (t) => {
+    if (!backend.logSoftmax) return logSoftmaxComposite(t);
+    const y = make(backend, backend.logSoftmax(t), t.shape, t.dtype);
+    recordCompositeGrad('logSoftmax', [t], [y], (a) => [logSoftmaxComposite(a)]);
+    return y;
+  });
+}
+
+function checkWeight(op: string, weight: Tensor | null | undefined, dim: number): void {
+  if (weight && (weight.rank !== 1 || weight.shape[0] !== dim)) {
+    throw new ShapeError(`${op}: weight ${formatShape(weight.shape)} should be [${dim}] (the last dim of x)`);
+  }
+}
+
+function rmsNormComposite(x: Tensor, weight: Tensor | null, eps: number): Tensor {
+  const y = mul(x, rsqrt(add(mean(square(x), -1, { keepDims: true }), eps)));
+  return weight ? mul(y, weight) : y;
+}
+
+/** x / sqrt(mean(x², last axis) + eps) · weight. */
+export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-5): Tensor {
+  const backend = checkInputs('rmsNorm', weight ? { x, weight } : { x });
+  checkFloat('rmsNorm', 'x', x);
+  if (x.rank < 1) throw new ShapeError('rmsNorm: x must have rank >= 1');
+  checkWeight('rmsNorm', weight, x.shape[x.rank - 1]);
+  if (weight) checkSameDType('rmsNorm', x, weight, ['x', 'weight']);
+  const w = weight ?? null;
+  if (!backend.rmsNorm) return rmsNormComposite(x, w, eps);
+  const y = make(backend, backend.rmsNorm(x, w, eps), x.shape, x.dtype);
+  const inputs = w ? [x, w] : [x];
+  recordCompositeGrad('rmsNorm', inputs, [y], (a, b) => [rmsNormComposite(a, b ?? null, eps)]);
+  return y;
+}
+
+export interface GatedRmsNormOptions {
+  eps?: number;
+  /** Normalise groups of this many elements along the last axis (default: the whole axis). */
+  groupSize?: number;
+  /** true: norm(x)·w·silu(z); false: norm(x·silu(z))·w. The official default is true. */
+  normBeforeGate?: boolean;
+}
+
+function gatedComposite(x: Tensor, z: Tensor, weight: Tensor | null, eps: number, groupSize: number, normBeforeGate: boolean): Tensor {
+  const dim = x.shape[x.rank - 1];
+  const gate = silu(z);
+  const input = normBeforeGate ? x : mul(x, gate);
+  const grouped = reshape(input, [...x.shape.slice(0, -1), dim / groupSize, groupSize]);
+  let y = reshape(rmsNormComposite(grouped, null, eps), x.shape);
+  if (weight) y = mul(y, weight);
+  return normBeforeGate ? mul(y, gate) : y;
+}
+
+/** The official `RMSNormGated` (mamba_ssm layernorm_gated), with its group and gate-order options. */
+export function gatedRmsNorm(x: Tensor, z: Tensor, weight?: Tensor | null, opts?: GatedRmsNormOptions): Tensor {
+  const backend = checkInputs('gatedRmsNorm', weight ? { x, z, weight } : { x, z });
+  checkFloat('gatedRmsNorm', 'x', x);
+  checkSameDType('gatedRmsNorm', x, z, ['x', 'z']);
+  if (x.rank < 1 || formatShape(x.shape) !== formatShape(z.shape)) {
+    throw new ShapeError(`gatedRmsNorm: z ${formatShape(z.shape)} must match x ${formatShape(x.shape)}`);
+  }
+  const dim = x.shape[x.rank - 1];
+  checkWeight('gatedRmsNorm', weight, dim);
+  const eps = opts?.eps ?? 1e-5;
+  const groupSize = opts?.groupSize ?? dim;
+  const normBeforeGate = opts?.normBeforeGate ?? true;
+  if (!Number.isInteger(groupSize) || groupSize <= 0 || dim % groupSize !== 0) {
+    throw new ArgumentError(`gatedRmsNorm: groupSize ${groupSize} must divide the last dim ${dim}`);
+  }
+  const w = weight ?? null;
+  if (!backend.gatedRmsNorm) return gatedComposite(x, z, w, eps, groupSize, normBeforeGate);
+  const y = make(backend, backend.gatedRmsNorm(x, z, w, eps, groupSize, normBeforeGate), x.shape, x.dtype);
+  const inputs = w ? [x, z, w] : [x, z];
+  recordCompositeGrad('gatedRmsNorm', inputs, [y], (a, b, c) => [gatedComposite(a, b, c ?? null, eps, groupSize, normBeforeGate)]);
+  return y;
+}
+
