@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { SuiteResult } from './suite.js';
+import { suites } from './suites/index.js';
+
+const { values } = parseArgs({
+  options: {
+    suite: { type: 'string', multiple: true },
+    backend: { type: 'string', multiple: true },
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true },
+    list: { type: 'boolean', default: false },
+  },
+});
+
+if (values.list) {
+  for (const s of suites) console.log(`${s.name.padEnd(16)} ${s.summary}`);
+  process.exit(0);
+}
+
+const chosen = values.suite?.length ? suites.filter((s) => values.suite!.includes(s.name)) : suites;
+const unknown = (values.suite ?? []).filter((n) => !suites.some((s) => s.name === n));
+if (unknown.length) {
+  console.error(`bench: unknown suite(s) ${unknown.join(', ')}; --list shows them`);
+  process.exit(2);
+}
+const settings = Object.fromEntries((values.set ?? []).map((kv) => kv.split('=', 2) as [string, string]));
+const results: SuiteResult[] = [];
+for (const s of chosen) {
+  console.log(`\n== ${s.name}: ${s.summary}`);
+  results.push(await s.run({ backends: values.backend ?? ['cpu'], quick: values.quick ?? false, settings }));
+}
+if (values.json) {
+  writeFileSync(values.json, JSON.stringify(results, null, 2));
+  console.log(`\nwrote ${values.json}`);
+}
