@@ -7,6 +7,16 @@ import type {
   Mamba3StepScanInputs,
   Mamba3StepScanResult,
 } from './ops/mamba3/types.js';
+import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from './ops/mamba3/mixer-types.js';
+
+/** Storages a fused mixer kernel returns: y and the four cache tensors. */
+export interface MixerKernelOutputs {
+  y: unknown;
+  angle: unknown;
+  ssm: unknown;
+  k: unknown;
+  v: unknown;
+}
 
 /**
  * What a backend kernel sees of a tensor: its contiguous row-major storage (the backend's own
@@ -150,6 +160,24 @@ export interface Backend {
   mamba3ChunkScan?(inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult>;
   /** The Mamba-3 recurrent step; returns storages for { y, state }. */
   mamba3StepScan?(inputs: KernelInputs<Mamba3StepScanInputs>): KernelOutputs<Mamba3StepScanResult>;
+  /**
+   * The whole Mamba-3 mixer between in_proj and out_proj over a sequence: zxbcdt [b, L, dInProj]
+   * -> y [b, L, dInner] and the cache after the last position (`state` null: start from zeros).
+   * See ops/mamba3/mixer-types.ts and the composite in ops/mamba3/mixer.ts.
+   */
+  mamba3MixerChunked?(
+    zxbcdt: KernelTensor,
+    params: KernelInputs<Mamba3MixerParams>,
+    state: KernelInputs<Mamba3MixerState> | null,
+    attrs: Mamba3MixerAttrs,
+  ): MixerKernelOutputs;
+  /** One decode step of the mixer: zxbcdt [b, dInProj] -> y [b, dInner] and the updated cache. */
+  mamba3MixerStep?(
+    zxbcdt: KernelTensor,
+    params: KernelInputs<Mamba3MixerParams>,
+    state: KernelInputs<Mamba3MixerState>,
+    attrs: Mamba3MixerAttrs,
+  ): MixerKernelOutputs;
 }
 
 /** Maps a record of tensors to the same record of kernel tensors. */

@@ -43,6 +43,7 @@ export type {
   CompareOp,
   ReduceOp,
   ArgReduceOp,
+  MixerKernelOutputs,
 } from './backend.js';
 export { UNARY_OPS, BINARY_OPS, INT_UNARY_OPS } from './backend.js';
 export { Engine, engine, Tape } from './engine.js';
@@ -60,6 +61,9 @@ export * from './ops/matmul.js';
 export * from './ops/nn.js';
 export * from './ops/mamba3/scan.js';
 export type * from './ops/mamba3/types.js';
+export { mamba3MixerChunked, mamba3MixerStep, mamba3MixerComposites, checkMixerAttrs } from './ops/mamba3/mixer.js';
+export { dInProjOf, MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './ops/mamba3/mixer-types.js';
+export type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState, Mamba3MixerResult } from './ops/mamba3/mixer-types.js';
 
 export {
   SafetensorsReader,

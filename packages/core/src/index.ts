@@ -1,0 +1,12 @@
+/**
+ * @mamba3/core: the Mamba-3 mixer (config, official initialisation and weights, chunked forward,
+ * recurrent step, inference cache) and the Edifice-style Mamba-3 backbone. Backend-agnostic:
+ * it only calls @mamba3/tensor.
+ */
+export type { Mamba3Options, Mamba3Config } from './config.js';
+export { MAMBA3_DEFAULTS, resolveMamba3Config, mixerAttrs, fromOfficialOptions, toOfficialOptions } from './config.js';
+export type { Mamba3Params, InitOptions } from './params.js';
+export { mamba3ParamShapes, initMamba3Params, checkWeights, isNoWeightDecay, linearInit, prefixed, unprefixed } from './params.js';
+export { Mamba3, Mamba3InferenceCache, mamba3Forward, mamba3StepForward, mixerParams } from './mixer.js';
+export type { FixtureInfo } from './fixture.js';
+export { fixtureInfo, mixerFixtureOptions, relativeL2, tensorRelativeL2 } from './fixture.js';
