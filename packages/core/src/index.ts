@@ -10,3 +10,14 @@ export { mamba3ParamShapes, initMamba3Params, checkWeights, isNoWeightDecay, lin
 export { Mamba3, Mamba3InferenceCache, mamba3Forward, mamba3StepForward, mixerParams } from './mixer.js';
 export type { FixtureInfo } from './fixture.js';
 export { fixtureInfo, mixerFixtureOptions, relativeL2, tensorRelativeL2 } from './fixture.js';
+export type { BackboneOptions, ResolvedBackboneOptions, BackboneForwardOptions } from './backbone.js';
+export {
+  buildMamba3,
+  Mamba3Backbone,
+  backboneSequence,
+  backboneParamShapes,
+  paramCount,
+  outputSize,
+  recommendedDefaults,
+  resolveBackboneOptions,
+} from './backbone.js';

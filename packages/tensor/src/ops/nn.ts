@@ -4,7 +4,8 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { formatShape, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, div, exp, mul, rsqrt, silu, square, stopGradient, sub } from './elementwise.js';
-import { reshape, swapAxes } from './layout.js';
+import { identity, reshape, swapAxes } from './layout.js';
+import { Rng } from '../random.js';
 import { logSumExp, max, mean, sum } from './reduce.js';
 import { checkFloat, checkInputs, checkSameDType, make } from './util.js';
 
@@ -114,3 +115,22 @@ export function gatedRmsNorm(x: Tensor, z: Tensor, weight?: Tensor | null, opts?
   return y;
 }
 
+
+/**
+ * Inverted dropout: zeroes each element with probability `rate` and scales the rest by
+ * 1/(1 − rate). The mask comes from `rng` (or `seed`), so runs repeat.
+ */
+export function dropout(x: Tensor, rate: number, opts?: { rng?: Rng; seed?: number }): Tensor {
+  checkInputs('dropout', { x });
+  checkFloat('dropout', 'x', x);
+  if (!(rate >= 0 && rate < 1)) throw new ArgumentError(`dropout: rate must be in [0, 1), got ${rate}`);
+  if (rate === 0) return identity(x);
+  const rng = opts?.rng ?? new Rng(opts?.seed);
+  const mask = new (x.dtype === 'float64' ? Float64Array : Float32Array)(x.size);
+  const scale = 1 / (1 - rate);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() >= rate ? scale : 0;
+  const m = make(x.backend, x.backend.upload(mask, x.shape, x.dtype), x.shape, x.dtype);
+  const y = mul(x, m);
+  m.dispose();
+  return y;
+}
