@@ -1,0 +1,29 @@
+import type { Backend } from '@mamba3/tensor';
+import { BackendUnavailableError, listBackends, setBackend, setBestBackend } from '@mamba3/tensor';
+import '@mamba3/backend-cpu';
+
+/** Backend packages the CLI can load on demand (imported by name so each stays optional). */
+const PACKAGES: Record<string, string> = {
+  webgpu: '@mamba3/backend-webgpu',
+  tfjs: '@mamba3/backend-tfjs',
+};
+
+async function registerOptional(name: string): Promise<void> {
+  const pkg = PACKAGES[name];
+  if (!pkg || listBackends().includes(name)) return;
+  try {
+    await import(pkg);
+  } catch (err) {
+    throw new BackendUnavailableError(`the ${name} backend needs the package ${pkg}, which could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Activates a backend by name; `auto` picks the best that starts (WebGPU, then tfjs, then CPU). */
+export async function useBackendNamed(name = 'cpu'): Promise<Backend> {
+  if (name === 'auto') {
+    for (const n of Object.keys(PACKAGES)) await registerOptional(n).catch(() => undefined);
+    return setBestBackend();
+  }
+  await registerOptional(name);
+  return setBackend(name);
+}
