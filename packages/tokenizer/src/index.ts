@@ -1,0 +1,13 @@
+export { Tokenizer } from './tokenizer.js';
+export type { TokenizerJSON, TokenizerOptions } from './tokenizer.js';
+export { ByteTokenizer } from './byte-tokenizer.js';
+export type { ByteTokenizerJSON, ByteTokenizerOptions } from './byte-tokenizer.js';
+export { CharTokenizer } from './char-tokenizer.js';
+export type { CharTokenizerJSON, CharTokenizerOptions } from './char-tokenizer.js';
+export type { SpecialsOptions } from './simple-base.js';
+export { tokenizerFromJSON } from './load.js';
+export type { AnyTokenizer } from './load.js';
+export type { AddedToken } from './added-tokens.js';
+export type { DecodeOptions, EncodeOptions, Encoding, TokenizerLike } from './types.js';
+export { ByteStreamingDecoder, StreamingDecoder, TextStreamingDecoder, WindowStreamingDecoder } from './streaming.js';
+export { TokenizerConfigError, TokenizerError, UnknownCharacterError, UnknownComponentError, UnknownTokenIdError } from './errors.js';
