@@ -1,0 +1,15 @@
+/**
+ * @mamba3/backend-tfjs: the mamba3-ts op set on TensorFlow.js, on whichever tfjs backend runs
+ * (cpu, wasm, webgpu, webgl, tfjs-node). Importing the package registers it as `tfjs`; nothing
+ * tfjs-related loads until `setBackend('tfjs')` (or `createTfjsBackend()`) is called.
+ */
+import { listBackends, registerBackend } from '@mamba3/tensor';
+import { createTfjsBackend } from './backend.js';
+
+export { createTfjsBackend } from './backend.js';
+export type { TfjsBackendOptions } from './backend.js';
+export type { KnownTfjsBackend } from './loader.js';
+export type { Tf, TfTensor } from './tf.js';
+
+// Below a native WebGPU backend, above the plain CPU one (priority 1).
+if (!listBackends().includes('tfjs')) registerBackend('tfjs', () => createTfjsBackend(), 2);
