@@ -2,7 +2,8 @@ import type { Command } from '../command.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { forward } from './forward.js';
+import { generateCommand } from './generate.js';
 import { info } from './info.js';
 
 /** Every subcommand; add new ones here. */
-export const commands: Command[] = [demo, forward, check, info];
+export const commands: Command[] = [demo, generateCommand, forward, check, info];

@@ -1,0 +1,16 @@
+/**
+ * @mamba3/model: `MambaLMHeadModel` with Mamba-3 mixers, official weights in and out, and
+ * generation (sampling, streaming, stop tokens/strings, AbortSignal, batches).
+ */
+export type { MambaConfig, MambaConfigInput, SsmConfig } from './config.js';
+export { MAMBA_CONFIG_DEFAULTS, resolveMambaConfig, fromConfigJson, toConfigJson, paddedVocabSize, mlpHidden, mixerOptions } from './config.js';
+export { lmParamShapes, initLmParams } from './weights.js';
+export type { LmParams } from './forward.js';
+export type { TokenIds, CreateModelOptions } from './model.js';
+export { MambaLMHeadModel, MambaInferenceCache } from './model.js';
+export type { SamplingOptions } from './sampling.js';
+export { sampleToken, checkSampling } from './sampling.js';
+export type { TokenizerLike, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
+export { generate, generateText } from './generate.js';
+export type { PretrainedSource, WeightsSource, LoadOptions, LoadProgress } from './loading.js';
+export { fromPretrained } from './loading.js';

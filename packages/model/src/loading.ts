@@ -1,0 +1,178 @@
+import type { Backend, ByteSource, Tensor } from '@mamba3/tensor';
+import { ArgumentError, blobSource, bytesSource, dispose, engine, SafetensorsReader, WeightsError } from '@mamba3/tensor';
+import type { MambaConfig, MambaConfigInput } from './config.js';
+import { fromConfigJson, resolveMambaConfig } from './config.js';
+import { MambaLMHeadModel } from './model.js';
+
+export interface LoadProgress {
+  /** Bytes read so far, over all files. */
+  loaded: number;
+  /** Total bytes, when known. */
+  total: number | null;
+  file: string;
+}
+
+export interface LoadOptions {
+  backend?: Backend | string;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+/** Weights in memory or as files: one safetensors, or shards. */
+export type WeightsSource = Record<string, Tensor> | Uint8Array | Blob | ByteSource | readonly (Uint8Array | Blob | ByteSource)[];
+
+/**
+ * Where a model comes from:
+ * - a directory (Node) or a base URL holding `config.json` and `model.safetensors` (or the shards
+ *   listed in `model.safetensors.index.json`),
+ * - `{ config, weights }` with the config as `MambaConfig` fields or the official `config.json` object,
+ * - `{ weights }` alone when the safetensors metadata holds `config` (as `save()` writes it).
+ */
+export type PretrainedSource = string | URL | { config?: MambaConfigInput | Record<string, unknown>; weights: WeightsSource };
+
+function isOfficialJson(c: Record<string, unknown>): boolean {
+  return 'd_model' in c || 'n_layer' in c || 'ssm_cfg' in c;
+}
+
+function toConfig(c: MambaConfigInput | Record<string, unknown>): MambaConfig {
+  return isOfficialJson(c as Record<string, unknown>) ? fromConfigJson(c as Record<string, unknown>) : resolveMambaConfig(c as MambaConfigInput);
+}
+
+function toSource(s: Uint8Array | Blob | ByteSource): ByteSource {
+  if (s instanceof Uint8Array) return bytesSource(s);
+  if (typeof Blob !== 'undefined' && s instanceof Blob) return blobSource(s);
+  return s as ByteSource;
+}
+
+/** Reads every tensor of the readers onto the backend, reporting progress in bytes. */
+async function readAll(readers: { reader: SafetensorsReader; file: string }[], backend: Backend, onProgress?: (p: LoadProgress) => void): Promise<Record<string, Tensor>> {
+  const total = readers.reduce((n, r) => n + [...r.reader.entries.values()].reduce((m, e) => m + e.byteLength, 0), 0);
+  let loaded = 0;
+  const out: Record<string, Tensor> = {};
+  try {
+    for (const { reader, file } of readers) {
+      for (const [name, entry] of reader.entries) {
+        if (name.startsWith('input.') || name.startsWith('expected.') || name.startsWith('output.')) continue;
+        if (out[name]) throw new WeightsError(`weight "${name}" appears in more than one file (again in ${file})`);
+        out[name] = await reader.tensor(name, { backend });
+        loaded += entry.byteLength;
+        onProgress?.({ loaded, total, file });
+      }
+    }
+  } catch (err) {
+    dispose(out);
+    throw err;
+  }
+  return out;
+}
+
+async function resolveBackend(b: Backend | string | undefined): Promise<Backend> {
+  if (!b) return engine.getBackend();
+  return typeof b === 'string' ? engine.initBackend(b) : b;
+}
+
+/** Loads a model (see `PretrainedSource`). */
+export async function fromPretrained(source: PretrainedSource, opts?: LoadOptions): Promise<MambaLMHeadModel> {
+  const backend = await resolveBackend(opts?.backend);
+  if (typeof source === 'string' || source instanceof URL) {
+    const s = String(source);
+    return /^(https?:|blob:|data:)/.test(s) || source instanceof URL ? fromUrl(s, backend, opts?.onProgress) : fromDirectory(s, backend, opts?.onProgress);
+  }
+  const w = source.weights;
+  let weights: Record<string, Tensor>;
+  let metadataConfig: Record<string, unknown> | null = null;
+  if (w instanceof Uint8Array || (typeof Blob !== 'undefined' && w instanceof Blob) || Array.isArray(w) || isByteSource(w)) {
+    const list = (Array.isArray(w) ? w : [w]) as (Uint8Array | Blob | ByteSource)[];
+    const readers = await Promise.all(list.map(async (s, i) => ({ reader: await SafetensorsReader.open(toSource(s), `weights[${i}]`), file: `weights[${i}]` })));
+    metadataConfig = parseMetadataConfig(readers[0].reader);
+    weights = await readAll(readers, backend, opts?.onProgress);
+  } else {
+    weights = w as Record<string, Tensor>;
+  }
+  const config = source.config ?? metadataConfig;
+  if (!config) {
+    if (!(w as Record<string, Tensor>)['backbone.embedding.weight']) dispose(weights);
+    throw new ArgumentError('fromPretrained: no config given and the safetensors metadata has none');
+  }
+  return build(toConfig(config), weights);
+}
+
+function isByteSource(v: unknown): v is ByteSource {
+  return typeof v === 'object' && v !== null && typeof (v as ByteSource).read === 'function' && typeof (v as ByteSource).byteLength === 'number';
+}
+
+function parseMetadataConfig(reader: SafetensorsReader): Record<string, unknown> | null {
+  const raw = reader.metadata.config;
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new WeightsError('the safetensors metadata "config" is not valid JSON');
+  }
+}
+
+function build(config: MambaConfig, weights: Record<string, Tensor>): MambaLMHeadModel {
+  try {
+    return MambaLMHeadModel.fromWeights(config, weights);
+  } catch (err) {
+    dispose(weights);
+    throw err;
+  }
+}
+
+async function fromDirectory(dir: string, backend: Backend, onProgress?: (p: LoadProgress) => void): Promise<MambaLMHeadModel> {
+  const node = await import('./node-files.js');
+  const { config, files } = await node.readModelDirectory(dir);
+  const readers: { reader: SafetensorsReader; file: string }[] = [];
+  try {
+    for (const file of files) readers.push({ reader: await SafetensorsReader.open(await node.fileSourceOf(file), file), file });
+    const weights = await readAll(readers, backend, onProgress);
+    return build(fromConfigJson(config), weights);
+  } finally {
+    await Promise.all(readers.map((r) => r.reader.close()));
+  }
+}
+
+async function fetchBytes(url: string, onBytes: (n: number) => void): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new WeightsError(`fetching ${url}: HTTP ${res.status} ${res.statusText}`);
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    n += value.length;
+    onBytes(value.length);
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+async function fromUrl(base: string, backend: Backend, onProgress?: (p: LoadProgress) => void): Promise<MambaLMHeadModel> {
+  const root = base.endsWith('/') ? base : `${base}/`;
+  const configRes = await fetch(`${root}config.json`);
+  if (!configRes.ok) throw new WeightsError(`fetching ${root}config.json: HTTP ${configRes.status}`);
+  const config = (await configRes.json()) as Record<string, unknown>;
+  let files = ['model.safetensors'];
+  const index = await fetch(`${root}model.safetensors.index.json`);
+  if (index.ok) files = [...new Set(Object.values(((await index.json()) as { weight_map: Record<string, string> }).weight_map))];
+  let loaded = 0;
+  const buffers: Uint8Array[] = [];
+  for (const f of files) {
+    buffers.push(
+      await fetchBytes(`${root}${f}`, (n) => {
+        loaded += n;
+        onProgress?.({ loaded, total: null, file: f });
+      }),
+    );
+  }
+  const readers = await Promise.all(buffers.map(async (b, i) => ({ reader: await SafetensorsReader.fromBytes(b, files[i]), file: files[i] })));
+  return build(fromConfigJson(config), await readAll(readers, backend));
+}

@@ -1,0 +1,239 @@
+import type { Mamba3Config } from '@mamba3/core';
+import { checkWeights, Mamba3InferenceCache, resolveMamba3Config } from '@mamba3/core';
+import type { Backend, DType, Tensor } from '@mamba3/tensor';
+import {
+  ArgumentError,
+  concat,
+  dispose,
+  formatShape,
+  keep,
+  ShapeError,
+  saveSafetensors,
+  sliceAxis,
+  squeeze,
+  tensor,
+  tidy,
+  WeightsError,
+} from '@mamba3/tensor';
+import type { MambaConfig, MambaConfigInput } from './config.js';
+import { mixerOptions, paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
+import type { LmParams, LmWeights } from './forward.js';
+import { lmLogits, lmSequence, lmStep, organise } from './forward.js';
+import { initLmParams, lmParamShapes } from './weights.js';
+import type { GenerateOptions, GenerationChunk, GenerationResult, TokenizerLike } from './generate.js';
+import { generate, generateText } from './generate.js';
+import type { LoadOptions, PretrainedSource } from './loading.js';
+import { fromPretrained } from './loading.js';
+
+export type Prompt = string | readonly number[] | readonly (readonly number[])[] | readonly string[];
+
+/** Token ids: a Tensor (int32), one sequence (number[]) or a batch (number[][]). */
+export type TokenIds = Tensor | readonly number[] | readonly (readonly number[])[];
+
+/** The decode cache of the whole model: one mixer cache per layer. Constant size in the sequence length. */
+export class MambaInferenceCache {
+  readonly layers: Mamba3InferenceCache[];
+  /** Tokens consumed so far. */
+  seqlenOffset = 0;
+
+  constructor(layers: Mamba3InferenceCache[]) {
+    this.layers = layers;
+  }
+
+  get batch(): number {
+    return this.layers[0].batch;
+  }
+
+  /** Stacks per-sequence caches (each batch 1 or more) into one batch, e.g. after prefilling prompts of different lengths one by one. */
+  static concat(caches: readonly MambaInferenceCache[]): MambaInferenceCache {
+    if (caches.length === 0) throw new ArgumentError('MambaInferenceCache.concat: no caches');
+    const layers = caches[0].layers.map(
+      (_, i) =>
+        new Mamba3InferenceCache(
+          tidy(() => {
+            const parts = caches.map((c) => c.layers[i]);
+            return {
+              angle: concat(parts.map((p) => p.angle)),
+              ssm: concat(parts.map((p) => p.ssm)),
+              k: concat(parts.map((p) => p.k)),
+              v: concat(parts.map((p) => p.v)),
+            };
+          }),
+        ),
+    );
+    const out = new MambaInferenceCache(layers);
+    out.seqlenOffset = Math.max(...caches.map((c) => c.seqlenOffset));
+    return out;
+  }
+
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+  }
+}
+
+export interface CreateModelOptions {
+  seed?: number;
+  backend?: Backend;
+  dtype?: DType;
+}
+
+/**
+ * `MambaLMHeadModel` of the official `mamba_ssm` with Mamba-3 mixers: embedding, blocks
+ * (add → RMSNorm → Mamba3 [→ add → RMSNorm → GatedMLP]), norm_f, tied LM head. Weights use
+ * the official names and shapes, so PyTorch checkpoints load and ours load in PyTorch.
+ */
+export class MambaLMHeadModel {
+  readonly config: MambaConfig;
+  readonly mixerConfig: Mamba3Config;
+  readonly params: LmParams;
+  private readonly w: LmWeights;
+  /** Used by `generate` for text prompts and streaming text, unless the call passes its own. */
+  tokenizer?: TokenizerLike;
+
+  protected constructor(config: MambaConfig, params: LmParams) {
+    this.config = config;
+    this.mixerConfig = resolveMamba3Config(mixerOptions(config));
+    this.params = params;
+    this.w = organise(params, config);
+  }
+
+  /** A new model with the official initialisation. */
+  static create(config: MambaConfigInput, opts?: CreateModelOptions): MambaLMHeadModel {
+    const c = resolveMambaConfig(config);
+    return new this(c, initLmParams(c, opts));
+  }
+
+  /**
+   * A model over given weights (official names). Missing, unexpected and misshaped weights are
+   * reported by name; with tied embeddings `lm_head.weight` may be absent (it is the embedding).
+   */
+  static fromWeights(config: MambaConfigInput, weights: Record<string, Tensor>): MambaLMHeadModel {
+    const c = resolveMambaConfig(config);
+    const expected = lmParamShapes(c);
+    const given = { ...weights };
+    if (c.tieEmbeddings && !given['lm_head.weight'] && given['backbone.embedding.weight']) given['lm_head.weight'] = given['backbone.embedding.weight'];
+    const emb = given['backbone.embedding.weight'];
+    if (emb && emb.shape[0] !== paddedVocabSize(c)) {
+      throw new WeightsError(
+        `the embedding has ${emb.shape[0]} rows but the config's vocabSize ${c.vocabSize} pads to ${paddedVocabSize(c)} (padVocabSizeMultiple ${c.padVocabSizeMultiple}): the config does not match these weights`,
+      );
+    }
+    checkWeights(expected, given, 'MambaLMHeadModel weights');
+    if (c.tieEmbeddings) given['lm_head.weight'] = given['backbone.embedding.weight'];
+    for (const t of new Set(Object.values(given))) keep(t);
+    return new this(c, given);
+  }
+
+  /** Loads a model: a directory (Node), a URL, `{ config, weights }` or `{ weights }` (see `PretrainedSource`). */
+  static fromPretrained(source: PretrainedSource, opts?: LoadOptions): Promise<MambaLMHeadModel> {
+    return fromPretrained(source, opts);
+  }
+
+  /** Streams generated tokens and text (an async iterator); its return value is the full result. */
+  generate(prompt: Prompt, opts?: GenerateOptions): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+    return generate(this, prompt, { tokenizer: this.tokenizer, ...opts });
+  }
+
+  /** Generates to the end and returns the result. */
+  generateText(prompt: Prompt, opts?: GenerateOptions & { onChunk?: (c: GenerationChunk) => void }): Promise<GenerationResult> {
+    return generateText(this, prompt, { tokenizer: this.tokenizer, ...opts });
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  get backend(): Backend {
+    return this.w.embedding.backend;
+  }
+
+  /** Scalar parameter count (a tied head counted once). */
+  get paramCount(): number {
+    return [...new Set(Object.values(this.params))].reduce((n, t) => n + t.size, 0);
+  }
+
+  /** ids -> an int32 tensor [b, L] on the model's backend, checking every id against the vocabulary. */
+  toIds(ids: TokenIds, op = 'forward'): Tensor {
+    if (!Array.isArray(ids)) {
+      const t = ids as Tensor;
+      if (t.dtype !== 'int32') throw new ArgumentError(`${op}: ids must be int32, got ${t.dtype}`);
+      if (t.backend.readSync) this.checkIdValues(op, t.backend.readSync(t), t.shape[t.rank - 1] ?? 1);
+      return t;
+    }
+    const rows = (typeof ids[0] === 'number' ? [ids] : ids) as readonly (readonly number[])[];
+    const L = rows[0]?.length ?? 0;
+    if (rows.length === 0 || L === 0) throw new ArgumentError(`${op}: empty input (no token ids)`);
+    if (rows.some((r) => r.length !== L)) throw new ShapeError(`${op}: the sequences of a batch must have one length (got ${rows.map((r) => r.length).join(', ')}); generate() accepts different lengths`);
+    const flat = rows.flat();
+    this.checkIdValues(op, flat, L);
+    return tensor(flat, [rows.length, L], { dtype: 'int32', backend: this.backend });
+  }
+
+  private checkIdValues(op: string, values: ArrayLike<number>, rowLength: number): void {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isInteger(v) || v < 0 || v >= this.config.vocabSize) {
+        throw new ArgumentError(`${op}: token id ${v} at position ${i % rowLength} of sequence ${Math.floor(i / rowLength)} is outside the vocabulary [0, ${this.config.vocabSize})`);
+      }
+    }
+  }
+
+  /** Logits of every position: ids [b, L] -> [b, L, paddedVocab] (the chunked path). */
+  forward(ids: TokenIds): Tensor {
+    return tidy(() => {
+      const t = this.toIds(ids);
+      if (t.rank !== 2) throw new ShapeError(`forward: ids should be [batch, seqlen], got ${formatShape(t.shape)}`);
+      const { hidden, states } = lmSequence(this.w, this.config, this.mixerConfig, t);
+      dispose(states);
+      return lmLogits(this.w, hidden);
+    });
+  }
+
+  allocateInferenceCache(batch: number): MambaInferenceCache {
+    const opts = { backend: this.backend, dtype: this.w.embedding.dtype };
+    return new MambaInferenceCache(Array.from({ length: this.config.nLayer }, () => Mamba3InferenceCache.zeros(this.mixerConfig, batch, opts)));
+  }
+
+  private checkCache(op: string, cache: MambaInferenceCache, batch: number): void {
+    if (cache.layers.length !== this.config.nLayer) throw new ArgumentError(`${op}: the cache has ${cache.layers.length} layers, the model ${this.config.nLayer}`);
+    if (cache.batch !== batch) throw new ShapeError(`${op}: the cache holds a batch of ${cache.batch}, the ids a batch of ${batch}`);
+  }
+
+  /** Runs a prompt chunked, filling (or continuing) the cache: ids [b, L] -> last-position logits [b, paddedVocab]. */
+  prefill(ids: TokenIds, cache: MambaInferenceCache): Tensor {
+    return tidy(() => {
+      const t = this.toIds(ids, 'prefill');
+      this.checkCache('prefill', cache, t.shape[0]);
+      const { hidden, states } = lmSequence(this.w, this.config, this.mixerConfig, t, cache.layers.map((l) => l.state()));
+      states.forEach((s, i) => cache.layers[i].update(s));
+      cache.seqlenOffset += t.shape[1];
+      return lmLogits(this.w, squeeze(sliceAxis(hidden, 1, hidden.shape[1] - 1), 1));
+    });
+  }
+
+  /** One token per sequence through every layer's recurrent step: ids [b] -> logits [b, paddedVocab]. */
+  step(ids: TokenIds, cache: MambaInferenceCache): Tensor {
+    return tidy(() => {
+      const asRows = Array.isArray(ids) ? (ids as number[]).map((id) => [id]) : null;
+      const t = asRows ? this.toIds(asRows, 'step') : this.toIds(ids, 'step');
+      const flat = t.rank === 2 ? squeeze(t, 1) : t;
+      if (flat.rank !== 1) throw new ShapeError(`step: ids should be [batch], got ${formatShape(t.shape)}`);
+      this.checkCache('step', cache, flat.shape[0]);
+      const { hidden, states } = lmStep(this.w, this.config, this.mixerConfig, flat, cache.layers.map((l) => l.state()));
+      states.forEach((s, i) => cache.layers[i].update(s));
+      cache.seqlenOffset += 1;
+      return lmLogits(this.w, hidden);
+    });
+  }
+
+  /** The official `config.json` and the weights as safetensors (official names; the tied head is written under both names, as `state_dict()` has it). */
+  async save(opts?: { floatDType?: 'F32' | 'F16' | 'BF16' }): Promise<{ configJson: Record<string, unknown>; weights: Uint8Array }> {
+    const configJson = toConfigJson(this.config);
+    const weights = await saveSafetensors(this.params, { floatDType: opts?.floatDType, metadata: { format: 'pt', config: JSON.stringify(configJson) } });
+    return { configJson, weights };
+  }
+
+  dispose(): void {
+    dispose([...new Set(Object.values(this.params))]);
+  }
+}
