@@ -139,10 +139,15 @@ function makeBackend(tf: Tf, name: string, tfjsName: string): Backend {
       t.dispose();
     },
     sync: async () => {
-      // Only GPU backends queue work; tfjs exposes no flush, so drain WebGPU's queue where it is reachable.
-      const b = tf.findBackend(tfjsName) as { submitQueue?: () => void; device?: { queue?: { onSubmittedWorkDone?: () => Promise<void> } } } | null;
-      b?.submitQueue?.();
-      await b?.device?.queue?.onSubmittedWorkDone?.();
+      // Only GPU backends queue work and tfjs exposes no flush: for tfjs-webgpu, end its open
+      // compute pass, submit, and wait for the queue (what its own reads do first).
+      const b = tf.findBackend(tfjsName) as WebGPULike | null;
+      if (!b?.device?.queue || typeof b.submitQueue !== 'function') return;
+      if (b.commandEncoder) {
+        b.endComputePassEncoder?.();
+        b.submitQueue();
+      }
+      await b.device.queue.onSubmittedWorkDone();
     },
     memoryBytes: () => liveBytes,
     dispose: () => {
@@ -174,6 +179,14 @@ function makeBackend(tf: Tf, name: string, tfjsName: string): Backend {
   };
   if (syncRead) backend.readSync = (x) => copyOut((x.storage as TfTensor).dataSync());
   return backend;
+}
+
+/** The parts of tfjs-webgpu's backend object `sync` uses (not public API: checked before use). */
+interface WebGPULike {
+  commandEncoder?: unknown;
+  endComputePassEncoder?: () => void;
+  submitQueue?: () => void;
+  device?: { queue?: { onSubmittedWorkDone: () => Promise<void> } };
 }
 
 function isKernelTensor(v: unknown): v is KernelTensor {
