@@ -1,0 +1,112 @@
+import type { Backend, BackendInfo, DType, KernelTensor, Shape, TypedArray } from '@mamba3/tensor';
+import { sizeOf, UnsupportedError } from '@mamba3/tensor';
+import type { DeviceOptions } from './device.js';
+import { acquireDevice } from './device.js';
+import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
+import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
+import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3-scan.js';
+import { matmul } from './kernels/matmul.js';
+import { rmsNorm, softmax } from './kernels/nn.js';
+import { argReduce, cumsum, reduce } from './kernels/reduce.js';
+import type { RuntimeOptions, RuntimeStats } from './runtime.js';
+import { GPUStorage, Runtime } from './runtime.js';
+
+export interface WebGPUBackendOptions extends DeviceOptions, RuntimeOptions {
+  /** Registry name (default `webgpu`). */
+  name?: string;
+}
+
+/** The WebGPU backend: the `Backend` ops plus what GPU callers need (stats, timing, the device). */
+export interface WebGPUBackend extends Backend {
+  readonly device: GPUDevice;
+  /** Device features in use (`subgroups`, `timestamp-query`, `shader-f16`). */
+  readonly features: ReadonlySet<string>;
+  sync(): Promise<void>;
+  memoryBytes(): number;
+  dispose(): void;
+  /** Submits queued work now without waiting. */
+  flush(): void;
+  /** Counters: live and pooled bytes, pipelines, submits, dispatches. */
+  stats(): RuntimeStats;
+  /** Destroys the pooled free buffers. */
+  trimPool(): void;
+  /** GPU milliseconds of the work `fn` encodes (needs `timestamp-query`; see `features`). */
+  timeGpu(fn: () => void): Promise<number>;
+}
+
+const DTYPES: readonly DType[] = ['float32', 'int32'];
+
+function checkDType(op: string, dtype: DType): void {
+  if (!DTYPES.includes(dtype)) {
+    throw new UnsupportedError(`webgpu ${op}: ${dtype} is not supported (WebGPU has no float64); the webgpu backend stores ${DTYPES.join(', ')}`);
+  }
+}
+
+/**
+ * Creates a WebGPU backend. Without `device`/`adapter`/`gpu`, it uses `navigator.gpu` in
+ * browsers and loads Dawn (the optional `webgpu` package) in Node; it throws a
+ * `BackendUnavailableError` saying why and how to get an adapter when there is none.
+ */
+export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+  const acquired = await acquireDevice(opts);
+  const rt = new Runtime(acquired.device, { ...opts, subgroupSizes: acquired.subgroupSizes });
+  const name = opts.name ?? 'webgpu';
+  const info: BackendInfo = { name, dtypes: DTYPES, syncRead: false, device: acquired.description };
+  const st = (x: KernelTensor) => x.storage as GPUStorage;
+  const guard = <T>(op: string, fn: () => T): T => {
+    rt.check(op);
+    return fn();
+  };
+
+  return {
+    name,
+    info,
+    device: acquired.device,
+    features: acquired.features,
+    upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
+      checkDType('upload', dtype);
+      const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);
+      return rt.upload('upload', typed, dtype);
+    },
+    fill: (shape, dtype, value) => {
+      checkDType('fill', dtype);
+      return fill(rt, shape, dtype, value);
+    },
+    read: (x) => rt.read('read', st(x), x.size * 4, x.dtype),
+    release: (storage) => rt.release(storage as GPUStorage),
+    sync: () => rt.sync(),
+    flush: () => rt.flush(),
+    memoryBytes: () => rt.memoryBytes,
+    stats: () => rt.stats(),
+    trimPool: () => rt.trimPool(),
+    timeGpu: (fn) => rt.timeGpu(fn),
+    dispose: () => rt.dispose(),
+    unary: (op, x) => guard(op, () => unary(rt, op, x)),
+    binary: (op, a, b, outShape) => guard(op, () => binary(rt, op, a, b, outShape)),
+    where: (c, a, b, outShape) => guard('where', () => where(rt, c, a, b, outShape)),
+    cast: (x, dtype) => {
+      checkDType('cast', dtype);
+      return guard('cast', () => cast(rt, x, dtype));
+    },
+    matmul: (a, b, ta, tb, outShape) => guard('matmul', () => matmul(rt, a, b, ta, tb, outShape)),
+    reduce: (op, x, axes, outShape) => guard(op, () => reduce(rt, op, x, axes, outShape)),
+    argReduce: (op, x, axis, outShape) => guard(op, () => argReduce(rt, op, x, axis, outShape)),
+    cumsum: (x, axis, exclusive, reverse) => guard('cumsum', () => cumsum(rt, x, axis, exclusive, reverse)),
+    transpose: (x, perm, outShape) => guard('transpose', () => transpose(rt, x, perm, outShape)),
+    slice: (x, begin, size) => guard('slice', () => slice(rt, x, begin, size)),
+    concat: (xs, axis, outShape) => guard('concat', () => concat(rt, xs, axis, outShape)),
+    pad: (x, paddings, value, outShape) => guard('pad', () => pad(rt, x, paddings, value, outShape)),
+    gather: (x, indices, axis, outShape) => guard('gather', () => gather(rt, x, indices, axis, outShape)),
+    scatterAdd: (u, indices, axis, outShape) => guard('scatterAdd', () => scatterAdd(rt, u, indices, axis, outShape)),
+    softmax: (x) => guard('softmax', () => softmax(rt, x, false)),
+    logSoftmax: (x) => guard('logSoftmax', () => softmax(rt, x, true)),
+    rmsNorm: (x, w, eps) => guard('rmsNorm', () => rmsNorm(rt, x, null, w, eps, lastOf(x.shape), true)),
+    gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) => guard('gatedRmsNorm', () => rmsNorm(rt, x, z, w, eps, groupSize, normBeforeGate)),
+    mamba3ChunkScan: (inputs, attrs) => guard('mamba3ChunkScan', () => mamba3ChunkScan(rt, inputs, attrs)),
+    mamba3StepScan: (inputs) => guard('mamba3StepScan', () => mamba3StepScan(rt, inputs)),
+  };
+}
+
+function lastOf(shape: Shape): number {
+  return shape.length ? shape[shape.length - 1] : sizeOf(shape);
+}

@@ -1,0 +1,146 @@
+/**
+ * Small helpers the WGSL templates share: exact literals, element types, and index arithmetic
+ * with the shapes baked in (each distinct shape is its own cached pipeline).
+ */
+import type { DType, Shape } from '@mamba3/tensor';
+
+export type WgslType = 'f32' | 'i32';
+
+export function wgslType(dtype: DType): WgslType {
+  return dtype === 'int32' ? 'i32' : 'f32';
+}
+
+const f32View = new Float32Array(1);
+const u32View = new Uint32Array(f32View.buffer);
+
+/** An f32 literal that round-trips exactly (also ±Infinity and NaN). */
+export function f32Lit(v: number): string {
+  f32View[0] = v;
+  return Number.isFinite(v) ? `bitcast<f32>(${u32View[0]}u)` : `nonfinite(${u32View[0]}u)`;
+}
+
+/** An i32 literal (also -2^31, which WGSL cannot spell directly). */
+export function i32Lit(v: number): string {
+  return `bitcast<i32>(${(v | 0) >>> 0}u)`;
+}
+
+export function lit(v: number, t: WgslType): string {
+  return t === 'f32' ? f32Lit(v) : i32Lit(v);
+}
+
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d];
+  }
+  return s;
+}
+
+/** Strides of `inShape` read broadcast into `outShape` (0 along broadcast dims). */
+export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
+  const s = stridesOf(inShape);
+  const lead = outShape.length - inShape.length;
+  return outShape.map((_, d) => (d < lead || inShape[d - lead] === 1 ? 0 : s[d - lead]));
+}
+
+/**
+ * Merges adjacent output dims that every operand walks contiguously (and drops size-1 dims),
+ * so a same-shape op becomes one flat loop and index arithmetic stays short.
+ */
+export function collapse(shape: Shape, strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => out[k][last] === s[d] * shape[d])) {
+      outShape[last] *= shape[d];
+      strides.forEach((s, k) => (out[k][last] = s[d]));
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((s, k) => out[k].push(s[d]));
+    }
+  }
+  return { shape: outShape, strides: out };
+}
+
+/**
+ * WGSL statements that turn the flat row-major index `idx` of `shape` into one offset per
+ * operand (`off0`, `off1`, ...), given each operand's strides over `shape`.
+ */
+export function offsets(idx: string, shape: readonly number[], strides: readonly (readonly number[])[], prefix = 'off'): string {
+  const lines = strides.map((_, k) => `var ${prefix}${k} = 0u;`);
+  if (shape.length === 0) return lines.join('\n  ');
+  const rem = `rem_${prefix}`;
+  lines.push(`var ${rem} = ${idx};`);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const used = strides.some((s) => s[d] !== 0);
+    if (d === 0) {
+      if (used) lines.push(`{ let c = ${rem};`, ...strides.map((s, k) => (s[d] ? `  ${prefix}${k} += c * ${s[d]}u;` : '')).filter(Boolean), `}`);
+      break;
+    }
+    lines.push(`{ let c = ${rem} % ${shape[d]}u; ${rem} = ${rem} / ${shape[d]}u;`, ...strides.map((s, k) => (s[d] ? `  ${prefix}${k} += c * ${s[d]}u;` : '')).filter(Boolean), `}`);
+  }
+  return lines.join('\n  ');
+}
+
+/** Flat invocation index over a 2-D grid of 1-D workgroups of `wg` threads. */
+export function flatIndex(wg: number): string {
+  return `(wid.y * nwg.x + wid.x) * ${wg}u + lid3.x`;
+}
+
+export const COMPUTE_BUILTINS =
+  '@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>';
+
+/**
+ * Shared WGSL: `nonfinite` builds ±Inf/NaN at run time (WGSL constant expressions reject them),
+ * and the float helpers are written for accuracy over the whole range, not the naive formulas.
+ */
+export const COMMON = /* wgsl */ `
+fn nonfinite(bits: u32) -> f32 { return bitcast<f32>(bits); }
+fn sigmoid_(v: f32) -> f32 {
+  if (v >= 0.0) { return 1.0 / (1.0 + exp(-v)); }
+  let e = exp(v);
+  return e / (1.0 + e);
+}
+fn expm1_(v: f32) -> f32 {
+  // Kahan's trick: exact cancellation of the rounding in exp(v) for small |v|.
+  let u = exp(v);
+  if (u == 1.0) { return v; }
+  let um1 = u - 1.0;
+  if (abs(v) > 0.5) { return um1; }
+  return um1 * v / log(u);
+}
+fn log1p_(v: f32) -> f32 {
+  let u = 1.0 + v;
+  if (u == 1.0) { return v; }
+  if (abs(v) > 0.5) { return log(u); }
+  return log(u) * v / (u - 1.0);
+}
+fn softplus_(v: f32) -> f32 {
+  if (v > 30.0) { return v; }
+  return max(v, 0.0) + log1p_(exp(-abs(v)));
+}
+fn tanh_(v: f32) -> f32 {
+  // tanh|v| = -expm1(-2|v|) / (2 + expm1(-2|v|)): no overflow, no cancellation near 0.
+  let e = expm1_(-2.0 * abs(v));
+  let r = -e / (2.0 + e);
+  return select(r, -r, v < 0.0);
+}
+fn round_(v: f32) -> f32 {
+  // Math.round: halves go up (WGSL round() goes to even).
+  let f = floor(v);
+  return select(f, f + 1.0, v - f >= 0.5);
+}
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a == 0.0) { return select(nonfinite(0x7f800000u), 0.0, b > 0.0); }
+  let m = exp2(b * log2(abs(a)));
+  if (a > 0.0) { return m; }
+  if (floor(b) != b) { return nonfinite(0x7fc00000u); }
+  let odd = b - 2.0 * floor(b * 0.5) == 1.0;
+  return select(m, -m, odd);
+}
+`;

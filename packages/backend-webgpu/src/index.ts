@@ -1,0 +1,14 @@
+/**
+ * @mamba3/backend-webgpu: WGSL compute kernels behind the `Backend` interface, in browsers
+ * (navigator.gpu) and Node (Dawn, the optional `webgpu` package). Importing the package
+ * registers it as `webgpu` (priority 2, above `cpu`); nothing touches the GPU until the backend
+ * is initialised. `createWebGPUBackend()` makes standalone instances.
+ */
+import { listBackends, registerBackend } from '@mamba3/tensor';
+import { createWebGPUBackend } from './backend.js';
+
+export { createWebGPUBackend } from './backend.js';
+export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
+export type { RuntimeStats } from './runtime.js';
+
+if (!listBackends().includes('webgpu')) registerBackend('webgpu', () => createWebGPUBackend(), 2);

@@ -1,0 +1,86 @@
+import type { KernelTensor, Shape } from '@mamba3/tensor';
+import { sizeOf } from '@mamba3/tensor';
+import { collapse, lit, stridesOf, wgslType } from '../codegen.js';
+import type { GPUStorage, Runtime } from '../runtime.js';
+import { concatPartWgsl, copyWgsl, gatherWgsl, LAYOUT_WG, padWgsl, scatterAddWgsl } from './layout.wgsl.js';
+import { buf, groupsFor } from './util.js';
+
+/** out = x read through `strides` from element `base`, over `outShape`. */
+function stridedCopy(rt: Runtime, op: string, x: KernelTensor, outShape: Shape, strides: readonly number[], base: number): GPUStorage {
+  const t = wgslType(x.dtype);
+  const n = sizeOf(outShape);
+  const out = rt.alloc(op, n * 4, x.dtype);
+  const c = collapse(outShape, [strides]);
+  const key = `copy/${t}/${n}/${c.shape}/${c.strides[0]}/${base}`;
+  rt.dispatch(key, () => copyWgsl(t, n, c.shape, c.strides[0], base), [buf(x), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  return out;
+}
+
+export function transpose(rt: Runtime, x: KernelTensor, perm: readonly number[], outShape: Shape): GPUStorage {
+  const s = stridesOf(x.shape);
+  return stridedCopy(rt, 'transpose', x, outShape, perm.map((a) => s[a]), 0);
+}
+
+export function slice(rt: Runtime, x: KernelTensor, begin: readonly number[], size: readonly number[]): GPUStorage {
+  const s = stridesOf(x.shape);
+  return stridedCopy(rt, 'slice', x, size, s, begin.reduce((acc, b, d) => acc + b * s[d], 0));
+}
+
+export function concat(rt: Runtime, xs: readonly KernelTensor[], axis: number, outShape: Shape): GPUStorage {
+  const t = wgslType(xs[0].dtype);
+  const out = rt.alloc('concat', sizeOf(outShape) * 4, xs[0].dtype);
+  const inner = sizeOf(outShape.slice(axis + 1));
+  const rowOut = outShape[axis] * inner;
+  let at = 0;
+  for (const x of xs) {
+    const rowIn = x.shape[axis] * inner;
+    const n = x.size;
+    const dst = at * inner;
+    at += x.shape[axis];
+    if (n === 0) continue;
+    const key = `concat/${t}/${n}/${rowIn}/${rowOut}/${dst}`;
+    rt.dispatch(key, () => concatPartWgsl(t, n, rowIn, rowOut, dst), [buf(x), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  }
+  return out;
+}
+
+export function pad(rt: Runtime, x: KernelTensor, paddings: readonly (readonly [number, number])[], value: number, outShape: Shape): GPUStorage {
+  const t = wgslType(x.dtype);
+  const n = sizeOf(outShape);
+  const out = rt.alloc('pad', n * 4, x.dtype);
+  const before = paddings.map((p) => p[0]);
+  const v = lit(value, t);
+  const key = `pad/${t}/${outShape}/${x.shape}/${before}/${v}`;
+  rt.dispatch(key, () => padWgsl(t, outShape, x.shape, before, v), [buf(x), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  return out;
+}
+
+function around(shape: Shape, axis: number): [number, number, number] {
+  return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
+}
+
+export function gather(rt: Runtime, x: KernelTensor, indices: KernelTensor, axis: number, outShape: Shape): GPUStorage {
+  const t = wgslType(x.dtype);
+  const [outer, D, inner] = around(x.shape, axis);
+  const J = indices.size;
+  const n = sizeOf(outShape);
+  const out = rt.alloc('gather', n * 4, x.dtype);
+  if (n === 0 || D === 0) return out;
+  rt.dispatch(`gather/${t}/${outer}/${D}/${J}/${inner}`, () => gatherWgsl(t, outer, D, J, inner), [buf(x), buf(indices), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  return out;
+}
+
+export function scatterAdd(rt: Runtime, updates: KernelTensor, indices: KernelTensor, axis: number, outShape: Shape): GPUStorage {
+  const t = wgslType(updates.dtype);
+  const [outer, D, inner] = around(outShape, axis);
+  const J = indices.size;
+  const out = rt.alloc('scatterAdd', sizeOf(outShape) * 4, updates.dtype);
+  if (sizeOf(outShape) === 0) return out;
+  if (J === 0) {
+    rt.clear(out.buffer, sizeOf(outShape) * 4);
+    return out;
+  }
+  const key = `scatterAdd/${t}/${outer}/${D}/${J}/${inner}`;
+  rt.dispatch(key, () => scatterAddWgsl(t, outer, D, J, inner), [buf(updates), buf(indices), out.buffer], rt.grid(groupsFor(outer * inner, LAYOUT_WG)));
+  return out;
+}

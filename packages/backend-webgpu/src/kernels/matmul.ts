@@ -1,0 +1,40 @@
+import type { KernelTensor, Shape } from '@mamba3/tensor';
+import { sizeOf } from '@mamba3/tensor';
+import { broadcastStrides, collapse } from '../codegen.js';
+import type { GPUStorage, Runtime } from '../runtime.js';
+import type { MatmulDims } from './matmul.wgsl.js';
+import { gemvTransBWgsl, matmulTiledWgsl, TILE } from './matmul.wgsl.js';
+import { buf } from './util.js';
+
+/** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
+export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: boolean, transB: boolean, outShape: Shape): GPUStorage {
+  const r = outShape.length;
+  const M = outShape[r - 2];
+  const N = outShape[r - 1];
+  const K = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  const out = rt.alloc('matmul', sizeOf(outShape) * 4, a.dtype);
+  const batch = outShape.slice(0, -2);
+  const nBatch = sizeOf(batch);
+  if (sizeOf(outShape) === 0) return out;
+  if (K === 0) {
+    rt.clear(out.buffer, sizeOf(outShape) * 4);
+    return out;
+  }
+  // Per-batch element strides of A, B and C (0 along broadcast dims).
+  const matStride = (x: KernelTensor) => x.shape[x.shape.length - 1] * x.shape[x.shape.length - 2];
+  const bs = (x: KernelTensor) => broadcastStrides(x.shape.slice(0, -2), batch).map((s) => s * matStride(x));
+  const cStrides = broadcastStrides(batch, batch).map((s) => s * M * N);
+  const { shape: batchShape, strides: batchStrides } = collapse(batch, [bs(a), bs(b), cStrides]);
+  const d: MatmulDims = { M, N, K, transA, transB, batchShape, batchStrides };
+  const maxZ = rt.limits.maxComputeWorkgroupsPerDimension;
+  if (nBatch > maxZ) throw new Error(`matmul: ${nBatch} batch matrices exceed the ${maxZ} the grid allows`);
+  const key = `${M}/${N}/${K}/${+transA}${+transB}/${batchShape}/${batchStrides.join(';')}`;
+  if (M <= 4 && transB) {
+    const sg = rt.subgroups32;
+    const [x, y] = rt.grid(Math.ceil(N / 8));
+    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, () => gemvTransBWgsl(d, sg), [buf(a), buf(b), out.buffer], [x, y, nBatch]);
+  } else {
+    rt.dispatch(`matmul/${key}`, () => matmulTiledWgsl(d), [buf(a), buf(b), out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), nBatch]);
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+/**
+ * Matrix products. All operands are flat row-major float32 arrays.
+ *
+ * Tiled GEMM: C[z] (M x N) = op(A[z]) (M x K) · op(B[z]) (K x N) for each batch index z
+ * (= workgroup_id.z; per-operand batch offsets baked, 0 along broadcast batch dims).
+ *   A: [.., M, K], or [.., K, M] with transA;  B: [.., K, N], or [.., N, K] with transB.
+ * A 16x16 workgroup computes a 64x64 tile of C, each invocation a 4x4 block held in four vec4
+ * accumulators; 64x16 slices of A and 16x64 of B are staged in workgroup memory (8 KiB), read
+ * coalesced along whichever axis is contiguous in global memory.
+ *
+ * GEMV (M <= 4, transB, i.e. x·Wᵀ with W [N, K] as nn.Linear stores it): 8 output columns per
+ * workgroup of 32x8; 32 lanes stride along the contiguous K of one row of W and reduce in
+ * workgroup memory (or with subgroupAdd). W is read exactly once, coalesced: bandwidth bound.
+ */
+import { offsets } from '../codegen.js';
+
+export interface MatmulDims {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** Collapsed batch shape and the [A, B, C] element strides over it. */
+  batchShape: readonly number[];
+  batchStrides: readonly (readonly number[])[];
+}
+
+export const TILE = 64;
+
+export function matmulTiledWgsl(d: MatmulDims): string {
+  const { M, N, K, transA, transB } = d;
+  const aAt = transA ? `offA + gk * ${M}u + gm` : `offA + gm * ${K}u + gk`;
+  const bAt = transB ? `offB + gn * ${K}u + gk` : `offB + gk * ${N}u + gn`;
+  // Which tile coordinate runs along the contiguous axis decides the load pattern.
+  const aIdx = transA ? 'let m = e % 64u; let k = e / 64u;' : 'let m = e / 16u; let k = e % 16u;';
+  const bIdx = transB ? 'let n = e / 16u; let k = e % 16u;' : 'let n = e % 64u; let k = e / 64u;';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<f32, 1024>; // [k 16][m 64]
+var<workgroup> Bs: array<f32, 1024>; // [k 16][n 64]
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let m0 = wid.y * 64u;
+  let n0 = wid.x * 64u;
+  ${offsets('wid.z', d.batchShape, d.batchStrides)}
+  let offA = off0;
+  let offB = off1;
+  let offC = off2;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < ${K}u; k0 += 16u) {
+    for (var q = 0u; q < 4u; q++) {
+      let e = tid + q * 256u;
+      {
+        ${aIdx}
+        let gm = m0 + m;
+        let gk = k0 + k;
+        var v = 0.0;
+        if (gm < ${M}u && gk < ${K}u) { v = A[${aAt}]; }
+        As[k * 64u + m] = v;
+      }
+      {
+        ${bIdx}
+        let gn = n0 + n;
+        let gk = k0 + k;
+        var v = 0.0;
+        if (gn < ${N}u && gk < ${K}u) { v = B[${bAt}]; }
+        Bs[k * 64u + n] = v;
+      }
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let ab = k * 64u + lid.y * 4u;
+      let bb = k * 64u + lid.x * 4u;
+      let b = vec4<f32>(Bs[bb], Bs[bb + 1u], Bs[bb + 2u], Bs[bb + 3u]);
+      acc0 += As[ab] * b;
+      acc1 += As[ab + 1u] * b;
+      acc2 += As[ab + 2u] * b;
+      acc3 += As[ab + 3u] * b;
+    }
+    workgroupBarrier();
+  }
+  let row = m0 + lid.y * 4u;
+  let col = n0 + lid.x * 4u;
+  var accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < 4u; i++) {
+    if (row + i < ${M}u) {
+      for (var j = 0u; j < 4u; j++) {
+        if (col + j < ${N}u) { C[offC + (row + i) * ${N}u + col + j] = accs[i][j]; }
+      }
+    }
+  }
+}`;
+}
+
+/** Small-M product with W stored [N, K] (transB): see the header. */
+export function gemvTransBWgsl(d: MatmulDims, subgroups: boolean): string {
+  const { M, N, K, transA } = d;
+  const aAt = (m: number) => (transA ? `A[offA + k * ${M}u + ${m}u]` : `A[offA + ${m}u * ${K}u + k]`);
+  const accs = Array.from({ length: M }, (_, m) => m);
+  const reduce = subgroups
+    ? // One subgroup of 32 lanes per row when the hardware has it; else the workgroup tree below.
+      `${accs.map((m) => `let s${m} = subgroupAdd(acc${m});`).join('\n  ')}
+  if (lid.x == 0u && n < ${N}u) {
+    ${accs.map((m) => `C[offC + ${m}u * ${N}u + n] = s${m};`).join('\n    ')}
+  }`
+    : `${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] = acc${m};`).join('\n  ')}
+  workgroupBarrier();
+  for (var s = 16u; s > 0u; s = s >> 1u) {
+    if (lid.x < s) {
+      ${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] += red[${m}u * 256u + lid.y * 32u + lid.x + s];`).join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && n < ${N}u) {
+    ${accs.map((m) => `C[offC + ${m}u * ${N}u + n] = red[${m}u * 256u + lid.y * 32u];`).join('\n    ')}
+  }`;
+  return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${subgroups ? '' : `var<workgroup> red: array<f32, ${256 * M}>;`}
+@compute @workgroup_size(32, 8)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let n = (wid.y * nwg.x + wid.x) * 8u + lid.y;
+  ${offsets('wid.z', d.batchShape, d.batchStrides)}
+  let offA = off0;
+  let offB = off1;
+  let offC = off2;
+  ${accs.map((m) => `var acc${m} = 0.0;`).join('\n  ')}
+  if (n < ${N}u) {
+    let row = offB + n * ${K}u;
+    for (var k = lid.x; k < ${K}u; k += 32u) {
+      let w = B[row + k];
+      ${accs.map((m) => `acc${m} += ${aAt(m)} * w;`).join('\n      ')}
+    }
+  }
+  ${reduce}
+}`;
+}

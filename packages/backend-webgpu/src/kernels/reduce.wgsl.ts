@@ -1,0 +1,171 @@
+/**
+ * Reductions, arg-reductions and running sums.
+ *
+ * reduce: the input's dims split into kept dims (the output, row-major) and reduced dims
+ * (R elements per output), each collapsed and given its strides into x. Large R: one
+ * workgroup of 128 per output, a strided partial per invocation, then a tree in workgroup
+ * memory. Small R: one invocation per output, a plain loop.
+ * argReduce: x viewed as [outer, D, inner]; same two shapes of kernel over D, (value, index)
+ * pairs with the first index winning ties.
+ * cumsum: x viewed as [outer, D, inner]; one invocation per (outer, inner) line walks D in
+ * order (or reverse), so consecutive invocations read consecutive inner elements.
+ */
+import type { ArgReduceOp, ReduceOp } from '@mamba3/tensor';
+import type { WgslType } from '../codegen.js';
+import { COMPUTE_BUILTINS, flatIndex, offsets } from '../codegen.js';
+
+export const RED_WG = 128;
+
+export interface ReduceLayout {
+  nOut: number;
+  R: number;
+  keptShape: readonly number[];
+  keptStrides: readonly number[];
+  redShape: readonly number[];
+  redStrides: readonly number[];
+}
+
+function identity(op: ReduceOp, t: WgslType): string {
+  switch (op) {
+    case 'sum':
+    case 'mean':
+      return t === 'f32' ? '0.0' : '0';
+    case 'prod':
+      return t === 'f32' ? '1.0' : '1';
+    case 'max':
+      return t === 'f32' ? 'nonfinite(0xff800000u)' : 'bitcast<i32>(0x80000000u)';
+    case 'min':
+      return t === 'f32' ? 'nonfinite(0x7f800000u)' : 'bitcast<i32>(0x7fffffffu)';
+  }
+}
+
+function combine(op: ReduceOp, a: string, b: string): string {
+  switch (op) {
+    case 'sum':
+    case 'mean':
+      return `${a} + ${b}`;
+    case 'prod':
+      return `${a} * ${b}`;
+    case 'max':
+      return `max(${a}, ${b})`;
+    case 'min':
+      return `min(${a}, ${b})`;
+  }
+}
+
+const NONFINITE = 'fn nonfinite(bits: u32) -> f32 { return bitcast<f32>(bits); }';
+
+export function reduceWgsl(op: ReduceOp, t: WgslType, l: ReduceLayout, perWorkgroup: boolean): string {
+  const finish = op === 'mean' ? `acc / ${l.R}.0` : 'acc';
+  const head = `${NONFINITE}
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`;
+  if (!perWorkgroup) {
+    return /* wgsl */ `${head}
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let o = ${flatIndex(RED_WG)};
+  if (o >= ${l.nOut}u) { return; }
+  ${offsets('o', l.keptShape, [l.keptStrides], 'base')}
+  var acc = ${identity(op, t)};
+  for (var r = 0u; r < ${l.R}u; r++) {
+    ${offsets('r', l.redShape, [l.redStrides], 'roff')}
+    acc = ${combine(op, 'acc', 'x[base0 + roff0]')};
+  }
+  out[o] = ${finish};
+}`;
+  }
+  return /* wgsl */ `${head}
+var<workgroup> red: array<${t}, ${RED_WG}>;
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let o = wid.y * nwg.x + wid.x;
+  if (o >= ${l.nOut}u) { return; }
+  ${offsets('o', l.keptShape, [l.keptStrides], 'base')}
+  var acc = ${identity(op, t)};
+  for (var r = lid3.x; r < ${l.R}u; r += ${RED_WG}u) {
+    ${offsets('r', l.redShape, [l.redStrides], 'roff')}
+    acc = ${combine(op, 'acc', 'x[base0 + roff0]')};
+  }
+  red[lid3.x] = acc;
+  workgroupBarrier();
+  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid3.x < s) { red[lid3.x] = ${combine(op, 'red[lid3.x]', 'red[lid3.x + s]')}; }
+    workgroupBarrier();
+  }
+  if (lid3.x == 0u) { let acc = red[0]; out[o] = ${finish}; }
+}`;
+}
+
+/** x viewed as [outer, D, inner]; out [outer, inner] int32. */
+export function argReduceWgsl(op: ArgReduceOp, t: WgslType, outer: number, D: number, inner: number, perWorkgroup: boolean): string {
+  const better = op === 'argmax' ? '>' : '<';
+  const nOut = outer * inner;
+  const head = `
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<i32>;`;
+  if (!perWorkgroup) {
+    return /* wgsl */ `${head}
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let o = ${flatIndex(RED_WG)};
+  if (o >= ${nOut}u) { return; }
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  var best = x[base];
+  var bi = 0u;
+  for (var k = 1u; k < ${D}u; k++) {
+    let v = x[base + k * ${inner}u];
+    if (v ${better} best) { best = v; bi = k; }
+  }
+  out[o] = i32(bi);
+}`;
+  }
+  return /* wgsl */ `${head}
+var<workgroup> rv: array<${t}, ${RED_WG}>;
+var<workgroup> ri: array<u32, ${RED_WG}>;
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let o = wid.y * nwg.x + wid.x;
+  if (o >= ${nOut}u) { return; }
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  // Each invocation scans k = lid, lid + WG, ... in order, so its first best has the lowest k.
+  var best = x[base + min(lid3.x, ${D - 1}u) * ${inner}u];
+  var bi = min(lid3.x, ${D - 1}u);
+  for (var k = lid3.x + ${RED_WG}u; k < ${D}u; k += ${RED_WG}u) {
+    let v = x[base + k * ${inner}u];
+    if (v ${better} best) { best = v; bi = k; }
+  }
+  rv[lid3.x] = best;
+  ri[lid3.x] = bi;
+  workgroupBarrier();
+  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid3.x < s) {
+      let v = rv[lid3.x + s];
+      let i = ri[lid3.x + s];
+      if (v ${better} rv[lid3.x] || (v == rv[lid3.x] && i < ri[lid3.x])) { rv[lid3.x] = v; ri[lid3.x] = i; }
+    }
+    workgroupBarrier();
+  }
+  if (lid3.x == 0u) { out[o] = i32(ri[0]); }
+}`;
+}
+
+export function cumsumWgsl(t: WgslType, outer: number, D: number, inner: number, exclusive: boolean, reverse: boolean): string {
+  const zero = t === 'f32' ? '0.0' : '0';
+  const kAt = reverse ? `${D - 1}u - j` : 'j';
+  const body = exclusive ? 'out[at] = acc; acc += x[at];' : 'acc += x[at]; out[at] = acc;';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let o = ${flatIndex(RED_WG)};
+  if (o >= ${outer * inner}u) { return; }
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  var acc = ${zero};
+  for (var j = 0u; j < ${D}u; j++) {
+    let at = base + (${kAt}) * ${inner}u;
+    ${body}
+  }
+}`;
+}

@@ -1,0 +1,405 @@
+import type { DType, TypedArray } from '@mamba3/tensor';
+import { BackendError, UnsupportedError } from '@mamba3/tensor';
+
+// GPUBufferUsage / GPUMapMode values from the spec, so nothing depends on globals being installed.
+const USAGE_MAP_READ = 0x0001;
+const USAGE_COPY_SRC = 0x0004;
+const USAGE_COPY_DST = 0x0008;
+const USAGE_STORAGE = 0x0080;
+const USAGE_QUERY_RESOLVE = 0x0200;
+const MAP_MODE_READ = 0x0001;
+const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
+
+/** A tensor's GPU storage: a pooled buffer (at least `bytes` long) holding `dtype` elements. */
+export class GPUStorage {
+  released = false;
+  constructor(
+    readonly buffer: GPUBuffer,
+    /** Bytes of the tensor's elements (the buffer may be larger: pool size classes). */
+    readonly bytes: number,
+    readonly dtype: DType,
+  ) {}
+}
+
+/**
+ * Pool size classes: powers of two up to 1 MiB, then 8 steps per octave (<= 12.5% slack), so
+ * buffers of nearby sizes are shared and a freed buffer is reused by the next op of that size.
+ */
+export function sizeClass(bytes: number): number {
+  const n = Math.max(16, Math.ceil(bytes / 16) * 16);
+  if (n <= 1 << 20) return 2 ** Math.ceil(Math.log2(n));
+  const octave = 2 ** Math.floor(Math.log2(n));
+  const step = octave / 8;
+  return Math.ceil(n / step) * step;
+}
+
+export interface RuntimeStats {
+  /** Bytes in buffers held by live tensors. */
+  liveBytes: number;
+  /** Bytes in free buffers kept for reuse. */
+  pooledBytes: number;
+  /** Compiled pipelines (one per kernel and baked constants). */
+  pipelines: number;
+  /** Command buffers submitted so far. */
+  submits: number;
+  /** Compute dispatches encoded so far. */
+  dispatches: number;
+  /** Dispatches encoded and not yet submitted. */
+  pendingDispatches: number;
+  /** Pipeline cache misses (compilations) and hits. */
+  pipelineMisses: number;
+  pipelineHits: number;
+}
+
+export interface RuntimeOptions {
+  /** Submit once this many dispatches are queued (default 512); reads and `sync()` submit too. */
+  maxBatchDispatches?: number;
+  /** Free bytes the pool keeps before it destroys released buffers (default 1 GiB). */
+  poolLimitBytes?: number;
+}
+
+interface FreeBuffer {
+  buffer: GPUBuffer;
+  /** Released while commands using it were still unsubmitted: only encoded work may reuse it. */
+  dirty: boolean;
+}
+
+/**
+ * Owns the device-side state: a buffer pool, the pipeline cache and one open command encoder
+ * with one open compute pass, submitted lazily. Kernels encode into it and return storage at
+ * once; nothing waits on the GPU except `read` and `sync`.
+ */
+export class Runtime {
+  readonly limits: GPUSupportedLimits;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly free = new Map<number, FreeBuffer[]>();
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly deferredDestroy: GPUBuffer[] = [];
+  private liveBytes = 0;
+  private pooledBytes = 0;
+  private submits = 0;
+  private dispatches = 0;
+  private pendingDispatches = 0;
+  private pipelineMisses = 0;
+  private pipelineHits = 0;
+  private lostReason: string | null = null;
+  private firstError: string | null = null;
+  private disposed = false;
+  private readonly maxBatch: number;
+  private readonly poolLimit: number;
+
+  /** Subgroups exist and are exactly 32 wide (kernels that map one row to 32 lanes use them). */
+  readonly subgroups32: boolean;
+
+  constructor(
+    readonly device: GPUDevice,
+    opts: RuntimeOptions & { subgroupSizes?: [number, number] } = {},
+  ) {
+    this.limits = device.limits;
+    const [lo, hi] = opts.subgroupSizes ?? [0, 0];
+    this.subgroups32 = device.features.has('subgroups') && lo === 32 && hi === 32;
+    this.maxBatch = opts.maxBatchDispatches ?? 512;
+    this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
+    device.lost.then((info) => {
+      if (!this.disposed) this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      this.firstError ??= msg;
+    });
+  }
+
+  /** Throws if the device is gone or the backend was disposed: every op checks before encoding. */
+  check(op: string): void {
+    if (this.disposed) throw new BackendError(`webgpu ${op}: the backend was disposed`);
+    if (this.lostReason !== null) {
+      throw new BackendError(`webgpu ${op}: the GPU device was lost (${this.lostReason}); its tensors are gone: create a new backend`);
+    }
+  }
+
+  /** Marks the device lost (also what `device.lost` does); exposed for tests and for callers that detect loss first. */
+  markLost(reason: string): void {
+    this.lostReason ??= reason;
+  }
+
+  get isLost(): boolean {
+    return this.lostReason !== null;
+  }
+
+  private throwDeviceErrors(op: string): void {
+    if (this.firstError !== null) {
+      const msg = this.firstError;
+      this.firstError = null;
+      throw new BackendError(`webgpu ${op}: the GPU reported an error: ${msg}`);
+    }
+  }
+
+  // Buffers ----------------------------------------------------------------------------------
+
+  private checkSize(op: string, bytes: number): void {
+    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > max) {
+      throw new UnsupportedError(
+        `webgpu ${op}: a ${bytes}-byte tensor exceeds this adapter's largest storage binding (maxStorageBufferBindingSize ${this.limits.maxStorageBufferBindingSize}, maxBufferSize ${this.limits.maxBufferSize} bytes); split the tensor or use a GPU with larger limits`,
+      );
+    }
+  }
+
+  /**
+   * A storage buffer of at least `bytes`. `clean` asks for one that no unsubmitted command
+   * touches, for `queue.writeBuffer` (which runs before the open encoder is submitted).
+   */
+  alloc(op: string, bytes: number, dtype: DType, clean = false): GPUStorage {
+    this.check(op);
+    this.checkSize(op, bytes);
+    const cls = Math.max(Math.ceil(bytes / 4) * 4, Math.min(sizeClass(bytes), this.maxBinding()));
+    const list = this.free.get(cls);
+    let buffer: GPUBuffer | undefined;
+    if (list && list.length) {
+      const i = clean ? list.findIndex((f) => !f.dirty) : list.length - 1;
+      if (i >= 0) {
+        buffer = list[i].buffer;
+        list.splice(i, 1);
+        this.pooledBytes -= cls;
+      }
+    }
+    buffer ??= this.device.createBuffer({ size: cls, usage: STORAGE_USAGE });
+    this.liveBytes += cls;
+    return new GPUStorage(buffer, bytes, dtype);
+  }
+
+  private maxBinding(): number {
+    return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize) & ~15;
+  }
+
+  /** Returns a tensor's buffer to the pool (or destroys it when the pool is full). */
+  release(s: GPUStorage): void {
+    if (s.released) return;
+    s.released = true;
+    const cls = s.buffer.size;
+    this.liveBytes -= cls;
+    if (this.disposed) return;
+    const dirty = this.encoder !== null;
+    if (this.pooledBytes + cls > this.poolLimit) {
+      if (dirty) this.deferredDestroy.push(s.buffer);
+      else s.buffer.destroy();
+      return;
+    }
+    let list = this.free.get(cls);
+    if (!list) this.free.set(cls, (list = []));
+    list.push({ buffer: s.buffer, dirty });
+    this.pooledBytes += cls;
+  }
+
+  /** Writes host values into a fresh (clean) buffer. */
+  upload(op: string, values: TypedArray, dtype: DType): GPUStorage {
+    const s = this.alloc(op, values.byteLength, dtype, true);
+    if (values.byteLength > 0) this.device.queue.writeBuffer(s.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    return s;
+  }
+
+  /** Destroys the pooled buffers (live tensors keep theirs). */
+  trimPool(): void {
+    this.flush();
+    for (const list of this.free.values()) for (const f of list) f.buffer.destroy();
+    this.free.clear();
+    this.pooledBytes = 0;
+  }
+
+  // Pipelines --------------------------------------------------------------------------------
+
+  /** The compute pipeline for `key`, compiling `wgsl()` on the first use. */
+  pipeline(key: string, wgsl: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (p) {
+      this.pipelineHits++;
+      return p;
+    }
+    this.pipelineMisses++;
+    const module = this.device.createShaderModule({ code: wgsl(), label: key });
+    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  // Encoding ---------------------------------------------------------------------------------
+
+  private ensureEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    this.pass ??= this.ensureEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    const enc = this.ensureEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return enc;
+  }
+
+  /**
+   * Encodes one dispatch: `buffers` bind to @binding(0..n-1) of group 0 in order. `groups` is
+   * the workgroup grid; callers split large 1-D grids over y (see `grid`).
+   */
+  dispatch(key: string, wgsl: () => string, buffers: readonly GPUBuffer[], groups: readonly [number, number?, number?]): void {
+    const pipeline = this.pipeline(key, wgsl);
+    const [x, y = 1, z = 1] = groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const pass = this.ensurePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+    if (++this.pendingDispatches >= this.maxBatch) this.flush();
+  }
+
+  /** Zeroes a buffer range in stream order. */
+  clear(buffer: GPUBuffer, bytes: number): void {
+    if (bytes > 0) this.endPass().clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+  }
+
+  /** Splits `n` workgroups over x and y (each at most maxComputeWorkgroupsPerDimension). */
+  grid(n: number): [number, number] {
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (n <= max) return [n, 1];
+    const y = Math.ceil(n / max);
+    return [Math.ceil(n / y), y];
+  }
+
+  /** Submits the open encoder (if any). Buffers freed before now become clean. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const cb = this.encoder.finish();
+    this.encoder = null;
+    this.pendingDispatches = 0;
+    this.device.queue.submit([cb]);
+    this.submits++;
+    for (const list of this.free.values()) for (const f of list) f.dirty = false;
+    for (const b of this.deferredDestroy) b.destroy();
+    this.deferredDestroy.length = 0;
+  }
+
+  /** Submits and waits for the queue to drain. */
+  async sync(): Promise<void> {
+    this.check('sync');
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check('sync');
+    this.throwDeviceErrors('sync');
+  }
+
+  // Readback ---------------------------------------------------------------------------------
+
+  private takeStaging(cls: number): GPUBuffer {
+    const list = this.staging.get(cls);
+    return list?.pop() ?? this.device.createBuffer({ size: cls, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+  }
+
+  /** Copies `bytes` of `s` back: one copy, one submit, one map. */
+  async read(op: string, s: GPUStorage, bytes: number, dtype: DType): Promise<TypedArray> {
+    this.check(op);
+    if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
+    const cls = sizeClass(bytes);
+    const staging = this.takeStaging(cls);
+    this.endPass().copyBufferToBuffer(s.buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_MODE_READ, 0, cls);
+    } catch (err) {
+      this.check(op);
+      throw new BackendError(`webgpu ${op}: reading a buffer back failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const copy = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    let list = this.staging.get(cls);
+    if (!list) this.staging.set(cls, (list = []));
+    list.push(staging);
+    this.throwDeviceErrors(op);
+    return dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  // Timing -----------------------------------------------------------------------------------
+
+  /** Whether GPU timestamps can be taken (the `timestamp-query` feature). */
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /**
+   * GPU time in ms of the work `fn` encodes, from timestamps written around it (one submit
+   * before and after). Needs `timestamp-query`.
+   */
+  async timeGpu(fn: () => void): Promise<number> {
+    if (!this.hasTimestamps) throw new UnsupportedError('webgpu timeGpu: the device lacks the timestamp-query feature');
+    this.flush();
+    const set = this.device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = this.device.createBuffer({ size: 16, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
+    const out = this.device.createBuffer({ size: 16, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    this.pass = this.ensureEncoder().beginComputePass({ timestampWrites: { querySet: set, beginningOfPassWriteIndex: 0 } });
+    // An empty pass marks the start; the work follows in its own passes; another marks the end.
+    this.pass.end();
+    this.pass = null;
+    fn();
+    const enc = this.endPass();
+    const last = enc.beginComputePass({ timestampWrites: { querySet: set, endOfPassWriteIndex: 1 } });
+    last.end();
+    enc.resolveQuerySet(set, 0, 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, out, 0, 16);
+    this.flush();
+    await out.mapAsync(MAP_MODE_READ);
+    const t = new BigUint64Array(out.getMappedRange().slice(0));
+    out.unmap();
+    out.destroy();
+    resolve.destroy();
+    set.destroy();
+    return Number(t[1] - t[0]) / 1e6;
+  }
+
+  // Lifetime ---------------------------------------------------------------------------------
+
+  stats(): RuntimeStats {
+    return {
+      liveBytes: this.liveBytes,
+      pooledBytes: this.pooledBytes,
+      pipelines: this.pipelines.size,
+      submits: this.submits,
+      dispatches: this.dispatches,
+      pendingDispatches: this.pendingDispatches,
+      pipelineMisses: this.pipelineMisses,
+      pipelineHits: this.pipelineHits,
+    };
+  }
+
+  get memoryBytes(): number {
+    return this.liveBytes;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    try {
+      this.flush();
+    } catch {
+      // A lost device cannot submit; destroying below is all that is left.
+    }
+    this.disposed = true;
+    for (const list of this.free.values()) for (const f of list) f.buffer.destroy();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.staging.clear();
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+}
