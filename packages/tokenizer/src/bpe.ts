@@ -16,6 +16,8 @@ export interface BpeOptions {
   fuseUnk?: boolean;
   byteFallback?: boolean;
   ignoreMerges?: boolean;
+  /** Words with more symbols than this merge with the heap (tests set 0 or Infinity to compare). */
+  heapThreshold?: number;
 }
 
 /** Words at least this long are not cached (HF: 256); the cache is cleared when it fills. */
@@ -53,7 +55,7 @@ export class BpeModel {
     }
   }
 
-  static fromConfig(cfg: Cfg): BpeModel {
+  static fromConfig(cfg: Cfg, overrides: Partial<BpeOptions> = {}): BpeModel {
     const vocab = readVocab(cfg);
     const merges = readMerges(cfg);
     return new BpeModel(vocab, merges, {
@@ -63,6 +65,7 @@ export class BpeModel {
       fuseUnk: cfg.bool('fuse_unk', false),
       byteFallback: cfg.bool('byte_fallback', false),
       ignoreMerges: cfg.bool('ignore_merges', false),
+      ...overrides,
     });
   }
 
@@ -109,7 +112,7 @@ export class BpeModel {
   private mergeWord(word: string): Int32Array {
     const sym = this.initialSymbols(word);
     const n = sym.length / 3;
-    if (n > HEAP_THRESHOLD) return this.mergeHeap(sym);
+    if (n > (this.opts.heapThreshold ?? HEAP_THRESHOLD)) return this.mergeHeap(sym);
     return this.mergeScan(sym);
   }
 

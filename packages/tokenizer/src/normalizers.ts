@@ -112,8 +112,10 @@ function alignNormalized(p: Piece, form: Form, whole: string): Piece {
   for (const parts of candidates) {
     const b = new PieceBuilder(true);
     for (const [s, e] of parts) {
-      const [os, oe] = p.originalRange(s, e);
-      b.push(p.text.slice(s, e).normalize(form), os, oe);
+      const chunk = p.text.slice(s, e);
+      const normalized = chunk.normalize(form);
+      if (normalized === chunk) b.copy(p, s, e);
+      else pushChanged(b, p, s, e, normalized, form);
     }
     const built = b.build();
     if (built.text === whole) return built;
@@ -123,6 +125,40 @@ function alignNormalized(p: Piece, form: Form, whole: string): Piece {
   const [os, oe] = p.originalRange(0, p.text.length);
   b.push(whole, os, oe);
   return b.build();
+}
+
+/**
+ * A cluster the normalizer changed: when each character normalizes on its own to the same
+ * result (singletons such as U+212B ANGSTROM SIGN, compatibility forms), each keeps its own
+ * range; when characters combined, the result points at the whole cluster.
+ */
+function pushChanged(b: PieceBuilder, p: Piece, s: number, e: number, normalized: string, form: Form): void {
+  const each: Array<[string, number, number]> = [];
+  for (let i = s; i < e; ) {
+    const w = cpWidth(p.text, i);
+    each.push([p.text.slice(i, i + w).normalize(form), i, i + w]);
+    i += w;
+  }
+  if (each.map((x) => x[0]).join('') !== normalized) {
+    pushCombined(b, p, s, e, normalized, form);
+    return;
+  }
+  for (const [text, i, j] of each) {
+    if (text === p.text.slice(i, j)) b.copy(p, i, j);
+    else b.push(text, ...p.originalRange(i, j));
+  }
+}
+
+/** Marks reordered behind a starter they do not combine with leave the starter its own range. */
+function pushCombined(b: PieceBuilder, p: Piece, s: number, e: number, normalized: string, form: Form): void {
+  const w = cpWidth(p.text, s);
+  const first = p.text.slice(s, s + w);
+  if (e - s > w && normalized.startsWith(first) && p.text.slice(s + w, e).normalize(form) === normalized.slice(w)) {
+    b.copy(p, s, s + w);
+    b.push(normalized.slice(w), ...p.originalRange(s + w, e));
+    return;
+  }
+  b.push(normalized, ...p.originalRange(s, e));
 }
 
 /** Per character, like Rust's `char::to_lowercase` (so a final sigma stays σ). */

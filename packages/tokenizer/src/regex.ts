@@ -44,7 +44,7 @@ export function compileOnig(pattern: string, where: string): RegExp {
 
 /** A regex that matches `literal` exactly. */
 export function compileLiteral(literal: string): RegExp {
-  return new RegExp(literal.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'), 'gu');
+  return new RegExp(literal.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), 'gu');
 }
 
 function step(st: State): void {

@@ -222,13 +222,15 @@ export class Tokenizer implements TokenizerLike {
   }
 }
 
+/** Paths in error messages start at the top of the file (`model.merges[3]`). */
 function parseJSON(json: TokenizerJSON): Cfg {
-  if (typeof json !== 'string') return Cfg.from(json, 'tokenizer.json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (err) {
-    throw new TokenizerConfigError(`tokenizer.json is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  let parsed: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      parsed = JSON.parse(json);
+    } catch (err) {
+      throw new TokenizerConfigError(`tokenizer.json is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
   }
   if (!isObject(parsed)) throw new TokenizerConfigError('tokenizer.json: expected a JSON object at the top level');
   return new Cfg(parsed, '');
