@@ -33,17 +33,18 @@ export interface TfjsBackendOptions {
 const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow', 'webgl']);
 
 async function activateFirstThatStarts(tf: Tf, names: readonly string[]): Promise<string> {
-  const errors: string[] = [];
+  const errors: Error[] = [];
   for (const name of names) {
     try {
       await ensureRegistered(tf, name);
       if (await tf.setBackend(name)) return name;
-      errors.push(`${name}: tfjs could not initialise it`);
+      errors.push(new BackendUnavailableError(`tfjs backend "${name}": tfjs could not initialise it (see tfjs's warning above)`));
     } catch (err) {
-      errors.push(err instanceof Error ? err.message : String(err));
+      errors.push(err instanceof Error ? err : new Error(String(err)));
     }
   }
-  throw new BackendUnavailableError(`tfjs backend: no tfjs backend could start:\n  ${errors.join('\n  ')}`);
+  if (errors.length === 1) throw errors[0];
+  throw new BackendUnavailableError(`tfjs backend: no tfjs backend could start:\n  ${errors.map((e) => e.message).join('\n  ')}`);
 }
 
 /** Picks and initialises the tfjs backend; returns its name. */

@@ -1,4 +1,6 @@
 import type { Suite } from '../suite.js';
+import { tfjsSuite } from './tfjs.js';
+import { tokenizerSuite } from './tokenizer.js';
 
 /** Every suite; add new ones here. */
-export const suites: Suite[] = [];
+export const suites: Suite[] = [tfjsSuite, tokenizerSuite];

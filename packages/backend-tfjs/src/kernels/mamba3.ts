@@ -59,9 +59,8 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
   }
 
   const padSeq = (x: TfTensor): TfTensor => (padL ? padAny(tf, x, x.shape.map((_, i) => (i === 1 ? [0, padL] : [0, 0]) as [number, number]), 0) : x);
-  // [b, L, R, H, D] -> [G, T·R, D]
-  const chunks = (x: TfTensor, D: number): TfTensor =>
-    tf.reshape(tf.transpose(tf.reshape(padSeq(x), [b, nc, T, R, H, D]), [0, 4, 1, 2, 3, 5]), [G, T * R, D]);
+  // [b, L, R, H, D] -> [G, T·R, D]: positions and ranks stay adjacent, so one rank-4 transpose.
+  const chunks = (x: TfTensor, D: number): TfTensor => tf.reshape(tf.transpose(tf.reshape(padSeq(x), [b, nc * T * R, H, D]), [0, 2, 1, 3]), [G, T * R, D]);
   // [b, L, H] -> [BH, nc, T]
   const perHead = (x: TfTensor): TfTensor => tf.reshape(tf.transpose(padSeq(x), [0, 2, 1]), [BH, nc, T]);
 
@@ -91,23 +90,26 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
   const local = tf.reshape(tf.matMul(xw, Bc, true, false), [BH, nc, P * N]);
 
   // States entering each chunk and the final one: H_n = e^{Γ_n} H_0 + Σ_{m<n} e^{Γ_n − Γ_{m+1}} local_m,
-  // Γ the running sum of chunk decays: one [nc+1, nc] product per (batch, head).
-  const gammaIncl = tf.cumsum(tf.reshape(cumEnd, [BH, nc]), 1);
-  const gammaAll = tf.pad(gammaIncl, [[0, 0], [1, 0]]); // [BH, nc+1]
-  const between = tf.sub(tf.reshape(gammaAll, [BH, nc + 1, 1]), tf.reshape(gammaIncl, [BH, 1, nc]));
-  const passing = tf.mul(tf.exp(tf.minimum(between, tf.scalar(0))), mask(tf, nc + 1, nc, (n, m) => m < n));
-  let states = tf.matMul(passing, local); // [BH, nc+1, P·N]
-  if (initial) {
-    const fromInitial = tf.mul(tf.reshape(tf.exp(gammaAll), [BH, nc + 1, 1]), tf.reshape(initial, [BH, 1, P * N]));
-    states = tf.add(states, fromInitial);
-  }
-  const entering = tf.reshape(tf.slice(states, [0, 0, 0], [BH, nc, P * N]), [G, P, N]);
-  const finalSsm = tf.reshape(tf.slice(states, [0, nc, 0], [BH, 1, P * N]), [b, H, P, N]);
+  // Γ the running sum of chunk decays: [nc, nc] and [1, nc] products per (batch, head). Entering
+  // and final states are computed apart: slicing one [nc+1]-row result is slow on tfjs-cpu.
+  const chunkA = tf.reshape(cumEnd, [BH, nc]);
+  const gammaIncl = tf.cumsum(chunkA, 1); // Γ_{m+1}
+  const gammaEnter = tf.sub(gammaIncl, chunkA); // Γ_n, n < nc
+  const gammaFinal = tf.sum(chunkA, 1, true); // Γ_nc: [BH, 1]
+  const passFrom = (to: TfTensor, rows: number, strict: boolean): TfTensor => {
+    const between = tf.sub(tf.reshape(to, [BH, rows, 1]), tf.reshape(gammaIncl, [BH, 1, nc]));
+    const decay = tf.exp(tf.minimum(between, tf.scalar(0)));
+    return strict ? tf.mul(decay, mask(tf, rows, nc, (n, m) => m < n)) : decay;
+  };
+  const withInitial = (states: TfTensor, to: TfTensor, rows: number): TfTensor =>
+    initial ? tf.add(states, tf.mul(tf.reshape(tf.exp(to), [BH, rows, 1]), tf.reshape(initial, [BH, 1, P * N]))) : states;
+  const entering = tf.reshape(withInitial(tf.matMul(passFrom(gammaEnter, nc, true), local), gammaEnter, nc), [G, P, N]);
+  const finalSsm = tf.reshape(withInitial(tf.matMul(passFrom(gammaFinal, 1, false), local), gammaFinal, 1), [b, H, P, N]);
 
   // Inter-chunk output exp(cumA_t)·C_t·H_nᵀ, added to the intra-chunk one.
   const yInter = tf.mul(tf.reshape(tf.matMul(Cc, entering, false, true), [G, T, R, P]), tf.reshape(tf.exp(cumAG), [G, T, 1, 1]));
-  const yc = tf.reshape(tf.add(tf.reshape(yIntra, [G, T, R, P]), yInter), [b, H, nc, T, R, P]);
-  let y = tf.reshape(tf.transpose(yc, [0, 2, 3, 4, 1, 5]), [b, nc * T, R, H, P]);
+  const yc = tf.reshape(tf.add(tf.reshape(yIntra, [G, T, R, P]), yInter), [b, H, nc * T * R, P]);
+  let y = tf.reshape(tf.transpose(yc, [0, 2, 1, 3]), [b, nc * T, R, H, P]);
   if (padL) y = sliceAny(tf, y, [0, 0, 0, 0, 0], [b, L, R, H, P]);
   return { y, finalSsm };
 }

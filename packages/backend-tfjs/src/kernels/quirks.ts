@@ -20,16 +20,45 @@ export function traitsOf(tfjsBackend: string): Traits {
 }
 
 /**
- * tf.transpose, except for int32 on careful backends: there the two 16-bit halves travel as
- * float32 (exact below 2^24) and are put back together, all on the device.
+ * The same transpose at the lowest rank: size-1 axes dropped, and axes that stay neighbours in
+ * the same order merged. tfjs's GPU shaders stop at rank 6 and its cpu kernel pays per index
+ * dimension, so e.g. [b, nc, T, R, H, D] -> [b, H, nc, T, R, D] runs as [b, nc·T·R, H, D] -> [b, H, nc·T·R, D].
+ */
+export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = perm.filter((a) => shape[a] !== 1);
+  const groups: number[][] = [];
+  for (const a of kept) {
+    const last = groups[groups.length - 1];
+    if (last && a === last[last.length - 1] + 1) last.push(a);
+    else groups.push([a]);
+  }
+  const bySource = [...groups].sort((g, h) => g[0] - h[0]);
+  return {
+    shape: bySource.map((g) => g.reduce((n, a) => n * shape[a], 1)),
+    perm: groups.map((g) => bySource.indexOf(g)),
+  };
+}
+
+/**
+ * tf.transpose at the lowest rank; for int32 on careful backends the two 16-bit halves travel
+ * as float32 (exact below 2^24) and are put back together, all on the device.
  */
 export function transposeAny(tf: Tf, x: TfTensor, perm: number[], traits: Traits): TfTensor {
-  if (x.dtype !== 'int32' || !traits.careful || perm.every((p, i) => p === i)) return tf.transpose(x, perm);
-  const base = tf.scalar(65536, 'int32');
-  const hi = tf.floorDiv(x, base);
-  const lo = tf.sub(x, tf.mul(hi, base));
-  const move = (h: TfTensor): TfTensor => tf.cast(tf.transpose(tf.cast(h, 'float32'), perm), 'int32');
-  return tf.add(tf.mul(move(hi), base), move(lo));
+  const outShape = perm.map((a) => x.shape[a]);
+  const s = simplifyTranspose(x.shape, perm);
+  if (s.perm.every((p, i) => p === i)) return tf.reshape(x, outShape);
+  const flat = tf.reshape(x, s.shape);
+  let out: TfTensor;
+  if (x.dtype !== 'int32' || !traits.careful) {
+    out = tf.transpose(flat, s.perm);
+  } else {
+    const base = tf.scalar(65536, 'int32');
+    const hi = tf.floorDiv(flat, base);
+    const lo = tf.sub(flat, tf.mul(hi, base));
+    const move = (h: TfTensor): TfTensor => tf.cast(tf.transpose(tf.cast(h, 'float32'), s.perm), 'int32');
+    out = tf.add(tf.mul(move(hi), base), move(lo));
+  }
+  return tf.reshape(out, outShape);
 }
 
 /** A permutation moving `axes` (sorted) to the end, keeping the others' order. */
