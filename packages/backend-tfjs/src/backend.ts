@@ -175,8 +175,8 @@ function makeBackend(tf: Tf, name: string, tfjsName: string): Backend {
     rmsNorm: (x, w, eps) => run(w ? [x, w] : [x], () => rmsNorm(tf, x, w, eps)),
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) =>
       run(w ? [x, z, w] : [x, z], () => gatedRmsNorm(tf, x, z, w, eps, groupSize, normBeforeGate)),
-    mamba3ChunkScan: (inputs, attrs) => runMany(Object.values(inputs).filter(isKernelTensor), () => ({ ...mamba3ChunkScan(tf, inputs, attrs) })),
-    mamba3StepScan: (inputs) => runMany(Object.values(inputs).filter(isKernelTensor), () => ({ ...mamba3StepScan(tf, inputs) })),
+    mamba3ChunkScan: (inputs, attrs) => runMany(Object.values(inputs).filter(isKernelTensor), () => ({ ...mamba3ChunkScan(tf, inputs, attrs, traits) })),
+    mamba3StepScan: (inputs) => runMany(Object.values(inputs).filter(isKernelTensor), () => ({ ...mamba3StepScan(tf, inputs, traits) })),
   };
   if (syncRead) backend.readSync = (x) => copyOut((x.storage as TfTensor).dataSync());
   return backend;

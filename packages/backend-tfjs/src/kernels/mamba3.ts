@@ -10,6 +10,8 @@
 import type { KernelInputs, KernelTensor, Mamba3ChunkScanInputs, Mamba3ScanAttrs, Mamba3StepScanInputs } from '@mamba3/tensor';
 import type { Tf, TfTensor } from '../tf.js';
 import { input } from '../tf.js';
+import { outerDiff, scaleCols, scaleRows } from './broadcast.js';
+import type { Traits } from './quirks.js';
 import { padAny, sliceAny } from './quirks.js';
 
 interface ChunkOut {
@@ -29,7 +31,7 @@ function outerSum(tf: Tf, v: TfTensor, k: TfTensor): TfTensor {
   return tf.matMul(tf.transpose(v, [0, 2, 3, 1]), tf.transpose(k, [0, 2, 1, 3]));
 }
 
-export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs): ChunkOut {
+export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs, traits: Traits): ChunkOut {
   const t = (k: KernelTensor | undefined): TfTensor | null => (k ? input(tf, k) : null);
   const [b, L, R, H, N] = inputs.C.shape;
   const P = inputs.x.shape[4];
@@ -53,8 +55,8 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
   const k0 = t(inputs.initialK);
   const v0 = t(inputs.initialV);
   if (k0 && v0) {
-    const beta0 = tf.reshape(tf.slice(betaRaw, [0, 0, 0], [b, 1, H]), [b, H, 1, 1]);
-    const kv = tf.mul(outerSum(tf, v0, k0), beta0);
+    const beta0 = tf.reshape(tf.slice(betaRaw, [0, 0, 0], [b, 1, H]), [BH, 1]);
+    const kv = tf.reshape(scaleRows(tf, tf.reshape(outerSum(tf, v0, k0), [BH, 1, P * N]), beta0, traits), [b, H, P, N]);
     initial = initial ? tf.add(initial, kv) : kv;
   }
 
@@ -68,16 +70,16 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
   const Bc = chunks(input(tf, inputs.B), N);
   const xc = chunks(input(tf, inputs.x), P);
   const cumA = tf.cumsum(perHead(input(tf, inputs.adt)), 2); // [BH, nc, T]
-  const wOffC = tf.reshape(perHead(wOff), [G, 1, T]);
-  const wDiagC = tf.reshape(perHead(gamma), [G, 1, T]);
+  const wOffC = tf.reshape(perHead(wOff), [G, T]);
+  const wDiagC = tf.reshape(perHead(gamma), [G, T]);
   const cumAG = tf.reshape(cumA, [G, T]);
 
   // Intra-chunk weights W[t, s] = exp(cumA_t − cumA_s)·wOff_s (s < t), γ_s (s = t), 0 (s > t).
-  const seg = tf.sub(tf.reshape(cumAG, [G, T, 1]), tf.reshape(cumAG, [G, 1, T]));
+  const seg = outerDiff(tf, cumAG, cumAG, traits);
   const lower = mask(tf, T, T, (i, j) => j < i);
   const eye = mask(tf, T, T, (i, j) => i === j);
   const decay = tf.mul(tf.exp(tf.minimum(seg, tf.scalar(0))), lower);
-  const W = tf.add(tf.mul(decay, wOffC), tf.mul(eye, wDiagC)); // [G, T, T]
+  const W = tf.add(scaleCols(tf, decay, wOffC, traits), scaleCols(tf, eye, wDiagC, traits)); // [G, T, T]
   // MIMO: row (t, r') and column (s, r) share W[t, s]; broadcast over both rank axes.
   let scores = tf.matMul(Cc, Bc, false, true); // [G, TR, TR]
   scores = R === 1 ? tf.mul(scores, W) : tf.reshape(tf.mul(tf.reshape(scores, [G, T, R, T, R]), tf.reshape(W, [G, T, 1, T, 1])), [G, T * R, T * R]);
@@ -85,8 +87,8 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
 
   // Each chunk's contribution to the state at its end: Σ_s exp(cumA_end − cumA_s)·wOff_s x_s ⊗ B_s.
   const cumEnd = tf.slice(cumAG, [0, T - 1], [G, 1]); // [G, 1]
-  const toEnd = tf.reshape(tf.mul(tf.exp(tf.sub(cumEnd, cumAG)), tf.reshape(wOffC, [G, T])), [G, T, 1, 1]);
-  const xw = tf.reshape(tf.mul(tf.reshape(xc, [G, T, R, P]), toEnd), [G, T * R, P]);
+  const toEnd = tf.mul(tf.exp(tf.reshape(outerDiff(tf, cumEnd, cumAG, traits), [G, T])), wOffC);
+  const xw = tf.reshape(scaleRows(tf, tf.reshape(xc, [G, T, R * P]), toEnd, traits), [G, T * R, P]);
   const local = tf.reshape(tf.matMul(xw, Bc, true, false), [BH, nc, P * N]);
 
   // States entering each chunk and the final one: H_n = e^{Γ_n} H_0 + Σ_{m<n} e^{Γ_n − Γ_{m+1}} local_m,
@@ -97,26 +99,27 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
   const gammaEnter = tf.sub(gammaIncl, chunkA); // Γ_n, n < nc
   const gammaFinal = tf.sum(chunkA, 1, true); // Γ_nc: [BH, 1]
   const passFrom = (to: TfTensor, rows: number, strict: boolean): TfTensor => {
-    const between = tf.sub(tf.reshape(to, [BH, rows, 1]), tf.reshape(gammaIncl, [BH, 1, nc]));
+    const between = outerDiff(tf, to, gammaIncl, traits);
     const decay = tf.exp(tf.minimum(between, tf.scalar(0)));
     return strict ? tf.mul(decay, mask(tf, rows, nc, (n, m) => m < n)) : decay;
   };
   const withInitial = (states: TfTensor, to: TfTensor, rows: number): TfTensor =>
-    initial ? tf.add(states, tf.mul(tf.reshape(tf.exp(to), [BH, rows, 1]), tf.reshape(initial, [BH, 1, P * N]))) : states;
+    initial ? tf.add(states, tf.matMul(tf.reshape(tf.exp(to), [BH, rows, 1]), tf.reshape(initial, [BH, 1, P * N]))) : states;
   const entering = tf.reshape(withInitial(tf.matMul(passFrom(gammaEnter, nc, true), local), gammaEnter, nc), [G, P, N]);
   const finalSsm = tf.reshape(withInitial(tf.matMul(passFrom(gammaFinal, 1, false), local), gammaFinal, 1), [b, H, P, N]);
 
   // Inter-chunk output exp(cumA_t)·C_t·H_nᵀ, added to the intra-chunk one.
-  const yInter = tf.mul(tf.reshape(tf.matMul(Cc, entering, false, true), [G, T, R, P]), tf.reshape(tf.exp(cumAG), [G, T, 1, 1]));
-  const yc = tf.reshape(tf.add(tf.reshape(yIntra, [G, T, R, P]), yInter), [b, H, nc * T * R, P]);
+  const yInter = scaleRows(tf, tf.reshape(tf.matMul(Cc, entering, false, true), [G, T, R * P]), tf.exp(cumAG), traits);
+  const yc = tf.reshape(tf.add(tf.reshape(yIntra, [G, T, R * P]), yInter), [b, H, nc * T * R, P]);
   let y = tf.reshape(tf.transpose(yc, [0, 2, 1, 3]), [b, nc * T, R, H, P]);
   if (padL) y = sliceAny(tf, y, [0, 0, 0, 0, 0], [b, L, R, H, P]);
   return { y, finalSsm };
 }
 
 /** One recurrent step: both outer products (previous and current input) in one matmul over 2R. */
-export function mamba3StepScan(tf: Tf, inputs: KernelInputs<Mamba3StepScanInputs>): { y: TfTensor; ssm: TfTensor } {
-  const [b, , H] = inputs.C.shape;
+export function mamba3StepScan(tf: Tf, inputs: KernelInputs<Mamba3StepScanInputs>, traits: Traits): { y: TfTensor; ssm: TfTensor } {
+  const [b, , H, N] = inputs.C.shape;
+  const P = inputs.x.shape[3];
   const i = (k: KernelTensor): TfTensor => input(tf, k);
   const col = (x: TfTensor): TfTensor => tf.reshape(x, [b, 1, H, 1]);
   const alpha = tf.exp(i(inputs.adt));
@@ -124,7 +127,8 @@ export function mamba3StepScan(tf: Tf, inputs: KernelInputs<Mamba3StepScanInputs
   const gamma = tf.mul(i(inputs.trap), i(inputs.dt));
   const v = tf.concat([tf.mul(i(inputs.prevV), col(beta)), tf.mul(i(inputs.x), col(gamma))], 1); // [b, 2R, H, P]
   const k = tf.concat([i(inputs.prevK), i(inputs.B)], 1); // [b, 2R, H, N]
-  const ssm = tf.add(tf.mul(i(inputs.ssm), tf.reshape(alpha, [b, H, 1, 1])), outerSum(tf, v, k));
+  const decayed = tf.reshape(scaleRows(tf, tf.reshape(i(inputs.ssm), [b * H, 1, P * N]), tf.reshape(alpha, [b * H, 1]), traits), [b, H, P, N]);
+  const ssm = tf.add(decayed, outerSum(tf, v, k));
   // y_r = S C_r: [b, H, P, N] @ [b, H, N, R] -> [b, H, P, R] -> [b, R, H, P]
   const y = tf.transpose(tf.matMul(ssm, tf.transpose(i(inputs.C), [0, 2, 3, 1])), [0, 3, 1, 2]);
   return { y, ssm };

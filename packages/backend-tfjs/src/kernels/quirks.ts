@@ -12,11 +12,16 @@ export interface Traits {
   sequential: boolean;
   /** Avoid the shaky paths above: int32 transposes and reverse cumsum done another way. */
   careful: boolean;
+  /**
+   * tfjs-cpu broadcasts element by element through index arithmetic, ~10x the cost of a
+   * same-shape op: the scans then build broadcast operands with small exact matmuls instead.
+   */
+  slowBroadcast: boolean;
 }
 
 export function traitsOf(tfjsBackend: string): Traits {
   const trusted = tfjsBackend === 'cpu' || tfjsBackend === 'wasm' || tfjsBackend === 'tensorflow';
-  return { sequential: tfjsBackend === 'cpu' || tfjsBackend === 'wasm', careful: !trusted };
+  return { sequential: tfjsBackend === 'cpu' || tfjsBackend === 'wasm', careful: !trusted, slowBroadcast: tfjsBackend === 'cpu' };
 }
 
 /**
