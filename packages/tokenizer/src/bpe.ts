@@ -112,57 +112,65 @@ export class BpeModel {
   private mergeWord(word: string): Int32Array {
     const sym = this.initialSymbols(word);
     const n = sym.length / 3;
-    if (n > (this.opts.heapThreshold ?? HEAP_THRESHOLD)) return this.mergeHeap(sym);
-    return this.mergeScan(sym);
+    const merged = n > (this.opts.heapThreshold ?? HEAP_THRESHOLD) ? this.mergeHeap(sym) : this.mergeScan(sym);
+    return bytesToUnits(word, merged);
   }
 
-  /** One symbol per character (or per byte with byte fallback, or fused unknowns). */
+  /**
+   * One symbol per character (or per byte with byte fallback, or fused unknowns), as
+   * [id, start, end] in UTF-8 bytes. Like HF, positions are the running sum of the kept
+   * symbols' lengths, so a dropped character (no unk token) shifts the ones after it.
+   */
   private initialSymbols(word: string): Int32Array {
     const { continuingSubwordPrefix: prefix, endOfWordSuffix: suffix } = this.opts;
     const out: number[] = [];
-    let unkStart = -1;
-    let unkEnd = -1;
+    let pos = 0;
+    let unkLen = 0;
+    const add = (id: number, len: number): void => {
+      out.push(id, pos, pos + len);
+      pos += len;
+    };
     const flushUnk = (): void => {
-      if (unkStart >= 0) out.push(this.unkId!, unkStart, unkEnd);
-      unkStart = -1;
+      if (unkLen > 0) add(this.unkId!, unkLen);
+      unkLen = 0;
     };
     for (let i = 0; i < word.length; ) {
       const w = cpWidth(word, i);
+      const bytes = utf8Length(word.codePointAt(i)!);
       let s = word.slice(i, i + w);
       if (i > 0 && prefix) s = prefix + s;
       if (i + w === word.length && suffix) s += suffix;
+      i += w;
       const id = this.vocab.get(s);
       if (id !== undefined) {
         flushUnk();
-        out.push(id, i, i + w);
-      } else if (!this.pushBytes(s, i, i + w, out)) {
-        if (this.unkId !== undefined) {
-          if (unkStart >= 0 && this.opts.fuseUnk) unkEnd = i + w;
-          else {
-            flushUnk();
-            unkStart = i;
-            unkEnd = i + w;
-          }
-        }
-        // Without an unknown token HF drops the character; so do we.
+        add(id, bytes);
+        continue;
       }
-      i += w;
+      const fallback = this.byteTokens(s);
+      if (fallback) {
+        // HF flushes no pending unknown here, so a fused unk run continues after byte tokens.
+        for (const b of fallback) add(b, 1);
+        continue;
+      }
+      if (this.unkId === undefined) continue; // HF drops the character.
+      if (unkLen > 0 && !this.opts.fuseUnk) flushUnk();
+      unkLen += bytes;
     }
     flushUnk();
     return Int32Array.from(out);
   }
 
-  /** Byte fallback: `<0xAB>` tokens for each UTF-8 byte, only if all of them exist. */
-  private pushBytes(s: string, start: number, end: number, out: number[]): boolean {
-    if (!this.opts.byteFallback) return false;
+  /** Byte fallback: `<0xAB>` ids for each UTF-8 byte of `s`, only if all of them exist. */
+  private byteTokens(s: string): number[] | null {
+    if (!this.opts.byteFallback) return null;
     const ids: number[] = [];
     for (const b of utf8Encode(s)) {
       const id = this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
-      if (id === undefined) return false;
+      if (id === undefined) return null;
       ids.push(id);
     }
-    for (const id of ids) out.push(id, start, end);
-    return true;
+    return ids;
   }
 
   private rank(a: number, b: number): number {
@@ -269,6 +277,34 @@ class MinHeap {
     }
     return top;
   }
+}
+
+function utf8Length(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/** Converts [id, byteStart, byteEnd] triples to UTF-16 ranges of `word` (a byte inside a character covers the character). */
+function bytesToUnits(word: string, tri: Int32Array): Int32Array {
+  let ascii = true;
+  for (let i = 0; i < word.length && ascii; i++) ascii = word.charCodeAt(i) < 0x80;
+  if (ascii) return tri;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < word.length; ) {
+    const w = cpWidth(word, i);
+    for (let k = utf8Length(word.codePointAt(i)!); k > 0; k--) {
+      starts.push(i);
+      ends.push(i + w);
+    }
+    i += w;
+  }
+  const last = starts.length - 1;
+  for (let k = 0; k < tri.length; k += 3) {
+    const [bs, be] = [tri[k + 1], tri[k + 2]];
+    tri[k + 1] = starts[Math.min(bs, last)];
+    tri[k + 2] = be > bs ? ends[Math.min(be - 1, last)] : tri[k + 1];
+  }
+  return tri;
 }
 
 function readVocab(cfg: Cfg): Map<string, number> {

@@ -6,13 +6,14 @@ import { toByteLevel } from './byte-level.js';
 import { Cfg, readPattern } from './config.js';
 import { UnknownComponentError } from './errors.js';
 import { findMatches } from './pattern.js';
+import type { Form } from './normalize-align.js';
+import { normalizeWithChanges, pushSequential } from './normalize-align.js';
 import { mapCodePoints, Piece, PieceBuilder } from './piece.js';
 import { compileLiteral, compileOnig } from './regex.js';
 import { cpWidth, isWhiteSpace } from './unicode.js';
 
 export type Normalizer = (p: Piece) => Piece;
 
-type Form = 'NFC' | 'NFD' | 'NFKC' | 'NFKD';
 
 export const NORMALIZER_TYPES = [
   'NFC',
@@ -63,8 +64,8 @@ function sequence(cfg: Cfg): Normalizer {
 
 /**
  * Characters that can join the character before them under normalization: marks, and the
- * Hangul vowel and final jamo. A piece is normalized per "cluster" (a character and its
- * joiners) only to learn the alignment; the text itself always comes from normalizing the whole.
+ * Hangul vowel and final jamo. Clusters (a character and its joiners) that normalization leaves
+ * alone keep their alignment; the others go through HF's change bookkeeping (normalize-align).
  */
 const JOINER = /[\p{M}\u1160-\u11FF]/u;
 
@@ -79,86 +80,39 @@ function clusters(text: string): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < text.length; ) {
     const w = cpWidth(text, i);
-    const ch = text.slice(i, i + w);
     const last = out[out.length - 1];
-    if (last && JOINER.test(ch)) last[1] = i + w;
+    if (last && JOINER.test(text.slice(i, i + w))) last[1] = i + w;
     else out.push([i, i + w]);
     i += w;
   }
   return out;
 }
 
-/** Merges neighbouring clusters that still interact (e.g. half-width kana voicing marks). */
-function mergeInteracting(text: string, parts: Array<[number, number]>, form: Form): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const part of parts) {
-    const last = out[out.length - 1];
-    if (last) {
-      const a = text.slice(last[0], last[1]);
-      const b = text.slice(part[0], part[1]);
-      if ((a + b).normalize(form) !== a.normalize(form) + b.normalize(form)) {
-        last[1] = part[1];
-        continue;
-      }
-    }
-    out.push([part[0], part[1]]);
-  }
-  return out;
-}
-
 function alignNormalized(p: Piece, form: Form, whole: string): Piece {
-  const candidates = [clusters(p.text)];
-  candidates.push(mergeInteracting(p.text, candidates[0], form));
-  for (const parts of candidates) {
-    const b = new PieceBuilder(true);
-    for (const [s, e] of parts) {
-      const chunk = p.text.slice(s, e);
-      const normalized = chunk.normalize(form);
-      if (normalized === chunk) b.copy(p, s, e);
-      else pushChanged(b, p, s, e, normalized, form);
-    }
-    const built = b.build();
-    if (built.text === whole) return built;
-  }
-  // Some interaction spans more than two clusters: align every unit to the whole piece.
   const b = new PieceBuilder(true);
-  const [os, oe] = p.originalRange(0, p.text.length);
-  b.push(whole, os, oe);
-  return b.build();
+  let ok = true;
+  for (const [s, e] of clusters(p.text)) {
+    const chunk = p.text.slice(s, e);
+    if (chunk.normalize(form) === chunk) b.copy(p, s, e);
+    else ok &&= pushNormalized(b, p, s, e, form);
+  }
+  const built = b.build();
+  if (ok && built.text === whole) return built;
+  // Normalization reached across clusters (half-width kana voicing marks under NFKC, ...):
+  // run the bookkeeping over the whole piece.
+  const again = new PieceBuilder(true);
+  if (pushNormalized(again, p, 0, p.text.length, form)) {
+    const piece = again.build();
+    if (piece.text === whole) return piece;
+  }
+  const fallback = new PieceBuilder(true);
+  fallback.push(whole, ...p.originalRange(0, p.text.length));
+  return fallback.build();
 }
 
-/**
- * A cluster the normalizer changed: when each character normalizes on its own to the same
- * result (singletons such as U+212B ANGSTROM SIGN, compatibility forms), each keeps its own
- * range; when characters combined, the result points at the whole cluster.
- */
-function pushChanged(b: PieceBuilder, p: Piece, s: number, e: number, normalized: string, form: Form): void {
-  const each: Array<[string, number, number]> = [];
-  for (let i = s; i < e; ) {
-    const w = cpWidth(p.text, i);
-    each.push([p.text.slice(i, i + w).normalize(form), i, i + w]);
-    i += w;
-  }
-  if (each.map((x) => x[0]).join('') !== normalized) {
-    pushCombined(b, p, s, e, normalized, form);
-    return;
-  }
-  for (const [text, i, j] of each) {
-    if (text === p.text.slice(i, j)) b.copy(p, i, j);
-    else b.push(text, ...p.originalRange(i, j));
-  }
-}
-
-/** Marks reordered behind a starter they do not combine with leave the starter its own range. */
-function pushCombined(b: PieceBuilder, p: Piece, s: number, e: number, normalized: string, form: Form): void {
-  const w = cpWidth(p.text, s);
-  const first = p.text.slice(s, s + w);
-  if (e - s > w && normalized.startsWith(first) && p.text.slice(s + w, e).normalize(form) === normalized.slice(w)) {
-    b.copy(p, s, s + w);
-    b.push(normalized.slice(w), ...p.originalRange(s + w, e));
-    return;
-  }
-  b.push(normalized, ...p.originalRange(s, e));
+function pushNormalized(b: PieceBuilder, p: Piece, s: number, e: number, form: Form): boolean {
+  const items = normalizeWithChanges(p.text.slice(s, e), form);
+  return items !== null && pushSequential(b, p, s, e, items);
 }
 
 /** Per character, like Rust's `char::to_lowercase` (so a final sigma stays σ). */
@@ -199,11 +153,18 @@ export function replaceMatches(p: Piece, re: RegExp, content: string): Piece {
       b.copy(p, s, e);
       continue;
     }
-    // The replacement points back at what it replaced (or at the next unit for an empty match).
-    const [os, oe] = p.originalRange(s, Math.max(e, Math.min(s + 1, p.text.length)));
+    // HF inserts the replacement after the match: it points at the last character replaced
+    // (for an empty match, the character before it).
+    const end = e > s ? e : s;
+    const [os, oe] = end > 0 ? p.originalRange(end - lastWidth(p.text, end), end) : p.originalRange(0, 0);
     b.push(content, os, oe);
   }
   return b.build();
+}
+
+function lastWidth(text: string, end: number): number {
+  const c = text.charCodeAt(end - 1);
+  return c >= 0xdc00 && c <= 0xdfff && end >= 2 ? 2 : 1;
 }
 
 /** Prepends to non-empty pieces; the new units point at the first character, as in HF. */

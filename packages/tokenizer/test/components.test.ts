@@ -301,15 +301,15 @@ describe('normalizers', () => {
     });
     expect(text(tok, '  caf\u00e9 \t au\u0085lait  ')).toBe('xcafe au lait');
     const enc = tok.encodeDetailed('  caf\u00e9 \t au');
-    // Every output character points back into the input: the prepended x at the first kept
-    // character, the accent-stripped e at the \u00e9, the collapsed run at the whole run.
+    // As HF computes them: the prepended x points at the first kept character, the
+    // accent-stripped e at the \u00e9, the collapsed whitespace run at its last character.
     expect(enc.offsets).toEqual([
       [2, 3],
       [2, 3],
       [3, 4],
       [4, 5],
       [5, 6],
-      [6, 9],
+      [8, 9],
       [9, 10],
       [10, 11],
     ]);
