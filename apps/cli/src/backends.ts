@@ -18,10 +18,15 @@ async function registerOptional(name: string): Promise<void> {
   }
 }
 
+/** Registers every optional backend whose package loads (for `mamba3 info`). */
+export async function registerAll(): Promise<void> {
+  for (const n of Object.keys(PACKAGES)) await registerOptional(n).catch(() => undefined);
+}
+
 /** Activates a backend by name; `auto` picks the best that starts (WebGPU, then tfjs, then CPU). */
 export async function useBackendNamed(name = 'cpu'): Promise<Backend> {
   if (name === 'auto') {
-    for (const n of Object.keys(PACKAGES)) await registerOptional(n).catch(() => undefined);
+    await registerAll();
     return setBestBackend();
   }
   await registerOptional(name);

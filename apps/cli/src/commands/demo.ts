@@ -1,41 +1,83 @@
-import { formatShape, linear, randomNormal, setBackend, tidy, mamba3ChunkScan, sigmoid, softplus, mul, neg, reshape, randomUniform } from '@mamba3/tensor';
-import '@mamba3/backend-cpu';
+import type { Backend } from '@mamba3/tensor';
+import { BackendUnavailableError } from '@mamba3/tensor';
+import { loadDefaultModel } from '@mamba3/default-model';
 import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { useBackendNamed } from '../backends.js';
+
+/** A software WebGPU adapter (lavapipe, SwiftShader) is slower than the CPU backend for this model. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
+
+/** WebGPU on real hardware if there is an adapter, else the CPU backend; says which and why. */
+export async function bestBackend(requested: string | undefined): Promise<{ backend: Backend; why: string }> {
+  if (requested && requested !== 'auto') return { backend: await useBackendNamed(requested), why: 'as requested' };
+  try {
+    const gpu = await useBackendNamed('webgpu');
+    if (!SOFTWARE_ADAPTER.test(gpu.info.device ?? '')) return { backend: gpu, why: 'a WebGPU adapter is available' };
+    return { backend: await useBackendNamed('cpu'), why: `the only WebGPU adapter is a software one (${gpu.info.device}), slower than the CPU backend` };
+  } catch (err) {
+    const reason = err instanceof BackendUnavailableError || err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { backend: await useBackendNamed('cpu'), why: `no WebGPU (${reason})` };
+  }
+}
 
 /**
- * The README's main job. For now: a random Mamba-3-sized computation on the CPU backend
- * (in_proj, the chunked scan, out_proj) with shapes and timings.
+ * The README's main job: the embedded default model (a small character-level Mamba-3 trained
+ * on Tiny Shakespeare) writes text, streamed, on the best available backend.
  */
 export const demo: Command = {
   name: 'demo',
-  summary: 'run the demo (a random Mamba-3 layer on the CPU, with shapes and timings)',
-  usage: 'usage: mamba3 demo [--seqlen N]',
-  options: { seqlen: { type: 'string' } },
+  summary: 'generate text with the embedded default model on the best backend (streaming)',
+  usage: [
+    'usage: mamba3 demo [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]',
+    '                   [--backend auto|webgpu|cpu|tfjs]',
+  ].join('\n'),
+  options: {
+    prompt: { type: 'string' },
+    'max-new-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-p': { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+  },
   async run({ values }) {
-    await setBackend('cpu');
-    const L = Number(values.seqlen ?? 256);
-    const dModel = 256;
-    const H = 8;
-    const P = 64;
-    const N = 64;
-    const t0 = performance.now();
-    tidy(() => {
-      const u = randomNormal([1, L, dModel], { seed: 1 });
-      const wIn = randomNormal([H * P, dModel], { seed: 2, std: dModel ** -0.5 });
-      const x = reshape(linear(u, wIn), [1, L, 1, H, P]);
-      const B = randomNormal([1, L, 1, H, N], { seed: 3 });
-      const C = randomNormal([1, L, 1, H, N], { seed: 4 });
-      const dt = softplus(randomNormal([1, L, H], { seed: 5, mean: -3 }));
-      const adt = mul(neg(randomUniform([1, L, H], { seed: 6, min: 0.5, max: 1.5 })), dt);
-      const trap = sigmoid(randomNormal([1, L, H], { seed: 7 }));
-      const t1 = performance.now();
-      const { y, finalSsm } = mamba3ChunkScan({ C, B, x, adt, dt, trap }, { chunkSize: 64 });
-      const t2 = performance.now();
-      console.log(`input u          ${formatShape(u.shape)}`);
-      console.log(`scan output y    ${formatShape(y.shape)}`);
-      console.log(`final SSM state  ${formatShape(finalSsm.shape)}`);
-      console.log(`setup ${(t1 - t0).toFixed(1)} ms, chunked scan ${(t2 - t1).toFixed(1)} ms (${((L / (t2 - t1)) * 1000).toFixed(0)} tokens/s)`);
-    });
+    const maxNewTokens = Number(values['max-new-tokens'] ?? 400);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) throw new UsageError('--max-new-tokens must be a positive integer');
+    const { backend, why } = await bestBackend(values.backend as string | undefined);
+    console.error(`backend: ${backend.name}${backend.info.device ? ` (${backend.info.device})` : ''}: ${why}`);
+    const loadStart = performance.now();
+    const model = await loadDefaultModel({ backend });
+    console.error(`default model: ${model.paramCount.toLocaleString('en')} parameters, ${model.config.nLayer} Mamba-3 layers, loaded in ${(performance.now() - loadStart).toFixed(0)} ms\n`);
+    const prompt = (values.prompt as string | undefined) ?? 'ROMEO:\n';
+    const controller = new AbortController();
+    const onSigint = (): void => controller.abort();
+    process.once('SIGINT', onSigint);
+    let tokens = 0;
+    let firstTokenAt = 0;
+    const started = performance.now();
+    try {
+      process.stdout.write(prompt);
+      const result = await model.generateText(prompt, {
+        maxNewTokens,
+        temperature: Number(values.temperature ?? 0.8),
+        topP: Number(values['top-p'] ?? 0.95),
+        seed: values.seed !== undefined ? Number(values.seed) : 1,
+        signal: controller.signal,
+        onChunk: (c) => {
+          if (tokens++ === 0) firstTokenAt = performance.now();
+          process.stdout.write(c.text);
+        },
+      });
+      const total = (performance.now() - started) / 1000;
+      const decode = (performance.now() - firstTokenAt) / 1000;
+      console.error(
+        `\n\n[${backend.name}] ${tokens} tokens in ${total.toFixed(2)} s: ${(tokens / total).toFixed(1)} tokens/s overall, ` +
+          `${((tokens - 1) / Math.max(decode, 1e-9)).toFixed(1)} tokens/s decoding (finish: ${result.sequences[0].finishReason})`,
+      );
+    } finally {
+      process.off('SIGINT', onSigint);
+      model.dispose();
+    }
     return 0;
   },
 };

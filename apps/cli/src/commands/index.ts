@@ -4,6 +4,9 @@ import { demo } from './demo.js';
 import { forward } from './forward.js';
 import { generateCommand } from './generate.js';
 import { info } from './info.js';
+import { evalCommand } from './eval.js';
+import { trainCommand } from './train.js';
+import { tokenize } from './tokenize.js';
 
 /** Every subcommand; add new ones here. */
-export const commands: Command[] = [demo, generateCommand, forward, check, info];
+export const commands: Command[] = [demo, generateCommand, trainCommand, evalCommand, forward, check, tokenize, info];

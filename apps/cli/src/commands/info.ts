@@ -1,5 +1,5 @@
 import { initBackend, listBackends } from '@mamba3/tensor';
-import '@mamba3/backend-cpu';
+import { registerAll } from '../backends.js';
 import type { Command } from '../command.js';
 
 export const info: Command = {
@@ -8,6 +8,7 @@ export const info: Command = {
   usage: 'usage: mamba3 info',
   options: {},
   async run() {
+    await registerAll();
     for (const name of listBackends()) {
       try {
         const b = await initBackend(name);
