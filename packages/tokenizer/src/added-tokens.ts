@@ -31,6 +31,8 @@ export interface Split {
 export class StringMatcher {
   private readonly children: Array<Map<number, number>> = [new Map()];
   private readonly value: number[] = [-1];
+  /** Which UTF-16 units start a token: most positions are rejected with one array read. */
+  private readonly first = new Uint8Array(65536);
 
   constructor(entries: Iterable<readonly [string, number]>) {
     for (const [s, v] of entries) if (s.length > 0) this.add(s, v);
@@ -41,6 +43,7 @@ export class StringMatcher {
   }
 
   private add(s: string, v: number): void {
+    this.first[s.charCodeAt(0)] = 1;
     let node = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -60,7 +63,12 @@ export class StringMatcher {
   find(text: string): Array<[number, number, number]> {
     const out: Array<[number, number, number]> = [];
     const root = this.children[0];
+    const first = this.first;
     for (let i = 0; i < text.length; ) {
+      if (!first[text.charCodeAt(i)]) {
+        i++;
+        continue;
+      }
       let node = root.get(text.charCodeAt(i));
       let end = -1;
       let val = -1;

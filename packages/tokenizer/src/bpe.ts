@@ -93,16 +93,16 @@ export class BpeModel {
   }
 
   /** Ids of `word`'s tokens with their [start, end) in `word`, as triples. */
-  tokenize(word: string): Int32Array {
+  tokenize(word: string, useCache = true): Int32Array {
     if (word.length === 0) return new Int32Array(0);
     if (this.opts.ignoreMerges) {
       const id = this.vocab.get(word);
       if (id !== undefined) return Int32Array.of(id, 0, word.length);
     }
-    const hit = this.cache.get(word);
+    const hit = useCache ? this.cache.get(word) : undefined;
     if (hit) return hit;
     const out = this.mergeWord(word);
-    if (word.length < CACHE_MAX_WORD) {
+    if (useCache && word.length < CACHE_MAX_WORD) {
       if (this.cache.size >= CACHE_CAPACITY) this.cache.clear();
       this.cache.set(word, out);
     }

@@ -29,21 +29,38 @@ export function byteOfChar(code: number): number | undefined {
   return charToByte.get(code);
 }
 
-/** True when every unit of `s` is printable ASCII other than space: those map to themselves. */
-function isPlainAscii(s: string): boolean {
+const CODE = Uint16Array.from(byteToChar, (c) => c.charCodeAt(0));
+
+/**
+ * Maps text to its byte-level form: one character per UTF-8 byte. Encodes by hand (no
+ * TextEncoder round trip): this runs once per new word, the hot path of a cold cache.
+ */
+export function toByteLevel(s: string): string {
+  const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
+    if (c < 0x80) {
+      out.push(CODE[c]);
+    } else if (c < 0x800) {
+      out.push(CODE[0xc0 | (c >> 6)], CODE[0x80 | (c & 63)]);
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      const cp = ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00) + 0x10000;
+      out.push(CODE[0xf0 | (cp >> 18)], CODE[0x80 | ((cp >> 12) & 63)], CODE[0x80 | ((cp >> 6) & 63)], CODE[0x80 | (cp & 63)]);
+    } else {
+      // A lone surrogate (inputs are made well-formed first, so only by direct use) encodes as
+      // U+FFFD, as TextEncoder does.
+      const u = (c & 0xf800) === 0xd800 ? 0xfffd : c;
+      out.push(CODE[0xe0 | (u >> 12)], CODE[0x80 | ((u >> 6) & 63)], CODE[0x80 | (u & 63)]);
+    }
   }
-  return true;
+  return fromCodes(out);
 }
 
-/** Maps text to its byte-level form: one character per UTF-8 byte. */
-export function toByteLevel(s: string): string {
-  if (isPlainAscii(s)) return s;
-  const bytes = utf8Encode(s);
+/** String.fromCharCode over an array, in chunks small enough for the argument limit. */
+function fromCodes(codes: number[]): string {
+  if (codes.length <= 4096) return String.fromCharCode(...codes);
   let out = '';
-  for (let i = 0; i < bytes.length; i++) out += byteToChar[bytes[i]];
+  for (let i = 0; i < codes.length; i += 4096) out += String.fromCharCode(...codes.slice(i, i + 4096));
   return out;
 }
 

@@ -42,12 +42,24 @@ export class ByteTokenizer extends SimpleTokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    // Bytes go straight into one buffer; only specials need a copy of their UTF-8.
     const parts: Uint8Array[] = [];
+    let run = new Uint8Array(ids.length);
+    let n = 0;
     for (let i = 0; i < ids.length; i++) {
-      const b = this.bytesOf(ids[i], options);
-      if (b) parts.push(b);
+      const id = ids[i];
+      if (id >= 0 && id < 256 && Number.isInteger(id)) {
+        run[n++] = id;
+        continue;
+      }
+      const b = this.bytesOf(id, options);
+      if (!b) continue;
+      parts.push(run.subarray(0, n), b);
+      run = run.subarray(n);
+      n = 0;
     }
-    return utf8DecodeLossy(concatBytes(parts));
+    parts.push(run.subarray(0, n));
+    return utf8DecodeLossy(parts.length === 1 ? parts[0] : concatBytes(parts));
   }
 
   createStreamingDecoder(options: DecodeOptions = {}): StreamingDecoder {

@@ -15,6 +15,12 @@ export interface PreTokenizer {
   split(p: Piece): Piece[];
   /** True when splitting depends on where a piece sits in the input (Metaspace `first`). */
   readonly needsAlignment: boolean;
+  /**
+   * The plain-encode fast path, when the words are regex matches followed by a per-word
+   * transform (ByteLevel): `words` gives the raw words, `finish` the model's input for one.
+   * Callers cache ids by raw word and skip `finish` on every hit.
+   */
+  readonly fast?: { words(text: string): string[]; finish(word: string): string };
 }
 
 export const PRE_TOKENIZER_TYPES = [
@@ -72,20 +78,24 @@ let gpt2: RegExp | undefined;
 export function byteLevel(addPrefixSpace: boolean, useRegex: boolean): PreTokenizer {
   gpt2 ??= compileOnig(GPT2_PATTERN, 'ByteLevel');
   const re = gpt2;
+  const prefixed = (text: string): string => (addPrefixSpace && text.length > 0 && !text.startsWith(' ') ? ` ${text}` : text);
   return {
     needsAlignment: false,
     split(p) {
       if (addPrefixSpace && p.text.length > 0 && !p.text.startsWith(' ')) p = prependAligned(p, ' ');
       if (!useRegex) return [toBytePiece(p)];
-      if (!p.align) return splitUntracked(p.text, re);
       return splitPiece(p, re, 'Isolated').map(toBytePiece);
+    },
+    fast: {
+      words: (text) => (useRegex ? regexWords(prefixed(text), re) : text.length ? [prefixed(text)] : []),
+      finish: toByteLevel,
     },
   };
 }
 
-/** The hot path of plain `encode`: regex words straight to byte-level strings. */
-function splitUntracked(text: string, re: RegExp): Piece[] {
-  const out: Piece[] = [];
+/** Matches and the gaps between them (Isolated), empty ones dropped. */
+function regexWords(text: string, re: RegExp): string[] {
+  const out: string[] = [];
   let prev = 0;
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -95,11 +105,11 @@ function splitUntracked(text: string, re: RegExp): Piece[] {
       re.lastIndex = s + cpWidth(text, s);
       continue;
     }
-    if (s > prev) out.push(new Piece(toByteLevel(text.slice(prev, s)), null));
-    out.push(new Piece(toByteLevel(word), null));
+    if (s > prev) out.push(text.slice(prev, s));
+    out.push(word);
     prev = s + word.length;
   }
-  if (prev < text.length) out.push(new Piece(toByteLevel(text.slice(prev)), null));
+  if (prev < text.length) out.push(text.slice(prev));
   return out;
 }
 

@@ -43,6 +43,10 @@ interface Parts {
   added: AddedVocabulary;
 }
 
+const WORD_CACHE_CAPACITY = 100_000;
+/** Like HF, long words (runs of a character, base64) are not worth caching. */
+const WORD_CACHE_MAX_LENGTH = 256;
+
 /** Well-known names, tried in order when neither the options nor the post-processor say. */
 const EOS_NAMES = ['<|endoftext|>', '</s>', '<|end_of_text|>', '<eos>', '<|im_end|>'];
 const BOS_NAMES = ['<s>', '<|begin_of_text|>', '<bos>', '<|startoftext|>', '<|endoftext|>'];
@@ -55,6 +59,8 @@ export class Tokenizer implements TokenizerLike {
   private readonly specialIds: ReadonlySet<number>;
   private readonly trackAlways: boolean;
   private readonly bytesCache: Array<Uint8Array | undefined> = [];
+  /** Raw word -> ids, for plain encode with a ByteLevel pre-tokenizer; cleared when full. */
+  private readonly wordIds = new Map<string, Int32Array>();
 
   private constructor(
     private readonly parts: Parts,
@@ -181,6 +187,8 @@ export class Tokenizer implements TokenizerLike {
 
   private emitWords(piece: Piece, enc: RawEncoding): void {
     if (piece.text.length === 0) return;
+    const fast = this.parts.preTokenizer?.fast;
+    if (fast && !piece.align) return this.emitWordsFast(piece.text, fast, enc);
     const words = this.parts.preTokenizer ? this.parts.preTokenizer.split(piece) : [piece];
     const { model } = this.parts;
     for (const w of words) {
@@ -191,6 +199,25 @@ export class Tokenizer implements TokenizerLike {
         enc.tokens.push(model.idToToken(t[k])!);
         enc.offsets.push(...w.originalRange(t[k + 1], t[k + 2]));
       }
+    }
+  }
+
+  /** Plain encode: ids cached by the raw word, so a seen word costs one Map lookup. */
+  private emitWordsFast(text: string, fast: NonNullable<PreTokenizer['fast']>, enc: RawEncoding): void {
+    const { model } = this.parts;
+    const cache = this.wordIds;
+    for (const word of fast.words(text)) {
+      let ids = cache.get(word);
+      if (!ids) {
+        const t = model.tokenize(fast.finish(word), false);
+        ids = new Int32Array(t.length / 3);
+        for (let k = 0; k < ids.length; k++) ids[k] = t[3 * k];
+        if (word.length < WORD_CACHE_MAX_LENGTH) {
+          if (cache.size >= WORD_CACHE_CAPACITY) cache.clear();
+          cache.set(word, ids);
+        }
+      }
+      for (let k = 0; k < ids.length; k++) enc.ids.push(ids[k]);
     }
   }
 
