@@ -28,6 +28,22 @@ export class Piece {
     return new Piece(this.text.slice(start, end), this.align ? this.align.subarray(2 * start, 2 * end) : null);
   }
 
+  /** Appends the input range behind units [start, end) to `out` (no tuple allocated: the offsets hot path). */
+  pushOriginalRange(start: number, end: number, out: number[]): void {
+    const a = this.align;
+    if (!a || start >= end) {
+      out.push(...this.originalRange(start, end));
+      return;
+    }
+    let lo = a[2 * start];
+    let hi = a[2 * start + 1];
+    for (let i = start + 1; i < end; i++) {
+      if (a[2 * i] < lo) lo = a[2 * i];
+      if (a[2 * i + 1] > hi) hi = a[2 * i + 1];
+    }
+    out.push(lo, hi);
+  }
+
   /** The input range behind units [start, end) of this piece; [0, 0] when untracked. */
   originalRange(start: number, end: number): [number, number] {
     const a = this.align;

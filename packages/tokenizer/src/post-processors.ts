@@ -69,11 +69,11 @@ export function trimOffsets(enc: RawEncoding, addPrefixSpace: boolean): void {
   const { tokens, offsets } = enc;
   if (!tokens || !offsets) return;
   tokens.forEach((token, i) => {
-    const chars = [...token];
+    // Space-like characters are all single UTF-16 units, so units count characters here.
     let lead = 0;
-    while (lead < chars.length && isSpaceLike(chars[lead])) lead++;
+    while (lead < token.length && isSpaceLike(token[lead])) lead++;
     let trail = 0;
-    while (trail < chars.length && isSpaceLike(chars[chars.length - 1 - trail])) trail++;
+    while (trail < token.length && isSpaceLike(token[token.length - 1 - trail])) trail++;
     let [s, e] = [offsets[2 * i], offsets[2 * i + 1]];
     if (lead > 0) {
       // The prefix space the pre-tokenizer added to the first word is kept.

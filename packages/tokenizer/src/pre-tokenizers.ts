@@ -7,7 +7,7 @@ import { Cfg, readPattern } from './config.js';
 import { TokenizerConfigError, UnknownComponentError } from './errors.js';
 import type { Matcher } from './pattern.js';
 import { parseBehavior, splitPiece } from './pattern.js';
-import { mapCodePoints, Piece, PieceBuilder } from './piece.js';
+import { Piece, PieceBuilder } from './piece.js';
 import { compileLiteral, compileOnig } from './regex.js';
 import { cpWidth, WHITE_SPACE } from './unicode.js';
 
@@ -113,8 +113,26 @@ function regexWords(text: string, re: RegExp): string[] {
   return out;
 }
 
+/** The byte-level form of a piece; each byte of a character points at the character. */
 function toBytePiece(p: Piece): Piece {
-  return p.align ? mapCodePoints(p, toByteLevel) : new Piece(toByteLevel(p.text), null);
+  const text = toByteLevel(p.text);
+  if (!p.align) return new Piece(text, null);
+  // Same length: all ASCII, one byte per unit, the alignment carries over.
+  if (text.length === p.text.length) return new Piece(text, p.align);
+  const align = new Int32Array(2 * text.length);
+  let o = 0;
+  for (let i = 0; i < p.text.length; ) {
+    const w = cpWidth(p.text, i);
+    const cp = p.text.codePointAt(i)!;
+    const bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    const [s, e] = p.originalRange(i, i + w);
+    for (let k = 0; k < bytes; k++, o += 2) {
+      align[o] = s;
+      align[o + 1] = e;
+    }
+    i += w;
+  }
+  return new Piece(text, align);
 }
 
 /** Prepends `text` aligned to the first character, as `NormalizedString::prepend` does. */

@@ -197,7 +197,7 @@ export class Tokenizer implements TokenizerLike {
         enc.ids.push(t[k]);
         if (!enc.tokens || !enc.offsets) continue;
         enc.tokens.push(model.idToToken(t[k])!);
-        enc.offsets.push(...w.originalRange(t[k + 1], t[k + 2]));
+        w.pushOriginalRange(t[k + 1], t[k + 2], enc.offsets);
       }
     }
   }
