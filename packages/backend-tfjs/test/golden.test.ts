@@ -4,10 +4,11 @@ import type { Backend, Tensor } from '@mamba3/tensor';
 import { dispose, reshape, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
 import { fixtureInfo, Mamba3, mixerFixtureOptions, relativeL2 } from '@mamba3/core';
 import { createTfjsBackend } from '../src/index.js';
+import { webgpuUnavailable } from './webgpu.js';
 
 /*
  * The official module's outputs (../../shared/golden, copied into fixtures/): every mixer
- * fixture through @mamba3/core on the tfjs cpu and wasm backends, chunked and step by step.
+ * fixture through @mamba3/core on the tfjs cpu, wasm and webgpu backends, chunked and step by step.
  */
 const FIXTURES = ['mixer_siso', 'mixer_siso_outnorm', 'mixer_siso_rope_full', 'mixer_mimo', 'mixer_mimo_outnorm'];
 /** The golden README's bound for a float32 implementation, chunked or recurrent. */
@@ -31,8 +32,11 @@ async function load(name: string, backend: Backend, chunkSize?: number): Promise
   return { mixer: Mamba3.fromWeights(opts, weights), u: await reader.tensor('input.u', { backend }), expected };
 }
 
-for (const tfjsBackend of ['cpu', 'wasm'] as const) {
-  describe(`golden mixers on tfjs ${tfjsBackend}`, () => {
+const noWebGPU = await webgpuUnavailable();
+
+for (const tfjsBackend of ['cpu', 'wasm', 'webgpu'] as const) {
+  const skip = tfjsBackend === 'webgpu' ? noWebGPU : null;
+  (skip ? describe.skip : describe)(`golden mixers on tfjs ${tfjsBackend}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let backend: Backend;
     beforeAll(async () => {
       backend = await createTfjsBackend({ tfjsBackend, name: `tfjs-golden-${tfjsBackend}` });

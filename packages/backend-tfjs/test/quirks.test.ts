@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@mamba3/tensor';
+import { broadcastLowered, lowerBroadcast } from '../src/kernels/broadcast.js';
 import { padAny, sliceAny, transposeAny } from '../src/kernels/quirks.js';
 
 // The rank-lowering rewrites against tfjs's own ops (on its cpu backend), on random shapes with size-1 dims.
@@ -26,7 +27,7 @@ describe('rank-lowering rewrites', () => {
       for (const dtype of ['float32', 'int32'] as const) {
         tf.tidy(() => {
           const x = dtype === 'int32' ? tf.sub(iota(shape, dtype), tf.scalar(2 ** 30, 'int32')) : iota(shape, dtype);
-          const got = transposeAny(tf, x, perm, { sequential: true, careful: true });
+          const got = transposeAny(tf, x, perm, { sequential: true, careful: true, slowBroadcast: false });
           const want = tf.transpose(x, perm);
           expect(got.shape, `${JSON.stringify(shape)} ${JSON.stringify(perm)}`).toEqual(want.shape);
           expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
@@ -49,5 +50,27 @@ describe('rank-lowering rewrites', () => {
         expect(Array.from(got.dataSync())).toEqual(Array.from(tf.slice(x, begin, size).dataSync()));
       });
     }
+  });
+
+  it('broadcastLowered equals plain broadcasting, at rank ≤ the distinct broadcast patterns', () => {
+    for (let i = 0; i < 60; i++) {
+      const out = randomShape();
+      const operand = (): number[] => out.slice(rng.int(out.length + 1)).map((d) => (rng.uniform() < 0.4 ? 1 : d));
+      const [sa, sb] = [operand(), operand()];
+      tf.tidy(() => {
+        const a = iota(sa, 'float32');
+        const b = tf.add(iota(sb, 'float32'), tf.scalar(0.5));
+        const r = Math.max(sa.length, sb.length);
+        const dim = (s: number[], k: number): number => s[k - r + s.length] ?? 1;
+        const shape = Array.from({ length: r }, (_, k) => Math.max(dim(sa, k), dim(sb, k)));
+        const got = broadcastLowered(tf, [a, b], shape, (x, y) => tf.sub(tf.mul(x, y), y));
+        const want = tf.sub(tf.mul(a, b), b);
+        expect(got.shape).toEqual(want.shape);
+        expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+      });
+    }
+    expect(lowerBroadcast([[2, 3, 4, 5, 6], [6]], [2, 3, 4, 5, 6])).toEqual([[120, 6], [1, 6], [120, 6]]);
+    expect(lowerBroadcast([[2, 1, 4, 1], [1, 3, 1, 5]], [2, 3, 4, 5])).toEqual([[2, 1, 4, 1], [1, 3, 1, 5], [2, 3, 4, 5]]);
+    expect(lowerBroadcast([[], [1, 1]], [1, 1])).toEqual([[], [], []]);
   });
 });

@@ -32,3 +32,40 @@ export function outerDiff(tf: Tf, a: TfTensor, b: TfTensor, traits: Traits): TfT
   const right = tf.stack([tf.onesLike(b), tf.neg(b)], 1);
   return tf.matMul(left, right);
 }
+
+/**
+ * The same broadcast at the lowest rank: output axes of size 1 dropped, and neighbouring axes
+ * merged while every operand either spans both or broadcasts over both. Returns each operand's
+ * shape, then the output's. tfjs-webgpu's binary shaders fail above rank 4 in places (its
+ * shared-memory path indexes a rank-5 coordinate struct), and tfjs-cpu pays per index dimension.
+ */
+export function lowerBroadcast(shapes: readonly (readonly number[])[], out: readonly number[]): number[][] {
+  const r = out.length;
+  const padded = shapes.map((s) => [...Array<number>(r - s.length).fill(1), ...s]);
+  const lowered: number[][] = [...shapes.map(() => [] as number[]), []];
+  let prev = '';
+  for (let a = 0; a < r; a++) {
+    if (out[a] === 1) continue;
+    const spans = padded.map((s) => s[a] === out[a]);
+    const key = spans.map((x) => (x ? '1' : '0')).join('');
+    const o = lowered[lowered.length - 1];
+    if (key === prev) {
+      o[o.length - 1] *= out[a];
+      spans.forEach((x, i) => {
+        if (x) lowered[i][lowered[i].length - 1] *= out[a];
+      });
+    } else {
+      o.push(out[a]);
+      spans.forEach((x, i) => lowered[i].push(x ? out[a] : 1));
+      prev = key;
+    }
+  }
+  return lowered;
+}
+
+/** Reshapes operands to their lowest-rank broadcast, applies `op`, and restores the output shape. */
+export function broadcastLowered(tf: Tf, xs: readonly TfTensor[], out: readonly number[], op: (...ys: TfTensor[]) => TfTensor): TfTensor {
+  const shapes = lowerBroadcast(xs.map((x) => x.shape), out);
+  const ys = xs.map((x, i) => (shapes[i].length === x.shape.length && shapes[i].every((d, k) => d === x.shape[k]) ? x : tf.reshape(x, shapes[i])));
+  return tf.reshape(op(...ys), [...out]);
+}

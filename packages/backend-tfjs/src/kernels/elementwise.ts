@@ -1,6 +1,7 @@
 import type { BinaryOp, DType, KernelTensor, Shape, UnaryOp } from '@mamba3/tensor';
 import type { Tf, TfTensor } from '../tf.js';
 import { input, tfDtype } from '../tf.js';
+import { broadcastLowered } from './broadcast.js';
 
 type Unary = (tf: Tf, x: TfTensor) => TfTensor;
 
@@ -67,21 +68,28 @@ function intDiv(tf: Tf, a: TfTensor, b: TfTensor): TfTensor {
   return tf.mul(tf.mul(magnitude, tf.mul(tf.sign(a), tf.sign(safeB))), nonZero);
 }
 
-export function binary(tf: Tf, op: BinaryOp, a: KernelTensor, b: KernelTensor, _outShape: Shape): TfTensor {
-  const ta = input(tf, a);
-  const tb = input(tf, b);
-  if (op === 'div') return a.dtype === 'int32' ? intDiv(tf, ta, tb) : tf.div(ta, tb);
-  if (op in COMPARE) return tf.cast(COMPARE[op as keyof typeof COMPARE](tf, ta, tb), tfDtype(a.dtype));
-  const out = ARITHMETIC[op as keyof typeof ARITHMETIC](tf, ta, tb);
-  return out.dtype === a.dtype ? out : tf.cast(out, tfDtype(a.dtype));
+export function binary(tf: Tf, op: BinaryOp, a: KernelTensor, b: KernelTensor, outShape: Shape): TfTensor {
+  return broadcastLowered(tf, [input(tf, a), input(tf, b)], outShape, (ta, tb) => {
+    if (op === 'div') return a.dtype === 'int32' ? intDiv(tf, ta, tb) : tf.div(ta, tb);
+    if (op in COMPARE) return tf.cast(COMPARE[op as keyof typeof COMPARE](tf, ta, tb), tfDtype(a.dtype));
+    const out = ARITHMETIC[op as keyof typeof ARITHMETIC](tf, ta, tb);
+    return out.dtype === a.dtype ? out : tf.cast(out, tfDtype(a.dtype));
+  });
 }
 
 export function where(tf: Tf, cond: KernelTensor, a: KernelTensor, b: KernelTensor, outShape: Shape): TfTensor {
-  const c = tf.notEqual(input(tf, cond), tf.scalar(0, tfDtype(cond.dtype)));
-  const shape = [...outShape];
-  // Broadcast explicitly: not every tfjs backend's Select broadcasts its operands.
-  const grow = (t: TfTensor): TfTensor => (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : tf.broadcastTo(t, shape));
-  return tf.where(grow(c), grow(input(tf, a)), grow(input(tf, b)));
+  return broadcastLowered(tf, [input(tf, cond), input(tf, a), input(tf, b)], outShape, (c, ta, tb) => {
+    const shape = lowerShape([c, ta, tb]);
+    // Broadcast explicitly: not every tfjs backend's Select broadcasts its operands.
+    const grow = (t: TfTensor): TfTensor => (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : tf.broadcastTo(t, shape));
+    return tf.where(grow(tf.notEqual(c, tf.scalar(0, tfDtype(cond.dtype)))), grow(ta), grow(tb));
+  });
+}
+
+/** The broadcast shape of already rank-lowered operands. */
+function lowerShape(xs: readonly TfTensor[]): number[] {
+  const r = Math.max(...xs.map((x) => x.shape.length));
+  return Array.from({ length: r }, (_, i) => Math.max(...xs.map((x) => x.shape[x.shape.length - r + i] ?? 1)));
 }
 
 export function cast(tf: Tf, x: KernelTensor, dtype: DType): TfTensor {
