@@ -3,12 +3,14 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SuiteResult } from './suite.js';
 import { suites } from './suites/index.js';
+import { appendMarkdown } from './markdown.js';
 
 const { values } = parseArgs({
   options: {
     suite: { type: 'string', multiple: true },
     backend: { type: 'string', multiple: true },
     json: { type: 'string' },
+    md: { type: 'string' },
     quick: { type: 'boolean', default: false },
     set: { type: 'string', multiple: true },
     list: { type: 'boolean', default: false },
@@ -35,4 +37,8 @@ for (const s of chosen) {
 if (values.json) {
   writeFileSync(values.json, JSON.stringify(results, null, 2));
   console.log(`\nwrote ${values.json}`);
+}
+if (values.md) {
+  await appendMarkdown(values.md, results, `pnpm bench ${process.argv.slice(2).join(' ')}`);
+  console.log(`appended the tables to ${values.md}`);
 }

@@ -251,7 +251,7 @@ export function buildMamba3(opts: BackboneOptions, init?: { seed?: number; backe
     const leaf = name.split('.').slice(-2).join('.');
     let t: Tensor;
     if (name.endsWith('.weight') && shape.length === 2) {
-      t = tensor(Array.from(linearInit(rng, shape[0], shape[1])), shape, { dtype, backend });
+      t = tensor(linearInit(rng, shape[0], shape[1]), shape, { dtype, backend });
     } else if (leaf.endsWith('dt_bias')) {
       // dt log-uniform in [0.001, 0.1], bias = softplus⁻¹(dt), as the official mixer.
       const v = Array.from({ length: shape[0] }, () => {

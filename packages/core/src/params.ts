@@ -53,7 +53,7 @@ export function initMamba3Params(c: Mamba3Config, opts?: InitOptions): Mamba3Par
   const rng = opts?.rng ?? new Rng(opts?.seed);
   const dtype = opts?.dtype ?? 'float32';
   const backend = opts?.backend ?? engine.getBackend();
-  const make = (shape: number[], values: ArrayLike<number>): Tensor => keep(tensor(Array.from(values), shape, { dtype, backend }));
+  const make = (shape: number[], values: Float64Array): Tensor => keep(tensor(values, shape, { dtype, backend }));
   const fill = (shape: number[], value: number): Tensor => keep(full(shape, value, { dtype, backend }));
   const { nheads: H, mimoRank: R, dState: N, headdim: P } = c;
   // dt from a log-uniform in [dtMin, dtMax], floored; dt_bias = softplus⁻¹(dt).

@@ -37,7 +37,7 @@ export function initLmParams(c: MambaConfig, opts?: { seed?: number; backend?: B
   const rng = new Rng(opts?.seed);
   const backend = opts?.backend ?? engine.getBackend();
   const dtype = opts?.dtype ?? 'float32';
-  const make = (shape: number[], values: ArrayLike<number>): Tensor => keep(tensor(Array.from(values), shape, { dtype, backend }));
+  const make = (shape: number[], values: Float64Array): Tensor => keep(tensor(values, shape, { dtype, backend }));
   const mixer = resolveMamba3Config(mixerOptions(c));
   const residuals = c.dIntermediate > 0 ? 2 : 1;
   const rescale = 1 / Math.sqrt(residuals * c.nLayer);

@@ -54,6 +54,8 @@ export interface MemoryInfo {
   numStorages: number;
   /** Bytes held by live storages, per backend name. */
   bytes: Record<string, number>;
+  /** The most bytes held at once since the last `resetPeakMemory()`, per backend name. */
+  peakBytes: Record<string, number>;
 }
 
 /**
@@ -67,7 +69,7 @@ export class Engine implements TensorOwner {
   private readonly scopes: Set<Tensor>[] = [];
   private readonly tapes: (Tape | typeof BARRIER)[] = [];
   private liveTensors = 0;
-  private readonly storages = new Map<string, { count: number; bytes: number }>();
+  private readonly storages = new Map<string, { count: number; bytes: number; peak: number }>();
 
   // Registry ------------------------------------------------------------------------------
 
@@ -156,9 +158,10 @@ export class Engine implements TensorOwner {
   /** Wraps new backend storage in a tensor owned by the current scope. */
   makeTensor(backend: Backend, storage: unknown, shape: Shape, dtype: DType): Tensor {
     const handle: StorageHandle = { backend, value: storage, refs: 1, bytes: sizeOfShape(shape) * bytesPerElement(dtype) };
-    const s = this.storages.get(backend.name) ?? { count: 0, bytes: 0 };
+    const s = this.storages.get(backend.name) ?? { count: 0, bytes: 0, peak: 0 };
     s.count++;
     s.bytes += handle.bytes;
+    s.peak = Math.max(s.peak, s.bytes);
     this.storages.set(backend.name, s);
     return this.adopt(new Tensor(handle, shape, dtype, this));
   }
@@ -197,11 +200,18 @@ export class Engine implements TensorOwner {
   memory(): MemoryInfo {
     let numStorages = 0;
     const bytes: Record<string, number> = {};
+    const peakBytes: Record<string, number> = {};
     for (const [name, s] of this.storages) {
       numStorages += s.count;
       bytes[name] = s.bytes;
+      peakBytes[name] = s.peak;
     }
-    return { numTensors: this.liveTensors, numStorages, bytes };
+    return { numTensors: this.liveTensors, numStorages, bytes, peakBytes };
+  }
+
+  /** Starts peak tracking afresh from the bytes held now. */
+  resetPeakMemory(): void {
+    for (const s of this.storages.values()) s.peak = s.bytes;
   }
 
   // Scopes --------------------------------------------------------------------------------

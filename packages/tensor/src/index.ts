@@ -49,7 +49,7 @@ export { UNARY_OPS, BINARY_OPS, INT_UNARY_OPS } from './backend.js';
 export { Engine, engine, Tape } from './engine.js';
 export type { MemoryInfo, GradFn } from './engine.js';
 export { Rng } from './random.js';
-export { tidy, keep, dispose, memory, collectTensors } from './scope.js';
+export { tidy, keep, dispose, memory, resetPeakMemory, collectTensors } from './scope.js';
 export type { TensorContainer } from './scope.js';
 export { grad, grads, valueAndGrad, valueAndGrads, vjp, recordCompositeGrad } from './autograd.js';
 

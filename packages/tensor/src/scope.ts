@@ -52,6 +52,12 @@ export function dispose(value: unknown): void {
   for (const t of collectTensors(value)) t.dispose();
 }
 
+/** Live tensors, storages and bytes (now and peak) per backend. */
 export function memory() {
   return engine.memory();
+}
+
+/** Restarts the peak-bytes counters of `memory()`. */
+export function resetPeakMemory(): void {
+  engine.resetPeakMemory();
 }

@@ -1,6 +1,7 @@
 import type { Suite } from '../suite.js';
+import { modelSuite } from './model.js';
 import { tfjsSuite } from './tfjs.js';
 import { tokenizerSuite } from './tokenizer.js';
 
 /** Every suite; add new ones here. */
-export const suites: Suite[] = [tfjsSuite, tokenizerSuite];
+export const suites: Suite[] = [modelSuite, tfjsSuite, tokenizerSuite];

@@ -1,0 +1,141 @@
+import type { MambaConfigInput } from '@mamba3/model';
+import { MambaLMHeadModel } from '@mamba3/model';
+import type { Backend } from '@mamba3/tensor';
+import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
+import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
+import { machineInfo } from '../machine.js';
+import { loadBackends } from '../backends.js';
+import { writeSvgPlot } from '../svg.js';
+
+/** The 130M-class configuration of the issue (random weights): d_model 768, 24 layers, d_state 128, headdim 64. */
+function configs(quick: boolean): { name: string; config: MambaConfigInput }[] {
+  const base = quick ? { dModel: 128, nLayer: 2, vocabSize: 1000 } : { dModel: 768, nLayer: 24, vocabSize: 50280 };
+  const dState = quick ? 32 : 128;
+  const headdim = quick ? 32 : 64;
+  return [
+    { name: quick ? 'small SISO' : '130M SISO', config: { ...base, ssmCfg: { layer: 'Mamba3', dState, headdim, chunkSize: 64 } } },
+    { name: quick ? 'small MIMO r4' : '130M MIMO r4', config: { ...base, ssmCfg: { layer: 'Mamba3', dState, headdim, isMimo: true, mimoRank: 4, chunkSize: 16 } } },
+  ];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const MB = 1024 * 1024;
+
+/** Greedy next token on the device: the only readback of a decode step is one int per sequence. */
+async function stepGreedy(model: MambaLMHeadModel, token: number, cache: ReturnType<MambaLMHeadModel['allocateInferenceCache']>): Promise<number> {
+  const logits = model.step([token], cache);
+  const next = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
+  const id = (await next.data())[0];
+  dispose([logits, next]);
+  return id;
+}
+
+function randomIds(n: number, vocab: number, rng: Rng): number[] {
+  return Array.from({ length: n }, () => rng.int(vocab));
+}
+
+async function measureModel(backend: Backend, name: string, config: MambaConfigInput, lengths: number[], decodeSteps: number, rows: SuiteResult['rows'], curves: Curve[]): Promise<void> {
+  const model = MambaLMHeadModel.create(config, { seed: 0, backend });
+  const rng = new Rng(1);
+  const weightsBytes = memory().bytes[backend.name] ?? 0;
+  try {
+    // Warm-up: compiles pipelines and fills buffer pools.
+    {
+      const cache = model.allocateInferenceCache(1);
+      const l = model.prefill([randomIds(Math.min(64, lengths[0]), config.vocabSize, rng)], cache);
+      await l.data();
+      l.dispose();
+      for (let i = 0; i < 3; i++) await stepGreedy(model, 1, cache);
+      cache.dispose();
+    }
+    const curve: Curve = { label: `${name} (${backend.name})`, points: [] };
+    for (const L of lengths) {
+      const ids = randomIds(L, config.vocabSize, rng);
+      const cache = model.allocateInferenceCache(1);
+      resetPeakMemory();
+      const t0 = performance.now();
+      const logits = model.prefill([ids], cache);
+      const first = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
+      let token = (await first.data())[0];
+      const prefillSeconds = (performance.now() - t0) / 1000;
+      dispose([logits, first]);
+      const prefillPeak = memory().peakBytes[backend.name] ?? 0;
+      const cacheBytes = cache.layers.reduce((n, l) => n + [l.angle, l.ssm, l.k, l.v].reduce((m, t) => m + t.size * 4, 0), 0);
+      resetPeakMemory();
+      const latencies: number[] = [];
+      for (let i = 0; i < decodeSteps; i++) {
+        const s = performance.now();
+        token = await stepGreedy(model, token, cache);
+        latencies.push(performance.now() - s);
+      }
+      const decodePeak = memory().peakBytes[backend.name] ?? 0;
+      cache.dispose();
+      latencies.sort((a, b) => a - b);
+      const meanMs = latencies.reduce((a, b) => a + b, 0) / latencies.length;
+      const dModel = config.dModel;
+      // A Transformer of the same width and depth keeps K and V for every past token (f32).
+      const kvBytes = 2 * config.nLayer * (L + decodeSteps) * dModel * 4;
+      rows.push({
+        backend: backend.name,
+        model: name,
+        context: L,
+        'prefill tok/s': Math.round(L / prefillSeconds),
+        'decode tok/s': Math.round(1000 / meanMs),
+        'p50 ms': +percentile(latencies, 50).toFixed(2),
+        'p90 ms': +percentile(latencies, 90).toFixed(2),
+        'p99 ms': +percentile(latencies, 99).toFixed(2),
+        'weights MB': +(weightsBytes / MB).toFixed(1),
+        'cache MB': +(cacheBytes / MB).toFixed(2),
+        'prefill peak MB': +(prefillPeak / MB).toFixed(1),
+        'decode peak MB': +(decodePeak / MB).toFixed(1),
+        'KV-cache transformer MB': +(kvBytes / MB).toFixed(1),
+      });
+      curve.points.push({ context: L, decodePeakMB: decodePeak / MB, cacheMB: cacheBytes / MB, kvMB: kvBytes / MB, p50ms: percentile(latencies, 50) });
+      console.log(`  ${backend.name} ${name} L=${L}: prefill ${Math.round(L / prefillSeconds)} tok/s, decode ${(1000 / meanMs).toFixed(1)} tok/s (p50 ${percentile(latencies, 50).toFixed(2)} ms), decode peak ${(decodePeak / MB).toFixed(1)} MB`);
+    }
+    curves.push(curve);
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface Curve {
+  label: string;
+  points: { context: number; decodePeakMB: number; cacheMB: number; kvMB: number; p50ms: number }[];
+}
+
+export const modelSuite: Suite = {
+  name: 'model',
+  summary: 'prefill/decode throughput, latency percentiles and memory of a 130M-class Mamba-3 LM (random weights), per backend',
+  async run(opts: SuiteOptions): Promise<SuiteResult> {
+    await loadBackends();
+    const lengths = (opts.settings.lengths ?? (opts.quick ? '64,256' : '512,2048,8192')).split(',').map(Number);
+    const decodeSteps = Number(opts.settings.decodeSteps ?? (opts.quick ? 8 : 64));
+    const only = opts.settings.models?.split(',');
+    const rows: SuiteResult['rows'] = [];
+    const curves: Curve[] = [];
+    for (const name of opts.backends) {
+      const backend = await setBackend(name);
+      for (const { name: m, config } of configs(opts.quick)) {
+        if (only && !only.some((o) => m.includes(o))) continue;
+        await measureModel(backend, m, config, lengths, decodeSteps, rows, curves);
+      }
+    }
+    const svg = opts.settings.svg ?? 'decode-memory.svg';
+    await writeSvgPlot(svg, curves);
+    return {
+      suite: 'model',
+      machine: machineInfo(),
+      rows,
+      notes: [
+        `prefill: one chunked forward of the whole prompt (batch 1), timed to the first sampled token; decode: ${decodeSteps} steps, each a full model step with the LM head and a greedy pick on the device (one int read back).`,
+        'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
+        `memory plot: ${svg}`,
+      ],
+    };
+  },
+};
+
