@@ -5,9 +5,11 @@ import { BackendError, UnsupportedError } from '@mamba3/tensor';
 const USAGE_MAP_READ = 0x0001;
 const USAGE_COPY_SRC = 0x0004;
 const USAGE_COPY_DST = 0x0008;
+const USAGE_UNIFORM = 0x0040;
 const USAGE_STORAGE = 0x0080;
 const USAGE_QUERY_RESOLVE = 0x0200;
 const MAP_MODE_READ = 0x0001;
+const PROFILE_COMPILES = typeof process !== 'undefined' && process.env?.MAMBA3_WEBGPU_PROFILE_COMPILES === '1';
 const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
 
 /** A tensor's GPU storage: a pooled buffer (at least `bytes` long) holding `dtype` elements. */
@@ -49,6 +51,8 @@ export interface RuntimeStats {
   /** Pipeline cache misses (compilations) and hits. */
   pipelineMisses: number;
   pipelineHits: number;
+  /** Milliseconds spent creating pipelines (shader compilation). */
+  compileMs: number;
 }
 
 export interface RuntimeOptions {
@@ -74,6 +78,7 @@ export class Runtime {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly free = new Map<number, FreeBuffer[]>();
   private readonly staging = new Map<number, GPUBuffer[]>();
+  private readonly uniforms = new Map<string, GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly deferredDestroy: GPUBuffer[] = [];
@@ -84,6 +89,7 @@ export class Runtime {
   private pendingDispatches = 0;
   private pipelineMisses = 0;
   private pipelineHits = 0;
+  private compileMs = 0;
   private lostReason: string | null = null;
   private firstError: string | null = null;
   private disposed = false;
@@ -218,10 +224,30 @@ export class Runtime {
       return p;
     }
     this.pipelineMisses++;
+    const t0 = performance.now();
     const module = this.device.createShaderModule({ code: wgsl(), label: key });
     p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    this.compileMs += performance.now() - t0;
+    if (PROFILE_COMPILES) console.log(`compile ${(performance.now() - t0).toFixed(1)} ms ${key}`);
     this.pipelines.set(key, p);
     return p;
+  }
+
+  /**
+   * A small uniform buffer holding `values` as u32, cached by value: shapes repeat, so after the
+   * first call this is a map lookup (written at creation, so no queue-ordering concerns).
+   */
+  uniform(values: readonly number[]): GPUBuffer {
+    const key = values.join(',');
+    let b = this.uniforms.get(key);
+    if (!b) {
+      b = this.device.createBuffer({ size: Math.max(16, Math.ceil((values.length * 4) / 16) * 16), usage: USAGE_UNIFORM, mappedAtCreation: true });
+      new Uint32Array(b.getMappedRange()).set(values);
+      b.unmap();
+      if (this.uniforms.size >= 4096) this.uniforms.clear();
+      this.uniforms.set(key, b);
+    }
+    return b;
   }
 
   // Encoding ---------------------------------------------------------------------------------
@@ -380,6 +406,7 @@ export class Runtime {
       pendingDispatches: this.pendingDispatches,
       pipelineMisses: this.pipelineMisses,
       pipelineHits: this.pipelineHits,
+      compileMs: this.compileMs,
     };
   }
 

@@ -37,8 +37,22 @@ export interface ScanDims {
   nc: number;
 }
 
-const consts = (d: ScanDims) =>
-  `const L = ${d.L}u; const R = ${d.R}u; const H = ${d.H}u; const P = ${d.P}u; const N = ${d.N}u; const T = ${d.T}u; const NC = ${d.nc}u; const TR = ${d.T * d.R}u;`;
+/**
+ * The dims come from a small uniform buffer, not baked constants: one pipeline serves every
+ * shape, and loops with barriers keep runtime trip counts (llvmpipe, which turns each barrier
+ * into a coroutine suspend, otherwise unrolls them into multi-second compiles).
+ */
+export const SCAN_DIM_NAMES = ['L', 'R', 'H', 'P', 'N', 'T', 'NC', 'TR'] as const;
+
+export function scanDimValues(d: ScanDims): number[] {
+  return [d.L, d.R, d.H, d.P, d.N, d.T, d.nc, d.T * d.R];
+}
+
+const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
+@group(0) @binding(${binding}) var<uniform> dims: Dims;
+${SCAN_DIM_NAMES.map((n) => `var<private> ${n}: u32;`).join('\n')}`;
+
+const LOAD_DIMS = SCAN_DIM_NAMES.map((n) => `${n} = dims.${n};`).join(' ');
 
 /** Per-workgroup chunk coordinates and row addressing (row i = t·R + r of chunk c). */
 const ADDRESSING = /* wgsl */ `
@@ -60,6 +74,7 @@ var<workgroup> wDiag: array<f32, 64>;
 
 /** Sets the chunk coordinates and fills cum (inclusive cumsum of adt), wOff and wDiag. */
 const PROLOGUE = /* wgsl */ `
+  ${LOAD_DIMS}
   bi = wid.z / H;
   h = wid.z % H;
   c = wid.y;
@@ -106,6 +121,15 @@ function stage(target: 'As' | 'Bs', contig: boolean, cond: string, value: string
     }`;
 }
 
+const COMP = ['x', 'y', 'z', 'w'];
+
+/** The 16 statements of a 4x4 register block, unrolled here so the compiler sees no private arrays. */
+function each4x4(body: (a: number, j: number, el: (acc: string) => string) => string): string {
+  const out: string[] = [];
+  for (let a = 0; a < 4; a++) for (let j = 0; j < 4; j++) out.push(body(a, j, (acc) => `${acc}${a}.${COMP[j]}`));
+  return out.join('\n  ');
+}
+
 const ACC = (name: string) => [0, 1, 2, 3].map((i) => `var ${name}${i} = vec4<f32>(0.0);`).join('\n  ');
 
 const HEAD = (extra: string) => `
@@ -116,9 +140,8 @@ ${extra}`;
 
 const MAIN = '@compute @workgroup_size(16, 16)\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32)';
 
-export function chunkStateWgsl(d: ScanDims): string {
-  const tilesP = Math.ceil(d.P / 64);
-  return /* wgsl */ `${consts(d)}
+export function chunkStateWgsl(): string {
+  return /* wgsl */ `${dimsDecl(7)}
 ${HEAD(`@group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> B: array<f32>;
 @group(0) @binding(5) var<storage, read_write> states: array<f32>;
@@ -129,14 +152,15 @@ ${MAIN} {
   let tx = lid.x;
   let ty = lid.y;
   ${PROLOGUE}
-  let p0 = (wid.x % ${tilesP}u) * 64u;
-  let n0 = (wid.x / ${tilesP}u) * 64u;
+  let tilesP = (P + 63u) / 64u;
+  let p0 = (wid.x % tilesP) * 64u;
+  let n0 = (wid.x / tilesP) * 64u;
   let cumEnd = cum[tc - 1u];
   if (tid < tc) { wState[tid] = exp(cumEnd - cum[tid]) * wOff[tid]; }
   if (tid == 0u && wid.x == 0u) { decay[wid.z * NC + c] = cumEnd; }
   workgroupBarrier();
   ${ACC('acc')}
-  for (var i0 = 0u; i0 < TR; i0 += 16u) {
+  for (var i0 = 0u; i0 < dims.TR; i0 += 16u) {
     ${stage('As', true, 'valid(i0 + k) && p0 + m < P', 'x[xAt(i0 + k, p0 + m)] * wState[(i0 + k) / R]')}
     ${stage('Bs', true, 'valid(i0 + k) && n0 + m < N', 'B[bnAt(i0 + k, n0 + m)]')}
     workgroupBarrier();
@@ -144,18 +168,13 @@ ${MAIN} {
     workgroupBarrier();
   }
   let base = (wid.z * NC + c) * P * N;
-  var accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var a = 0u; a < 4u; a++) {
-    let p = p0 + ty * 4u + a;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx * 4u + j;
-      if (p < P && n < N) { states[base + p * N + n] = accs[a][j]; }
-    }
-  }
+  let pr = p0 + ty * 4u;
+  let nc0 = n0 + tx * 4u;
+  ${each4x4((a, j, el) => `if (pr + ${a}u < P && nc0 + ${j}u < N) { states[base + (pr + ${a}u) * N + nc0 + ${j}u] = ${el('acc')}; }`)}
 }`;
 }
 
-export function statePassWgsl(d: ScanDims, initialSsm: boolean, initialKV: boolean): string {
+export function statePassWgsl(initialSsm: boolean, initialKV: boolean): string {
   const bindings = [
     '@group(0) @binding(0) var<storage, read> decay: array<f32>;',
     '@group(0) @binding(1) var<storage, read_write> states: array<f32>;',
@@ -178,10 +197,11 @@ export function statePassWgsl(d: ScanDims, initialSsm: boolean, initialKV: boole
     s += beta0 * kv;`
       : '',
   ].join('\n    ');
-  return /* wgsl */ `${consts(d)}
+  return /* wgsl */ `${dimsDecl(next)}
 ${bindings.join('\n')}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  ${LOAD_DIMS}
   let pn = wid.x * 256u + lid.x;
   if (pn >= P * N) { return; }
   let bh = wid.y;
@@ -201,14 +221,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
 }
 
-export function chunkOutputWgsl(d: ScanDims): string {
-  return /* wgsl */ `${consts(d)}
+export function chunkOutputWgsl(): string {
+  return /* wgsl */ `${dimsDecl(8)}
 ${HEAD(`@group(0) @binding(3) var<storage, read> C: array<f32>;
 @group(0) @binding(4) var<storage, read> B: array<f32>;
 @group(0) @binding(5) var<storage, read> x: array<f32>;
 @group(0) @binding(6) var<storage, read> states: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;`)}
 ${ADDRESSING}
+/** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
+fn maskW(i: u32, j: u32) -> f32 {
+  if (!valid(i) || !valid(j)) { return 0.0; }
+  let t = i / R;
+  let s = j / R;
+  if (s < t) { return exp(cum[t] - cum[s]) * wOff[s]; }
+  if (s == t) { return wDiag[s]; }
+  return 0.0;
+}
 ${MAIN} {
   let tx = lid.x;
   let ty = lid.y;
@@ -216,7 +245,7 @@ ${MAIN} {
   let p0 = wid.x * 64u;
   // Scores G = C·Bᵀ over the chunk's rows (t, r), kept in registers.
   ${ACC('g')}
-  for (var n0 = 0u; n0 < N; n0 += 16u) {
+  for (var n0 = 0u; n0 < dims.N; n0 += 16u) {
     ${stage('As', false, 'valid(m) && n0 + k < N', 'C[bnAt(m, n0 + k)]')}
     ${stage('Bs', false, 'valid(m) && n0 + k < N', 'B[bnAt(m, n0 + k)]')}
     workgroupBarrier();
@@ -224,27 +253,13 @@ ${MAIN} {
     workgroupBarrier();
   }
   // The two-band trapezoid mask, applied in place.
-  var sc = array<vec4<f32>, 4>(g0, g1, g2, g3);
-  for (var a = 0u; a < 4u; a++) {
-    let i = ty * 4u + a;
-    for (var j = 0u; j < 4u; j++) {
-      let jj = tx * 4u + j;
-      var w = 0.0;
-      if (valid(i) && valid(jj)) {
-        let t = i / R;
-        let s = jj / R;
-        if (s < t) { w = exp(cum[t] - cum[s]) * wOff[s]; } else if (s == t) { w = wDiag[s]; }
-      }
-      sc[a][j] = sc[a][j] * w;
-    }
-  }
+  ${each4x4((a, j, el) => `${el('g')} *= maskW(ty * 4u + ${a}u, tx * 4u + ${j}u);`)}
   ${ACC('acc')}
   // Intra-chunk: (W ∘ G)·x, staging 16 score columns at a time.
-  for (var j0 = 0u; j0 < TR; j0 += 16u) {
+  for (var j0 = 0u; j0 < dims.TR; j0 += 16u) {
     if (tx * 4u >= j0 && tx * 4u < j0 + 16u) {
-      for (var a = 0u; a < 4u; a++) {
-        for (var j = 0u; j < 4u; j++) { As[(tx * 4u + j - j0) * 64u + ty * 4u + a] = sc[a][j]; }
-      }
+      let at = (tx * 4u - j0) * 64u + ty * 4u;
+      ${each4x4((a, j, el) => `As[at + ${j * 64 + a}u] = ${el('g')};`)}
     }
     ${stage('Bs', true, 'valid(j0 + k) && p0 + m < P', 'x[xAt(j0 + k, p0 + m)]')}
     workgroupBarrier();
@@ -253,41 +268,31 @@ ${MAIN} {
   }
   // Inter-chunk: exp(cumA_t)·C·S_enteringᵀ.
   let sBase = (wid.z * NC + c) * P * N;
-  for (var n0 = 0u; n0 < N; n0 += 16u) {
+  for (var n0 = 0u; n0 < dims.N; n0 += 16u) {
     ${stage('As', false, 'valid(m) && n0 + k < N', 'C[bnAt(m, n0 + k)] * exp(cum[m / R])')}
     ${stage('Bs', false, 'p0 + m < P && n0 + k < N', 'states[sBase + (p0 + m) * N + n0 + k]')}
     workgroupBarrier();
     ${mma('acc')}
     workgroupBarrier();
   }
-  var accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var a = 0u; a < 4u; a++) {
-    let i = ty * 4u + a;
-    for (var j = 0u; j < 4u; j++) {
-      let p = p0 + tx * 4u + j;
-      if (valid(i) && p < P) { y[xAt(i, p)] = accs[a][j]; }
-    }
-  }
+  let i0 = ty * 4u;
+  let pc = p0 + tx * 4u;
+  ${each4x4((a, j, el) => `if (valid(i0 + ${a}u) && pc + ${j}u < P) { y[xAt(i0 + ${a}u, pc + ${j}u)] = ${el('acc')}; }`)}
 }`;
 }
 
-export interface StepDims {
-  b: number;
-  R: number;
-  H: number;
-  P: number;
-  N: number;
-}
 
 /**
  * One recurrent step. C, B, prevK: [b, R, H, N]; x, prevV, y: [b, R, H, P]; adt, dt, trap: [b, H];
  * ssm, ssmOut: [b, H, P, N].
  */
-export function stepScanWgsl(d: StepDims): string {
-  const { R, H, P, N } = d;
+export function stepScanWgsl(R: number): string {
   const rs = Array.from({ length: R }, (_, r) => r);
+  // R is baked (it unrolls the per-rank sums); H, P, N come from the uniform.
   return /* wgsl */ `
-const R = ${R}u; const H = ${H}u; const P = ${P}u; const N = ${N}u;
+const R = ${R}u;
+struct Dims { H: u32, P: u32, N: u32, pad: u32 }
+@group(0) @binding(11) var<uniform> dims: Dims;
 @group(0) @binding(0) var<storage, read> C: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
@@ -302,6 +307,9 @@ const R = ${R}u; const H = ${H}u; const P = ${P}u; const N = ${N}u;
 var<workgroup> red: array<f32, ${256 * R}>;
 @compute @workgroup_size(32, 8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let H = dims.H;
+  let P = dims.P;
+  let N = dims.N;
   let p = wid.x * 8u + lid.y;
   let h = wid.y;
   let bi = wid.z;
