@@ -53,6 +53,8 @@ export interface RuntimeStats {
   pipelineHits: number;
   /** Milliseconds spent creating pipelines (shader compilation). */
   compileMs: number;
+  /** Bytes in caches derived from live tensors (packed mixer parameters). */
+  cacheBytes: number;
 }
 
 export interface RuntimeOptions {
@@ -79,6 +81,8 @@ export class Runtime {
   private readonly free = new Map<number, FreeBuffer[]>();
   private readonly staging = new Map<number, GPUBuffer[]>();
   private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly releaseHooks: ((s: GPUStorage) => void)[] = [];
+  private cacheBytes = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly deferredDestroy: GPUBuffer[] = [];
@@ -180,10 +184,36 @@ export class Runtime {
     return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize) & ~15;
   }
 
+  /** Runs `fn` on every storage the backend releases (caches derived from tensors drop entries). */
+  onRelease(fn: (s: GPUStorage) => void): void {
+    this.releaseHooks.push(fn);
+  }
+
+  /**
+   * A buffer outside the pool and outside `memoryBytes` (counted as `cacheBytes`), for data
+   * derived from tensors and dropped with them (packed parameters).
+   */
+  createCacheBuffer(op: string, bytes: number): GPUBuffer {
+    this.check(op);
+    this.checkSize(op, bytes);
+    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE_USAGE });
+    this.cacheBytes += b.size;
+    return b;
+  }
+
+  /** Destroys a cache buffer once no unsubmitted command can use it. */
+  destroyCacheBuffer(b: GPUBuffer): void {
+    this.cacheBytes -= b.size;
+    if (this.disposed) return;
+    if (this.encoder) this.deferredDestroy.push(b);
+    else b.destroy();
+  }
+
   /** Returns a tensor's buffer to the pool (or destroys it when the pool is full). */
   release(s: GPUStorage): void {
     if (s.released) return;
     s.released = true;
+    for (const hook of this.releaseHooks) hook(s);
     const cls = s.buffer.size;
     this.liveBytes -= cls;
     if (this.disposed) return;
@@ -289,6 +319,11 @@ export class Runtime {
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
     if (++this.pendingDispatches >= this.maxBatch) this.flush();
+  }
+
+  /** Copies bytes between buffers in stream order. */
+  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes > 0) this.endPass().copyBufferToBuffer(src, 0, dst, dstOffset, bytes);
   }
 
   /** Zeroes a buffer range in stream order. */
@@ -407,6 +442,7 @@ export class Runtime {
       pipelineMisses: this.pipelineMisses,
       pipelineHits: this.pipelineHits,
       compileMs: this.compileMs,
+      cacheBytes: this.cacheBytes,
     };
   }
 

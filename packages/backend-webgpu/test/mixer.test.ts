@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState, Tensor } from '@mamba3/tensor';
+import * as ops from '@mamba3/tensor';
+import { createCpuBackend } from '@mamba3/backend-cpu';
+import type { WebGPUBackend } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+
+/**
+ * The fused mixer kernels against the tensor package's composites run on the CPU backend
+ * (float32 both sides). Tolerance: the fused kernel reorders float32 sums (norms, S·C over N),
+ * ~1e-6 relative; atol 2e-5, rtol 2e-4 leaves an order of magnitude of room and still catches
+ * any wrong term (those are O(1) off).
+ */
+const TOL = { atol: 2e-5, rtol: 2e-4 };
+
+interface Config {
+  name: string;
+  attrs: Mamba3MixerAttrs;
+}
+
+const base = { AFloor: 1e-4, chunkSize: 8, eps: 1e-5 };
+const CONFIGS: Config[] = [
+  { name: 'SISO, rotations, gated output norm', attrs: { ...base, nheads: 3, headdim: 5, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 3, complex: true, isOutprojNorm: true } },
+  { name: 'SISO, 2 groups, no rotation, silu gate', attrs: { ...base, nheads: 4, headdim: 3, dState: 6, ngroups: 2, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: false, isOutprojNorm: false } },
+  { name: 'MIMO rank 2, rotations, gated output norm', attrs: { ...base, nheads: 2, headdim: 4, dState: 10, ngroups: 1, mimoRank: 2, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
+  { name: 'MIMO rank 4, silu gate', attrs: { ...base, nheads: 2, headdim: 7, dState: 4, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: false } },
+];
+
+function values(n: number, seed: number, scale = 1, shift = 0): Float32Array {
+  const rng = new ops.Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = shift + scale * rng.normal();
+  return out;
+}
+
+function build(backend: Backend, a: Mamba3MixerAttrs, b: number, seed: number) {
+  const { nheads: H, headdim: P, dState: N, mimoRank: R, numRopeAngles: A } = a;
+  const dIn = ops.dInProjOf(a);
+  const t = (shape: number[], s: number, scale = 1, shift = 0) => ops.tensor(values(shape.reduce((x, y) => x * y, 1), seed * 100 + s, scale, shift), shape, { backend });
+  const params: Mamba3MixerParams = {
+    dtBias: t([H], 1, 0.5, -1),
+    BBias: t([H, R, N], 2, 0.3),
+    CBias: t([H, R, N], 3, 0.3),
+    BNormWeight: t([N], 4, 0.2, 1),
+    CNormWeight: t([N], 5, 0.2, 1),
+    D: t([H], 6),
+    ...(a.isMimo ? { mimoX: t([H, R, P], 7, 0.5, 1), mimoZ: t([H, R, P], 8, 0.5, 1), mimoO: t([H, R, P], 9, 0.5) } : {}),
+    ...(a.isOutprojNorm ? { normWeight: t([H * P], 10, 0.2, 1) } : {}),
+  };
+  const state: Mamba3MixerState = { angle: t([b, H, A], 11), ssm: t([b, H, P, N], 12), k: t([b, R, H, N], 13), v: t([b, H, P], 14) };
+  return { params, state, zxbcdt: (L: number | null, s: number) => t(L === null ? [b, dIn] : [b, L, dIn], 20 + s) };
+}
+
+async function compare(label: string, got: Tensor, want: Tensor): Promise<void> {
+  expect(got.shape, label).toEqual(want.shape);
+  const g = await got.data();
+  const w = await want.data();
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < w.length; i++) {
+    const r = Math.abs(g[i] - w[i]) / (TOL.atol + TOL.rtol * Math.abs(w[i]));
+    if (!(r <= worst)) {
+      worst = r;
+      at = i;
+    }
+  }
+  expect(worst, `${label}: element ${at} got ${g[at]} want ${w[at]}`).toBeLessThanOrEqual(1);
+}
+
+const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...ops.MIXER_STATE_KEYS.map((k) => [`state.${k}`, r.state[k]] as [string, Tensor])];
+
+(SKIP_WEBGPU ? describe.skip : describe)(`fused Mamba-3 mixer kernels${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  let gpu: WebGPUBackend;
+  const cpu = createCpuBackend({ name: 'cpu-mixer-ref' });
+  beforeAll(async () => {
+    gpu = await makeBackend({ name: 'webgpu-mixer' });
+  });
+  afterAll(() => gpu?.dispose());
+
+  for (const c of CONFIGS) {
+    it(`step: ${c.name}`, async () => {
+      const b = 2;
+      const ref = build(cpu, c.attrs, b, 1);
+      const dev = build(gpu, c.attrs, b, 1);
+      const want = ops.mamba3MixerComposites.step(ref.zxbcdt(null, 0), ref.params, c.attrs, ref.state);
+      const before = gpu.stats().dispatches;
+      const got = ops.mamba3MixerStep(dev.zxbcdt(null, 0), dev.params, c.attrs, dev.state);
+      expect(gpu.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
+      for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} ${name}`, g, w);
+    });
+  }
+});
