@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor } from '@mamba3/tensor';
+import * as ops from '@mamba3/tensor';
+import { BackendError, BackendUnavailableError, UnsupportedError } from '@mamba3/tensor';
+import type { WebGPUBackend } from '../src/index.js';
+import { createWebGPUBackend } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+
+describe('device acquisition errors (no GPU needed)', () => {
+  it('no adapter: BackendUnavailableError saying why and how to get one', async () => {
+    const gpu = { requestAdapter: async () => null } as unknown as GPU;
+    const err = await createWebGPUBackend({ gpu }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/no WebGPU adapter/);
+    expect((err as Error).message).toMatch(/lavapipe|mesa-vulkan-drivers/);
+    expect((err as Error).message).toMatch(/XDG_RUNTIME_DIR/);
+  });
+  it('requestAdapter throwing and requestDevice refusing both become BackendUnavailableError', async () => {
+    const throwing = { requestAdapter: async () => Promise.reject(new Error('driver exploded')) } as unknown as GPU;
+    await expect(createWebGPUBackend({ gpu: throwing })).rejects.toThrow(/requestAdapter failed: driver exploded/);
+    const adapter = {
+      info: { vendor: 'fake', architecture: '', device: '', description: '' },
+      limits: { maxStorageBufferBindingSize: 1 << 20 },
+      features: new Set<string>(),
+      requestDevice: async () => Promise.reject(new Error('out of devices')),
+    } as unknown as GPUAdapter;
+    const err = await createWebGPUBackend({ adapter }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/\(fake\) refused a device: out of devices/);
+  });
+  it('importing the package registers webgpu above cpu without touching the GPU', async () => {
+    await import('@mamba3/backend-cpu');
+    const names = ops.listBackends();
+    expect(names).toContain('webgpu');
+    expect(names.indexOf('webgpu')).toBeLessThan(names.indexOf('cpu'));
+  });
+});
+
+(SKIP_WEBGPU ? describe.skip : describe)(`webgpu runtime${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await makeBackend({ name: 'webgpu-runtime' });
+  });
+  afterAll(() => be?.dispose());
+
+  it('tidy/dispose return every byte: memoryBytes back to baseline after loops of ops', async () => {
+    await be.sync();
+    const baseline = be.memoryBytes();
+    for (let i = 0; i < 5; i++) {
+      ops.tidy(() => {
+        const a = ops.randomNormal([33, 70], { seed: i, backend: be });
+        const h = ops.matmul(a, a, { transposeB: true });
+        const s = ops.softmax(ops.rmsNorm(h, null));
+        const scan = ops.mamba3ChunkScan(
+          {
+            C: ops.reshape(ops.slice(a, [0, 0], [32, 16]), [1, 8, 1, 4, 16]),
+            B: ops.reshape(ops.slice(a, [1, 0], [32, 16]), [1, 8, 1, 4, 16]),
+            x: ops.reshape(ops.slice(a, [0, 16], [32, 8]), [1, 8, 1, 4, 8]),
+            adt: ops.neg(ops.abs(ops.reshape(ops.slice(a, [0, 30], [8, 4]), [1, 8, 4]))),
+            dt: ops.sigmoid(ops.reshape(ops.slice(a, [0, 40], [8, 4]), [1, 8, 4])),
+            trap: ops.sigmoid(ops.reshape(ops.slice(a, [0, 50], [8, 4]), [1, 8, 4])),
+          },
+          { chunkSize: 4 },
+        );
+        return [ops.sum(s), ops.argMax(h, -1), scan.y, scan.finalSsm];
+      }).forEach((t: Tensor) => t.dispose());
+    }
+    await be.sync();
+    expect(be.memoryBytes()).toBe(baseline);
+    expect(be.stats().pooledBytes).toBeGreaterThan(0);
+    be.trimPool();
+    expect(be.stats().pooledBytes).toBe(0);
+  });
+
+  it('caches pipelines by (kernel, constants): repeating ops compiles nothing new', async () => {
+    const run = () =>
+      ops.tidy(() => {
+        const a = ops.randomNormal([5, 7], { seed: 3, backend: be });
+        return ops.sum(ops.exp(ops.matmul(a, a, { transposeA: true })));
+      });
+    const first = run();
+    await first.data();
+    first.dispose();
+    const s0 = be.stats();
+    for (let i = 0; i < 3; i++) {
+      const t = run();
+      await t.data();
+      t.dispose();
+    }
+    const s1 = be.stats();
+    expect(s1.pipelines).toBe(s0.pipelines);
+    expect(s1.pipelineMisses).toBe(s0.pipelineMisses);
+    expect(s1.pipelineHits).toBeGreaterThan(s0.pipelineHits);
+  });
+
+  it('a decode-like sequence of ops is one submission and one small read', async () => {
+    // A 3-layer toy decoder: embedding gather, per layer linear + norm + residual + scan step,
+    // then an LM head and argmax, read back as one int32.
+    const [V, D, H, P, N] = [50, 16, 2, 8, 4];
+    const w = (shape: number[], seed: number) => ops.keep(ops.randomNormal(shape, { seed, backend: be, std: 0.3 }));
+    const embed = w([V, D], 1);
+    const layers = [0, 1, 2].map((l) => ({ inProj: w([2 * D, D], 10 + l), norm: w([D], 20 + l), ssm: w([1, H, P, N], 30 + l) }));
+    const head = w([V, D], 2);
+    const token = ops.keep(ops.tensor([7], [1], { dtype: 'int32', backend: be }));
+    await be.sync();
+    const before = be.stats().submits;
+    const next = ops.tidy(() => {
+      let h = ops.gather(embed, token, 0); // [1, D]
+      for (const l of layers) {
+        const zx = ops.linear(ops.rmsNorm(h, l.norm), l.inProj); // [1, 2D]
+        const [x, z] = ops.split(zx, 2, -1);
+        const step = ops.mamba3StepScan({
+          C: ops.reshape(ops.slice(x, [0, 0], [1, H * N]), [1, 1, H, N]),
+          B: ops.reshape(ops.slice(z, [0, 0], [1, H * N]), [1, 1, H, N]),
+          x: ops.reshape(x, [1, 1, H, P]),
+          adt: ops.neg(ops.softplus(ops.slice(z, [0, 8], [1, H]))),
+          dt: ops.softplus(ops.slice(z, [0, 10], [1, H])),
+          trap: ops.sigmoid(ops.slice(z, [0, 12], [1, H])),
+          ssm: l.ssm,
+          prevK: ops.zeros([1, 1, H, N], { backend: be }),
+          prevV: ops.zeros([1, 1, H, P], { backend: be }),
+        });
+        h = ops.add(h, ops.mul(ops.reshape(step.y, [1, D]), ops.silu(z)));
+      }
+      return ops.argMax(ops.linear(h, head), -1);
+    });
+    expect(be.stats().submits, 'nothing is submitted while ops are encoded').toBe(before);
+    const id = await next.data();
+    expect(be.stats().submits - before, 'one submission for the whole step').toBe(1);
+    expect(id).toBeInstanceOf(Int32Array);
+    expect(id.length).toBe(1);
+    next.dispose();
+    ops.dispose([embed, head, token, ...layers.flatMap((l) => [l.inProj, l.norm, l.ssm])]);
+  });
+
+  it('clamps out-of-range gather indices (documented: GPU kernels cannot throw)', async () => {
+    const x = ops.tensor([10, 11, 12, 13], [4, 1], { backend: be });
+    const i = ops.tensor([-5, 2, 99], [3], { dtype: 'int32', backend: be });
+    const y = ops.gather(x, i, 0);
+    expect(Array.from(await y.data())).toEqual([10, 12, 13]);
+    ops.dispose([x, i, y]);
+  });
+
+  it('a tensor over maxStorageBufferBindingSize is a clear UnsupportedError, not a crash', () => {
+    const limit = be.device.limits.maxStorageBufferBindingSize;
+    const n = Math.floor(limit / 4) + 1024;
+    expect(() => ops.zeros([n], { backend: be })).toThrow(UnsupportedError);
+    expect(() => ops.zeros([n], { backend: be })).toThrow(/maxStorageBufferBindingSize/);
+  });
+
+  it('reads back int32 and float32 exactly, and dataSync says to read asynchronously', async () => {
+    const t = ops.tensor([1, -2, 3], [3], { dtype: 'int32', backend: be });
+    expect(Array.from(await t.data())).toEqual([1, -2, 3]);
+    expect(() => t.dataSync()).toThrow(/asynchronously/);
+    t.dispose();
+  });
+});
+
+(SKIP_WEBGPU ? describe.skip : describe)(`device loss${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  it('after the device is lost, ops throw a BackendError naming the loss', async () => {
+    const be = await makeBackend({ name: 'webgpu-lost' });
+    const a = ops.tensor([1, 2, 3], [3], { backend: be });
+    be.device.destroy();
+    await be.device.lost;
+    expect(() => ops.exp(a)).toThrow(BackendError);
+    expect(() => ops.exp(a)).toThrow(/device was lost/);
+    await expect(a.data()).rejects.toThrow(/device was lost/);
+    a.dispose();
+    be.dispose();
+  });
+});
