@@ -2,6 +2,7 @@ import type { Suite } from '../suite.js';
 import { modelSuite } from './model.js';
 import { tfjsSuite } from './tfjs.js';
 import { tokenizerSuite } from './tokenizer.js';
+import { webgpuKernelsSuite } from './webgpu-kernels.js';
 
 /** Every suite; add new ones here. */
-export const suites: Suite[] = [modelSuite, tfjsSuite, tokenizerSuite];
+export const suites: Suite[] = [modelSuite, tfjsSuite, tokenizerSuite, webgpuKernelsSuite];

@@ -1,0 +1,230 @@
+/**
+ * WebGPU kernel benchmarks: tiled matmul and GEMV (TFLOP/s), the Mamba-3 chunked scan (GB/s of
+ * compulsory traffic and tokens/s), the recurrent step and the fused mixer step (µs per call).
+ * Each measurement: warm-up (compiles pipelines, fills the buffer pool), then N calls encoded
+ * back to back between two `await backend.sync()`, and the same N calls bracketed by GPU
+ * timestamps when the device has `timestamp-query`.
+ */
+import type { Mamba3MixerAttrs, Tensor } from '@mamba3/tensor';
+import * as ops from '@mamba3/tensor';
+import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import { createWebGPUBackend } from '@mamba3/backend-webgpu';
+import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
+import { machineInfo } from '../machine.js';
+
+type Row = SuiteResult['rows'][number];
+
+interface Timing {
+  /** Wall ms per call (host encode + GPU), from sync to sync. */
+  ms: number;
+  /** GPU ms per call from timestamps (null without timestamp-query). */
+  gpuMs: number | null;
+}
+
+async function timeIt(be: WebGPUBackend, fn: () => Tensor | Tensor[], iters: number, warmup = 2): Promise<Timing> {
+  const once = () => ops.dispose(fn());
+  for (let i = 0; i < warmup; i++) once();
+  await be.sync();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) once();
+  await be.sync();
+  const ms = (performance.now() - t0) / iters;
+  let gpuMs: number | null = null;
+  if (be.features.has('timestamp-query')) {
+    try {
+      gpuMs = (await be.timeGpu(() => {
+        for (let i = 0; i < iters; i++) once();
+      })) / iters;
+    } catch {
+      gpuMs = null;
+    }
+  }
+  return { ms, gpuMs };
+}
+
+const best = (t: Timing) => t.gpuMs ?? t.ms;
+const r3 = (v: number) => +v.toPrecision(3);
+
+function matmulCases(quick: boolean, T: number): { name: string; M: number; K: number; N: number; transB: boolean }[] {
+  if (quick) {
+    return [
+      { name: 'square', M: 256, K: 256, N: 256, transB: false },
+      { name: 'in_proj-like', M: T, K: 96, N: 430, transB: false },
+      { name: 'out_proj-like', M: T, K: 192, N: 96, transB: false },
+      { name: 'LM head GEMV (x·Wᵀ)', M: 1, K: 96, N: 6285, transB: true },
+    ];
+  }
+  return [
+    { name: 'square 4096³', M: 4096, K: 4096, N: 4096, transB: false },
+    { name: 'in_proj [T,768]x[768,3432]', M: T, K: 768, N: 3432, transB: false },
+    { name: 'in_proj x·Wᵀ, W [3432,768]', M: T, K: 768, N: 3432, transB: true },
+    { name: 'out_proj [T,1536]x[1536,768]', M: T, K: 1536, N: 768, transB: false },
+    { name: 'LM head [1,768]x[768,50280]', M: 1, K: 768, N: 50280, transB: false },
+    { name: 'LM head GEMV x·Wᵀ, W [50280,768]', M: 1, K: 768, N: 50280, transB: true },
+    { name: 'decode in_proj GEMV x·Wᵀ, W [3432,768]', M: 1, K: 768, N: 3432, transB: true },
+  ];
+}
+
+async function benchMatmul(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
+  const T = quick ? 64 : 2048;
+  for (const c of matmulCases(quick, T)) {
+    const a = ops.randomNormal([c.M, c.K], { seed: 1, backend: be });
+    const w = ops.randomNormal(c.transB ? [c.N, c.K] : [c.K, c.N], { seed: 2, backend: be });
+    const iters = quick ? 3 : c.M * c.N * c.K > 1e10 ? 10 : 50;
+    const t = await timeIt(be, () => ops.matmul(a, w, { transposeB: c.transB }), iters);
+    const flops = 2 * c.M * c.N * c.K;
+    const bytes = 4 * (c.M * c.K + c.K * c.N + c.M * c.N);
+    rows.push({
+      kernel: 'matmul',
+      case: c.name,
+      shape: `${c.M}x${c.K}x${c.N}`,
+      'ms (wall)': r3(t.ms),
+      'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
+      'TFLOP/s': r3(flops / (best(t) * 1e-3) / 1e12),
+      'GB/s': r3(bytes / (best(t) * 1e-3) / 1e9),
+      'tokens/s': null,
+    });
+    console.log(`  matmul ${c.name}: ${best(t).toFixed(3)} ms, ${(flops / (best(t) * 1e-3) / 1e12).toFixed(3)} TFLOP/s`);
+    ops.dispose([a, w]);
+  }
+}
+
+function scanInputs(be: WebGPUBackend, L: number, R: number, H: number, P: number, N: number) {
+  const n = (shape: number[], seed: number) => ops.randomNormal(shape, { seed, backend: be, std: 0.5 });
+  const u = (shape: number[], seed: number) => ops.randomUniform(shape, { seed, backend: be });
+  return {
+    C: n([1, L, R, H, N], 1),
+    B: n([1, L, R, H, N], 2),
+    x: n([1, L, R, H, P], 3),
+    adt: ops.neg(u([1, L, H], 4)),
+    dt: u([1, L, H], 5),
+    trap: u([1, L, H], 6),
+  };
+}
+
+async function benchScans(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
+  const [H, P, N] = quick ? [4, 16, 32] : [24, 64, 128];
+  const lengths = quick ? [128] : [2048, 8192];
+  for (const R of [1, 4]) {
+    for (const L of lengths) {
+      const inp = scanInputs(be, L, R, H, P, N);
+      const t = await timeIt(be, () => {
+        const r = ops.mamba3ChunkScan(inp, { chunkSize: 64 });
+        return [r.y, r.finalSsm];
+      }, quick ? 2 : 10);
+      // Compulsory traffic: read C, B, x, adt, dt, trap; write y and the final state.
+      const bytes = 4 * (2 * L * R * H * N + 2 * L * R * H * P + 3 * L * H + H * P * N);
+      rows.push({
+        kernel: 'mamba3ChunkScan',
+        case: `${R === 1 ? 'SISO' : `MIMO r${R}`} L=${L}`,
+        shape: `H${H} P${P} N${N}`,
+        'ms (wall)': r3(t.ms),
+        'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
+        'TFLOP/s': null,
+        'GB/s': r3(bytes / (best(t) * 1e-3) / 1e9),
+        'tokens/s': Math.round(L / (best(t) * 1e-3)),
+      });
+      console.log(`  chunk scan R=${R} L=${L}: ${best(t).toFixed(3)} ms, ${Math.round(L / (best(t) * 1e-3))} tok/s (one layer)`);
+      ops.dispose(Object.values(inp));
+    }
+    // The step: each call's state feeds the next, as in decoding.
+    const s = scanInputs(be, 1, R, H, P, N);
+    const step = {
+      C: ops.reshape(s.C, [1, R, H, N]),
+      B: ops.reshape(s.B, [1, R, H, N]),
+      x: ops.reshape(s.x, [1, R, H, P]),
+      adt: ops.reshape(s.adt, [1, H]),
+      dt: ops.reshape(s.dt, [1, H]),
+      trap: ops.reshape(s.trap, [1, H]),
+      prevK: ops.reshape(s.B, [1, R, H, N]),
+      prevV: ops.reshape(s.x, [1, R, H, P]),
+    };
+    let ssm = ops.zeros([1, H, P, N], { backend: be });
+    const t = await timeIt(be, () => {
+      const r = ops.mamba3StepScan({ ...step, ssm });
+      ssm.dispose();
+      ssm = r.ssm;
+      return r.y;
+    }, quick ? 5 : 200, 3);
+    rows.push({
+      kernel: 'mamba3StepScan',
+      case: R === 1 ? 'SISO' : `MIMO r${R}`,
+      shape: `H${H} P${P} N${N}`,
+      'ms (wall)': r3(t.ms),
+      'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
+      'TFLOP/s': null,
+      'GB/s': r3((4 * 2 * H * P * N) / (best(t) * 1e-3) / 1e9),
+      'tokens/s': null,
+    });
+    console.log(`  step scan R=${R}: ${(best(t) * 1000).toFixed(1)} µs per call`);
+    ops.dispose([...Object.values(s), ...Object.values(step), ssm]);
+  }
+}
+
+async function benchMixerStep(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
+  const [H, P, N] = quick ? [4, 16, 32] : [24, 64, 128];
+  for (const R of [1, 4]) {
+    const attrs: Mamba3MixerAttrs = {
+      nheads: H, headdim: P, dState: N, ngroups: 1, mimoRank: R, isMimo: R > 1, numRopeAngles: N / 4, complex: true,
+      AFloor: 1e-4, isOutprojNorm: true, chunkSize: 64, eps: 1e-5,
+    };
+    const n = (shape: number[], seed: number, std = 0.5, mean = 0) => ops.randomNormal(shape, { seed, backend: be, std, mean });
+    const params = {
+      dtBias: n([H], 1), BBias: n([H, R, N], 2), CBias: n([H, R, N], 3), BNormWeight: n([N], 4, 0.1, 1), CNormWeight: n([N], 5, 0.1, 1), D: n([H], 6),
+      ...(R > 1 ? { mimoX: n([H, R, P], 7), mimoZ: n([H, R, P], 8), mimoO: n([H, R, P], 9) } : {}),
+      normWeight: n([H * P], 10, 0.1, 1),
+    };
+    const zx = n([1, ops.dInProjOf(attrs)], 11);
+    let state = { angle: n([1, H, attrs.numRopeAngles], 12), ssm: n([1, H, P, N], 13), k: n([1, R, H, N], 14), v: n([1, H, P], 15) };
+    const t = await timeIt(be, () => {
+      const r = ops.mamba3MixerStep(zx, params, attrs, state);
+      ops.dispose(Object.values(state));
+      state = r.state;
+      return r.y;
+    }, quick ? 5 : 200, 3);
+    rows.push({
+      kernel: 'mamba3MixerStep',
+      case: R === 1 ? 'SISO' : `MIMO r${R}`,
+      shape: `H${H} P${P} N${N}`,
+      'ms (wall)': r3(t.ms),
+      'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
+      'TFLOP/s': null,
+      'GB/s': r3((4 * 2 * H * P * N) / (best(t) * 1e-3) / 1e9),
+      'tokens/s': null,
+    });
+    console.log(`  mixer step R=${R}: ${(best(t) * 1000).toFixed(1)} µs per call (one layer)`);
+    ops.dispose([...Object.values(params), zx, ...Object.values(state)]);
+  }
+}
+
+export const webgpuKernelsSuite: Suite = {
+  name: 'webgpu-kernels',
+  summary: 'WebGPU kernels: matmul/GEMV TFLOP/s, Mamba-3 chunked scan GB/s and tok/s, step and fused mixer-step latency',
+  async run(opts: SuiteOptions): Promise<SuiteResult> {
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    const be = await createWebGPUBackend({ name: 'webgpu-kernels' });
+    const rows: Row[] = [];
+    const only = opts.settings.only?.split(',');
+    const want = (k: string) => !only || only.includes(k);
+    console.log(`  device: ${be.info.device}; features: ${[...be.features].join(', ')}`);
+    try {
+      if (want('matmul')) await benchMatmul(be, opts.quick, rows);
+      if (want('scan')) await benchScans(be, opts.quick, rows);
+      if (want('mixer')) await benchMixerStep(be, opts.quick, rows);
+    } finally {
+      be.dispose();
+    }
+    return {
+      suite: 'webgpu-kernels',
+      machine: machineInfo(),
+      rows,
+      notes: [
+        `device: ${be.info.device}; features: ${[...be.features].join(', ')}`,
+        'ms (wall): per call, N calls encoded back to back between two awaited sync()s (includes host encoding); ms (gpu): the same N calls between GPU timestamps, when the device has timestamp-query. Rates use the GPU time when there is one.',
+        'GB/s for the scans counts compulsory traffic only (inputs read once, outputs written once), not the chunk states; tokens/s is for one layer (b=1).',
+        'step/mixer-step: each call consumes the previous call\'s state (as in decoding); GB/s counts the state read and written.',
+        ...(opts.quick ? ['--quick: small shapes (lavapipe-sized), not the 130M shapes.'] : []),
+      ],
+    };
+  },
+};
