@@ -2,19 +2,19 @@ import type { Backend } from '@mamba3/tensor';
 import { BackendUnavailableError, listBackends, setBackend, setBestBackend } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 
-/** Backend packages the CLI can load on demand (imported by name so each stays optional). */
-const PACKAGES: Record<string, string> = {
-  webgpu: '@mamba3/backend-webgpu',
-  tfjs: '@mamba3/backend-tfjs',
+/** Backend packages the CLI loads on demand (literal specifiers, so bundlers include them). */
+const PACKAGES: Record<string, { pkg: string; load: () => Promise<unknown> }> = {
+  webgpu: { pkg: '@mamba3/backend-webgpu', load: () => import('@mamba3/backend-webgpu') },
+  tfjs: { pkg: '@mamba3/backend-tfjs', load: () => import('@mamba3/backend-tfjs') },
 };
 
 async function registerOptional(name: string): Promise<void> {
-  const pkg = PACKAGES[name];
-  if (!pkg || listBackends().includes(name)) return;
+  const entry = PACKAGES[name];
+  if (!entry || listBackends().includes(name)) return;
   try {
-    await import(pkg);
+    await entry.load();
   } catch (err) {
-    throw new BackendUnavailableError(`the ${name} backend needs the package ${pkg}, which could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
+    throw new BackendUnavailableError(`the ${name} backend needs the package ${entry.pkg}, which could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
