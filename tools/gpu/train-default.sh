@@ -22,4 +22,5 @@ steps=$(node -e "const c=require('./$cfg').train.steps; const s=Math.floor($budg
 echo "calibration: $calib s/step (incl. start-up and shader compilation); training $steps steps" | tee -a "$out/gpu.txt"
 node cli.mjs train "${common[@]}" --set train.steps="$steps" --set train.checkpointEvery=500 --out "$out/default-model" 2>&1 | grep -v '^Warning' | tr '\r' '\n' | grep -v '^train\[' | tee "$out/train.log"
 node cli.mjs eval --model "$out/default-model" --data data/tinyshakespeare.txt --backend webgpu 2>&1 | grep -v '^Warning' | tee -a "$out/train.log"
+rm -rf "$out/default-model/checkpoint"
 echo "total $(node -e "console.log(((Date.now()/1000)-$start).toFixed(0))") s" | tee -a "$out/train.log"
