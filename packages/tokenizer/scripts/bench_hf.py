@@ -49,13 +49,16 @@ def main():
     n = len(ids)
     print(f'tokenizers {tokenizers.__version__}, text {text_path}: {size} bytes, {n} tokens, {repeats} runs, RAYON_NUM_THREADS={os.environ["RAYON_NUM_THREADS"]}')
 
-    def row(what, ms):
+    def row(what, ms, tokens=n):
         med, mn = ms
-        print(f'{what:<52} {med:9.1f} ms (min {mn:8.1f})  {size / 1e6 / (med / 1000):7.2f} MB/s  {n / (med / 1000):10.0f} tokens/s')
+        print(f'{what:<52} {med:9.1f} ms (min {mn:8.1f})  {size / 1e6 / (med / 1000):7.2f} MB/s  {tokens / (med / 1000):10.0f} tokens/s')
 
     row('HF load tokenizer.json (from_str)', median_min(repeats, lambda: None, lambda _: Tokenizer.from_str(js)))
     row('HF encode_batch_fast([text]), cold (no offsets)', median_min(repeats, lambda: Tokenizer.from_str(js), lambda t: t.encode_batch_fast([text])))
     row('HF encode_batch_fast([text]), warm (no offsets)', median_min(repeats, lambda: tok, lambda t: t.encode_batch_fast([text])))
+    lines = text.split('\n')
+    line_tokens = sum(len(e.ids) for e in tok.encode_batch_fast(lines))
+    row(f'HF encode_batch_fast({len(lines)} lines), cold', median_min(repeats, lambda: Tokenizer.from_str(js), lambda t: t.encode_batch_fast(lines)), line_tokens)
     row('HF encode(text), cold (ids + tokens + offsets)', median_min(repeats, lambda: Tokenizer.from_str(js), lambda t: t.encode(text)))
     row('HF encode(text), warm (ids + tokens + offsets)', median_min(repeats, lambda: tok, lambda t: t.encode(text)))
     row('HF decode(ids)', median_min(repeats, lambda: tok, lambda t: t.decode(ids, skip_special_tokens=False)))

@@ -115,13 +115,16 @@ export class AddedVocabulary {
     return this.normalizedForm.get(id) ?? this.byId.get(id)?.content;
   }
 
-  /** Splits out the tokens matched in raw (`normalized: false`) or normalized text. */
-  split(piece: Piece, normalized: boolean): Split[] {
+  /**
+   * Splits out the tokens matched in raw (`normalized: false`) or normalized text; with
+   * `skipSpecial`, special tokens are left in the text (HF's `encode_special_tokens`).
+   */
+  split(piece: Piece, normalized: boolean, skipSpecial = false): Split[] {
     const matcher = normalized ? this.norm : this.raw;
     if (matcher.empty || piece.text.length === 0) return [{ piece }];
     const out: Split[] = [];
     let done = 0;
-    for (const [s, e, id] of this.matches(piece.text, matcher)) {
+    for (const [s, e, id] of this.matches(piece.text, matcher, skipSpecial)) {
       if (s > done) out.push({ piece: piece.slice(done, s) });
       out.push({ piece: piece.slice(s, e), id });
       done = e;
@@ -131,12 +134,13 @@ export class AddedVocabulary {
   }
 
   /** HF's `find_matches`: drop matches that break words, widen the stripping ones. */
-  private matches(text: string, matcher: StringMatcher): Array<[number, number, number]> {
+  private matches(text: string, matcher: StringMatcher, skipSpecial: boolean): Array<[number, number, number]> {
     const out: Array<[number, number, number]> = [];
     let done = 0;
     for (const m of matcher.find(text)) {
       let [start, stop] = m;
       const tok = this.byId.get(m[2])!;
+      if (skipSpecial && tok.special) continue;
       if (tok.singleWord && !isSingleWord(text, start, stop)) continue;
       if (tok.lstrip) start = Math.max(spaceStartBefore(text, start), done);
       // A previous token's rstrip may have eaten the start of this one: HF would then emit

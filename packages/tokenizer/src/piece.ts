@@ -6,6 +6,8 @@
  * text alone, which keeps plain `encode` fast. Otherwise it holds, for each unit of `text`, the
  * [start, end) range of the input it came from.
  */
+import { cpWidth } from './unicode.js';
+
 export class Piece {
   constructor(
     readonly text: string,
@@ -98,8 +100,7 @@ export function mapCodePoints(p: Piece, fn: (ch: string) => string): Piece {
   const b = new PieceBuilder(p.align !== null);
   const t = p.text;
   for (let i = 0; i < t.length; ) {
-    const c = t.charCodeAt(i);
-    const w = c >= 0xd800 && c <= 0xdbff && i + 1 < t.length ? 2 : 1;
+    const w = cpWidth(t, i);
     const [s, e] = p.originalRange(i, i + w);
     b.push(fn(t.slice(i, i + w)), s, e);
     i += w;

@@ -171,7 +171,8 @@ export abstract class SimpleTokenizer implements TokenizerLike {
     const add = options.addSpecialTokens ?? true;
     if (add && this.options.addBosToken && this.bosTokenId !== undefined) this.pushSpecial(this.bosTokenId, 0, 0, enc);
     let done = 0;
-    for (const [s, e, id] of this.matcher.find(text)) {
+    const specials = options.parseSpecialTokens === false ? [] : this.matcher.find(text);
+    for (const [s, e, id] of specials) {
       if (s > done) this.encodeText(text.slice(done, s), done, enc);
       this.pushSpecial(id, s, e, enc);
       done = e;

@@ -67,20 +67,11 @@ export class Tokenizer implements TokenizerLike {
     options: TokenizerOptions,
   ) {
     const { model, added } = parts;
-    let maxId = -1;
-    for (const id of model.vocab.values()) maxId = Math.max(maxId, id);
-    for (const id of added.byId.keys()) maxId = Math.max(maxId, id);
-    this.vocabSize = maxId + 1;
-    const specials = new Map<string, number>();
-    for (const t of added.byId.values()) if (t.special) specials.set(t.content, t.id);
-    this.specialTokens = specials;
-    const specialIds = new Set(specials.values());
+    this.vocabSize = maxOf(model.vocab.values(), maxOf(added.byId.keys(), -1)) + 1;
+    this.specialTokens = new Map([...added.byId.values()].filter((t) => t.special).map((t) => [t.content, t.id]));
     // HF decides "special" by the token string, so a model token spelled like one counts too.
-    for (const content of specials.keys()) {
-      const id = model.vocab.get(content);
-      if (id !== undefined) specialIds.add(id);
-    }
-    this.specialIds = specialIds;
+    const modelTwins = [...this.specialTokens.keys()].map((c) => model.vocab.get(c)).filter((id) => id !== undefined);
+    this.specialIds = new Set([...this.specialTokens.values(), ...modelTwins]);
     this.trackAlways = parts.preTokenizer?.needsAlignment ?? false;
     this.bosTokenId = this.resolveSpecial(options.bosToken, 'bosToken', parts.postProcessor?.before[0]?.id, BOS_NAMES);
     this.eosTokenId = this.resolveSpecial(options.eosToken, 'eosToken', parts.postProcessor?.after.at(-1)?.id, EOS_NAMES);
@@ -97,11 +88,11 @@ export class Tokenizer implements TokenizerLike {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.run(text, false, options.addSpecialTokens ?? true).ids;
+    return this.run(text, false, options).ids;
   }
 
   encodeDetailed(text: string, options: EncodeOptions = {}): Encoding {
-    const enc = this.run(text, true, options.addSpecialTokens ?? true);
+    const enc = this.run(text, true, options);
     const offsets: Array<[number, number]> = [];
     for (let i = 0; i < enc.ids.length; i++) offsets.push([enc.offsets![2 * i], enc.offsets![2 * i + 1]]);
     return { ids: enc.ids, tokens: enc.tokens!, offsets };
@@ -159,23 +150,24 @@ export class Tokenizer implements TokenizerLike {
   }
 
   /** The pipeline; `tracked` builds tokens and offsets too. */
-  private run(text: string, tracked: boolean, addSpecialTokens: boolean): RawEncoding {
+  private run(text: string, tracked: boolean, options: EncodeOptions): RawEncoding {
     if (typeof text !== 'string') throw new TokenizerError(`encode: expected a string, got ${text === null ? 'null' : typeof text}`);
     const { added, normalizer } = this.parts;
+    const skipSpecial = options.parseSpecialTokens === false;
     const root = Piece.of(toWellFormed(text), tracked || this.trackAlways);
     const enc: RawEncoding = { ids: [], tokens: tracked ? [] : null, offsets: tracked ? [] : null };
-    for (const raw of added.split(root, false)) {
+    for (const raw of added.split(root, false, skipSpecial)) {
       if (raw.id !== undefined) {
         this.emitAdded(raw.id, raw.piece, enc);
         continue;
       }
       const normalized = normalizer ? normalizer(raw.piece) : raw.piece;
-      for (const part of added.split(normalized, true)) {
+      for (const part of added.split(normalized, true, skipSpecial)) {
         if (part.id !== undefined) this.emitAdded(part.id, part.piece, enc);
         else this.emitWords(part.piece, enc);
       }
     }
-    return this.parts.postProcessor ? this.parts.postProcessor.process(enc, addSpecialTokens) : enc;
+    return this.parts.postProcessor ? this.parts.postProcessor.process(enc, options.addSpecialTokens ?? true) : enc;
   }
 
   private emitAdded(id: number, piece: Piece, enc: RawEncoding): void {
@@ -261,6 +253,13 @@ function parseJSON(json: TokenizerJSON): Cfg {
   }
   if (!isObject(parsed)) throw new TokenizerConfigError('tokenizer.json: expected a JSON object at the top level');
   return new Cfg(parsed, '');
+}
+
+/** The largest of `values` and `floor` (no spread: vocabularies exceed the argument limit). */
+function maxOf(values: Iterable<number>, floor: number): number {
+  let m = floor;
+  for (const v of values) if (v > m) m = v;
+  return m;
 }
 
 function parseParts(json: TokenizerJSON): Parts {

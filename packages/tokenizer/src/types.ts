@@ -7,6 +7,12 @@ export interface EncodeOptions {
    * GPT-NeoX adds none.
    */
   addSpecialTokens?: boolean;
+  /**
+   * Recognise special tokens (`<|endoftext|>`, ...) written in the text. Default true, as in
+   * Hugging Face; false encodes them as ordinary text (HF's `encode_special_tokens = True`),
+   * which is what untrusted user text usually wants.
+   */
+  parseSpecialTokens?: boolean;
 }
 
 export interface DecodeOptions {

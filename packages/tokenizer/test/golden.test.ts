@@ -105,3 +105,14 @@ describe('GPT-NeoX-20B tokenizer against Hugging Face tokenizers', () => {
     expect(tok.addedTokens.map((t) => t.id)).toEqual([0, 1, ...Array.from({ length: 23 }, (_, i) => 50254 + i)]);
   });
 });
+
+describe('special tokens written in the text', () => {
+  it('parseSpecialTokens: false encodes them as text, like HF encode_special_tokens = True', () => {
+    const tok = neox();
+    // Expected ids from HF tokenizers 0.23.2 with encode_special_tokens = True.
+    expect(tok.encode('<|endoftext|>hi  there', { parseSpecialTokens: false })).toEqual([29, 93, 423, 1171, 1156, 49651, 5801, 50276, 9088]);
+    expect(tok.encode('a<|padding|>', { parseSpecialTokens: false })).toEqual([66, 29, 93, 17333, 49651]);
+    expect(tok.encodeDetailed('a<|padding|>', { parseSpecialTokens: false }).tokens).toEqual(['a', '<', '|', 'padding', '|>']);
+    expect(tok.encode('a<|padding|>')).toEqual([66, 1]);
+  });
+});

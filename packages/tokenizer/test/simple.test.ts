@@ -172,3 +172,14 @@ describe('one interface', () => {
     }
   });
 });
+
+describe('parseSpecialTokens: false', () => {
+  it('leaves special tokens in the text for the byte and char tokenizers', () => {
+    const byte = new ByteTokenizer({ specials: ['<s>'] });
+    expect(byte.encode('<s>', { parseSpecialTokens: false })).toEqual([60, 115, 62]);
+    expect(byte.encode('<s>')).toEqual([256]);
+    const char = CharTokenizer.fromCorpus('<s>ab', { specials: ['<s>'], unkToken: '<unk>' });
+    // The corpus had '<s>' only as a special, so its characters are unknown as text.
+    expect(char.encode('<s>a', { parseSpecialTokens: false }).map((id) => char.idToToken(id))).toEqual(['<unk>', '<unk>', '<unk>', 'a']);
+  });
+});
