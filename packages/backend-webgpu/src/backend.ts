@@ -4,7 +4,7 @@ import type { DeviceOptions } from './device.js';
 import { acquireDevice } from './device.js';
 import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
-import { mamba3MixerStep } from './kernels/mamba3-mixer.js';
+import { mamba3MixerChunked, mamba3MixerStep } from './kernels/mamba3-mixer.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3-scan.js';
 import { matmul } from './kernels/matmul.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
@@ -105,6 +105,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) => guard('gatedRmsNorm', () => rmsNorm(rt, x, z, w, eps, groupSize, normBeforeGate)),
     mamba3ChunkScan: (inputs, attrs) => guard('mamba3ChunkScan', () => mamba3ChunkScan(rt, inputs, attrs)),
     mamba3StepScan: (inputs) => guard('mamba3StepScan', () => mamba3StepScan(rt, inputs)),
+    mamba3MixerChunked: (zxbcdt, params, state, attrs) => guard('mamba3MixerChunked', () => mamba3MixerChunked(rt, zxbcdt, params, state, attrs)),
     mamba3MixerStep: (zxbcdt, params, state, attrs) => guard('mamba3MixerStep', () => mamba3MixerStep(rt, zxbcdt, params, state, attrs)),
   };
 }

@@ -322,8 +322,8 @@ export class Runtime {
   }
 
   /** Copies bytes between buffers in stream order. */
-  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    if (bytes > 0) this.endPass().copyBufferToBuffer(src, 0, dst, dstOffset, bytes);
+  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset = 0): void {
+    if (bytes > 0) this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   /** Zeroes a buffer range in stream order. */

@@ -88,5 +88,17 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
       expect(gpu.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
       for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} ${name}`, g, w);
     });
+    for (const withState of [false, true]) {
+      it(`chunked (L=11${withState ? ', from a cache' : ''}): ${c.name}`, async () => {
+        const b = 2;
+        const ref = build(cpu, c.attrs, b, 2);
+        const dev = build(gpu, c.attrs, b, 2);
+        const want = ops.mamba3MixerComposites.chunked(ref.zxbcdt(11, 1), ref.params, c.attrs, withState ? ref.state : undefined);
+        const before = gpu.stats().dispatches;
+        const got = ops.mamba3MixerChunked(dev.zxbcdt(11, 1), dev.params, c.attrs, withState ? dev.state : undefined);
+        expect(gpu.stats().dispatches - before, 'a handful of dispatches, not the composite\'s dozens').toBeLessThanOrEqual(8);
+        for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} ${name}`, g, w);
+      });
+    }
   }
 });

@@ -3,7 +3,10 @@ import { UnsupportedError } from '@mamba3/tensor';
 import { f32Lit } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
-import { mixerStepWgsl } from './mamba3-mixer.wgsl.js';
+import { mixerAnglesWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl } from './mamba3-mixer.wgsl.js';
+import { chunkScanCore, scanDims } from './mamba3-scan.js';
+import { binary } from './elementwise.js';
+import { transpose } from './layout.js';
 import { buf } from './util.js';
 
 /** What the fused mixer kernels return (the backend interface's MixerKernelOutputs). */
@@ -117,4 +120,84 @@ export function mamba3MixerStep(
     [H, b],
   );
   return out;
+}
+
+/**
+ * The whole mixer over a sequence: angles (a running sum), a per-position prep kernel, the
+ * three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k and v are
+ * buffer copies of the last position. 6 dispatches (+2 for MIMO with a cache) instead of the
+ * composite's ~60.
+ */
+export function mamba3MixerChunked(
+  rt: Runtime,
+  zxbcdt: KernelTensor,
+  params: KernelInputs<Mamba3MixerParams>,
+  state: KernelInputs<Mamba3MixerState> | null,
+  attrs: Mamba3MixerAttrs,
+): MixerStorages {
+  const op = 'mamba3MixerChunked';
+  const d = mixerDims(attrs);
+  const [b, L] = zxbcdt.shape;
+  const { H, P, N, R, A } = d;
+  const dIn = zxbcdt.shape[2];
+  const packed = packParams(rt, params);
+  const l = packed.layout;
+  const zx = buf(zxbcdt);
+  const tag = `${JSON.stringify(d)}/${Object.values(l).join(',')}`;
+  const angle = rt.alloc(op, b * H * A * 4, 'float32');
+  const rot = d.complex && A > 0;
+  let theta: GPUStorage | null = null;
+  if (rot) {
+    theta = rt.alloc(op, b * L * H * A * 4, 'float32');
+    const bindings = [zx, packed.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : [])];
+    rt.dispatch(`m3mixAngles/${tag}/${b}/${L}/${+!!state}`, () => mixerAnglesWgsl(d, b, L, l, !!state, f32Lit), bindings, [Math.ceil((b * H * A) / 64)]);
+  } else if (state) {
+    rt.copy(buf(state.angle), angle.buffer, 0, b * H * A * 4);
+  } else {
+    rt.clear(angle.buffer, b * H * A * 4);
+  }
+  const positions = b * L;
+  const Bt = rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const Ct = rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const xt = rt.alloc(op, positions * R * H * P * 4, 'float32');
+  const adt = rt.alloc(op, positions * H * 4, 'float32');
+  const dt = rt.alloc(op, positions * H * 4, 'float32');
+  const trap = rt.alloc(op, positions * H * 4, 'float32');
+  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, xt.buffer, adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : [])];
+  rt.dispatch(`m3mixPrep/${tag}/${positions}`, () => mixerPrepWgsl(d, positions, l, f32Lit), prepBindings, rt.grid(positions));
+  if (theta) rt.release(theta);
+
+  // The cache carried in: ṽ_r = v ⊙ mimo_x[:, r] (a reshape for SISO).
+  let initialV: GPUStorage | null = null;
+  if (state && d.isMimo) {
+    const mimoX = params.mimoX!;
+    const mx = transpose(rt, mimoX, [1, 0, 2], [R, H, P]);
+    const v4 = { shape: [b, 1, H, P], dtype: 'float32', size: b * H * P, storage: state.v.storage } as const;
+    const m4 = { shape: [R, H, P], dtype: 'float32', size: R * H * P, storage: mx } as const;
+    initialV = binary(rt, 'mul', v4, m4, [b, R, H, P]);
+    rt.release(mx);
+  }
+  const scan = chunkScanCore(rt, op, scanDims(b, L, R, H, P, N), {
+    C: Ct.buffer,
+    B: Bt.buffer,
+    x: xt.buffer,
+    adt: adt.buffer,
+    dt: dt.buffer,
+    trap: trap.buffer,
+    ...(state ? { initialSsm: buf(state.ssm), initialK: buf(state.k), initialV: initialV ? initialV.buffer : buf(state.v) } : {}),
+  });
+  if (initialV) rt.release(initialV);
+
+  const y = rt.alloc(op, positions * H * P * 4, 'float32');
+  rt.dispatch(`m3mixPost/${tag}/${positions}`, () => mixerPostWgsl(d, positions, l, f32Lit), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer], rt.grid(positions * H));
+  // Cache out: k = B̃ and v = raw x at each row's last position.
+  const k = rt.alloc(op, b * R * H * N * 4, 'float32');
+  const v = rt.alloc(op, b * H * P * 4, 'float32');
+  for (let bi = 0; bi < b; bi++) {
+    const last = bi * L + L - 1;
+    rt.copy(Bt.buffer, k.buffer, bi * R * H * N * 4, R * H * N * 4, last * R * H * N * 4);
+    rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, (last * dIn + H * P) * 4);
+  }
+  for (const t of [Bt, Ct, xt, adt, dt, trap, scan.y]) rt.release(t);
+  return { y, angle, ssm: scan.finalSsm, k, v };
 }

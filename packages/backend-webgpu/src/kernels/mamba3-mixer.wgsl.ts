@@ -224,3 +224,190 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }`;
 }
+
+/** Offsets of the in_proj output's sections (official order z, x, B, C, dd_dt, dd_A, trap, angles). */
+function sections(d: MixerDims) {
+  const { H, P, N, G, R, A } = d;
+  const dInner = H * P;
+  const NGR = N * G * R;
+  const OB = 2 * dInner;
+  const OC = OB + NGR;
+  const ODT = OC + NGR;
+  const ODA = ODT + H;
+  const OTRAP = ODA + H;
+  const OANG = OTRAP + H;
+  return { dInner, OX: dInner, OB, OC, ODT, ODA, OTRAP, OANG, DIN: OANG + A };
+}
+
+/**
+ * Chunked mixer, dispatch 1 (complex with A > 0 only): the rotation angles, a running sum over
+ * the sequence. One invocation per (b, h, i) walks L in order:
+ *   θ[b, t, h, i] = Σ_{t' <= t} tanh(angle_proj[t', i])·DT[t', h]·π (+ θ_prev), -> theta [b, L, H, A]
+ * and the last θ -> angleOut [b, H, A].
+ */
+export function mixerAnglesWgsl(d: MixerDims, b: number, L: number, o: ParamLayout, hasState: boolean, f32: (v: number) => string): string {
+  const { H, A } = d;
+  const s = sections(d);
+  return /* wgsl */ `${COMMON}
+@group(0) @binding(0) var<storage, read> zx: array<f32>;
+@group(0) @binding(1) var<storage, read> prm: array<f32>;
+@group(0) @binding(2) var<storage, read_write> theta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> angleOut: array<f32>;
+${hasState ? '@group(0) @binding(4) var<storage, read> angleIn: array<f32>;' : ''}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = gid.x;
+  if (e >= ${b * H * A}u) { return; }
+  let i = e % ${A}u;
+  let h = (e / ${A}u) % ${H}u;
+  let bi = e / ${H * A}u;
+  let a0 = ${hasState ? `angleIn[(bi * ${H}u + h) * ${A}u + i]` : '0.0'};
+  var acc = 0.0;
+  for (var t = 0u; t < ${L}u; t++) {
+    let row = (bi * ${L}u + t) * ${s.DIN}u;
+    let dt = softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]);
+    acc += tanh_(zx[row + ${s.OANG}u + i]) * dt * ${f32(Math.PI)};
+    theta[((bi * ${L}u + t) * ${H}u + h) * ${A}u + i] = acc + a0;
+  }
+  angleOut[(bi * ${H}u + h) * ${A}u + i] = acc + a0;
+}`;
+}
+
+/**
+ * Chunked mixer, dispatch 2: everything per position before the scan. One workgroup of 256 per
+ * position (b·L of them): DT, A·DT, λ -> dt, adt, trap [b, L, H]; B̃, C̃ (RMSNorm over N per
+ * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; x̃ = x ⊙ mimo_x -> [b, L, R, H, P].
+ */
+export function mixerPrepWgsl(d: MixerDims, positions: number, o: ParamLayout, f32: (v: number) => string): string {
+  const { H, P, N, G, R, A } = d;
+  const s = sections(d);
+  const rot = d.complex && A > 0;
+  const RG2 = 2 * R * G;
+  // Which θ index and partner rotate element n (-1: not rotated), and whether n is the pair's first.
+  const pairOf = d.isMimo
+    ? `if (n < A) { i = i32(n); partner = n + ${N / 2}u; first = true; } else if (n >= ${N / 2}u && n < ${N / 2}u + A) { i = i32(n - ${N / 2}u); partner = n - ${N / 2}u; first = false; }`
+    : `if (n < 2u * A) { i = i32(n / 2u); partner = n ^ 1u; first = (n & 1u) == 0u; }`;
+  return /* wgsl */ `${COMMON}
+const H = ${H}u; const P = ${P}u; const N = ${N}u; const G = ${G}u; const R = ${R}u; const A = ${A}u;
+@group(0) @binding(0) var<storage, read> zx: array<f32>;
+@group(0) @binding(1) var<storage, read> prm: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Bt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Ct: array<f32>;
+@group(0) @binding(4) var<storage, read_write> xt: array<f32>;
+@group(0) @binding(5) var<storage, read_write> adtOut: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dtOut: array<f32>;
+@group(0) @binding(7) var<storage, read_write> trapOut: array<f32>;
+${rot ? '@group(0) @binding(8) var<storage, read> theta: array<f32>;' : ''}
+var<workgroup> rr: array<f32, ${RG2}>;
+fn normed(row: u32, base: u32, which: u32, r: u32, h: u32, n: u32) -> f32 {
+  let rg = r * G + h / ${H / G}u;
+  let w = select(prm[${o.BNormWeight}u + n], prm[${o.CNormWeight}u + n], which == 1u);
+  let bias = select(prm[${o.BBias}u + (h * R + r) * N + n], prm[${o.CBias}u + (h * R + r) * N + n], which == 1u);
+  return zx[row + base + rg * N + n] * rr[2u * rg + which] * w + bias;
+}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let pos = wid.y * nwg.x + wid.x;
+  if (pos >= ${positions}u) { return; }
+  let row = pos * ${s.DIN}u;
+  for (var h = tid; h < H; h += 256u) {
+    let dt = softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]);
+    let dda = zx[row + ${s.ODA}u + h];
+    adtOut[pos * H + h] = -max(max(dda, 0.0) + 1.0 / (1.0 - min(dda, 0.0)), ${f32(d.AFloor)}) * dt;
+    dtOut[pos * H + h] = dt;
+    trapOut[pos * H + h] = sigmoid_(zx[row + ${s.OTRAP}u + h]);
+  }
+  if (tid < ${RG2}u) {
+    let base = select(${s.OB}u, ${s.OC}u, (tid & 1u) == 1u) + (tid / 2u) * N;
+    var ss = 0.0;
+    for (var n = 0u; n < N; n++) { let v = zx[row + base + n]; ss += v * v; }
+    rr[tid] = 1.0 / sqrt(ss / ${N}.0 + ${f32(d.eps)});
+  }
+  workgroupBarrier();
+  for (var e = tid; e < R * H * N; e += 256u) {
+    let n = e % N;
+    let h = (e / N) % H;
+    let r = e / (H * N);
+    var bv = normed(row, ${s.OB}u, 0u, r, h, n);
+    var cv = normed(row, ${s.OC}u, 1u, r, h, n);
+    ${
+      rot
+        ? `var i = -1;
+    var partner = 0u;
+    var first = true;
+    ${pairOf}
+    if (i >= 0) {
+      let th = theta[(pos * H + h) * A + u32(i)];
+      let cs = cos(th);
+      let sn = sin(th);
+      let bp = normed(row, ${s.OB}u, 0u, r, h, partner);
+      let cp = normed(row, ${s.OC}u, 1u, r, h, partner);
+      if (first) { bv = bv * cs - bp * sn; cv = cv * cs - cp * sn; } else { bv = bp * sn + bv * cs; cv = cp * sn + cv * cs; }
+    }`
+        : ''
+    }
+    Bt[pos * R * H * N + e] = bv;
+    Ct[pos * R * H * N + e] = cv;
+  }
+  for (var e = tid; e < R * H * P; e += 256u) {
+    let hp = e % (H * P);
+    let r = e / (H * P);
+    let xv = zx[row + ${s.OX}u + hp];
+    xt[pos * R * H * P + e] = xv${d.isMimo ? ` * prm[${o.mimoX}u + ((hp / P) * R + r) * P + hp % P]` : ''};
+  }
+}`;
+}
+
+/**
+ * Chunked mixer, last dispatch: per (position, head), a workgroup of 64 over P:
+ * y_r + D·x̃_r, silu(z̃_r) gating or the gated RMSNorm over P, the MIMO sum over r -> out [b, L, H·P].
+ */
+export function mixerPostWgsl(d: MixerDims, positions: number, o: ParamLayout, f32: (v: number) => string): string {
+  const { H, P, R } = d;
+  const s = sections(d);
+  const mimo = (base: number) => `prm[${base}u + (h * R + r) * P + p]`;
+  return /* wgsl */ `${COMMON}
+const H = ${H}u; const P = ${P}u; const R = ${R}u;
+@group(0) @binding(0) var<storage, read> zx: array<f32>;
+@group(0) @binding(1) var<storage, read> prm: array<f32>;
+@group(0) @binding(2) var<storage, read> ys: array<f32>;
+@group(0) @binding(3) var<storage, read> xt: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+var<workgroup> yd: array<f32, ${R * P}>;
+var<workgroup> rr: array<f32, ${R}>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let ph = wid.y * nwg.x + wid.x;
+  if (ph >= ${positions * H}u) { return; }
+  let pos = ph / H;
+  let h = ph % H;
+  let Dh = prm[${o.D}u + h];
+  for (var e = tid; e < R * P; e += 64u) {
+    let r = e / P;
+    let at = ((pos * R + r) * H + h) * P + e % P;
+    yd[e] = ys[at] + Dh * xt[at];
+  }
+  workgroupBarrier();
+  ${
+    d.outNorm
+      ? `if (tid < R) {
+    var ss = 0.0;
+    for (var p = 0u; p < P; p++) { let v = yd[tid * P + p]; ss += v * v; }
+    rr[tid] = 1.0 / sqrt(ss / ${P}.0 + ${f32(d.eps)});
+  }
+  workgroupBarrier();`
+      : ''
+  }
+  let row = pos * ${s.DIN}u;
+  for (var p = tid; p < P; p += 64u) {
+    let zv = zx[row + h * P + p];
+    var acc = 0.0;
+    for (var r = 0u; r < R; r++) {
+      let zt = zv${d.isMimo ? ` * ${mimo(o.mimoZ)}` : ''};
+      let gv = yd[r * P + p]${d.outNorm ? ` * rr[r]${o.normWeight >= 0 ? ` * prm[${o.normWeight}u + h * P + p]` : ''}` : ''} * zt * sigmoid_(zt);
+      acc += gv${d.isMimo ? ` * ${mimo(o.mimoO)}` : ''};
+    }
+    out[pos * ${s.dInner}u + h * P + p] = acc;
+  }
+}`;
+}

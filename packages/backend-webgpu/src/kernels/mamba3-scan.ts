@@ -10,7 +10,10 @@ const MAX_ROWS = 64;
 
 export function chunkDims(C: KernelTensor, x: KernelTensor): ScanDims {
   const [b, L, R, H, N] = C.shape;
-  const P = x.shape[4];
+  return scanDims(b, L, R, H, x.shape[4], N);
+}
+
+export function scanDims(b: number, L: number, R: number, H: number, P: number, N: number): ScanDims {
   if (R > MAX_ROWS) throw new UnsupportedError(`webgpu mamba3ChunkScan: mimoRank ${R} exceeds the kernel's ${MAX_ROWS} rows per chunk`);
   const T = Math.min(L, Math.floor(MAX_ROWS / R));
   return { b, L, R, H, P, N, T, nc: Math.ceil(L / T) };
@@ -23,31 +26,55 @@ function checkGrid(rt: Runtime, op: string, dims: Record<string, number>): void 
   }
 }
 
+/** Buffers of the chunked scan's inputs (layouts as in mamba3-scan.wgsl.ts). */
+export interface ScanBuffers {
+  C: GPUBuffer;
+  B: GPUBuffer;
+  x: GPUBuffer;
+  adt: GPUBuffer;
+  dt: GPUBuffer;
+  trap: GPUBuffer;
+  initialSsm?: GPUBuffer;
+  initialK?: GPUBuffer;
+  initialV?: GPUBuffer;
+}
+
 /** The chunked scan in three dispatches: chunk states, the state hand-off, chunk outputs. */
-export function mamba3ChunkScan(rt: Runtime, i: KernelInputs<Mamba3ChunkScanInputs>, _attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult> {
-  const op = 'mamba3ChunkScan';
-  const d = chunkDims(i.C, i.x);
+export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffers): { y: GPUStorage; finalSsm: GPUStorage } {
   const { b, L, R, H, P, N, nc } = d;
   checkGrid(rt, op, { 'chunks (seqlen / chunk)': nc, 'batch·nheads': b * H });
-  const y = rt.alloc(op, b * L * R * H * P * 4, i.x.dtype);
-  const finalSsm = rt.alloc(op, b * H * P * N * 4, i.x.dtype);
-  const states = rt.alloc(op, b * H * nc * P * N * 4, i.x.dtype);
-  const decay = rt.alloc(op, b * H * nc * 4, i.x.dtype);
+  const y = rt.alloc(op, b * L * R * H * P * 4, 'float32');
+  const finalSsm = rt.alloc(op, b * H * P * N * 4, 'float32');
+  const states = rt.alloc(op, b * H * nc * P * N * 4, 'float32');
+  const decay = rt.alloc(op, b * H * nc * 4, 'float32');
   const dims = rt.uniform(scanDimValues(d));
   const tiles = Math.ceil(P / 64) * Math.ceil(N / 64);
-  const scalars = [buf(i.adt), buf(i.dt), buf(i.trap)];
-  rt.dispatch('m3chunkState', chunkStateWgsl, [...scalars, buf(i.x), buf(i.B), states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
+  const scalars = [i.adt, i.dt, i.trap];
+  rt.dispatch('m3chunkState', chunkStateWgsl, [...scalars, i.x, i.B, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
   const hasSsm = !!i.initialSsm;
   const hasKV = !!(i.initialK && i.initialV);
-  const extra = [
-    ...(i.initialSsm ? [buf(i.initialSsm)] : []),
-    ...(hasKV ? [buf(i.dt), buf(i.trap), buf(i.initialK!), buf(i.initialV!)] : []),
-  ];
+  const extra = [...(i.initialSsm ? [i.initialSsm] : []), ...(hasKV ? [i.dt, i.trap, i.initialK!, i.initialV!] : [])];
   rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), [decay.buffer, states.buffer, finalSsm.buffer, ...extra, dims], [Math.ceil((P * N) / 256), b * H]);
-  rt.dispatch('m3chunkOutput', chunkOutputWgsl, [...scalars, buf(i.C), buf(i.B), buf(i.x), states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
+  rt.dispatch('m3chunkOutput', chunkOutputWgsl, [...scalars, i.C, i.B, i.x, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
   rt.release(decay);
   return { y, finalSsm };
+}
+
+export function mamba3ChunkScan(rt: Runtime, i: KernelInputs<Mamba3ChunkScanInputs>, _attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult> {
+  const d = chunkDims(i.C, i.x);
+  const opt = (t: KernelTensor | undefined) => (t ? buf(t) : undefined);
+  return chunkScanCore(rt, 'mamba3ChunkScan', d, {
+    C: buf(i.C),
+    B: buf(i.B),
+    x: buf(i.x),
+    adt: buf(i.adt),
+    dt: buf(i.dt),
+    trap: buf(i.trap),
+    initialSsm: opt(i.initialSsm),
+    initialK: opt(i.initialK),
+    initialV: opt(i.initialV),
+  });
 }
 
 /** One decode step in one dispatch. */
