@@ -92,6 +92,13 @@ describe('several instances', () => {
     ops.dispose([a, b]);
   });
 
+  it('without tfjsBackend, take the tfjs backend tfjs itself has active', async () => {
+    await tf.setBackend('wasm');
+    const picked = await createTfjsBackend({ name: 'tfjs-default' });
+    expect(picked.info.device).toMatch(/ wasm$/);
+    picked.dispose?.();
+  });
+
   it('say which tfjs backend they run on', () => {
     expect(cpu.info.device).toMatch(/TensorFlow\.js 4\.22\.0 cpu/);
     expect(wasm.info.device).toMatch(/wasm/);

@@ -27,7 +27,7 @@ describe('rank-lowering rewrites', () => {
       for (const dtype of ['float32', 'int32'] as const) {
         tf.tidy(() => {
           const x = dtype === 'int32' ? tf.sub(iota(shape, dtype), tf.scalar(2 ** 30, 'int32')) : iota(shape, dtype);
-          const got = transposeAny(tf, x, perm, { sequential: true, careful: true, slowBroadcast: false });
+          const got = transposeAny(tf, x, perm, { sequential: true, careful: true, jsKernels: false });
           const want = tf.transpose(x, perm);
           expect(got.shape, `${JSON.stringify(shape)} ${JSON.stringify(perm)}`).toEqual(want.shape);
           expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));

@@ -1,6 +1,6 @@
 /*
  * Broadcast products the scans need, each with a form for backends where broadcasting is slow
- * (Traits.slowBroadcast): there the broadcast operand is a K=1 (or K=2) matmul, whose single
+ * (Traits.jsKernels: tfjs-cpu): there the broadcast operand is a K=1 (or K=2) matmul, whose single
  * product (or one-rounding sum) gives bit-identical results at a fraction of the cost.
  */
 import type { Tf, TfTensor } from '../tf.js';
@@ -9,7 +9,7 @@ import type { Traits } from './quirks.js';
 /** x [B, M, K] times s [B, M] per row. */
 export function scaleRows(tf: Tf, x: TfTensor, s: TfTensor, traits: Traits): TfTensor {
   const [B, M, K] = x.shape;
-  if (!traits.slowBroadcast) return tf.mul(x, tf.reshape(s, [B, M, 1]));
+  if (!traits.jsKernels) return tf.mul(x, tf.reshape(s, [B, M, 1]));
   return tf.reshape(tf.matMul(tf.reshape(s, [B * M, 1, 1]), tf.reshape(x, [B * M, 1, K])), [B, M, K]);
 }
 
@@ -17,7 +17,7 @@ export function scaleRows(tf: Tf, x: TfTensor, s: TfTensor, traits: Traits): TfT
 export function scaleCols(tf: Tf, x: TfTensor, s: TfTensor, traits: Traits): TfTensor {
   const [M, K] = x.shape.slice(-2);
   const B = s.shape[0];
-  if (!traits.slowBroadcast) return tf.mul(x, tf.reshape(s, [B, 1, K]));
+  if (!traits.jsKernels) return tf.mul(x, tf.reshape(s, [B, 1, K]));
   // x broadcasts as a suffix, which tfjs-cpu handles on its fast path.
   return tf.mul(tf.matMul(tf.ones([1, M, 1]), tf.reshape(s, [B, 1, K])), x);
 }
@@ -26,7 +26,7 @@ export function scaleCols(tf: Tf, x: TfTensor, s: TfTensor, traits: Traits): TfT
 export function outerDiff(tf: Tf, a: TfTensor, b: TfTensor, traits: Traits): TfTensor {
   const [B, M] = a.shape;
   const K = (b.shape as number[])[1];
-  if (!traits.slowBroadcast) return tf.sub(tf.reshape(a, [B, M, 1]), tf.reshape(b, [B, 1, K]));
+  if (!traits.jsKernels) return tf.sub(tf.reshape(a, [B, M, 1]), tf.reshape(b, [B, 1, K]));
   // [a, 1] @ [1; −b]: a·1 and 1·(−b) are exact, so the sum rounds once, like the subtraction.
   const left = tf.stack([a, tf.onesLike(a)], 2);
   const right = tf.stack([tf.onesLike(b), tf.neg(b)], 1);

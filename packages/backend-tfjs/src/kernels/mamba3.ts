@@ -92,21 +92,31 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
   const local = tf.reshape(tf.matMul(xw, Bc, true, false), [BH, nc, P * N]);
 
   // States entering each chunk and the final one: H_n = e^{Γ_n} H_0 + Σ_{m<n} e^{Γ_n − Γ_{m+1}} local_m,
-  // Γ the running sum of chunk decays: [nc, nc] and [1, nc] products per (batch, head). Entering
-  // and final states are computed apart: slicing one [nc+1]-row result is slow on tfjs-cpu.
+  // Γ the running sum of chunk decays: one [nc+1, nc] product per (batch, head), whose rows are
+  // then split; tfjs-cpu slices across strides slowly, so there two products instead.
   const chunkA = tf.reshape(cumEnd, [BH, nc]);
   const gammaIncl = tf.cumsum(chunkA, 1); // Γ_{m+1}
-  const gammaEnter = tf.sub(gammaIncl, chunkA); // Γ_n, n < nc
-  const gammaFinal = tf.sum(chunkA, 1, true); // Γ_nc: [BH, 1]
-  const passFrom = (to: TfTensor, rows: number, strict: boolean): TfTensor => {
-    const between = outerDiff(tf, to, gammaIncl, traits);
-    const decay = tf.exp(tf.minimum(between, tf.scalar(0)));
-    return strict ? tf.mul(decay, mask(tf, rows, nc, (n, m) => m < n)) : decay;
+  // Rows of `to` are Γ_n for n = first, first+1, ...
+  const passFrom = (to: TfTensor, first: number): TfTensor => {
+    const rows = to.shape[1] as number;
+    const decay = tf.exp(tf.minimum(outerDiff(tf, to, gammaIncl, traits), tf.scalar(0)));
+    const states = tf.matMul(tf.mul(decay, mask(tf, rows, nc, (i, m) => m < first + i)), local);
+    // e^{Γ_n} H_0 as an outer product (a K=1 matmul): no broadcast.
+    return initial ? tf.add(states, tf.matMul(tf.reshape(tf.exp(to), [BH, rows, 1]), tf.reshape(initial, [BH, 1, P * N]))) : states;
   };
-  const withInitial = (states: TfTensor, to: TfTensor, rows: number): TfTensor =>
-    initial ? tf.add(states, tf.matMul(tf.reshape(tf.exp(to), [BH, rows, 1]), tf.reshape(initial, [BH, 1, P * N]))) : states;
-  const entering = tf.reshape(withInitial(tf.matMul(passFrom(gammaEnter, nc, true), local), gammaEnter, nc), [G, P, N]);
-  const finalSsm = tf.reshape(withInitial(tf.matMul(passFrom(gammaFinal, 1, false), local), gammaFinal, 1), [b, H, P, N]);
+  const gammaAll = tf.concat([tf.zeros([BH, 1]), gammaIncl], 1); // Γ_n, n = 0..nc
+  let entering: TfTensor;
+  let final: TfTensor;
+  if (traits.jsKernels) {
+    entering = passFrom(tf.sub(gammaIncl, chunkA), 0);
+    final = passFrom(tf.slice(gammaAll, [0, nc], [BH, 1]), nc);
+  } else {
+    const states = passFrom(gammaAll, 0); // [BH, nc+1, P·N]
+    entering = tf.slice(states, [0, 0, 0], [BH, nc, P * N]);
+    final = tf.slice(states, [0, nc, 0], [BH, 1, P * N]);
+  }
+  entering = tf.reshape(entering, [G, P, N]);
+  const finalSsm = tf.reshape(final, [b, H, P, N]);
 
   // Inter-chunk output exp(cumA_t)·C_t·H_nᵀ, added to the intra-chunk one.
   const yInter = scaleRows(tf, tf.reshape(tf.matMul(Cc, entering, false, true), [G, T, R * P]), tf.exp(cumAG), traits);

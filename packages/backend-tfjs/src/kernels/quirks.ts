@@ -13,15 +13,15 @@ export interface Traits {
   /** Avoid the shaky paths above: int32 transposes and reverse cumsum done another way. */
   careful: boolean;
   /**
-   * tfjs-cpu broadcasts element by element through index arithmetic, ~10x the cost of a
-   * same-shape op: the scans then build broadcast operands with small exact matmuls instead.
+   * tfjs-cpu's plain JS kernels broadcast, and slice across strides, element by element through
+   * index arithmetic (~10x a same-shape op): the scans avoid both there.
    */
-  slowBroadcast: boolean;
+  jsKernels: boolean;
 }
 
 export function traitsOf(tfjsBackend: string): Traits {
   const trusted = tfjsBackend === 'cpu' || tfjsBackend === 'wasm' || tfjsBackend === 'tensorflow';
-  return { sequential: tfjsBackend === 'cpu' || tfjsBackend === 'wasm', careful: !trusted, slowBroadcast: tfjsBackend === 'cpu' };
+  return { sequential: tfjsBackend === 'cpu' || tfjsBackend === 'wasm', careful: !trusted, jsKernels: tfjsBackend === 'cpu' };
 }
 
 /**
