@@ -92,6 +92,14 @@ describe('several instances', () => {
     ops.dispose([a, b]);
   });
 
+  it('run on the tfjs namespace they are given', async () => {
+    const given = await createTfjsBackend({ tf, tfjsBackend: 'cpu', name: 'tfjs-given' });
+    const y = ops.sum(ops.tensor([1, 2, 3], [3], { backend: given }));
+    expect((await y.data())[0]).toBe(6);
+    y.dispose();
+    given.dispose?.();
+  });
+
   it('without tfjsBackend, take the tfjs backend tfjs itself has active', async () => {
     await tf.setBackend('wasm');
     const picked = await createTfjsBackend({ name: 'tfjs-default' });
