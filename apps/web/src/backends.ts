@@ -1,0 +1,118 @@
+/**
+ * Backend creation inside the worker, with the fallback the page reports. Backend packages are
+ * imported lazily so the page downloads TensorFlow.js only when someone asks for it.
+ */
+import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { Backend } from '@mamba3/tensor';
+import type { BackendChoice, FallbackNotice, TfjsFlavor } from './protocol.js';
+
+/** A created backend is kept for the worker's lifetime: a WebGPU device or a wasm module is costly to start. */
+const cache = new Map<string, Promise<Backend>>();
+
+function cached(key: string, create: () => Promise<Backend>): Promise<Backend> {
+  let p = cache.get(key);
+  if (!p) {
+    p = create();
+    // A failed start may succeed later (another tab released the GPU): do not cache failures.
+    p.catch(() => cache.delete(key));
+    cache.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * Storage buffers bound by backend-webgpu's fused decode kernels (`m3mixerStep`, `m3step`). Some
+ * adapters allow fewer per shader stage (SwiftShader: 10; WebGPU only guarantees 8), and then
+ * those pipelines fail validation at the first decode step.
+ */
+const FUSED_STEP_STORAGE_BUFFERS = 11;
+
+/**
+ * The backend without the fused decode kernels when the device cannot bind them: the op layer
+ * then runs their composites (more dispatches, same results). The backend's methods are arrow
+ * functions over its own state, so a prototype-chained view delegates safely.
+ */
+function withinDeviceLimits(backend: WebGPUBackend): Backend {
+  if (backend.device.limits.maxStorageBuffersPerShaderStage >= FUSED_STEP_STORAGE_BUFFERS) return backend;
+  const view = Object.create(backend) as Backend;
+  Object.defineProperties(view, { mamba3MixerStep: { value: undefined }, mamba3StepScan: { value: undefined } });
+  return view;
+}
+
+async function createWebGPU(): Promise<Backend> {
+  const { createWebGPUBackend } = await import('@mamba3/backend-webgpu');
+  return withinDeviceLimits(await createWebGPUBackend({ powerPreference: 'high-performance' }));
+}
+
+async function createCpu(): Promise<Backend> {
+  const { createCpuBackend } = await import('@mamba3/backend-cpu');
+  return createCpuBackend();
+}
+
+/** Registers the tfjs backend package `flavor` with tfjs-core (wasm also needs its binaries' URLs). */
+async function loadTfjsFlavor(flavor: TfjsFlavor): Promise<void> {
+  if (flavor === 'wasm') {
+    const [wasm, urls] = await Promise.all([import('@tensorflow/tfjs-backend-wasm'), import('./wasm-urls.js')]);
+    wasm.setWasmPaths(urls.TFJS_WASM_URLS);
+  } else if (flavor === 'webgl') {
+    await import('@tensorflow/tfjs-backend-webgl');
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+  }
+}
+
+async function createTfjs(flavor: TfjsFlavor): Promise<Backend> {
+  const [tf, { createTfjsBackend }] = await Promise.all([import('@tensorflow/tfjs-core'), import('@mamba3/backend-tfjs')]);
+  await loadTfjsFlavor(flavor);
+  return createTfjsBackend({ tf, tfjsBackend: flavor, name: 'tfjs' });
+}
+
+function backendFor(name: 'webgpu' | 'tfjs' | 'cpu', flavor: TfjsFlavor): Promise<Backend> {
+  if (name === 'webgpu') return cached('webgpu', createWebGPU);
+  if (name === 'tfjs') return cached(`tfjs-${flavor}`, () => createTfjs(flavor));
+  return cached('cpu', createCpu);
+}
+
+/** First line of an error, without the backend's Node install hints (they are for Node users). */
+export function reasonOf(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text
+    .split('\n')[0]
+    .replace(/^webgpu: /, '')
+    .replace(/\s*In Node, .*?(?=In a browser|$)/s, ' ')
+    .trim();
+}
+
+/** A software WebGPU adapter (SwiftShader, lavapipe) is far slower than the CPU backend for these models. */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software/i;
+
+export interface PickedBackend {
+  backend: Backend;
+  fallback: FallbackNotice | null;
+}
+
+/** The CPU backend, which always starts, standing in for the one that did not. */
+async function cpuInstead(wanted: BackendChoice, kind: FallbackNotice['kind'], reason: string): Promise<PickedBackend> {
+  return { backend: await backendFor('cpu', 'cpu'), fallback: { wanted, kind, reason, usedInstead: 'cpu' } };
+}
+
+/**
+ * The backend for a choice. Auto takes WebGPU on a hardware adapter; without one (or with only a
+ * software adapter, as the CLI does) it uses the CPU backend, which beats TensorFlow.js here. A
+ * backend asked for by name that cannot start falls back to the CPU backend too, with the reason.
+ */
+export async function pickBackend(choice: BackendChoice, flavor: TfjsFlavor): Promise<PickedBackend> {
+  if (choice === 'cpu') return { backend: await backendFor('cpu', flavor), fallback: null };
+  const name = choice === 'tfjs' ? 'tfjs' : 'webgpu';
+  let backend: Backend;
+  try {
+    backend = await backendFor(name, flavor);
+  } catch (err) {
+    return cpuInstead(choice, 'unavailable', reasonOf(err));
+  }
+  const device = backend.info.device ?? '';
+  if (choice === 'auto' && SOFTWARE_ADAPTER.test(device)) {
+    return cpuInstead(choice, 'software', `the only WebGPU adapter here is a software one (${device}), which is slower than the CPU backend`);
+  }
+  return { backend, fallback: null };
+}

@@ -1,0 +1,59 @@
+/** Text for the status line and the notices: pure functions, unit-tested in Node. */
+import type { BackendChoice, FallbackNotice, MemoryReport } from './protocol.js';
+
+const BACKEND_NAMES: Record<string, string> = {
+  webgpu: 'WebGPU',
+  tfjs: 'TensorFlow.js',
+  cpu: 'CPU',
+};
+
+/** A backend's short name for the status line (`WebGPU`). */
+export function backendLabel(name: string): string {
+  return BACKEND_NAMES[name] ?? name;
+}
+
+/** A backend's name inside a sentence (`the CPU backend`). */
+function backendInSentence(name: string): string {
+  return name === 'cpu' ? 'the CPU backend' : backendLabel(name);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+export function formatMemory(m: MemoryReport): string {
+  const perBackend = Object.entries(m.bytes)
+    .filter(([, bytes]) => bytes > 0)
+    .map(([name, bytes]) => `${formatBytes(bytes)} on ${name}`);
+  const own = m.backendBytes !== undefined ? ` (backend holds ${formatBytes(m.backendBytes)})` : '';
+  return `${m.numTensors} live tensors${perBackend.length ? `, ${perBackend.join(', ')}` : ''}${own}`;
+}
+
+export function formatRate(tokensPerSecond: number): string {
+  return `${tokensPerSecond.toFixed(tokensPerSecond < 10 ? 2 : 1)} tokens/s`;
+}
+
+function wantedLabel(wanted: BackendChoice, flavor: string): string {
+  return wanted === 'tfjs' ? `TensorFlow.js (${flavor})` : 'WebGPU';
+}
+
+/** The notice shown when the backend in use is not the one asked for (or, for Auto, not WebGPU). */
+export function fallbackMessage(f: FallbackNotice, tfjsFlavor: string): string {
+  const instead = backendInSentence(f.usedInstead);
+  if (f.kind === 'software') return `Auto chose ${instead}: ${f.reason}. Choose WebGPU to run on that adapter anyway.`;
+  const reason = /[.!?]$/.test(f.reason) ? f.reason : `${f.reason}.`;
+  return `${wantedLabel(f.wanted, tfjsFlavor)} is not available in this browser, so the demo fell back to ${instead}. Why: ${reason}`;
+}
+
+export function finishMessage(reason: 'stop' | 'length' | 'abort', tokens: number, seconds: number): string {
+  const what = reason === 'abort' ? 'Stopped' : reason === 'length' ? 'Done (max tokens reached)' : 'Done (end of text)';
+  return `${what}: ${tokens} tokens in ${seconds.toFixed(2)} s`;
+}

@@ -1,0 +1,58 @@
+/**
+ * Turns a `ModelSource` into a model on a backend, with errors that name the file at fault:
+ * the page shows them as they are.
+ */
+import type { LoadProgress } from '@mamba3/model';
+import { MambaLMHeadModel } from '@mamba3/model';
+import { loadDefaultModel } from '@mamba3/default-model';
+import type { Backend } from '@mamba3/tensor';
+import { tokenizerFromJSON } from '@mamba3/tokenizer';
+import type { ModelSource } from './protocol.js';
+
+type OnProgress = (p: LoadProgress) => void;
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseConfig(text: string, file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${messageOf(err)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file} must hold a JSON object (a model config.json)`);
+  return value as Record<string, unknown>;
+}
+
+function parseTokenizer(text: string, file: string): ReturnType<typeof tokenizerFromJSON> {
+  try {
+    return tokenizerFromJSON(text);
+  } catch (err) {
+    throw new Error(`${file} is not a tokenizer this demo can read (Hugging Face tokenizer.json, or a ByteTokenizer/CharTokenizer JSON): ${messageOf(err)}`);
+  }
+}
+
+async function fromFiles(source: Extract<ModelSource, { kind: 'files' }>, backend: Backend, onProgress: OnProgress): Promise<MambaLMHeadModel> {
+  const tokenizer = parseTokenizer(source.tokenizer, source.tokenizerName);
+  const config = source.config !== undefined ? parseConfig(source.config, 'config.json') : undefined;
+  let model: MambaLMHeadModel;
+  try {
+    model = await MambaLMHeadModel.fromPretrained({ weights: new Uint8Array(source.weights), ...(config ? { config } : {}) }, { backend, onProgress });
+  } catch (err) {
+    const hint = config ? '' : ' (without a config.json the safetensors metadata must hold the config: pick the model\'s config.json too)';
+    throw new Error(`${source.weightsName}: ${messageOf(err)}${hint}`);
+  }
+  if (tokenizer.vocabSize > model.vocabSize) {
+    model.dispose();
+    throw new Error(`${source.tokenizerName} has ${tokenizer.vocabSize} tokens but the model's vocabulary has ${model.vocabSize}: they do not belong together`);
+  }
+  model.tokenizer = tokenizer;
+  return model;
+}
+
+export async function loadModel(source: ModelSource, backend: Backend, onProgress: OnProgress): Promise<{ model: MambaLMHeadModel; name: string }> {
+  if (source.kind === 'default') return { model: await loadDefaultModel({ backend, onProgress }), name: 'default model (Tiny Shakespeare, characters)' };
+  return { model: await fromFiles(source, backend, onProgress), name: source.weightsName };
+}

@@ -1,0 +1,90 @@
+/**
+ * The messages between the page (main.ts) and the inference worker (worker.ts). Both sides
+ * import these types only, so the protocol is checked at compile time on both ends.
+ */
+
+/** What the user picks; `auto` tries WebGPU, then falls back. */
+export type BackendChoice = 'auto' | 'webgpu' | 'tfjs' | 'cpu';
+
+/** The TensorFlow.js backend under our `tfjs` backend. */
+export type TfjsFlavor = 'wasm' | 'webgl' | 'cpu';
+
+/** The embedded default model, or files the user picked (bytes transferred, not copied). */
+export type ModelSource =
+  | { kind: 'default' }
+  | {
+      kind: 'files';
+      weights: ArrayBuffer;
+      weightsName: string;
+      /** tokenizer.json text. */
+      tokenizer: string;
+      tokenizerName: string;
+      /** config.json text; without it the config must be in the safetensors metadata. */
+      config?: string;
+    };
+
+export interface LoadRequest {
+  type: 'load';
+  /** Echoed in replies so the page can drop answers to loads it has superseded. */
+  id: number;
+  backend: BackendChoice;
+  tfjs: TfjsFlavor;
+  source: ModelSource;
+}
+
+export interface GenerateRequest {
+  type: 'generate';
+  id: number;
+  prompt: string;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed?: number;
+}
+
+export interface StopRequest {
+  type: 'stop';
+}
+
+export type WorkerRequest = LoadRequest | GenerateRequest | StopRequest;
+
+/** `@mamba3/tensor`'s memory() plus what the backend itself reports. */
+export interface MemoryReport {
+  numTensors: number;
+  /** Bytes held by live tensors, per backend name. */
+  bytes: Record<string, number>;
+  /** The backend's own tally (e.g. GPU buffers incl. its pool), when it keeps one. */
+  backendBytes?: number;
+}
+
+export interface BackendReport {
+  /** `webgpu`, `tfjs`, `cpu`. */
+  name: string;
+  /** Adapter or tfjs backend description. */
+  device: string;
+}
+
+/** Why the backend in use is not the one asked for. */
+export interface FallbackNotice {
+  wanted: BackendChoice;
+  /** `unavailable`: it could not start; `software`: Auto passed over a software WebGPU adapter. */
+  kind: 'unavailable' | 'software';
+  /** Why WebGPU (or the wanted backend) was not used. */
+  reason: string;
+  /** The backend used instead. */
+  usedInstead: string;
+}
+
+export interface ModelReport {
+  name: string;
+  paramCount: number;
+  nLayer: number;
+  vocabSize: number;
+}
+
+export type WorkerReply =
+  | { type: 'progress'; id: number; stage: string; loaded?: number; total?: number }
+  | { type: 'ready'; id: number; backend: BackendReport; model: ModelReport; fallback: FallbackNotice | null; loadMs: number; memory: MemoryReport }
+  | { type: 'chunk'; id: number; text: string; tokens: number; tokensPerSecond: number; memory: MemoryReport }
+  | { type: 'done'; id: number; reason: 'stop' | 'length' | 'abort'; tokens: number; seconds: number; tokensPerSecond: number; memory: MemoryReport }
+  | { type: 'error'; id: number; during: 'load' | 'generate' | 'worker'; message: string };

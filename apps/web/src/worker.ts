@@ -1,0 +1,110 @@
+/**
+ * The inference worker: owns the backend and the model, so the page's main thread only draws.
+ * Loads and generations run one after another (a queue); `stop` is handled at once, between
+ * two tokens, through the generation's AbortController.
+ */
+import type { MambaLMHeadModel } from '@mamba3/model';
+import type { Backend } from '@mamba3/tensor';
+import { memory, useBackend } from '@mamba3/tensor';
+import { pickBackend } from './backends.js';
+import { loadModel } from './load-model.js';
+import type { GenerateRequest, LoadRequest, MemoryReport, WorkerReply, WorkerRequest } from './protocol.js';
+
+/** The part of DedicatedWorkerGlobalScope we use (the webworker lib clashes with the DOM lib the page needs). */
+interface WorkerScope {
+  postMessage(message: WorkerReply): void;
+  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
+  onunhandledrejection: ((e: PromiseRejectionEvent) => void) | null;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+let current: { model: MambaLMHeadModel; backend: Backend } | null = null;
+let running: AbortController | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+function post(reply: WorkerReply): void {
+  scope.postMessage(reply);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function memoryReport(backend: Backend | undefined): MemoryReport {
+  const m = memory();
+  const backendBytes = backend?.memoryBytes?.();
+  return { numTensors: m.numTensors, bytes: m.bytes, ...(backendBytes !== undefined ? { backendBytes } : {}) };
+}
+
+async function load(req: LoadRequest): Promise<void> {
+  const started = performance.now();
+  current?.model.dispose();
+  current = null;
+  post({ type: 'progress', id: req.id, stage: 'starting the backend' });
+  const { backend, fallback } = await pickBackend(req.backend, req.tfjs);
+  // Ops on tensors made inside the model (caches, sampling) go to the active backend.
+  useBackend(backend);
+  post({ type: 'progress', id: req.id, stage: `loading the model on ${backend.name}` });
+  const { model, name } = await loadModel(req.source, backend, (p) =>
+    post({ type: 'progress', id: req.id, stage: 'loading weights', loaded: p.loaded, ...(p.total !== null ? { total: p.total } : {}) }),
+  );
+  current = { model, backend };
+  post({
+    type: 'ready',
+    id: req.id,
+    backend: { name: backend.name, device: backend.info.device ?? backend.name },
+    model: { name, paramCount: model.paramCount, nLayer: model.config.nLayer, vocabSize: model.vocabSize },
+    fallback,
+    loadMs: performance.now() - started,
+    memory: memoryReport(backend),
+  });
+}
+
+async function generate(req: GenerateRequest): Promise<void> {
+  if (!current) throw new Error('no model is loaded (the last load failed: pick a backend or model again)');
+  const { model, backend } = current;
+  useBackend(backend);
+  const controller = new AbortController();
+  running = controller;
+  const started = performance.now();
+  let tokens = 0;
+  const rate = (): number => tokens / Math.max((performance.now() - started) / 1000, 1e-6);
+  try {
+    const it = model.generate(req.prompt, {
+      maxNewTokens: req.maxNewTokens,
+      temperature: req.temperature,
+      topP: req.topP,
+      signal: controller.signal,
+      ...(req.seed !== undefined ? { seed: req.seed } : {}),
+    });
+    for await (const chunk of it) {
+      tokens++;
+      post({ type: 'chunk', id: req.id, text: chunk.text, tokens, tokensPerSecond: rate(), memory: memoryReport(backend) });
+    }
+  } finally {
+    running = null;
+  }
+  const reason = controller.signal.aborted ? 'abort' : tokens >= req.maxNewTokens ? 'length' : 'stop';
+  post({ type: 'done', id: req.id, reason, tokens, seconds: (performance.now() - started) / 1000, tokensPerSecond: rate(), memory: memoryReport(backend) });
+}
+
+/** Runs after whatever is queued; an error becomes an `error` reply, never an unhandled rejection. */
+function enqueue(id: number, during: 'load' | 'generate', task: () => Promise<void>): void {
+  queue = queue.then(task).catch((err: unknown) => post({ type: 'error', id, during, message: messageOf(err) }));
+}
+
+scope.onmessage = (e: MessageEvent<WorkerRequest>) => {
+  const req = e.data;
+  if (req.type === 'stop') {
+    running?.abort();
+  } else if (req.type === 'load') {
+    // A new model replaces the old one: a generation still running on it must end first.
+    running?.abort();
+    enqueue(req.id, 'load', () => load(req));
+  } else {
+    enqueue(req.id, 'generate', () => generate(req));
+  }
+};
+
+scope.onunhandledrejection = (e: PromiseRejectionEvent) => post({ type: 'error', id: -1, during: 'worker', message: messageOf(e.reason) });
