@@ -64,6 +64,14 @@ export interface RuntimeOptions {
   poolLimitBytes?: number;
 }
 
+interface PipelineEntry {
+  id: number;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+const BIND_GROUP_CACHE_MAX = 8192;
+
 interface FreeBuffer {
   buffer: GPUBuffer;
   /** Released while commands using it were still unsubmitted: only encoded work may reuse it. */
@@ -77,7 +85,11 @@ interface FreeBuffer {
  */
 export class Runtime {
   readonly limits: GPUSupportedLimits;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, PipelineEntry>();
+  /** Bind groups by pipeline and buffers: a decode step reuses the same pooled buffers every token. */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private readonly free = new Map<number, FreeBuffer[]>();
   private readonly staging = new Map<number, GPUBuffer[]>();
   private readonly uniforms = new Map<string, GPUBuffer>();
@@ -85,6 +97,7 @@ export class Runtime {
   private cacheBytes = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private lastPipeline: GPUComputePipeline | null = null;
   private readonly deferredDestroy: GPUBuffer[] = [];
   private liveBytes = 0;
   private pooledBytes = 0;
@@ -247,20 +260,37 @@ export class Runtime {
   // Pipelines --------------------------------------------------------------------------------
 
   /** The compute pipeline for `key`, compiling `wgsl()` on the first use. */
-  pipeline(key: string, wgsl: () => string): GPUComputePipeline {
-    let p = this.pipelines.get(key);
-    if (p) {
+  pipeline(key: string, wgsl: () => string): PipelineEntry {
+    let entry = this.pipelines.get(key);
+    if (entry) {
       this.pipelineHits++;
-      return p;
+      return entry;
     }
     this.pipelineMisses++;
     const t0 = performance.now();
     const module = this.device.createShaderModule({ code: wgsl(), label: key });
-    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
     this.compileMs += performance.now() - t0;
     if (PROFILE_COMPILES) console.log(`compile ${(performance.now() - t0).toFixed(1)} ms ${key}`);
-    this.pipelines.set(key, p);
-    return p;
+    entry = { id: this.pipelines.size, pipeline, layout: pipeline.getBindGroupLayout(0) };
+    this.pipelines.set(key, entry);
+    return entry;
+  }
+
+  private bindGroup(p: PipelineEntry, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    let key = `${p.id}`;
+    for (const b of buffers) {
+      let id = this.bufferIds.get(b);
+      if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+      key += `,${id}`;
+    }
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      bg = this.device.createBindGroup({ layout: p.layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+      if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
+      this.bindGroups.set(key, bg);
+    }
+    return bg;
   }
 
   /**
@@ -288,7 +318,10 @@ export class Runtime {
   }
 
   private ensurePass(): GPUComputePassEncoder {
-    this.pass ??= this.ensureEncoder().beginComputePass();
+    if (!this.pass) {
+      this.pass = this.ensureEncoder().beginComputePass();
+      this.lastPipeline = null;
+    }
     return this.pass;
   }
 
@@ -306,15 +339,15 @@ export class Runtime {
    * the workgroup grid; callers split large 1-D grids over y (see `grid`).
    */
   dispatch(key: string, wgsl: () => string, buffers: readonly GPUBuffer[], groups: readonly [number, number?, number?]): void {
-    const pipeline = this.pipeline(key, wgsl);
     const [x, y = 1, z = 1] = groups;
     if (x === 0 || y === 0 || z === 0) return;
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    const entry = this.pipeline(key, wgsl);
+    const bindGroup = this.bindGroup(entry, buffers);
     const pass = this.ensurePass();
-    pass.setPipeline(pipeline);
+    if (this.lastPipeline !== entry.pipeline) {
+      pass.setPipeline(entry.pipeline);
+      this.lastPipeline = entry.pipeline;
+    }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
@@ -463,6 +496,7 @@ export class Runtime {
     this.free.clear();
     this.staging.clear();
     this.pipelines.clear();
+    this.bindGroups.clear();
     this.device.destroy();
   }
 }

@@ -66,7 +66,7 @@ export function gather(rt: Runtime, x: KernelTensor, indices: KernelTensor, axis
   const n = sizeOf(outShape);
   const out = rt.alloc('gather', n * 4, x.dtype);
   if (n === 0 || D === 0) return out;
-  rt.dispatch(`gather/${t}/${outer}/${D}/${J}/${inner}`, () => gatherWgsl(t, outer, D, J, inner), [buf(x), buf(indices), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  rt.dispatch(`gather/${t}/${outer}/${D}/${inner}`, () => gatherWgsl(t, outer, D, inner), [buf(x), buf(indices), out.buffer, rt.uniform([J, 0, 0, 0])], rt.grid(groupsFor(n, LAYOUT_WG)));
   return out;
 }
 

@@ -62,16 +62,19 @@ fn main(${COMPUTE_BUILTINS}) {
 
 const idxBinding = '\n@group(0) @binding(1) var<storage, read> indices: array<i32>;';
 
-export function gatherWgsl(t: WgslType, outer: number, D: number, J: number, inner: number): string {
-  const n = outer * J * inner;
+/** J (the number of indices: tokens, for an embedding) comes from a uniform. */
+export function gatherWgsl(t: WgslType, outer: number, D: number, inner: number): string {
   return /* wgsl */ `${io(t, idxBinding)}
+struct Count { J: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(3) var<uniform> count: Count;
 @compute @workgroup_size(${LAYOUT_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(LAYOUT_WG)};
-  if (i >= ${n}u) { return; }
+  let J = count.J;
+  if (i >= ${outer}u * J * ${inner}u) { return; }
   let q = i % ${inner}u;
-  let j = (i / ${inner}u) % ${J}u;
-  let p = i / ${J * inner}u;
+  let j = (i / ${inner}u) % J;
+  let p = i / (J * ${inner}u);
   let row = u32(clamp(indices[j], 0, ${D - 1}));
   out[i] = x[(p * ${D}u + row) * ${inner}u + q];
 }`;

@@ -144,13 +144,14 @@ export function mamba3MixerChunked(
   const l = packed.layout;
   const zx = buf(zxbcdt);
   const tag = `${JSON.stringify(d)}/${Object.values(l).join(',')}`;
+  const seq = rt.uniform([b, L, 0, 0]);
   const angle = rt.alloc(op, b * H * A * 4, 'float32');
   const rot = d.complex && A > 0;
   let theta: GPUStorage | null = null;
   if (rot) {
     theta = rt.alloc(op, b * L * H * A * 4, 'float32');
-    const bindings = [zx, packed.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : [])];
-    rt.dispatch(`m3mixAngles/${tag}/${b}/${L}/${+!!state}`, () => mixerAnglesWgsl(d, b, L, l, !!state, f32Lit), bindings, [Math.ceil((b * H * A) / 64)]);
+    const bindings = [zx, packed.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : []), seq];
+    rt.dispatch(`m3mixAngles/${tag}/${+!!state}`, () => mixerAnglesWgsl(d, l, !!state, f32Lit), bindings, [Math.ceil((b * H * A) / 64)]);
   } else if (state) {
     rt.copy(buf(state.angle), angle.buffer, 0, b * H * A * 4);
   } else {
@@ -163,8 +164,8 @@ export function mamba3MixerChunked(
   const adt = rt.alloc(op, positions * H * 4, 'float32');
   const dt = rt.alloc(op, positions * H * 4, 'float32');
   const trap = rt.alloc(op, positions * H * 4, 'float32');
-  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, xt.buffer, adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : [])];
-  rt.dispatch(`m3mixPrep/${tag}/${positions}`, () => mixerPrepWgsl(d, positions, l, f32Lit), prepBindings, rt.grid(positions));
+  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, xt.buffer, adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : []), seq];
+  rt.dispatch(`m3mixPrep/${tag}`, () => mixerPrepWgsl(d, l, f32Lit), prepBindings, rt.grid(positions));
   if (theta) rt.release(theta);
 
   // The cache carried in: ṽ_r = v ⊙ mimo_x[:, r] (a reshape for SISO).
@@ -189,7 +190,7 @@ export function mamba3MixerChunked(
   if (initialV) rt.release(initialV);
 
   const y = rt.alloc(op, positions * H * P * 4, 'float32');
-  rt.dispatch(`m3mixPost/${tag}/${positions}`, () => mixerPostWgsl(d, positions, l, f32Lit), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer], rt.grid(positions * H));
+  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, f32Lit), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer, seq], rt.grid(positions * H));
   // Cache out: k = B̃ and v = raw x at each row's last position.
   const k = rt.alloc(op, b * R * H * N * 4, 'float32');
   const v = rt.alloc(op, b * H * P * 4, 'float32');

@@ -225,6 +225,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
+/** Batch and sequence length from a uniform: prefill lengths vary, pipelines should not. */
+const SEQ_DIMS = (binding: number) => `struct Seq { b: u32, L: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(${binding}) var<uniform> seq: Seq;`;
+
 /** Offsets of the in_proj output's sections (official order z, x, B, C, dd_dt, dd_A, trap, angles). */
 function sections(d: MixerDims) {
   const { H, P, N, G, R, A } = d;
@@ -245,7 +249,7 @@ function sections(d: MixerDims) {
  *   θ[b, t, h, i] = Σ_{t' <= t} tanh(angle_proj[t', i])·DT[t', h]·π (+ θ_prev), -> theta [b, L, H, A]
  * and the last θ -> angleOut [b, H, A].
  */
-export function mixerAnglesWgsl(d: MixerDims, b: number, L: number, o: ParamLayout, hasState: boolean, f32: (v: number) => string): string {
+export function mixerAnglesWgsl(d: MixerDims, o: ParamLayout, hasState: boolean, f32: (v: number) => string): string {
   const { H, A } = d;
   const s = sections(d);
   return /* wgsl */ `${COMMON}
@@ -253,21 +257,23 @@ export function mixerAnglesWgsl(d: MixerDims, b: number, L: number, o: ParamLayo
 @group(0) @binding(1) var<storage, read> prm: array<f32>;
 @group(0) @binding(2) var<storage, read_write> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> angleOut: array<f32>;
+${SEQ_DIMS(hasState ? 5 : 4)}
 ${hasState ? '@group(0) @binding(4) var<storage, read> angleIn: array<f32>;' : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = gid.x;
-  if (e >= ${b * H * A}u) { return; }
+  let L = seq.L;
+  if (e >= seq.b * ${H * A}u) { return; }
   let i = e % ${A}u;
   let h = (e / ${A}u) % ${H}u;
   let bi = e / ${H * A}u;
   let a0 = ${hasState ? `angleIn[(bi * ${H}u + h) * ${A}u + i]` : '0.0'};
   var acc = 0.0;
-  for (var t = 0u; t < ${L}u; t++) {
-    let row = (bi * ${L}u + t) * ${s.DIN}u;
+  for (var t = 0u; t < L; t++) {
+    let row = (bi * L + t) * ${s.DIN}u;
     let dt = softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]);
     acc += tanh_(zx[row + ${s.OANG}u + i]) * dt * ${f32(Math.PI)};
-    theta[((bi * ${L}u + t) * ${H}u + h) * ${A}u + i] = acc + a0;
+    theta[((bi * L + t) * ${H}u + h) * ${A}u + i] = acc + a0;
   }
   angleOut[(bi * ${H}u + h) * ${A}u + i] = acc + a0;
 }`;
@@ -278,7 +284,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * position (b·L of them): DT, A·DT, λ -> dt, adt, trap [b, L, H]; B̃, C̃ (RMSNorm over N per
  * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; x̃ = x ⊙ mimo_x -> [b, L, R, H, P].
  */
-export function mixerPrepWgsl(d: MixerDims, positions: number, o: ParamLayout, f32: (v: number) => string): string {
+export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
   const { H, P, N, G, R, A } = d;
   const s = sections(d);
   const rot = d.complex && A > 0;
@@ -298,6 +304,7 @@ const H = ${H}u; const P = ${P}u; const N = ${N}u; const G = ${G}u; const R = ${
 @group(0) @binding(6) var<storage, read_write> dtOut: array<f32>;
 @group(0) @binding(7) var<storage, read_write> trapOut: array<f32>;
 ${rot ? '@group(0) @binding(8) var<storage, read> theta: array<f32>;' : ''}
+${SEQ_DIMS(rot ? 9 : 8)}
 var<workgroup> rr: array<f32, ${RG2}>;
 fn normed(row: u32, base: u32, which: u32, r: u32, h: u32, n: u32) -> f32 {
   let rg = r * G + h / ${H / G}u;
@@ -308,7 +315,7 @@ fn normed(row: u32, base: u32, which: u32, r: u32, h: u32, n: u32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let pos = wid.y * nwg.x + wid.x;
-  if (pos >= ${positions}u) { return; }
+  if (pos >= seq.b * seq.L) { return; }
   let row = pos * ${s.DIN}u;
   for (var h = tid; h < H; h += 256u) {
     let dt = softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]);
@@ -362,7 +369,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * Chunked mixer, last dispatch: per (position, head), a workgroup of 64 over P:
  * y_r + D·x̃_r, silu(z̃_r) gating or the gated RMSNorm over P, the MIMO sum over r -> out [b, L, H·P].
  */
-export function mixerPostWgsl(d: MixerDims, positions: number, o: ParamLayout, f32: (v: number) => string): string {
+export function mixerPostWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
   const { H, P, R } = d;
   const s = sections(d);
   const mimo = (base: number) => `prm[${base}u + (h * R + r) * P + p]`;
@@ -373,12 +380,13 @@ const H = ${H}u; const P = ${P}u; const R = ${R}u;
 @group(0) @binding(2) var<storage, read> ys: array<f32>;
 @group(0) @binding(3) var<storage, read> xt: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${SEQ_DIMS(5)}
 var<workgroup> yd: array<f32, ${R * P}>;
 var<workgroup> rr: array<f32, ${R}>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let ph = wid.y * nwg.x + wid.x;
-  if (ph >= ${positions * H}u) { return; }
+  if (ph >= seq.b * seq.L * H) { return; }
   let pos = ph / H;
   let h = ph % H;
   let Dh = prm[${o.D}u + h];

@@ -33,8 +33,11 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     const sg = rt.subgroups32;
     const [x, y] = rt.grid(Math.ceil(N / 8));
     rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, () => gemvTransBWgsl(d, sg), [buf(a), buf(b), out.buffer], [x, y, nBatch]);
+  } else if (batch.length === 0) {
+    const k2 = `matmul/rM/${N}/${K}/${+transA}${+transB}`;
+    rt.dispatch(k2, () => matmulTiledWgsl(d, true), [buf(a), buf(b), out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
   } else {
-    rt.dispatch(`matmul/${key}`, () => matmulTiledWgsl(d), [buf(a), buf(b), out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), nBatch]);
+    rt.dispatch(`matmul/${key}`, () => matmulTiledWgsl(d, false), [buf(a), buf(b), out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), nBatch]);
   }
   return out;
 }

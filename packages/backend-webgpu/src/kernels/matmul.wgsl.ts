@@ -27,9 +27,14 @@ export interface MatmulDims {
 
 export const TILE = 64;
 
-export function matmulTiledWgsl(d: MatmulDims): string {
-  const { M, N, K, transA, transB } = d;
-  const aAt = transA ? `offA + gk * ${M}u + gm` : `offA + gm * ${K}u + gk`;
+/**
+ * `runtimeM`: unbatched products read M from a uniform, so one pipeline serves every row count
+ * (prefill lengths vary; weights, hence N and K, do not).
+ */
+export function matmulTiledWgsl(d: MatmulDims, runtimeM: boolean): string {
+  const { N, K, transA, transB } = d;
+  const M = runtimeM ? 'M' : `${d.M}u`;
+  const aAt = transA ? `offA + gk * ${M} + gm` : `offA + gm * ${K}u + gk`;
   const bAt = transB ? `offB + gn * ${K}u + gk` : `offB + gk * ${N}u + gn`;
   // Which tile coordinate runs along the contiguous axis decides the load pattern.
   const aIdx = transA ? 'let m = e % 64u; let k = e / 64u;' : 'let m = e / 16u; let k = e % 16u;';
@@ -38,12 +43,14 @@ export function matmulTiledWgsl(d: MatmulDims): string {
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${runtimeM ? 'struct Rows { M: u32, pad0: u32, pad1: u32, pad2: u32 }\n@group(0) @binding(3) var<uniform> rows: Rows;' : ''}
 var<workgroup> As: array<f32, 1024>; // [k 16][m 64]
 var<workgroup> Bs: array<f32, 1024>; // [k 16][n 64]
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let m0 = wid.y * 64u;
   let n0 = wid.x * 64u;
+  ${runtimeM ? 'let M = rows.M;' : ''}
   ${offsets('wid.z', d.batchShape, d.batchStrides)}
   let offA = off0;
   let offB = off1;
@@ -60,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let gm = m0 + m;
         let gk = k0 + k;
         var v = 0.0;
-        if (gm < ${M}u && gk < ${K}u) { v = A[${aAt}]; }
+        if (gm < ${M} && gk < ${K}u) { v = A[${aAt}]; }
         As[k * 64u + m] = v;
       }
       {
@@ -88,7 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col = n0 + lid.x * 4u;
   var accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
-    if (row + i < ${M}u) {
+    if (row + i < ${M}) {
       for (var j = 0u; j < 4u; j++) {
         if (col + j < ${N}u) { C[offC + (row + i) * ${N}u + col + j] = accs[i][j]; }
       }

@@ -18,16 +18,21 @@ function treeReduce(name: string, combine: (a: string, b: string) => string): st
   }`;
 }
 
-export function softmaxWgsl(rows: number, D: number, log: boolean): string {
+const ROWS = (binding: number) => `struct Rows { n: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(${binding}) var<uniform> rows: Rows;`;
+
+/** Row counts come from a uniform (they follow the sequence length); D is baked. */
+export function softmaxWgsl(D: number, log: boolean): string {
   const write = log ? 'x[base + k] - m - logS' : 'exp(x[base + k] - m) / s';
   return /* wgsl */ `${COMMON}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${ROWS(2)}
 var<workgroup> red: array<f32, ${NN_WG}>;
 @compute @workgroup_size(${NN_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let row = wid.y * nwg.x + wid.x;
-  if (row >= ${rows}u) { return; }
+  if (row >= rows.n) { return; }
   let base = row * ${D}u;
   var mx = nonfinite(0xff800000u);
   for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { mx = max(mx, x[base + k]); }
@@ -49,13 +54,14 @@ fn main(${COMPUTE_BUILTINS}) {
  * Plain (gate = null) or gated RMSNorm over rows of D = groupSize elements; `groups` rows make
  * one row of the original last axis (the weight offset is (row % groups)·D).
  */
-export function rmsNormWgsl(rows: number, D: number, groups: number, eps: string, weight: boolean, gate: 'none' | 'before' | 'after'): string {
+export function rmsNormWgsl(D: number, groups: number, eps: string, weight: boolean, gate: 'none' | 'before' | 'after'): string {
   const gated = gate !== 'none';
   const bindings = [
     '@group(0) @binding(0) var<storage, read> x: array<f32>;',
     ...(gated ? ['@group(0) @binding(1) var<storage, read> z: array<f32>;'] : []),
     ...(weight ? [`@group(0) @binding(${gated ? 2 : 1}) var<storage, read> w: array<f32>;`] : []),
     `@group(0) @binding(${1 + +gated + +weight}) var<storage, read_write> out: array<f32>;`,
+    ROWS(2 + +gated + +weight),
   ];
   // normBeforeGate=false normalises u = x·silu(z); otherwise x itself.
   const input = gate === 'after' ? 'x[base + k] * silu_(z[base + k])' : 'x[base + k]';
@@ -69,7 +75,7 @@ var<workgroup> red: array<f32, ${NN_WG}>;
 @compute @workgroup_size(${NN_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let row = wid.y * nwg.x + wid.x;
-  if (row >= ${rows}u) { return; }
+  if (row >= rows.n) { return; }
   let base = row * ${D}u;
   let wbase = (row % ${groups}u) * ${D}u;
   var acc = 0.0;
