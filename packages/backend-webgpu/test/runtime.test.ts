@@ -133,6 +133,26 @@ describe('device acquisition errors (no GPU needed)', () => {
     ops.dispose([embed, head, token, ...layers.flatMap((l) => [l.inProj, l.norm, l.ssm])]);
   });
 
+  it('small-M products (GEMV, split over K, both weight layouts) match a float64 product', async () => {
+    const rng = new ops.Rng(5);
+    for (const [M, K, N, transA, transB] of [[1, 300, 37, false, false], [3, 520, 600, true, false], [4, 300, 37, false, true], [2, 129, 1100, false, false]] as const) {
+      const av = Array.from({ length: M * K }, () => rng.normal());
+      const bv = Array.from({ length: K * N }, () => rng.normal());
+      const a = ops.tensor(av, transA ? [K, M] : [M, K], { backend: be });
+      const b = ops.tensor(bv, transB ? [N, K] : [K, N], { backend: be });
+      const c = ops.matmul(a, b, { transposeA: transA, transposeB: transB });
+      const got = await c.data();
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let want = 0;
+          for (let k = 0; k < K; k++) want += av[transA ? k * M + m : m * K + k] * bv[transB ? n * K + k : k * N + n];
+          expect(Math.abs(got[m * N + n] - want), `M${M} K${K} N${N} [${m}, ${n}]`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(want));
+        }
+      }
+      ops.dispose([a, b, c]);
+    }
+  });
+
   it('clamps out-of-range gather indices (documented: GPU kernels cannot throw)', async () => {
     const x = ops.tensor([10, 11, 12, 13], [4, 1], { backend: be });
     const i = ops.tensor([-5, 2, 99], [3], { dtype: 'int32', backend: be });

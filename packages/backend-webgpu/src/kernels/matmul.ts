@@ -3,7 +3,7 @@ import { sizeOf } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulDims } from './matmul.wgsl.js';
-import { gemvTransBWgsl, matmulTiledWgsl, TILE } from './matmul.wgsl.js';
+import { gemvTransBWgsl, gemvWgsl, matmulTiledWgsl, splitKReduceWgsl, TILE } from './matmul.wgsl.js';
 import { buf } from './util.js';
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
@@ -33,6 +33,8 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     const sg = rt.subgroups32;
     const [x, y] = rt.grid(Math.ceil(N / 8));
     rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, () => gemvTransBWgsl(d, sg), [buf(a), buf(b), out.buffer], [x, y, nBatch]);
+  } else if (M <= 4 && batch.length === 0) {
+    gemv(rt, d, buf(a), buf(b), out);
   } else if (batch.length === 0) {
     const k2 = `matmul/rM/${N}/${K}/${+transA}${+transB}`;
     rt.dispatch(k2, () => matmulTiledWgsl(d, true), [buf(a), buf(b), out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
@@ -40,4 +42,24 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     rt.dispatch(`matmul/${key}`, () => matmulTiledWgsl(d, false), [buf(a), buf(b), out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), nBatch]);
   }
   return out;
+}
+
+/** Workgroups to aim for: enough to fill a large GPU (132 SMs x 2) even for narrow outputs. */
+const TARGET_WORKGROUPS = 264;
+
+/** x·W with W [K, N]: column GEMV, split over K when N alone gives too few workgroups. */
+function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage): void {
+  const { M, N, K } = d;
+  const cols = Math.ceil(N / 256);
+  const S = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / cols), Math.floor(K / 64), rt.limits.maxComputeWorkgroupsPerDimension));
+  const key = `gemv/${M}/${N}/${K}/${+d.transA}/${S}`;
+  if (S === 1) {
+    rt.dispatch(key, () => gemvWgsl(d, 1), [a, b, out.buffer], [cols, 1]);
+    return;
+  }
+  const part = rt.alloc('matmul', S * M * N * 4, 'float32');
+  rt.dispatch(key, () => gemvWgsl(d, S), [a, b, part.buffer], [cols, S]);
+  const n = M * N;
+  rt.dispatch(`splitK/${n}/${S}`, () => splitKReduceWgsl(n, S), [part.buffer, out.buffer], rt.grid(Math.ceil(n / 256)));
+  rt.release(part);
 }

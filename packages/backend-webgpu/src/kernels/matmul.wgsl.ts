@@ -149,3 +149,69 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${reduce}
 }`;
 }
+
+/**
+ * Small-M product with B stored [K, N] (N contiguous): a workgroup of 64x4 covers 256 columns
+ * (4 per invocation, read as one 16-byte run per row) and 4 interleaved k-slices of its k-range;
+ * grid.y splits K into S ranges so even narrow N fills the GPU. S > 1 writes partials
+ * [S, M, N] that `splitKReduceWgsl` sums; S = 1 writes C directly. Unbatched only.
+ */
+export function gemvWgsl(d: MatmulDims, S: number): string {
+  const { M, N, K, transA } = d;
+  const kPer = Math.ceil(K / S);
+  const aAt = (m: number) => (transA ? `A[k * ${M}u + ${m}u]` : `A[${m}u * ${K}u + k]`);
+  const ms = Array.from({ length: M }, (_, m) => m);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+var<workgroup> red: array<vec4<f32>, ${256 * M}>;
+@compute @workgroup_size(64, 4)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n = wid.x * 256u + lid.x * 4u;
+  let k0 = wid.y * ${kPer}u;
+  let k1 = min(k0 + ${kPer}u, ${K}u);
+  ${ms.map((m) => `var acc${m} = vec4<f32>(0.0);`).join('\n  ')}
+  if (n < ${N}u) {
+    for (var k = k0 + lid.y; k < k1; k += 4u) {
+      let row = k * ${N}u + n;
+      var w = vec4<f32>(B[row], 0.0, 0.0, 0.0);
+      if (n + 3u < ${N}u) { w = vec4<f32>(B[row], B[row + 1u], B[row + 2u], B[row + 3u]); }
+      else {
+        if (n + 1u < ${N}u) { w.y = B[row + 1u]; }
+        if (n + 2u < ${N}u) { w.z = B[row + 2u]; }
+      }
+      ${ms.map((m) => `acc${m} += ${aAt(m)} * w;`).join('\n      ')}
+    }
+  }
+  let slot = lid.y * 64u + lid.x;
+  ${ms.map((m) => `red[${m}u * 256u + slot] = acc${m};`).join('\n  ')}
+  workgroupBarrier();
+  if (lid.y == 0u) {
+    ${ms
+      .map(
+        (m) => `{
+      let s = red[${m}u * 256u + lid.x] + red[${m}u * 256u + 64u + lid.x] + red[${m}u * 256u + 128u + lid.x] + red[${m}u * 256u + 192u + lid.x];
+      let base = (wid.y * ${M}u + ${m}u) * ${N}u + n;
+      for (var j = 0u; j < 4u; j++) { if (n + j < ${N}u) { C[base + j] = s[j]; } }
+    }`,
+      )
+      .join('\n    ')}
+  }
+}`;
+}
+
+/** C[i] = Σ_s partial[s·n + i]: the second pass of a split-K product. */
+export function splitKReduceWgsl(n: number, S: number): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 256u + gid.x;
+  if (i >= ${n}u) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < ${S}u; j++) { s += part[j * ${n}u + i]; }
+  C[i] = s;
+}`;
+}
