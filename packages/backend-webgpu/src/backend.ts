@@ -20,7 +20,7 @@ export interface WebGPUBackendOptions extends DeviceOptions, RuntimeOptions {
 /** The WebGPU backend: the `Backend` ops plus what GPU callers need (stats, timing, the device). */
 export interface WebGPUBackend extends Backend {
   readonly device: GPUDevice;
-  /** Device features in use (`subgroups`, `timestamp-query`, `shader-f16`). */
+  /** Device features in use (`subgroups`, `timestamp-query` when the adapter has them). */
   readonly features: ReadonlySet<string>;
   sync(): Promise<void>;
   memoryBytes(): number;
