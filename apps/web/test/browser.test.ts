@@ -1,0 +1,202 @@
+/**
+ * The built demo in headless Chromium: generation on WebGPU (SwiftShader), the fallback when
+ * WebGPU is missing, stopping, TensorFlow.js, and models picked from disk (including bad files).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { Browser } from './support/browser.js';
+import { launchChromium, openPage, SKIP_BROWSER } from './support/browser.js';
+import { byTestId, countOutputUpdates, startGenerating, textOf, waitForFinish, waitForModel } from './support/demo-page.js';
+import { APP_ROOT } from './support/build-site.js';
+import type { StaticServer } from './support/static-server.js';
+import { serveStatic } from './support/static-server.js';
+
+const MODEL_ASSETS = fileURLToPath(new URL('../../../packages/default-model/assets/', import.meta.url));
+
+let server: StaticServer;
+
+/** A fresh page on the demo; the browser's errors are printed if the test fails. */
+async function demoPage(browser: Browser): Promise<Page> {
+  const { page, logs } = await openPage(browser);
+  onTestFailed(() => {
+    console.error(`browser console for the failed test:\n${logs.length ? logs.join('\n') : '(no errors or warnings)'}`);
+  });
+  await page.goto(server.url);
+  return page;
+}
+
+function assetFile(name: string, mimeType: string): { name: string; mimeType: string; buffer: Buffer } {
+  return { name, mimeType, buffer: readFileSync(join(MODEL_ASSETS, name)) };
+}
+
+if (SKIP_BROWSER) {
+  it.skip('browser tests (skipped: MAMBA3_SKIP_BROWSER=1)', () => undefined);
+  console.warn('apps/web: browser tests skipped because MAMBA3_SKIP_BROWSER=1');
+} else {
+  beforeAll(async () => {
+    server = await serveStatic(join(APP_ROOT, 'dist'));
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  describe('with WebGPU (SwiftShader)', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchChromium({ webgpu: true });
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('streams text generated on the WebGPU backend', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.selectOption(byTestId('backend-select'), 'webgpu');
+      await waitForModel(page, 'webgpu');
+      expect(await page.isHidden(byTestId('fallback-notice'))).toBe(true);
+      expect(await textOf(page, 'status-backend')).toMatch(/^WebGPU \(.+\)$/);
+
+      const updates = await countOutputUpdates(page);
+      await startGenerating(page, { maxTokens: 20, prompt: 'ROMEO:\n' });
+      const { finish, generated } = await waitForFinish(page);
+      expect(finish).toBe('length');
+      expect(generated.length).toBeGreaterThan(0);
+      // One DOM update per token, not one at the end.
+      expect(await updates()).toBeGreaterThan(2);
+      expect(await textOf(page, 'output-prompt')).toBe('ROMEO:\n');
+      expect(await textOf(page, 'status-state')).toMatch(/20 tokens/);
+      expect(await textOf(page, 'status-speed')).toMatch(/^\d+(\.\d+)? tokens\/s$/);
+      expect(await textOf(page, 'status-memory')).toMatch(/live tensors, .* on webgpu/);
+      expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('webgpu');
+    });
+  });
+
+  describe('without WebGPU', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchChromium({ webgpu: false });
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('says WebGPU is missing, falls back, and still generates (Auto)', async () => {
+      const page = await demoPage(browser);
+      expect(await page.inputValue(byTestId('backend-select'))).toBe('auto');
+      await waitForModel(page);
+      expect(await page.isVisible(byTestId('fallback-notice'))).toBe(true);
+      expect(await textOf(page, 'fallback-notice')).toMatch(/^WebGPU is not available in this browser, so the demo fell back to the CPU backend\. Why: .+/);
+      expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('cpu');
+
+      await startGenerating(page, { maxTokens: 20 });
+      const { finish, generated } = await waitForFinish(page);
+      expect(finish).toBe('length');
+      expect(generated.length).toBeGreaterThan(0);
+      expect(await textOf(page, 'status-backend')).toMatch(/^CPU/);
+    });
+
+    it('choosing WebGPU by name falls back too, with the notice', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.selectOption(byTestId('backend-select'), 'webgpu');
+      await waitForModel(page);
+      expect(await textOf(page, 'fallback-notice')).toMatch(/^WebGPU is not available/);
+      expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('cpu');
+    });
+
+    it('the Stop button ends a long generation', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await startGenerating(page, { maxTokens: 4096 });
+      // Stop once text is flowing.
+      await page.waitForFunction(() => (document.querySelector('[data-testid="generated"]')?.textContent ?? '').length >= 5);
+      expect(await page.isEnabled(byTestId('stop'))).toBe(true);
+      await page.click(byTestId('stop'));
+      const { finish, generated } = await waitForFinish(page);
+      expect(finish).toBe('abort');
+      expect(generated.length).toBeGreaterThanOrEqual(5);
+      expect(await textOf(page, 'status-state')).toMatch(/^Stopped: \d+ tokens/);
+      const tokens = Number((await textOf(page, 'status-state')).match(/(\d+) tokens/)![1]);
+      expect(tokens).toBeLessThan(4096);
+      expect(await page.isEnabled(byTestId('generate'))).toBe(true);
+      expect(await page.isDisabled(byTestId('stop'))).toBe(true);
+    });
+
+    it('runs on TensorFlow.js (wasm)', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.selectOption(byTestId('tfjs-flavor-select'), 'wasm');
+      await page.selectOption(byTestId('backend-select'), 'tfjs');
+      await waitForModel(page, 'tfjs');
+      expect(await textOf(page, 'status-backend')).toMatch(/^TensorFlow\.js \(TensorFlow\.js [\d.]+ wasm\)$/);
+      await startGenerating(page, { maxTokens: 10 });
+      const { finish, generated } = await waitForFinish(page);
+      expect(finish).toBe('length');
+      expect(generated.length).toBeGreaterThan(0);
+    });
+
+    it('loads a model picked from disk (safetensors + tokenizer.json + config.json)', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.check(byTestId('source-files'));
+      await page.setInputFiles(byTestId('weights-file'), assetFile('model.safetensors', 'application/octet-stream'));
+      await page.setInputFiles(byTestId('tokenizer-file'), assetFile('tokenizer.json', 'application/json'));
+      await page.setInputFiles(byTestId('config-file'), assetFile('config.json', 'application/json'));
+      await page.click(byTestId('load-files'));
+      await waitForModel(page);
+      expect(await textOf(page, 'status-model')).toMatch(/^model\.safetensors: [\d,]+ parameters/);
+      await startGenerating(page, { maxTokens: 10 });
+      expect((await waitForFinish(page)).generated.length).toBeGreaterThan(0);
+    });
+
+    it('shows errors from the worker in the page: a bad tokenizer, then a missing config', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.check(byTestId('source-files'));
+      await page.setInputFiles(byTestId('weights-file'), assetFile('model.safetensors', 'application/octet-stream'));
+      await page.setInputFiles(byTestId('tokenizer-file'), { name: 'tokenizer.json', mimeType: 'application/json', buffer: Buffer.from('{"not": "a tokenizer"') });
+      await page.click(byTestId('load-files'));
+      await page.waitForSelector(`${byTestId('app')}[data-state="failed"]`);
+      expect(await textOf(page, 'error')).toMatch(/^Error: tokenizer\.json is not a tokenizer this demo can read/);
+      expect(await page.isDisabled(byTestId('generate'))).toBe(true);
+
+      // The placeholder's safetensors metadata may or may not hold a config: take a file whose metadata surely has none.
+      const noMetadata = stripMetadata(readFileSync(join(MODEL_ASSETS, 'model.safetensors')));
+      await page.setInputFiles(byTestId('weights-file'), { name: 'bare.safetensors', mimeType: 'application/octet-stream', buffer: noMetadata });
+      await page.setInputFiles(byTestId('tokenizer-file'), assetFile('tokenizer.json', 'application/json'));
+      await page.click(byTestId('load-files'));
+      await page.waitForSelector(`${byTestId('app')}[data-state="failed"]`);
+      expect(await textOf(page, 'error')).toMatch(/^Error: bare\.safetensors: .*config.*pick the model's config\.json too/);
+    });
+
+    it('rejects a prompt the tokenizer cannot encode, and keeps working', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      // The default tokenizer knows Tiny Shakespeare's characters only.
+      await startGenerating(page, { maxTokens: 5, prompt: '€€€' });
+      await page.waitForSelector(`${byTestId('error')}:not([hidden])`);
+      expect(await textOf(page, 'error')).toMatch(/^Error: /);
+      await page.waitForSelector(`${byTestId('app')}[data-state="ready"]`);
+      await startGenerating(page, { maxTokens: 5, prompt: 'ROMEO:\n' });
+      expect((await waitForFinish(page)).finish).toBe('length');
+    });
+  });
+}
+
+/** A safetensors file with the same tensors and no `__metadata__` (so no embedded config). */
+function stripMetadata(file: Buffer): Buffer {
+  const headerLength = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
+  delete header.__metadata__;
+  let json = JSON.stringify(header);
+  // Keep the data 8-byte aligned, as the format asks.
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, Buffer.from(json, 'utf8'), file.subarray(8 + headerLength)]);
+}
+

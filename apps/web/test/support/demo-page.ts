@@ -1,0 +1,67 @@
+/** Drives the demo through its data-testids, the way a person would. */
+import type { Page } from 'playwright-core';
+
+const LOAD_TIMEOUT = 90_000;
+const GENERATE_TIMEOUT = 100_000;
+
+export function byTestId(id: string): string {
+  return `[data-testid="${id}"]`;
+}
+
+export async function textOf(page: Page, id: string): Promise<string> {
+  return (await page.textContent(byTestId(id))) ?? '';
+}
+
+/**
+ * Waits until a model is loaded (optionally on `backend`). A failed load throws with the page's
+ * error text, so a test says why instead of timing out.
+ */
+export async function waitForModel(page: Page, backend?: string): Promise<void> {
+  await page.waitForFunction(
+    (want) => {
+      const app = document.querySelector<HTMLElement>('[data-testid="app"]');
+      return app?.dataset.state === 'failed' || (app?.dataset.state === 'ready' && (!want || app.dataset.backend === want));
+    },
+    backend,
+    { timeout: LOAD_TIMEOUT },
+  );
+  if ((await page.getAttribute(byTestId('app'), 'data-state')) === 'failed') {
+    throw new Error(`the model did not load: ${await textOf(page, 'error')}`);
+  }
+}
+
+export interface GenerateOptions {
+  maxTokens: number;
+  prompt?: string;
+  temperature?: number;
+}
+
+/** Fills the form and presses Generate; resolves once the run has started. */
+export async function startGenerating(page: Page, opts: GenerateOptions): Promise<void> {
+  if (opts.prompt !== undefined) await page.fill(byTestId('prompt'), opts.prompt);
+  await page.fill(byTestId('max-tokens'), String(opts.maxTokens));
+  if (opts.temperature !== undefined) await page.fill(byTestId('temperature'), String(opts.temperature));
+  await page.click(byTestId('generate'));
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="app"]')?.dataset.state !== 'ready');
+}
+
+/** Waits for the run to end; returns how it ended and the generated text. */
+export async function waitForFinish(page: Page): Promise<{ finish: string; generated: string }> {
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="app"]')?.dataset.finish !== undefined || !document.querySelector('[data-testid="error"]')?.hasAttribute('hidden'), undefined, {
+    timeout: GENERATE_TIMEOUT,
+  });
+  const finish = (await page.getAttribute(byTestId('app'), 'data-finish')) ?? '';
+  if (!finish) throw new Error(`generation failed: ${await textOf(page, 'error')}`);
+  return { finish, generated: await textOf(page, 'generated') };
+}
+
+/** Counts DOM updates of the output, to tell streaming apart from one final write. */
+export async function countOutputUpdates(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { outputUpdates: number };
+    w.outputUpdates = 0;
+    const target = document.querySelector('[data-testid="generated"]')!;
+    new MutationObserver((records) => (w.outputUpdates += records.length)).observe(target, { childList: true, characterData: true, subtree: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { outputUpdates: number }).outputUpdates);
+}
