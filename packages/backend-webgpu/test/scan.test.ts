@@ -30,6 +30,8 @@ function rand(n: number, seed: number, kind: 'normal' | 'unit'): number[] {
     [2, 70, 1, 1, 3, 4, false],
     [1, 40, 4, 2, 3, 5, true],
     [1, 50, 3, 1, 66, 70, true],
+    [1, 300, 1, 1, 4, 3, true],
+    [2, 100, 4, 1, 3, 4, true],
   ];
   for (const [b, L, R, H, P, N, init] of cases) {
     it(`b${b} L${L} R${R} H${H} P${P} N${N}${init ? ' with initial state' : ''}`, async () => {

@@ -211,8 +211,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let n = pn % N;
   var s = 0.0;
   ${init}
-  for (var c = 0u; c < NC; c++) {
-    let at = (bh * NC + c) * P * N + pn;
+  // Four chunks per iteration with their loads issued first: the chain itself is one FMA per
+  // chunk, so the loop runs at memory throughput, not at one load latency per chunk.
+  let stride = P * N;
+  var c = 0u;
+  for (; c + 4u <= NC; c += 4u) {
+    let at = (bh * NC + c) * stride + pn;
+    let l0 = states[at];
+    let l1 = states[at + stride];
+    let l2 = states[at + 2u * stride];
+    let l3 = states[at + 3u * stride];
+    let e0 = exp(decay[bh * NC + c]);
+    let e1 = exp(decay[bh * NC + c + 1u]);
+    let e2 = exp(decay[bh * NC + c + 2u]);
+    let e3 = exp(decay[bh * NC + c + 3u]);
+    states[at] = s;
+    s = e0 * s + l0;
+    states[at + stride] = s;
+    s = e1 * s + l1;
+    states[at + 2u * stride] = s;
+    s = e2 * s + l2;
+    states[at + 3u * stride] = s;
+    s = e3 * s + l3;
+  }
+  for (; c < NC; c++) {
+    let at = (bh * NC + c) * stride + pn;
     let loc = states[at];
     states[at] = s;
     s = exp(decay[bh * NC + c]) * s + loc;
