@@ -161,11 +161,11 @@ function escape(st: State, inClass: boolean): void {
       st.out += hexEscape(st);
       return;
     default:
-      st.out += plainEscape(st, n, inClass);
+      st.out += plainEscape(n, inClass);
   }
 }
 
-function plainEscape(st: State, n: string, inClass: boolean): string {
+function plainEscape(n: string, inClass: boolean): string {
   // \n, \t, \b, \1 ... mean the same in both dialects.
   if (/[a-zA-Z0-9]/.test(n)) return `\\${n}`;
   if ((inClass ? CLASS_SYNTAX : SYNTAX).has(n)) return `\\${n}`;
