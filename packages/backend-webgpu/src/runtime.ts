@@ -62,6 +62,8 @@ export interface RuntimeOptions {
   maxBatchDispatches?: number;
   /** Free bytes the pool keeps before it destroys released buffers (default 1 GiB). */
   poolLimitBytes?: number;
+  /** Tile of unbatched large matmuls: 128 (8x8 per invocation), 64 (4x4), or 'auto' (default: by output size). */
+  matmulTile?: 64 | 128 | 'auto';
 }
 
 interface PipelineEntry {
@@ -115,6 +117,7 @@ export class Runtime {
 
   /** Subgroups exist and are exactly 32 wide (kernels that map one row to 32 lanes use them). */
   readonly subgroups32: boolean;
+  readonly matmulTile: 64 | 128 | 'auto';
 
   constructor(
     readonly device: GPUDevice,
@@ -124,6 +127,7 @@ export class Runtime {
     const [lo, hi] = opts.subgroupSizes ?? [0, 0];
     this.subgroups32 = device.features.has('subgroups') && lo === 32 && hi === 32;
     this.maxBatch = opts.maxBatchDispatches ?? 512;
+    this.matmulTile = opts.matmulTile ?? 'auto';
     this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
     device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;

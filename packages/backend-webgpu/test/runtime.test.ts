@@ -153,6 +153,32 @@ describe('device acquisition errors (no GPU needed)', () => {
     }
   });
 
+  it('the 128x128-tile matmul (forced) matches a float64 product, all transposes, ragged edges', async () => {
+    const big = await makeBackend({ name: 'webgpu-tile128', matmulTile: 128 });
+    try {
+      const rng = new ops.Rng(9);
+      for (const [M, K, N, transA, transB] of [[130, 20, 129, false, false], [129, 17, 131, true, true]] as const) {
+        const av = Array.from({ length: M * K }, () => rng.normal());
+        const bv = Array.from({ length: K * N }, () => rng.normal());
+        const a = ops.tensor(av, transA ? [K, M] : [M, K], { backend: big });
+        const b = ops.tensor(bv, transB ? [N, K] : [K, N], { backend: big });
+        const c = ops.matmul(a, b, { transposeA: transA, transposeB: transB });
+        const got = await c.data();
+        for (let m = 0; m < M; m++) {
+          for (let n = 0; n < N; n++) {
+            let want = 0;
+            for (let k = 0; k < K; k++) want += av[transA ? k * M + m : m * K + k] * bv[transB ? n * K + k : k * N + n];
+            expect(Math.abs(got[m * N + n] - want), `M${M} K${K} N${N} [${m}, ${n}]`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(want));
+          }
+        }
+        ops.dispose([a, b, c]);
+      }
+      expect(big.stats().pipelines).toBeGreaterThan(0);
+    } finally {
+      big.dispose();
+    }
+  });
+
   it('clamps out-of-range gather indices (documented: GPU kernels cannot throw)', async () => {
     const x = ops.tensor([10, 11, 12, 13], [4, 1], { backend: be });
     const i = ops.tensor([-5, 2, 99], [3], { dtype: 'int32', backend: be });

@@ -69,26 +69,37 @@ function matmulCases(quick: boolean, T: number): { name: string; M: number; K: n
 
 async function benchMatmul(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
   const T = quick ? 64 : 2048;
-  for (const c of matmulCases(quick, T)) {
-    const a = ops.randomNormal([c.M, c.K], { seed: 1, backend: be });
-    const w = ops.randomNormal(c.transB ? [c.N, c.K] : [c.K, c.N], { seed: 2, backend: be });
-    const iters = quick ? 3 : c.M * c.N * c.K > 1e10 ? 10 : 50;
-    const t = await timeIt(be, () => ops.matmul(a, w, { transposeB: c.transB }), iters);
-    const flops = 2 * c.M * c.N * c.K;
-    const bytes = 4 * (c.M * c.K + c.K * c.N + c.M * c.N);
-    rows.push({
-      kernel: 'matmul',
-      case: c.name,
-      shape: `${c.M}x${c.K}x${c.N}`,
-      'ms (wall)': r3(t.ms),
-      'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
-      'TFLOP/s': r3(flops / (best(t) * 1e-3) / 1e12),
-      'GB/s': r3(bytes / (best(t) * 1e-3) / 1e9),
-      'tokens/s': null,
-    });
-    console.log(`  matmul ${c.name}: ${best(t).toFixed(3)} ms, ${(flops / (best(t) * 1e-3) / 1e12).toFixed(3)} TFLOP/s`);
-    ops.dispose([a, w]);
+  // Full runs also force each tile size on the large products, to check the 'auto' choice.
+  const forced = quick ? [] : await Promise.all(([64, 128] as const).map((tile) => createWebGPUBackend({ name: `webgpu-tile${tile}`, matmulTile: tile }).then((b) => [tile, b] as const)));
+  try {
+    for (const c of matmulCases(quick, T)) {
+      await benchMatmulCase(be, 'auto', c, quick, rows);
+      if (c.M >= 128) for (const [tile, b] of forced) await benchMatmulCase(b, String(tile), c, quick, rows);
+    }
+  } finally {
+    for (const [, b] of forced) b.dispose();
   }
+}
+
+async function benchMatmulCase(be: WebGPUBackend, tile: string, c: ReturnType<typeof matmulCases>[number], quick: boolean, rows: Row[]): Promise<void> {
+  const a = ops.randomNormal([c.M, c.K], { seed: 1, backend: be });
+  const w = ops.randomNormal(c.transB ? [c.N, c.K] : [c.K, c.N], { seed: 2, backend: be });
+  const iters = quick ? 3 : c.M * c.N * c.K > 1e10 ? 10 : 50;
+  const t = await timeIt(be, () => ops.matmul(a, w, { transposeB: c.transB }), iters);
+  const flops = 2 * c.M * c.N * c.K;
+  const bytes = 4 * (c.M * c.K + c.K * c.N + c.M * c.N);
+  rows.push({
+    kernel: tile === 'auto' ? 'matmul' : `matmul (tile ${tile})`,
+    case: c.name,
+    shape: `${c.M}x${c.K}x${c.N}`,
+    'ms (wall)': r3(t.ms),
+    'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
+    'TFLOP/s': r3(flops / (best(t) * 1e-3) / 1e12),
+    'GB/s': r3(bytes / (best(t) * 1e-3) / 1e9),
+    'tokens/s': null,
+  });
+  console.log(`  matmul ${c.name} (tile ${tile}): ${best(t).toFixed(3)} ms, ${(flops / (best(t) * 1e-3) / 1e12).toFixed(3)} TFLOP/s`);
+  ops.dispose([a, w]);
 }
 
 function scanInputs(be: WebGPUBackend, L: number, R: number, H: number, P: number, N: number) {

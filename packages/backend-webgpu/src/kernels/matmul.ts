@@ -3,7 +3,7 @@ import { sizeOf } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulDims } from './matmul.wgsl.js';
-import { gemvTransBWgsl, gemvWgsl, matmulTiledWgsl, splitKReduceWgsl, TILE } from './matmul.wgsl.js';
+import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, splitKReduceWgsl, TILE } from './matmul.wgsl.js';
 import { buf } from './util.js';
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
@@ -35,6 +35,8 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, () => gemvTransBWgsl(d, sg), [buf(a), buf(b), out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {
     gemv(rt, d, buf(a), buf(b), out);
+  } else if (batch.length === 0 && useLargeTiles(rt, M, N)) {
+    rt.dispatch(`matmul128/${N}/${K}/${+transA}${+transB}`, () => matmulTiled128Wgsl(d), [buf(a), buf(b), out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / 128), Math.ceil(M / 128), 1]);
   } else if (batch.length === 0) {
     const k2 = `matmul/rM/${N}/${K}/${+transA}${+transB}`;
     rt.dispatch(k2, () => matmulTiledWgsl(d, true), [buf(a), buf(b), out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
@@ -62,4 +64,10 @@ function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUSt
   const n = M * N;
   rt.dispatch(`splitK/${n}/${S}`, () => splitKReduceWgsl(n, S), [part.buffer, out.buffer], rt.grid(Math.ceil(n / 256)));
   rt.release(part);
+}
+
+/** 128x128 tiles when they still give about two workgroups per SM of a large GPU (or when forced). */
+function useLargeTiles(rt: Runtime, M: number, N: number): boolean {
+  if (rt.matmulTile !== 'auto') return rt.matmulTile === 128;
+  return Math.ceil(M / 128) * Math.ceil(N / 128) >= TARGET_WORKGROUPS;
 }

@@ -215,3 +215,83 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   C[i] = s;
 }`;
 }
+
+/**
+ * Large-tile GEMM for big products: a 16x16 workgroup computes a 128x128 tile of C, each
+ * invocation an 8x8 block (16 vec4 accumulators: rows ty·4+{0..3} and 64+ty·4+{0..3}, the same
+ * split for columns, so the vec4 reads of the staged tiles are contiguous across invocations).
+ * 128x8 slices of A and 8x128 of B (8 KiB) per k-step; twice the FMAs per workgroup-memory read
+ * of the 64x64 kernel. Unbatched, M from a uniform.
+ */
+export function matmulTiled128Wgsl(d: MatmulDims): string {
+  const { N, K, transA, transB } = d;
+  const aAt = transA ? 'gk * M + gm' : `gm * ${K}u + gk`;
+  const bAt = transB ? `gn * ${K}u + gk` : `gk * ${N}u + gn`;
+  // 1024 elements per tile, 4 per invocation; the contiguous global axis runs across invocations.
+  const aIdx = transA ? 'let m = e % 128u; let k = e / 128u;' : 'let m = e / 8u; let k = e % 8u;';
+  const bIdx = transB ? 'let n = e / 8u; let k = e % 8u;' : 'let n = e % 128u; let k = e / 128u;';
+  const acc: string[] = [];
+  for (let i = 0; i < 8; i++) for (let h = 0; h < 2; h++) acc.push(`acc${i}_${h}`);
+  const rowOf = (i: number) => (i < 4 ? `ty * 4u + ${i}u` : `64u + ty * 4u + ${i - 4}u`);
+  const comp = ['x', 'y', 'z', 'w'];
+  const fma: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const a = `${i < 4 ? 'a0' : 'a1'}.${comp[i % 4]}`;
+    fma.push(`acc${i}_0 += ${a} * b0;`, `acc${i}_1 += ${a} * b1;`);
+  }
+  const writes: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    for (let h = 0; h < 2; h++) {
+      writes.push(`{ let row = m0 + ${rowOf(i)}; let col = n0 + ${h * 64}u + tx * 4u;
+    if (row < M) { for (var j = 0u; j < 4u; j++) { if (col + j < ${N}u) { C[row * ${N}u + col + j] = acc${i}_${h}[j]; } } } }`);
+    }
+  }
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+struct Rows { M: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(3) var<uniform> rows: Rows;
+var<workgroup> As: array<vec4<f32>, 256>; // [k 8][m 128] as vec4
+var<workgroup> Bs: array<vec4<f32>, 256>; // [k 8][n 128] as vec4
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let M = rows.M;
+  let m0 = wid.y * 128u;
+  let n0 = wid.x * 128u;
+  let tx = lid.x;
+  let ty = lid.y;
+  ${acc.map((a) => `var ${a} = vec4<f32>(0.0);`).join('\n  ')}
+  for (var k0 = 0u; k0 < ${K}u; k0 += 8u) {
+    for (var q = 0u; q < 4u; q++) {
+      let e = tid + q * 256u;
+      {
+        ${aIdx}
+        let gm = m0 + m;
+        let gk = k0 + k;
+        var v = 0.0;
+        if (gm < M && gk < ${K}u) { v = A[${aAt}]; }
+        As[k * 32u + m / 4u][m % 4u] = v;
+      }
+      {
+        ${bIdx}
+        let gn = n0 + n;
+        let gk = k0 + k;
+        var v = 0.0;
+        if (gn < ${N}u && gk < ${K}u) { v = B[${bAt}]; }
+        Bs[k * 32u + n / 4u][n % 4u] = v;
+      }
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 8u; k++) {
+      let a0 = As[k * 32u + ty];
+      let a1 = As[k * 32u + 16u + ty];
+      let b0 = Bs[k * 32u + tx];
+      let b1 = Bs[k * 32u + 16u + tx];
+      ${fma.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  ${writes.join('\n  ')}
+}`;
+}
