@@ -62,6 +62,8 @@ export interface RuntimeOptions {
   maxBatchDispatches?: number;
   /** Free bytes the pool keeps before it destroys released buffers (default 1 GiB). */
   poolLimitBytes?: number;
+  /** Do not use subgroup operations even where the device has them (for comparison and tests). */
+  noSubgroups?: boolean;
   /** Tile of unbatched large matmuls: 128 (8x8 per invocation), 64 (4x4), or 'auto' (default: by output size). */
   matmulTile?: 64 | 128 | 'auto';
 }
@@ -115,8 +117,11 @@ export class Runtime {
   private readonly maxBatch: number;
   private readonly poolLimit: number;
 
-  /** Subgroups exist and are exactly 32 wide (kernels that map one row to 32 lanes use them). */
-  readonly subgroups32: boolean;
+  /**
+   * Subgroups exist and are at most 32 wide: kernels that give a row 32 lanes along lid.x can
+   * reduce it with subgroupAdd (wider subgroups would mix rows).
+   */
+  readonly subgroupReduce: boolean;
   readonly matmulTile: 64 | 128 | 'auto';
 
   constructor(
@@ -125,7 +130,7 @@ export class Runtime {
   ) {
     this.limits = device.limits;
     const [lo, hi] = opts.subgroupSizes ?? [0, 0];
-    this.subgroups32 = device.features.has('subgroups') && lo === 32 && hi === 32;
+    this.subgroupReduce = device.features.has('subgroups') && lo >= 4 && hi <= 32 && !opts.noSubgroups;
     this.maxBatch = opts.maxBatchDispatches ?? 512;
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.poolLimit = opts.poolLimitBytes ?? 1 << 30;

@@ -30,7 +30,7 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   if (nBatch > maxZ) throw new Error(`matmul: ${nBatch} batch matrices exceed the ${maxZ} the grid allows`);
   const key = `${M}/${N}/${K}/${+transA}${+transB}/${batchShape}/${batchStrides.join(';')}`;
   if (M <= 4 && transB) {
-    const sg = rt.subgroups32;
+    const sg = rt.subgroupReduce;
     const [x, y] = rt.grid(Math.ceil(N / 8));
     rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, () => gemvTransBWgsl(d, sg), [buf(a), buf(b), out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {

@@ -109,11 +109,20 @@ export function gemvTransBWgsl(d: MatmulDims, subgroups: boolean): string {
   const { M, N, K, transA } = d;
   const aAt = (m: number) => (transA ? `A[offA + k * ${M}u + ${m}u]` : `A[offA + ${m}u * ${K}u + k]`);
   const accs = Array.from({ length: M }, (_, m) => m);
+  // Subgroups (any width up to 32, laid along lid.x): one subgroupAdd, the subgroup sums of a
+  // row meet in workgroup memory, one barrier. Otherwise a 5-level tree over the 32 lanes.
   const reduce = subgroups
-    ? // One subgroup of 32 lanes per row when the hardware has it; else the workgroup tree below.
-      `${accs.map((m) => `let s${m} = subgroupAdd(acc${m});`).join('\n  ')}
+    ? `${accs.map((m) => `let s${m} = subgroupAdd(acc${m});`).join('\n  ')}
+  if (sgi == 0u) {
+    ${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] = s${m};`).join('\n    ')}
+  }
+  workgroupBarrier();
   if (lid.x == 0u && n < ${N}u) {
-    ${accs.map((m) => `C[offC + ${m}u * ${N}u + n] = s${m};`).join('\n    ')}
+    ${accs.map((m) => `var t${m} = 0.0;`).join('\n    ')}
+    for (var j = 0u; j < 32u; j += sg) {
+      ${accs.map((m) => `t${m} += red[${m}u * 256u + lid.y * 32u + j];`).join('\n      ')}
+    }
+    ${accs.map((m) => `C[offC + ${m}u * ${N}u + n] = t${m};`).join('\n    ')}
   }`
     : `${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] = acc${m};`).join('\n  ')}
   workgroupBarrier();
@@ -130,9 +139,9 @@ export function gemvTransBWgsl(d: MatmulDims, subgroups: boolean): string {
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-${subgroups ? '' : `var<workgroup> red: array<f32, ${256 * M}>;`}
+var<workgroup> red: array<f32, ${256 * M}>;
 @compute @workgroup_size(32, 8)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
   let n = (wid.y * nwg.x + wid.x) * 8u + lid.y;
   ${offsets('wid.z', d.batchShape, d.batchStrides)}
   let offA = off0;
