@@ -218,7 +218,9 @@ def main():
     neox_json = gzip.decompress((HERE / 'fixtures' / 'gpt-neox-20b-tokenizer.json.gz').read_bytes()).decode('utf8')
     data = {
         'tokenizers': tokenizers.__version__,
-        'encode': [{'name': name, 'tokenizer': cfg, 'cases': encode_cases(cfg, texts)} for name, (cfg, texts) in TOKENIZERS.items()],
+        # Each config also gets random Unicode: unknown characters, byte fallback, odd spaces.
+        'encode': [{'name': name, 'tokenizer': cfg, 'cases': encode_cases(cfg, texts + random_texts(60, i)[:60])}
+                   for i, (name, (cfg, texts)) in enumerate(TOKENIZERS.items())],
         'neoxRandom': encode_cases(json.loads(neox_json), random_texts(400, 7)),
         'normalizers': [{'config': c, 'cases': component('normalizer', c, t)} for c, t in NORMALIZERS],
         'preTokenizers': [{'config': c, 'cases': component('pre_tokenizer', c, t)} for c, t in PRE_TOKENIZERS],

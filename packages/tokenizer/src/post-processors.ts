@@ -6,13 +6,15 @@
 import { BYTE_TO_CHAR } from './byte-level.js';
 import { Cfg } from './config.js';
 import { TokenizerConfigError, UnknownComponentError } from './errors.js';
-import { isWhiteSpace } from './unicode.js';
+import { cpWidth, isWhiteSpace } from './unicode.js';
 
 /** An encoding being built: offsets are flat [start, end] pairs; tokens/offsets null when not asked for. */
 export interface RawEncoding {
   ids: number[];
   tokens: string[] | null;
   offsets: number[] | null;
+  /** The (well-formed) input the offsets index. */
+  text: string;
 }
 
 export interface PostProcessor {
@@ -64,9 +66,13 @@ function isSpaceLike(ch: string): boolean {
   return ch === SPACE_CHAR || isWhiteSpace(ch);
 }
 
-/** HF's `process_offsets`: offsets stop covering the leading/trailing spaces of a token. */
+/**
+ * HF's `process_offsets`: offsets stop covering the leading/trailing spaces of a token. HF
+ * (Python) trims character offsets, so we step over code points of the input, not units: the
+ * prefix space ByteLevel adds before an emoji points at the emoji, and trimming it leaves [0, 0].
+ */
 export function trimOffsets(enc: RawEncoding, addPrefixSpace: boolean): void {
-  const { tokens, offsets } = enc;
+  const { tokens, offsets, text } = enc;
   if (!tokens || !offsets) return;
   tokens.forEach((token, i) => {
     // Space-like characters are all single UTF-16 units, so units count characters here.
@@ -78,12 +84,31 @@ export function trimOffsets(enc: RawEncoding, addPrefixSpace: boolean): void {
     if (lead > 0) {
       // The prefix space the pre-tokenizer added to the first word is kept.
       if ((i === 0 || s === 0) && addPrefixSpace && lead === 1) lead = 0;
-      s = Math.min(s + lead, e);
+      s = Math.min(stepForward(text, s, lead), e);
     }
-    if (trail > 0 && e >= trail) e = Math.max(e - trail, s);
+    if (trail > 0) {
+      const back = stepBack(text, e, trail);
+      if (back >= 0) e = Math.max(back, s);
+    }
     offsets[2 * i] = s;
     offsets[2 * i + 1] = e;
   });
+}
+
+/** `at` moved `n` code points forward (clamped to the end). */
+function stepForward(text: string, at: number, n: number): number {
+  for (let k = 0; k < n && at < text.length; k++) at += cpWidth(text, at);
+  return at;
+}
+
+/** `at` moved `n` code points back, or -1 when fewer than `n` precede it. */
+function stepBack(text: string, at: number, n: number): number {
+  for (let k = 0; k < n; k++) {
+    if (at <= 0) return -1;
+    const c = text.charCodeAt(at - 1);
+    at -= c >= 0xdc00 && c <= 0xdfff && at >= 2 ? 2 : 1;
+  }
+  return at;
 }
 
 function withSpecials(enc: RawEncoding, before: readonly SpecialRef[], after: readonly SpecialRef[]): RawEncoding {
@@ -91,7 +116,7 @@ function withSpecials(enc: RawEncoding, before: readonly SpecialRef[], after: re
   const tokens = enc.tokens && [...before.map((t) => t.token), ...enc.tokens, ...after.map((t) => t.token)];
   const zeros = (n: number): number[] => new Array<number>(2 * n).fill(0);
   const offsets = enc.offsets && [...zeros(before.length), ...enc.offsets, ...zeros(after.length)];
-  return { ids, tokens, offsets };
+  return { ids, tokens, offsets, text: enc.text };
 }
 
 function wrapping(cls: SpecialRef, sep: SpecialRef, trim: boolean, addPrefixSpace: boolean): PostProcessor {

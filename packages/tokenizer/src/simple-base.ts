@@ -167,7 +167,7 @@ export abstract class SimpleTokenizer implements TokenizerLike {
   private run(text: string, tracked: boolean, options: EncodeOptions): RawEncoding {
     if (typeof text !== 'string') throw new TokenizerError(`encode: expected a string, got ${text === null ? 'null' : typeof text}`);
     text = toWellFormed(text);
-    const enc: RawEncoding = { ids: [], tokens: tracked ? [] : null, offsets: tracked ? [] : null };
+    const enc: RawEncoding = { ids: [], tokens: tracked ? [] : null, offsets: tracked ? [] : null, text };
     const add = options.addSpecialTokens ?? true;
     if (add && this.options.addBosToken && this.bosTokenId !== undefined) this.pushSpecial(this.bosTokenId, 0, 0, enc);
     let done = 0;

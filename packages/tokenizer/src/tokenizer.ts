@@ -155,7 +155,7 @@ export class Tokenizer implements TokenizerLike {
     const { added, normalizer } = this.parts;
     const skipSpecial = options.parseSpecialTokens === false;
     const root = Piece.of(toWellFormed(text), tracked || this.trackAlways);
-    const enc: RawEncoding = { ids: [], tokens: tracked ? [] : null, offsets: tracked ? [] : null };
+    const enc: RawEncoding = { ids: [], tokens: tracked ? [] : null, offsets: tracked ? [] : null, text: root.text };
     for (const raw of added.split(root, false, skipSpecial)) {
       if (raw.id !== undefined) {
         this.emitAdded(raw.id, raw.piece, enc);
