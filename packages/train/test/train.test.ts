@@ -100,12 +100,14 @@ describe('schedule and data', () => {
 
   it('parity batches: targets are running XOR', async () => {
     const b = parityBatch(3, 10, new Rng(2));
+    expect(b.inputs.shape).toEqual([3, 11]);
     const [x, y] = [await b.inputs.data(), await b.targets.data()];
     for (let i = 0; i < 3; i++) {
+      expect([x[i * 11], y[i * 11]]).toEqual([2, -100]);
       let p = 0;
-      for (let t = 0; t < 10; t++) {
-        p ^= x[i * 10 + t];
-        expect(y[i * 10 + t]).toBe(p);
+      for (let t = 1; t < 11; t++) {
+        p ^= x[i * 11 + t];
+        expect(y[i * 11 + t]).toBe(p);
       }
     }
     dispose(b);

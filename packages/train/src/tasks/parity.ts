@@ -8,10 +8,14 @@ import { cosineLr } from '../schedule.js';
 import { LmTrainer } from '../trainer.js';
 
 /**
- * Running parity (the paper's state-tracking task): input bits x_1..x_T, target at every
- * position t is x_1 ⊕ … ⊕ x_t. Trained on sequences of length trainLength (so every prefix
- * length up to it), evaluated on longer sequences.
+ * Running parity (the paper's state-tracking task): input bits x_1..x_T after a start token,
+ * target at every position t is x_1 ⊕ … ⊕ x_t. Trained on sequences of length trainLength (so
+ * every prefix length up to it), evaluated on longer sequences.
  */
+
+/** Token ids: the two bits and the start token, whose position has no target. */
+export const PARITY_BOS = 2;
+const IGNORE = -100;
 export interface ParityOptions {
   /** Data-dependent rotations on (Mamba-3) or off (the real-valued ablation). */
   complex: boolean;
@@ -46,26 +50,30 @@ export interface ParityResult {
   seconds: number;
 }
 
+/** [start, x_1 .. x_length] with targets [ignored, parity_1 .. parity_length]. */
 export function parityBatch(batchSize: number, length: number, rng: Rng, backend?: Backend): Batch {
-  const inputs = new Int32Array(batchSize * length);
-  const targets = new Int32Array(batchSize * length);
+  const L = length + 1;
+  const inputs = new Int32Array(batchSize * L);
+  const targets = new Int32Array(batchSize * L);
   for (let b = 0; b < batchSize; b++) {
+    inputs[b * L] = PARITY_BOS;
+    targets[b * L] = IGNORE;
     let p = 0;
-    for (let t = 0; t < length; t++) {
+    for (let t = 1; t < L; t++) {
       const bit = rng.uniform() < 0.5 ? 0 : 1;
       p ^= bit;
-      inputs[b * length + t] = bit;
-      targets[b * length + t] = p;
+      inputs[b * L + t] = bit;
+      targets[b * L + t] = p;
     }
   }
-  return { inputs: tensor(inputs, [batchSize, length], { dtype: 'int32', backend }), targets: tensor(targets, [batchSize, length], { dtype: 'int32', backend }) };
+  return { inputs: tensor(inputs, [batchSize, L], { dtype: 'int32', backend }), targets: tensor(targets, [batchSize, L], { dtype: 'int32', backend }) };
 }
 
 export function parityModelConfig(o: ParityOptions): MambaConfigInput {
   return {
     dModel: o.dModel ?? 32,
     nLayer: o.nLayer ?? 2,
-    vocabSize: 2,
+    vocabSize: 3,
     ssmCfg: { layer: 'Mamba3', dState: o.dState ?? 16, headdim: o.headdim ?? 8, chunkSize: 32, complex: o.complex },
   };
 }
@@ -80,9 +88,12 @@ export async function parityAccuracy(model: MambaLMHeadModel, length: number, se
     const batch = parityBatch(n, length, rng, model.backend);
     const predicted: Tensor = tidy(() => argMax(sliceAxis(model.forward(batch.inputs), 2, 0, 2), -1));
     const [pred, want] = await Promise.all([predicted.data(), batch.targets.data()]);
-    for (let i = 0; i < pred.length; i++) if (pred[i] === want[i]) correct++;
-    for (let b = 0; b < n; b++) if (pred[b * length + length - 1] === want[b * length + length - 1]) lastCorrect++;
-    total += pred.length;
+    const L = length + 1;
+    for (let b = 0; b < n; b++) {
+      for (let t = 1; t < L; t++) if (pred[b * L + t] === want[b * L + t]) correct++;
+      if (pred[b * L + L - 1] === want[b * L + L - 1]) lastCorrect++;
+    }
+    total += n * length;
     dispose([predicted, batch]);
   }
   return { accuracy: correct / total, lastAccuracy: lastCorrect / sequences };
