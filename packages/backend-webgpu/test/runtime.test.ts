@@ -153,6 +153,25 @@ describe('device acquisition errors (no GPU needed)', () => {
     }
   });
 
+  it('without subgroups the GEMV reduces with a workgroup tree, same results', async () => {
+    const plain = await makeBackend({ name: 'webgpu-nosubgroups', noSubgroups: true });
+    try {
+      const rng = new ops.Rng(11);
+      const [M, K, N] = [3, 77, 45];
+      const av = Array.from({ length: M * K }, () => rng.normal());
+      const wv = Array.from({ length: N * K }, () => rng.normal());
+      const results = [];
+      for (const b of [plain, be]) {
+        const y = ops.tidy(() => ops.linear(ops.tensor(av, [M, K], { backend: b }), ops.tensor(wv, [N, K], { backend: b })));
+        results.push(await y.data());
+        y.dispose();
+      }
+      for (let i = 0; i < M * N; i++) expect(Math.abs(results[0][i] - results[1][i])).toBeLessThan(1e-4);
+    } finally {
+      plain.dispose();
+    }
+  });
+
   it('the 128x128-tile matmul (forced) matches a float64 product, all transposes, ragged edges', async () => {
     const big = await makeBackend({ name: 'webgpu-tile128', matmulTile: 128 });
     try {
