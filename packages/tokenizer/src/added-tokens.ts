@@ -5,7 +5,7 @@
  * `single_word`, `lstrip` and `rstrip` rules.
  */
 import type { Piece } from './piece.js';
-import { WHITE_SPACE, WORD_CHAR } from './unicode.js';
+import { cpWidthBefore, WHITE_SPACE, WORD_CHAR } from './unicode.js';
 
 export interface AddedToken {
   id: number;
@@ -161,9 +161,7 @@ function isSingleWord(text: string, start: number, stop: number): boolean {
 }
 
 function lastChar(text: string, end: number): string {
-  const c = text.charCodeAt(end - 1);
-  if (c >= 0xdc00 && c <= 0xdfff && end >= 2) return text.slice(end - 2, end);
-  return text[end - 1];
+  return text.slice(end - cpWidthBefore(text, end), end);
 }
 
 /** Start of the whitespace run that ends at `end`. */

@@ -14,7 +14,7 @@
  * time. This runs only on clusters the normalizer changed, and only when offsets are wanted.
  */
 import type { Piece, PieceBuilder } from './piece.js';
-import { cpWidth } from './unicode.js';
+import { cpWidth, cpWidthBefore } from './unicode.js';
 
 export type Form = 'NFC' | 'NFD' | 'NFKC' | 'NFKD';
 
@@ -115,7 +115,7 @@ function compose(a: string, b: string): string | null {
  */
 export function pushSequential(b: PieceBuilder, p: Piece, s: number, e: number, items: Item[]): boolean {
   let cur = s;
-  let prev: [number, number] = s > 0 ? p.originalRange(s - prevWidth(p.text, s), s) : startRange(p);
+  let prev: [number, number] = s > 0 ? p.originalRange(s - cpWidthBefore(p.text, s), s) : startRange(p);
   for (const { ch, change } of items) {
     if (change > 0) {
       b.push(ch, ...prev);
@@ -132,11 +132,6 @@ export function pushSequential(b: PieceBuilder, p: Piece, s: number, e: number, 
     b.push(ch, ...range);
   }
   return cur === e;
-}
-
-function prevWidth(text: string, end: number): number {
-  const c = text.charCodeAt(end - 1);
-  return c >= 0xdc00 && c <= 0xdfff && end >= 2 ? 2 : 1;
 }
 
 function startRange(p: Piece): [number, number] {

@@ -10,10 +10,9 @@ import type { Form } from './normalize-align.js';
 import { normalizeWithChanges, pushSequential } from './normalize-align.js';
 import { mapCodePoints, Piece, PieceBuilder } from './piece.js';
 import { compileLiteral, compileOnig } from './regex.js';
-import { cpWidth, isWhiteSpace } from './unicode.js';
+import { cpWidth, cpWidthBefore, isWhiteSpace } from './unicode.js';
 
 export type Normalizer = (p: Piece) => Piece;
-
 
 export const NORMALIZER_TYPES = [
   'NFC',
@@ -155,16 +154,10 @@ export function replaceMatches(p: Piece, re: RegExp, content: string): Piece {
     }
     // HF inserts the replacement after the match: it points at the last character replaced
     // (for an empty match, the character before it).
-    const end = e > s ? e : s;
-    const [os, oe] = end > 0 ? p.originalRange(end - lastWidth(p.text, end), end) : p.originalRange(0, 0);
+    const [os, oe] = e > 0 ? p.originalRange(e - cpWidthBefore(p.text, e), e) : p.originalRange(0, 0);
     b.push(content, os, oe);
   }
   return b.build();
-}
-
-function lastWidth(text: string, end: number): number {
-  const c = text.charCodeAt(end - 1);
-  return c >= 0xdc00 && c <= 0xdfff && end >= 2 ? 2 : 1;
 }
 
 /** Prepends to non-empty pieces; the new units point at the first character, as in HF. */

@@ -6,7 +6,7 @@
 import { BYTE_TO_CHAR } from './byte-level.js';
 import { Cfg } from './config.js';
 import { TokenizerConfigError, UnknownComponentError } from './errors.js';
-import { cpWidth, isWhiteSpace } from './unicode.js';
+import { cpWidth, cpWidthBefore, isWhiteSpace } from './unicode.js';
 
 /** An encoding being built: offsets are flat [start, end] pairs; tokens/offsets null when not asked for. */
 export interface RawEncoding {
@@ -105,8 +105,7 @@ function stepForward(text: string, at: number, n: number): number {
 function stepBack(text: string, at: number, n: number): number {
   for (let k = 0; k < n; k++) {
     if (at <= 0) return -1;
-    const c = text.charCodeAt(at - 1);
-    at -= c >= 0xdc00 && c <= 0xdfff && at >= 2 ? 2 : 1;
+    at -= cpWidthBefore(text, at);
   }
   return at;
 }

@@ -34,6 +34,16 @@ export function cpWidth(text: string, i: number): 1 | 2 {
   return 1;
 }
 
+/** Length in UTF-16 units of the code point that ends at `end`. */
+export function cpWidthBefore(text: string, end: number): 1 | 2 {
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xdc00 && c <= 0xdfff && end >= 2) {
+    const d = text.charCodeAt(end - 2);
+    if (d >= 0xd800 && d <= 0xdbff) return 2;
+  }
+  return 1;
+}
+
 const encoder = new TextEncoder();
 
 export function utf8Encode(text: string): Uint8Array {
