@@ -31,6 +31,7 @@ const ui = {
   temperature: byTestId('temperature', HTMLInputElement),
   topP: byTestId('top-p', HTMLInputElement),
   maxTokens: byTestId('max-tokens', HTMLInputElement),
+  seed: byTestId('seed', HTMLInputElement),
   generate: byTestId('generate', HTMLButtonElement),
   stop: byTestId('stop', HTMLButtonElement),
   output: byTestId('output', HTMLPreElement),
@@ -110,7 +111,7 @@ async function requestLoad(): Promise<void> {
 
 function requestGenerate(): void {
   if (state !== 'ready') return;
-  const parsed = parseSettings({ temperature: ui.temperature.value, topP: ui.topP.value, maxNewTokens: ui.maxTokens.value });
+  const parsed = parseSettings({ temperature: ui.temperature.value, topP: ui.topP.value, maxNewTokens: ui.maxTokens.value, seed: ui.seed.value });
   if (!parsed.ok) {
     showError(parsed.error);
     return;

@@ -4,12 +4,15 @@ export interface SamplingSettings {
   temperature: number;
   topP: number;
   maxNewTokens: number;
+  /** Absent: a new random seed each run. */
+  seed?: number;
 }
 
 export interface RawSettings {
   temperature: string;
   topP: string;
   maxNewTokens: string;
+  seed: string;
 }
 
 export const MAX_NEW_TOKENS_LIMIT = 4096;
@@ -29,5 +32,8 @@ export function parseSettings(raw: RawSettings): Parsed {
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS_LIMIT) {
     return { ok: false, error: `Max tokens must be a whole number from 1 to ${MAX_NEW_TOKENS_LIMIT}.` };
   }
-  return { ok: true, value: { temperature, topP, maxNewTokens } };
+  if (raw.seed.trim() === '') return { ok: true, value: { temperature, topP, maxNewTokens } };
+  const seed = num(raw.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) return { ok: false, error: 'Seed must be empty (random) or a whole number from 0 to 4294967295.' };
+  return { ok: true, value: { temperature, topP, maxNewTokens, seed } };
 }

@@ -70,6 +70,7 @@ async function generate(req: GenerateRequest): Promise<void> {
   const started = performance.now();
   let tokens = 0;
   const rate = (): number => tokens / Math.max((performance.now() - started) / 1000, 1e-6);
+  let reason: 'stop' | 'length' | 'abort';
   try {
     const it = model.generate(req.prompt, {
       maxNewTokens: req.maxNewTokens,
@@ -78,14 +79,17 @@ async function generate(req: GenerateRequest): Promise<void> {
       signal: controller.signal,
       ...(req.seed !== undefined ? { seed: req.seed } : {}),
     });
-    for await (const chunk of it) {
+    // Stepped by hand (not for-await) to keep the iterator's return value: how the run ended.
+    let step = await it.next();
+    while (!step.done) {
       tokens++;
-      post({ type: 'chunk', id: req.id, text: chunk.text, tokens, tokensPerSecond: rate(), memory: memoryReport(backend) });
+      post({ type: 'chunk', id: req.id, text: step.value.text, tokens, tokensPerSecond: rate(), memory: memoryReport(backend) });
+      step = await it.next();
     }
+    reason = step.value.sequences[0].finishReason;
   } finally {
     running = null;
   }
-  const reason = controller.signal.aborted ? 'abort' : tokens >= req.maxNewTokens ? 'length' : 'stop';
   post({ type: 'done', id: req.id, reason, tokens, seconds: (performance.now() - started) / 1000, tokensPerSecond: rate(), memory: memoryReport(backend) });
 }
 

@@ -4,18 +4,20 @@ import { parseSettings } from '../src/settings.js';
 
 describe('parseSettings', () => {
   it('accepts the defaults and greedy decoding', () => {
-    expect(parseSettings({ temperature: '0.8', topP: '0.95', maxNewTokens: '300' })).toEqual({ ok: true, value: { temperature: 0.8, topP: 0.95, maxNewTokens: 300 } });
-    expect(parseSettings({ temperature: '0', topP: '1', maxNewTokens: '1' })).toMatchObject({ ok: true });
+    expect(parseSettings({ temperature: '0.8', topP: '0.95', maxNewTokens: '300', seed: '' })).toEqual({ ok: true, value: { temperature: 0.8, topP: 0.95, maxNewTokens: 300 } });
+    expect(parseSettings({ temperature: '0', topP: '1', maxNewTokens: '1', seed: '42' })).toEqual({ ok: true, value: { temperature: 0, topP: 1, maxNewTokens: 1, seed: 42 } });
   });
 
   it.each([
-    [{ temperature: '', topP: '0.9', maxNewTokens: '10' }, /Temperature/],
-    [{ temperature: '-1', topP: '0.9', maxNewTokens: '10' }, /Temperature/],
-    [{ temperature: '1', topP: '0', maxNewTokens: '10' }, /Top-p/],
-    [{ temperature: '1', topP: '1.5', maxNewTokens: '10' }, /Top-p/],
-    [{ temperature: '1', topP: '0.9', maxNewTokens: '2.5' }, /Max tokens/],
-    [{ temperature: '1', topP: '0.9', maxNewTokens: '0' }, /Max tokens/],
-    [{ temperature: '1', topP: '0.9', maxNewTokens: '100000' }, /Max tokens/],
+    [{ temperature: '', topP: '0.9', maxNewTokens: '10', seed: '' }, /Temperature/],
+    [{ temperature: '-1', topP: '0.9', maxNewTokens: '10', seed: '' }, /Temperature/],
+    [{ temperature: '1', topP: '0', maxNewTokens: '10', seed: '' }, /Top-p/],
+    [{ temperature: '1', topP: '1.5', maxNewTokens: '10', seed: '' }, /Top-p/],
+    [{ temperature: '1', topP: '0.9', maxNewTokens: '2.5', seed: '' }, /Max tokens/],
+    [{ temperature: '1', topP: '0.9', maxNewTokens: '0', seed: '' }, /Max tokens/],
+    [{ temperature: '1', topP: '0.9', maxNewTokens: '100000', seed: '' }, /Max tokens/],
+    [{ temperature: '1', topP: '0.9', maxNewTokens: '10', seed: '-3' }, /Seed/],
+    [{ temperature: '1', topP: '0.9', maxNewTokens: '10', seed: '1.5' }, /Seed/],
   ])('rejects %o', (raw, message) => {
     const parsed = parseSettings(raw);
     expect(parsed.ok).toBe(false);

@@ -34,6 +34,7 @@ export interface GenerateOptions {
   maxTokens: number;
   prompt?: string;
   temperature?: number;
+  seed?: number;
 }
 
 /** Fills the form and presses Generate; resolves once the run has started. */
@@ -41,6 +42,7 @@ export async function startGenerating(page: Page, opts: GenerateOptions): Promis
   if (opts.prompt !== undefined) await page.fill(byTestId('prompt'), opts.prompt);
   await page.fill(byTestId('max-tokens'), String(opts.maxTokens));
   if (opts.temperature !== undefined) await page.fill(byTestId('temperature'), String(opts.temperature));
+  if (opts.seed !== undefined) await page.fill(byTestId('seed'), String(opts.seed));
   await page.click(byTestId('generate'));
   await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="app"]')?.dataset.state !== 'ready');
 }
