@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import type { Mamba3MixerAttrs, Tensor } from '@mamba3/tensor';
 import * as ops from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import { MambaLMHeadModel } from '@mamba3/model';
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
@@ -210,9 +211,57 @@ async function benchMixerStep(be: WebGPUBackend, quick: boolean, rows: Row[]): P
   }
 }
 
+/**
+ * A whole-model decode step (random weights, 130M shapes; --quick: tiny): the LM head and a greedy
+ * pick on the device, one int read back. Reports ms per token and the submissions and dispatches
+ * each step took (the design target: one submission).
+ */
+async function benchDecode(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
+  const base = quick ? { dModel: 64, nLayer: 2, vocabSize: 500 } : { dModel: 768, nLayer: 24, vocabSize: 50280 };
+  const [dState, headdim] = quick ? [16, 16] : [128, 64];
+  for (const R of [1, 4]) {
+    const config = { ...base, ssmCfg: { layer: 'Mamba3' as const, dState, headdim, chunkSize: 64, ...(R > 1 ? { isMimo: true, mimoRank: R } : {}) } };
+    const model = MambaLMHeadModel.create(config, { seed: 0, backend: be });
+    const cache = model.allocateInferenceCache(1);
+    const step = async (token: number): Promise<number> => {
+      const logits = model.step([token], cache);
+      const next = ops.tidy(() => ops.argMax(ops.sliceAxis(logits, 1, 0, config.vocabSize), -1));
+      const id = (await next.data())[0];
+      ops.dispose([logits, next]);
+      return id;
+    };
+    try {
+      let token = 1;
+      for (let i = 0; i < 3; i++) token = await step(token);
+      const n = quick ? 5 : 50;
+      const s0 = be.stats();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) token = await step(token);
+      const ms = (performance.now() - t0) / n;
+      const s1 = be.stats();
+      rows.push({
+        kernel: 'decode step (whole model)',
+        case: `${R === 1 ? 'SISO' : `MIMO r${R}`}, ${config.nLayer} layers`,
+        shape: `d${config.dModel} N${dState} P${headdim} V${config.vocabSize}`,
+        'ms (wall)': r3(ms),
+        'ms (gpu)': null,
+        'TFLOP/s': null,
+        'GB/s': null,
+        'tokens/s': Math.round(1000 / ms),
+        'submits/step': (s1.submits - s0.submits) / n,
+        'dispatches/step': (s1.dispatches - s0.dispatches) / n,
+      });
+      console.log(`  decode ${R === 1 ? 'SISO' : `MIMO r${R}`}: ${ms.toFixed(2)} ms/token, ${(s1.submits - s0.submits) / n} submits and ${(s1.dispatches - s0.dispatches) / n} dispatches per step`);
+    } finally {
+      cache.dispose();
+      model.dispose();
+    }
+  }
+}
+
 export const webgpuKernelsSuite: Suite = {
   name: 'webgpu-kernels',
-  summary: 'WebGPU kernels: matmul/GEMV TFLOP/s, Mamba-3 chunked scan GB/s and tok/s, step and fused mixer-step latency',
+  summary: 'WebGPU kernels: matmul/GEMV TFLOP/s, Mamba-3 chunked scan GB/s and tok/s, step and fused mixer-step latency, whole-model decode step',
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
     const be = await createWebGPUBackend({ name: 'webgpu-kernels' });
@@ -224,6 +273,7 @@ export const webgpuKernelsSuite: Suite = {
       if (want('matmul')) await benchMatmul(be, opts.quick, rows);
       if (want('scan')) await benchScans(be, opts.quick, rows);
       if (want('mixer')) await benchMixerStep(be, opts.quick, rows);
+      if (want('decode')) await benchDecode(be, opts.quick, rows);
     } finally {
       be.dispose();
     }
@@ -235,6 +285,7 @@ export const webgpuKernelsSuite: Suite = {
         `device: ${be.info.device}; features: ${[...be.features].join(', ')}`,
         'ms (wall): per call, N calls encoded back to back between two awaited sync()s (includes host encoding); ms (gpu): the same N calls between GPU timestamps, when the device has timestamp-query. Rates use the GPU time when there is one and it does not exceed the wall time (lavapipe timestamps can), else the wall time.',
         'GB/s for the scans counts compulsory traffic only (inputs read once, outputs written once), not the chunk states; tokens/s is for one layer (b=1).',
+        'decode step: a whole model (random weights) through model.step, the LM head and an argmax on the device, one int read back per token; submits/dispatches per step from the backend counters.',
         'step/mixer-step: each call consumes the previous call\'s state (as in decoding); GB/s counts the state read and written.',
         `load average at the end: ${loadavg().map((v) => v.toFixed(1)).join(' ')}`,
         ...(opts.quick ? ['--quick: small shapes (lavapipe-sized), not the 130M shapes.'] : []),
