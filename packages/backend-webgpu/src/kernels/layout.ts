@@ -11,8 +11,8 @@ function stridedCopy(rt: Runtime, op: string, x: KernelTensor, outShape: Shape, 
   const n = sizeOf(outShape);
   const out = rt.alloc(op, n * 4, x.dtype);
   const c = collapse(outShape, [strides]);
-  const key = `copy/${t}/${n}/${c.shape}/${c.strides[0]}/${base}`;
-  rt.dispatch(key, () => copyWgsl(t, n, c.shape, c.strides[0], base), [buf(x), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  const key = `copy/${t}/${n}/${c.shape}/${c.strides[0]}`;
+  rt.dispatch(key, () => copyWgsl(t, n, c.shape, c.strides[0]), [buf(x), out.buffer, rt.uniform([base, 0, 0, 0])], rt.grid(groupsFor(n, LAYOUT_WG)));
   return out;
 }
 

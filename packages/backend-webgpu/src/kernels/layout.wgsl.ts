@@ -1,7 +1,8 @@
 /**
  * Layout kernels: data movement only, one invocation per output element unless noted.
  *
- * copy: out[i] = x[base + Σ c_d·stride_d] over the collapsed output shape (transpose, slice).
+ * copy: out[i] = x[base + Σ c_d·stride_d] over the collapsed output shape (transpose, slice);
+ *   base from a uniform.
  * concatPart: input k of a concat, read flat; as [outer, rowIn] it lands at
  *   out[p·rowOut + dst + r] (rowIn = d_k·inner, rowOut = total·inner, dst = offset_k·inner).
  * pad: out coordinates minus `before` inside x read x, else the baked value.
@@ -20,14 +21,17 @@ const io = (t: WgslType, extra = '') => `${COMMON}
 @group(0) @binding(0) var<storage, read> x: array<${t}>;${extra}
 @group(0) @binding(${extra ? 2 : 1}) var<storage, read_write> out: array<${t}>;`;
 
-export function copyWgsl(t: WgslType, n: number, shape: readonly number[], strides: readonly number[], base: number): string {
+/** The start offset comes from a uniform: slicing the last position of a prompt moves it with L. */
+export function copyWgsl(t: WgslType, n: number, shape: readonly number[], strides: readonly number[]): string {
   return /* wgsl */ `${io(t)}
+struct Base { at: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(2) var<uniform> base: Base;
 @compute @workgroup_size(${LAYOUT_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(LAYOUT_WG)};
   if (i >= ${n}u) { return; }
   ${offsets('i', shape, [strides])}
-  out[i] = x[${base}u + off0];
+  out[i] = x[base.at + off0];
 }`;
 }
 
