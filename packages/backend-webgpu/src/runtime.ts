@@ -277,7 +277,16 @@ export class Runtime {
     }
     this.pipelineMisses++;
     const t0 = performance.now();
-    const module = this.device.createShaderModule({ code: wgsl(), label: key });
+    const code = wgsl();
+    // Fused kernels bind up to 11 storage buffers; some adapters (and browser limit tiers) allow
+    // fewer: say so instead of failing validation later.
+    const storage = code.match(/var<storage/g)?.length ?? 0;
+    if (storage > this.limits.maxStorageBuffersPerShaderStage) {
+      throw new UnsupportedError(
+        `webgpu ${key.split('/')[0]}: the kernel binds ${storage} storage buffers but this device allows ${this.limits.maxStorageBuffersPerShaderStage} per shader stage (maxStorageBuffersPerShaderStage)`,
+      );
+    }
+    const module = this.device.createShaderModule({ code, label: key });
     const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
     this.compileMs += performance.now() - t0;
     if (PROFILE_COMPILES) console.log(`compile ${(performance.now() - t0).toFixed(1)} ms ${key}`);
