@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { Mamba3Error } from '@mamba3/tensor';
+import { TokenizerError } from '@mamba3/tokenizer';
 import { UsageError } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -45,7 +46,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof Mamba3Error) {
+    if (err instanceof UsageError || err instanceof Mamba3Error || err instanceof TokenizerError) {
       console.error(`mamba3: ${err.name === 'UsageError' || err.name === 'Error' ? '' : `${err.name}: `}${err.message}`);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {

@@ -11,6 +11,8 @@ export interface TokenizerLike {
   decode(ids: number[]): string;
   createStreamingDecoder?(): { push(id: number): string; flush(): string };
   readonly eosTokenId?: number | null;
+  /** Ids the tokenizer knows; sampling stays below it (checkpoints often pad the vocabulary further). */
+  readonly vocabSize?: number;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -176,7 +178,8 @@ export async function* generate(
   const stopStrings = (opts.stopStrings ?? []).filter((s) => s.length > 0);
   const rng = new Rng(opts.seed);
   const seqs = prompts.map((p) => new SequenceState(p, tokenizer));
-  const V = model.vocabSize;
+  // Only ids both the model and the tokenizer know can be sampled.
+  const V = Math.min(model.vocabSize, tokenizer?.vocabSize ?? Infinity);
 
   // Prefill each prompt alone (lengths differ), then decode the batch together.
   let cache: MambaInferenceCache | null = null;

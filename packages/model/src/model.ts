@@ -119,7 +119,12 @@ export class MambaLMHeadModel {
       );
     }
     checkWeights(expected, given, 'MambaLMHeadModel weights');
-    if (c.tieEmbeddings) given['lm_head.weight'] = given['backbone.embedding.weight'];
+    if (c.tieEmbeddings) {
+      // A stored copy of the tied head (state_dict() writes both names) is not used: free it.
+      const head = given['lm_head.weight'];
+      if (head !== given['backbone.embedding.weight']) head.dispose();
+      given['lm_head.weight'] = given['backbone.embedding.weight'];
+    }
     for (const t of new Set(Object.values(given))) keep(t);
     return new this(c, given);
   }

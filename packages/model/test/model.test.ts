@@ -228,3 +228,15 @@ describe('weights in the official layout', () => {
     expect(c).toMatchObject({ rmsNorm: true, tieEmbeddings: true, padVocabSizeMultiple: 8, dIntermediate: 0 });
   });
 });
+
+describe('loading leaks nothing', () => {
+  it('a tied model loaded from a file holding both embedding and lm_head keeps one copy', async () => {
+    const model = small();
+    const { weights } = await model.save();
+    model.dispose();
+    const before = memory().numTensors;
+    const loaded = await MambaLMHeadModel.fromPretrained({ weights });
+    loaded.dispose();
+    expect(memory().numTensors).toBe(before);
+  });
+});

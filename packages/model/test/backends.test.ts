@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '@mamba3/tensor';
+import { argMax, dispose, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
+import { createWebGPUBackend } from '@mamba3/backend-webgpu';
+import { createTfjsBackend } from '@mamba3/backend-tfjs';
+import { relativeL2 } from '@mamba3/core';
+import { MambaLMHeadModel } from '../src/index.js';
+
+// The LM golden fixture and greedy generation on the WebGPU (lavapipe in CI) and tfjs (cpu)
+// backends. The expected logits come from the official chunked Triton kernels (~1e-2 own error).
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const bytes = readFileSync(new URL('../fixtures/lm_siso.safetensors', import.meta.url));
+const SKIP_WEBGPU = process.env.MAMBA3_SKIP_WEBGPU === '1';
+
+const makers: [string, () => Promise<Backend>, boolean][] = [
+  ['webgpu', () => createWebGPUBackend(), SKIP_WEBGPU],
+  ['tfjs (cpu)', () => createTfjsBackend({ tfjsBackend: 'cpu', name: 'tfjs-cpu-model-test' }), false],
+];
+
+for (const [name, make, skip] of makers) {
+  (skip ? describe.skip : describe)(`MambaLMHeadModel on ${name}${skip ? ' (skipped: MAMBA3_SKIP_WEBGPU=1)' : ''}`, () => {
+    let backend: Backend;
+    beforeAll(async () => {
+      backend = await make();
+    });
+    afterAll(() => backend?.dispose?.());
+
+    it('lm_siso logits within 2e-2 of the official ones, same argmax everywhere', async () => {
+      const model = await MambaLMHeadModel.fromPretrained({ weights: bytes }, { backend });
+      const reader = await SafetensorsReader.fromBytes(bytes);
+      const ids = await reader.tensor('input.ids', { backend });
+      const expected = (await reader.read('expected.logits')).values;
+      const logits = model.forward(ids);
+      expect(relativeL2(await logits.data(), expected)).toBeLessThan(2e-2);
+      const best = tidy(() => argMax(logits, -1));
+      const ours = await best.data();
+      for (let i = 0; i < ours.length; i++) {
+        let arg = 0;
+        for (let v = 1; v < 256; v++) if (expected[i * 256 + v] > expected[i * 256 + arg]) arg = v;
+        expect(ours[i], `position ${i}`).toBe(arg);
+      }
+      dispose([logits, best, ids]);
+      model.dispose();
+    });
+
+    it('greedy generate equals the argmax of forward at every position', async () => {
+      const model = await MambaLMHeadModel.fromPretrained({ weights: bytes }, { backend });
+      const prompt = [5, 17, 99, 200, 31];
+      const { sequences } = await model.generateText(prompt, { temperature: 0, maxNewTokens: 8 });
+      const ids = sequences[0].ids;
+      const logits = model.forward([[...prompt, ...ids.slice(0, -1)]]);
+      // generate samples real ids only (below vocabSize 250, not the padding up to 256).
+      const best = tidy(() => argMax(sliceAxis(logits, 2, 0, model.vocabSize), -1));
+      const am = await best.data();
+      ids.forEach((id, k) => expect(id, `token ${k}`).toBe(am[prompt.length - 1 + k]));
+      dispose([logits, best]);
+      model.dispose();
+    });
+  });
+}
