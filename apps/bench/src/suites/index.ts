@@ -1,8 +1,9 @@
 import type { Suite } from '../suite.js';
+import { mixerSuite } from './mixer.js';
 import { modelSuite } from './model.js';
 import { tfjsSuite } from './tfjs.js';
 import { tokenizerSuite } from './tokenizer.js';
 import { webgpuKernelsSuite } from './webgpu-kernels.js';
 
 /** Every suite; add new ones here. */
-export const suites: Suite[] = [modelSuite, tfjsSuite, tokenizerSuite, webgpuKernelsSuite];
+export const suites: Suite[] = [mixerSuite, modelSuite, tfjsSuite, tokenizerSuite, webgpuKernelsSuite];
