@@ -231,6 +231,12 @@ describe('device acquisition errors (no GPU needed)', () => {
     }
   });
 
+  it('int32 matmul is a clear UnsupportedError (the kernels multiply float32)', () => {
+    const a = ops.tensor([1, 2, 3, 4], [2, 2], { dtype: 'int32', backend: be });
+    expect(() => ops.matmul(a, a)).toThrow(/webgpu matmul: int32 operands are not supported/);
+    a.dispose();
+  });
+
   it('reads back int32 and float32 exactly, and dataSync says to read asynchronously', async () => {
     const t = ops.tensor([1, -2, 3], [3], { dtype: 'int32', backend: be });
     expect(Array.from(await t.data())).toEqual([1, -2, 3]);

@@ -1,5 +1,5 @@
 import type { KernelTensor, Shape } from '@mamba3/tensor';
-import { sizeOf } from '@mamba3/tensor';
+import { sizeOf, UnsupportedError } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulDims } from './matmul.wgsl.js';
@@ -8,6 +8,9 @@ import { buf } from './util.js';
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
 export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: boolean, transB: boolean, outShape: Shape): GPUStorage {
+  if (a.dtype !== 'float32') {
+    throw new UnsupportedError(`webgpu matmul: ${a.dtype} operands are not supported (the kernels multiply float32); cast a ${JSON.stringify(a.shape)} and b ${JSON.stringify(b.shape)} to float32`);
+  }
   const r = outShape.length;
   const M = outShape[r - 2];
   const N = outShape[r - 1];
@@ -27,7 +30,7 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   const { shape: batchShape, strides: batchStrides } = collapse(batch, [bs(a), bs(b), cStrides]);
   const d: MatmulDims = { M, N, K, transA, transB, batchShape, batchStrides };
   const maxZ = rt.limits.maxComputeWorkgroupsPerDimension;
-  if (nBatch > maxZ) throw new Error(`matmul: ${nBatch} batch matrices exceed the ${maxZ} the grid allows`);
+  if (nBatch > maxZ) throw new UnsupportedError(`webgpu matmul: ${nBatch} batch matrices exceed the ${maxZ} workgroups a grid dimension allows (maxComputeWorkgroupsPerDimension)`);
   const key = `${M}/${N}/${K}/${+transA}${+transB}/${batchShape}/${batchStrides.join(';')}`;
   if (M <= 4 && transB) {
     const sg = rt.subgroupReduce;
