@@ -1,8 +1,9 @@
 /*
  * The Mamba-3 scans on tfjs ops: the same chunked (SSD) parallel form as the composite in
  * @mamba3/tensor (ops/mamba3/scan.ts), written straight on tfjs so one kernel is one tf.tidy
- * with no per-op bookkeeping of ours, batch and heads folded into one batch axis (ranks stay
- * ≤ 6, which tfjs's GPU backends need), and MIMO handled by broadcasting instead of repeats.
+ * with no per-op bookkeeping of ours, batch, heads and chunks folded into one batch axis (rank
+ * ≤ 4 throughout, rank 5 only for MIMO's broadcast: tfjs's GPU shaders stop at 6 and stumble at
+ * 5), and MIMO handled by broadcasting instead of repeats.
  *
  * Shapes: b batch, L length, R mimoRank, H heads, P headdim, N dState; T chunk length, nc chunks.
  * Recurrence: S_t = α_t S_{t−1} + β_t Σ_r x_{t−1,r} ⊗ B_{t−1,r} + γ_t Σ_r x_{t,r} ⊗ B_{t,r}; y_{t,r} = S_t C_{t,r}.
