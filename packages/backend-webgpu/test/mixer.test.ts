@@ -77,6 +77,16 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
   });
   afterAll(() => gpu?.dispose());
 
+  for (const c of [CONFIGS[0], CONFIGS[2]]) {
+    it(`chunked over several angle and scan chunks (L=150, from a cache): ${c.name}`, async () => {
+      const ref = build(cpu, c.attrs, 1, 3);
+      const dev = build(gpu, c.attrs, 1, 3);
+      const want = ops.mamba3MixerComposites.chunked(ref.zxbcdt(150, 2), ref.params, c.attrs, ref.state);
+      const got = ops.mamba3MixerChunked(dev.zxbcdt(150, 2), dev.params, c.attrs, dev.state);
+      for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} L=150 ${name}`, g, w);
+    });
+  }
+
   for (const c of CONFIGS) {
     it(`step: ${c.name}`, async () => {
       const b = 2;
@@ -96,7 +106,7 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
         const want = ops.mamba3MixerComposites.chunked(ref.zxbcdt(11, 1), ref.params, c.attrs, withState ? ref.state : undefined);
         const before = gpu.stats().dispatches;
         const got = ops.mamba3MixerChunked(dev.zxbcdt(11, 1), dev.params, c.attrs, withState ? dev.state : undefined);
-        expect(gpu.stats().dispatches - before, 'a handful of dispatches, not the composite\'s dozens').toBeLessThanOrEqual(8);
+        expect(gpu.stats().dispatches - before, 'a handful of dispatches, not the composite\'s dozens').toBeLessThanOrEqual(9);
         for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} ${name}`, g, w);
       });
     }

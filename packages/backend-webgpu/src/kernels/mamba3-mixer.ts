@@ -3,7 +3,7 @@ import { UnsupportedError } from '@mamba3/tensor';
 import { f32Lit } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
-import { mixerAnglesWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl } from './mamba3-mixer.wgsl.js';
+import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl } from './mamba3-mixer.wgsl.js';
 import { chunkScanCore, scanDims } from './mamba3-scan.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';
@@ -123,9 +123,9 @@ export function mamba3MixerStep(
 }
 
 /**
- * The whole mixer over a sequence: angles (a running sum), a per-position prep kernel, the
- * three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k and v are
- * buffer copies of the last position. 6 dispatches (+2 for MIMO with a cache) instead of the
+ * The whole mixer over a sequence: angles (a two-pass running sum), a per-position prep kernel,
+ * the three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k and v are
+ * buffer copies of the last position. 7 dispatches (+2 for MIMO with a cache) instead of the
  * composite's ~60.
  */
 export function mamba3MixerChunked(
@@ -150,8 +150,12 @@ export function mamba3MixerChunked(
   let theta: GPUStorage | null = null;
   if (rot) {
     theta = rt.alloc(op, b * L * H * A * 4, 'float32');
-    const bindings = [zx, packed.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : []), seq];
-    rt.dispatch(`m3mixAngles/${tag}/${+!!state}`, () => mixerAnglesWgsl(d, l, !!state, f32Lit), bindings, [Math.ceil((b * H * A) / 64)]);
+    const chunks = Math.ceil(L / ANGLE_CHUNK);
+    const sums = rt.alloc(op, b * H * chunks * A * 4, 'float32');
+    rt.dispatch(`m3mixAngleSums/${tag}`, () => mixerAngleSumsWgsl(d, l, f32Lit), [zx, packed.buffer, sums.buffer, seq], [chunks, b * H]);
+    const bindings = [zx, packed.buffer, sums.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : []), seq];
+    rt.dispatch(`m3mixAngleScan/${tag}/${+!!state}`, () => mixerAngleScanWgsl(d, l, !!state, f32Lit), bindings, [chunks, b * H]);
+    rt.release(sums);
   } else if (state) {
     rt.copy(buf(state.angle), angle.buffer, 0, b * H * A * 4);
   } else {

@@ -243,44 +243,90 @@ function sections(d: MixerDims) {
   return { dInner, OX: dInner, OB, OC, ODT, ODA, OTRAP, OANG, DIN: OANG + A };
 }
 
+/** Positions per workgroup of the angle running sum. */
+export const ANGLE_CHUNK = 64;
+
+const ANGLE_STEP = (s: ReturnType<typeof sections>, o: ParamLayout, f32: (v: number) => string) => `
+fn dtAt(row: u32, h: u32) -> f32 { return softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]); }
+fn stepAt(row: u32, i: u32, dt: f32) -> f32 { return tanh_(zx[row + ${s.OANG}u + i]) * dt * ${f32(Math.PI)}; }`;
+
 /**
- * Chunked mixer, dispatch 1 (complex with A > 0 only): the rotation angles, a running sum over
- * the sequence. One invocation per (b, h, i) walks L in order:
- *   θ[b, t, h, i] = Σ_{t' <= t} tanh(angle_proj[t', i])·DT[t', h]·π (+ θ_prev), -> theta [b, L, H, A]
- * and the last θ -> angleOut [b, H, A].
+ * Chunked mixer, dispatches 1-2 (complex with A > 0 only): the rotation angles, a running sum
+ * over the sequence, θ[b, t, h, i] = θ_prev + Σ_{t' <= t} tanh(angle_proj[t', i])·DT[t', h]·π.
+ * Grid (chunks of 64 positions, b·H); one invocation per angle i (A <= 64 per workgroup pass).
+ *  1. chunk sums -> sums [b, H, nChunks, A]
+ *  2. each chunk adds the sums of the chunks before it, then runs through its 64 positions
+ *     -> theta [b, L, H, A], and the last chunk writes angleOut [b, H, A].
+ * Every loop is at most 64 (or nChunks) long and the grid covers all chunks at once.
  */
-export function mixerAnglesWgsl(d: MixerDims, o: ParamLayout, hasState: boolean, f32: (v: number) => string): string {
+export function mixerAngleSumsWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
   const { H, A } = d;
   const s = sections(d);
   return /* wgsl */ `${COMMON}
 @group(0) @binding(0) var<storage, read> zx: array<f32>;
 @group(0) @binding(1) var<storage, read> prm: array<f32>;
-@group(0) @binding(2) var<storage, read_write> theta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> angleOut: array<f32>;
-${SEQ_DIMS(hasState ? 5 : 4)}
-${hasState ? '@group(0) @binding(4) var<storage, read> angleIn: array<f32>;' : ''}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = gid.x;
+@group(0) @binding(2) var<storage, read_write> sums: array<f32>;
+${SEQ_DIMS(3)}
+var<workgroup> dts: array<f32, ${ANGLE_CHUNK}>;
+${ANGLE_STEP(s, o, f32)}
+@compute @workgroup_size(${ANGLE_CHUNK})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let L = seq.L;
-  if (e >= seq.b * ${H * A}u) { return; }
-  let i = e % ${A}u;
-  let h = (e / ${A}u) % ${H}u;
-  let bi = e / ${H * A}u;
-  let a0 = ${hasState ? `angleIn[(bi * ${H}u + h) * ${A}u + i]` : '0.0'};
-  var acc = 0.0;
-  for (var t = 0u; t < L; t++) {
-    let row = (bi * L + t) * ${s.DIN}u;
-    let dt = softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]);
-    acc += tanh_(zx[row + ${s.OANG}u + i]) * dt * ${f32(Math.PI)};
-    theta[((bi * L + t) * ${H}u + h) * ${A}u + i] = acc + a0;
+  let c = wid.x;
+  let bi = wid.y / ${H}u;
+  let h = wid.y % ${H}u;
+  let t0 = c * ${ANGLE_CHUNK}u;
+  let n = min(${ANGLE_CHUNK}u, L - t0);
+  if (tid < n) { dts[tid] = dtAt((bi * L + t0 + tid) * ${s.DIN}u, h); }
+  workgroupBarrier();
+  for (var i = tid; i < ${A}u; i += ${ANGLE_CHUNK}u) {
+    var acc = 0.0;
+    for (var t = 0u; t < n; t++) { acc += stepAt((bi * L + t0 + t) * ${s.DIN}u, i, dts[t]); }
+    sums[(wid.y * nwg.x + c) * ${A}u + i] = acc;
   }
-  angleOut[(bi * ${H}u + h) * ${A}u + i] = acc + a0;
+}`;
+}
+
+export function mixerAngleScanWgsl(d: MixerDims, o: ParamLayout, hasState: boolean, f32: (v: number) => string): string {
+  const { H, A } = d;
+  const s = sections(d);
+  return /* wgsl */ `${COMMON}
+@group(0) @binding(0) var<storage, read> zx: array<f32>;
+@group(0) @binding(1) var<storage, read> prm: array<f32>;
+@group(0) @binding(2) var<storage, read> sums: array<f32>;
+@group(0) @binding(3) var<storage, read_write> theta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> angleOut: array<f32>;
+${hasState ? '@group(0) @binding(5) var<storage, read> angleIn: array<f32>;' : ''}
+${SEQ_DIMS(hasState ? 6 : 5)}
+var<workgroup> dts: array<f32, ${ANGLE_CHUNK}>;
+${ANGLE_STEP(s, o, f32)}
+@compute @workgroup_size(${ANGLE_CHUNK})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let L = seq.L;
+  let c = wid.x;
+  let bh = wid.y;
+  let bi = bh / ${H}u;
+  let h = bh % ${H}u;
+  let t0 = c * ${ANGLE_CHUNK}u;
+  let n = min(${ANGLE_CHUNK}u, L - t0);
+  if (tid < n) { dts[tid] = dtAt((bi * L + t0 + tid) * ${s.DIN}u, h); }
+  workgroupBarrier();
+  for (var i = tid; i < ${A}u; i += ${ANGLE_CHUNK}u) {
+    var acc = 0.0;
+    for (var k = 0u; k < c; k++) { acc += sums[(bh * nwg.x + k) * ${A}u + i]; }
+    let a0 = ${hasState ? `angleIn[bh * ${A}u + i]` : '0.0'};
+    for (var t = 0u; t < n; t++) {
+      let pos = bi * L + t0 + t;
+      acc += stepAt(pos * ${s.DIN}u, i, dts[t]);
+      theta[(pos * ${H}u + h) * ${A}u + i] = acc + a0;
+    }
+    if (c == nwg.x - 1u) { angleOut[bh * ${A}u + i] = acc + a0; }
+  }
 }`;
 }
 
 /**
- * Chunked mixer, dispatch 2: everything per position before the scan. One workgroup of 256 per
+ * Chunked mixer, dispatch 3: everything per position before the scan. One workgroup of 256 per
  * position (b·L of them): DT, A·DT, λ -> dt, adt, trap [b, L, H]; B̃, C̃ (RMSNorm over N per
  * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; x̃ = x ⊙ mimo_x -> [b, L, R, H, P].
  */

@@ -79,9 +79,12 @@ const PROLOGUE = /* wgsl */ `
   h = wid.z % H;
   c = wid.y;
   tc = min(T, L - c * T);
+  // Loads in parallel, then one invocation's running sum over workgroup memory (<= 64 adds).
+  if (tid < tc) { cum[tid] = adt[hAt(tid)]; }
+  workgroupBarrier();
   if (tid == 0u) {
     var acc = 0.0;
-    for (var t = 0u; t < tc; t++) { acc += adt[hAt(t)]; cum[t] = acc; }
+    for (var t = 0u; t < tc; t++) { acc += cum[t]; cum[t] = acc; }
   }
   if (tid < tc) {
     let g = trap[hAt(tid)] * dt[hAt(tid)];
