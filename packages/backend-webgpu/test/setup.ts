@@ -8,6 +8,7 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 /** MAMBA3_SKIP_WEBGPU=1 turns "no adapter" from a failure into visibly skipped tests. */
 export const SKIP_WEBGPU = process.env.MAMBA3_SKIP_WEBGPU === '1';
 export const SKIP_REASON = 'MAMBA3_SKIP_WEBGPU=1: no WebGPU adapter expected on this machine';
+if (SKIP_WEBGPU) console.warn(`[backend-webgpu] skipping the GPU tests: ${SKIP_REASON}`);
 
 /**
  * Creates a backend for a test file. Without an adapter this throws the
