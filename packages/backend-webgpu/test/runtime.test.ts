@@ -198,6 +198,57 @@ describe('device acquisition errors (no GPU needed)', () => {
     }
   });
 
+  it('two-pass reductions (few outputs, huge R) and chunked running sums match float64', async () => {
+    const rng = new ops.Rng(21);
+    const n = 3 * 70001;
+    const v = Array.from({ length: n }, () => rng.normal());
+    const x = ops.tensor(v, [3, 70001], { backend: be });
+    const abs = v.reduce((a, b) => a + Math.abs(b), 0);
+    const sums = [0, 1, 2].map((r) => v.slice(r * 70001, (r + 1) * 70001).reduce((a, b) => a + b, 0));
+    const got = await ops.sum(x, 1).data();
+    sums.forEach((want, r) => expect(Math.abs(got[r] - want)).toBeLessThan(1e-6 * abs));
+    expect(Math.abs((await ops.mean(x).data())[0] - sums.reduce((a, b) => a + b) / n)).toBeLessThan(1e-6);
+    expect((await ops.max(x, 1).data())[1]).toBe(Math.fround(Math.max(...v.slice(70001, 140002))));
+    const ints = ops.tensor(Array.from({ length: 100000 }, (_, i) => (i % 7) - 3), [100000], { dtype: 'int32', backend: be });
+    expect((await ops.sum(ints).data())[0]).toBe(Array.from({ length: 100000 }, (_, i) => (i % 7) - 3).reduce((a, b) => a + b));
+    // [2, 1000, 3] along axis 1: 16 chunks of 64 per line.
+    const c = Array.from({ length: 6000 }, () => rng.normal());
+    const ct = ops.tensor(c, [2, 1000, 3], { backend: be });
+    for (const [exclusive, reverse] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const out = await ops.cumsum(ct, 1, { exclusive, reverse }).data();
+      for (let p = 0; p < 2; p++) {
+        for (let q = 0; q < 3; q++) {
+          let acc = 0;
+          for (let j = 0; j < 1000; j++) {
+            const k = reverse ? 999 - j : j;
+            const at = (p * 1000 + k) * 3 + q;
+            if (!exclusive) acc += c[at];
+            expect(Math.abs(out[at] - acc), `cumsum ex ${exclusive} rev ${reverse} at ${at}`).toBeLessThan(1e-4);
+            if (exclusive) acc += c[at];
+          }
+        }
+      }
+    }
+    ops.dispose([x, ints, ct]);
+  });
+
+  it('scatterAdd with many rows (atomic path, float32 and int32) matches float64 sums', async () => {
+    const rng = new ops.Rng(31);
+    const [J, D, inner] = [500, 37, 5];
+    const idx = Array.from({ length: J }, () => rng.int(D));
+    const u = Array.from({ length: J * inner }, () => rng.normal());
+    const want = new Float64Array(D * inner);
+    idx.forEach((d, j) => { for (let q = 0; q < inner; q++) want[d * inner + q] += u[j * inner + q]; });
+    const it = ops.tensor(idx, [J], { dtype: 'int32', backend: be });
+    const got = await ops.scatterAdd(ops.tensor(u, [J, inner], { backend: be }), it, 0, [D, inner]).data();
+    want.forEach((w, k) => expect(Math.abs(got[k] - w)).toBeLessThan(1e-4));
+    const ui = u.map((v) => Math.round(v * 10));
+    const wantI = new Array<number>(D * inner).fill(0);
+    idx.forEach((d, j) => { for (let q = 0; q < inner; q++) wantI[d * inner + q] += ui[j * inner + q]; });
+    const gotI = await ops.scatterAdd(ops.tensor(ui, [J, inner], { dtype: 'int32', backend: be }), it, 0, [D, inner]).data();
+    expect(Array.from(gotI)).toEqual(wantI);
+  });
+
   it('clamps out-of-range gather indices (documented: GPU kernels cannot throw)', async () => {
     const x = ops.tensor([10, 11, 12, 13], [4, 1], { backend: be });
     const i = ops.tensor([-5, 2, 99], [3], { dtype: 'int32', backend: be });

@@ -2,7 +2,7 @@ import type { KernelTensor, Shape } from '@mamba3/tensor';
 import { sizeOf } from '@mamba3/tensor';
 import { collapse, lit, stridesOf, wgslType } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
-import { concatPartWgsl, copyWgsl, gatherWgsl, LAYOUT_WG, padWgsl, scatterAddWgsl } from './layout.wgsl.js';
+import { concatPartWgsl, copyWgsl, gatherWgsl, LAYOUT_WG, padWgsl, scatterAddAtomicWgsl, scatterAddWgsl } from './layout.wgsl.js';
 import { buf, groupsFor } from './util.js';
 
 /** out = x read through `strides` from element `base`, over `outShape`. */
@@ -70,6 +70,10 @@ export function gather(rt: Runtime, x: KernelTensor, indices: KernelTensor, axis
   return out;
 }
 
+/** Atomics when the column-per-invocation kernel would have few columns and long loops. */
+const ATOMIC_MAX_COLUMNS = 16384;
+const ATOMIC_MIN_ROWS = 64;
+
 export function scatterAdd(rt: Runtime, updates: KernelTensor, indices: KernelTensor, axis: number, outShape: Shape): GPUStorage {
   const t = wgslType(updates.dtype);
   const [outer, D, inner] = around(outShape, axis);
@@ -78,6 +82,12 @@ export function scatterAdd(rt: Runtime, updates: KernelTensor, indices: KernelTe
   if (sizeOf(outShape) === 0) return out;
   if (J === 0) {
     rt.clear(out.buffer, sizeOf(outShape) * 4);
+    return out;
+  }
+  if (outer * inner < ATOMIC_MAX_COLUMNS && J >= ATOMIC_MIN_ROWS) {
+    rt.clear(out.buffer, sizeOf(outShape) * 4);
+    const n = outer * J * inner;
+    rt.dispatch(`scatterAddAtomic/${t}/${outer}/${D}/${J}/${inner}`, () => scatterAddAtomicWgsl(t, outer, D, J, inner), [buf(updates), buf(indices), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
     return out;
   }
   const key = `scatterAdd/${t}/${outer}/${D}/${J}/${inner}`;

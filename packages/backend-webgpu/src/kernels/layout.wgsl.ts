@@ -10,7 +10,10 @@
  *   [0, D): GPU kernels cannot throw, and the op layer only range-checks on backends that read
  *   synchronously.
  * scatterAdd: updates [outer, J, inner] -> out [outer, D, inner]; one invocation owns a whole
- *   (outer, inner) column and adds its J rows in order: no atomics, deterministic sums.
+ *   (outer, inner) column and adds its J rows in order: no atomics, deterministic sums. When
+ *   there are few columns and many rows (an embedding's gradient: d_model columns, every token a
+ *   row), one invocation per update element adds with atomics instead (float32: a
+ *   compare-and-swap loop on the bits; the order of the additions, hence the last bits, may vary).
  */
 import type { WgslType } from '../codegen.js';
 import { COMMON, COMPUTE_BUILTINS, flatIndex, offsets } from '../codegen.js';
@@ -99,5 +102,34 @@ fn main(${COMPUTE_BUILTINS}) {
     let at = (p * ${D}u + row) * ${inner}u + q;
     out[at] = out[at] + x[(p * ${J}u + j) * ${inner}u + q];
   }
+}`;
+}
+
+export function scatterAddAtomicWgsl(t: WgslType, outer: number, D: number, J: number, inner: number): string {
+  const n = outer * J * inner;
+  const add =
+    t === 'i32'
+      ? 'atomicAdd(&out[at], v);'
+      : `var old = atomicLoad(&out[at]);
+  loop {
+    let r = atomicCompareExchangeWeak(&out[at], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read> indices: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<atomic<${t === 'i32' ? 'i32' : 'u32'}>>;
+@compute @workgroup_size(${LAYOUT_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let i = ${flatIndex(LAYOUT_WG)};
+  if (i >= ${n}u) { return; }
+  let q = i % ${inner}u;
+  let j = (i / ${inner}u) % ${J}u;
+  let p = i / ${J * inner}u;
+  let row = u32(clamp(indices[j], 0, ${D - 1}));
+  let at = (p * ${D}u + row) * ${inner}u + q;
+  let v = x[i];
+  ${add}
 }`;
 }

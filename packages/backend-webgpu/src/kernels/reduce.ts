@@ -4,11 +4,15 @@ import { collapse, stridesOf, wgslType } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import { fill } from './elementwise.js';
 import type { ReduceLayout } from './reduce.wgsl.js';
-import { argReduceWgsl, cumsumWgsl, RED_WG, reduceWgsl } from './reduce.wgsl.js';
+import { argReduceWgsl, CUMSUM_CHUNK, cumsumChunkedWgsl, cumsumChunkSumsWgsl, cumsumWgsl, RED_WG, reduceWgsl } from './reduce.wgsl.js';
 import { buf, groupsFor } from './util.js';
 
 /** Below this many elements per output, one invocation per output beats a workgroup each. */
 const PER_WORKGROUP_MIN = 64;
+/** Two-pass reductions: at most this many outputs, at least this R, about this much per workgroup. */
+const SPLIT_MAX_OUTPUTS = 64;
+const SPLIT_MIN_R = 1 << 16;
+const SPLIT_CHUNK = 1 << 14;
 
 export function reduce(rt: Runtime, op: ReduceOp, x: KernelTensor, axes: readonly number[], outShape: Shape): GPUStorage {
   const t = wgslType(x.dtype);
@@ -20,8 +24,21 @@ export function reduce(rt: Runtime, op: ReduceOp, x: KernelTensor, axes: readonl
   if (R === 0 || nOut === 0) return fill(rt, outShape, x.dtype, op === 'prod' ? 1 : 0);
   const l: ReduceLayout = { nOut, R, keptShape: kept.shape, keptStrides: kept.strides[0], redShape: red.shape, redStrides: red.strides[0] };
   const out = rt.alloc(op, nOut * 4, x.dtype);
+  const layoutKey = `${nOut}/${R}/${l.keptShape}/${l.keptStrides}/${l.redShape}/${l.redStrides}`;
+  if (nOut <= SPLIT_MAX_OUTPUTS && R >= SPLIT_MIN_R) {
+    // Few outputs over a huge R: spread each over S workgroups, then reduce the S partials.
+    const S = Math.min(256, Math.ceil(R / SPLIT_CHUNK));
+    const chunk = Math.ceil(R / S);
+    const part = rt.alloc(op, nOut * S * 4, x.dtype);
+    const first = op === 'mean' ? 'sum' : op;
+    rt.dispatch(`reduceSplit/${first}/${t}/${S}/${layoutKey}`, () => reduceWgsl(first, t, l, true, { S, chunk }), [buf(x), part.buffer], rt.grid(nOut * S));
+    const l2: ReduceLayout = { nOut, R: S, keptShape: nOut > 1 ? [nOut] : [], keptStrides: nOut > 1 ? [S] : [], redShape: [S], redStrides: [1] };
+    rt.dispatch(`reduceSplit2/${op}/${t}/${nOut}/${S}/${R}`, () => reduceWgsl(op, t, l2, true, undefined, R), [part.buffer, out.buffer], rt.grid(nOut));
+    rt.release(part);
+    return out;
+  }
   const perWg = R >= PER_WORKGROUP_MIN;
-  const key = `reduce/${op}/${t}/${+perWg}/${nOut}/${R}/${l.keptShape}/${l.keptStrides}/${l.redShape}/${l.redStrides}`;
+  const key = `reduce/${op}/${t}/${+perWg}/${layoutKey}`;
   rt.dispatch(key, () => reduceWgsl(op, t, l, perWg), [buf(x), out.buffer], rt.grid(perWg ? nOut : groupsFor(nOut, RED_WG)));
   return out;
 }
@@ -45,6 +62,16 @@ export function cumsum(rt: Runtime, x: KernelTensor, axis: number, exclusive: bo
   const t = wgslType(x.dtype);
   const [outer, D, inner] = around(x.shape, axis);
   const out = rt.alloc('cumsum', x.size * 4, x.dtype);
+  if (D > 4 * CUMSUM_CHUNK) {
+    const nC = Math.ceil(D / CUMSUM_CHUNK);
+    const lines = outer * inner;
+    const sums = rt.alloc('cumsum', lines * nC * 4, x.dtype);
+    const dims = `${t}/${outer}/${D}/${inner}`;
+    rt.dispatch(`cumsumSums/${dims}/${+reverse}`, () => cumsumChunkSumsWgsl(t, outer, D, inner, reverse), [buf(x), sums.buffer], rt.grid(groupsFor(lines * nC, RED_WG)));
+    rt.dispatch(`cumsumChunked/${dims}/${+exclusive}${+reverse}`, () => cumsumChunkedWgsl(t, outer, D, inner, exclusive, reverse), [buf(x), sums.buffer, out.buffer], rt.grid(groupsFor(lines * nC, RED_WG)));
+    rt.release(sums);
+    return out;
+  }
   const key = `cumsum/${t}/${outer}/${D}/${inner}/${+exclusive}${+reverse}`;
   rt.dispatch(key, () => cumsumWgsl(t, outer, D, inner, exclusive, reverse), [buf(x), out.buffer], rt.grid(groupsFor(outer * inner, RED_WG)));
   return out;

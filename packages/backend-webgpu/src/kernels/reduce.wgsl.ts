@@ -55,8 +55,13 @@ function combine(op: ReduceOp, a: string, b: string): string {
 
 const NONFINITE = 'fn nonfinite(bits: u32) -> f32 { return bitcast<f32>(bits); }';
 
-export function reduceWgsl(op: ReduceOp, t: WgslType, l: ReduceLayout, perWorkgroup: boolean): string {
-  const finish = op === 'mean' ? `acc / ${l.R}.0` : 'acc';
+/**
+ * `split`: the first pass of a two-pass reduction (few outputs, huge R): workgroup (o, s) reduces
+ * elements [s·chunk, (s+1)·chunk) of output o into partial[o·S + s], mean's division left to the
+ * second pass. `divisor`: what mean divides by (the second pass divides by the original R).
+ */
+export function reduceWgsl(op: ReduceOp, t: WgslType, l: ReduceLayout, perWorkgroup: boolean, split?: { S: number; chunk: number }, divisor = l.R): string {
+  const finish = op === 'mean' && !split ? `acc / ${divisor}.0` : 'acc';
   const head = `${NONFINITE}
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;`;
@@ -79,11 +84,14 @@ fn main(${COMPUTE_BUILTINS}) {
 var<workgroup> red: array<${t}, ${RED_WG}>;
 @compute @workgroup_size(${RED_WG})
 fn main(${COMPUTE_BUILTINS}) {
-  let o = wid.y * nwg.x + wid.x;
-  if (o >= ${l.nOut}u) { return; }
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= ${l.nOut * (split?.S ?? 1)}u) { return; }
+  let o = g / ${split?.S ?? 1}u;
+  let r0 = (g % ${split?.S ?? 1}u) * ${split?.chunk ?? 0}u;
+  let r1 = ${split ? `min(r0 + ${split.chunk}u, ${l.R}u)` : `${l.R}u`};
   ${offsets('o', l.keptShape, [l.keptStrides], 'base')}
   var acc = ${identity(op, t)};
-  for (var r = lid3.x; r < ${l.R}u; r += ${RED_WG}u) {
+  for (var r = r0 + lid3.x; r < r1; r += ${RED_WG}u) {
     ${offsets('r', l.redShape, [l.redStrides], 'roff')}
     acc = ${combine(op, 'acc', 'x[base0 + roff0]')};
   }
@@ -93,7 +101,7 @@ fn main(${COMPUTE_BUILTINS}) {
     if (lid3.x < s) { red[lid3.x] = ${combine(op, 'red[lid3.x]', 'red[lid3.x + s]')}; }
     workgroupBarrier();
   }
-  if (lid3.x == 0u) { let acc = red[0]; out[o] = ${finish}; }
+  if (lid3.x == 0u) { let acc = red[0]; out[g] = ${finish}; }
 }`;
 }
 
@@ -165,6 +173,60 @@ fn main(${COMPUTE_BUILTINS}) {
   var acc = ${zero};
   for (var j = 0u; j < ${D}u; j++) {
     let at = base + (${kAt}) * ${inner}u;
+    ${body}
+  }
+}`;
+}
+
+/** Positions per chunk of the two-pass running sum. */
+export const CUMSUM_CHUNK = 64;
+
+/**
+ * Long running sums (D > 256) in two passes over chunks of 64 scan-order positions, one
+ * invocation per (line, chunk), consecutive invocations on consecutive lines (coalesced):
+ *  1. chunk sums -> sums [nChunks, lines];  2. each chunk starts from the sum of the chunks
+ *  before it and walks its own 64 positions.
+ */
+export function cumsumChunkSumsWgsl(t: WgslType, outer: number, D: number, inner: number, reverse: boolean): string {
+  const lines = outer * inner;
+  const nC = Math.ceil(D / CUMSUM_CHUNK);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> sums: array<${t}>;
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let id = ${flatIndex(RED_WG)};
+  if (id >= ${lines * nC}u) { return; }
+  let o = id % ${lines}u;
+  let c = id / ${lines}u;
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  var acc = ${t === 'f32' ? '0.0' : '0'};
+  for (var j = c * ${CUMSUM_CHUNK}u; j < min((c + 1u) * ${CUMSUM_CHUNK}u, ${D}u); j++) {
+    acc += x[base + (${reverse ? `${D - 1}u - j` : 'j'}) * ${inner}u];
+  }
+  sums[id] = acc;
+}`;
+}
+
+export function cumsumChunkedWgsl(t: WgslType, outer: number, D: number, inner: number, exclusive: boolean, reverse: boolean): string {
+  const lines = outer * inner;
+  const nC = Math.ceil(D / CUMSUM_CHUNK);
+  const body = exclusive ? 'out[at] = acc; acc += x[at];' : 'acc += x[at]; out[at] = acc;';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read> sums: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let id = ${flatIndex(RED_WG)};
+  if (id >= ${lines * nC}u) { return; }
+  let o = id % ${lines}u;
+  let c = id / ${lines}u;
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  var acc = ${t === 'f32' ? '0.0' : '0'};
+  for (var k = 0u; k < c; k++) { acc += sums[k * ${lines}u + o]; }
+  for (var j = c * ${CUMSUM_CHUNK}u; j < min((c + 1u) * ${CUMSUM_CHUNK}u, ${D}u); j++) {
+    let at = base + (${reverse ? `${D - 1}u - j` : 'j'}) * ${inner}u;
     ${body}
   }
 }`;
