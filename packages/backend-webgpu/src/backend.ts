@@ -20,11 +20,13 @@ export interface WebGPUBackendOptions extends DeviceOptions, RuntimeOptions {
 /** The WebGPU backend: the `Backend` ops plus what GPU callers need (stats, timing, the device). */
 export interface WebGPUBackend extends Backend {
   readonly device: GPUDevice;
-  /** Device features in use (`subgroups`, `timestamp-query` when the adapter has them). */
+  /** Device features in use (`subgroups`, `timestamp-query`, and `shader-f16` when asked for, where the adapter has them). */
   readonly features: ReadonlySet<string>;
   sync(): Promise<void>;
   memoryBytes(): number;
   dispose(): void;
+  /** Whether the opt-in f16 weight path is on (asked for and the device has shader-f16). */
+  readonly f16: boolean;
   /** Submits queued work now without waiting. */
   flush(): void;
   /** Counters: live and pooled bytes, pipelines, submits, dispatches. */
@@ -64,6 +66,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     info,
     device: acquired.device,
     features: acquired.features,
+    f16: rt.f16,
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
       checkDType('upload', dtype);
       const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);

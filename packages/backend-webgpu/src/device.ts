@@ -9,6 +9,8 @@ export interface DeviceOptions {
   /** The `GPU` entry point (default `navigator.gpu`, else the `webgpu` package in Node). Tests pass fakes here. */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
+  /** Request `shader-f16` (for the opt-in f16 weight path) when the adapter has it. */
+  f16?: boolean;
 }
 
 export interface AcquiredDevice {
@@ -107,6 +109,7 @@ export async function acquireDevice(opts: DeviceOptions): Promise<AcquiredDevice
     if (typeof v === 'number') requiredLimits[k] = v;
   }
   const wanted: GPUFeatureName[] = ['subgroups', 'timestamp-query'];
+  if (opts.f16) wanted.push('shader-f16');
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   let device: GPUDevice;
   try {

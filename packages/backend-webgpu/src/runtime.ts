@@ -64,6 +64,13 @@ export interface RuntimeOptions {
   poolLimitBytes?: number;
   /** Do not use subgroup operations even where the device has them (for comparison and tests). */
   noSubgroups?: boolean;
+  /**
+   * Opt-in: keep f16 copies of matmul weights (B operands used more than once) and read them in
+   * the matmul kernels, accumulating in f32; halves weight traffic (decode GEMVs). Only when the
+   * adapter has `shader-f16` (see `features`); results then differ from float32 by f16 rounding
+   * of the weights. Default off: float32 results are unchanged.
+   */
+  f16?: boolean;
   /** Tile of unbatched large matmuls: 128 (8x8 per invocation), 64 (4x4), or 'auto' (default: by output size). */
   matmulTile?: 64 | 128 | 'auto';
 }
@@ -123,6 +130,8 @@ export class Runtime {
    */
   readonly subgroupReduce: boolean;
   readonly matmulTile: 64 | 128 | 'auto';
+  /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
+  readonly f16: boolean;
 
   constructor(
     readonly device: GPUDevice,
@@ -133,6 +142,7 @@ export class Runtime {
     this.subgroupReduce = device.features.has('subgroups') && lo >= 4 && hi <= 32 && !opts.noSubgroups;
     this.maxBatch = opts.maxBatchDispatches ?? 512;
     this.matmulTile = opts.matmulTile ?? 'auto';
+    this.f16 = !!opts.f16 && device.features.has('shader-f16');
     this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
     device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;

@@ -249,6 +249,37 @@ describe('device acquisition errors (no GPU needed)', () => {
     expect(Array.from(gotI)).toEqual(wantI);
   });
 
+  it('opt-in f16 weights: reused B operands read from an f16 copy, within f16 rounding; dropped with the weight', async () => {
+    const half64 = await makeBackend({ name: 'webgpu-f16', f16: true, matmulTile: 64 });
+    const half128 = await makeBackend({ name: 'webgpu-f16-128', f16: true, matmulTile: 128 });
+    try {
+      if (!half64.f16) return; // the adapter has no shader-f16: the option is a no-op (covered by the default tests)
+      const rng = new ops.Rng(41);
+      for (const [M, K, N, transB, tile] of [[1, 200, 300, true, 64], [2, 130, 1000, false, 64], [70, 40, 90, false, 64], [300, 64, 300, true, 64], [130, 24, 150, true, 128]] as const) {
+        const half = tile === 128 ? half128 : half64;
+        const av = Array.from({ length: M * K }, () => rng.normal());
+        const wv = Array.from({ length: K * N }, () => rng.normal());
+        const a = ops.tensor(av, [M, K], { backend: half });
+        const w = ops.tensor(wv, transB ? [N, K] : [K, N], { backend: half });
+        const first = await ops.matmul(a, w, { transposeB: transB }).data(); // records w
+        const before = half.stats().cacheBytes;
+        const second = await ops.matmul(a, w, { transposeB: transB }).data(); // reads the f16 copy
+        expect(half.stats().cacheBytes).toBeGreaterThan(before);
+        let diff = 0;
+        for (let i = 0; i < first.length; i++) diff = Math.max(diff, Math.abs(first[i] - second[i]));
+        // f16 keeps 11 significant bits: |Δw| <= 2^-11 |w|, so |Δy| <= 2^-11 Σ|a||w| ~ 5e-4·K.
+        expect(diff, `M${M} K${K} N${N}`).toBeGreaterThan(0);
+        expect(diff, `M${M} K${K} N${N}`).toBeLessThan(5e-4 * K);
+        const cached = half.stats().cacheBytes;
+        ops.dispose([a, w]);
+        expect(half.stats().cacheBytes).toBeLessThan(cached);
+      }
+    } finally {
+      half64.dispose();
+      half128.dispose();
+    }
+  });
+
   it('clamps out-of-range gather indices (documented: GPU kernels cannot throw)', async () => {
     const x = ops.tensor([10, 11, 12, 13], [4, 1], { backend: be });
     const i = ops.tensor([-5, 2, 99], [3], { dtype: 'int32', backend: be });

@@ -264,7 +264,8 @@ export const webgpuKernelsSuite: Suite = {
   summary: 'WebGPU kernels: matmul/GEMV TFLOP/s, Mamba-3 chunked scan GB/s and tok/s, step and fused mixer-step latency, whole-model decode step',
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    const be = await createWebGPUBackend({ name: 'webgpu-kernels' });
+    // --set f16=1: the opt-in f16 weight path (where the device has shader-f16).
+    const be = await createWebGPUBackend({ name: 'webgpu-kernels', f16: opts.settings.f16 === '1' });
     const rows: Row[] = [];
     const only = opts.settings.only?.split(',');
     const want = (k: string) => !only || only.includes(k);
@@ -282,7 +283,7 @@ export const webgpuKernelsSuite: Suite = {
       machine: machineInfo(),
       rows,
       notes: [
-        `device: ${be.info.device}; features: ${[...be.features].join(', ')}`,
+        `device: ${be.info.device}; features: ${[...be.features].join(', ')}; f16 weights: ${be.f16 ? 'on' : 'off'}`,
         'ms (wall): per call, N calls encoded back to back between two awaited sync()s (includes host encoding); ms (gpu): the same N calls between GPU timestamps, when the device has timestamp-query. Rates use the GPU time when there is one and it does not exceed the wall time (lavapipe timestamps can), else the wall time.',
         'GB/s for the scans counts compulsory traffic only (inputs read once, outputs written once), not the chunk states; tokens/s is for one layer (b=1).',
         'decode step: a whole model (random weights) through model.step, the LM head and an argmax on the device, one int read back per token; submits/dispatches per step from the backend counters.',

@@ -3,7 +3,7 @@ import { sizeOf, UnsupportedError } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulDims } from './matmul.wgsl.js';
-import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, splitKReduceWgsl, TILE } from './matmul.wgsl.js';
+import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, splitKReduceWgsl, TILE, toF16Wgsl, withF16B } from './matmul.wgsl.js';
 import { buf } from './util.js';
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
@@ -31,18 +31,24 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   const d: MatmulDims = { M, N, K, transA, transB, batchShape, batchStrides };
   const maxZ = rt.limits.maxComputeWorkgroupsPerDimension;
   if (nBatch > maxZ) throw new UnsupportedError(`webgpu matmul: ${nBatch} batch matrices exceed the ${maxZ} workgroups a grid dimension allows (maxComputeWorkgroupsPerDimension)`);
-  const key = `${M}/${N}/${K}/${+transA}${+transB}/${batchShape}/${batchStrides.join(';')}`;
+  // Opt-in f16 weights: a B operand used again (a weight, not an activation) is read from its
+  // cached f16 copy; `h` marks the kernel variant.
+  const half = rt.f16 && batch.length === 0 ? f16Copy(rt, b) : null;
+  const B = half ?? buf(b);
+  const h = half ? 'h/' : '';
+  const f = (code: () => string) => (half ? () => withF16B(code()) : code);
+  const key = `${h}${M}/${N}/${K}/${+transA}${+transB}/${batchShape}/${batchStrides.join(';')}`;
   if (M <= 4 && transB) {
     const sg = rt.subgroupReduce;
     const [x, y] = rt.grid(Math.ceil(N / 8));
-    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, () => gemvTransBWgsl(d, sg), [buf(a), buf(b), out.buffer], [x, y, nBatch]);
+    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, f(() => gemvTransBWgsl(d, sg)), [buf(a), B, out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {
-    gemv(rt, d, buf(a), buf(b), out);
+    gemv(rt, d, buf(a), B, out, h, f);
   } else if (batch.length === 0 && useLargeTiles(rt, M, N)) {
-    rt.dispatch(`matmul128/${N}/${K}/${+transA}${+transB}`, () => matmulTiled128Wgsl(d), [buf(a), buf(b), out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / 128), Math.ceil(M / 128), 1]);
+    rt.dispatch(`matmul128/${h}${N}/${K}/${+transA}${+transB}`, f(() => matmulTiled128Wgsl(d)), [buf(a), B, out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / 128), Math.ceil(M / 128), 1]);
   } else if (batch.length === 0) {
-    const k2 = `matmul/rM/${N}/${K}/${+transA}${+transB}`;
-    rt.dispatch(k2, () => matmulTiledWgsl(d, true), [buf(a), buf(b), out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
+    const k2 = `matmul/rM/${h}${N}/${K}/${+transA}${+transB}`;
+    rt.dispatch(k2, f(() => matmulTiledWgsl(d, true)), [buf(a), B, out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
   } else {
     rt.dispatch(`matmul/${key}`, () => matmulTiledWgsl(d, false), [buf(a), buf(b), out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), nBatch]);
   }
@@ -53,17 +59,17 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
 const TARGET_WORKGROUPS = 264;
 
 /** x·W with W [K, N]: column GEMV, split over K when N alone gives too few workgroups. */
-function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage): void {
+function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, h: string, f: (code: () => string) => () => string): void {
   const { M, N, K } = d;
   const cols = Math.ceil(N / 256);
   const S = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / cols), Math.floor(K / 64), rt.limits.maxComputeWorkgroupsPerDimension));
-  const key = `gemv/${M}/${N}/${K}/${+d.transA}/${S}`;
+  const key = `gemv/${h}${M}/${N}/${K}/${+d.transA}/${S}`;
   if (S === 1) {
-    rt.dispatch(key, () => gemvWgsl(d, 1), [a, b, out.buffer], [cols, 1]);
+    rt.dispatch(key, f(() => gemvWgsl(d, 1)), [a, b, out.buffer], [cols, 1]);
     return;
   }
   const part = rt.alloc('matmul', S * M * N * 4, 'float32');
-  rt.dispatch(key, () => gemvWgsl(d, S), [a, b, part.buffer], [cols, S]);
+  rt.dispatch(key, f(() => gemvWgsl(d, S)), [a, b, part.buffer], [cols, S]);
   const n = M * N;
   rt.dispatch(`splitK/${n}/${S}`, () => splitKReduceWgsl(n, S), [part.buffer, out.buffer], rt.grid(Math.ceil(n / 256)));
   rt.release(part);
@@ -73,4 +79,40 @@ function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUSt
 function useLargeTiles(rt: Runtime, M: number, N: number): boolean {
   if (rt.matmulTile !== 'auto') return rt.matmulTile === 128;
   return Math.ceil(M / 128) * Math.ceil(N / 128) >= TARGET_WORKGROUPS;
+}
+
+interface HalfCopy {
+  buffer: GPUBuffer | null;
+}
+
+const halfCaches = new WeakMap<Runtime, Map<GPUStorage, HalfCopy>>();
+
+/**
+ * The f16 copy of a B operand: the first use of a storage only records it (activations are used
+ * once), the second makes the copy (weights come back every step); dropped with the storage.
+ */
+function f16Copy(rt: Runtime, b: KernelTensor): GPUBuffer | null {
+  let cache = halfCaches.get(rt);
+  if (!cache) {
+    const c = new Map<GPUStorage, HalfCopy>();
+    rt.onRelease((s) => {
+      const hit = c.get(s);
+      if (!hit) return;
+      c.delete(s);
+      if (hit.buffer) rt.destroyCacheBuffer(hit.buffer);
+    });
+    halfCaches.set(rt, (cache = c));
+  }
+  const s = b.storage as GPUStorage;
+  const hit = cache.get(s);
+  if (!hit) {
+    cache.set(s, { buffer: null });
+    return null;
+  }
+  if (!hit.buffer) {
+    const n = b.size + (b.size % 2);
+    hit.buffer = rt.createCacheBuffer('matmul', n * 2);
+    rt.dispatch('toF16', toF16Wgsl, [s.buffer, hit.buffer], rt.grid(Math.ceil(n / 256)));
+  }
+  return hit.buffer;
 }

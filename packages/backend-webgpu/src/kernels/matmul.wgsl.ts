@@ -304,3 +304,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${writes.join('\n  ')}
 }`;
 }
+
+/**
+ * The same kernel reading B as f16 (the opt-in f16 weight path): B's declaration becomes
+ * `array<f16>` and each `B[...]` read `f32(B[...])`; accumulation stays f32.
+ */
+export function withF16B(code: string): string {
+  let out = '';
+  let i = 0;
+  while (i < code.length) {
+    const at = code.indexOf('B[', i);
+    if (at < 0 || /\w/.test(code[at - 1] ?? '')) {
+      if (at < 0) {
+        out += code.slice(i);
+        break;
+      }
+      out += code.slice(i, at + 2);
+      i = at + 2;
+      continue;
+    }
+    let depth = 1;
+    let j = at + 2;
+    while (depth > 0) {
+      if (code[j] === '[') depth++;
+      else if (code[j] === ']') depth--;
+      j++;
+    }
+    out += `${code.slice(i, at)}f32(${code.slice(at, j)})`;
+    i = j;
+  }
+  return `enable f16;\n${out.replace('var<storage, read> B: array<f32>;', 'var<storage, read> B: array<f16>;')}`;
+}
+
+/** out[i] = f16(x[i]): a weight's f16 copy (out has an even element count). */
+export function toF16Wgsl(): string {
+  return /* wgsl */ `enable f16;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f16>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 256u + gid.x;
+  if (i >= arrayLength(&out)) { return; }
+  out[i] = f16(x[i]);
+}`;
+}
