@@ -280,6 +280,28 @@ describe('device acquisition errors (no GPU needed)', () => {
     }
   });
 
+  it('large fills (GPU splat) and grids past 65535 workgroups in x', async () => {
+    const f = ops.full([70000], 3.5, { backend: be });
+    const fi = ops.full([70000], -7, { dtype: 'int32', backend: be });
+    const [fv, fiv] = await Promise.all([f.data(), fi.data()]);
+    expect(fv.every((v) => v === 3.5)).toBe(true);
+    expect(fiv.every((v) => v === -7)).toBe(true);
+    // 2^24 + 5 elements: 65537 workgroups of 256, split over y.
+    const n = (1 << 24) + 5;
+    const big = ops.tidy(() => ops.neg(ops.full([n], 2, { backend: be })));
+    const bv = await big.data();
+    expect(bv.length).toBe(n);
+    expect(bv[0]).toBe(-2);
+    expect(bv[n - 1]).toBe(-2);
+    expect(bv[65536 * 256 + 3]).toBe(-2);
+    // 70000 outputs, a workgroup each.
+    const rows = ops.tidy(() => ops.sum(ops.full([70000, 64], 0.5, { backend: be }), 1));
+    const rv = await rows.data();
+    expect(rv[0]).toBe(32);
+    expect(rv[69999]).toBe(32);
+    ops.dispose([f, fi, big, rows]);
+  });
+
   it('clamps out-of-range gather indices (documented: GPU kernels cannot throw)', async () => {
     const x = ops.tensor([10, 11, 12, 13], [4, 1], { backend: be });
     const i = ops.tensor([-5, 2, 99], [3], { dtype: 'int32', backend: be });
