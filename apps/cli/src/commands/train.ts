@@ -144,6 +144,7 @@ async function parity(values: Record<string, unknown>): Promise<number> {
       dState: num('d-state', 16),
       headdim: num('headdim', 8),
       seed: num('seed', 0),
+      mixedDensity: values['mixed-density'] === true,
       evalEvery: num('eval-every', 0) || undefined,
       onEval: (e) => console.error(`complex=${complex} step ${e.step}: loss ${e.loss.toFixed(4)}, accuracy@eval ${(100 * e.accuracy).toFixed(1)}%`),
     });
@@ -161,7 +162,7 @@ export const trainCommand: Command = {
     'usage: mamba3 train --config FILE [--backend NAME] [--out DIR] [--set key.path=value ...] [--resume]',
     '       mamba3 train --task parity [--complex true|false] [--steps N] [--train-length 64] [--eval-length 256]',
     '                    [--batch-size B] [--lr LR] [--d-model D] [--n-layer L] [--d-state N] [--headdim P]',
-    '                    [--seed S] [--eval-every N] [--backend NAME] [--out RESULT.json]',
+    '                    [--seed S] [--eval-every N] [--mixed-density] [--backend NAME] [--out RESULT.json]',
     '',
     'The config file: { data: { path, tokenizer: "char"|"byte"|FILE, valFraction }, model: { dModel, nLayer,',
     'ssmCfg, ... }, train: { steps, batchSize, seqLen, lr, minLr, warmupSteps, weightDecay, gradClip,',
@@ -187,6 +188,7 @@ export const trainCommand: Command = {
     headdim: { type: 'string' },
     seed: { type: 'string' },
     'eval-every': { type: 'string' },
+    'mixed-density': { type: 'boolean' },
   },
   async run({ values }) {
     if (values.task !== undefined && values.task !== 'parity') throw new UsageError(`train: unknown task "${String(values.task)}" (known: parity)`);

@@ -32,6 +32,8 @@ export interface ParityOptions {
   seed?: number;
   backend?: Backend;
   progress?: boolean;
+  /** Training strings draw their own density of ones (evaluation always uses fair coins). */
+  mixedDensity?: boolean;
   /** Called every `evalEvery` steps with the accuracy at evalLength. */
   evalEvery?: number;
   onEval?: (e: { step: number; loss: number; accuracy: number; lastAccuracy: number }) => void;
@@ -50,17 +52,22 @@ export interface ParityResult {
   seconds: number;
 }
 
-/** [start, x_1 .. x_length] with targets [ignored, parity_1 .. parity_length]. */
-export function parityBatch(batchSize: number, length: number, rng: Rng, backend?: Backend): Batch {
+/**
+ * [start, x_1 .. x_length] with targets [ignored, parity_1 .. parity_length]. Bits are fair coins,
+ * or with `mixedDensity` each sequence draws its own probability of a one (so some training
+ * strings hold many ones, which asks for a precise rotation per one).
+ */
+export function parityBatch(batchSize: number, length: number, rng: Rng, backend?: Backend, mixedDensity = false): Batch {
   const L = length + 1;
   const inputs = new Int32Array(batchSize * L);
   const targets = new Int32Array(batchSize * L);
   for (let b = 0; b < batchSize; b++) {
     inputs[b * L] = PARITY_BOS;
     targets[b * L] = IGNORE;
+    const density = mixedDensity ? rng.uniform() : 0.5;
     let p = 0;
     for (let t = 1; t < L; t++) {
-      const bit = rng.uniform() < 0.5 ? 0 : 1;
+      const bit = rng.uniform() < density ? 1 : 0;
       p ^= bit;
       inputs[b * L + t] = bit;
       targets[b * L + t] = p;
@@ -113,7 +120,7 @@ export async function trainParity(o: ParityOptions): Promise<ParityResult> {
   try {
     for (let s = 0; s < steps; s++) {
       const lr = cosineLr(s, { lr: o.lr ?? 3e-3, warmupSteps: Math.min(100, steps / 10), totalSteps: steps });
-      const batch = parityBatch(o.batchSize ?? 64, trainLength, rng, o.backend);
+      const batch = parityBatch(o.batchSize ?? 64, trainLength, rng, o.backend, o.mixedDensity ?? false);
       loss = await trainer.update([batch], lr, 1);
       dispose(batch);
       bar?.update(s + 1, { loss }, (s + 1) * (o.batchSize ?? 64) * trainLength);
