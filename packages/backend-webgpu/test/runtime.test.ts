@@ -153,20 +153,31 @@ describe('device acquisition errors (no GPU needed)', () => {
     }
   });
 
-  it('without subgroups the GEMV reduces with a workgroup tree, same results', async () => {
+  it('without subgroups the GEMV and row kernels reduce with workgroup trees, same results', async () => {
     const plain = await makeBackend({ name: 'webgpu-nosubgroups', noSubgroups: true });
     try {
       const rng = new ops.Rng(11);
       const [M, K, N] = [3, 77, 45];
       const av = Array.from({ length: M * K }, () => rng.normal());
       const wv = Array.from({ length: N * K }, () => rng.normal());
-      const results = [];
+      const zv = Array.from({ length: M * K }, () => rng.normal());
+      const results: Float32Array[][] = [];
       for (const b of [plain, be]) {
-        const y = ops.tidy(() => ops.linear(ops.tensor(av, [M, K], { backend: b }), ops.tensor(wv, [N, K], { backend: b })));
-        results.push(await y.data());
-        y.dispose();
+        const outs = ops.tidy(() => {
+          const a = ops.tensor(av, [M, K], { backend: b });
+          const z = ops.tensor(zv, [M, K], { backend: b });
+          return [
+            ops.linear(a, ops.tensor(wv, [N, K], { backend: b })),
+            ops.softmax(a),
+            ops.logSoftmax(a),
+            ops.rmsNorm(a, null),
+            ops.gatedRmsNorm(a, z, null, { groupSize: 7, normBeforeGate: false }),
+          ];
+        });
+        results.push((await Promise.all(outs.map((o) => o.data()))) as Float32Array[]);
+        ops.dispose(outs);
       }
-      for (let i = 0; i < M * N; i++) expect(Math.abs(results[0][i] - results[1][i])).toBeLessThan(1e-4);
+      results[0].forEach((r, k) => r.forEach((v, i) => expect(Math.abs(v - results[1][k][i]), `output ${k} [${i}]`).toBeLessThan(1e-4)));
     } finally {
       plain.dispose();
     }

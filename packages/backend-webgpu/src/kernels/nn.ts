@@ -13,7 +13,8 @@ export function softmax(rt: Runtime, x: KernelTensor, log: boolean): GPUStorage 
   const rows = D ? x.size / D : 0;
   const out = rt.alloc(log ? 'logSoftmax' : 'softmax', x.size * 4, x.dtype);
   if (x.size === 0) return out;
-  rt.dispatch(`softmax/${+log}/${D}`, () => softmaxWgsl(D, log), [buf(x), out.buffer, rt.uniform([rows, 0, 0, 0])], rt.grid(rows));
+  const sg = rt.subgroupReduce;
+  rt.dispatch(`softmax/${+log}/${D}/${+sg}`, () => softmaxWgsl(D, log, sg), [buf(x), out.buffer, rt.uniform([rows, 0, 0, 0])], rt.grid(rows));
   return out;
 }
 
@@ -36,6 +37,7 @@ export function rmsNorm(
   const gate = z ? (normBeforeGate ? 'before' : 'after') : 'none';
   const e = f32Lit(eps);
   const inputs = [buf(x), ...(z ? [buf(z)] : []), ...(w ? [buf(w)] : [])];
-  rt.dispatch(`rmsNorm/${gate}/${+!!w}/${D}/${groups}/${e}`, () => rmsNormWgsl(D, groups, e, !!w, gate), [...inputs, out.buffer, rt.uniform([rows, 0, 0, 0])], rt.grid(rows));
+  const sg = rt.subgroupReduce;
+  rt.dispatch(`rmsNorm/${gate}/${+!!w}/${D}/${groups}/${e}/${+sg}`, () => rmsNormWgsl(D, groups, e, !!w, gate, sg), [...inputs, out.buffer, rt.uniform([rows, 0, 0, 0])], rt.grid(rows));
   return out;
 }

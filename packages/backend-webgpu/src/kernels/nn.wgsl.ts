@@ -3,48 +3,67 @@
  *
  * Layout: x is [rows, D] row-major (D = last dim, or `groupSize` for gated norms, whose rows
  * are the groups). One workgroup of NN_WG per row: strided partial sums per invocation, then a
- * tree in workgroup memory; the row is read two or three times, L2-resident for usual D.
+ * subgroup reduction (where subgroups are at most 32 wide) or a tree in workgroup memory; the
+ * row is read two or three times, L2-resident for usual D.
  * weight is [D] (gated: [D·groups], indexed by the group's position along the last axis).
  */
 import { COMMON, COMPUTE_BUILTINS } from '../codegen.js';
 
 export const NN_WG = 128;
 
-function treeReduce(name: string, combine: (a: string, b: string) => string): string {
-  return `workgroupBarrier();
+/**
+ * WGSL statements leaving the workgroup-wide sum (or max) of each invocation's `value` in
+ * `let name`, for every invocation. With subgroups (at most 32 wide): one subgroup op, the
+ * partials meet in `red`, two barriers; else a 7-level tree in `red`.
+ */
+function allReduce(name: string, value: string, kind: 'sum' | 'max', sg: boolean): string {
+  const combine = (a: string, b: string) => (kind === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
+  if (sg) {
+    return `{
+    let part = ${kind === 'sum' ? 'subgroupAdd' : 'subgroupMax'}(${value});
+    if (sgi == 0u) { red[lid3.x / sgs] = part; }
+  }
+  workgroupBarrier();
+  var ${name}_acc = red[0];
+  for (var j = 1u; j < ${NN_WG}u / sgs; j++) { ${name}_acc = ${combine(`${name}_acc`, 'red[j]')}; }
+  let ${name} = ${name}_acc;
+  workgroupBarrier();`;
+  }
+  return `red[lid3.x] = ${value};
+  workgroupBarrier();
   for (var s = ${NN_WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid3.x < s) { ${name}[lid3.x] = ${combine(`${name}[lid3.x]`, `${name}[lid3.x + s]`)}; }
+    if (lid3.x < s) { red[lid3.x] = ${combine('red[lid3.x]', 'red[lid3.x + s]')}; }
     workgroupBarrier();
-  }`;
+  }
+  let ${name} = red[0];
+  workgroupBarrier();`;
 }
+
+const builtins = (sg: boolean) => `${COMPUTE_BUILTINS}${sg ? ', @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}`;
+const enableSg = (sg: boolean) => (sg ? 'enable subgroups;\n' : '');
 
 const ROWS = (binding: number) => `struct Rows { n: u32, pad0: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(${binding}) var<uniform> rows: Rows;`;
 
 /** Row counts come from a uniform (they follow the sequence length); D is baked. */
-export function softmaxWgsl(D: number, log: boolean): string {
+export function softmaxWgsl(D: number, log: boolean, sg: boolean): string {
   const write = log ? 'x[base + k] - m - logS' : 'exp(x[base + k] - m) / s';
-  return /* wgsl */ `${COMMON}
+  return /* wgsl */ `${enableSg(sg)}${COMMON}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${ROWS(2)}
 var<workgroup> red: array<f32, ${NN_WG}>;
 @compute @workgroup_size(${NN_WG})
-fn main(${COMPUTE_BUILTINS}) {
+fn main(${builtins(sg)}) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= rows.n) { return; }
   let base = row * ${D}u;
   var mx = nonfinite(0xff800000u);
   for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { mx = max(mx, x[base + k]); }
-  red[lid3.x] = mx;
-  ${treeReduce('red', (a, b) => `max(${a}, ${b})`)}
-  let m = red[0];
-  workgroupBarrier();
+  ${allReduce('m', 'mx', 'max', sg)}
   var acc = 0.0;
   for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { acc += exp(x[base + k] - m); }
-  red[lid3.x] = acc;
-  ${treeReduce('red', (a, b) => `${a} + ${b}`)}
-  let s = red[0];
+  ${allReduce('s', 'acc', 'sum', sg)}
   let logS = log(s);
   for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { out[base + k] = ${write}; }
 }`;
@@ -54,7 +73,7 @@ fn main(${COMPUTE_BUILTINS}) {
  * Plain (gate = null) or gated RMSNorm over rows of D = groupSize elements; `groups` rows make
  * one row of the original last axis (the weight offset is (row % groups)·D).
  */
-export function rmsNormWgsl(D: number, groups: number, eps: string, weight: boolean, gate: 'none' | 'before' | 'after'): string {
+export function rmsNormWgsl(D: number, groups: number, eps: string, weight: boolean, gate: 'none' | 'before' | 'after', sg: boolean): string {
   const gated = gate !== 'none';
   const bindings = [
     '@group(0) @binding(0) var<storage, read> x: array<f32>;',
@@ -68,21 +87,20 @@ export function rmsNormWgsl(D: number, groups: number, eps: string, weight: bool
   let y = 'v * r';
   if (weight) y += ' * w[wbase + k]';
   if (gate === 'before') y += ' * silu_(z[base + k])';
-  return /* wgsl */ `${COMMON}
+  return /* wgsl */ `${enableSg(sg)}${COMMON}
 fn silu_(v: f32) -> f32 { return v * sigmoid_(v); }
 ${bindings.join('\n')}
 var<workgroup> red: array<f32, ${NN_WG}>;
 @compute @workgroup_size(${NN_WG})
-fn main(${COMPUTE_BUILTINS}) {
+fn main(${builtins(sg)}) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= rows.n) { return; }
   let base = row * ${D}u;
   let wbase = (row % ${groups}u) * ${D}u;
   var acc = 0.0;
   for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { let v = ${input}; acc += v * v; }
-  red[lid3.x] = acc;
-  ${treeReduce('red', (a, b) => `${a} + ${b}`)}
-  let r = 1.0 / sqrt(red[0] / ${D}.0 + ${eps});
+  ${allReduce('ss', 'acc', 'sum', sg)}
+  let r = 1.0 / sqrt(ss / ${D}.0 + ${eps});
   for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { let v = ${input}; out[base + k] = ${y}; }
 }`;
 }
