@@ -26,6 +26,13 @@ const CONFIGS: Config[] = [
   { name: 'MIMO rank 4, silu gate', attrs: { ...base, nheads: 2, headdim: 7, dState: 4, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: false } },
 ];
 
+/** The 130M model's mixer shapes (24 heads of 64, d_state 128, 32 angles), and a ragged P > 32 (two passes over the state rows), step only. */
+const LARGE: Config[] = [
+  { name: 'SISO headdim 40', attrs: { ...base, nheads: 2, headdim: 40, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
+  { name: '130M SISO', attrs: { ...base, nheads: 24, headdim: 64, dState: 128, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 32, complex: true, isOutprojNorm: true } },
+  { name: '130M MIMO r4', attrs: { ...base, nheads: 24, headdim: 64, dState: 128, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 32, complex: true, isOutprojNorm: true } },
+];
+
 function values(n: number, seed: number, scale = 1, shift = 0): Float32Array {
   const rng = new ops.Rng(seed);
   const out = new Float32Array(n);
@@ -77,6 +84,16 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
   });
   afterAll(() => gpu?.dispose());
 
+  for (const c of LARGE) {
+    it(`chunked (L=20, from a cache): ${c.name}`, async () => {
+      const ref = build(cpu, c.attrs, 1, 4);
+      const dev = build(gpu, c.attrs, 1, 4);
+      const want = ops.mamba3MixerComposites.chunked(ref.zxbcdt(20, 3), ref.params, c.attrs, ref.state);
+      const got = ops.mamba3MixerChunked(dev.zxbcdt(20, 3), dev.params, c.attrs, dev.state);
+      for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} L=20 ${name}`, g, w);
+    });
+  }
+
   for (const c of [CONFIGS[0], CONFIGS[2]]) {
     it(`chunked over several angle and scan chunks (L=150, from a cache): ${c.name}`, async () => {
       const ref = build(cpu, c.attrs, 1, 3);
@@ -87,7 +104,7 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
     });
   }
 
-  for (const c of CONFIGS) {
+  for (const c of [...CONFIGS, ...LARGE]) {
     it(`step: ${c.name}`, async () => {
       const b = 2;
       const ref = build(cpu, c.attrs, b, 1);

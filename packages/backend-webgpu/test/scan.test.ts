@@ -8,10 +8,12 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
  * The chunked scan over several of the kernel's own chunks (T = floor(64 / R) positions), which
  * the conformance shapes (L <= 37) never reach: the chunk-state hand-off, decays across chunk
  * boundaries, the trapezoid term that crosses a boundary and the initial state.
- * Tolerance: the conformance suite's float32 default (atol 1e-5, rtol 1e-4) against the float64
- * recurrence, as for the short sequences.
+ * Tolerance: the conformance suite's float32 default (rtol 1e-4, atol 1e-5) against the float64
+ * recurrence, with atol scaled by √(N·R) as the suite scales its matmul tolerance by √K: y sums
+ * N·R products of O(1) terms, so its rounding grows with that count while cancellation can
+ * leave a small result (at the 130M shapes, N = 128, errors reach 3e-5 on values of 0.01).
  */
-const TOL = { atol: 1e-5, rtol: 1e-4 };
+const tolFor = (N: number, R: number) => ({ atol: 1e-5 * Math.sqrt(N * R), rtol: 1e-4 });
 
 function rand(n: number, seed: number, kind: 'normal' | 'unit'): number[] {
   const rng = new ops.Rng(seed);
@@ -32,6 +34,9 @@ function rand(n: number, seed: number, kind: 'normal' | 'unit'): number[] {
     [1, 50, 3, 1, 66, 70, true],
     [1, 300, 1, 1, 4, 3, true],
     [2, 100, 4, 1, 3, 4, true],
+    // The 130M model's head shapes (24 heads of 64, d_state 128: two N tiles per chunk state).
+    [1, 130, 1, 24, 64, 128, true],
+    [1, 40, 4, 24, 64, 128, true],
   ];
   for (const [b, L, R, H, P, N, init] of cases) {
     it(`b${b} L${L} R${R} H${H} P${P} N${N}${init ? ' with initial state' : ''}`, async () => {
@@ -63,6 +68,7 @@ function rand(n: number, seed: number, kind: 'normal' | 'unit'): number[] {
       });
       const [y, fin] = await Promise.all(out.map((o) => o.data()));
       ops.dispose(out);
+      const TOL = tolFor(N, R);
       for (const [name, got, want] of [['y', y, ref.y], ['finalSsm', fin, ref.finalSsm]] as const) {
         let worst = 0;
         let at = 0;

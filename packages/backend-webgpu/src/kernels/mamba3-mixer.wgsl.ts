@@ -178,7 +178,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var p0 = 0u; p0 < P; p0 += ${WG / LANES}u) {
     let p = p0 + tid / ${LANES}u;
     if (p < P) {
-      var acc: array<f32, ${R}>;
+      var acc = array<f32, ${R}>();
       for (var n = lane; n < N; n += ${LANES}u) {
         let at = (bh * P + p) * N + n;
         var s = alpha * ssmIn[at];
