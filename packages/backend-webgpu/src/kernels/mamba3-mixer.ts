@@ -24,6 +24,8 @@ interface Packed {
   sources: (GPUStorage | null)[];
   buffer: GPUBuffer;
   layout: ParamLayout;
+  /** The layout as a pipeline-key fragment, built once. */
+  layoutKey: string;
 }
 
 /**
@@ -66,9 +68,14 @@ function packParams(rt: Runtime, p: KernelInputs<Mamba3MixerParams>): Packed {
     const t = p[k] as KernelTensor | undefined;
     if (t && t.size) rt.copy(buf(t), buffer, layout[k] * 4, t.size * 4);
   }
-  const packed: Packed = { sources, buffer, layout };
+  const packed: Packed = { sources, buffer, layout, layoutKey: PARAM_ORDER.map((k) => layout[k]).join(',') };
   for (const s of sources) if (s) cache.set(s, packed);
   return packed;
+}
+
+/** Everything the mixer kernels bake in, as a pipeline-key fragment (cheap: runs every decode step). */
+function dimsKey(d: MixerDims): string {
+  return `${d.H}/${d.P}/${d.N}/${d.G}/${d.R}/${d.A}/${+d.isMimo}${+d.complex}${+d.outNorm}/${d.AFloor}/${d.eps}`;
 }
 
 export function mixerDims(a: Mamba3MixerAttrs): MixerDims {
@@ -112,7 +119,7 @@ export function mamba3MixerStep(
     v: rt.alloc(op, b * H * P * 4, zxbcdt.dtype),
   };
   const l = packed.layout;
-  const key = `m3mixerStep/${JSON.stringify(d)}/${Object.values(l).join(',')}`;
+  const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}`;
   rt.dispatch(
     key,
     () => mixerStepWgsl(d, l, f32Lit),
@@ -143,7 +150,7 @@ export function mamba3MixerChunked(
   const packed = packParams(rt, params);
   const l = packed.layout;
   const zx = buf(zxbcdt);
-  const tag = `${JSON.stringify(d)}/${Object.values(l).join(',')}`;
+  const tag = `${dimsKey(d)}/${packed.layoutKey}`;
   const seq = rt.uniform([b, L, 0, 0]);
   const angle = rt.alloc(op, b * H * A * 4, 'float32');
   const rot = d.complex && A > 0;
