@@ -2,7 +2,6 @@
  * Backend creation inside the worker, with the fallback the page reports. Backend packages are
  * imported lazily so the page downloads TensorFlow.js only when someone asks for it.
  */
-import type { WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Backend } from '@mamba3/tensor';
 import type { BackendChoice, FallbackNotice, TfjsFlavor } from './protocol.js';
 
@@ -20,28 +19,10 @@ function cached(key: string, create: () => Promise<Backend>): Promise<Backend> {
   return p;
 }
 
-/**
- * Storage buffers bound by backend-webgpu's fused decode kernels (`m3mixerStep`, `m3step`). Some
- * adapters allow fewer per shader stage (SwiftShader: 10; WebGPU only guarantees 8), and then
- * those pipelines fail validation at the first decode step.
- */
-const FUSED_STEP_STORAGE_BUFFERS = 11;
-
-/**
- * The backend without the fused decode kernels when the device cannot bind them: the op layer
- * then runs their composites (more dispatches, same results). The backend's methods are arrow
- * functions over its own state, so a prototype-chained view delegates safely.
- */
-function withinDeviceLimits(backend: WebGPUBackend): Backend {
-  if (backend.device.limits.maxStorageBuffersPerShaderStage >= FUSED_STEP_STORAGE_BUFFERS) return backend;
-  const view = Object.create(backend) as Backend;
-  Object.defineProperties(view, { mamba3MixerStep: { value: undefined }, mamba3StepScan: { value: undefined } });
-  return view;
-}
-
 async function createWebGPU(): Promise<Backend> {
   const { createWebGPUBackend } = await import('@mamba3/backend-webgpu');
-  return withinDeviceLimits(await createWebGPUBackend({ powerPreference: 'high-performance' }));
+  // The backend leaves out fused kernels the device cannot bind (SwiftShader allows 10 storage buffers per stage).
+  return createWebGPUBackend({ powerPreference: 'high-performance' });
 }
 
 async function createCpu(): Promise<Backend> {

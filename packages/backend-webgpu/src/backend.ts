@@ -61,7 +61,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     return fn();
   };
 
-  return {
+  const backend: WebGPUBackend = {
     name,
     info,
     device: acquired.device,
@@ -111,6 +111,33 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     mamba3MixerChunked: (zxbcdt, params, state, attrs) => guard('mamba3MixerChunked', () => mamba3MixerChunked(rt, zxbcdt, params, state, attrs)),
     mamba3MixerStep: (zxbcdt, params, state, attrs) => guard('mamba3MixerStep', () => mamba3MixerStep(rt, zxbcdt, params, state, attrs)),
   };
+  return withoutUnbindableFusedOps(backend, acquired.device.limits.maxStorageBuffersPerShaderStage);
+}
+
+/**
+ * The most storage buffers any kernel of each fused op binds (see the `.wgsl.ts` templates).
+ * WebGPU guarantees 8 per shader stage; adapters and browsers may offer more or exactly that.
+ */
+export const FUSED_OP_STORAGE_BUFFERS = {
+  mamba3MixerStep: 11,
+  mamba3StepScan: 11,
+  mamba3MixerChunked: 9,
+  mamba3ChunkScan: 5,
+  rmsNorm: 4,
+  gatedRmsNorm: 4,
+  softmax: 2,
+  logSoftmax: 2,
+} as const;
+
+/**
+ * Leaves out the fused ops whose kernels this device cannot bind: the op layer then runs their
+ * reference composites (more dispatches, same results) instead of failing at the first call.
+ */
+function withoutUnbindableFusedOps(backend: WebGPUBackend, storageLimit: number): WebGPUBackend {
+  for (const [op, needed] of Object.entries(FUSED_OP_STORAGE_BUFFERS)) {
+    if (needed > storageLimit) delete (backend as unknown as Record<string, unknown>)[op];
+  }
+  return backend;
 }
 
 function lastOf(shape: Shape): number {

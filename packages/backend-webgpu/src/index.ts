@@ -7,7 +7,7 @@
 import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createWebGPUBackend } from './backend.js';
 
-export { createWebGPUBackend } from './backend.js';
+export { createWebGPUBackend, FUSED_OP_STORAGE_BUFFERS } from './backend.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
 export type { RuntimeStats } from './runtime.js';
 
