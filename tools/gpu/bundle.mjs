@@ -54,6 +54,9 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
 // Data the runs read.
 cpSync(join(root, 'packages/train/data/tinyshakespeare.txt'), join(out, 'stage', 'data', 'tinyshakespeare.txt'));
 cpSync(join(root, 'packages/default-model/train.config.json'), join(out, 'stage', 'default-model.train.json'));
+for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+  cpSync(join(root, 'packages/default-model/assets', f), join(out, 'stage', 'default-model', f));
+}
 for (const f of ['mixer_siso', 'mixer_siso_outnorm', 'mixer_siso_rope_full', 'mixer_mimo', 'mixer_mimo_outnorm']) {
   cpSync(join(root, `packages/core/fixtures/${f}.safetensors`), join(out, 'stage', 'fixtures', `${f}.safetensors`));
 }
