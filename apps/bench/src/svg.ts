@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Curve } from './suites/model.js';
 
-const W = 720;
+const W = 780;
 const H = 300;
 const PAD = { left: 64, right: 180, top: 28, bottom: 44 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
