@@ -21,9 +21,6 @@ export interface TrainOptions {
   lr: number;
   minLr?: number;
   warmupSteps?: number;
-  weightDecay?: number;
-  beta1?: number;
-  beta2?: number;
   /** Global gradient-norm clip (0: off). Default 1. */
   gradClip?: number;
   /** Micro-batches whose gradients are summed before each update. Default 1. */

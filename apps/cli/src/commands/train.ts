@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { MambaConfigInput } from '@mamba3/model';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { saveModel } from '@mamba3/model/node';
-import type { EvalEntry, ParityResult } from '@mamba3/train';
+import type { EvalEntry, ParityResult, TrainOptions } from '@mamba3/train';
 import { LmTrainer, TokenStream, trainParity } from '@mamba3/train';
 import { loadCheckpoint, saveCheckpoint } from '@mamba3/train/node';
 import { ByteTokenizer, CharTokenizer } from '@mamba3/tokenizer';
@@ -18,21 +18,8 @@ import { useBackendNamed } from '../backends.js';
 export interface TrainConfigFile {
   data: { path: string; tokenizer?: 'char' | 'byte' | string; valFraction?: number };
   model: Omit<MambaConfigInput, 'vocabSize'> & { vocabSize?: number };
-  train: {
-    steps: number;
-    batchSize: number;
-    seqLen: number;
-    lr: number;
-    minLr?: number;
-    warmupSteps?: number;
-    weightDecay?: number;
-    gradClip?: number;
-    accumulate?: number;
-    evalEvery?: number;
-    evalBatches?: number;
-    checkpointEvery?: number;
-    seed?: number;
-  };
+  /** The training loop's options, plus AdamW's weight decay (default 0.1). */
+  train: Omit<TrainOptions, 'progress' | 'onEval' | 'onCheckpoint'> & { weightDecay?: number };
   /** Where the final model (config.json, model.safetensors, tokenizer.json) goes. */
   out: string;
   /** Stored dtype of the final weights (checkpoints stay F32). Default F32. */
