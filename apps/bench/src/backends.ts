@@ -8,3 +8,19 @@ export async function loadBackends(): Promise<void> {
   await import('@mamba3/backend-webgpu');
   await import('@mamba3/backend-tfjs');
 }
+
+/** Names of the registered backends that initialise on this machine. */
+export async function availableBackends(): Promise<string[]> {
+  await loadBackends();
+  const { initBackend, listBackends } = await import('@mamba3/tensor');
+  const ok: string[] = [];
+  for (const name of listBackends()) {
+    try {
+      await initBackend(name);
+      ok.push(name);
+    } catch {
+      // Not available here (no adapter, no tfjs backend): measured elsewhere.
+    }
+  }
+  return ok;
+}

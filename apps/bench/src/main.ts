@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { SuiteResult } from './suite.js';
 import { suites } from './suites/index.js';
 import { appendMarkdown } from './markdown.js';
+import { availableBackends } from './backends.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,10 +30,13 @@ if (unknown.length) {
   process.exit(2);
 }
 const settings = Object.fromEntries((values.set ?? []).map((kv) => kv.split('=', 2) as [string, string]));
+// Without --backend: every backend that starts here (a software WebGPU adapter included).
+const backends = values.backend?.length ? values.backend : await availableBackends();
+if (!values.backend?.length) console.log(`backends: ${backends.join(', ')} (all that start here; choose with --backend)`);
 const results: SuiteResult[] = [];
 for (const s of chosen) {
   console.log(`\n== ${s.name}: ${s.summary}`);
-  results.push(await s.run({ backends: values.backend ?? ['cpu'], quick: values.quick ?? false, settings }));
+  results.push(await s.run({ backends, quick: values.quick ?? false, settings }));
 }
 if (values.json) {
   writeFileSync(values.json, JSON.stringify(results, null, 2));

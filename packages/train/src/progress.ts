@@ -19,12 +19,12 @@ export class ProgressBar {
   private readonly label: string;
   private readonly everyMs: number;
 
-  update(step: number, fields: Record<string, string | number>, tokens: number, force = false): void {
+  /** `tokens` (seen so far) adds a tokens/s figure. */
+  update(step: number, fields: Record<string, string | number>, tokens?: number, force = false): void {
     const now = performance.now();
     if (!force && now - this.lastPrint < this.everyMs && step < this.total) return;
     this.lastPrint = now;
     const elapsed = (now - this.started) / 1000;
-    const rate = tokens / Math.max(elapsed, 1e-9);
     const eta = step > 0 ? (elapsed / step) * (this.total - step) : 0;
     const width = 24;
     const filled = Math.round((width * step) / this.total);
@@ -32,7 +32,8 @@ export class ProgressBar {
     const extra = Object.entries(fields)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`)
       .join('  ');
-    const line = `${this.label} ${bar} ${step}/${this.total}  ${extra}  ${formatRate(rate)} tok/s  ETA ${formatTime(eta)}`;
+    const rate = tokens === undefined ? '' : `  ${formatRate(tokens / Math.max(elapsed, 1e-9))} tok/s`;
+    const line = `${this.label} ${bar} ${step}/${this.total}  ${extra}${rate}  ETA ${formatTime(eta)}`;
     this.write(this.tty ? `\r\x1b[2K${line}` : `${line}\n`);
   }
 

@@ -6,6 +6,7 @@ import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
 import { loadBackends } from '../backends.js';
 import { writeSvgPlot } from '../svg.js';
+import { ProgressBar } from '@mamba3/train';
 
 /** The 130M-class configuration of the issue (random weights): d_model 768, 24 layers, d_state 128, headdim 64. */
 function configs(quick: boolean): { name: string; config: MambaConfigInput }[] {
@@ -37,7 +38,16 @@ function randomIds(n: number, vocab: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
 }
 
-async function measureModel(backend: Backend, name: string, config: MambaConfigInput, lengths: number[], decodeSteps: number, rows: SuiteResult['rows'], curves: Curve[]): Promise<void> {
+async function measureModel(
+  backend: Backend,
+  name: string,
+  config: MambaConfigInput,
+  lengths: number[],
+  decodeSteps: number,
+  rows: SuiteResult['rows'],
+  curves: Curve[],
+  onRow: (label: string) => void,
+): Promise<void> {
   const model = MambaLMHeadModel.create(config, { seed: 0, backend });
   const rng = new Rng(1);
   const weightsBytes = memory().bytes[backend.name] ?? 0;
@@ -94,6 +104,7 @@ async function measureModel(backend: Backend, name: string, config: MambaConfigI
         'KV-cache transformer MB': +(kvBytes / MB).toFixed(1),
       });
       curve.points.push({ context: L, decodePeakMB: decodePeak / MB, cacheMB: cacheBytes / MB, kvMB: kvBytes / MB, p50ms: percentile(latencies, 50) });
+      onRow(`L=${L}`);
       console.log(`  ${backend.name} ${name} L=${L}: prefill ${Math.round(L / prefillSeconds)} tok/s, decode ${(1000 / meanMs).toFixed(1)} tok/s (p50 ${percentile(latencies, 50).toFixed(2)} ms), decode peak ${(decodePeak / MB).toFixed(1)} MB`);
     }
     curves.push(curve);
@@ -117,13 +128,15 @@ export const modelSuite: Suite = {
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
     const curves: Curve[] = [];
+    const models = configs(opts.quick).filter(({ name: m }) => !only || only.some((o) => m.includes(o)));
+    const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
     for (const name of opts.backends) {
       const backend = await setBackend(name);
-      for (const { name: m, config } of configs(opts.quick)) {
-        if (only && !only.some((o) => m.includes(o))) continue;
-        await measureModel(backend, m, config, lengths, decodeSteps, rows, curves);
+      for (const { name: m, config } of models) {
+        await measureModel(backend, m, config, lengths, decodeSteps, rows, curves, (done) => bar.update(rows.length, { at: `${name} ${m} ${done}` }));
       }
     }
+    bar.done();
     const svg = opts.settings.svg ?? 'decode-memory.svg';
     await writeSvgPlot(svg, curves);
     return {
