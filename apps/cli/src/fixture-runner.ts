@@ -33,16 +33,7 @@ export async function runFixture(path: string, mode: Mode, chunkSize?: number): 
   const u = await reader.tensor('input.u');
   try {
     const cache = mixer.allocateInferenceCache(u.shape[0]);
-    let y: Tensor;
-    if (mode === 'chunked') {
-      y = mixer.forward(u, { cache });
-    } else {
-      const [b, L, d] = u.shape;
-      const steps: Tensor[] = [];
-      for (let t = 0; t < L; t++) steps.push(tidy(() => reshape(mixer.step(reshape(sliceAxis(u, 1, t, t + 1), [b, d]), cache), [b, 1, d])));
-      y = concat(steps, 1);
-      dispose(steps);
-    }
+    const y = mode === 'chunked' ? mixer.forward(u, { cache }) : mixer.stepSequence(u, cache);
     const outputs: Record<string, Tensor> = { 'output.y': y };
     for (const k of ['angle', 'ssm', 'k', 'v'] as const) outputs[`output.state.${k}`] = cache[k];
     return { info, reader, outputs };

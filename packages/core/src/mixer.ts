@@ -1,6 +1,7 @@
 import type { Backend, DType, Mamba3MixerParams, Mamba3MixerState, Tensor } from '@mamba3/tensor';
 import {
   ArgumentError,
+  concat,
   dispose,
   engine,
   formatShape,
@@ -8,7 +9,9 @@ import {
   linear,
   mamba3MixerChunked,
   mamba3MixerStep,
+  reshape,
   ShapeError,
+  sliceAxis,
   tidy,
   zeros,
 } from '@mamba3/tensor';
@@ -152,6 +155,24 @@ export class Mamba3 {
     const { y, state } = mamba3StepForward(this.params, this.config, u, cache.state());
     cache.update(state);
     return y;
+  }
+
+  /**
+   * The recurrent path over a whole sequence: one `step` per position (what the official module
+   * does when decoding), u [b, L, dModel] -> [b, L, dModel]; updates the cache.
+   */
+  stepSequence(u: Tensor, cache: Mamba3InferenceCache): Tensor {
+    if (u.rank !== 3 || u.shape[2] !== this.config.dModel) {
+      throw new ShapeError(`Mamba3.stepSequence: input should be [batch, seqlen, ${this.config.dModel}], got ${formatShape(u.shape)}`);
+    }
+    const [b, L, d] = u.shape;
+    const steps: Tensor[] = [];
+    try {
+      for (let t = 0; t < L; t++) steps.push(tidy(() => reshape(this.step(reshape(sliceAxis(u, 1, t, t + 1), [b, d]), cache), [b, 1, d])));
+      return concat(steps, 1);
+    } finally {
+      dispose(steps);
+    }
   }
 
   allocateInferenceCache(batch: number, opts?: { backend?: Backend; dtype?: DType }): Mamba3InferenceCache {
