@@ -2,7 +2,7 @@ import type { Backend } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { isFloatDType } from '../dtype.js';
 import { engine } from '../engine.js';
-import { ArgumentError, BackendError, DTypeError } from '../errors.js';
+import { ArgumentError, BackendError, DTypeError, ShapeError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -61,4 +61,15 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
+}
+
+/** Checks an optional tensor argument's shape (absent is fine: say `required` otherwise). */
+export function expectShape(op: string, name: string, t: Tensor | undefined, shape: readonly number[], required = false): void {
+  if (t === undefined) {
+    if (required) throw new ArgumentError(`${op}: missing "${name}" (expected ${formatShape(shape)})`);
+    return;
+  }
+  if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`${op}: "${name}" should be ${formatShape(shape)}, got ${formatShape(t.shape)}`);
+  }
 }

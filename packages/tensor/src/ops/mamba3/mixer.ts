@@ -8,7 +8,7 @@ import { add, cos, maximum, minimum, mul, neg, reciprocal, sigmoid, silu, sin, s
 import { concat, expandDims, repeatInterleave, reshape, sliceAxis, split, squeeze, stack, transpose } from '../layout.js';
 import { gatedRmsNorm, rmsNorm } from '../nn.js';
 import { cumsum, sum } from '../reduce.js';
-import { checkFloat, checkInputs, checkSameDType, make } from '../util.js';
+import { checkFloat, checkInputs, checkSameDType, expectShape, make } from '../util.js';
 import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerResult, Mamba3MixerState } from './mixer-types.js';
 import { dInProjOf, MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './mixer-types.js';
 import { mamba3ChunkScan, mamba3StepScan } from './scan.js';
@@ -34,10 +34,7 @@ export function checkMixerAttrs(op: string, a: Mamba3MixerAttrs): void {
 }
 
 function expect(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
-  if (t === undefined) throw new ArgumentError(`${op}: missing "${name}" (expected ${formatShape(shape)})`);
-  if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new ShapeError(`${op}: "${name}" should be ${formatShape(shape)}, got ${formatShape(t.shape)}`);
-  }
+  expectShape(op, name, t, shape, true);
 }
 
 function checkMixer(op: string, zxbcdt: Tensor, p: Mamba3MixerParams, a: Mamba3MixerAttrs, state: Mamba3MixerState | undefined, step: boolean): { b: number; L: number } {

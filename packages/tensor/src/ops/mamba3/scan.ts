@@ -7,7 +7,7 @@ import { expandDims, pad, repeatInterleave, reshape, sliceAxis, transpose } from
 import { matmul } from '../matmul.js';
 import { cumsum } from '../reduce.js';
 import { tidy } from '../../scope.js';
-import { checkFloat, checkInputs, checkSameDType, make } from '../util.js';
+import { checkFloat, checkInputs, checkSameDType, expectShape, make } from '../util.js';
 import type {
   Mamba3ChunkScanInputs,
   Mamba3ChunkScanResult,
@@ -23,12 +23,6 @@ interface Dims {
   H: number;
   P: number;
   N: number;
-}
-
-function expectShape(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
-  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-    throw new ShapeError(`${op}: "${name}" should be ${formatShape(shape)}, got ${formatShape(t.shape)}`);
-  }
 }
 
 function checkChunkInputs(op: string, i: Mamba3ChunkScanInputs): Dims {
