@@ -50,6 +50,20 @@ import { COMMON } from '../codegen.js';
 const WG = 256;
 const LANES = 8;
 
+/**
+ * The gated output norm's per-rank statistics: rr[r] = 1/sqrt(mean(src[r, :]²) + eps) for the R
+ * rows of P values in `src` (workgroup memory); nothing without the out-proj norm. `eps` is a WGSL literal.
+ */
+function rankRmsWgsl(outNorm: boolean, src: string, P: number, eps: string): string {
+  if (!outNorm) return '';
+  return `if (tid < R) {
+    var ss = 0.0;
+    for (var p = 0u; p < P; p++) { let v = ${src}[tid * P + p]; ss += v * v; }
+    rr[tid] = 1.0 / sqrt(ss / ${P}.0 + ${eps});
+  }
+  workgroupBarrier();`;
+}
+
 export function mixerStepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
   const { H, P, N, G, R, A } = d;
   const dInner = H * P;
@@ -201,16 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ys[e] = s + Dh * xs[e];
   }
   workgroupBarrier();
-  ${
-    d.outNorm
-      ? `if (tid < R) {
-    var ss = 0.0;
-    for (var p = 0u; p < P; p++) { let v = ys[tid * P + p]; ss += v * v; }
-    rr[tid] = 1.0 / sqrt(ss / ${P}.0 + ${f32(d.eps)});
-  }
-  workgroupBarrier();`
-      : ''
-  }
+  ${rankRmsWgsl(d.outNorm, 'ys', P, f32(d.eps))}
   for (var p = tid; p < P; p += ${WG}u) {
     let zv = zx[row + h * P + p];
     var out = 0.0;
@@ -442,16 +447,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     yd[e] = ys[at] + Dh * xt[at];
   }
   workgroupBarrier();
-  ${
-    d.outNorm
-      ? `if (tid < R) {
-    var ss = 0.0;
-    for (var p = 0u; p < P; p++) { let v = yd[tid * P + p]; ss += v * v; }
-    rr[tid] = 1.0 / sqrt(ss / ${P}.0 + ${f32(d.eps)});
-  }
-  workgroupBarrier();`
-      : ''
-  }
+  ${rankRmsWgsl(d.outNorm, 'yd', P, f32(d.eps))}
   let row = pos * ${s.DIN}u;
   for (var p = tid; p < P; p += 64u) {
     let zv = zx[row + h * P + p];
