@@ -9,8 +9,10 @@ import { writeSvgPlot } from '../svg.js';
 import { ProgressBar } from '@mamba3/train';
 
 /** The 130M-class configuration of the issue (random weights): d_model 768, 24 layers, d_state 128, headdim 64. */
-function configs(quick: boolean): { name: string; config: MambaConfigInput }[] {
-  const base = quick ? { dModel: 128, nLayer: 2, vocabSize: 1000 } : { dModel: 768, nLayer: 24, vocabSize: 50280 };
+function configs(quick: boolean, settings: Record<string, string>): { name: string; config: MambaConfigInput }[] {
+  const sizes = quick ? { dModel: 128, nLayer: 2, vocabSize: 1000 } : { dModel: 768, nLayer: 24, vocabSize: 50280 };
+  // --set dModel=.. nLayer=.. vocabSize=.. override the sizes (e.g. a deep narrow model to time host overhead).
+  const base = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, settings[k] !== undefined ? Number(settings[k]) : v])) as typeof sizes;
   const dState = quick ? 32 : 128;
   const headdim = quick ? 32 : 64;
   return [
@@ -25,13 +27,18 @@ function percentile(sorted: number[], p: number): number {
 
 const MB = 1024 * 1024;
 
-/** Greedy next token on the device: the only readback of a decode step is one int per sequence. */
-async function stepGreedy(model: MambaLMHeadModel, token: number, cache: ReturnType<MambaLMHeadModel['allocateInferenceCache']>): Promise<number> {
+/**
+ * Greedy next token on the device: the only readback of a decode step is one int per sequence.
+ * Also returns the milliseconds spent encoding the step (host work before the readback waits).
+ */
+async function stepGreedy(model: MambaLMHeadModel, token: number, cache: ReturnType<MambaLMHeadModel['allocateInferenceCache']>): Promise<[number, number]> {
+  const t0 = performance.now();
   const logits = model.step([token], cache);
   const next = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
+  const encodeMs = performance.now() - t0;
   const id = (await next.data())[0];
   dispose([logits, next]);
-  return id;
+  return [id, encodeMs];
 }
 
 function randomIds(n: number, vocab: number, rng: Rng): number[] {
@@ -76,11 +83,15 @@ async function measureModel(
       const cacheBytes = cache.layers.reduce((n, l) => n + [l.angle, l.ssm, l.k, l.v].reduce((m, t) => m + t.size * 4, 0), 0);
       resetPeakMemory();
       const latencies: number[] = [];
+      const encodes: number[] = [];
       for (let i = 0; i < decodeSteps; i++) {
         const s = performance.now();
-        token = await stepGreedy(model, token, cache);
+        const [next, encodeMs] = await stepGreedy(model, token, cache);
+        token = next;
         latencies.push(performance.now() - s);
+        encodes.push(encodeMs);
       }
+      encodes.sort((a, b) => a - b);
       const decodePeak = memory().peakBytes[backend.name] ?? 0;
       cache.dispose();
       latencies.sort((a, b) => a - b);
@@ -97,6 +108,7 @@ async function measureModel(
         'p50 ms': +percentile(latencies, 50).toFixed(2),
         'p90 ms': +percentile(latencies, 90).toFixed(2),
         'p99 ms': +percentile(latencies, 99).toFixed(2),
+        'encode p50 ms': +percentile(encodes, 50).toFixed(2),
         'weights MB': +(weightsBytes / MB).toFixed(1),
         'cache MB': +(cacheBytes / MB).toFixed(2),
         'prefill peak MB': +(prefillPeak / MB).toFixed(1),
@@ -128,7 +140,7 @@ export const modelSuite: Suite = {
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
     const curves: Curve[] = [];
-    const models = configs(opts.quick).filter(({ name: m }) => !only || only.some((o) => m.includes(o)));
+    const models = configs(opts.quick, opts.settings).filter(({ name: m }) => !only || only.some((o) => m.includes(o)));
     const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
     for (const name of opts.backends) {
       const backend = await setBackend(name);
@@ -145,6 +157,7 @@ export const modelSuite: Suite = {
       rows,
       notes: [
         `prefill: one chunked forward of the whole prompt (batch 1), timed to the first sampled token; decode: ${decodeSteps} steps, each a full model step with the LM head and a greedy pick on the device (one int read back).`,
+        'encode p50 ms: host time to encode one decode step (model.step and the argmax, before waiting for the readback).',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
       ],
