@@ -160,19 +160,24 @@ async function benchScans(be: WebGPUBackend, quick: boolean, rows: Row[]): Promi
       ssm = r.ssm;
       return r.y;
     }, quick ? 5 : 200, 3);
-    rows.push({
-      kernel: 'mamba3StepScan',
-      case: R === 1 ? 'SISO' : `MIMO r${R}`,
-      shape: `H${H} P${P} N${N}`,
-      'ms (wall)': r3(t.ms),
-      'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
-      'TFLOP/s': null,
-      'GB/s': r3((4 * 2 * H * P * N) / (best(t) * 1e-3) / 1e9),
-      'tokens/s': null,
-    });
+    rows.push(stateStepRow('mamba3StepScan', R, H, P, N, t));
     console.log(`  step scan R=${R}: ${(best(t) * 1000).toFixed(1)} µs per call`);
     ops.dispose([...Object.values(s), ...Object.values(step), ssm]);
   }
+}
+
+/** A row for a kernel that reads and writes the SSM state once per call (GB/s counts that traffic). */
+function stateStepRow(kernel: string, R: number, H: number, P: number, N: number, t: Timing): Row {
+  return {
+    kernel,
+    case: R === 1 ? 'SISO' : `MIMO r${R}`,
+    shape: `H${H} P${P} N${N}`,
+    'ms (wall)': r3(t.ms),
+    'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
+    'TFLOP/s': null,
+    'GB/s': r3((4 * 2 * H * P * N) / (best(t) * 1e-3) / 1e9),
+    'tokens/s': null,
+  };
 }
 
 async function benchMixerStep(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
@@ -196,16 +201,7 @@ async function benchMixerStep(be: WebGPUBackend, quick: boolean, rows: Row[]): P
       state = r.state;
       return r.y;
     }, quick ? 5 : 200, 3);
-    rows.push({
-      kernel: 'mamba3MixerStep',
-      case: R === 1 ? 'SISO' : `MIMO r${R}`,
-      shape: `H${H} P${P} N${N}`,
-      'ms (wall)': r3(t.ms),
-      'ms (gpu)': t.gpuMs === null ? null : r3(t.gpuMs),
-      'TFLOP/s': null,
-      'GB/s': r3((4 * 2 * H * P * N) / (best(t) * 1e-3) / 1e9),
-      'tokens/s': null,
-    });
+    rows.push(stateStepRow('mamba3MixerStep', R, H, P, N, t));
     console.log(`  mixer step R=${R}: ${(best(t) * 1000).toFixed(1)} µs per call (one layer)`);
     ops.dispose([...Object.values(params), zx, ...Object.values(state)]);
   }
