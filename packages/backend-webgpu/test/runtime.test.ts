@@ -134,23 +134,7 @@ describe('device acquisition errors (no GPU needed)', () => {
   });
 
   it('small-M products (GEMV, split over K, both weight layouts) match a float64 product', async () => {
-    const rng = new ops.Rng(5);
-    for (const [M, K, N, transA, transB] of [[1, 300, 37, false, false], [3, 520, 600, true, false], [4, 300, 37, false, true], [2, 129, 1100, false, false]] as const) {
-      const av = Array.from({ length: M * K }, () => rng.normal());
-      const bv = Array.from({ length: K * N }, () => rng.normal());
-      const a = ops.tensor(av, transA ? [K, M] : [M, K], { backend: be });
-      const b = ops.tensor(bv, transB ? [N, K] : [K, N], { backend: be });
-      const c = ops.matmul(a, b, { transposeA: transA, transposeB: transB });
-      const got = await c.data();
-      for (let m = 0; m < M; m++) {
-        for (let n = 0; n < N; n++) {
-          let want = 0;
-          for (let k = 0; k < K; k++) want += av[transA ? k * M + m : m * K + k] * bv[transB ? n * K + k : k * N + n];
-          expect(Math.abs(got[m * N + n] - want), `M${M} K${K} N${N} [${m}, ${n}]`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(want));
-        }
-      }
-      ops.dispose([a, b, c]);
-    }
+    await expectMatmulsMatch(be, new ops.Rng(5), [[1, 300, 37, false, false], [3, 520, 600, true, false], [4, 300, 37, false, true], [2, 129, 1100, false, false]]);
   });
 
   it('without subgroups the GEMV and row kernels reduce with workgroup trees, same results', async () => {
@@ -186,23 +170,7 @@ describe('device acquisition errors (no GPU needed)', () => {
   it('the 128x128-tile matmul (forced) matches a float64 product, all transposes, ragged edges', async () => {
     const big = await makeBackend({ name: 'webgpu-tile128', matmulTile: 128 });
     try {
-      const rng = new ops.Rng(9);
-      for (const [M, K, N, transA, transB] of [[130, 20, 129, false, false], [129, 17, 131, true, true]] as const) {
-        const av = Array.from({ length: M * K }, () => rng.normal());
-        const bv = Array.from({ length: K * N }, () => rng.normal());
-        const a = ops.tensor(av, transA ? [K, M] : [M, K], { backend: big });
-        const b = ops.tensor(bv, transB ? [N, K] : [K, N], { backend: big });
-        const c = ops.matmul(a, b, { transposeA: transA, transposeB: transB });
-        const got = await c.data();
-        for (let m = 0; m < M; m++) {
-          for (let n = 0; n < N; n++) {
-            let want = 0;
-            for (let k = 0; k < K; k++) want += av[transA ? k * M + m : m * K + k] * bv[transB ? n * K + k : k * N + n];
-            expect(Math.abs(got[m * N + n] - want), `M${M} K${K} N${N} [${m}, ${n}]`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(want));
-          }
-        }
-        ops.dispose([a, b, c]);
-      }
+      await expectMatmulsMatch(big, new ops.Rng(9), [[130, 20, 129, false, false], [129, 17, 131, true, true]]);
       expect(big.stats().pipelines).toBeGreaterThan(0);
     } finally {
       big.dispose();
@@ -355,3 +323,23 @@ describe('device acquisition errors (no GPU needed)', () => {
     be.dispose();
   });
 });
+
+/** Each product [M, K] x [K, N] (with the given transposes) on `backend` against a float64 product of the same random values. */
+async function expectMatmulsMatch(backend: ops.Backend, rng: ops.Rng, cases: readonly (readonly [number, number, number, boolean, boolean])[]): Promise<void> {
+  for (const [M, K, N, transA, transB] of cases) {
+    const av = Array.from({ length: M * K }, () => rng.normal());
+    const bv = Array.from({ length: K * N }, () => rng.normal());
+    const a = ops.tensor(av, transA ? [K, M] : [M, K], { backend });
+    const b = ops.tensor(bv, transB ? [N, K] : [K, N], { backend });
+    const c = ops.matmul(a, b, { transposeA: transA, transposeB: transB });
+    const got = await c.data();
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let want = 0;
+        for (let k = 0; k < K; k++) want += av[transA ? k * M + m : m * K + k] * bv[transB ? n * K + k : k * N + n];
+        expect(Math.abs(got[m * N + n] - want), `M${M} K${K} N${N} [${m}, ${n}]`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(want));
+      }
+    }
+    ops.dispose([a, b, c]);
+  }
+}
