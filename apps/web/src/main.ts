@@ -128,6 +128,8 @@ function requestGenerate(): void {
   delete ui.app.dataset.finish;
   setState('generating', 'Generating…');
   send({ type: 'generate', id: ++generateId, prompt, ...parsed.value });
+  // Counts started runs, so a caller can tell a run began even when it ended at once (an error).
+  ui.app.dataset.runs = String(generateId);
 }
 
 function onLoadReply(reply: Extract<WorkerReply, { type: 'progress' | 'ready' }>): void {

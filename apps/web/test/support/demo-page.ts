@@ -43,8 +43,10 @@ export async function startGenerating(page: Page, opts: GenerateOptions): Promis
   await page.fill(byTestId('max-tokens'), String(opts.maxTokens));
   if (opts.temperature !== undefined) await page.fill(byTestId('temperature'), String(opts.temperature));
   if (opts.seed !== undefined) await page.fill(byTestId('seed'), String(opts.seed));
+  const runs = (await page.getAttribute(byTestId('app'), 'data-runs')) ?? '0';
   await page.click(byTestId('generate'));
-  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="app"]')?.dataset.state !== 'ready');
+  // The run counter, not the state: a run that fails at once is back to "ready" before a poll sees it.
+  await page.waitForFunction((before) => (document.querySelector<HTMLElement>('[data-testid="app"]')?.dataset.runs ?? '0') !== before, runs);
 }
 
 /** Waits for the run to end; returns how it ended and the generated text. */
