@@ -110,6 +110,9 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     mamba3StepScan: (inputs) => guard('mamba3StepScan', () => mamba3StepScan(rt, inputs)),
     mamba3MixerChunked: (zxbcdt, params, state, attrs) => guard('mamba3MixerChunked', () => mamba3MixerChunked(rt, zxbcdt, params, state, attrs)),
     mamba3MixerStep: (zxbcdt, params, state, attrs) => guard('mamba3MixerStep', () => mamba3MixerStep(rt, zxbcdt, params, state, attrs)),
+    beginCapture: () => rt.beginCapture(),
+    endCapture: (io) => rt.endCapture({ inputs: io.inputs as GPUStorage[], outputs: io.outputs as GPUStorage[], feedback: io.feedback }),
+    cancelCapture: () => rt.cancelCapture(),
   };
   return withoutUnbindableFusedOps(backend, acquired.device.limits.maxStorageBuffersPerShaderStage);
 }

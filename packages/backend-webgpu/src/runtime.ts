@@ -15,6 +15,8 @@ const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
 /** A tensor's GPU storage: a pooled buffer (at least `bytes` long) holding `dtype` elements. */
 export class GPUStorage {
   released = false;
+  /** Owned by a step graph (see `Runtime.endCapture`): releasing the tensor leaves the buffer alone. */
+  pinned = false;
   constructor(
     readonly buffer: GPUBuffer,
     /** Bytes of the tensor's elements (the buffer may be larger: pool size classes). */
@@ -55,6 +57,10 @@ export interface RuntimeStats {
   compileMs: number;
   /** Bytes in caches derived from live tensors (packed mixer parameters). */
   cacheBytes: number;
+  /** Bytes held by captured step graphs (their intermediates, outputs and donated inputs). */
+  graphBytes: number;
+  /** Dispatches encoded by replaying step graphs (also counted in `dispatches`). */
+  replayedDispatches: number;
 }
 
 export interface RuntimeOptions {
@@ -83,6 +89,35 @@ interface PipelineEntry {
 
 const BIND_GROUP_CACHE_MAX = 8192;
 
+/** One command of a captured step: what `dispatch`, `copy` and `clear` encoded. */
+type Recorded =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; buffers: readonly GPUBuffer[]; groups: readonly [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
+  | { kind: 'clear'; buffer: GPUBuffer; bytes: number };
+
+/** A capture in progress: the commands, and the buffers allocated while recording. */
+interface Capture {
+  commands: Recorded[];
+  /** Every buffer allocated during the capture: the graph owns them all afterwards. */
+  owned: Set<GPUBuffer>;
+  /** Buffers released during the capture, reusable by its later allocations (same order on replay). */
+  free: Map<number, GPUBuffer[]>;
+  /** Buffers written from the host (constants): never reused, or a replay would read them clobbered. */
+  constants: Set<GPUBuffer>;
+  /** Constants whose tensors were released during the capture (the graph still reads them). */
+  retired: GPUBuffer[];
+  /** Why the recording cannot be replayed (a readback was attempted), if so. */
+  poisoned: string | null;
+}
+
+/** What `endCapture` needs: the graph's input and output storages, and which outputs feed which inputs. */
+export interface CaptureIO {
+  inputs: readonly GPUStorage[];
+  outputs: readonly GPUStorage[];
+  /** [output, input] pairs: after a run, the output is the next run's input. */
+  feedback: readonly (readonly [number, number])[];
+}
+
 interface FreeBuffer {
   buffer: GPUBuffer;
   /** Released while commands using it were still unsubmitted: only encoded work may reuse it. */
@@ -106,6 +141,9 @@ export class Runtime {
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly releaseHooks: ((s: GPUStorage) => void)[] = [];
   private cacheBytes = 0;
+  private graphBytes = 0;
+  private replayedDispatches = 0;
+  private capture: Capture | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private lastPipeline: GPUComputePipeline | null = null;
@@ -197,6 +235,7 @@ export class Runtime {
     this.check(op);
     this.checkSize(op, bytes);
     const cls = Math.max(Math.ceil(bytes / 4) * 4, Math.min(sizeClass(bytes), this.maxBinding()));
+    if (this.capture) return this.allocCaptured(cls, bytes, dtype, clean);
     const list = this.free.get(cls);
     let buffer: GPUBuffer | undefined;
     if (list && list.length) {
@@ -208,6 +247,23 @@ export class Runtime {
       }
     }
     buffer ??= this.device.createBuffer({ size: cls, usage: STORAGE_USAGE });
+    this.liveBytes += cls;
+    return new GPUStorage(buffer, bytes, dtype);
+  }
+
+  /**
+   * Allocation while capturing: from the capture's own free list (its commands run in the same
+   * order on every replay, so reuse inside it is safe), else a new buffer the graph will own.
+   * Host-written buffers are always new: see `Capture.constants`.
+   */
+  private allocCaptured(cls: number, bytes: number, dtype: DType, clean: boolean): GPUStorage {
+    const cap = this.capture!;
+    let buffer = clean ? undefined : cap.free.get(cls)?.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size: cls, usage: STORAGE_USAGE });
+      cap.owned.add(buffer);
+      if (clean) cap.constants.add(buffer);
+    }
     this.liveBytes += cls;
     return new GPUStorage(buffer, bytes, dtype);
   }
@@ -243,12 +299,23 @@ export class Runtime {
 
   /** Returns a tensor's buffer to the pool (or destroys it when the pool is full). */
   release(s: GPUStorage): void {
-    if (s.released) return;
+    if (s.released || s.pinned) return;
     s.released = true;
     for (const hook of this.releaseHooks) hook(s);
     const cls = s.buffer.size;
     this.liveBytes -= cls;
     if (this.disposed) return;
+    const cap = this.capture;
+    if (cap?.owned.has(s.buffer)) {
+      if (cap.constants.has(s.buffer)) {
+        cap.retired.push(s.buffer);
+      } else {
+        let list = cap.free.get(cls);
+        if (!list) cap.free.set(cls, (list = []));
+        list.push(s.buffer);
+      }
+      return;
+    }
     const dirty = this.encoder !== null;
     if (this.pooledBytes + cls > this.poolLimit) {
       if (dirty) this.deferredDestroy.push(s.buffer);
@@ -378,18 +445,23 @@ export class Runtime {
     }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    this.capture?.commands.push({ kind: 'dispatch', pipeline: entry.pipeline, layout: entry.layout, buffers: [...buffers], groups: [x, y, z] });
     this.dispatches++;
     if (++this.pendingDispatches >= this.maxBatch) this.flush();
   }
 
   /** Copies bytes between buffers in stream order. */
   copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset = 0): void {
-    if (bytes > 0) this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    if (bytes <= 0) return;
+    this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.capture?.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
   }
 
   /** Zeroes a buffer range in stream order. */
   clear(buffer: GPUBuffer, bytes: number): void {
-    if (bytes > 0) this.endPass().clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+    if (bytes <= 0) return;
+    this.endPass().clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+    this.capture?.commands.push({ kind: 'clear', buffer, bytes });
   }
 
   /** Splits `n` workgroups over x and y (each at most maxComputeWorkgroupsPerDimension). */
@@ -423,6 +495,115 @@ export class Runtime {
     this.throwDeviceErrors('sync');
   }
 
+  // Step graphs -------------------------------------------------------------------------------
+
+  /** Starts recording the commands that ops encode (see `endCapture`). */
+  beginCapture(): void {
+    this.check('captureStep');
+    if (this.capture) throw new BackendError('webgpu captureStep: a capture is already in progress (captures do not nest)');
+    this.capture = { commands: [], owned: new Set(), free: new Map(), constants: new Set(), retired: [], poisoned: null };
+  }
+
+  /** Drops a capture whose function threw: its buffers go back to the pool once unused. */
+  cancelCapture(): void {
+    const cap = this.capture;
+    this.capture = null;
+    if (cap) this.cancelCaptured(cap);
+  }
+
+  private cancelCaptured(cap: Capture): void {
+    // Buffers of tensors still alive stay theirs (released later to the pool as usual).
+    for (const list of cap.free.values()) for (const b of list) this.deferredDestroy.push(b);
+    this.deferredDestroy.push(...cap.retired);
+    this.flush();
+  }
+
+  /**
+   * Ends a capture and returns the graph that replays it. Outputs and the inputs they feed back
+   * into become the graph's (pinned: disposing their tensors leaves the buffers alone).
+   */
+  endCapture(io: CaptureIO): StepGraphGPU {
+    const cap = this.capture;
+    if (!cap) throw new BackendError('webgpu captureStep: endCapture without beginCapture');
+    this.capture = null;
+    if (cap.poisoned) {
+      this.cancelCaptured(cap);
+      throw new UnsupportedError(cap.poisoned);
+    }
+    io.outputs.forEach((out, o) => {
+      if (!cap.owned.has(out.buffer) || cap.constants.has(out.buffer)) {
+        this.cancelCaptured(cap);
+        throw new UnsupportedError(`webgpu captureStep: output ${o} is not a result computed by the step (a view of an input or a weight, or a constant); return a computed tensor`);
+      }
+    });
+    const swaps = new Map<GPUBuffer, GPUBuffer>();
+    io.feedback.forEach(([o, i]) => {
+      const out = io.outputs[o];
+      const inp = io.inputs[i];
+      if (swaps.has(out.buffer) || swaps.has(inp.buffer)) {
+        this.cancelCaptured(cap);
+        throw new UnsupportedError(`webgpu captureStep: output ${o} or input ${i} appears in two feedback pairs (or shares storage with another); each pair needs its own tensors`);
+      }
+      swaps.set(out.buffer, inp.buffer).set(inp.buffer, out.buffer);
+    });
+    const held = new Set<GPUBuffer>(cap.owned);
+    for (const [, i] of io.feedback) held.add(io.inputs[i].buffer);
+    for (const [o, i] of io.feedback) {
+      if (io.inputs[i].dtype !== io.outputs[o].dtype || io.inputs[i].bytes !== io.outputs[o].bytes) {
+        this.cancelCaptured(cap);
+        throw new UnsupportedError(`webgpu captureStep: output ${o} (${io.outputs[o].bytes} bytes ${io.outputs[o].dtype}) cannot feed input ${i} (${io.inputs[i].bytes} bytes ${io.inputs[i].dtype})`);
+      }
+    }
+    for (const s of [...io.outputs, ...io.feedback.map(([, i]) => io.inputs[i])]) {
+      if (!s.pinned && !s.released) this.liveBytes -= s.buffer.size;
+      s.pinned = true;
+    }
+    let bytes = 0;
+    for (const b of held) bytes += b.size;
+    this.graphBytes += bytes;
+    return new StepGraphGPU(this, cap.commands, swaps, io.outputs.map((s) => s.buffer), io.outputs.map((s) => [s.bytes, s.dtype] as const), held, bytes);
+  }
+
+  /** Encodes recorded commands (bind groups made once per variant by the graph). */
+  encodeRecorded(commands: readonly Recorded[], bindGroups: readonly (GPUBindGroup | null)[], map: (b: GPUBuffer) => GPUBuffer): void {
+    this.check('captureStep run');
+    if (this.capture) throw new BackendError('webgpu captureStep: cannot run a step graph while capturing another');
+    let pass = this.ensurePass();
+    let last: GPUComputePipeline | null = this.lastPipeline;
+    commands.forEach((c, k) => {
+      if (c.kind === 'dispatch') {
+        if (c.pipeline !== last) pass.setPipeline((last = c.pipeline));
+        pass.setBindGroup(0, bindGroups[k]!);
+        pass.dispatchWorkgroups(c.groups[0], c.groups[1], c.groups[2]);
+        this.dispatches++;
+        this.replayedDispatches++;
+        this.pendingDispatches++;
+        return;
+      }
+      const enc = this.endPass();
+      if (c.kind === 'copy') enc.copyBufferToBuffer(map(c.src), c.srcOffset, map(c.dst), c.dstOffset, c.bytes);
+      else enc.clearBuffer(map(c.buffer), 0, Math.ceil(c.bytes / 4) * 4);
+      pass = this.ensurePass();
+      last = null;
+    });
+    this.lastPipeline = last;
+    if (this.pendingDispatches >= this.maxBatch) this.flush();
+  }
+
+  makeBindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({ layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  }
+
+  /** Frees a graph's buffers once no queued command uses them. */
+  releaseGraph(buffers: Iterable<GPUBuffer>, bytes: number): void {
+    this.graphBytes -= bytes;
+    if (this.disposed) return;
+    for (const b of buffers) {
+      if (this.encoder) this.deferredDestroy.push(b);
+      else b.destroy();
+    }
+  }
+
   // Readback ---------------------------------------------------------------------------------
 
   private takeStaging(cls: number): GPUBuffer {
@@ -433,6 +614,11 @@ export class Runtime {
   /** Copies `bytes` of `s` back: one copy, one submit, one map. */
   async read(op: string, s: GPUStorage, bytes: number, dtype: DType): Promise<TypedArray> {
     this.check(op);
+    if (this.capture) {
+      const msg = `webgpu ${op}: cannot read a tensor back while capturing a step graph (a captured step must not depend on values read on the host)`;
+      this.capture.poisoned ??= msg;
+      throw new UnsupportedError(msg);
+    }
     if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
     const cls = sizeClass(bytes);
     const staging = this.takeStaging(cls);
@@ -504,6 +690,8 @@ export class Runtime {
       pipelineHits: this.pipelineHits,
       compileMs: this.compileMs,
       cacheBytes: this.cacheBytes,
+      graphBytes: this.graphBytes,
+      replayedDispatches: this.replayedDispatches,
     };
   }
 
@@ -526,5 +714,71 @@ export class Runtime {
     this.pipelines.clear();
     this.bindGroups.clear();
     this.device.destroy();
+  }
+}
+
+/**
+ * A captured step: the recorded commands, replayed without the op layer. Feedback pairs swap
+ * roles on every run (ping-pong), so no copies are needed: run k reads what run k-1 wrote.
+ */
+export class StepGraphGPU {
+  private runs = 0;
+  private disposed = false;
+  private readonly variants: (GPUBindGroup | null)[][];
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly commands: readonly Recorded[],
+    private readonly swaps: ReadonlyMap<GPUBuffer, GPUBuffer>,
+    private readonly outputBuffers: readonly GPUBuffer[],
+    private readonly outputTypes: readonly (readonly [number, DType])[],
+    private readonly held: ReadonlySet<GPUBuffer>,
+    readonly bytes: number,
+  ) {
+    // Variant 0 is the capture as recorded; variant 1 has every feedback pair swapped.
+    this.variants = [0, 1].map((v) =>
+      commands.map((c) => (c.kind === 'dispatch' ? rt.makeBindGroup(c.layout, v ? c.buffers.map((b) => this.swapped(b)) : c.buffers) : null)),
+    );
+  }
+
+  private swapped(b: GPUBuffer): GPUBuffer {
+    return this.swaps.get(b) ?? b;
+  }
+
+  /** The capture itself was run 0; run k uses variant k mod 2 (reads what run k-1 wrote). */
+  run(): void {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    this.runs++;
+    const v = this.runs % 2;
+    this.rt.encodeRecorded(this.commands, this.variants[v], v ? (b) => this.swapped(b) : (b) => b);
+  }
+
+  /** Output i's buffer as of the last run. */
+  private current(i: number): GPUBuffer {
+    const b = this.outputBuffers[i];
+    return this.runs % 2 ? this.swapped(b) : b;
+  }
+
+  read(i: number): Promise<TypedArray> {
+    const [bytes, dtype] = this.outputTypes[i];
+    return this.rt.read('captureStep read', new GPUStorage(this.current(i), bytes, dtype), bytes, dtype);
+  }
+
+  /** A new storage holding a copy of output i as of the last run. */
+  copyOutput(i: number): GPUStorage {
+    const [bytes, dtype] = this.outputTypes[i];
+    const s = this.rt.alloc('captureStep output', bytes, dtype);
+    this.rt.copy(this.current(i), s.buffer, 0, Math.ceil(bytes / 4) * 4);
+    return s;
+  }
+
+  get commandCount(): number {
+    return this.commands.length;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.rt.releaseGraph(this.held, this.bytes);
   }
 }

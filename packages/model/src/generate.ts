@@ -1,4 +1,4 @@
-import type { Tensor } from '@mamba3/tensor';
+import type { StepGraph, Tensor, TypedArray } from '@mamba3/tensor';
 import { ArgumentError, argMax, Rng, sliceAxis, tidy, concat } from '@mamba3/tensor';
 import type { MambaLMHeadModel } from './model.js';
 import { MambaInferenceCache } from './model.js';
@@ -28,6 +28,12 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Decodes and encodes text (default: the model's tokenizer, if attached). */
   tokenizer?: TokenizerLike;
+  /**
+   * Greedy decoding on a backend that records step graphs (WebGPU) replays one recorded step per
+   * token and keeps two steps in flight (default true); false runs the op layer every step.
+   * Same tokens either way.
+   */
+  stepGraph?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -184,6 +190,11 @@ export async function* generate(
   // Prefill each prompt alone (lengths differ), then decode the batch together.
   let cache: MambaInferenceCache | null = null;
   let logits: Tensor | null = null;
+  const useGraph = isGreedy(sampling) && opts.stepGraph !== false && !!model.backend.beginCapture;
+  let graph: StepGraph | null = null;
+  // Picked ids of queued graph runs, oldest first; the run for token index k is queued before token k-1 is awaited.
+  const inflight: Promise<TypedArray>[] = [];
+  let queuedUpTo = 0;
   try {
     const parts = prompts.map(() => model.allocateInferenceCache(1));
     try {
@@ -197,9 +208,14 @@ export async function* generate(
     for (let index = 0; index < maxNewTokens; index++) {
       await yieldToEventLoop();
       if (opts.signal?.aborted) break;
-      const next = await pickTokens(logits, V, sampling, rng, seqs);
-      logits.dispose();
-      logits = null;
+      let next: number[];
+      if (logits) {
+        next = await pickTokens(logits, V, sampling, rng, seqs);
+        logits.dispose();
+        logits = null;
+      } else {
+        next = Array.from(await inflight.shift()!);
+      }
       for (const [i, s] of seqs.entries()) {
         if (s.finishReason) continue;
         const token = next[i];
@@ -214,8 +230,23 @@ export async function* generate(
         yield { sequence: i, token, index, text };
       }
       if (seqs.every((s) => s.finishReason) || index === maxNewTokens - 1) break;
+      if (useGraph) {
+        if (!graph) {
+          graph = model.greedyStepGraph(next, cache!, { vocab: V });
+          cache = null;
+          inflight.push(graph.read(0));
+          queuedUpTo = index + 1;
+        }
+        // Queue the step after next before waiting for next: the GPU never idles on the host.
+        while (inflight.length < 2 && queuedUpTo < maxNewTokens - 1) {
+          graph.run();
+          inflight.push(graph.read(0));
+          queuedUpTo++;
+        }
+        continue;
+      }
       // Finished sequences ride along with a dummy token; their outputs are ignored.
-      logits = model.step(seqs.map((s, i) => (s.finishReason ? 0 : next[i])), cache);
+      logits = model.step(seqs.map((s, i) => (s.finishReason ? 0 : next[i])), cache!);
     }
     for (const [i, s] of seqs.entries()) {
       if (s.finishReason) continue;
@@ -225,6 +256,9 @@ export async function* generate(
   } finally {
     logits?.dispose();
     cache?.dispose();
+    // Runs still in flight are dropped: their reads finish (or fail with the device) unobserved.
+    for (const p of inflight) p.catch(() => undefined);
+    graph?.dispose();
   }
   return { sequences: seqs.map((s) => ({ promptIds: s.promptIds, ids: s.ids, text: s.text, finishReason: s.finishReason ?? 'length' })) };
 }

@@ -1,8 +1,10 @@
 import type { Mamba3Config } from '@mamba3/core';
 import { checkWeights, Mamba3InferenceCache, resolveMamba3Config } from '@mamba3/core';
-import type { Backend, DType, Tensor } from '@mamba3/tensor';
+import type { Backend, DType, StepGraph, Tensor } from '@mamba3/tensor';
 import {
   ArgumentError,
+  argMax,
+  captureStep,
   concat,
   dispose,
   formatShape,
@@ -229,6 +231,32 @@ export class MambaLMHeadModel {
       cache.seqlenOffset += 1;
       return lmLogits(this.w, hidden);
     });
+  }
+
+  /**
+   * Greedy decoding as a step graph (see `captureStep`): each run embeds the last picked ids,
+   * steps every layer, and picks the argmax over the first `vocab` logits on the device; the
+   * picked ids and the caches feed the next run. On WebGPU runs replay the recorded kernels, so
+   * a step costs a few host calls per kernel and one 4-byte-per-sequence readback (`read(0)`).
+   * Run 0 (here) steps `ids`; output 0 is the picked ids [b] (int32). The graph takes over
+   * `cache`'s tensors (dispose the graph, not the cache, when done).
+   */
+  greedyStepGraph(ids: readonly number[], cache: MambaInferenceCache, opts: { vocab?: number; record?: boolean } = {}): StepGraph {
+    const vocab = opts.vocab ?? this.vocabSize;
+    if (!Number.isInteger(vocab) || vocab < 1 || vocab > this.vocabSize) throw new ArgumentError(`greedyStepGraph: vocab must be in [1, ${this.vocabSize}], got ${vocab}`);
+    this.checkCache('greedyStepGraph', cache, ids.length);
+    const t = keep(this.toIds(ids.map((id) => [id]), 'greedyStepGraph'));
+    const start = tidy(() => squeeze(t, 1));
+    t.dispose();
+    const states = cache.layers.flatMap((l) => [l.angle, l.ssm, l.k, l.v]);
+    const step = (idsNow: Tensor, ...flat: Tensor[]): Tensor[] => {
+      const layerStates = cache.layers.map((_, i) => ({ angle: flat[4 * i], ssm: flat[4 * i + 1], k: flat[4 * i + 2], v: flat[4 * i + 3] }));
+      const { hidden, states: next } = lmStep(this.w, this.config, this.mixerConfig, idsNow, layerStates);
+      const picked = argMax(sliceAxis(lmLogits(this.w, hidden), 1, 0, vocab), -1);
+      return [picked, ...next.flatMap((n) => [n.angle, n.ssm, n.k, n.v])];
+    };
+    const inputs = [keep(start), ...states];
+    return captureStep(inputs, step, { feedback: inputs.map((_, k) => [k, k] as const), record: opts.record });
   }
 
   /** The official `config.json` and the weights as safetensors (official names; the tied head is written under both names, as `state_dict()` has it). */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { argMax, ConfigError, dispose, memory, serializeSafetensors, setBackend, SafetensorsReader, tidy, WeightsError, ArgumentError } from '@mamba3/tensor';
+import { argMax, sliceAxis, ConfigError, dispose, memory, serializeSafetensors, setBackend, SafetensorsReader, tidy, WeightsError, ArgumentError } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 import { relativeL2 } from '@mamba3/core';
 import { fromConfigJson, MambaLMHeadModel, toConfigJson } from '../src/index.js';
@@ -53,6 +53,35 @@ describe('forward, prefill and step agree', () => {
       model.dispose();
     });
   }
+});
+
+describe('greedyStepGraph', () => {
+  it('each run picks the argmax of a step and feeds it back (eager mode on the CPU), leaking nothing', async () => {
+    const model = small();
+    const before = memory().numTensors;
+    const prompt = [[5, 17, 200], [9, 8, 7]];
+    const refCache = model.allocateInferenceCache(2);
+    const graphCache = model.allocateInferenceCache(2);
+    tidy(() => void model.prefill(prompt, refCache));
+    tidy(() => void model.prefill(prompt, graphCache));
+    let ids = [42, 3];
+    const graph = model.greedyStepGraph(ids, graphCache, { vocab: 250 });
+    expect(graph.mode).toBe('eager');
+    for (let k = 0; k < 4; k++) {
+      if (k > 0) graph.run();
+      const picked = tidy(() => argMax(sliceAxis(model.step(ids, refCache), 1, 0, 250), -1));
+      ids = Array.from(await picked.data());
+      picked.dispose();
+      expect(Array.from(await graph.read(0)), `run ${k}`).toEqual(ids);
+    }
+    const other = model.allocateInferenceCache(2);
+    expect(() => model.greedyStepGraph([1], other)).toThrow(/batch of 2, the ids a batch of 1/);
+    other.dispose();
+    graph.dispose();
+    refCache.dispose();
+    expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
 });
 
 describe('generate', () => {

@@ -178,6 +178,31 @@ export interface Backend {
     state: KernelInputs<Mamba3MixerState>,
     attrs: Mamba3MixerAttrs,
   ): MixerKernelOutputs;
+
+  // Step graphs (optional) ----------------------------------------------------------------
+  /**
+   * Starts recording the device work of the ops that follow, for `captureStep`. Backends that
+   * queue work (GPUs) replay the recording without the op layer; the others leave these out and
+   * `captureStep` re-runs the function instead.
+   */
+  beginCapture?(): void;
+  /** Ends the recording: storages of the step's inputs and outputs, and [output, input] feedback pairs. */
+  endCapture?(io: { inputs: readonly unknown[]; outputs: readonly unknown[]; feedback: readonly (readonly [number, number])[] }): BackendGraph;
+  /** Abandons a recording (the step function threw). */
+  cancelCapture?(): void;
+}
+
+/** A recorded step (see `captureStep`): the backend's replay of it. */
+export interface BackendGraph {
+  /** Queues the recorded work again; each feedback output becomes the next run's input. */
+  run(): void;
+  /** Output i as of the last run, read back. */
+  read(i: number): Promise<TypedArray>;
+  /** New storage holding a copy of output i as of the last run. */
+  copyOutput(i: number): unknown;
+  /** Device bytes the graph holds (intermediates, outputs, donated inputs). */
+  readonly bytes: number;
+  dispose(): void;
 }
 
 /** Maps a record of tensors to the same record of kernel tensors. */

@@ -44,6 +44,7 @@ export type {
   ReduceOp,
   ArgReduceOp,
   MixerKernelOutputs,
+  BackendGraph,
 } from './backend.js';
 export { UNARY_OPS, BINARY_OPS, INT_UNARY_OPS } from './backend.js';
 export { Engine, engine, Tape } from './engine.js';
@@ -51,6 +52,8 @@ export type { MemoryInfo, GradFn } from './engine.js';
 export { Rng } from './random.js';
 export { tidy, keep, dispose, memory, resetPeakMemory, collectTensors } from './scope.js';
 export type { TensorContainer } from './scope.js';
+export { captureStep, StepGraph } from './capture.js';
+export type { CaptureStepOptions } from './capture.js';
 export { grad, grads, valueAndGrad, valueAndGrads, vjp, recordCompositeGrad } from './autograd.js';
 
 export * from './ops/creation.js';

@@ -6,6 +6,7 @@ import type { Tensor } from '@mamba3/tensor';
 import { add, ArgumentError, dispose, div, identity, keep, Rng, tidy, valueAndGrads } from '@mamba3/tensor';
 import type { Batch } from './data.js';
 import { TokenStream } from './data.js';
+import type { CrossEntropyOptions } from './loss.js';
 import { crossEntropy } from './loss.js';
 import type { AdamWOptions } from './optim.js';
 import { AdamW, clipGradNorm } from './optim.js';
@@ -59,6 +60,8 @@ export class LmTrainer {
   readonly optimizer: AdamW;
   step = 0;
   tokensSeen = 0;
+  /** Options of the training loss (label smoothing); evaluation always uses the plain loss. */
+  lossOptions: CrossEntropyOptions = {};
 
   /** Takes ownership of `params` (official names). */
   constructor(config: MambaConfig, params: LmParams, optimizer: AdamWOptions = {}) {
@@ -79,13 +82,13 @@ export class LmTrainer {
     return this.config.tieEmbeddings ? { ...params, 'lm_head.weight': params['backbone.embedding.weight'] } : params;
   }
 
-  /** Mean next-token loss of a batch under `params`. */
-  loss(params: LmParams, batch: Batch): Tensor {
+  /** Mean next-token loss of a batch under `params` (with `opts`: the training loss's options). */
+  loss(params: LmParams, batch: Batch, opts?: CrossEntropyOptions): Tensor {
     return tidy(() => {
       const w = organise(this.withHead(params), this.config);
       const { hidden, states } = lmSequence(w, this.config, this.mixer, batch.inputs);
       dispose(states);
-      return crossEntropy(lmLogits(w, hidden), batch.targets);
+      return crossEntropy(lmLogits(w, hidden), batch.targets, opts);
     });
   }
 
@@ -96,7 +99,7 @@ export class LmTrainer {
     let gradSum: Record<string, Tensor> | null = null;
     let lossSum: Tensor | null = null;
     for (const batch of batches) {
-      const { value, grads } = valueAndGrads((...ps) => this.loss(Object.fromEntries(names.map((n, i) => [n, ps[i]])), batch))(names.map((n) => this.params[n]));
+      const { value, grads } = valueAndGrads((...ps) => this.loss(Object.fromEntries(names.map((n, i) => [n, ps[i]])), batch, this.lossOptions))(names.map((n) => this.params[n]));
       const prevGrads: Record<string, Tensor> | null = gradSum;
       const prevLoss: Tensor | null = lossSum;
       gradSum = Object.fromEntries(names.map((n, i) => [n, keep(prevGrads ? add(prevGrads[n], grads[i]) : grads[i])]));

@@ -31,6 +31,20 @@ describe('crossEntropy', () => {
     });
   });
 
+  it('with labelSmoothing ε matches PyTorch: (1 − ε)·NLL + ε·mean over classes of −log p', () => {
+    const logits = [[2, 1, 0.5], [0, 0, 3], [1, -1, 1]];
+    const targets = [0, -100, 1];
+    const eps = 0.2;
+    const lse = (r: number[]) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
+    const rowLoss = (r: number[], t: number) => (1 - eps) * (lse(r) - r[t]) + (eps / r.length) * r.reduce((s, v) => s + lse(r) - v, 0);
+    const want = (rowLoss(logits[0], 0) + rowLoss(logits[2], 1)) / 2;
+    tidy(() => {
+      const got = crossEntropy(tensor(logits), tensor(targets, [3], { dtype: 'int32' }), { labelSmoothing: eps }).dataSync()[0];
+      expect(got).toBeCloseTo(want, 6);
+      expect(() => crossEntropy(tensor(logits), tensor(targets, [3], { dtype: 'int32' }), { labelSmoothing: 1.5 })).toThrow(/labelSmoothing/);
+    });
+  });
+
   it('checks shapes and dtypes', () => {
     tidy(() => {
       expect(() => crossEntropy(tensor([[1, 2]]), tensor([0, 1], [2], { dtype: 'int32' }))).toThrow(/need targets \[1\]/);

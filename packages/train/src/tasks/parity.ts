@@ -32,6 +32,12 @@ export interface ParityOptions {
   seed?: number;
   backend?: Backend;
   progress?: boolean;
+  /** Label smoothing of the training loss (keeps a gradient on confident predictions; default 0). */
+  labelSmoothing?: number;
+  /** AdamW weight decay (official no-decay set; default 0). */
+  weightDecay?: number;
+  /** Final learning rate of the cosine schedule (default lr / 10). */
+  minLr?: number;
   /** Training strings draw their own density of ones (evaluation always uses fair coins). */
   mixedDensity?: boolean;
   /** Called every `evalEvery` steps with the accuracy at evalLength. */
@@ -113,13 +119,14 @@ export async function trainParity(o: ParityOptions): Promise<ParityResult> {
   const trainLength = o.trainLength ?? 64;
   const evalLength = o.evalLength ?? 256;
   const model = MambaLMHeadModel.create(parityModelConfig(o), { seed: o.seed ?? 0, backend: o.backend });
-  const trainer = LmTrainer.fromModel(model, { weightDecay: 0 });
+  const trainer = LmTrainer.fromModel(model, { weightDecay: o.weightDecay ?? 0 });
+  trainer.lossOptions = { labelSmoothing: o.labelSmoothing ?? 0 };
   model.dispose();
   const bar = o.progress === false ? null : new ProgressBar(steps, { label: `parity complex=${o.complex}` });
   let loss = Number.NaN;
   try {
     for (let s = 0; s < steps; s++) {
-      const lr = cosineLr(s, { lr: o.lr ?? 3e-3, warmupSteps: Math.min(100, steps / 10), totalSteps: steps });
+      const lr = cosineLr(s, { lr: o.lr ?? 3e-3, ...(o.minLr !== undefined ? { minLr: o.minLr } : {}), warmupSteps: Math.min(100, steps / 10), totalSteps: steps });
       const batch = parityBatch(o.batchSize ?? 64, trainLength, rng, o.backend, o.mixedDensity ?? false);
       loss = await trainer.update([batch], lr, 1);
       dispose(batch);

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor } from '@mamba3/tensor';
+import * as ops from '@mamba3/tensor';
+import { UnsupportedError } from '@mamba3/tensor';
+import type { WebGPUBackend } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+
+/**
+ * A step with the shapes of a decode step: a matmul, a constant made inside the step, a
+ * reduction, an argmax (int32 output fed back through a gather) and a state carried over.
+ */
+function step(w: Tensor, table: Tensor) {
+  return (ids: Tensor, s: Tensor): Tensor[] => {
+    const emb = ops.gather(table, ids, 0); // [b, d]
+    const next = ops.tanh(ops.add(ops.matmul(s, w), ops.mul(emb, ops.tensor([0.5], [1], { backend: w.backend }))));
+    const picked = ops.argMax(ops.sliceAxis(next, 1, 0, 4), -1); // ids stay within the table
+    return [picked, next, ops.sum(next, -1)];
+  };
+}
+
+(SKIP_WEBGPU ? describe.skip : describe)(`captureStep on WebGPU (recorded replay)${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await makeBackend({ name: 'webgpu-capture' });
+  });
+  afterAll(() => be?.dispose());
+
+  const setup = () => {
+    const rng = new ops.Rng(7);
+    const o = { backend: be };
+    const w = ops.keep(ops.tensor(Float32Array.from({ length: 64 }, () => rng.normal() * 0.5), [8, 8], o));
+    const table = ops.keep(ops.tensor(Float32Array.from({ length: 32 }, () => rng.normal()), [4, 8], o));
+    const s0 = Float32Array.from({ length: 16 }, () => rng.normal());
+    const inputs = () => [ops.keep(ops.tensor([1, 3], [2], { ...o, dtype: 'int32' })), ops.keep(ops.tensor(s0, [2, 8], o))];
+    return { w, table, inputs };
+  };
+
+  it('replays give the same outputs as re-running the ops, run after run, with the state and ids fed back', async () => {
+    const { w, table, inputs } = setup();
+    const feedback = [[0, 0], [1, 1]] as const;
+    const recorded = ops.captureStep(inputs(), step(w, table), { feedback });
+    const eager = ops.captureStep(inputs(), step(w, table), { feedback, record: false });
+    expect(recorded.mode).toBe('recorded');
+    expect(eager.mode).toBe('eager');
+    const replayedBefore = be.stats().replayedDispatches;
+    for (let run = 0; run < 5; run++) {
+      if (run > 0) {
+        recorded.run();
+        eager.run();
+      }
+      for (let i = 0; i < 3; i++) expect(Array.from(await recorded.read(i))).toEqual(Array.from(await eager.read(i)));
+    }
+    expect(be.stats().replayedDispatches).toBeGreaterThan(replayedBefore);
+    // A copy taken now is unaffected by the next runs.
+    const snap = recorded.output(1);
+    const snapValues = Array.from(await snap.data());
+    recorded.run();
+    expect(Array.from(await snap.data())).toEqual(snapValues);
+    snap.dispose();
+    recorded.dispose();
+    eager.dispose();
+    w.dispose();
+    table.dispose();
+  });
+
+  it('queued runs overlap: reads taken right after each run see that run', async () => {
+    const { w, table, inputs } = setup();
+    const feedback = [[0, 0], [1, 1]] as const;
+    const recorded = ops.captureStep(inputs(), step(w, table), { feedback });
+    const eager = ops.captureStep(inputs(), step(w, table), { feedback, record: false });
+    const pending = [recorded.read(2)];
+    const want = [Array.from(await eager.read(2))];
+    for (let run = 1; run < 6; run++) {
+      recorded.run();
+      pending.push(recorded.read(2));
+      eager.run();
+      want.push(Array.from(await eager.read(2)));
+    }
+    const got = await Promise.all(pending);
+    expect(got.map((g) => Array.from(g))).toEqual(want);
+    recorded.dispose();
+    eager.dispose();
+    w.dispose();
+    table.dispose();
+  });
+
+  it('frees every buffer it held on dispose, and refuses what cannot be replayed', async () => {
+    const { w, table, inputs } = setup();
+    await be.sync();
+    const live = be.memoryBytes();
+    const graphBytes = be.stats().graphBytes;
+    const graph = ops.captureStep(inputs(), step(w, table), { feedback: [[0, 0], [1, 1]] });
+    expect(be.stats().graphBytes).toBeGreaterThan(graphBytes);
+    graph.run();
+    graph.dispose();
+    await be.sync();
+    expect(be.stats().graphBytes).toBe(graphBytes);
+    expect(be.memoryBytes()).toBe(live);
+    // Reading back inside the step would freeze a host value into the recording.
+    expect(() => ops.captureStep(inputs(), (a, b) => (a.data().catch(() => undefined), [ops.add(b, 1)]))).toThrow(/cannot read a tensor back while capturing/);
+    // An output that is a view of an input is not something the step computes.
+    expect(() => ops.captureStep(inputs(), (a, b) => [ops.identity(b)], { feedback: [[0, 1]] })).toThrow(UnsupportedError);
+    // After a failed capture the backend works as before.
+    const x = ops.tidy(() => ops.add(ops.tensor([1, 2], [2], { backend: be }), 1));
+    expect(Array.from(await x.data())).toEqual([2, 3]);
+    x.dispose();
+    w.dispose();
+    table.dispose();
+  });
+});

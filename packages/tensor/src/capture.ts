@@ -1,0 +1,225 @@
+import type { Backend, BackendGraph } from './backend.js';
+import type { TypedArray } from './dtype.js';
+import { engine } from './engine.js';
+import { ArgumentError, DisposedError, ShapeError } from './errors.js';
+import { identity } from './ops/layout.js';
+import { keep, tidy } from './scope.js';
+import { formatShape } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Step graphs: a function of tensors run many times on the same shapes (a decode step). Where the
+ * backend can record its device work (WebGPU), later runs replay the recording: no op layer, no
+ * validation, no new tensors, so the host cost of a step is a few calls per kernel. Elsewhere
+ * each run calls the function again, with the same results.
+ */
+
+export interface CaptureStepOptions {
+  /**
+   * [output, input] pairs: after each run, that output is the next run's input (a decode step's
+   * cache, or the token it picked). Inputs named here are donated: the graph takes them over and
+   * their tensors are disposed.
+   */
+  feedback?: readonly (readonly [number, number])[];
+  /** Record where the backend can (default true); false re-runs the function every time. */
+  record?: boolean;
+}
+
+/**
+ * The function must be a pure function of its inputs and of tensors that outlive the graph (the
+ * weights): a recorded run replays the same kernels on the same buffers, so host values read or
+ * made inside it (random numbers, `data()`) are frozen at capture, and reading back throws.
+ */
+export class StepGraph {
+  /** `recorded`: runs replay the backend's recording; `eager`: runs call the function again. */
+  readonly mode: 'recorded' | 'eager';
+  private runCount = 1;
+  private disposed = false;
+  private readonly recorded: BackendGraph | null;
+  private readonly eager: EagerRuns | null;
+
+  /** @internal Made by `captureStep`. */
+  constructor(
+    readonly backend: Backend,
+    private readonly outputMeta: readonly { shape: readonly number[]; dtype: Tensor['dtype'] }[],
+    recorded: BackendGraph | null,
+    eager: EagerRuns | null,
+  ) {
+    this.recorded = recorded;
+    this.eager = eager;
+    this.mode = recorded ? 'recorded' : 'eager';
+  }
+
+  /** Runs so far, the capture included (it is run 0). */
+  get runs(): number {
+    return this.runCount;
+  }
+
+  get outputCount(): number {
+    return this.outputMeta.length;
+  }
+
+  /** Device bytes the recording holds (0 in eager mode: its tensors are counted as usual). */
+  get bytes(): number {
+    return this.recorded?.bytes ?? 0;
+  }
+
+  /** Runs the step again (queued on GPU backends: nothing waits). */
+  run(): void {
+    this.check('run');
+    if (this.recorded) this.recorded.run();
+    else this.eager!.run();
+    this.runCount++;
+  }
+
+  /** Output i of the last run, read back. Reading right after `run` and awaiting later lets runs overlap. */
+  read(i: number): Promise<TypedArray> {
+    this.check('read', i);
+    return this.recorded ? this.recorded.read(i) : this.eager!.outputs[i].data();
+  }
+
+  /** Output i of the last run as a new tensor (a copy: later runs do not change it). */
+  output(i: number): Tensor {
+    this.check('output', i);
+    if (!this.recorded) return identity(this.eager!.outputs[i]);
+    const { shape, dtype } = this.outputMeta[i];
+    return engine.makeTensor(this.backend, this.recorded.copyOutput(i), shape, dtype);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.recorded?.dispose();
+    this.eager?.dispose();
+  }
+
+  private check(op: string, i?: number): void {
+    if (this.disposed) throw new DisposedError(`StepGraph.${op}: the graph was disposed`);
+    if (i !== undefined && !(Number.isInteger(i) && i >= 0 && i < this.outputMeta.length)) {
+      throw new ArgumentError(`StepGraph.${op}: output ${i} does not exist (the step has ${this.outputMeta.length} outputs)`);
+    }
+  }
+}
+
+/** The eager fallback: the current inputs and outputs, as kept tensors. */
+class EagerRuns {
+  constructor(
+    private readonly fn: (...inputs: Tensor[]) => Tensor[],
+    private readonly inputs: Tensor[],
+    public outputs: Tensor[],
+    private readonly feedback: readonly (readonly [number, number])[],
+  ) {
+    this.feedBack();
+  }
+
+  run(): void {
+    const previous = this.outputs;
+    const next = tidy(() => checkOutputs(this.fn(...this.inputs), previous));
+    for (const t of next) keep(t);
+    this.outputs = next;
+    // Outputs that were not fed back, and inputs replaced by feedback, are done with.
+    const live = new Set<Tensor>(this.inputs);
+    for (const t of previous) if (!live.has(t)) t.dispose();
+    this.feedBack();
+  }
+
+  /** Feedback inputs become the matching outputs (the replaced inputs were donated: dispose them). */
+  private feedBack(): void {
+    for (const [o, i] of this.feedback) {
+      const old = this.inputs[i];
+      this.inputs[i] = this.outputs[o];
+      if (!this.outputs.includes(old)) old.dispose();
+    }
+  }
+
+  dispose(): void {
+    const all = new Set<Tensor>([...this.outputs, ...this.feedback.map(([, i]) => this.inputs[i])]);
+    for (const t of all) if (!t.isDisposed) t.dispose();
+  }
+}
+
+function checkOutputs(result: unknown, like?: readonly Tensor[]): Tensor[] {
+  if (!Array.isArray(result) || result.some((t) => typeof t !== 'object' || t === null || !('shape' in t))) {
+    throw new ArgumentError('captureStep: the step function must return an array of tensors');
+  }
+  const outs = result as Tensor[];
+  if (like) {
+    outs.forEach((t, i) => {
+      if (t.dtype !== like[i].dtype || formatShape(t.shape) !== formatShape(like[i].shape)) {
+        throw new ShapeError(`captureStep: run gave output ${i} ${formatShape(t.shape)} ${t.dtype}, the capture ${formatShape(like[i].shape)} ${like[i].dtype}`);
+      }
+    });
+  }
+  return outs;
+}
+
+function checkFeedback(inputs: readonly Tensor[], outputs: readonly Tensor[], feedback: readonly (readonly [number, number])[]): void {
+  const seenOut = new Set<number>();
+  const seenIn = new Set<number>();
+  for (const [o, i] of feedback) {
+    if (!(Number.isInteger(o) && o >= 0 && o < outputs.length) || !(Number.isInteger(i) && i >= 0 && i < inputs.length)) {
+      throw new ArgumentError(`captureStep: feedback pair [${o}, ${i}] is out of range (${outputs.length} outputs, ${inputs.length} inputs)`);
+    }
+    if (seenOut.has(o) || seenIn.has(i)) throw new ArgumentError(`captureStep: output ${o} or input ${i} appears in more than one feedback pair`);
+    seenOut.add(o);
+    seenIn.add(i);
+    const a = outputs[o];
+    const b = inputs[i];
+    if (a.dtype !== b.dtype || formatShape(a.shape) !== formatShape(b.shape)) {
+      throw new ShapeError(`captureStep: output ${o} ${formatShape(a.shape)} ${a.dtype} cannot feed input ${i} ${formatShape(b.shape)} ${b.dtype}`);
+    }
+  }
+  for (const i of seenIn) {
+    if (inputs.some((t, j) => j !== i && t.handle === inputs[i].handle)) {
+      throw new ArgumentError(`captureStep: donated input ${i} shares its storage with another input; pass separate tensors`);
+    }
+  }
+}
+
+/**
+ * Runs `fn(...inputs)` once and returns a graph that runs it again on demand, replaying the
+ * backend's recording where it can (see `StepGraph`). The first run happens here.
+ */
+export function captureStep(inputs: readonly Tensor[], fn: (...inputs: Tensor[]) => Tensor[], opts: CaptureStepOptions = {}): StepGraph {
+  if (inputs.length === 0) throw new ArgumentError('captureStep: a step needs at least one input tensor');
+  inputs.forEach((t, i) => t.assertAlive(`captureStep input ${i}`));
+  const backend = inputs[0].backend;
+  if (inputs.some((t) => t.backend !== backend)) throw new ArgumentError('captureStep: the inputs live on different backends');
+  const feedback = opts.feedback ?? [];
+  const record = (opts.record ?? true) && !!backend.beginCapture && !!backend.endCapture;
+  const own = [...inputs];
+
+  if (!record) {
+    const outputs = tidy(() => checkOutputs(fn(...own)));
+    for (const t of outputs) keep(t);
+    try {
+      checkFeedback(own, outputs, feedback);
+    } catch (err) {
+      for (const t of outputs) if (!own.includes(t)) t.dispose();
+      throw err;
+    }
+    return new StepGraph(backend, outputs.map((t) => ({ shape: t.shape, dtype: t.dtype })), null, new EagerRuns(fn, own, outputs, feedback));
+  }
+
+  backend.beginCapture!();
+  let outputs: Tensor[];
+  try {
+    outputs = tidy(() => checkOutputs(fn(...own)));
+  } catch (err) {
+    backend.cancelCapture?.();
+    throw err;
+  }
+  try {
+    checkFeedback(own, outputs, feedback);
+    const graph = backend.endCapture!({ inputs: own.map((t) => t.storage), outputs: outputs.map((t) => t.storage), feedback });
+    const meta = outputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+    // The graph owns the outputs and the donated inputs now: their tensors go, their buffers stay.
+    for (const t of outputs) if (!t.isDisposed) t.dispose();
+    for (const [, i] of feedback) own[i].dispose();
+    return new StepGraph(backend, meta, graph, null);
+  } catch (err) {
+    backend.cancelCapture?.();
+    for (const t of outputs) if (!t.isDisposed) t.dispose();
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { Tensor } from '../src/index.js';
+import { add, ArgumentError, captureStep, DisposedError, keep, matmul, memory, mul, ShapeError, sum, tensor, tidy } from '../src/index.js';
+import { useReference } from './setup.js';
+
+useReference();
+
+/** A toy recurrence: s' = s·W + x, out = sum(s'); the state feeds back. */
+function toyStep(w: Tensor) {
+  return (x: Tensor, s: Tensor): Tensor[] => {
+    const next = add(matmul(s, w), x);
+    return [next, sum(next)];
+  };
+}
+
+describe('captureStep (eager mode: backends that do not record)', () => {
+  it('runs the step once at capture and again per run, feeding the state back', async () => {
+    const w = keep(tensor([[0.5, 0.1], [0.2, 0.3]]));
+    const x = keep(tensor([[1, -1]]));
+    const s0 = keep(tensor([[0, 0]]));
+    const before = memory().numTensors;
+    const graph = captureStep([x, s0], toyStep(w), { feedback: [[0, 1]] });
+    expect(graph.mode).toBe('eager');
+    expect(s0.isDisposed).toBe(true); // donated
+    // Reference: the same recurrence on the host.
+    let s = [0, 0];
+    const host = () => {
+      s = [s[0] * 0.5 + s[1] * 0.2 + 1, s[0] * 0.1 + s[1] * 0.3 - 1];
+      return s;
+    };
+    for (let run = 0; run < 4; run++) {
+      if (run > 0) graph.run();
+      const want = host();
+      const got = await graph.read(0);
+      got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+      expect((await graph.read(1))[0]).toBeCloseTo(want[0] + want[1], 5);
+    }
+    expect(graph.runs).toBe(4);
+    // output() is a copy that later runs do not change.
+    const snapshot = graph.output(0);
+    const kept = Array.from(await snapshot.data());
+    graph.run();
+    expect(Array.from(await snapshot.data())).toEqual(kept);
+    snapshot.dispose();
+    graph.dispose();
+    // Everything the graph held is gone: only x and w (the caller's) remain of what we made.
+    expect(memory().numTensors).toBe(before - 1);
+    expect(() => graph.run()).toThrow(DisposedError);
+    x.dispose();
+    w.dispose();
+  });
+
+  it('rejects bad feedback pairs, bad outputs and outputs that change shape', () => {
+    const w = keep(tensor([[1, 0], [0, 1]]));
+    const make = () => [keep(tensor([[1, 2]])), keep(tensor([[0, 0]]))];
+    expect(() => captureStep(make(), toyStep(w), { feedback: [[0, 5]] })).toThrow(ArgumentError);
+    expect(() => captureStep(make(), toyStep(w), { feedback: [[1, 1]] })).toThrow(ShapeError);
+    expect(() => captureStep(make(), toyStep(w), { feedback: [[0, 1], [0, 0]] })).toThrow(/more than one feedback pair/);
+    expect(() => captureStep(make(), () => 3 as unknown as Tensor[])).toThrow(/array of tensors/);
+    let grow = false;
+    const graph = captureStep(make(), (x, s) => (grow ? [mul(add(x, s), tensor([[1], [1]]))] : [add(x, s)]), { feedback: [[0, 1]] });
+    grow = true;
+    expect(() => graph.run()).toThrow(/run gave output 0 \[2, 2\] float32, the capture \[1, 2\] float32/);
+    expect(() => graph.read(3)).toThrow(/output 3 does not exist/);
+    graph.dispose();
+    w.dispose();
+    expect(() => captureStep([], () => [])).toThrow(/at least one input/);
+    tidy(() => undefined);
+  });
+});
