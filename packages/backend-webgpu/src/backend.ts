@@ -6,7 +6,7 @@ import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
 import { mamba3MixerChunked, mamba3MixerStep } from './kernels/mamba3-mixer.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3-scan.js';
-import { matmul } from './kernels/matmul.js';
+import { fusedLinear, matmul } from './kernels/matmul.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
 import type { RuntimeOptions, RuntimeStats } from './runtime.js';
@@ -102,6 +102,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     pad: (x, paddings, value, outShape) => guard('pad', () => pad(rt, x, paddings, value, outShape)),
     gather: (x, indices, axis, outShape) => guard('gather', () => gather(rt, x, indices, axis, outShape)),
     scatterAdd: (u, indices, axis, outShape) => guard('scatterAdd', () => scatterAdd(rt, u, indices, axis, outShape)),
+    fusedLinear: (x, w, g, eps, r) => guard('fusedLinear', () => fusedLinear(rt, x, w, g, eps, r)),
     softmax: (x) => guard('softmax', () => softmax(rt, x, false)),
     logSoftmax: (x) => guard('logSoftmax', () => softmax(rt, x, true)),
     rmsNorm: (x, w, eps) => guard('rmsNorm', () => rmsNorm(rt, x, null, w, eps, lastOf(x.shape), true)),
@@ -128,6 +129,7 @@ export const FUSED_OP_STORAGE_BUFFERS = {
   mamba3ChunkScan: 5,
   rmsNorm: 4,
   gatedRmsNorm: 4,
+  fusedLinear: 5,
   softmax: 2,
   logSoftmax: 2,
 } as const;

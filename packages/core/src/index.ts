@@ -8,6 +8,7 @@ export { MAMBA3_DEFAULTS, resolveMamba3Config, mixerAttrs, fromOfficialOptions, 
 export type { Mamba3Params, InitOptions } from './params.js';
 export { mamba3ParamShapes, initMamba3Params, checkWeights, isNoWeightDecay, linearInit, prefixed, unprefixed } from './params.js';
 export { Mamba3, Mamba3InferenceCache, mamba3Forward, mamba3StepForward, mixerParams } from './mixer.js';
+export type { StepFusion } from './mixer.js';
 export type { FixtureInfo } from './fixture.js';
 export { fixtureInfo, mixerFixtureOptions, relativeL2, tensorRelativeL2 } from './fixture.js';
 export type { BackboneOptions, ResolvedBackboneOptions, BackboneForwardOptions } from './backbone.js';

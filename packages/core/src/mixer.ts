@@ -5,6 +5,7 @@ import {
   dispose,
   engine,
   formatShape,
+  fusedLinear,
   keep,
   linear,
   mamba3MixerChunked,
@@ -55,13 +56,23 @@ export function mamba3Forward(params: Mamba3Params, c: Mamba3Config, u: Tensor, 
   });
 }
 
-/** One decode step: u [b, dModel] -> y [b, dModel] and the next cache. */
-export function mamba3StepForward(params: Mamba3Params, c: Mamba3Config, u: Tensor, state: Mamba3MixerState): { y: Tensor; state: Mamba3MixerState } {
+/**
+ * What a pre-norm block can fold into the step's projections (a decode step of an LM): the
+ * block's RMSNorm into in_proj, and the residual add into out_proj. `u` is then the un-normed
+ * residual stream and `y` comes back as residual + mixer output.
+ */
+export interface StepFusion {
+  norm?: { weight: Tensor; eps: number };
+  residual?: Tensor;
+}
+
+/** One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`). */
+export function mamba3StepForward(params: Mamba3Params, c: Mamba3Config, u: Tensor, state: Mamba3MixerState, fuse: StepFusion = {}): { y: Tensor; state: Mamba3MixerState } {
   checkInput('Mamba3.step', c, u, 2);
   return tidy(() => {
-    const zxbcdt = linear(u, params['in_proj.weight']);
+    const zxbcdt = fusedLinear(u, params['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {});
     const r = mamba3MixerStep(zxbcdt, mixerParams(params), mixerAttrs(c), state);
-    return { y: linear(r.y, params['out_proj.weight']), state: r.state };
+    return { y: fusedLinear(r.y, params['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), state: r.state };
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Mamba3Config } from '@mamba3/core';
 import { mamba3Forward, mamba3StepForward, unprefixed } from '@mamba3/core';
 import type { Mamba3MixerState, Tensor } from '@mamba3/tensor';
-import { add, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
+import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
 import type { MambaConfig } from './config.js';
 
 /** Model parameters under the official names. */
@@ -85,6 +85,31 @@ export function lmSequence(w: LmWeights, c: MambaConfig, mixer: Mamba3Config, id
 /** One decode step: ids [b] -> hidden [b, d] and the next caches. */
 export function lmStep(w: LmWeights, c: MambaConfig, mixer: Mamba3Config, ids: Tensor, states: readonly Mamba3MixerState[]): { hidden: Tensor; states: Mamba3MixerState[] } {
   return tidy(() => backbone(w, c, ids, states, (p, x, s) => mamba3StepForward(p, mixer, x, s as Mamba3MixerState)));
+}
+
+/**
+ * One decode step to logits: ids [b] -> logits [b, paddedVocab] and the next caches. With RMSNorm
+ * blocks and no MLPs (the Mamba-3 LMs), each block's norm rides in its in_proj and the residual
+ * add in its out_proj, and norm_f in the head: three kernels per layer on backends with
+ * `fusedLinear`. Same values as `lmStep` + `lmLogits`.
+ */
+export function lmStepLogits(w: LmWeights, c: MambaConfig, mixer: Mamba3Config, ids: Tensor, states: readonly Mamba3MixerState[]): { logits: Tensor; states: Mamba3MixerState[] } {
+  if (!c.rmsNorm || w.layers.some((l) => l.mlp)) {
+    return tidy(() => {
+      const r = lmStep(w, c, mixer, ids, states);
+      return { logits: lmLogits(w, r.hidden), states: r.states };
+    });
+  }
+  return tidy(() => {
+    let residual = gather(w.embedding, ids);
+    const out: Mamba3MixerState[] = [];
+    w.layers.forEach((layer, i) => {
+      const r = mamba3StepForward(layer.mixer, mixer, residual, states[i], { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
+      residual = r.y;
+      out.push(r.state);
+    });
+    return { logits: fusedLinear(residual, w.lmHead, { norm: { weight: w.normF.weight, eps: c.normEpsilon } }), states: out };
+  });
 }
 
 /** hidden [..., d] -> logits [..., paddedVocab] through the (tied) head. */

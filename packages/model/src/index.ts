@@ -6,7 +6,7 @@ export type { MambaConfig, MambaConfigInput, SsmConfig } from './config.js';
 export { MAMBA_CONFIG_DEFAULTS, resolveMambaConfig, fromConfigJson, toConfigJson, paddedVocabSize, mlpHidden, mixerOptions } from './config.js';
 export { lmParamShapes, initLmParams } from './weights.js';
 export type { LmParams, LmWeights } from './forward.js';
-export { organise, lmSequence, lmStep, lmLogits } from './forward.js';
+export { organise, lmSequence, lmStep, lmStepLogits, lmLogits } from './forward.js';
 export type { TokenIds, CreateModelOptions } from './model.js';
 export { MambaLMHeadModel, MambaInferenceCache } from './model.js';
 export type { SamplingOptions } from './sampling.js';

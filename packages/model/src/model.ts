@@ -20,7 +20,7 @@ import {
 import type { MambaConfig, MambaConfigInput } from './config.js';
 import { mixerOptions, paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
 import type { LmParams, LmWeights } from './forward.js';
-import { lmLogits, lmSequence, lmStep, organise } from './forward.js';
+import { lmLogits, lmSequence, lmStepLogits, organise } from './forward.js';
 import { initLmParams, lmParamShapes } from './weights.js';
 import type { GenerateOptions, GenerationChunk, GenerationResult, TokenizerLike } from './generate.js';
 import { generate, generateText } from './generate.js';
@@ -226,10 +226,10 @@ export class MambaLMHeadModel {
       const flat = t.rank === 2 ? squeeze(t, 1) : t;
       if (flat.rank !== 1) throw new ShapeError(`step: ids should be [batch], got ${formatShape(t.shape)}`);
       this.checkCache('step', cache, flat.shape[0]);
-      const { hidden, states } = lmStep(this.w, this.config, this.mixerConfig, flat, cache.layers.map((l) => l.state()));
+      const { logits, states } = lmStepLogits(this.w, this.config, this.mixerConfig, flat, cache.layers.map((l) => l.state()));
       states.forEach((s, i) => cache.layers[i].update(s));
       cache.seqlenOffset += 1;
-      return lmLogits(this.w, hidden);
+      return logits;
     });
   }
 
@@ -251,8 +251,8 @@ export class MambaLMHeadModel {
     const states = cache.layers.flatMap((l) => [l.angle, l.ssm, l.k, l.v]);
     const step = (idsNow: Tensor, ...flat: Tensor[]): Tensor[] => {
       const layerStates = cache.layers.map((_, i) => ({ angle: flat[4 * i], ssm: flat[4 * i + 1], k: flat[4 * i + 2], v: flat[4 * i + 3] }));
-      const { hidden, states: next } = lmStep(this.w, this.config, this.mixerConfig, idsNow, layerStates);
-      const picked = argMax(sliceAxis(lmLogits(this.w, hidden), 1, 0, vocab), -1);
+      const { logits, states: next } = lmStepLogits(this.w, this.config, this.mixerConfig, idsNow, layerStates);
+      const picked = argMax(vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits, -1);
       return [picked, ...next.flatMap((n) => [n.angle, n.ssm, n.k, n.v])];
     };
     const inputs = [keep(start), ...states];

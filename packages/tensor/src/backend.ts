@@ -156,6 +156,12 @@ export interface Backend {
     groupSize: number,
     normBeforeGate: boolean,
   ): unknown;
+  /**
+   * rmsNorm(x)·weightᵀ + residual in one kernel (either part optional): x [..., K], weight
+   * [N, K], normWeight [K], residual [..., N]. Returns null for shapes it has no fused kernel for
+   * (the op layer then runs the composite).
+   */
+  fusedLinear?(x: KernelTensor, weight: KernelTensor, normWeight: KernelTensor | null, eps: number, residual: KernelTensor | null): unknown;
   /** The Mamba-3 chunked scan; returns storages for { y, finalState }. */
   mamba3ChunkScan?(inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult>;
   /** The Mamba-3 recurrent step; returns storages for { y, state }. */

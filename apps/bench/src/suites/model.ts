@@ -41,6 +41,43 @@ async function stepGreedy(model: MambaLMHeadModel, token: number, cache: ReturnT
   return [id, encodeMs];
 }
 
+/**
+ * Greedy decode through a recorded step graph (`greedyStepGraph`), two steps in flight as
+ * `generate` runs it: milliseconds per token in the steady state, host time per queued step,
+ * and the tokens. Only on backends that record (WebGPU); null elsewhere.
+ */
+async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number): Promise<{ msPerToken: number; encodeP50: number; tokens: number[] } | null> {
+  if (!model.backend.beginCapture) return null;
+  const cache = model.allocateInferenceCache(1);
+  const logits = model.prefill([ids], cache);
+  const first = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
+  const token = (await first.data())[0];
+  dispose([logits, first]);
+  const graph = model.greedyStepGraph([token], cache, { vocab: model.vocabSize });
+  try {
+    const tokens = [token, (await graph.read(0))[0]];
+    const inflight: Promise<ArrayLike<number>>[] = [];
+    const encodes: number[] = [];
+    let queued = 0;
+    const t0 = performance.now();
+    while (tokens.length < steps + 1) {
+      while (inflight.length < 2 && queued < steps - 1) {
+        const e = performance.now();
+        graph.run();
+        inflight.push(graph.read(0));
+        encodes.push(performance.now() - e);
+        queued++;
+      }
+      tokens.push((await inflight.shift()!)[0]);
+    }
+    const msPerToken = (performance.now() - t0) / (steps - 1);
+    encodes.sort((a, b) => a - b);
+    return { msPerToken, encodeP50: percentile(encodes, 50), tokens };
+  } finally {
+    graph.dispose();
+  }
+}
+
 function randomIds(n: number, vocab: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
 }
@@ -67,6 +104,7 @@ async function measureModel(
       l.dispose();
       for (let i = 0; i < 3; i++) await stepGreedy(model, 1, cache);
       cache.dispose();
+      await graphDecode(model, randomIds(16, config.vocabSize, rng), 4);
     }
     const curve: Curve = { label: `${name} (${backend.name})`, points: [] };
     for (const L of lengths) {
@@ -84,10 +122,12 @@ async function measureModel(
       resetPeakMemory();
       const latencies: number[] = [];
       const encodes: number[] = [];
+      const opTokens = [token];
       for (let i = 0; i < decodeSteps; i++) {
         const s = performance.now();
         const [next, encodeMs] = await stepGreedy(model, token, cache);
         token = next;
+        opTokens.push(token);
         latencies.push(performance.now() - s);
         encodes.push(encodeMs);
       }
@@ -99,6 +139,7 @@ async function measureModel(
       const dModel = config.dModel;
       // A Transformer of the same width and depth keeps K and V for every past token (f32).
       const kvBytes = 2 * config.nLayer * (L + decodeSteps) * dModel * 4;
+      const graph = await graphDecode(model, ids, decodeSteps);
       rows.push({
         backend: backend.name,
         model: name,
@@ -109,6 +150,9 @@ async function measureModel(
         'p90 ms': +percentile(latencies, 90).toFixed(2),
         'p99 ms': +percentile(latencies, 99).toFixed(2),
         'encode p50 ms': +percentile(encodes, 50).toFixed(2),
+        'graph decode tok/s': graph ? Math.round(1000 / graph.msPerToken) : '-',
+        'graph encode p50 ms': graph ? +graph.encodeP50.toFixed(3) : '-',
+        'graph tokens = op tokens': graph ? (graph.tokens.every((t, k) => t === opTokens[k]) ? 'yes' : 'NO') : '-',
         'weights MB': +(weightsBytes / MB).toFixed(1),
         'cache MB': +(cacheBytes / MB).toFixed(2),
         'prefill peak MB': +(prefillPeak / MB).toFixed(1),
@@ -117,7 +161,8 @@ async function measureModel(
       });
       curve.points.push({ context: L, decodePeakMB: decodePeak / MB, cacheMB: cacheBytes / MB, kvMB: kvBytes / MB, p50ms: percentile(latencies, 50) });
       onRow(`L=${L}`);
-      console.log(`  ${backend.name} ${name} L=${L}: prefill ${Math.round(L / prefillSeconds)} tok/s, decode ${(1000 / meanMs).toFixed(1)} tok/s (p50 ${percentile(latencies, 50).toFixed(2)} ms), decode peak ${(decodePeak / MB).toFixed(1)} MB`);
+      const graphNote = graph ? `, graph decode ${(1000 / graph.msPerToken).toFixed(1)} tok/s` : '';
+      console.log(`  ${backend.name} ${name} L=${L}: prefill ${Math.round(L / prefillSeconds)} tok/s, decode ${(1000 / meanMs).toFixed(1)} tok/s (p50 ${percentile(latencies, 50).toFixed(2)} ms)${graphNote}, decode peak ${(decodePeak / MB).toFixed(1)} MB`);
     }
     curves.push(curve);
   } finally {
@@ -158,6 +203,7 @@ export const modelSuite: Suite = {
       notes: [
         `prefill: one chunked forward of the whole prompt (batch 1), timed to the first sampled token; decode: ${decodeSteps} steps, each a full model step with the LM head and a greedy pick on the device (one int read back).`,
         'encode p50 ms: host time to encode one decode step (model.step and the argmax, before waiting for the readback).',
+        'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, two steps in flight; tok/s in the steady state, host time per queued step, and whether its tokens equal the op-by-op ones.',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
       ],

@@ -55,6 +55,29 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   return out;
 }
 
+/**
+ * rmsNorm(x)·Wᵀ + residual as one GEMV for decode-sized inputs (at most 4 rows, float32, W
+ * [N, K]); null otherwise (the op layer runs the composite).
+ */
+export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, eps: number, r: KernelTensor | null): GPUStorage | null {
+  const K = w.shape[1];
+  const N = w.shape[0];
+  const M = x.size / K;
+  if (x.dtype !== 'float32' || M > 4 || M < 1 || N === 0 || K === 0) return null;
+  const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
+  const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+  const half = rt.f16 ? f16Copy(rt, w) : null;
+  const h = half ? 'h/' : '';
+  const sg = rt.subgroupReduce;
+  const fuse = { ...(g ? { norm: { eps } } : {}), residual: !!r };
+  const code = () => gemvTransBWgsl(d, sg, fuse);
+  const [gx, gy] = rt.grid(Math.ceil(N / 8));
+  const key = `gemvT/fused/${+!!g}${+!!r}/${g ? eps : ''}/${sg ? 'sg/' : ''}${h}${M}/${N}/${K}`;
+  const buffers = [buf(x), half ?? buf(w), out.buffer, ...(g ? [buf(g)] : []), ...(r ? [buf(r)] : [])];
+  rt.dispatch(key, half ? () => withF16B(code()) : code, buffers, [gx, gy, 1]);
+  return out;
+}
+
 /** Workgroups to aim for: enough to fill a large GPU (132 SMs x 2) even for narrow outputs. */
 const TARGET_WORKGROUPS = 264;
 

@@ -12,7 +12,7 @@
  * workgroup of 32x8; 32 lanes stride along the contiguous K of one row of W and reduce in
  * workgroup memory (or with subgroupAdd). W is read exactly once, coalesced: bandwidth bound.
  */
-import { offsets } from '../codegen.js';
+import { f32Lit, offsets } from '../codegen.js';
 
 export interface MatmulDims {
   M: number;
@@ -104,42 +104,69 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
 }
 
+/**
+ * What the small-M GEMV (B stored [N, K]) can fold in: an RMSNorm of each A row before the
+ * product (weight G, the row's mean square reduced alongside the dot products), and a residual
+ * R added to C. Unbatched only (the offsets of G and R are the row's).
+ */
+export interface GemvFusion {
+  norm?: { eps: number };
+  residual?: boolean;
+}
+
 /** Small-M product with W stored [N, K] (transB): see the header. */
-export function gemvTransBWgsl(d: MatmulDims, subgroups: boolean): string {
+export function gemvTransBWgsl(d: MatmulDims, subgroups: boolean, fuse: GemvFusion = {}): string {
   const { M, N, K, transA } = d;
   const aAt = (m: number) => (transA ? `A[offA + k * ${M}u + ${m}u]` : `A[offA + ${m}u * ${K}u + k]`);
-  const accs = Array.from({ length: M }, (_, m) => m);
+  const rows = Array.from({ length: M }, (_, m) => m);
+  // Accumulators: the dot products, and with the norm each row's sum of squares (reduced alike).
+  const accs = [...rows.map((m) => `acc${m}`), ...(fuse.norm ? rows.map((m) => `ss${m}`) : [])];
+  const slots = accs.length;
+  const result = (m: number, t: (j: number) => string) => {
+    let v = t(m);
+    if (fuse.norm) v = `${v} * inverseSqrt(${t(M + m)} / ${K}.0 + ${f32Lit(fuse.norm.eps)})`;
+    if (fuse.residual) v = `${v} + R[offC + ${m}u * ${N}u + n]`;
+    return `C[offC + ${m}u * ${N}u + n] = ${v};`;
+  };
   // Subgroups (any width up to 32, laid along lid.x): one subgroupAdd, the subgroup sums of a
   // row meet in workgroup memory, one barrier. Otherwise a 5-level tree over the 32 lanes.
   const reduce = subgroups
-    ? `${accs.map((m) => `let s${m} = subgroupAdd(acc${m});`).join('\n  ')}
+    ? `${accs.map((a, j) => `let s${j} = subgroupAdd(${a});`).join('\n  ')}
   if (sgi == 0u) {
-    ${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] = s${m};`).join('\n    ')}
+    ${accs.map((_, j) => `red[${j}u * 256u + lid.y * 32u + lid.x] = s${j};`).join('\n    ')}
   }
   workgroupBarrier();
   if (lid.x == 0u && n < ${N}u) {
-    ${accs.map((m) => `var t${m} = 0.0;`).join('\n    ')}
+    ${accs.map((_, j) => `var t${j} = 0.0;`).join('\n    ')}
     for (var j = 0u; j < 32u; j += sg) {
-      ${accs.map((m) => `t${m} += red[${m}u * 256u + lid.y * 32u + j];`).join('\n      ')}
+      ${accs.map((_, j) => `t${j} += red[${j}u * 256u + lid.y * 32u + j];`).join('\n      ')}
     }
-    ${accs.map((m) => `C[offC + ${m}u * ${N}u + n] = t${m};`).join('\n    ')}
+    ${rows.map((m) => result(m, (j) => `t${j}`)).join('\n    ')}
   }`
-    : `${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] = acc${m};`).join('\n  ')}
+    : `${accs.map((a, j) => `red[${j}u * 256u + lid.y * 32u + lid.x] = ${a};`).join('\n  ')}
   workgroupBarrier();
   for (var s = 16u; s > 0u; s = s >> 1u) {
     if (lid.x < s) {
-      ${accs.map((m) => `red[${m}u * 256u + lid.y * 32u + lid.x] += red[${m}u * 256u + lid.y * 32u + lid.x + s];`).join('\n      ')}
+      ${accs.map((_, j) => `red[${j}u * 256u + lid.y * 32u + lid.x] += red[${j}u * 256u + lid.y * 32u + lid.x + s];`).join('\n      ')}
     }
     workgroupBarrier();
   }
   if (lid.x == 0u && n < ${N}u) {
-    ${accs.map((m) => `C[offC + ${m}u * ${N}u + n] = red[${m}u * 256u + lid.y * 32u];`).join('\n    ')}
+    ${rows.map((m) => result(m, (j) => `red[${j}u * 256u + lid.y * 32u]`)).join('\n    ')}
   }`;
+  const load = fuse.norm
+    ? rows.map((m) => `let a${m} = ${aAt(m)};
+      acc${m} += a${m} * G[k] * w;
+      ss${m} += a${m} * a${m};`).join('\n      ')
+    : rows.map((m) => `acc${m} += ${aAt(m)} * w;`).join('\n      ');
+  let binding = 3;
   return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-var<workgroup> red: array<f32, ${256 * M}>;
+${fuse.norm ? `@group(0) @binding(${binding++}) var<storage, read> G: array<f32>;` : ''}
+${fuse.residual ? `@group(0) @binding(${binding++}) var<storage, read> R: array<f32>;` : ''}
+var<workgroup> red: array<f32, ${256 * slots}>;
 @compute @workgroup_size(32, 8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
   let n = (wid.y * nwg.x + wid.x) * 8u + lid.y;
@@ -147,12 +174,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let offA = off0;
   let offB = off1;
   let offC = off2;
-  ${accs.map((m) => `var acc${m} = 0.0;`).join('\n  ')}
+  ${accs.map((a) => `var ${a} = 0.0;`).join('\n  ')}
   if (n < ${N}u) {
     let row = offB + n * ${K}u;
     for (var k = lid.x; k < ${K}u; k += 32u) {
       let w = B[row + k];
-      ${accs.map((m) => `acc${m} += ${aAt(m)} * w;`).join('\n      ')}
+      ${load}
     }
   }
   ${reduce}

@@ -5,6 +5,7 @@ import { formatShape, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, div, exp, mul, rsqrt, silu, square, stopGradient, sub } from './elementwise.js';
 import { identity, reshape, swapAxes } from './layout.js';
+import { linear } from './matmul.js';
 import { Rng } from '../random.js';
 import { logSumExp, max, mean, sum } from './reduce.js';
 import { checkFloat, checkInputs, checkSameDType, make } from './util.js';
@@ -70,6 +71,48 @@ export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-5): Tensor {
   const y = make(backend, backend.rmsNorm(x, w, eps), x.shape, x.dtype);
   const inputs = w ? [x, w] : [x];
   recordCompositeGrad('rmsNorm', inputs, [y], (a, b) => [rmsNormComposite(a, b ?? null, eps)]);
+  return y;
+}
+
+export interface FusedLinearOptions {
+  /** RMSNorm x over its last axis (times `weight`) before the product. */
+  norm?: { weight: Tensor; eps?: number };
+  /** Added to the product; shape [..., out]. */
+  residual?: Tensor;
+}
+
+function fusedLinearComposite(x: Tensor, weight: Tensor, normWeight: Tensor | null, eps: number, residual: Tensor | null): Tensor {
+  const y = linear(normWeight ? rmsNorm(x, normWeight, eps) : x, weight);
+  return residual ? add(y, residual) : y;
+}
+
+/**
+ * `linear(rmsNorm(x, norm.weight), weight) + residual`, the pre-norm block's two ends (either
+ * part optional), in one kernel where the backend has one: a decode step's in_proj with its
+ * norm, and out_proj with the residual add. Same values as the composite.
+ */
+export function fusedLinear(x: Tensor, weight: Tensor, opts: FusedLinearOptions = {}): Tensor {
+  const normWeight = opts.norm?.weight ?? null;
+  const residual = opts.residual ?? null;
+  const eps = opts.norm?.eps ?? 1e-5;
+  const backend = checkInputs('fusedLinear', { x, weight, ...(normWeight ? { normWeight } : {}), ...(residual ? { residual } : {}) });
+  checkFloat('fusedLinear', 'x', x);
+  if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new ShapeError(`fusedLinear: x ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} ([out, in])`);
+  }
+  if (normWeight) checkWeight('fusedLinear', normWeight, weight.shape[1]);
+  const outShape = [...x.shape.slice(0, -1), weight.shape[0]];
+  if (residual && formatShape(residual.shape) !== formatShape(outShape)) {
+    throw new ShapeError(`fusedLinear: residual ${formatShape(residual.shape)} should be the output's shape ${formatShape(outShape)}`);
+  }
+  for (const [name, t] of [['weight', weight], ['norm weight', normWeight], ['residual', residual]] as const) {
+    if (t) checkSameDType('fusedLinear', x, t, ['x', name]);
+  }
+  const storage = backend.fusedLinear?.(x, weight, normWeight, eps, residual) ?? null;
+  if (storage === null) return fusedLinearComposite(x, weight, normWeight, eps, residual);
+  const y = make(backend, storage, outShape, x.dtype);
+  const inputs = [x, weight, ...(normWeight ? [normWeight] : []), ...(residual ? [residual] : [])];
+  recordCompositeGrad('fusedLinear', inputs, [y], (a, w, ...rest) => [fusedLinearComposite(a, w, normWeight ? rest[0] : null, eps, residual ? rest[normWeight ? 1 : 0] : null)]);
   return y;
 }
 

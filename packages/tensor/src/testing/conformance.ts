@@ -434,6 +434,15 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
         }
         await compare('gatedRmsNorm whole row', [{ shape: [4, 10] }, { shape: [4, 10] }], (x, z) => ops.gatedRmsNorm(x, z, null));
       });
+      it('fusedLinear (norm prologue, residual epilogue; decode rows and wider)', async () => {
+        for (const rows of [[1], [3], [2, 5]]) {
+          const x = { shape: [...rows, 40] };
+          const r = { shape: [...rows, 37] };
+          await compare(`fusedLinear norm+residual ${JSON.stringify(rows)}`, [x, { shape: [37, 40] }, { shape: [40] }, r], (a, w, g, res) => ops.fusedLinear(a, w, { norm: { weight: g, eps: 1e-5 }, residual: res }));
+          await compare(`fusedLinear norm ${JSON.stringify(rows)}`, [x, { shape: [37, 40] }, { shape: [40] }], (a, w, g) => ops.fusedLinear(a, w, { norm: { weight: g } }));
+          await compare(`fusedLinear residual ${JSON.stringify(rows)}`, [x, { shape: [37, 40] }, r], (a, w, res) => ops.fusedLinear(a, w, { residual: res }));
+        }
+      });
     });
 
     group('mamba3', () => {
@@ -535,6 +544,7 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
         await gradCheck('softmax', [{ shape: [3, 5] }], (x) => ops.softmax(x));
         await gradCheck('logSoftmax', [{ shape: [3, 5] }], (x) => ops.logSoftmax(x, 0));
         await gradCheck('rmsNorm', [{ shape: [3, 6] }, { shape: [6] }], (x, w) => ops.rmsNorm(x, w));
+        await gradCheck('fusedLinear', [{ shape: [2, 6] }, { shape: [5, 6] }, { shape: [6] }, { shape: [2, 5] }], (x, w, g, r) => ops.fusedLinear(x, w, { norm: { weight: g }, residual: r }));
         await gradCheck('gatedRmsNorm', [{ shape: [2, 8] }, { shape: [2, 8] }, { shape: [8] }], (x, z, w) => ops.gatedRmsNorm(x, z, w, { groupSize: 4 }));
         await gradCheck('gatedRmsNorm gate first', [{ shape: [2, 8] }, { shape: [2, 8] }, { shape: [8] }], (x, z, w) => ops.gatedRmsNorm(x, z, w, { normBeforeGate: false }));
       });
