@@ -46,7 +46,7 @@ async function stepGreedy(model: MambaLMHeadModel, token: number, cache: ReturnT
  * `generate` runs it: milliseconds per token in the steady state, host time per queued step,
  * and the tokens. Only on backends that record (WebGPU); null elsewhere.
  */
-async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number): Promise<{ msPerToken: number; encodeP50: number; tokens: number[] } | null> {
+async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number): Promise<{ msPerToken: number; encodeP50: number; gpuMs: number | null; tokens: number[] } | null> {
   if (!model.backend.beginCapture) return null;
   const cache = model.allocateInferenceCache(1);
   const logits = model.prefill([ids], cache);
@@ -72,7 +72,16 @@ async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number
     }
     const msPerToken = (performance.now() - t0) / (steps - 1);
     encodes.sort((a, b) => a - b);
-    return { msPerToken, encodeP50: percentile(encodes, 50), tokens };
+    // GPU time of one replayed step from timestamps (WebGPU with timestamp-query), median of 7.
+    const timer = model.backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
+    let gpuMs: number | null = null;
+    if (timer.timeGpu && timer.features?.has('timestamp-query')) {
+      const times: number[] = [];
+      for (let i = 0; i < 7; i++) times.push(await timer.timeGpu(() => graph.run()));
+      times.sort((a, b) => a - b);
+      gpuMs = times[3];
+    }
+    return { msPerToken, encodeP50: percentile(encodes, 50), gpuMs, tokens };
   } finally {
     graph.dispose();
   }
@@ -152,6 +161,7 @@ async function measureModel(
         'encode p50 ms': +percentile(encodes, 50).toFixed(2),
         'graph decode tok/s': graph ? Math.round(1000 / graph.msPerToken) : '-',
         'graph encode p50 ms': graph ? +graph.encodeP50.toFixed(3) : '-',
+        'graph GPU ms/step': graph?.gpuMs != null ? +graph.gpuMs.toFixed(3) : '-',
         'graph tokens = op tokens': graph ? (graph.tokens.every((t, k) => t === opTokens[k]) ? 'yes' : 'NO') : '-',
         'weights MB': +(weightsBytes / MB).toFixed(1),
         'cache MB': +(cacheBytes / MB).toFixed(2),
@@ -203,7 +213,7 @@ export const modelSuite: Suite = {
       notes: [
         `prefill: one chunked forward of the whole prompt (batch 1), timed to the first sampled token; decode: ${decodeSteps} steps, each a full model step with the LM head and a greedy pick on the device (one int read back).`,
         'encode p50 ms: host time to encode one decode step (model.step and the argmax, before waiting for the readback).',
-        'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, two steps in flight; tok/s in the steady state, host time per queued step, and whether its tokens equal the op-by-op ones.',
+        'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, two steps in flight; tok/s in the steady state, host time per queued step, GPU time of one step (timestamp queries, median of 7), and whether its tokens equal the op-by-op ones.',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
       ],

@@ -3,7 +3,7 @@ import { UnsupportedError } from '@mamba3/tensor';
 import { f32Lit } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
-import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl } from './mamba3-mixer.wgsl.js';
+import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl, stepLanes, stepSlices } from './mamba3-mixer.wgsl.js';
 import { chunkScanCore, scanDims } from './mamba3-scan.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';
@@ -106,7 +106,9 @@ export function mamba3MixerStep(
   const d = mixerDims(attrs);
   const b = zxbcdt.shape[0];
   const { H, P, N, R, A } = d;
-  const shared = 4 * (3 * R * N + 3 * R * P + Math.max(2 * R * 256, R * P * 8) + 2 * R);
+  const slices = stepSlices(P, d.outNorm);
+  const PS = P / slices;
+  const shared = 4 * (3 * R * N + 3 * R * PS + Math.max(2 * R * 256, R * PS * stepLanes(PS)) + 2 * R);
   if (shared > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new UnsupportedError(`webgpu ${op}: needs ${shared} bytes of workgroup memory (R=${R}, P=${P}, N=${N}); this device allows ${rt.limits.maxComputeWorkgroupStorageSize}`);
   }
@@ -119,12 +121,12 @@ export function mamba3MixerStep(
     v: rt.alloc(op, b * H * P * 4, zxbcdt.dtype),
   };
   const l = packed.layout;
-  const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}`;
+  const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}/${slices}`;
   rt.dispatch(
     key,
-    () => mixerStepWgsl(d, l, f32Lit),
+    () => mixerStepWgsl(d, l, f32Lit, slices),
     [buf(zxbcdt), packed.buffer, buf(state.angle), buf(state.ssm), buf(state.k), buf(state.v), out.y.buffer, out.angle.buffer, out.ssm.buffer, out.k.buffer, out.v.buffer],
-    [H, b],
+    [H, b, slices],
   );
   return out;
 }

@@ -50,6 +50,23 @@ import { COMMON } from '../codegen.js';
 const WG = 256;
 const LANES = 8;
 
+/** Lanes per state row in the step kernel: at least 8, more when a slice has few rows (a power of two). */
+export function stepLanes(rows: number): number {
+  let lanes = LANES;
+  while (lanes * 2 * rows <= WG) lanes *= 2;
+  return lanes;
+}
+
+/**
+ * How many slices of P the step kernel splits a head into: rows of at least 16 per slice, and one
+ * slice with the gated output norm (it reduces over the whole of P).
+ */
+export function stepSlices(P: number, outNorm: boolean): number {
+  if (outNorm) return 1;
+  for (const s of [4, 2]) if (P % s === 0 && P / s >= 16) return s;
+  return 1;
+}
+
 /**
  * The gated output norm's per-rank statistics: rr[r] = 1/sqrt(mean(src[r, :]²) + eps) for the R
  * rows of P values in `src` (workgroup memory); nothing without the out-proj norm. `eps` is a WGSL literal.
@@ -64,8 +81,12 @@ function rankRmsWgsl(outNorm: boolean, src: string, P: number, eps: string): str
   workgroupBarrier();`;
 }
 
-export function mixerStepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
+export function mixerStepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string, slices = 1): string {
   const { H, P, N, G, R, A } = d;
+  // Each workgroup owns PS rows of its head's state (workgroup_id.z picks the slice): more
+  // workgroups for a one-token step. The per-head prologue (B/C norms, rotation) is redone per slice.
+  const PS = P / slices;
+  const lanes = stepLanes(PS);
   const dInner = H * P;
   const NGR = N * G * R;
   const OX = dInner;
@@ -76,7 +97,7 @@ export function mixerStepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => 
   const OTRAP = ODA + H;
   const OANG = OTRAP + H;
   const DIN = OANG + A;
-  const scratch = Math.max(2 * R * WG, R * P * LANES);
+  const scratch = Math.max(2 * R * WG, R * PS * lanes);
   const rot = d.complex && A > 0;
   const pair = d.isMimo ? ['i', `i + ${N / 2}u`] : ['2u * i', '2u * i + 1u'];
   const mimo = (base: number, r: string, p: string) => `prm[${base}u + (h * R + ${r}) * P + ${p}]`;
@@ -97,9 +118,9 @@ const DIN = ${DIN}u; const DINNER = ${dInner}u;
 var<workgroup> Bt: array<f32, ${R * N}>;
 var<workgroup> Ct: array<f32, ${R * N}>;
 var<workgroup> Kp: array<f32, ${R * N}>;
-var<workgroup> xs: array<f32, ${R * P}>;
-var<workgroup> vs: array<f32, ${R * P}>;
-var<workgroup> ys: array<f32, ${R * P}>;
+var<workgroup> xs: array<f32, ${R * PS}>;
+var<workgroup> vs: array<f32, ${R * PS}>;
+var<workgroup> ys: array<f32, ${R * PS}>;
 var<workgroup> scratch: array<f32, ${scratch}>;
 var<workgroup> rr: array<f32, ${2 * R}>;
 ${COMMON}
@@ -107,6 +128,8 @@ ${COMMON}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let h = wid.x;
   let bi = wid.y;
+  let p0s = wid.z * ${PS}u;
+  let lead = wid.z == 0u;
   let row = bi * DIN;
   let bh = bi * H + h;
   let dt = softplus_(zx[row + ${ODT}u + h] + prm[${o.dtBias}u + h]);
@@ -147,9 +170,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     Ct[e] = zx[src + ${OC}u] * rr[2u * r + 1u] * prm[${o.CNormWeight}u + n] + prm[${o.CBias}u + bias];
     Kp[e] = kIn[((bi * R + r) * H + h) * N + n];
   }
-  for (var e = tid; e < R * P; e += ${WG}u) {
-    let r = e / P;
-    let p = e % P;
+  for (var e = tid; e < R * ${PS}u; e += ${WG}u) {
+    let r = e / ${PS}u;
+    let p = p0s + e % ${PS}u;
     let xv = zx[row + ${OX}u + h * P + p];
     let vv = vIn[bh * P + p];
     ${d.isMimo ? `let mx = ${mimo(o.mimoX, 'r', 'p')};\n    xs[e] = xv * mx;\n    vs[e] = vv * mx;` : 'xs[e] = xv;\n    vs[e] = vv;'}
@@ -163,7 +186,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let r = e / A;
     let i = e % A;
     let theta = angleIn[bh * A + i] + tanh_(zx[row + ${OANG}u + i]) * dt * ${f32(Math.PI)};
-    if (r == 0u) { angleOut[bh * A + i] = theta; }
+    if (r == 0u && lead) { angleOut[bh * A + i] = theta; }
     let cs = cos(theta);
     let sn = sin(theta);
     let i0 = r * N + ${pair[0]};
@@ -178,51 +201,55 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     Ct[i1] = cu * sn + cw * cs;
   }
   workgroupBarrier();`
-      : `for (var i = tid; i < A; i += ${WG}u) { angleOut[bh * A + i] = angleIn[bh * A + i]; }`
+      : `if (lead) { for (var i = tid; i < A; i += ${WG}u) { angleOut[bh * A + i] = angleIn[bh * A + i]; } }`
   }
-  for (var e = tid; e < R * N; e += ${WG}u) {
-    kOut[((bi * R + e / N) * H + h) * N + e % N] = Bt[e];
+  if (lead) {
+    for (var e = tid; e < R * N; e += ${WG}u) {
+      kOut[((bi * R + e / N) * H + h) * N + e % N] = Bt[e];
+    }
   }
 
   // B. The state update and y_r = S'·C̃_r, lane partials per (r, p).
   let alpha = exp(adt);
   let beta = (1.0 - trap) * dt * alpha;
   let gamma = trap * dt;
-  let lane = tid % ${LANES}u;
-  for (var p0 = 0u; p0 < P; p0 += ${WG / LANES}u) {
-    let p = p0 + tid / ${LANES}u;
-    if (p < P) {
+  let lane = tid % ${lanes}u;
+  for (var pl0 = 0u; pl0 < ${PS}u; pl0 += ${WG / lanes}u) {
+    let pl = pl0 + tid / ${lanes}u;
+    let p = p0s + pl;
+    if (pl < ${PS}u) {
       var acc = array<f32, ${R}>();
-      for (var n = lane; n < N; n += ${LANES}u) {
+      for (var n = lane; n < N; n += ${lanes}u) {
         let at = (bh * P + p) * N + n;
         var s = alpha * ssmIn[at];
         for (var r = 0u; r < R; r++) {
-          s += beta * vs[r * P + p] * Kp[r * N + n] + gamma * xs[r * P + p] * Bt[r * N + n];
+          s += beta * vs[r * ${PS}u + pl] * Kp[r * N + n] + gamma * xs[r * ${PS}u + pl] * Bt[r * N + n];
         }
         ssmOut[at] = s;
         for (var r = 0u; r < R; r++) { acc[r] += s * Ct[r * N + n]; }
       }
-      for (var r = 0u; r < R; r++) { scratch[(r * P + p) * ${LANES}u + lane] = acc[r]; }
+      for (var r = 0u; r < R; r++) { scratch[(r * ${PS}u + pl) * ${lanes}u + lane] = acc[r]; }
     }
   }
   workgroupBarrier();
 
   // C. D skip, gating / gated norm over P, MIMO mix.
   let Dh = prm[${o.D}u + h];
-  for (var e = tid; e < R * P; e += ${WG}u) {
+  for (var e = tid; e < R * ${PS}u; e += ${WG}u) {
     var s = 0.0;
-    for (var l = 0u; l < ${LANES}u; l++) { s += scratch[e * ${LANES}u + l]; }
+    for (var l = 0u; l < ${lanes}u; l++) { s += scratch[e * ${lanes}u + l]; }
     ys[e] = s + Dh * xs[e];
   }
   workgroupBarrier();
-  ${rankRmsWgsl(d.outNorm, 'ys', P, f32(d.eps))}
-  for (var p = tid; p < P; p += ${WG}u) {
+  ${rankRmsWgsl(d.outNorm, 'ys', PS, f32(d.eps))}
+  for (var pl = tid; pl < ${PS}u; pl += ${WG}u) {
+    let p = p0s + pl;
     let zv = zx[row + h * P + p];
     var out = 0.0;
     for (var r = 0u; r < R; r++) {
       let zt = zv${d.isMimo ? ` * ${mimo(o.mimoZ, 'r', 'p')}` : ''};
       let gate = zt * sigmoid_(zt);
-      let gv = ys[r * P + p]${d.outNorm ? ` * rr[r]${o.normWeight >= 0 ? ` * prm[${o.normWeight}u + h * P + p]` : ''}` : ''} * gate;
+      let gv = ys[r * ${PS}u + pl]${d.outNorm ? ` * rr[r]${o.normWeight >= 0 ? ` * prm[${o.normWeight}u + h * P + p]` : ''}` : ''} * gate;
       out += gv${d.isMimo ? ` * ${mimo(o.mimoO, 'r', 'p')}` : ''};
     }
     y[bi * DINNER + h * P + p] = out;

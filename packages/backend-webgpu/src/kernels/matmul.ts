@@ -41,7 +41,8 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   if (M <= 4 && transB) {
     const sg = rt.subgroupReduce;
     const [x, y] = rt.grid(Math.ceil(N / 8));
-    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${key}`, f(() => gemvTransBWgsl(d, sg)), [buf(a), B, out.buffer], [x, y, nBatch]);
+    const vec4 = !half && !transA && K % 4 === 0;
+    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${+vec4}/${key}`, f(() => gemvTransBWgsl(d, sg, { vec4 })), [buf(a), B, out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {
     gemv(rt, d, buf(a), B, out, h, f);
   } else if (batch.length === 0 && useLargeTiles(rt, M, N)) {
@@ -69,7 +70,7 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const half = rt.f16 ? f16Copy(rt, w) : null;
   const h = half ? 'h/' : '';
   const sg = rt.subgroupReduce;
-  const fuse = { ...(g ? { norm: { eps } } : {}), residual: !!r };
+  const fuse = { ...(g ? { norm: { eps } } : {}), residual: !!r, vec4: !half && K % 4 === 0 };
   const code = () => gemvTransBWgsl(d, sg, fuse);
   const [gx, gy] = rt.grid(Math.ceil(N / 8));
   const key = `gemvT/fused/${+!!g}${+!!r}/${g ? eps : ''}/${sg ? 'sg/' : ''}${h}${M}/${N}/${K}`;

@@ -112,6 +112,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 export interface GemvFusion {
   norm?: { eps: number };
   residual?: boolean;
+  /**
+   * Read A, B (and G) as vec4 (K % 4 == 0, A not transposed, B f32): four times the bytes per
+   * load, which a GEMV needs to approach the memory bandwidth.
+   */
+  vec4?: boolean;
 }
 
 /** Small-M product with W stored [N, K] (transB): see the header. */
@@ -154,17 +159,20 @@ export function gemvTransBWgsl(d: MatmulDims, subgroups: boolean, fuse: GemvFusi
   if (lid.x == 0u && n < ${N}u) {
     ${rows.map((m) => result(m, (j) => `red[${j}u * 256u + lid.y * 32u]`)).join('\n    ')}
   }`;
+  const v4 = !!fuse.vec4 && !transA && K % 4 === 0;
+  const elem = v4 ? 'vec4<f32>' : 'f32';
+  const KV = v4 ? K / 4 : K;
+  const at = (m: number) => (v4 ? `A[(offA + ${m}u * ${K}u) / 4u + k]` : aAt(m));
+  const prod = (x: string, y: string) => (v4 ? `dot(${x}, ${y})` : `${x} * ${y}`);
   const load = fuse.norm
-    ? rows.map((m) => `let a${m} = ${aAt(m)};
-      acc${m} += a${m} * G[k] * w;
-      ss${m} += a${m} * a${m};`).join('\n      ')
-    : rows.map((m) => `acc${m} += ${aAt(m)} * w;`).join('\n      ');
+    ? rows.map((m) => `let a${m} = ${at(m)};\n      acc${m} += ${prod(`a${m} * G[k]`, 'w')};\n      ss${m} += ${prod(`a${m}`, `a${m}`)};`).join('\n      ')
+    : rows.map((m) => `acc${m} += ${prod(at(m), 'w')};`).join('\n      ');
   let binding = 3;
   return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(0) var<storage, read> A: array<${elem}>;
+@group(0) @binding(1) var<storage, read> B: array<${elem}>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-${fuse.norm ? `@group(0) @binding(${binding++}) var<storage, read> G: array<f32>;` : ''}
+${fuse.norm ? `@group(0) @binding(${binding++}) var<storage, read> G: array<${elem}>;` : ''}
 ${fuse.residual ? `@group(0) @binding(${binding++}) var<storage, read> R: array<f32>;` : ''}
 var<workgroup> red: array<f32, ${256 * slots}>;
 @compute @workgroup_size(32, 8)
@@ -176,8 +184,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let offC = off2;
   ${accs.map((a) => `var ${a} = 0.0;`).join('\n  ')}
   if (n < ${N}u) {
-    let row = offB + n * ${K}u;
-    for (var k = lid.x; k < ${K}u; k += 32u) {
+    let row = (offB + n * ${K}u)${v4 ? ' / 4u' : ''};
+    for (var k = lid.x; k < ${KV}u; k += 32u) {
       let w = B[row + k];
       ${load}
     }
