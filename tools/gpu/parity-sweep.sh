@@ -1,21 +1,64 @@
 #!/usr/bin/env bash
-# On the GPU host: several parity recipes at once (one Node process and WebGPU device each; the
-# runs are dispatch-bound, so they share the GPU well). Usage: . .gpu/setup.sh && bash tools/gpu/parity-sweep.sh OUT_DIR
+# On the GPU host: the parity sweeps BENCHMARKS.md reports, several runs at once (one Node process
+# and WebGPU device each; the runs are dispatch-bound, so they share the GPU well).
+# Usage: . .gpu/setup.sh && bash tools/gpu/parity-sweep.sh SWEEP OUT_DIR   (SWEEP: 1 to 5)
 set -uo pipefail
-out=${1:?usage: parity-sweep.sh OUT_DIR}
+sweep=${1:?usage: parity-sweep.sh SWEEP OUT_DIR}
+out=${2:?usage: parity-sweep.sh SWEEP OUT_DIR}
 bash "$(dirname "$0")/../../.gpu/unpack.sh"
 cd /tmp/m3
 export XDG_RUNTIME_DIR=/tmp
 mkdir -p "$out"
-run() { # name complex steps lr dModel nLayer dState headdim
-  timeout 540 node cli.mjs train --task parity --backend webgpu --complex "$2" --steps "$3" --lr "$4" \
-    --d-model "$5" --n-layer "$6" --d-state "$7" --headdim "$8" --train-length 64 --eval-length 256 --batch-size 64 \
-    --seed 1 --eval-every 500 --out "$out/$1.json" > "$out/$1.log" 2>&1
+# run NAME TIMEOUT_S FLAGS...: one parity training (64-bit strings, evaluated on 256), in the background.
+run() {
+  local name=$1 limit=$2
+  shift 2
+  timeout "$limit" node cli.mjs train --task parity --backend webgpu --train-length 64 --eval-length 256 \
+    --eval-every 500 --out "$out/$name.json" "$@" > "$out/$name.log" 2>&1 &
 }
-run a-d32-l1 true 5000 0.01 32 1 16 8 &
-run b-d64-l1 true 4000 0.005 64 1 32 16 &
-run c-d32-l2 true 4000 0.01 32 2 16 8 &
-run d-d64-l2 true 3000 0.005 64 2 16 16 &
-run e-d64-l2-real false 3000 0.005 64 2 16 16 &
+# Flags shared by a sweep's runs: d_model 32 (d_state 16, headdim 8) or 64 (32, 16).
+d32="--d-model 32 --d-state 16 --headdim 8"
+d64="--d-model 64 --d-state 32 --headdim 16"
+case "$sweep" in
+  1) # sizes and depth, fair-coin strings
+    run a-d32-l1 540 --complex true --steps 5000 --lr 0.01 $d32 --n-layer 1 --batch-size 64 --seed 1
+    run b-d64-l1 540 --complex true --steps 4000 --lr 0.005 $d64 --n-layer 1 --batch-size 64 --seed 1
+    run c-d32-l2 540 --complex true --steps 4000 --lr 0.01 $d32 --n-layer 2 --batch-size 64 --seed 1
+    run d-d64-l2 540 --complex true --steps 3000 --lr 0.005 --d-model 64 --d-state 16 --headdim 16 --n-layer 2 --batch-size 64 --seed 1
+    run e-d64-l2-real 540 --complex false --steps 3000 --lr 0.005 --d-model 64 --d-state 16 --headdim 16 --n-layer 2 --batch-size 64 --seed 1 ;;
+  2) # strings with a random density of ones
+    run md-d32 400 --complex true --steps 4000 --lr 0.01 $d32 --n-layer 1 --batch-size 64 --seed 1 --mixed-density
+    run md-d64 400 --complex true --steps 3500 --lr 0.005 $d64 --n-layer 1 --batch-size 64 --seed 1 --mixed-density
+    run md-d32-real 400 --complex false --steps 4000 --lr 0.01 $d32 --n-layer 1 --batch-size 64 --seed 1 --mixed-density ;;
+  3) # label smoothing, batch, schedule
+    m="--n-layer 1 --seed 1 --mixed-density"
+    run ls10-d64 530 --complex true --steps 3500 --lr 0.005 $d64 $m --batch-size 64 --label-smoothing 0.1
+    run ls20-d64 530 --complex true --steps 3500 --lr 0.005 $d64 $m --batch-size 64 --label-smoothing 0.2
+    run ls05-d64 530 --complex true --steps 3500 --lr 0.005 $d64 $m --batch-size 64 --label-smoothing 0.05
+    run ls10-d32 530 --complex true --steps 4000 --lr 0.01 $d32 $m --batch-size 64 --label-smoothing 0.1
+    run ls10-d64-long 530 --complex true --steps 6000 --lr 0.005 $d64 $m --batch-size 64 --label-smoothing 0.1 --min-lr 0
+    run ls10-d64-b128 530 --complex true --steps 3500 --lr 0.005 $d64 $m --batch-size 128 --label-smoothing 0.1
+    run wd10-d64 530 --complex true --steps 3500 --lr 0.005 $d64 $m --batch-size 64 --weight-decay 0.1
+    run ls10-d64-real 530 --complex false --steps 3500 --lr 0.005 $d64 $m --batch-size 64 --label-smoothing 0.1 ;;
+  4) # the batch-128 recipe: seeds, batch 256, schedule (eight at once: all hit the time limit)
+    m="--n-layer 1 --mixed-density --label-smoothing"
+    run b128-s2 560 --complex true --steps 3500 --lr 0.005 $d64 $m 0.1 --batch-size 128 --seed 2
+    run b128-s3 560 --complex true --steps 3500 --lr 0.005 $d64 $m 0.1 --batch-size 128 --seed 3
+    run b128-lr3 560 --complex true --steps 3500 --lr 0.003 $d64 $m 0.1 --batch-size 128 --seed 1
+    run b128-ls20 560 --complex true --steps 3500 --lr 0.005 $d64 $m 0.2 --batch-size 128 --seed 1
+    run b128-min0 560 --complex true --steps 3500 --lr 0.005 $d64 $m 0.1 --batch-size 128 --seed 1 --min-lr 0
+    run b256 560 --complex true --steps 2500 --lr 0.005 $d64 $m 0.1 --batch-size 256 --seed 1
+    run b256-lr3 560 --complex true --steps 2500 --lr 0.003 $d64 $m 0.1 --batch-size 256 --seed 1
+    run b128-real 560 --complex false --steps 3500 --lr 0.005 $d64 $m 0.1 --batch-size 128 --seed 1 ;;
+  5) # the batch-128 recipe, six at once so each finishes
+    m="--n-layer 1 --mixed-density --batch-size 128 --steps 3000"
+    run ls10-lr5 545 --complex true --lr 0.005 $d64 $m --label-smoothing 0.1 --seed 1
+    run ls20-lr5 545 --complex true --lr 0.005 $d64 $m --label-smoothing 0.2 --seed 1
+    run ls10-lr3 545 --complex true --lr 0.003 $d64 $m --label-smoothing 0.1 --seed 1
+    run ls20-lr3 545 --complex true --lr 0.003 $d64 $m --label-smoothing 0.2 --seed 1
+    run ls10-lr5-s4 545 --complex true --lr 0.005 $d64 $m --label-smoothing 0.1 --seed 4
+    run ls10-lr5-real 545 --complex false --lr 0.005 $d64 $m --label-smoothing 0.1 --seed 1 ;;
+  *) echo "parity-sweep.sh: unknown sweep $sweep (1 to 5)" >&2; exit 2 ;;
+esac
 wait
 for f in "$out"/*.log; do echo "== $f"; grep -v '^Warning' "$f" | tr '\r' '\n' | grep -v '^parity complex'; done

@@ -30,7 +30,7 @@ export interface GenerateOptions extends SamplingOptions {
   tokenizer?: TokenizerLike;
   /**
    * Greedy decoding on a backend that records step graphs (WebGPU) replays one recorded step per
-   * token and keeps two steps in flight (default true); false runs the op layer every step.
+   * token and keeps three steps in flight (default true); false runs the op layer every step.
    * Same tokens either way.
    */
   stepGraph?: boolean;
@@ -57,6 +57,13 @@ export interface SequenceResult {
 export interface GenerationResult {
   sequences: SequenceResult[];
 }
+
+/**
+ * Greedy steps kept queued ahead of the one being read back. With two, the readback's latency
+ * still shows on the H100 host (519-1045 tokens/s for the 130M model); with three, the GPU
+ * stays busy (1077-1170 tokens/s, BENCHMARKS.md). A stop wastes at most this many steps.
+ */
+const GRAPH_STEPS_IN_FLIGHT = 3;
 
 const yieldToEventLoop: () => Promise<void> =
   typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
@@ -237,8 +244,8 @@ export async function* generate(
           inflight.push(graph.read(0));
           queuedUpTo = index + 1;
         }
-        // Queue the step after next before waiting for next: the GPU never idles on the host.
-        while (inflight.length < 2 && queuedUpTo < maxNewTokens - 1) {
+        // Queue steps ahead before waiting for the next token: the GPU never idles on the host.
+        while (inflight.length < GRAPH_STEPS_IN_FLIGHT && queuedUpTo < maxNewTokens - 1) {
           graph.run();
           inflight.push(graph.read(0));
           queuedUpTo++;
