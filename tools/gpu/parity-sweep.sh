@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# On the GPU host: the parity sweeps BENCHMARKS.md reports, several runs at once (one Node process
+# On the GPU host: the parity (and modular arithmetic) sweeps BENCHMARKS.md reports, several runs at once (one Node process
 # and WebGPU device each; the runs are dispatch-bound, so they share the GPU well).
-# Usage: . .gpu/setup.sh && bash tools/gpu/parity-sweep.sh SWEEP OUT_DIR   (SWEEP: 1 to 5)
+# Usage: . .gpu/setup.sh && bash tools/gpu/parity-sweep.sh SWEEP OUT_DIR   (SWEEP: 1 to 8)
 set -uo pipefail
 sweep=${1:?usage: parity-sweep.sh SWEEP OUT_DIR}
 out=${2:?usage: parity-sweep.sh SWEEP OUT_DIR}
@@ -9,7 +9,8 @@ bash "$(dirname "$0")/../../.gpu/unpack.sh"
 cd /tmp/m3
 export XDG_RUNTIME_DIR=/tmp
 mkdir -p "$out"
-# run NAME TIMEOUT_S FLAGS...: one parity training (64-bit strings, evaluated on 256), in the background.
+# run NAME TIMEOUT_S FLAGS...: one state-tracking training (parity unless --task says otherwise; 64
+# symbols, evaluated on 256), in the background.
 run() {
   local name=$1 limit=$2
   shift 2
@@ -58,7 +59,32 @@ case "$sweep" in
     run ls20-lr3 545 --complex true --lr 0.003 $d64 $m --label-smoothing 0.2 --seed 1
     run ls10-lr5-s4 545 --complex true --lr 0.005 $d64 $m --label-smoothing 0.1 --seed 4
     run ls10-lr5-real 545 --complex false --lr 0.005 $d64 $m --label-smoothing 0.1 --seed 1 ;;
-  *) echo "parity-sweep.sh: unknown sweep $sweep (1 to 5)" >&2; exit 2 ;;
+  6) # the best sweep-5 recipe (label smoothing 0.2, lr 3e-3) on more seeds, and its real-valued control
+    m="--n-layer 1 --mixed-density --batch-size 128 --steps 3000 --label-smoothing 0.2"
+    run ls20-lr3-s2 545 --complex true --lr 0.003 $d64 $m --seed 2
+    run ls20-lr3-s3 545 --complex true --lr 0.003 $d64 $m --seed 3
+    run ls20-lr3-s4 545 --complex true --lr 0.003 $d64 $m --seed 4
+    run ls20-lr2 545 --complex true --lr 0.002 $d64 $m --seed 1
+    run ls30-lr3 545 --complex true --lr 0.003 $d64 --n-layer 1 --mixed-density --batch-size 128 --steps 3000 --label-smoothing 0.3 --seed 1
+    run ls20-lr3-real 545 --complex false --lr 0.003 $d64 $m --seed 1 ;;
+  8) # the sweep-5/6 recipe with AdamW beta2 0.95 (against the loss spikes), four seeds
+    m="--n-layer 1 --mixed-density --batch-size 128 --steps 3000 --lr 0.003 --beta2 0.95"
+    run b95-ls20-s1 545 --complex true $d64 $m --label-smoothing 0.2 --seed 1
+    run b95-ls20-s2 545 --complex true $d64 $m --label-smoothing 0.2 --seed 2
+    run b95-ls20-s3 545 --complex true $d64 $m --label-smoothing 0.2 --seed 3
+    run b95-ls20-s4 545 --complex true $d64 $m --label-smoothing 0.2 --seed 4
+    run b95-ls30-s2 545 --complex true $d64 $m --label-smoothing 0.3 --seed 2
+    run b95-ls30-s4 545 --complex true $d64 $m --label-smoothing 0.3 --seed 4 ;;
+  7) # modular arithmetic without brackets (--task modarith), the parity recipe's settings, 1-3 layers
+    m="--task modarith --mixed-density --batch-size 128 --label-smoothing 0.2 --lr 0.003 --seed 1"
+    run ma-d64-l1 545 $m --complex true $d64 --n-layer 1 --steps 3000
+    run ma-d64-l2 545 $m --complex true $d64 --n-layer 2 --steps 2000
+    run ma-d64-l3 545 $m --complex true $d64 --n-layer 3 --steps 1500
+    run ma-d128-l2 545 $m --complex true --d-model 128 --d-state 32 --headdim 32 --n-layer 2 --steps 2000
+    run ma-d64-l2-ls10 545 --task modarith --mixed-density --batch-size 128 --label-smoothing 0.1 --lr 0.005 --seed 1 --complex true $d64 --n-layer 2 --steps 2000
+    run ma-d64-l2-real 545 $m --complex false $d64 --n-layer 2 --steps 2000 ;;
+  *) echo "parity-sweep.sh: unknown sweep $sweep (1 to 8)" >&2; exit 2 ;;
 esac
 wait
-for f in "$out"/*.log; do echo "== $f"; grep -v '^Warning' "$f" | tr '\r' '\n' | grep -v '^parity complex'; done
+# One log file for all runs (the device returns few files); the per-run JSON stays.
+for f in "$out"/*.log; do echo "== $f"; grep -v '^Warning' "$f" | tr '\r' '\n' | grep -v '^parity complex'; rm "$f"; done | tee "$out/sweep$sweep.txt"

@@ -35,6 +35,8 @@ export interface WebGPUBackend extends Backend {
   trimPool(): void;
   /** GPU milliseconds of the work `fn` encodes (needs `timestamp-query`; see `features`). */
   timeGpu(fn: () => void): Promise<number>;
+  /** GPU milliseconds per kernel of the work `fn` encodes, each dispatch timed alone (needs `timestamp-query`). */
+  profile(fn: () => void): Promise<{ kernels: { kernel: string; calls: number; ms: number }[]; skipped: number }>;
 }
 
 const DTYPES: readonly DType[] = ['float32', 'int32'];
@@ -84,6 +86,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     stats: () => rt.stats(),
     trimPool: () => rt.trimPool(),
     timeGpu: (fn) => rt.timeGpu(fn),
+    profile: (fn) => rt.profile(fn),
     dispose: () => rt.dispose(),
     unary: (op, x) => guard(op, () => unary(rt, op, x)),
     binary: (op, a, b, outShape) => guard(op, () => binary(rt, op, a, b, outShape)),

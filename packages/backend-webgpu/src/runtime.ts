@@ -11,6 +11,8 @@ const USAGE_QUERY_RESOLVE = 0x0200;
 const MAP_MODE_READ = 0x0001;
 const PROFILE_COMPILES = typeof process !== 'undefined' && process.env?.MAMBA3_WEBGPU_PROFILE_COMPILES === '1';
 const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
+/** Timestamp queries of one profile (WebGPU allows 4096 per query set): 2048 dispatches. */
+const PROFILE_QUERIES = 4096;
 
 /** A tensor's GPU storage: a pooled buffer (at least `bytes` long) holding `dtype` elements. */
 export class GPUStorage {
@@ -144,6 +146,7 @@ export class Runtime {
   private graphBytes = 0;
   private replayedDispatches = 0;
   private capture: Capture | null = null;
+  private profiling: { set: GPUQuerySet; kernels: string[]; skipped: number } | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private lastPipeline: GPUComputePipeline | null = null;
@@ -438,6 +441,7 @@ export class Runtime {
     if (x === 0 || y === 0 || z === 0) return;
     const entry = this.pipeline(key, wgsl);
     const bindGroup = this.bindGroup(entry, buffers);
+    if (this.profiling) this.profilePass(key);
     const pass = this.ensurePass();
     if (this.lastPipeline !== entry.pipeline) {
       pass.setPipeline(entry.pipeline);
@@ -674,6 +678,65 @@ export class Runtime {
     resolve.destroy();
     set.destroy();
     return Number(t[1] - t[0]) / 1e6;
+  }
+
+  /** While profiling: the next dispatch gets a pass of its own with timestamps around it. */
+  private profilePass(key: string): void {
+    const prof = this.profiling!;
+    this.endPass();
+    const k = prof.kernels.length;
+    if (2 * k + 2 > PROFILE_QUERIES) {
+      prof.skipped++;
+      return;
+    }
+    prof.kernels.push(key.split('/')[0]);
+    this.pass = this.ensureEncoder().beginComputePass({ timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+    this.lastPipeline = null;
+  }
+
+  /**
+   * GPU time per kernel of the work `fn` encodes (ops, not step-graph replays): each dispatch runs
+   * in its own timed pass, so the total includes a pass boundary per dispatch. Needs
+   * `timestamp-query`; at most 2048 dispatches are timed (`skipped` counts the rest).
+   */
+  async profile(fn: () => void): Promise<{ kernels: { kernel: string; calls: number; ms: number }[]; skipped: number }> {
+    if (!this.hasTimestamps) throw new UnsupportedError('webgpu profile: the device lacks the timestamp-query feature');
+    if (this.profiling) throw new BackendError('webgpu profile: already profiling');
+    this.flush();
+    const set = this.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES });
+    const prof = { set, kernels: [] as string[], skipped: 0 };
+    this.profiling = prof;
+    try {
+      fn();
+    } finally {
+      this.profiling = null;
+    }
+    const n = prof.kernels.length;
+    const bytes = Math.max(16, 2 * n * 8);
+    const resolve = this.device.createBuffer({ size: bytes, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
+    const out = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    const enc = this.endPass();
+    if (n > 0) {
+      enc.resolveQuerySet(set, 0, 2 * n, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, out, 0, bytes);
+    }
+    this.flush();
+    await out.mapAsync(MAP_MODE_READ);
+    const t = new BigUint64Array(out.getMappedRange().slice(0));
+    out.unmap();
+    out.destroy();
+    resolve.destroy();
+    set.destroy();
+    this.throwDeviceErrors('profile');
+    const byKernel = new Map<string, { calls: number; ms: number }>();
+    prof.kernels.forEach((kernel, k) => {
+      const e = byKernel.get(kernel) ?? { calls: 0, ms: 0 };
+      e.calls++;
+      e.ms += Number(t[2 * k + 1] - t[2 * k]) / 1e6;
+      byKernel.set(kernel, e);
+    });
+    const kernels = [...byKernel].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
+    return { kernels, skipped: prof.skipped };
   }
 
   // Lifetime ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dispose, grad, memory, Rng, setBackend, tensor, tidy } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 import { MambaLMHeadModel } from '@mamba3/model';
-import { AdamW, clipGradNorm, cosineLr, crossEntropy, LmTrainer, officialNoDecay, parityBatch, TokenStream } from '../src/index.js';
+import { AdamW, clipGradNorm, cosineLr, crossEntropy, LmTrainer, MOD_ARITH_BOS, MOD_ARITH_OPS, modArithBatch, modArithValues, officialNoDecay, parityBatch, TokenStream } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/node.js';
 
 beforeAll(async () => {
@@ -125,6 +125,29 @@ describe('schedule and data', () => {
       }
     }
     dispose(b);
+  });
+
+  it('modular arithmetic: × binds tighter than + and −, values mod 5 at every digit', () => {
+    const { '+': plus, '-': minus, '*': times } = MOD_ARITH_OPS;
+    // Delétang et al.'s examples: 1 + 2 × 3 = 2, 1 − 1 − 1 = 4, 0 × 1 + 4 × 3 − 2 = 0 (mod 5).
+    expect(modArithValues([1, plus, 2, times, 3])).toEqual([1, -100, 3, -100, 2]);
+    expect(modArithValues([1, minus, 1, minus, 1])).toEqual([1, -100, 0, -100, 4]);
+    expect(modArithValues([0, times, 1, plus, 4, times, 3, minus, 2]).at(-1)).toBe(0);
+    expect(modArithValues([2, minus, 3, times, 4])).toEqual([2, -100, 4, -100, 0]);
+  });
+
+  it('modular arithmetic batches alternate digits and operators after the start token', async () => {
+    for (const varied of [false, true]) {
+      const b = modArithBatch(4, 9, new Rng(5), undefined, varied);
+      const [x, y] = [await b.inputs.data(), await b.targets.data()];
+      for (let i = 0; i < 4; i++) {
+        const row = Array.from(x.subarray(i * 10 + 1, i * 10 + 10));
+        expect([x[i * 10], y[i * 10]]).toEqual([MOD_ARITH_BOS, -100]);
+        row.forEach((tok, t) => expect(tok < 5).toBe(t % 2 === 0));
+        expect(Array.from(y.subarray(i * 10 + 1, i * 10 + 10))).toEqual(modArithValues(row));
+      }
+      dispose(b);
+    }
   });
 });
 

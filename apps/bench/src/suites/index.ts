@@ -4,6 +4,7 @@ import { modelSuite } from './model.js';
 import { tfjsSuite } from './tfjs.js';
 import { tokenizerSuite } from './tokenizer.js';
 import { webgpuKernelsSuite } from './webgpu-kernels.js';
+import { webgpuProfileSuite } from './webgpu-profile.js';
 
 /** Every suite; add new ones here. */
-export const suites: Suite[] = [mixerSuite, modelSuite, tfjsSuite, tokenizerSuite, webgpuKernelsSuite];
+export const suites: Suite[] = [mixerSuite, modelSuite, tfjsSuite, tokenizerSuite, webgpuKernelsSuite, webgpuProfileSuite];

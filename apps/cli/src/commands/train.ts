@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { MambaConfigInput } from '@mamba3/model';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { saveModel } from '@mamba3/model/node';
-import type { EvalEntry, ParityResult, TrainOptions } from '@mamba3/train';
-import { LmTrainer, TokenStream, trainParity } from '@mamba3/train';
+import type { EvalEntry, StateTask, StateTaskResult, TrainOptions } from '@mamba3/train';
+import { LmTrainer, modArithTask, parityTask, TokenStream, trainStateTask } from '@mamba3/train';
 import { loadCheckpoint, saveCheckpoint } from '@mamba3/train/node';
 import { ByteTokenizer, CharTokenizer } from '@mamba3/tokenizer';
 import type { TokenizerLike } from '@mamba3/tokenizer';
@@ -52,7 +52,7 @@ function applyOverrides(config: Record<string, unknown>, sets: string[]): void {
 }
 
 async function trainLm(values: Record<string, unknown>): Promise<number> {
-  if (typeof values.config !== 'string') throw new UsageError(`train: --config FILE (or --task parity) is required\n\n${trainCommand.usage}`);
+  if (typeof values.config !== 'string') throw new UsageError(`train: --config FILE (or --task parity|modarith) is required\n\n${trainCommand.usage}`);
   const cfg = JSON.parse(await readFile(values.config, 'utf8')) as TrainConfigFile & Record<string, unknown>;
   applyOverrides(cfg, (values.set as string[] | undefined) ?? []);
   if (typeof values.out === 'string') cfg.out = values.out;
@@ -112,13 +112,16 @@ async function trainLm(values: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
-async function parity(values: Record<string, unknown>): Promise<number> {
+const TASKS: Record<string, StateTask> = { parity: parityTask, modarith: modArithTask };
+
+/** The synthetic state-tracking recipes: train on short sequences, evaluate on long ones. */
+async function stateTask(task: StateTask, values: Record<string, unknown>): Promise<number> {
   const backend = await useBackendNamed(values.backend as string | undefined);
   const num = (k: string, d: number): number => (values[k] !== undefined ? Number(values[k]) : d);
   const variants = values.complex === undefined ? [true, false] : [values.complex === 'true'];
-  const results: ParityResult[] = [];
+  const results: StateTaskResult[] = [];
   for (const complex of variants) {
-    const r = await trainParity({
+    const r = await trainStateTask(task, {
       complex,
       backend,
       steps: num('steps', 3000),
@@ -135,11 +138,12 @@ async function parity(values: Record<string, unknown>): Promise<number> {
       labelSmoothing: num('label-smoothing', 0),
       weightDecay: num('weight-decay', 0),
       ...(values['min-lr'] !== undefined ? { minLr: num('min-lr', 0) } : {}),
+      ...(values.beta2 !== undefined ? { beta2: num('beta2', 0.999) } : {}),
       evalEvery: num('eval-every', 0) || undefined,
       onEval: (e) => console.error(`complex=${complex} step ${e.step}: loss ${e.loss.toFixed(4)}, accuracy@eval ${(100 * e.accuracy).toFixed(1)}%`),
     });
     results.push(r);
-    console.log(`complex=${complex}: accuracy ${(100 * r.trainAccuracy).toFixed(2)}% at length ${num('train-length', 64)}, ${(100 * r.accuracy).toFixed(2)}% at length ${num('eval-length', 256)} (last position ${(100 * r.lastAccuracy).toFixed(2)}%), ${r.params} parameters, ${r.seconds.toFixed(0)} s`);
+    console.log(`${task.name} complex=${complex}: accuracy ${(100 * r.trainAccuracy).toFixed(2)}% at length ${num('train-length', 64)}, ${(100 * r.accuracy).toFixed(2)}% at length ${num('eval-length', 256)} (last answer ${(100 * r.lastAccuracy).toFixed(2)}%), ${r.params} parameters, ${r.seconds.toFixed(0)} s`);
   }
   if (typeof values.out === 'string') await writeFile(values.out, `${JSON.stringify({ backend: backend.name, device: backend.info.device ?? null, results }, null, 2)}\n`);
   return 0;
@@ -147,13 +151,13 @@ async function parity(values: Record<string, unknown>): Promise<number> {
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a model from a JSON config, or run the parity recipe (--task parity)',
+  summary: 'train a model from a JSON config, or run a state-tracking recipe (--task parity|modarith)',
   usage: [
     'usage: mamba3 train --config FILE [--backend NAME] [--out DIR] [--set key.path=value ...] [--resume]',
-    '       mamba3 train --task parity [--complex true|false] [--steps N] [--train-length 64] [--eval-length 256]',
+    '       mamba3 train --task parity|modarith [--complex true|false] [--steps N] [--train-length 64] [--eval-length 256]',
     '                    [--batch-size B] [--lr LR] [--d-model D] [--n-layer L] [--d-state N] [--headdim P]',
     '                    [--seed S] [--eval-every N] [--mixed-density] [--label-smoothing E] [--weight-decay W]',
-    '                    [--min-lr LR] [--backend NAME] [--out RESULT.json]',
+    '                    [--min-lr LR] [--beta2 B] [--backend NAME] [--out RESULT.json]',
     '',
     'The config file: { data: { path, tokenizer: "char"|"byte"|FILE, valFraction }, model: { dModel, nLayer,',
     'ssmCfg, ... }, train: { steps, batchSize, seqLen, lr, minLr, warmupSteps, weightDecay, gradClip,',
@@ -180,12 +184,15 @@ export const trainCommand: Command = {
     'label-smoothing': { type: 'string' },
     'weight-decay': { type: 'string' },
     'min-lr': { type: 'string' },
+    beta2: { type: 'string' },
     seed: { type: 'string' },
     'eval-every': { type: 'string' },
     'mixed-density': { type: 'boolean' },
   },
   async run({ values }) {
-    if (values.task !== undefined && values.task !== 'parity') throw new UsageError(`train: unknown task "${String(values.task)}" (known: parity)`);
-    return values.task === 'parity' ? parity(values) : trainLm(values);
+    if (values.task === undefined) return trainLm(values);
+    const task = TASKS[String(values.task)];
+    if (!task) throw new UsageError(`train: unknown task "${String(values.task)}" (known: ${Object.keys(TASKS).join(', ')})`);
+    return stateTask(task, values);
   },
 };
