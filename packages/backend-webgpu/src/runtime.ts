@@ -11,6 +11,8 @@ const USAGE_QUERY_RESOLVE = 0x0200;
 const MAP_MODE_READ = 0x0001;
 const PROFILE_COMPILES = typeof process !== 'undefined' && process.env?.MAMBA3_WEBGPU_PROFILE_COMPILES === '1';
 const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
+/** Pool overflow waiting for a submit beyond which the runtime submits at once. */
+const DEFERRED_FLUSH_BYTES = 512 * 2 ** 20;
 /** Timestamp queries of one profile (WebGPU allows 4096 per query set): 2048 dispatches. */
 const PROFILE_QUERIES = 4096;
 
@@ -68,7 +70,11 @@ export interface RuntimeStats {
 export interface RuntimeOptions {
   /** Submit once this many dispatches are queued (default 512); reads and `sync()` submit too. */
   maxBatchDispatches?: number;
-  /** Free bytes the pool keeps before it destroys released buffers (default 1 GiB). */
+  /**
+   * Free bytes the pool keeps before it destroys released buffers (default 4 GiB: a 130M-class
+   * MIMO prefill of 8192 tokens frees ~2 GB per layer for the next to reuse; a smaller pool makes
+   * every layer create, and the implementation clear, its buffers anew). `trimPool()` empties it.
+   */
   poolLimitBytes?: number;
   /** Do not use subgroup operations even where the device has them (for comparison and tests). */
   noSubgroups?: boolean;
@@ -151,6 +157,8 @@ export class Runtime {
   private pass: GPUComputePassEncoder | null = null;
   private lastPipeline: GPUComputePipeline | null = null;
   private readonly deferredDestroy: GPUBuffer[] = [];
+  /** Bytes of pool overflow waiting in `deferredDestroy` (a submit frees them). */
+  private deferredBytes = 0;
   private liveBytes = 0;
   private pooledBytes = 0;
   private submits = 0;
@@ -184,7 +192,7 @@ export class Runtime {
     this.maxBatch = opts.maxBatchDispatches ?? 512;
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.f16 = !!opts.f16 && device.features.has('shader-f16');
-    this.poolLimit = opts.poolLimitBytes ?? 1 << 30;
+    this.poolLimit = opts.poolLimitBytes ?? 4 * 2 ** 30;
     device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
     });
@@ -321,8 +329,14 @@ export class Runtime {
     }
     const dirty = this.encoder !== null;
     if (this.pooledBytes + cls > this.poolLimit) {
-      if (dirty) this.deferredDestroy.push(s.buffer);
-      else s.buffer.destroy();
+      if (!dirty) {
+        s.buffer.destroy();
+        return;
+      }
+      // Destroyed after the next submit; submit early rather than hold gigabytes until a read.
+      this.deferredDestroy.push(s.buffer);
+      this.deferredBytes += cls;
+      if (this.deferredBytes > DEFERRED_FLUSH_BYTES) this.flush();
       return;
     }
     let list = this.free.get(cls);
@@ -488,6 +502,7 @@ export class Runtime {
     for (const list of this.free.values()) for (const f of list) f.dirty = false;
     for (const b of this.deferredDestroy) b.destroy();
     this.deferredDestroy.length = 0;
+    this.deferredBytes = 0;
   }
 
   /** Submits and waits for the queue to drain. */
