@@ -87,4 +87,4 @@ case "$sweep" in
 esac
 wait
 # One log file for all runs (the device returns few files); the per-run JSON stays.
-for f in "$out"/*.log; do echo "== $f"; grep -v '^Warning' "$f" | tr '\r' '\n' | grep -v '^parity complex'; rm "$f"; done | tee "$out/sweep$sweep.txt"
+for f in "$out"/*.log; do echo "== $f"; grep -v '^Warning' "$f" | tr '\r' '\n' | grep -v -E '^(parity|modarith) complex=(true|false) [^:]'; rm "$f"; done | tee "$out/sweep$sweep.txt"

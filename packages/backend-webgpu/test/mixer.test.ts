@@ -136,4 +136,43 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
       });
     }
   }
+
+  // The fused ops' gradients on the GPU (the recomputed composites' backward, run on WebGPU
+  // kernels) against the CPU backend's, for the input, every parameter and the carried cache.
+  for (const c of [CONFIGS[0], CONFIGS[2], CONFIGS[3]]) {
+    // (MIMO rank 4's chunked backward takes ~30 s on lavapipe; its step and rank 2's chunked cover the paths.)
+    for (const mode of c === CONFIGS[3] ? (['step'] as const) : (['chunked', 'step'] as const)) {
+      it(`gradients (${mode}) match the CPU's: ${c.name}`, async () => {
+        const grads = async (backend: Backend): Promise<Float32Array[]> => {
+          const m = build(backend, c.attrs, 2, 9);
+          const keys = Object.keys(m.params) as (keyof Mamba3MixerParams)[];
+          const stateKeys = ops.MIXER_STATE_KEYS;
+          const zx = m.zxbcdt(mode === 'chunked' ? 7 : null, 4);
+          const probe = (t: Tensor, s: number) => ops.tensor(values(t.size, 500 + s, 1), t.shape, { backend });
+          const loss = (x: Tensor, ...rest: Tensor[]): Tensor => {
+            const params = Object.fromEntries(keys.map((k, i) => [k, rest[i]])) as unknown as Mamba3MixerParams;
+            const state = Object.fromEntries(stateKeys.map((k, i) => [k, rest[keys.length + i]])) as unknown as ops.Mamba3MixerState;
+            const r = mode === 'chunked' ? ops.mamba3MixerChunked(x, params, c.attrs, state) : ops.mamba3MixerStep(x, params, c.attrs, state);
+            const outs = [r.y, ...stateKeys.map((k) => r.state[k])];
+            return outs.map((o, i) => ops.sum(ops.mul(o, probe(o, i)))).reduce((a, b) => ops.add(a, b));
+          };
+          const inputs = [zx, ...keys.map((k) => m.params[k] as Tensor), ...stateKeys.map((k) => m.state[k])];
+          const { grads: g } = ops.tidy(() => ops.valueAndGrads(loss)(inputs));
+          return Promise.all(g.map(async (t) => (await t.data()) as Float32Array));
+        };
+        const [want, got] = [await grads(cpu), await grads(gpu)];
+        expect(got.length).toBe(want.length);
+        got.forEach((g, i) => {
+          let num = 0;
+          let den = 0;
+          for (let k = 0; k < g.length; k++) {
+            num += (g[k] - want[i][k]) ** 2;
+            den += want[i][k] ** 2;
+          }
+          // float32 on both sides, different summation orders: relative L2 well under 1e-4.
+          expect(Math.sqrt(num / Math.max(den, 1e-30)), `gradient ${i}`).toBeLessThan(1e-4);
+        });
+      });
+    }
+  }
 });
