@@ -59,9 +59,10 @@ export interface GenerationResult {
 }
 
 /**
- * Greedy steps kept queued ahead of the one being read back. With two, the readback's latency
- * still shows on the H100 host (519-1045 tokens/s for the 130M model); with three, the GPU
- * stays busy (1077-1170 tokens/s, BENCHMARKS.md). A stop wastes at most this many steps.
+ * Greedy steps kept queued ahead of the one being read back, so the GPU never waits on the host.
+ * On the H100 host two and three measure alike once the GPU is warm (854-1169 and 851-1138
+ * tokens/s for the 130M models, BENCHMARKS.md); three leave slack for host pauses (garbage
+ * collection). A stop wastes at most this many steps.
  */
 const GRAPH_STEPS_IN_FLIGHT = 3;
 
