@@ -308,6 +308,28 @@ describe('device acquisition errors (no GPU needed)', () => {
     expect(() => t.dataSync()).toThrow(/asynchronously/);
     t.dispose();
   });
+  it('profile() counts every dispatch per kernel, and the work still computes', async () => {
+    if (!be.features.has('timestamp-query')) {
+      await expect(be.profile(() => undefined)).rejects.toThrow(/timestamp-query/);
+      return;
+    }
+    const x = ops.tensor([1, 2, 3, 4], [2, 2], { backend: be });
+    let y: Tensor | null = null;
+    const before = be.stats().dispatches;
+    const { kernels, skipped } = await be.profile(() => {
+      y = ops.tidy(() => ops.rmsNorm(ops.add(ops.matmul(x, x), 1)));
+    });
+    const dispatched = be.stats().dispatches - before;
+    expect(skipped).toBe(0);
+    expect(kernels.reduce((n, k) => n + k.calls, 0)).toBe(dispatched);
+    expect(kernels.map((k) => k.kernel)).toEqual(expect.arrayContaining(['rmsNorm']));
+    for (const k of kernels) expect(k.ms).toBeGreaterThanOrEqual(0);
+    const got = Array.from(await y!.data());
+    // rows of x·x + 1 = [[8, 11], [16, 23]], each RMS-normalised.
+    const rms = (a: number, b: number) => Math.sqrt((a * a + b * b) / 2 + 1e-5);
+    [8 / rms(8, 11), 11 / rms(8, 11), 16 / rms(16, 23), 23 / rms(16, 23)].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+    ops.dispose([x, y!]);
+  });
 });
 
 (SKIP_WEBGPU ? describe.skip : describe)(`device loss${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
