@@ -580,7 +580,9 @@ export class Runtime {
     let bytes = 0;
     for (const b of held) bytes += b.size;
     this.graphBytes += bytes;
-    return new StepGraphGPU(this, cap.commands, swaps, io.outputs.map((s) => s.buffer), io.outputs.map((s) => [s.bytes, s.dtype] as const), held, bytes);
+    const fed = new Set(io.feedback.map(([, i]) => i));
+    const inputs = io.inputs.map((s, i) => ({ buffer: s.buffer, bytes: s.bytes, dtype: s.dtype, fed: fed.has(i) }));
+    return new StepGraphGPU(this, cap.commands, swaps, io.outputs.map((s) => s.buffer), io.outputs.map((s) => [s.bytes, s.dtype] as const), inputs, held, bytes);
   }
 
   /** Encodes recorded commands (bind groups made once per variant by the graph). */
@@ -607,6 +609,13 @@ export class Runtime {
     });
     this.lastPipeline = last;
     if (this.pendingDispatches >= this.maxBatch) this.flush();
+  }
+
+  /** Writes host values into a buffer after all work queued so far (submits it first). */
+  writeAfterQueued(buffer: GPUBuffer, values: TypedArray): void {
+    this.check('captureStep write');
+    this.flush();
+    this.device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
   }
 
   makeBindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
@@ -810,6 +819,7 @@ export class StepGraphGPU {
     private readonly swaps: ReadonlyMap<GPUBuffer, GPUBuffer>,
     private readonly outputBuffers: readonly GPUBuffer[],
     private readonly outputTypes: readonly (readonly [number, DType])[],
+    private readonly inputs: readonly { buffer: GPUBuffer; bytes: number; dtype: DType; fed: boolean }[],
     private readonly held: ReadonlySet<GPUBuffer>,
     readonly bytes: number,
   ) {
@@ -835,6 +845,18 @@ export class StepGraphGPU {
   private current(i: number): GPUBuffer {
     const b = this.outputBuffers[i];
     return this.runs % 2 ? this.swapped(b) : b;
+  }
+
+  /**
+   * New values for input i (not one fed back) before the next run: written after everything
+   * queued so far, so earlier runs keep reading the old ones.
+   */
+  write(i: number, values: TypedArray): void {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    const input = this.inputs[i];
+    if (input.fed) throw new UnsupportedError(`webgpu captureStep write: input ${i} is fed back from an output; only the other inputs can be written`);
+    if (values.byteLength !== input.bytes) throw new UnsupportedError(`webgpu captureStep write: input ${i} holds ${input.bytes} bytes, got ${values.byteLength}`);
+    this.rt.writeAfterQueued(input.buffer, values);
   }
 
   read(i: number): Promise<TypedArray> {

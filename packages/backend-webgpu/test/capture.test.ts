@@ -84,6 +84,46 @@ function step(w: Tensor, table: Tensor) {
     table.dispose();
   });
 
+  it('write() feeds a per-step input: replays match re-running with the same values, and queued runs keep theirs', async () => {
+    const { w, table, inputs } = setup();
+    const noisy = (ids: Tensor, s: Tensor, noise: Tensor): Tensor[] => {
+      const [picked, next, total] = step(w, table)(ids, s);
+      picked.dispose();
+      return [ops.argMax(ops.add(ops.sliceAxis(next, 1, 0, 4), noise), -1), ops.add(next, ops.mul(ops.sum(noise, -1, { keepDims: true }), 0.1)), total];
+    };
+    const mk = () => [...inputs(), ops.keep(ops.tensor([0, 0, 0, 0, 0, 0, 0, 0], [2, 4], { backend: be }))];
+    const feedback = [[0, 0], [1, 1]] as const;
+    const recorded = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2] });
+    const eager = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2], record: false });
+    const rng = new ops.Rng(3);
+    const pending: Promise<ArrayLike<number>>[] = [];
+    const want: number[][] = [];
+    for (let run = 1; run < 6; run++) {
+      const noise = Array.from({ length: 8 }, () => rng.normal() * 3);
+      recorded.write(2, noise);
+      recorded.run();
+      pending.push(recorded.read(1));
+      eager.write(2, noise);
+      eager.run();
+      want.push(Array.from(await eager.read(1)));
+    }
+    expect((await Promise.all(pending)).map((g) => Array.from(g))).toEqual(want);
+    // Runs queued back to back with writes between them and no read: each used its own values
+    // (the state carries every run's noise, so the last state shows a clobbered one).
+    for (let run = 0; run < 4; run++) {
+      const noise = Array.from({ length: 8 }, () => rng.normal() * 3);
+      recorded.write(2, noise);
+      recorded.run();
+      eager.write(2, noise);
+      eager.run();
+    }
+    expect(Array.from(await recorded.read(1))).toEqual(Array.from(await eager.read(1)));
+    recorded.dispose();
+    eager.dispose();
+    w.dispose();
+    table.dispose();
+  });
+
   it('frees every buffer it held on dispose, and refuses what cannot be replayed', async () => {
     const { w, table, inputs } = setup();
     await be.sync();

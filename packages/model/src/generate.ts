@@ -29,9 +29,11 @@ export interface GenerateOptions extends SamplingOptions {
   /** Decodes and encodes text (default: the model's tokenizer, if attached). */
   tokenizer?: TokenizerLike;
   /**
-   * Greedy decoding on a backend that records step graphs (WebGPU) replays one recorded step per
-   * token and keeps three steps in flight (default true); false runs the op layer every step.
-   * Same tokens either way.
+   * On a backend that records step graphs (WebGPU), greedy decoding and plain temperature
+   * sampling (no topK/topP/minP/repetition penalty) replay one recorded step per token, the pick
+   * made on the device, with three steps in flight (default true); false runs the op layer every
+   * step. Greedy gives the same tokens either way; sampling draws from the same distribution
+   * (inverse CDF in vocabulary order on the device, against the host sampler's probability order).
    */
   stepGraph?: boolean;
 }
@@ -198,7 +200,9 @@ export async function* generate(
   // Prefill each prompt alone (lengths differ), then decode the batch together.
   let cache: MambaInferenceCache | null = null;
   let logits: Tensor | null = null;
-  const useGraph = isGreedy(sampling) && opts.stepGraph !== false && !!model.backend.beginCapture;
+  const plainTemperature = sampling.temperature > 0 && sampling.topK === 0 && sampling.topP === 1 && sampling.minP === 0 && sampling.repetitionPenalty === 1;
+  const useGraph = (isGreedy(sampling) || plainTemperature) && opts.stepGraph !== false && !!model.backend.beginCapture;
+  const uniforms = (): number[] => seqs.map(() => rng.uniform());
   let graph: StepGraph | null = null;
   // Picked ids of queued graph runs, oldest first; the run for token index k is queued before token k-1 is awaited.
   const inflight: Promise<TypedArray>[] = [];
@@ -240,13 +244,16 @@ export async function* generate(
       if (seqs.every((s) => s.finishReason) || index === maxNewTokens - 1) break;
       if (useGraph) {
         if (!graph) {
-          graph = model.greedyStepGraph(next, cache!, { vocab: V });
+          graph = plainTemperature
+            ? model.samplingStepGraph(next, cache!, { vocab: V, temperature: sampling.temperature, uniforms: uniforms() })
+            : model.greedyStepGraph(next, cache!, { vocab: V });
           cache = null;
           inflight.push(graph.read(0));
           queuedUpTo = index + 1;
         }
         // Queue steps ahead before waiting for the next token: the GPU never idles on the host.
         while (inflight.length < GRAPH_STEPS_IN_FLIGHT && queuedUpTo < maxNewTokens - 1) {
+          if (plainTemperature) graph.write(1, uniforms());
           graph.run();
           inflight.push(graph.read(0));
           queuedUpTo++;

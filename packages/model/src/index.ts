@@ -10,7 +10,7 @@ export { organise, lmSequence, lmStep, lmStepLogits, lmLogits } from './forward.
 export type { TokenIds, CreateModelOptions } from './model.js';
 export { MambaLMHeadModel, MambaInferenceCache } from './model.js';
 export type { SamplingOptions } from './sampling.js';
-export { sampleToken, checkSampling } from './sampling.js';
+export { sampleToken, checkSampling, sampleByInverseCdf } from './sampling.js';
 export type { TokenizerLike, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
 export { generate, generateText } from './generate.js';
 export type { PretrainedSource, WeightsSource, LoadOptions, LoadProgress } from './loading.js';

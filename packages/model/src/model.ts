@@ -21,6 +21,7 @@ import type { MambaConfig, MambaConfigInput } from './config.js';
 import { mixerOptions, paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
 import type { LmParams, LmWeights } from './forward.js';
 import { lmLogits, lmSequence, lmStepLogits, organise } from './forward.js';
+import { sampleByInverseCdf } from './sampling.js';
 import { initLmParams, lmParamShapes } from './weights.js';
 import type { GenerateOptions, GenerationChunk, GenerationResult, TokenizerLike } from './generate.js';
 import { generate, generateText } from './generate.js';
@@ -242,21 +243,56 @@ export class MambaLMHeadModel {
    * `cache`'s tensors (dispose the graph, not the cache, when done).
    */
   greedyStepGraph(ids: readonly number[], cache: MambaInferenceCache, opts: { vocab?: number; record?: boolean } = {}): StepGraph {
-    const vocab = opts.vocab ?? this.vocabSize;
-    if (!Number.isInteger(vocab) || vocab < 1 || vocab > this.vocabSize) throw new ArgumentError(`greedyStepGraph: vocab must be in [1, ${this.vocabSize}], got ${vocab}`);
-    this.checkCache('greedyStepGraph', cache, ids.length);
-    const t = keep(this.toIds(ids.map((id) => [id]), 'greedyStepGraph'));
-    const start = tidy(() => squeeze(t, 1));
+    return this.decodeStepGraph('greedyStepGraph', ids, cache, opts.vocab, null, opts.record);
+  }
+
+  /**
+   * Temperature sampling as a step graph: like `greedyStepGraph`, but each run draws from
+   * softmax(logits / temperature) over the first `vocab` ids on the device, by inverse CDF
+   * against one uniform number per sequence. Input 1 holds those numbers [b, 1] (float32, in
+   * [0, 1)): `uniforms` for run 0, then `graph.write(1, ...)` before each run.
+   */
+  samplingStepGraph(ids: readonly number[], cache: MambaInferenceCache, opts: { temperature: number; uniforms: readonly number[]; vocab?: number; record?: boolean }): StepGraph {
+    if (!(opts.temperature > 0) || !Number.isFinite(opts.temperature)) throw new ArgumentError(`samplingStepGraph: temperature must be > 0, got ${opts.temperature}`);
+    if (opts.uniforms.length !== ids.length || opts.uniforms.some((u) => !(u >= 0 && u < 1))) {
+      throw new ArgumentError(`samplingStepGraph: uniforms must be ${ids.length} numbers in [0, 1), one per sequence`);
+    }
+    return this.decodeStepGraph('samplingStepGraph', ids, cache, opts.vocab, { temperature: opts.temperature, uniforms: opts.uniforms }, opts.record);
+  }
+
+  private decodeStepGraph(
+    op: string,
+    ids: readonly number[],
+    cache: MambaInferenceCache,
+    vocabLimit: number | undefined,
+    sampling: { temperature: number; uniforms: readonly number[] } | null,
+    record: boolean | undefined,
+  ): StepGraph {
+    const vocab = vocabLimit ?? this.vocabSize;
+    if (!Number.isInteger(vocab) || vocab < 1 || vocab > this.vocabSize) throw new ArgumentError(`${op}: vocab must be in [1, ${this.vocabSize}], got ${vocab}`);
+    this.checkCache(op, cache, ids.length);
+    const t = keep(this.toIds(ids.map((id) => [id]), op));
+    const start = keep(tidy(() => squeeze(t, 1)));
     t.dispose();
     const states = cache.layers.flatMap((l) => [l.angle, l.ssm, l.k, l.v]);
-    const step = (idsNow: Tensor, ...flat: Tensor[]): Tensor[] => {
+    const extra = sampling ? [keep(tensor(sampling.uniforms, [ids.length, 1], { backend: this.backend }))] : [];
+    const pick = (logits: Tensor, u: Tensor | undefined): Tensor => {
+      const real = vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits;
+      return sampling && u ? sampleByInverseCdf(real, sampling.temperature, u) : argMax(real, -1);
+    };
+    const step = (idsNow: Tensor, ...rest: Tensor[]): Tensor[] => {
+      const u = sampling ? rest[0] : undefined;
+      const flat = sampling ? rest.slice(1) : rest;
       const layerStates = cache.layers.map((_, i) => ({ angle: flat[4 * i], ssm: flat[4 * i + 1], k: flat[4 * i + 2], v: flat[4 * i + 3] }));
       const { logits, states: next } = lmStepLogits(this.w, this.config, this.mixerConfig, idsNow, layerStates);
-      const picked = argMax(vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits, -1);
-      return [picked, ...next.flatMap((n) => [n.angle, n.ssm, n.k, n.v])];
+      return [pick(logits, u), ...next.flatMap((n) => [n.angle, n.ssm, n.k, n.v])];
     };
-    const inputs = [keep(start), ...states];
-    return captureStep(inputs, step, { feedback: inputs.map((_, k) => [k, k] as const), record: opts.record });
+    const inputs = [start, ...extra, ...states];
+    // Output 0 feeds input 0 (the ids); output 1 + k feeds the k-th state input.
+    const offset = extra.length;
+    const feedback = [[0, 0] as const, ...states.map((_, k) => [1 + k, 1 + offset + k] as const)];
+    // The uniforms' tensor is the graph's too (written through graph.write, freed with it).
+    return captureStep(inputs, step, { feedback, record, own: extra.map((_, k) => 1 + k) });
   }
 
   /** The official `config.json` and the weights as safetensors (official names; the tied head is written under both names, as `state_dict()` has it). */

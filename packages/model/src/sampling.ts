@@ -1,4 +1,5 @@
-import { ArgumentError, Rng } from '@mamba3/tensor';
+import type { Tensor } from '@mamba3/tensor';
+import { argMax, ArgumentError, cumsum, div, greater, mul, Rng, sliceAxis, softmax, tidy } from '@mamba3/tensor';
 
 export interface SamplingOptions {
   /** 0 (or omitted with no other option) picks the most likely token. Default 1. */
@@ -81,4 +82,18 @@ export function argmax(values: ArrayLike<number>, n = values.length): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+/**
+ * Temperature sampling on the device by inverse CDF: logits [b, V], u [b, 1] uniform in [0, 1)
+ * -> ids [b] (int32) drawn from softmax(logits / temperature), the first id (in vocabulary
+ * order) whose running probability exceeds u times the total (the total rather than 1, so
+ * rounding in the running sum can never leave u above every entry).
+ */
+export function sampleByInverseCdf(logits: Tensor, temperature: number, u: Tensor): Tensor {
+  return tidy(() => {
+    const V = logits.shape[logits.rank - 1];
+    const cdf = cumsum(softmax(div(logits, temperature), -1), -1);
+    return argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, V - 1, V))), -1);
+  });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '@mamba3/tensor';
-import { argMax, dispose, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
+import { argMax, dispose, Rng, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
 import { createTfjsBackend } from '@mamba3/backend-tfjs';
 import { relativeL2 } from '@mamba3/core';
@@ -70,6 +70,49 @@ for (const [name, make, skip] of makers) {
       const first = plain.sequences[0].ids.indexOf(stop);
       expect(stopped.sequences[0].ids).toEqual(plain.sequences[0].ids.slice(0, first + 1));
       expect(stopped.sequences[0].finishReason).toBe('stop');
+      model.dispose();
+    });
+
+    it('temperature sampling through the step graph: replays equal re-running, the same seed gives the same text, a tiny temperature is greedy', async () => {
+      const model = await MambaLMHeadModel.fromPretrained({ weights: bytes }, { backend });
+      const prompt = [5, 17, 99];
+      const fresh = () => {
+        const cache = model.allocateInferenceCache(2);
+        tidy(() => void model.prefill([prompt, prompt], cache));
+        return cache;
+      };
+      const rng = new Rng(11);
+      const draws = Array.from({ length: 6 }, () => [rng.uniform(), rng.uniform()]);
+      const opts = (record: boolean) => ({ temperature: 0.9, uniforms: draws[0], vocab: model.vocabSize, record });
+      const recorded = model.samplingStepGraph([1, 2], fresh(), opts(true));
+      const eager = model.samplingStepGraph([1, 2], fresh(), opts(false));
+      for (let k = 0; k < 6; k++) {
+        if (k > 0) {
+          for (const g of [recorded, eager]) {
+            g.write(1, draws[k]);
+            g.run();
+          }
+        }
+        const [a, b] = [Array.from(await recorded.read(0)), Array.from(await eager.read(0))];
+        expect(a, `run ${k}`).toEqual(b);
+        a.forEach((id) => expect(id).toBeLessThan(model.vocabSize));
+      }
+      recorded.dispose();
+      eager.dispose();
+      const cold = model.samplingStepGraph([1, 2], fresh(), { temperature: 1e-6, uniforms: [0.3, 0.9], vocab: model.vocabSize });
+      const greedy = model.greedyStepGraph([1, 2], fresh(), { vocab: model.vocabSize });
+      for (let k = 0; k < 4; k++) {
+        if (k > 0) {
+          cold.write(1, [0.5, 0.7]);
+          cold.run();
+          greedy.run();
+        }
+        expect(Array.from(await cold.read(0))).toEqual(Array.from(await greedy.read(0)));
+      }
+      cold.dispose();
+      greedy.dispose();
+      const text = async () => (await model.generateText([prompt], { temperature: 0.8, maxNewTokens: 10, seed: 5 })).sequences[0].ids;
+      expect(await text()).toEqual(await text());
       model.dispose();
     });
   });

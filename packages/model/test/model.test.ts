@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { argMax, sliceAxis, ConfigError, dispose, memory, serializeSafetensors, setBackend, SafetensorsReader, tidy, WeightsError, ArgumentError } from '@mamba3/tensor';
+import { argMax, sliceAxis, tensor, ConfigError, dispose, memory, serializeSafetensors, setBackend, SafetensorsReader, tidy, WeightsError, ArgumentError } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 import { relativeL2 } from '@mamba3/core';
-import { fromConfigJson, MambaLMHeadModel, toConfigJson } from '../src/index.js';
+import { fromConfigJson, MambaLMHeadModel, sampleByInverseCdf, toConfigJson } from '../src/index.js';
 import { saveModel } from '../src/node.js';
 import { asciiTokenizer } from './helpers.js';
 
@@ -53,6 +53,27 @@ describe('forward, prefill and step agree', () => {
       model.dispose();
     });
   }
+});
+
+describe('sampleByInverseCdf', () => {
+  it('draws each id with its softmax(logits / T) probability (stratified uniforms: counts within 1)', async () => {
+    const row = [2, -1, 0.5, 0, 1.5];
+    const T = 0.7;
+    const n = 1000;
+    const z = row.map((v) => Math.exp(v / T));
+    const total = z.reduce((a, b) => a + b, 0);
+    const ids = tidy(() =>
+      sampleByInverseCdf(tensor(Array.from({ length: n }, () => row)), T, tensor(Array.from({ length: n }, (_, k) => [(k + 0.5) / n]))),
+    );
+    expect(ids.dtype).toBe('int32');
+    const counts = new Array(row.length).fill(0);
+    for (const id of await ids.data()) counts[id]++;
+    counts.forEach((c, i) => expect(Math.abs(c - (n * z[i]) / total), `id ${i}`).toBeLessThanOrEqual(1));
+    // u just below 1 still lands on a real id (the last one with any mass), never past it.
+    const edge = tidy(() => sampleByInverseCdf(tensor([row]), T, tensor([[0.9999999]])));
+    expect((await edge.data())[0]).toBe(row.length - 1);
+    dispose([ids, edge]);
+  });
 });
 
 describe('greedyStepGraph', () => {

@@ -206,6 +206,8 @@ export interface BackendGraph {
   read(i: number): Promise<TypedArray>;
   /** New storage holding a copy of output i as of the last run. */
   copyOutput(i: number): unknown;
+  /** New values (the input's dtype and size) for input i, one not fed back, from the next run on. */
+  write(i: number, values: TypedArray): void;
   /** Device bytes the graph holds (intermediates, outputs, donated inputs). */
   readonly bytes: number;
   dispose(): void;

@@ -3,8 +3,10 @@ import type { TypedArray } from './dtype.js';
 import { engine } from './engine.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { identity } from './ops/layout.js';
+import { tensor } from './ops/creation.js';
+import { toArrayOf } from './dtype.js';
 import { keep, tidy } from './scope.js';
-import { formatShape } from './shape.js';
+import { formatShape, sizeOf } from './shape.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -23,6 +25,8 @@ export interface CaptureStepOptions {
   feedback?: readonly (readonly [number, number])[];
   /** Record where the backend can (default true); false re-runs the function every time. */
   record?: boolean;
+  /** Other inputs the graph takes over: kept alive by it and disposed with it (per-step inputs it is written through). */
+  own?: readonly number[];
 }
 
 /**
@@ -42,6 +46,7 @@ export class StepGraph {
   constructor(
     readonly backend: Backend,
     private readonly outputMeta: readonly { shape: readonly number[]; dtype: Tensor['dtype'] }[],
+    private readonly inputMeta: readonly { shape: readonly number[]; dtype: Tensor['dtype']; fed: boolean }[],
     recorded: BackendGraph | null,
     eager: EagerRuns | null,
   ) {
@@ -72,6 +77,24 @@ export class StepGraph {
     this.runCount++;
   }
 
+  /**
+   * New values for input i (one not fed back: a per-step value such as a random draw) from the
+   * next run on; runs already queued keep the old ones. On a recorded graph this overwrites
+   * the input tensor's storage.
+   */
+  write(i: number, values: TypedArray | readonly number[]): void {
+    this.check('write');
+    if (!(Number.isInteger(i) && i >= 0 && i < this.inputMeta.length)) {
+      throw new ArgumentError(`StepGraph.write: input ${i} does not exist (the step has ${this.inputMeta.length} inputs)`);
+    }
+    const { shape, dtype, fed } = this.inputMeta[i];
+    if (fed) throw new ArgumentError(`StepGraph.write: input ${i} is fed back from an output; only the other inputs can be written`);
+    const typed = toArrayOf(dtype, values);
+    if (typed.length !== sizeOf(shape)) throw new ShapeError(`StepGraph.write: input ${i} is ${formatShape(shape)} (${sizeOf(shape)} values), got ${typed.length}`);
+    if (this.recorded) this.recorded.write(i, typed);
+    else this.eager!.write(i, typed, shape, dtype);
+  }
+
   /** Output i of the last run, read back. Reading right after `run` and awaiting later lets runs overlap. */
   read(i: number): Promise<TypedArray> {
     this.check('read', i);
@@ -86,11 +109,15 @@ export class StepGraph {
     return engine.makeTensor(this.backend, this.recorded.copyOutput(i), shape, dtype);
   }
 
+  /** @internal Input tensors the graph owns besides the fed-back ones (`CaptureStepOptions.own`). */
+  owned: Tensor[] = [];
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.recorded?.dispose();
     this.eager?.dispose();
+    for (const t of this.owned) if (!t.isDisposed) t.dispose();
   }
 
   private check(op: string, i?: number): void {
@@ -103,6 +130,9 @@ export class StepGraph {
 
 /** The eager fallback: the current inputs and outputs, as kept tensors. */
 class EagerRuns {
+  /** Inputs made by `write` (the graph's to dispose), by index. */
+  private readonly written = new Map<number, Tensor>();
+
   constructor(
     private readonly fn: (...inputs: Tensor[]) => Tensor[],
     private readonly inputs: Tensor[],
@@ -123,6 +153,13 @@ class EagerRuns {
     this.feedBack();
   }
 
+  write(i: number, values: TypedArray, shape: readonly number[], dtype: Tensor['dtype']): void {
+    const t = keep(tensor(values, shape, { dtype, backend: this.inputs[i].backend }));
+    this.written.get(i)?.dispose();
+    this.written.set(i, t);
+    this.inputs[i] = t;
+  }
+
   /** Feedback inputs become the matching outputs (the replaced inputs were donated: dispose them). */
   private feedBack(): void {
     for (const [o, i] of this.feedback) {
@@ -133,7 +170,7 @@ class EagerRuns {
   }
 
   dispose(): void {
-    const all = new Set<Tensor>([...this.outputs, ...this.feedback.map(([, i]) => this.inputs[i])]);
+    const all = new Set<Tensor>([...this.outputs, ...this.feedback.map(([, i]) => this.inputs[i]), ...this.written.values()]);
     for (const t of all) if (!t.isDisposed) t.dispose();
   }
 }
@@ -176,6 +213,11 @@ function checkFeedback(inputs: readonly Tensor[], outputs: readonly Tensor[], fe
   }
 }
 
+function inputMeta(inputs: readonly Tensor[], feedback: readonly (readonly [number, number])[]) {
+  const fed = new Set(feedback.map(([, i]) => i));
+  return inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, fed: fed.has(i) }));
+}
+
 /**
  * Runs `fn(...inputs)` once and returns a graph that runs it again on demand, replaying the
  * backend's recording where it can (see `StepGraph`). The first run happens here.
@@ -188,6 +230,15 @@ export function captureStep(inputs: readonly Tensor[], fn: (...inputs: Tensor[])
   const feedback = opts.feedback ?? [];
   const record = (opts.record ?? true) && !!backend.beginCapture && !!backend.endCapture;
   const own = [...inputs];
+  for (const i of opts.own ?? []) {
+    if (!(Number.isInteger(i) && i >= 0 && i < inputs.length) || feedback.some(([, j]) => j === i)) {
+      throw new ArgumentError(`captureStep: own lists input ${i}, which does not exist or is fed back (fed-back inputs are the graph's already)`);
+    }
+  }
+  const adopt = (g: StepGraph): StepGraph => {
+    g.owned = (opts.own ?? []).map((i) => inputs[i]);
+    return g;
+  };
 
   if (!record) {
     const outputs = tidy(() => checkOutputs(fn(...own)));
@@ -198,7 +249,7 @@ export function captureStep(inputs: readonly Tensor[], fn: (...inputs: Tensor[])
       for (const t of outputs) if (!own.includes(t)) t.dispose();
       throw err;
     }
-    return new StepGraph(backend, outputs.map((t) => ({ shape: t.shape, dtype: t.dtype })), null, new EagerRuns(fn, own, outputs, feedback));
+    return adopt(new StepGraph(backend, outputs.map((t) => ({ shape: t.shape, dtype: t.dtype })), inputMeta(own, feedback), null, new EagerRuns(fn, own, outputs, feedback)));
   }
 
   backend.beginCapture!();
@@ -213,10 +264,11 @@ export function captureStep(inputs: readonly Tensor[], fn: (...inputs: Tensor[])
     checkFeedback(own, outputs, feedback);
     const graph = backend.endCapture!({ inputs: own.map((t) => t.storage), outputs: outputs.map((t) => t.storage), feedback });
     const meta = outputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+    const inMeta = inputMeta(own, feedback);
     // The graph owns the outputs and the donated inputs now: their tensors go, their buffers stay.
     for (const t of outputs) if (!t.isDisposed) t.dispose();
     for (const [, i] of feedback) own[i].dispose();
-    return new StepGraph(backend, meta, graph, null);
+    return adopt(new StepGraph(backend, meta, inMeta, graph, null));
   } catch (err) {
     backend.cancelCapture?.();
     for (const t of outputs) if (!t.isDisposed) t.dispose();

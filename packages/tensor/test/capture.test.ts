@@ -50,6 +50,26 @@ describe('captureStep (eager mode: backends that do not record)', () => {
     w.dispose();
   });
 
+  it('write() gives a non-fed input new values for the following runs; owned inputs go with the graph', async () => {
+    const before = memory().numTensors;
+    const bias = keep(tensor([[10, 20]]));
+    const s0 = keep(tensor([[1, 2]]));
+    const graph = captureStep([bias, s0], (b, s) => [add(s, b)], { feedback: [[0, 1]], own: [0] });
+    expect(Array.from(await graph.read(0))).toEqual([11, 22]);
+    graph.write(0, [100, 200]);
+    graph.run();
+    expect(Array.from(await graph.read(0))).toEqual([111, 222]);
+    graph.run();
+    expect(Array.from(await graph.read(0))).toEqual([211, 422]);
+    expect(() => graph.write(1, [0, 0])).toThrow(/fed back/);
+    expect(() => graph.write(0, [1, 2, 3])).toThrow(/\[1, 2\] \(2 values\), got 3/);
+    expect(() => graph.write(5, [1])).toThrow(/input 5 does not exist/);
+    graph.dispose();
+    expect(bias.isDisposed).toBe(true);
+    expect(memory().numTensors).toBe(before);
+    expect(() => captureStep([keep(tensor([1]))], (a) => [add(a, 1)], { feedback: [[0, 0]], own: [0] })).toThrow(/fed back/);
+  });
+
   it('rejects bad feedback pairs, bad outputs and outputs that change shape', () => {
     const w = keep(tensor([[1, 0], [0, 1]]));
     const make = () => [keep(tensor([[1, 2]])), keep(tensor([[0, 0]]))];
