@@ -25,7 +25,11 @@ export interface CaptureStepOptions {
   feedback?: readonly (readonly [number, number])[];
   /** Record where the backend can (default true); false re-runs the function every time. */
   record?: boolean;
-  /** Other inputs the graph takes over: kept alive by it and disposed with it (per-step inputs it is written through). */
+  /**
+   * Other inputs the graph takes over: kept alive by it and disposed with it (per-step inputs
+   * it is written through). Inputs neither fed back nor owned stay the caller's and must stay
+   * alive while the graph runs: a recorded run reads their storage.
+   */
   own?: readonly number[];
 }
 
