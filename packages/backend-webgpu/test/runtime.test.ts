@@ -253,6 +253,21 @@ describe('device acquisition errors (no GPU needed)', () => {
         ops.dispose([a, w]);
         expect(half.stats().cacheBytes).toBeLessThan(cached);
       }
+      // The fused decode GEMV (norm prologue, residual epilogue) reads the same f16 copy.
+      const K = 96;
+      const N = 200;
+      const x = ops.tensor(Array.from({ length: K }, () => rng.normal()), [1, K], { backend: half64 });
+      const w = ops.tensor(Array.from({ length: N * K }, () => rng.normal()), [N, K], { backend: half64 });
+      const g = ops.tensor(Array.from({ length: K }, () => 1 + 0.1 * rng.normal()), [K], { backend: half64 });
+      const r = ops.tensor(Array.from({ length: N }, () => rng.normal()), [1, N], { backend: half64 });
+      const fused = () => ops.fusedLinear(x, w, { norm: { weight: g }, residual: r }).data();
+      const first = await fused();
+      const second = await fused();
+      let diff = 0;
+      for (let i = 0; i < N; i++) diff = Math.max(diff, Math.abs(first[i] - second[i]));
+      expect(diff).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(5e-4 * K);
+      ops.dispose([x, w, g, r]);
     } finally {
       half64.dispose();
       half128.dispose();
