@@ -4,10 +4,7 @@
 #   . .gpu/setup.sh && bash tools/gpu/bench.sh OUT_DIR
 set -uo pipefail
 out=${1:?usage: bench.sh OUT_DIR}
-bash "$(dirname "$0")/../../.gpu/unpack.sh"
-cd /tmp/m3
-export XDG_RUNTIME_DIR=/tmp
-mkdir -p "$out"
+. "$(dirname "$0")/enter-bundle.sh" "$out"
 log="$out/run.log"
 step() { echo "== $*" | tee -a "$log"; }
 quiet() { grep -v '^Warning' | tr '\r' '\n' | grep -v '^\(train\|parity\)\[' ; }

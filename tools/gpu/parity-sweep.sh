@@ -5,10 +5,7 @@
 set -uo pipefail
 sweep=${1:?usage: parity-sweep.sh SWEEP OUT_DIR}
 out=${2:?usage: parity-sweep.sh SWEEP OUT_DIR}
-bash "$(dirname "$0")/../../.gpu/unpack.sh"
-cd /tmp/m3
-export XDG_RUNTIME_DIR=/tmp
-mkdir -p "$out"
+. "$(dirname "$0")/enter-bundle.sh" "$out"
 # run NAME TIMEOUT_S FLAGS...: one state-tracking training (parity unless --task says otherwise; 64
 # symbols, evaluated on 256), in the background.
 run() {

@@ -4,10 +4,7 @@
 set -uo pipefail
 out=${1:?usage: parity.sh OUT_DIR [STEPS]}
 steps=${2:-2000}
-bash "$(dirname "$0")/../../.gpu/unpack.sh"
-cd /tmp/m3
-export XDG_RUNTIME_DIR=/tmp
-mkdir -p "$out"
+. "$(dirname "$0")/enter-bundle.sh" "$out"
 for complex in true false; do
   timeout 280 node cli.mjs train --task parity --backend webgpu --complex $complex --steps "$steps" \
     --train-length 64 --eval-length 256 --batch-size 64 --lr 0.01 --d-model 32 --n-layer 1 --d-state 16 --headdim 8 \

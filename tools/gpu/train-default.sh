@@ -7,10 +7,7 @@
 set -uo pipefail
 out=${1:?usage: train-default.sh OUT_DIR [BUDGET_S]}
 budget=${2:-420}
-bash "$(dirname "$0")/../../.gpu/unpack.sh"
-cd /tmp/m3
-export XDG_RUNTIME_DIR=/tmp
-mkdir -p "$out"
+. "$(dirname "$0")/enter-bundle.sh" "$out"
 nvidia-smi -L > "$out/gpu.txt" 2>&1
 node cli.mjs info 2>&1 | grep -v '^Warning' | tee -a "$out/gpu.txt"
 cfg=default-model.train.json

@@ -682,18 +682,27 @@ export class Runtime {
     if (!this.hasTimestamps) throw new UnsupportedError('webgpu timeGpu: the device lacks the timestamp-query feature');
     this.flush();
     const set = this.device.createQuerySet({ type: 'timestamp', count: 2 });
-    const resolve = this.device.createBuffer({ size: 16, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
-    const out = this.device.createBuffer({ size: 16, usage: USAGE_MAP_READ | USAGE_COPY_DST });
     this.pass = this.ensureEncoder().beginComputePass({ timestampWrites: { querySet: set, beginningOfPassWriteIndex: 0 } });
     // An empty pass marks the start; the work follows in its own passes; another marks the end.
     this.pass.end();
     this.pass = null;
     fn();
-    const enc = this.endPass();
-    const last = enc.beginComputePass({ timestampWrites: { querySet: set, endOfPassWriteIndex: 1 } });
+    const last = this.endPass().beginComputePass({ timestampWrites: { querySet: set, endOfPassWriteIndex: 1 } });
     last.end();
-    enc.resolveQuerySet(set, 0, 2, resolve, 0);
-    enc.copyBufferToBuffer(resolve, 0, out, 0, 16);
+    const t = await this.readTimestamps(set, 2);
+    return Number(t[1] - t[0]) / 1e6;
+  }
+
+  /** Resolves the first `count` timestamps of `set` after the queued work, reads them back, and destroys the set. */
+  private async readTimestamps(set: GPUQuerySet, count: number): Promise<BigUint64Array> {
+    const bytes = Math.max(16, count * 8);
+    const resolve = this.device.createBuffer({ size: bytes, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
+    const out = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    const enc = this.endPass();
+    if (count > 0) {
+      enc.resolveQuerySet(set, 0, count, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, out, 0, bytes);
+    }
     this.flush();
     await out.mapAsync(MAP_MODE_READ);
     const t = new BigUint64Array(out.getMappedRange().slice(0));
@@ -701,7 +710,7 @@ export class Runtime {
     out.destroy();
     resolve.destroy();
     set.destroy();
-    return Number(t[1] - t[0]) / 1e6;
+    return t;
   }
 
   /** While profiling: the next dispatch gets a pass of its own with timestamps around it. */
@@ -735,22 +744,7 @@ export class Runtime {
     } finally {
       this.profiling = null;
     }
-    const n = prof.kernels.length;
-    const bytes = Math.max(16, 2 * n * 8);
-    const resolve = this.device.createBuffer({ size: bytes, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
-    const out = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
-    const enc = this.endPass();
-    if (n > 0) {
-      enc.resolveQuerySet(set, 0, 2 * n, resolve, 0);
-      enc.copyBufferToBuffer(resolve, 0, out, 0, bytes);
-    }
-    this.flush();
-    await out.mapAsync(MAP_MODE_READ);
-    const t = new BigUint64Array(out.getMappedRange().slice(0));
-    out.unmap();
-    out.destroy();
-    resolve.destroy();
-    set.destroy();
+    const t = await this.readTimestamps(set, 2 * prof.kernels.length);
     this.throwDeviceErrors('profile');
     const byKernel = new Map<string, { calls: number; ms: number }>();
     prof.kernels.forEach((kernel, k) => {
@@ -823,10 +817,11 @@ export class StepGraphGPU {
     private readonly held: ReadonlySet<GPUBuffer>,
     readonly bytes: number,
   ) {
-    // Variant 0 is the capture as recorded; variant 1 has every feedback pair swapped.
-    this.variants = [0, 1].map((v) =>
-      commands.map((c) => (c.kind === 'dispatch' ? rt.makeBindGroup(c.layout, v ? c.buffers.map((b) => this.swapped(b)) : c.buffers) : null)),
-    );
+    // Variant 0 is the capture as recorded; variant 1 has every feedback pair swapped (the same
+    // bind groups when nothing is fed back).
+    const variant = (v: number) => commands.map((c) => (c.kind === 'dispatch' ? rt.makeBindGroup(c.layout, v ? c.buffers.map((b) => this.swapped(b)) : c.buffers) : null));
+    const recorded = variant(0);
+    this.variants = [recorded, swaps.size ? variant(1) : recorded];
   }
 
   private swapped(b: GPUBuffer): GPUBuffer {

@@ -83,11 +83,11 @@ async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number
     await Promise.all(inflight);
     encodes.sort((a, b) => a - b);
     // GPU time of one replayed step from timestamps (WebGPU with timestamp-query), median of 7.
-    const timer = model.backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
+    const timeGpu = gpuTimer(model);
     let gpuMs: number | null = null;
-    if (timer.timeGpu && timer.features?.has('timestamp-query')) {
+    if (timeGpu) {
       const times: number[] = [];
-      for (let i = 0; i < 7; i++) times.push(await timer.timeGpu(() => graph.run()));
+      for (let i = 0; i < 7; i++) times.push(await timeGpu(() => graph.run()));
       times.sort((a, b) => a - b);
       gpuMs = times[3];
     }
@@ -109,12 +109,18 @@ async function timedPrefill(model: MambaLMHeadModel, ids: number[]): Promise<num
   return seconds;
 }
 
+/** The backend's GPU timer (WebGPU with timestamp-query), or null. */
+function gpuTimer(model: MambaLMHeadModel): ((fn: () => void) => Promise<number>) | null {
+  const b = model.backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
+  return b.timeGpu && b.features?.has('timestamp-query') ? (fn) => b.timeGpu!(fn) : null;
+}
+
 /** GPU milliseconds of one prefill from timestamps (WebGPU with timestamp-query), else null. */
 async function prefillGpuMs(model: MambaLMHeadModel, ids: number[]): Promise<number | null> {
-  const timer = model.backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
-  if (!timer.timeGpu || !timer.features?.has('timestamp-query')) return null;
+  const timeGpu = gpuTimer(model);
+  if (!timeGpu) return null;
   const cache = model.allocateInferenceCache(1);
-  const ms = await timer.timeGpu(() => tidy(() => void model.prefill([ids], cache)));
+  const ms = await timeGpu(() => tidy(() => void model.prefill([ids], cache)));
   cache.dispose();
   return ms;
 }
