@@ -22,3 +22,21 @@ export {
   recommendedDefaults,
   resolveBackboneOptions,
 } from './backbone.js';
+export type { MixerState } from './cache.js';
+export { MixerCache } from './cache.js';
+export { causalConv1d, causalConv1dStep } from './conv.js';
+export type { ConvResult } from './conv.js';
+export type { Mamba1Options, Mamba1Config } from './mamba1/config.js';
+export { MAMBA1_DEFAULTS, resolveMamba1Config, mamba1FromOfficial, mamba1ToOfficial } from './mamba1/config.js';
+export { mamba1ParamShapes, initMamba1Params } from './mamba1/params.js';
+export type { SelectiveScanInputs, SelectiveScanResult } from './mamba1/scan.js';
+export { selectiveScan, selectiveScanStep } from './mamba1/scan.js';
+export type { Mamba1State } from './mamba1/mixer.js';
+export { Mamba1, mamba1Forward, mamba1StepForward, mamba1ZeroState } from './mamba1/mixer.js';
+export type { Mamba2Options, Mamba2Config } from './mamba2/config.js';
+export { MAMBA2_DEFAULTS, resolveMamba2Config, mamba2FromOfficial, mamba2ToOfficial } from './mamba2/config.js';
+export { mamba2ParamShapes, initMamba2Params } from './mamba2/params.js';
+export type { SsdInputs, SsdAttrs, SsdResult } from './mamba2/ssd.js';
+export { ssdChunked, ssdStep } from './mamba2/ssd.js';
+export type { Mamba2State } from './mamba2/mixer.js';
+export { Mamba2, mamba2Forward, mamba2StepForward, mamba2ZeroState } from './mamba2/mixer.js';
