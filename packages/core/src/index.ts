@@ -40,3 +40,15 @@ export type { SsdInputs, SsdAttrs, SsdResult } from './mamba2/ssd.js';
 export { ssdChunked, ssdStep } from './mamba2/ssd.js';
 export type { Mamba2State } from './mamba2/mixer.js';
 export { Mamba2, mamba2Forward, mamba2StepForward, mamba2ZeroState } from './mamba2/mixer.js';
+export type { MambaBackboneOptions, ResolvedMambaBackboneOptions } from './mamba1/backbone.js';
+export {
+  buildMamba,
+  MambaBackbone,
+  mambaBackboneSequence,
+  mambaBackboneParamShapes,
+  mambaBlockConfig,
+  mambaParamCount,
+  mambaOutputSize,
+  mambaRecommendedDefaults,
+  resolveMambaBackboneOptions,
+} from './mamba1/backbone.js';
