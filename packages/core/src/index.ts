@@ -52,3 +52,7 @@ export {
   mambaRecommendedDefaults,
   resolveMambaBackboneOptions,
 } from './mamba1/backbone.js';
+export type { MhaOptions, MhaConfig } from './mha/config.js';
+export { MHA_DEFAULTS, resolveMhaConfig, mhaFromOfficial, mhaToOfficial } from './mha/config.js';
+export type { MhaState } from './mha/attention.js';
+export { mhaParamShapes, initMhaParams, mhaZeroState, mhaForward, mhaStepForward } from './mha/attention.js';
