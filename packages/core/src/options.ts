@@ -44,3 +44,19 @@ export function inverseSoftplus(dt: number): number {
 export function sampleDt(u: number, dtMin: number, dtMax: number, dtInitFloor: number): number {
   return Math.max(Math.exp(u * (Math.log(dtMax) - Math.log(dtMin)) + Math.log(dtMin)), dtInitFloor);
 }
+
+/**
+ * A number as configs write it: JSON numbers, the strings "Infinity"/"-Infinity"/"inf"/"NaN"
+ * (Python's json module writes bare Infinity; loaders often hand it on as a string) and
+ * transformers' `{"__float__": "Infinity"}`. Anything else is returned unchanged (the option's
+ * own check then names it).
+ */
+export function officialNumber(v: unknown): unknown {
+  const text = typeof v === 'string' ? v : v !== null && typeof v === 'object' && '__float__' in v ? (v as { __float__: unknown }).__float__ : undefined;
+  if (typeof text !== 'string') return v;
+  const t = text.trim().toLowerCase();
+  if (t === 'infinity' || t === 'inf' || t === '+inf') return Infinity;
+  if (t === '-infinity' || t === '-inf') return -Infinity;
+  if (t === 'nan') return NaN;
+  return v;
+}

@@ -1,5 +1,5 @@
 import { ConfigError } from '@mamba3/tensor';
-import { isBool, mapOfficial, positiveInt, positiveNumber, stripUndefined } from '../options.js';
+import { isBool, mapOfficial, officialNumber, positiveInt, positiveNumber, stripUndefined } from '../options.js';
 
 /** Constructor options of the official `Mamba2` (mamba_ssm/modules/mamba2.py), TypeScript casing. */
 export interface Mamba2Options {
@@ -126,6 +126,7 @@ const IGNORED = new Set(['layer', 'use_mem_eff_path', 'layer_idx', 'process_grou
 
 export function mamba2FromOfficial(raw: Record<string, unknown>, dModel?: number): Mamba2Options {
   const out = mapOfficial(W, raw, OFFICIAL, IGNORED);
+  for (const k of ['dtLimit', 'AInitRange']) if (Array.isArray(out[k])) out[k] = (out[k] as unknown[]).map(officialNumber);
   if (dModel !== undefined) out.dModel ??= dModel;
   return out as unknown as Mamba2Options;
 }
@@ -135,5 +136,7 @@ export function mamba2ToOfficial(c: Mamba2Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, key] of Object.entries(OFFICIAL)) if (k !== 'd_model') out[k] = c[key as keyof Mamba2Config];
   if (c.dSsm === c.dInner) out.d_ssm = null;
+  // JSON has no Infinity: the default limit (none) is left out, as upstream's default.
+  if (c.dtLimit[0] === 0 && c.dtLimit[1] === Infinity) delete out.dt_limit;
   return out;
 }
