@@ -39,3 +39,9 @@ export class ConfigError extends Mamba3Error {}
 
 /** Any other invalid argument. */
 export class ArgumentError extends Mamba3Error {}
+
+/** A malformed, truncated or inconsistent checkpoint archive (PyTorch `.bin` zip, shard index). */
+export class CheckpointError extends Mamba3Error {}
+
+/** A pickle that names a global outside the allow-list or uses an opcode that could run code: refused before anything runs. */
+export class UnsafePickleError extends CheckpointError {}

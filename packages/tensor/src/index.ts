@@ -24,6 +24,8 @@ export {
   BackendUnavailableError,
   UnsupportedError,
   SafetensorsError,
+  CheckpointError,
+  UnsafePickleError,
   WeightsError,
   ConfigError,
   ArgumentError,
@@ -80,7 +82,14 @@ export {
   floatToBf16,
   MAX_HEADER_BYTES,
 } from './safetensors.js';
-export type { SafetensorsDType, SafetensorsEntry, ByteSource, ReadTensorData, TensorRecord, SaveOptions } from './safetensors.js';
+export type { SafetensorsDType, SafetensorsEntry, ByteSource, ReadTensorData, TensorRecord, SaveOptions, TensorFileReader } from './safetensors.js';
+export { openTensorFile } from './tensor-file.js';
+export { TorchCheckpointReader, TORCH_STORAGE_DTYPES } from './torch-bin.js';
+export type { TorchStorage, TorchTensorEntry } from './torch-bin.js';
+export { loadPickle, PickleTuple, PickleDict, PickleGlobal, PickleObject } from './pickle.js';
+export type { PickleValue, PickleGlobals, PickleOptions } from './pickle.js';
+export { ZipArchive, crc32, MAX_CENTRAL_DIRECTORY_BYTES } from './zip.js';
+export type { ZipEntry } from './zip.js';
 
 import type { Backend, BackendFactory } from './backend.js';
 import { engine as defaultEngine } from './engine.js';

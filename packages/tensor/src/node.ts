@@ -4,7 +4,9 @@
  */
 import { open, writeFile } from 'node:fs/promises';
 import type { ByteSource, SaveOptions } from './safetensors.js';
+import type { TensorFileReader } from './safetensors.js';
 import { SafetensorsReader, saveSafetensors } from './safetensors.js';
+import { openTensorFile } from './tensor-file.js';
 import type { Tensor } from './tensor.js';
 
 export async function fileSource(path: string): Promise<ByteSource> {
@@ -31,6 +33,17 @@ export async function openSafetensors(path: string): Promise<SafetensorsReader> 
   const source = await fileSource(path);
   try {
     return await SafetensorsReader.open(source, path);
+  } catch (err) {
+    await source.close?.();
+    throw err;
+  }
+}
+
+/** Opens a safetensors or PyTorch `.bin` file (told apart by content); remember to `close()` the reader. */
+export async function openCheckpointFile(path: string): Promise<TensorFileReader> {
+  const source = await fileSource(path);
+  try {
+    return await openTensorFile(source, path);
   } catch (err) {
     await source.close?.();
     throw err;

@@ -13,7 +13,7 @@ import { formatShape, sizeOf } from './shape.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-const ELEMENT_BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+export const ELEMENT_BYTES: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
 /** Headers larger than this are refused (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -49,6 +49,16 @@ export function blobSource(blob: Blob): ByteSource {
   };
 }
 
+/** What every checkpoint reader (safetensors, PyTorch zip) offers: names, shapes, one tensor at a time. */
+export interface TensorFileReader {
+  readonly names: string[];
+  entry(name: string): { readonly dtype: SafetensorsDType; readonly shape: readonly number[]; readonly byteLength: number };
+  read(name: string, opts?: { float64?: boolean }): Promise<ReadTensorData>;
+  /** The tensor's elements in the stored dtype, contiguous, little-endian. */
+  readBytes(name: string): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
 export interface ReadTensorData {
   values: TypedArray;
   shape: number[];
@@ -58,7 +68,7 @@ export interface ReadTensorData {
 }
 
 /** A parsed safetensors header over a byte source; tensors are read one at a time, on demand. */
-export class SafetensorsReader {
+export class SafetensorsReader implements TensorFileReader {
   readonly metadata: Readonly<Record<string, string>>;
   readonly entries: ReadonlyMap<string, SafetensorsEntry>;
   private readonly source: ByteSource;
@@ -106,7 +116,7 @@ export class SafetensorsReader {
   async read(name: string, opts?: { float64?: boolean }): Promise<ReadTensorData> {
     const e = this.entry(name);
     const bytes = await this.source.read(e.byteOffset, e.byteLength);
-    return { ...decode(bytes, e, opts?.float64 ?? false), shape: [...e.shape], stored: e.dtype };
+    return { ...decodeTensorBytes(bytes, e, opts?.float64 ?? false), shape: [...e.shape], stored: e.dtype };
   }
 
   /** Reads one tensor onto a backend (the active one by default). */
@@ -226,7 +236,8 @@ export function floatToBf16(value: number): number {
   return (rounded >>> 16) & 0xffff;
 }
 
-function decode(bytes: Uint8Array, e: SafetensorsEntry, float64: boolean): { values: TypedArray; dtype: DType } {
+/** Converts little-endian stored elements: floats to float32 (or float64 from F64 when asked), ints to int32. */
+export function decodeTensorBytes(bytes: Uint8Array, e: { name: string; dtype: SafetensorsDType; shape: readonly number[] }, float64: boolean): { values: TypedArray; dtype: DType } {
   const n = sizeOf(e.shape);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (e.dtype) {
@@ -394,3 +405,4 @@ export async function loadSafetensors(
   }
   return { tensors, metadata: { ...reader.metadata } };
 }
+
