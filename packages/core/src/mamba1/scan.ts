@@ -1,5 +1,6 @@
 import type { Tensor } from '@mamba3/tensor';
-import { add, concat, expandDims, exp, mul, pad, reshape, silu, sliceAxis, softplus, sum, tidy, zeros } from '@mamba3/tensor';
+import type { Tensor as T } from '@mamba3/tensor';
+import { add, concat, defineFusedOp, expandDims, exp, formatShape, mul, pad, reshape, ShapeError, silu, sliceAxis, softplus, sum, tidy, zeros } from '@mamba3/tensor';
 
 /**
  * The Mamba-1 selective scan (official `selective_scan_fn` with delta_softplus, z and D):
@@ -7,7 +8,7 @@ import { add, concat, expandDims, exp, mul, pad, reshape, silu, sliceAxis, softp
  *   y_t = h_t·C_t + D·u_t; y_t ← y_t · silu(z_t).
  * Shapes: u, delta, z [b, L, E]; A [E, N]; B, C [b, L, N]; D, deltaBias [E]; h0 [b, E, N].
  */
-export interface SelectiveScanInputs {
+export type SelectiveScanInputs = {
   u: Tensor;
   delta: Tensor;
   A: Tensor;
@@ -18,13 +19,16 @@ export interface SelectiveScanInputs {
   deltaBias: Tensor;
   /** The state before the first position (zeros when absent). */
   h0?: Tensor;
-}
+};
 
-export interface SelectiveScanResult {
+export type SelectiveScanResult = {
   y: Tensor;
   /** h after the last position [b, E, N] (the official `ssm_state`). */
   state: Tensor;
-}
+};
+
+/** One position: u, delta, z [b, E]; B, C [b, N]; h [b, E, N]. */
+export type SelectiveScanStepInputs = Omit<SelectiveScanInputs, 'h0'> & { h: Tensor };
 
 /**
  * h over one block of positions by a Hillis–Steele scan: log2(T) rounds of whole-tensor ops,
@@ -46,7 +50,7 @@ function blockScan(dA: Tensor, dBu: Tensor, h0: Tensor): Tensor {
 }
 
 /** The parallel form over a sequence, in blocks of `chunkSize` positions (the state carries between blocks). */
-export function selectiveScan(inp: SelectiveScanInputs, chunkSize: number): SelectiveScanResult {
+function scanComposite(inp: SelectiveScanInputs, chunkSize: number): SelectiveScanResult {
   const [b, L, E] = inp.u.shape;
   const N = inp.A.shape[1];
   return tidy(() => {
@@ -68,8 +72,8 @@ export function selectiveScan(inp: SelectiveScanInputs, chunkSize: number): Sele
   });
 }
 
-/** One position of the scan: u, delta, z [b, E]; B, C [b, N]; h [b, E, N] (the official `step`). */
-export function selectiveScanStep(inp: Omit<SelectiveScanInputs, 'h0'> & { h: Tensor }): SelectiveScanResult {
+/** One position of the scan (the official `step`). */
+function stepComposite(inp: SelectiveScanStepInputs): SelectiveScanResult {
   return tidy(() => {
     const delta = softplus(add(inp.delta, inp.deltaBias));
     const dA = exp(mul(expandDims(delta, -1), inp.A));
@@ -78,4 +82,61 @@ export function selectiveScanStep(inp: Omit<SelectiveScanInputs, 'h0'> & { h: Te
     const y = add(sum(mul(h, expandDims(inp.C, 1)), -1), mul(inp.u, inp.D));
     return { y: mul(y, silu(inp.z)), state: h };
   });
+}
+
+function want(op: string, name: string, t: T | undefined, shape: readonly number[]): void {
+  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
+  }
+}
+
+function checkScan(op: string, inp: SelectiveScanInputs | SelectiveScanStepInputs, lead: readonly number[]): void {
+  const [E, N] = inp.A.shape;
+  want(op, 'A', inp.A, [inp.u.shape[inp.u.rank - 1], N]);
+  for (const k of ['delta', 'z'] as const) want(op, k, inp[k], [...lead, E]);
+  for (const k of ['B', 'C'] as const) want(op, k, inp[k], [...lead, N]);
+  for (const k of ['D', 'deltaBias'] as const) want(op, k, inp[k], [E]);
+}
+
+/**
+ * The fused op `mamba1SelectiveScan`: attrs { chunkSize } (positions per scan block; the
+ * result does not depend on it). Backends may register a kernel under this name.
+ */
+export const mamba1SelectiveScan = defineFusedOp<SelectiveScanInputs, { chunkSize: number }, SelectiveScanResult>({
+  name: 'mamba1SelectiveScan',
+  inputNames: ['u', 'delta', 'A', 'B', 'C', 'D', 'z', 'deltaBias', 'h0'],
+  outputNames: ['y', 'state'],
+  check: (inp) => {
+    if (inp.u.rank !== 3) throw new ShapeError(`mamba1SelectiveScan: u ${formatShape(inp.u.shape)} should be [batch, seqlen, d_inner]`);
+    const [b, L, E] = inp.u.shape;
+    checkScan('mamba1SelectiveScan', inp, [b, L]);
+    want('mamba1SelectiveScan', 'h0', inp.h0, [b, E, inp.A.shape[1]]);
+    return { y: [b, L, E], state: [b, E, inp.A.shape[1]] };
+  },
+  composite: (inp, attrs) => scanComposite(inp, attrs.chunkSize),
+});
+
+/** The fused op `mamba1SelectiveScanStep`: one decode position. */
+export const mamba1SelectiveScanStep = defineFusedOp<SelectiveScanStepInputs, Record<string, never>, SelectiveScanResult>({
+  name: 'mamba1SelectiveScanStep',
+  inputNames: ['u', 'delta', 'A', 'B', 'C', 'D', 'z', 'deltaBias', 'h'],
+  outputNames: ['y', 'state'],
+  check: (inp) => {
+    if (inp.u.rank !== 2) throw new ShapeError(`mamba1SelectiveScanStep: u ${formatShape(inp.u.shape)} should be [batch, d_inner]`);
+    const [b, E] = inp.u.shape;
+    checkScan('mamba1SelectiveScanStep', inp, [b]);
+    want('mamba1SelectiveScanStep', 'state.ssm', inp.h, [b, E, inp.A.shape[1]]);
+    return { y: [b, E], state: [b, E, inp.A.shape[1]] };
+  },
+  composite: (inp) => stepComposite(inp),
+});
+
+/** The selective scan over a sequence (see `mamba1SelectiveScan`). */
+export function selectiveScan(inp: SelectiveScanInputs, chunkSize: number): SelectiveScanResult {
+  return mamba1SelectiveScan(inp, { chunkSize });
+}
+
+/** One position of the selective scan (see `mamba1SelectiveScanStep`). */
+export function selectiveScanStep(inp: SelectiveScanStepInputs): SelectiveScanResult {
+  return mamba1SelectiveScanStep(inp, {});
 }

@@ -1,6 +1,6 @@
 import type { Tensor } from '@mamba3/tensor';
 import {
-  add, clip, concat, cumsum, exp, expandDims, matmul, mul, repeatInterleave, reshape, sliceAxis, softplus, sub, sum, tensor, tidy, transpose, where, zeros,
+  add, clip, concat, defineFusedOp, formatShape, ShapeError, cumsum, exp, expandDims, matmul, mul, repeatInterleave, reshape, sliceAxis, softplus, sub, sum, tensor, tidy, transpose, where, zeros,
 } from '@mamba3/tensor';
 
 /**
@@ -10,7 +10,7 @@ import {
  * Shapes: x [b, L, H, P]; dt [b, L, H]; A, dtBias [H]; B, C [b, L, G, N]; D [H] or [H·P];
  * h0 [b, H, P, N] (the official ssm_state layout).
  */
-export interface SsdInputs {
+export type SsdInputs = {
   x: Tensor;
   dt: Tensor;
   A: Tensor;
@@ -19,18 +19,21 @@ export interface SsdInputs {
   D: Tensor;
   dtBias: Tensor;
   h0?: Tensor;
-}
+};
+
+/** One position: x [b, H, P]; dt [b, H]; B, C [b, G, N]; h [b, H, P, N]. */
+export type SsdStepInputs = Omit<SsdInputs, 'h0'> & { h: Tensor };
 
 export interface SsdAttrs {
   chunkSize: number;
   dtLimit: readonly [number, number];
 }
 
-export interface SsdResult {
+export type SsdResult = {
   /** [b, L, H, P] (one position: [b, H, P]). */
   y: Tensor;
   state: Tensor;
-}
+};
 
 function discretize(dt: Tensor, dtBias: Tensor, [lo, hi]: readonly [number, number]): Tensor {
   const d = softplus(add(dt, dtBias));
@@ -69,7 +72,7 @@ function block(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h: Tensor
 }
 
 /** The chunked forward over a sequence (blocks of `chunkSize`; the state carries between them). */
-export function ssdChunked(inp: SsdInputs, attrs: SsdAttrs): SsdResult {
+function chunkedComposite(inp: SsdInputs, attrs: SsdAttrs): SsdResult {
   const [b, L, H, P] = inp.x.shape;
   const [G, N] = inp.B.shape.slice(2);
   return tidy(() => {
@@ -90,8 +93,8 @@ export function ssdChunked(inp: SsdInputs, attrs: SsdAttrs): SsdResult {
   });
 }
 
-/** One position: x [b, H, P]; dt [b, H]; B, C [b, G, N]; h [b, H, P, N] (the official `step`). */
-export function ssdStep(inp: Omit<SsdInputs, 'h0'> & { h: Tensor }, dtLimit: readonly [number, number]): SsdResult {
+/** One position (the official `step`). */
+function stepComposite(inp: SsdStepInputs, dtLimit: readonly [number, number]): SsdResult {
   const H = inp.x.shape[1];
   const G = inp.B.shape[1];
   return tidy(() => {
@@ -104,4 +107,64 @@ export function ssdStep(inp: Omit<SsdInputs, 'h0'> & { h: Tensor }, dtLimit: rea
     const y = add(sum(mul(h, expandDims(C, 2)), -1), mul(inp.x, skip(inp.D, H)));
     return { y, state: h };
   });
+}
+
+function want(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
+  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
+  }
+}
+
+/** Checks x [...lead, H, P] against the rest; returns [H, P, G, N]. */
+function checkSsd(op: string, inp: SsdInputs | SsdStepInputs, lead: readonly number[]): [number, number, number, number] {
+  const [H, P] = inp.x.shape.slice(lead.length);
+  if (inp.B.rank !== lead.length + 2) throw new ShapeError(`${op}: B ${formatShape(inp.B.shape)} should be [${lead.join(', ')}, ngroups, d_state]`);
+  const [G, N] = inp.B.shape.slice(lead.length);
+  if (H % G !== 0) throw new ShapeError(`${op}: ngroups ${G} (from B) must divide nheads ${H} (from x)`);
+  want(op, 'B', inp.B, [...lead, G, N]);
+  want(op, 'C', inp.C, [...lead, G, N]);
+  want(op, 'dt', inp.dt, [...lead, H]);
+  for (const k of ['A', 'dtBias'] as const) want(op, k, inp[k], [H]);
+  if (inp.D.size !== H && inp.D.size !== H * P) throw new ShapeError(`${op}: D ${formatShape(inp.D.shape)} should be [${H}] or [${H * P}]`);
+  return [H, P, G, N];
+}
+
+/** The fused op `mamba2SsdChunked`. Backends may register a kernel under this name. */
+export const mamba2SsdChunked = defineFusedOp<SsdInputs, SsdAttrs, SsdResult>({
+  name: 'mamba2SsdChunked',
+  inputNames: ['x', 'dt', 'A', 'B', 'C', 'D', 'dtBias', 'h0'],
+  outputNames: ['y', 'state'],
+  check: (inp) => {
+    if (inp.x.rank !== 4) throw new ShapeError(`mamba2SsdChunked: x ${formatShape(inp.x.shape)} should be [batch, seqlen, nheads, headdim]`);
+    const [b, L] = inp.x.shape;
+    const [H, P, , N] = checkSsd('mamba2SsdChunked', inp, [b, L]);
+    want('mamba2SsdChunked', 'h0', inp.h0, [b, H, P, N]);
+    return { y: [b, L, H, P], state: [b, H, P, N] };
+  },
+  composite: (inp, attrs) => chunkedComposite(inp, attrs),
+});
+
+/** The fused op `mamba2SsdStep`: one decode position. */
+export const mamba2SsdStep = defineFusedOp<SsdStepInputs, { dtLimit: readonly [number, number] }, SsdResult>({
+  name: 'mamba2SsdStep',
+  inputNames: ['x', 'dt', 'A', 'B', 'C', 'D', 'dtBias', 'h'],
+  outputNames: ['y', 'state'],
+  check: (inp) => {
+    if (inp.x.rank !== 3) throw new ShapeError(`mamba2SsdStep: x ${formatShape(inp.x.shape)} should be [batch, nheads, headdim]`);
+    const b = inp.x.shape[0];
+    const [H, P, , N] = checkSsd('mamba2SsdStep', inp, [b]);
+    want('mamba2SsdStep', 'state.ssm', inp.h, [b, H, P, N]);
+    return { y: [b, H, P], state: [b, H, P, N] };
+  },
+  composite: (inp, attrs) => stepComposite(inp, attrs.dtLimit),
+});
+
+/** The chunked SSD over a sequence (see `mamba2SsdChunked`). */
+export function ssdChunked(inp: SsdInputs, attrs: SsdAttrs): SsdResult {
+  return mamba2SsdChunked(inp, attrs);
+}
+
+/** One SSD position (see `mamba2SsdStep`). */
+export function ssdStep(inp: SsdStepInputs, dtLimit: readonly [number, number]): SsdResult {
+  return mamba2SsdStep(inp, { dtLimit });
 }
