@@ -4,7 +4,6 @@ import type { Backend, Tensor } from '@mamba3/tensor';
 import { concat, dispose, reshape, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
 import { createCpuBackend } from '@mamba3/backend-cpu';
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
-import { createTfjsBackend } from '@mamba3/backend-tfjs';
 import type { MixerCache, MixerState } from '../src/index.js';
 import { fixtureInfo, Mamba1, Mamba2, mamba1FromOfficial, mamba2FromOfficial, relativeL2 } from '../src/index.js';
 
@@ -32,14 +31,14 @@ async function load(name: string, chunkSize: number, backend: Backend): Promise<
   return { mixer: mixer as unknown as Mixer, u: await reader.tensor('input.u', { backend }), expected };
 }
 
-// Every backend runs the mixers' composites (or its registered kernels); lavapipe stands in for a GPU in CI.
+// Every backend runs the mixers' composites (or its registered kernels); lavapipe stands in for a
+// GPU in CI. (tfjs: packages/backend-tfjs/test/family-golden.test.ts.)
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const SKIP_WEBGPU = process.env.MAMBA3_SKIP_WEBGPU === '1';
 // Lavapipe compiles a pipeline per new shape: the WebGPU run covers one block size (slow, not wrong).
 const BACKENDS: [string, () => Promise<Backend> | Backend, boolean, number[]][] = [
   ['cpu', () => createCpuBackend(), false, [1, 5, 16, 64]],
   ['webgpu', () => createWebGPUBackend(), SKIP_WEBGPU, [16]],
-  ['tfjs (cpu)', () => createTfjsBackend({ tfjsBackend: 'cpu', name: 'tfjs-cpu-family-test' }), false, [5, 64]],
 ];
 
 describe.each(BACKENDS.filter(([, , skip]) => !skip))('on %s', (_b, make, _skip, chunkSizes) => {
