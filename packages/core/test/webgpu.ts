@@ -13,14 +13,13 @@ export function makeBackend(opts?: WebGPUBackendOptions): Promise<WebGPUBackend>
   return createWebGPUBackend(opts);
 }
 
-/** Why WebGPU cannot run here (no Dawn binary, no Vulkan driver such as lavapipe), or null. */
+/** Why WebGPU cannot run here (the backend's own BackendUnavailableError message), or null. */
 export async function webgpuUnavailable(): Promise<string | null> {
   if (SKIP_WEBGPU) return SKIP_REASON;
   try {
-    const { create } = await import('webgpu');
-    const adapter = await create([]).requestAdapter();
-    return adapter ? null : 'no WebGPU adapter: install a Vulkan driver (Mesa lavapipe on CPU-only machines)';
+    (await createWebGPUBackend({ name: 'webgpu-probe' })).dispose();
+    return null;
   } catch (err) {
-    return `the webgpu package (Dawn) failed to load: ${err instanceof Error ? err.message : String(err)}`;
+    return err instanceof Error ? err.message : String(err);
   }
 }
