@@ -40,6 +40,8 @@ export interface GoldenOptions {
   chunkSizes?: readonly number[];
   /** Why these tests cannot run here (reported as skipped, never silently); null or absent: run. */
   skip?: string | null;
+  /** Per-test timeout in ms (default 300 000: software GPUs on a shared CPU are slow). */
+  timeout?: number;
 }
 
 /** Registers the golden tests of every fixture for one backend. */
@@ -72,7 +74,7 @@ export function describeGolden(name: string, opts: GoldenOptions): void {
             dispose(outputs);
           }
           expect(memory().numTensors, 'tensors left alive').toBe(before);
-        });
+        }, opts.timeout ?? 300_000);
       }
     });
   });
