@@ -8,6 +8,9 @@ import type { Mamba3MixerParams, Mamba3MixerState } from '../../ops/mamba3/mixer
 import type { KernelInputs } from '@mamba3/tensor';
 import { mamba3MixerChunked, mamba3MixerStep } from './mamba3-mixer.js';
 import { mamba3ChunkScan, mamba3StepScan } from './mamba3-scan.js';
+import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
+import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
+import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
 
 /*
  * The Mamba-3 kernels on @mamba3/backend-webgpu's kernel-authoring API (`WebGPUBackend.runtime`,
@@ -63,4 +66,16 @@ export const webgpuKernels = [
     supports: storageBuffers(11),
     kernelFunc: ({ inputs, backend }) => mamba3StepScan(gpuOf(backend, 'mamba3StepScan'), inputs),
   } satisfies KernelConfig<Mamba3StepScanInputs, Record<string, never>, Mamba3StepScanResult>,
+  {
+    kernelName: 'mamba1SelectiveScanStep',
+    backendName: 'webgpu',
+    supports: storageBuffers(11),
+    kernelFunc: ({ inputs, backend }) => mamba1StepKernel(gpuOf(backend, 'mamba1SelectiveScanStep'), inputs),
+  } satisfies KernelConfig<SelectiveScanStepInputs, Record<string, never>, SelectiveScanResult>,
+  {
+    kernelName: 'mamba2SsdStep',
+    backendName: 'webgpu',
+    supports: storageBuffers(10),
+    kernelFunc: ({ inputs, attrs, backend }) => mamba2StepKernel(gpuOf(backend, 'mamba2SsdStep'), inputs, attrs.dtLimit),
+  } satisfies KernelConfig<SsdStepInputs, { dtLimit: readonly [number, number] }, SsdResult>,
 ];
