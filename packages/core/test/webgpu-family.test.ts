@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
 import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { mamba1SelectiveScanStep, mamba2SsdStep, relativeL2 } from '../src/index.js';
+import { mamba1SelectiveScan, mamba1SelectiveScanStep, mamba2SsdChunked, mamba2SsdStep, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
-// The Mamba-1 and Mamba-2 decode-step kernels against their reference composites on WebGPU.
+// The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
 const skip = await webgpuUnavailable();
 (skip ? describe.skip : describe)(`Mamba-1/2 step kernels on WebGPU${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let backend: WebGPUBackend;
@@ -55,6 +55,46 @@ const skip = await webgpuUnavailable();
         h: randomNormal([b, H, P, N], { ...o, seed: 18 }),
       }));
       await same(() => mamba2SsdStep(inp, { dtLimit }), () => mamba2SsdStep.composite(inp, { dtLimit }));
+      dispose(inp);
+    });
+  }
+
+  for (const withState of [false, true]) {
+    it(`mamba1SelectiveScan (L 37, N 40${withState ? ', from a state' : ''})`, async () => {
+      expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
+      const [b, L, E, N] = [2, 37, 20, 40];
+      const o = { backend };
+      const inp = tidy(() => ({
+        u: randomNormal([b, L, E], { ...o, seed: 21 }),
+        delta: randomNormal([b, L, E], { ...o, seed: 22 }),
+        A: neg(randomUniform([E, N], { ...o, seed: 23, min: 0.5, max: 3 })),
+        B: randomNormal([b, L, N], { ...o, seed: 24 }),
+        C: randomNormal([b, L, N], { ...o, seed: 25 }),
+        D: randomNormal([E], { ...o, seed: 26 }),
+        z: randomNormal([b, L, E], { ...o, seed: 27 }),
+        deltaBias: randomNormal([E], { ...o, seed: 28 }),
+        ...(withState ? { h0: randomNormal([b, E, N], { ...o, seed: 29 }) } : {}),
+      }));
+      await same(() => mamba1SelectiveScan(inp, { chunkSize: 16 }), () => mamba1SelectiveScan.composite(inp, { chunkSize: 16 }));
+      dispose(inp);
+    });
+
+    it(`mamba2SsdChunked (L 37, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
+      expect(hasKernel('mamba2SsdChunked', backend)).toBe(true);
+      const [b, L, H, P, G, N] = [2, 37, 4, 12, 2, 40];
+      const o = { backend };
+      const inp = tidy(() => ({
+        x: randomNormal([b, L, H, P], { ...o, seed: 31 }),
+        dt: randomNormal([b, L, H], { ...o, seed: 32 }),
+        A: neg(randomUniform([H], { ...o, seed: 33, min: 0.5, max: 3 })),
+        B: randomNormal([b, L, G, N], { ...o, seed: 34 }),
+        C: randomNormal([b, L, G, N], { ...o, seed: 35 }),
+        D: randomNormal([H * P], { ...o, seed: 36 }),
+        dtBias: randomNormal([H], { ...o, seed: 37 }),
+        ...(withState ? { h0: randomNormal([b, H, P, N], { ...o, seed: 38 }) } : {}),
+      }));
+      const attrs = { chunkSize: 16, dtLimit: [0, Infinity] as const };
+      await same(() => mamba2SsdChunked(inp, attrs), () => mamba2SsdChunked.composite(inp, attrs));
       dispose(inp);
     });
   }

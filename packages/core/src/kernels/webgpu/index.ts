@@ -11,6 +11,9 @@ import { mamba3ChunkScan, mamba3StepScan } from './mamba3-scan.js';
 import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
+import { mamba1ScanKernel, mamba2ScanKernel } from './family-scans.js';
+import type { SelectiveScanInputs } from '../../mamba1/scan.js';
+import type { SsdAttrs, SsdInputs } from '../../mamba2/ssd.js';
 
 /*
  * The Mamba-3 kernels on @mamba3/backend-webgpu's kernel-authoring API (`WebGPUBackend.runtime`,
@@ -78,4 +81,16 @@ export const webgpuKernels = [
     supports: storageBuffers(10),
     kernelFunc: ({ inputs, attrs, backend }) => mamba2StepKernel(gpuOf(backend, 'mamba2SsdStep'), inputs, attrs.dtLimit),
   } satisfies KernelConfig<SsdStepInputs, { dtLimit: readonly [number, number] }, SsdResult>,
+  {
+    kernelName: 'mamba1SelectiveScan',
+    backendName: 'webgpu',
+    supports: storageBuffers(11),
+    kernelFunc: ({ inputs, backend }) => mamba1ScanKernel(gpuOf(backend, 'mamba1SelectiveScan'), inputs),
+  } satisfies KernelConfig<SelectiveScanInputs, { chunkSize: number }, SelectiveScanResult>,
+  {
+    kernelName: 'mamba2SsdChunked',
+    backendName: 'webgpu',
+    supports: storageBuffers(10),
+    kernelFunc: ({ inputs, attrs, backend }) => mamba2ScanKernel(gpuOf(backend, 'mamba2SsdChunked'), inputs, attrs),
+  } satisfies KernelConfig<SsdInputs, SsdAttrs, SsdResult>,
 ];
