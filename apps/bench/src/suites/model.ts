@@ -1,5 +1,6 @@
 import type { MambaConfigInput } from '@mamba3/model';
 import { MambaLMHeadModel } from '@mamba3/model';
+import { readFileSync } from 'node:fs';
 import type { Backend } from '@mamba3/tensor';
 import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
@@ -226,6 +227,39 @@ async function measureModel(
   }
 }
 
+/**
+ * The official figures (`--set reference=A.json,B.json`: the JSON that ../shared/anchors'
+ * perf_ref.py and decode_ref.py print, merged): prefill tok/s by dtype and length, CUDA-graph
+ * decode ms per token by dtype.
+ */
+type Reference = Record<string, number | string | boolean>;
+
+function readReference(files: string | undefined): Reference | null {
+  if (!files) return null;
+  const ref: Reference = {};
+  for (const f of files.split(',')) Object.assign(ref, JSON.parse(readFileSync(f, 'utf8')) as Reference);
+  return ref;
+}
+
+/** Ours / official for one row (the official model is SISO; MIMO rows get none). */
+function ratios(ref: Reference | null, row: SuiteResult['rows'][number]): Record<string, number | string> {
+  if (!ref || !String(row.model).includes('SISO')) return {};
+  const num = (k: string) => (typeof ref[k] === 'number' ? (ref[k] as number) : null);
+  const ratio = (ours: unknown, theirs: number | null) => (typeof ours === 'number' && theirs ? +(ours / theirs).toFixed(2) : '-');
+  const L = row.context;
+  const decode = (dt: string) => {
+    const ms = num(`${dt}_cudagraph_ms_per_token`);
+    return ms ? 1000 / ms : null;
+  };
+  return {
+    'official fp32 prefill tok/s': num(`prefill_float32_L${L}_tok_s`) ?? '-',
+    'prefill / official fp32': ratio(row['prefill tok/s'], num(`prefill_float32_L${L}_tok_s`)),
+    'prefill / official bf16': ratio(row['prefill tok/s'], num(`prefill_bfloat16_L${L}_tok_s`)),
+    'graph decode / official fp32 (CUDA graph)': ratio(row['graph decode tok/s'], decode('float32')),
+    'graph decode / official bf16 (CUDA graph)': ratio(row['graph decode tok/s'], decode('bfloat16')),
+  };
+}
+
 export interface Curve {
   label: string;
   points: { context: number; decodePeakMB: number; cacheMB: number; kvMB: number; p50ms: number }[];
@@ -240,6 +274,7 @@ export const modelSuite: Suite = {
     const decodeSteps = Number(opts.settings.decodeSteps ?? (opts.quick ? 8 : 64));
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
+    const reference = readReference(opts.settings.reference);
     const curves: Curve[] = [];
     const models = configs(opts.quick, opts.settings).filter(({ name: m }) => !only || only.some((o) => m.includes(o)));
     const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
@@ -250,6 +285,13 @@ export const modelSuite: Suite = {
       }
     }
     bar.done();
+    if (reference) {
+      for (const row of rows) Object.assign(row, ratios(reference, row));
+      for (const row of rows) {
+        const r = ratios(reference, row);
+        if (Object.keys(r).length) console.log(`  ${row.backend} ${row.model} L=${row.context}: ${Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      }
+    }
     const svg = opts.settings.svg ?? 'decode-memory.svg';
     await writeSvgPlot(svg, curves);
     return {
@@ -262,6 +304,7 @@ export const modelSuite: Suite = {
         'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, three steps in flight as generate keeps them (and two, for comparison); tok/s over decodeSteps tokens in the steady state (after an untimed warm-up of 32 tokens and at least 0.5 s), host time per queued step, GPU time of one step (timestamp queries, median of 7), and whether its tokens equal the op-by-op ones.',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
+        ...(reference ? [`ratios: ours / the official mamba_ssm figures of ${opts.settings.reference} (same GPU, same run; the official model is SISO, so MIMO rows have none; decode against its CUDA-graph step).`] : []),
       ],
     };
   },
