@@ -330,10 +330,11 @@ export const modelSuite: Suite = {
     const curves: Curve[] = [];
     const models = configs(opts.quick, opts.settings).filter(({ name: m }) => !only || only.some((o) => m.includes(o)));
     const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
+    let measured = 0;
     for (const name of opts.backends) {
       const backend = await setBackend(name);
       for (const { name: m, config } of models) {
-        await measureModel(backend, m, config, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(rows.length, { at: `${name} ${m} ${done}` }));
+        await measureModel(backend, m, config, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
       }
     }
     bar.done();

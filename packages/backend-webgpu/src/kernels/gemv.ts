@@ -1,7 +1,7 @@
 import type { KernelTensor } from '@mamba3/tensor';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { WeightStorage } from './gemv.wgsl.js';
-import { decodeGemvFits, decodeGemvWgsl, pack16Wgsl } from './gemv.wgsl.js';
+import { chunkRows, decodeGemvFits, decodeGemvWgsl, pack16Wgsl } from './gemv.wgsl.js';
 import { buf } from './util.js';
 
 /** Workgroups to aim for: about four per SM of a large GPU (132 SMs), for loads in flight. */
@@ -15,7 +15,7 @@ export interface DecodeGemvFusion {
 
 /**
  * C = A·Wᵀ (+ fusions) by the decode GEMV kernel (see gemv.wgsl.ts) when the shape fits: W
- * [N, K] unbatched, A [M <= 4, K] float32. Reads W's packed 16-bit copy when the runtime keeps
+ * [N, K] unbatched, A [M, K] float32 with M rows that chunk (see `chunkRows`). Reads W's packed 16-bit copy when the runtime keeps
  * 16-bit weights (`weights16`) and the copy exists. Returns null when the kernel does not apply.
  */
 export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: number, fuse: DecodeGemvFusion = {}): GPUStorage | null {
@@ -23,14 +23,19 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   if (a.dtype !== 'float32' || w.shape.length !== 2 || !decodeGemvFits(M, K, 'f32')) return null;
   const packed = rt.weights16 && decodeGemvFits(M, K, rt.weights16) ? packedCopy(rt, w) : null;
   const storage: WeightStorage = packed ? (rt.weights16 === 'bf16' ? 'bf16' : 'f16') : 'f32';
-  const rows = Math.ceil(N / 8) >= TARGET_WORKGROUPS ? 8 : Math.ceil(N / 4) >= TARGET_WORKGROUPS ? 4 : 2;
+  const MC = chunkRows(M);
+  const chunks = M / MC;
+  // Rows per workgroup: fewer for narrow outputs (every SM busy) and for many rows a chunk (the
+  // reduction's workgroup memory grows with both).
+  const rows = MC > 4 ? 2 : Math.ceil(N / 8) >= TARGET_WORKGROUPS ? 8 : Math.ceil(N / 4) >= TARGET_WORKGROUPS ? 4 : 2;
   const sg = rt.subgroupReduce;
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
   const out = rt.alloc('matmul', M * N * 4, 'float32');
-  const key = `gemvD/${storage}/${rows}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? 'r/' : ''}${M}/${N}/${K}`;
+  const key = `gemvD/${storage}/${rows}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? 'r/' : ''}${MC}/${N}/${K}`;
   const buffers = [buf(a), packed ?? buf(w), out.buffer, ...(fuse.g ? [buf(fuse.g)] : []), ...(fuse.r ? [buf(fuse.r)] : [])];
-  rt.dispatch(key, () => decodeGemvWgsl({ M, N, K, storage, rows, norm, residual, subgroups: sg }), buffers, rt.grid(Math.ceil(N / rows)));
+  const [gx, gy] = rt.grid(Math.ceil(N / rows));
+  rt.dispatch(key, () => decodeGemvWgsl({ M: MC, N, K, storage, rows, norm, residual, subgroups: sg }), buffers, [gx, gy, chunks]);
   return out;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Decode GEMV, the bandwidth-bound product of a decode step: C [M, N] = A [M, K] · Wᵀ with W
- * stored [N, K] (nn.Linear), M <= 4, unbatched, A not transposed. W is read exactly once:
+ * stored [N, K] (nn.Linear), unbatched, A not transposed. Rows come in chunks of `M` (at most 16)
+ * along workgroup_id.z (batched decode): each chunk reads W once, the chunks at once (mostly from L2). W is read exactly once:
  * 32 lanes per output row stream its contiguous K as 16-byte loads. Every load of a lane is
  * issued before the first is used (straight-line code for the usual K, a 4-way unrolled loop
  * otherwise), so enough bytes are in flight to reach the memory bandwidth; rows per workgroup
@@ -18,6 +19,7 @@ import { f32Lit } from '../codegen.js';
 export type WeightStorage = 'f32' | 'f16' | 'bf16';
 
 export interface DecodeGemvSpec {
+  /** Rows per chunk (workgroup_id.z picks the chunk). */
   M: number;
   N: number;
   K: number;
@@ -34,9 +36,18 @@ export function weightsPerLoad(storage: WeightStorage): number {
   return storage === 'f32' ? 4 : 8;
 }
 
-/** Whether the kernel serves this shape: K a whole number of loads. */
+/** Most rows a chunk holds in registers. */
+export const MAX_CHUNK_ROWS = 16;
+
+/** Rows per chunk for M rows: all of them up to 16, else 16 or 8 when they divide M; 0 when none does. */
+export function chunkRows(M: number): number {
+  if (M <= MAX_CHUNK_ROWS) return M;
+  return M % 16 === 0 ? 16 : M % 8 === 0 ? 8 : 0;
+}
+
+/** Whether the kernel serves this shape: rows that chunk, K a whole number of loads. */
 export function decodeGemvFits(M: number, K: number, storage: WeightStorage): boolean {
-  return M >= 1 && M <= 4 && K % weightsPerLoad(storage) === 0;
+  return M >= 1 && chunkRows(M) > 0 && K % weightsPerLoad(storage) === 0;
 }
 
 /** The straight-line limit: loads per lane beyond which the kernel loops (4 loads an iteration). */
@@ -63,8 +74,8 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     ws.forEach((wv, p) => {
       lines.push(`{ let wv = ${wv}; let ka = ${k} * ${parts}u + ${p}u;`);
       for (const m of ms) {
-        if (s.norm) lines.push(`  let a${m} = A[${m}u * ${K / 4}u + ka]; acc${m} += dot(a${m} * G[ka], wv); ss${m} += dot(a${m}, a${m});`);
-        else lines.push(`  acc${m} += dot(A[${m}u * ${K / 4}u + ka], wv);`);
+        if (s.norm) lines.push(`  let a${m} = A[aBase + ${(m * K) / 4}u + ka]; acc${m} += dot(a${m} * G[ka], wv); ss${m} += dot(a${m}, a${m});`);
+        else lines.push(`  acc${m} += dot(A[aBase + ${(m * K) / 4}u + ka], wv);`);
       }
       lines.push('}');
     });
@@ -101,8 +112,8 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   const result = (m: number, t: (j: number) => string) => {
     let v = t(m);
     if (s.norm) v = `${v} * inverseSqrt(${t(M + m)} / ${K}.0 + ${f32Lit(s.norm.eps)})`;
-    if (s.residual) v = `${v} + Rs[${m}u * ${N}u + n]`;
-    return `C[${m}u * ${N}u + n] = ${v};`;
+    if (s.residual) v = `${v} + Rs[cBase + ${m * N}u + n]`;
+    return `C[cBase + ${m * N}u + n] = ${v};`;
   };
   const slot = (j: number, x: string) => `red[${j * R * 32}u + lid.y * 32u + ${x}]`;
   const reduce = s.subgroups
@@ -140,6 +151,8 @@ var<workgroup> red: array<f32, ${32 * R * accs.length}>;
 @compute @workgroup_size(32, ${R})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${s.subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
   let n = (wid.y * nwg.x + wid.x) * ${R}u + lid.y;
+  let aBase = wid.z * ${(M * K) / 4}u;
+  let cBase = wid.z * ${M * N}u;
   ${accs.map((a) => `var ${a} = 0.0;`).join('\n  ')}
   if (n < ${N}u) {
     let row = n * ${KV}u;
