@@ -293,7 +293,7 @@ function readReference(files: string | undefined): Reference | null {
 
 /** Ours / official for one row (the official model is SISO; MIMO rows get none). */
 function ratios(ref: Reference | null, row: SuiteResult['rows'][number]): Record<string, number | string> {
-  if (!ref || !String(row.model).includes('SISO')) return {};
+  if (!ref || !String(row.model).includes('SISO') || typeof row.context !== 'number') return {};
   const num = (k: string) => (typeof ref[k] === 'number' ? (ref[k] as number) : null);
   const ratio = (ours: unknown, theirs: number | null) => (typeof ours === 'number' && theirs ? +(ours / theirs).toFixed(2) : '-');
   const L = row.context;
