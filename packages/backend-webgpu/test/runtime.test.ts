@@ -53,7 +53,7 @@ describe('device acquisition errors (no GPU needed)', () => {
         const s = ops.softmax(ops.rmsNorm(h, null));
         // A multi-output chain through the chunked cumsum and a batched matmul (the scan's building blocks).
         const c = ops.cumsum(ops.reshape(a, [3, 11, 70]), 1, { reverse: true });
-        const m = ops.matmul(c, ops.slice(a, [0, 0], [70, 5]));
+        const m = ops.matmul(c, ops.slice(a, [0, 0], [5, 70]), { transposeB: true });
         return [ops.sum(s), ops.argMax(h, -1), c, m];
       }).forEach((t: Tensor) => t.dispose());
     }
