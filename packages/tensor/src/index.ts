@@ -73,6 +73,8 @@ export type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState, Mamba3Mixer
 export {
   SafetensorsReader,
   serializeSafetensors,
+  planSafetensors,
+  encodeTensor,
   saveSafetensors,
   loadSafetensors,
   bytesSource,
@@ -82,7 +84,7 @@ export {
   floatToBf16,
   MAX_HEADER_BYTES,
 } from './safetensors.js';
-export type { SafetensorsDType, SafetensorsEntry, ByteSource, ReadTensorData, TensorRecord, SaveOptions, TensorFileReader } from './safetensors.js';
+export type { SafetensorsDType, SafetensorsEntry, ByteSource, ReadTensorData, TensorRecord, SaveOptions, TensorFileReader, TensorSpec, SafetensorsPlan } from './safetensors.js';
 export { openTensorFile } from './tensor-file.js';
 export { TorchCheckpointReader, TORCH_STORAGE_DTYPES } from './torch-bin.js';
 export type { TorchStorage, TorchTensorEntry } from './torch-bin.js';
