@@ -25,3 +25,5 @@ export type { CheckpointSource, LoadPretrainedOptions, Pretrained, PretrainedPro
 export { loadPretrained, checkpointFiles, loadCheckpointWeights } from './pretrained.js';
 export type { WeightDType } from './upload.js';
 export { uploadWeight, checkWeightDType, WEIGHT_DTYPES } from './upload.js';
+export type { ConvertOptions, ConvertedCheckpoint } from './convert.js';
+export { convertCheckpoint } from './convert.js';

@@ -77,7 +77,7 @@ export async function fromPretrained(source: PretrainedSource, opts?: LoadOption
     // Any layout (official .bin or safetensors, Hugging Face), auto-detected.
     const { loadPretrained } = await import('./pretrained.js');
     const onProgress = opts?.onProgress;
-    const { model } = await loadPretrained(source, { backend, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
+    const { model } = await loadPretrained(source, { backend, tokenizer: false, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
     return model;
   }
   const w = source.weights;

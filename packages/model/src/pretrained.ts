@@ -40,9 +40,9 @@ export interface LoadPretrainedOptions {
   /**
    * The tokenizer when the checkpoint ships none (official Mamba-1/2 checkpoints use GPT-NeoX's
    * tokenizer.json): a tokenizer object, or tokenizer.json as text or parsed JSON. Overrides a
-   * tokenizer file found beside the weights.
+   * tokenizer file found beside the weights. `false`: load no tokenizer (the caller has its own).
    */
-  tokenizer?: TokenizerLike | string | Record<string, unknown>;
+  tokenizer?: TokenizerLike | string | Record<string, unknown> | false;
 }
 
 export interface Pretrained {
@@ -99,7 +99,7 @@ export async function loadCheckpointWeights(
   return out;
 }
 
-function toTokenizer(t: LoadPretrainedOptions['tokenizer'] | { text: string }, label: string): TokenizerLike {
+function toTokenizer(t: Exclude<LoadPretrainedOptions['tokenizer'], false> | { text: string }, label: string): TokenizerLike {
   if (typeof t === 'object' && t !== null && typeof (t as TokenizerLike).encode === 'function') return t as TokenizerLike;
   const json = typeof t === 'object' && t !== null && 'text' in t && typeof t.text === 'string' && Object.keys(t).length <= 2 ? t.text : t;
   try {
@@ -119,7 +119,14 @@ export async function loadPretrained(source: CheckpointSource, opts: LoadPretrai
   });
   try {
     const config = fromConfigJson(ckpt.config);
-    const tokenizer = opts.tokenizer !== undefined ? toTokenizer(opts.tokenizer, 'the tokenizer option') : ckpt.tokenizer ? toTokenizer(ckpt.tokenizer, `${files.label}/${ckpt.tokenizer.file}`) : null;
+    const tokenizer =
+      opts.tokenizer === false
+        ? null
+        : opts.tokenizer !== undefined
+          ? toTokenizer(opts.tokenizer, 'the tokenizer option')
+          : ckpt.tokenizer
+            ? toTokenizer(ckpt.tokenizer, `${files.label}/${ckpt.tokenizer.file}`)
+            : null;
     const weights = await loadCheckpointWeights(ckpt, { backend, dtype: opts.dtype, onProgress: opts.onProgress, signal: opts.signal });
     let model: MambaLMHeadModel;
     try {
