@@ -3,6 +3,7 @@ import { ArgumentError, blobSource, bytesSource, dispose, engine, SafetensorsRea
 import type { MambaConfig, MambaConfigInput } from './config.js';
 import { fromConfigJson, resolveMambaConfig } from './config.js';
 import { MambaLMHeadModel } from './model.js';
+import { loadPretrained } from './pretrained.js';
 
 export interface LoadProgress {
   /** Bytes read so far, over all files. */
@@ -75,7 +76,6 @@ export async function fromPretrained(source: PretrainedSource, opts?: LoadOption
   const backend = await resolveBackend(opts?.backend);
   if (typeof source === 'string' || source instanceof URL) {
     // Any layout (official .bin or safetensors, Hugging Face), auto-detected.
-    const { loadPretrained } = await import('./pretrained.js');
     const onProgress = opts?.onProgress;
     const { model } = await loadPretrained(source, { backend, tokenizer: false, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
     return model;
