@@ -22,3 +22,37 @@ export {
   recommendedDefaults,
   resolveBackboneOptions,
 } from './backbone.js';
+export type { MixerState } from './cache.js';
+export { MixerCache } from './cache.js';
+export { causalConv1d, causalConv1dStep } from './conv.js';
+export type { ConvResult } from './conv.js';
+export type { Mamba1Options, Mamba1Config } from './mamba1/config.js';
+export { MAMBA1_DEFAULTS, resolveMamba1Config, mamba1FromOfficial, mamba1ToOfficial } from './mamba1/config.js';
+export { mamba1ParamShapes, initMamba1Params } from './mamba1/params.js';
+export type { SelectiveScanInputs, SelectiveScanStepInputs, SelectiveScanResult } from './mamba1/scan.js';
+export { selectiveScan, selectiveScanStep, mamba1SelectiveScan, mamba1SelectiveScanStep } from './mamba1/scan.js';
+export type { Mamba1State } from './mamba1/mixer.js';
+export { Mamba1, mamba1Forward, mamba1StepForward, mamba1ZeroState } from './mamba1/mixer.js';
+export type { Mamba2Options, Mamba2Config } from './mamba2/config.js';
+export { MAMBA2_DEFAULTS, resolveMamba2Config, mamba2FromOfficial, mamba2ToOfficial } from './mamba2/config.js';
+export { mamba2ParamShapes, initMamba2Params } from './mamba2/params.js';
+export type { SsdInputs, SsdStepInputs, SsdAttrs, SsdResult } from './mamba2/ssd.js';
+export { ssdChunked, ssdStep, mamba2SsdChunked, mamba2SsdStep } from './mamba2/ssd.js';
+export type { Mamba2State } from './mamba2/mixer.js';
+export { Mamba2, mamba2Forward, mamba2StepForward, mamba2ZeroState } from './mamba2/mixer.js';
+export type { MambaBackboneOptions, ResolvedMambaBackboneOptions } from './mamba1/backbone.js';
+export {
+  buildMamba,
+  MambaBackbone,
+  mambaBackboneSequence,
+  mambaBackboneParamShapes,
+  mambaBlockConfig,
+  mambaParamCount,
+  mambaOutputSize,
+  mambaRecommendedDefaults,
+  resolveMambaBackboneOptions,
+} from './mamba1/backbone.js';
+export type { MhaOptions, MhaConfig } from './mha/config.js';
+export { MHA_DEFAULTS, resolveMhaConfig, mhaFromOfficial, mhaToOfficial } from './mha/config.js';
+export type { MhaState } from './mha/attention.js';
+export { mhaParamShapes, initMhaParams, mhaZeroState, mhaForward, mhaStepForward } from './mha/attention.js';

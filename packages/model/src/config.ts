@@ -1,9 +1,24 @@
-import type { Mamba3Options } from '@mamba3/core';
-import { fromOfficialOptions, resolveMamba3Config, toOfficialOptions } from '@mamba3/core';
+import type { Mamba1Options, Mamba2Options, Mamba3Options, MhaOptions } from '@mamba3/core';
+import {
+  fromOfficialOptions, mamba1FromOfficial, mamba1ToOfficial, mamba2FromOfficial, mamba2ToOfficial, mhaFromOfficial, mhaToOfficial, resolveMamba1Config, resolveMamba2Config,
+  resolveMamba3Config, resolveMhaConfig, toOfficialOptions,
+} from '@mamba3/core';
 import { ConfigError } from '@mamba3/tensor';
 
-/** The mixer options of every layer (dModel comes from the model). `layer` must be Mamba3. */
-export type SsmConfig = Omit<Mamba3Options, 'dModel'> & { layer?: 'Mamba3' };
+export type SsmLayer = 'Mamba1' | 'Mamba2' | 'Mamba3';
+
+/**
+ * The mixer options of every SSM layer (dModel comes from the model). `layer` picks the
+ * mixer; in TypeScript configs it defaults to Mamba3, in the official config.json (`ssm_cfg`)
+ * to Mamba1, as upstream.
+ */
+export type SsmConfig =
+  | ({ layer: 'Mamba1' } & Omit<Mamba1Options, 'dModel'>)
+  | ({ layer: 'Mamba2' } & Omit<Mamba2Options, 'dModel'>)
+  | ({ layer?: 'Mamba3' } & Omit<Mamba3Options, 'dModel'>);
+
+/** The options of the attention layers (`attn_cfg`; embedDim is dModel). */
+export type AttnConfig = Partial<Omit<MhaOptions, 'embedDim'>>;
 
 /** `MambaConfig` of the official `mamba_ssm`, in TypeScript casing. */
 export interface MambaConfig {
@@ -13,6 +28,9 @@ export interface MambaConfig {
   nLayer: number;
   vocabSize: number;
   ssmCfg: SsmConfig;
+  /** Layers that are multi-head attention instead of an SSM. */
+  attnLayerIdx: number[];
+  attnCfg: AttnConfig;
   rmsNorm: boolean;
   residualInFp32: boolean;
   fusedAddNorm: boolean;
@@ -27,6 +45,8 @@ export type MambaConfigInput = Partial<MambaConfig> & Pick<MambaConfig, 'dModel'
 export const MAMBA_CONFIG_DEFAULTS: Omit<MambaConfig, 'dModel' | 'nLayer' | 'vocabSize'> = {
   dIntermediate: 0,
   ssmCfg: { layer: 'Mamba3' },
+  attnLayerIdx: [],
+  attnCfg: {},
   rmsNorm: true,
   residualInFp32: true,
   fusedAddNorm: true,
@@ -39,6 +59,11 @@ function positiveInt(name: string, v: unknown, min = 1): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`MambaConfig: ${name} must be an integer >= ${min}, got ${String(v)}`);
 }
 
+/** The SSM layer kind of a config. */
+export function ssmLayer(c: Pick<MambaConfig, 'ssmCfg'>): SsmLayer {
+  return c.ssmCfg.layer ?? 'Mamba3';
+}
+
 /** Defaults applied and every field checked (errors name the field). */
 export function resolveMambaConfig(input: MambaConfigInput): MambaConfig {
   const c: MambaConfig = { ...MAMBA_CONFIG_DEFAULTS, ...stripUndefined(input) } as MambaConfig;
@@ -47,21 +72,42 @@ export function resolveMambaConfig(input: MambaConfigInput): MambaConfig {
   positiveInt('vocabSize', c.vocabSize);
   positiveInt('dIntermediate', c.dIntermediate, 0);
   positiveInt('padVocabSizeMultiple', c.padVocabSizeMultiple);
-  if (c.ssmCfg.layer !== undefined && c.ssmCfg.layer !== 'Mamba3') {
-    throw new ConfigError(`MambaConfig: ssmCfg.layer "${String(c.ssmCfg.layer)}" is not supported; this package runs Mamba3 layers`);
+  const layer = c.ssmCfg.layer;
+  if (layer !== undefined && layer !== 'Mamba1' && layer !== 'Mamba2' && layer !== 'Mamba3') {
+    throw new ConfigError(`MambaConfig: ssmCfg.layer "${String(layer)}" is not supported (Mamba1, Mamba2 or Mamba3)`);
+  }
+  if (!Array.isArray(c.attnLayerIdx) || c.attnLayerIdx.some((i) => !Number.isInteger(i) || i < 0 || i >= c.nLayer)) {
+    throw new ConfigError(`MambaConfig: attnLayerIdx must list layer indices in [0, ${c.nLayer}), got ${JSON.stringify(c.attnLayerIdx)}`);
   }
   // Validates the mixer options now, with the model's dModel.
-  resolveMamba3Config(mixerOptions(c));
+  if (c.attnLayerIdx.length < c.nLayer) ssmOptionsCheck(c);
+  if (c.attnLayerIdx.length > 0) resolveMhaConfig(attnOptions(c));
   return c;
+}
+
+function ssmOptionsCheck(c: MambaConfig): void {
+  const o = mixerOptions(c);
+  if (o.layer === 'Mamba1') resolveMamba1Config(o.options);
+  else if (o.layer === 'Mamba2') resolveMamba2Config(o.options);
+  else resolveMamba3Config(o.options);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function mixerOptions(c: MambaConfig): Mamba3Options {
-  const { layer: _layer, ...rest } = c.ssmCfg;
-  return { ...rest, dModel: c.dModel };
+export type SsmOptions = { layer: 'Mamba1'; options: Mamba1Options } | { layer: 'Mamba2'; options: Mamba2Options } | { layer: 'Mamba3'; options: Mamba3Options };
+
+/** The SSM mixer's kind and constructor options (with the model's dModel). */
+export function mixerOptions(c: MambaConfig): SsmOptions {
+  const { layer, ...rest } = c.ssmCfg;
+  return { layer: layer ?? 'Mamba3', options: { ...rest, dModel: c.dModel } } as SsmOptions;
+}
+
+/** The attention layers' options (with embedDim = dModel). */
+export function attnOptions(c: MambaConfig): MhaOptions {
+  if (c.attnCfg.numHeads === undefined) throw new ConfigError('MambaConfig: attnCfg.numHeads is required when attnLayerIdx lists layers');
+  return { ...c.attnCfg, numHeads: c.attnCfg.numHeads, embedDim: c.dModel };
 }
 
 /** The vocabulary rounded up to `padVocabSizeMultiple` (the embedding's row count). */
@@ -86,42 +132,58 @@ const JSON_KEYS: Record<string, keyof MambaConfig> = {
   pad_vocab_size_multiple: 'padVocabSizeMultiple',
   tie_embeddings: 'tieEmbeddings',
   norm_epsilon: 'normEpsilon',
+  attn_layer_idx: 'attnLayerIdx',
 };
 
-/** Reads the official `config.json` (snake_case `MambaConfig` fields). */
+function ssmFromJson(v: unknown): SsmConfig {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: ssm_cfg must be an object, got ${JSON.stringify(v)}`);
+  const { layer = 'Mamba1', ...raw } = v as Record<string, unknown>;
+  let options: Record<string, unknown>;
+  if (layer === 'Mamba1') options = { ...mamba1FromOfficial(raw) };
+  else if (layer === 'Mamba2') options = { ...mamba2FromOfficial(raw) };
+  else if (layer === 'Mamba3') options = { ...fromOfficialOptions(raw) };
+  else throw new ConfigError(`config.json: ssm_cfg.layer "${String(layer)}" is not supported (Mamba1, Mamba2 or Mamba3)`);
+  delete options.dModel;
+  return { ...options, layer } as SsmConfig;
+}
+
+function attnFromJson(v: unknown): AttnConfig {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: attn_cfg must be an object, got ${JSON.stringify(v)}`);
+  const o: Record<string, unknown> = { ...mhaFromOfficial(v as Record<string, unknown>) };
+  delete o.embedDim;
+  return o as AttnConfig;
+}
+
+/** Reads the official `config.json` (snake_case `MambaConfig` fields, `ssm_cfg`, `attn_layer_idx`, `attn_cfg`). */
 export function fromConfigJson(json: Record<string, unknown>): MambaConfig {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { ssmCfg: ssmFromJson({}) };
   for (const [k, v] of Object.entries(json)) {
     if (k in JSON_KEYS) out[JSON_KEYS[k]] = v;
-    else if (k === 'ssm_cfg') {
-      const raw = { ...(v as Record<string, unknown>) };
-      // The official default layer is Mamba1.
-      const layer = raw.layer ?? 'Mamba1';
-      if (layer !== 'Mamba3') throw new ConfigError(`config.json: ssm_cfg.layer is "${String(layer)}"; only Mamba3 models are supported`);
-      delete raw.layer;
-      out.ssmCfg = { ...fromOfficialOptions(raw), layer: 'Mamba3' };
-      delete (out.ssmCfg as Record<string, unknown>).dModel;
-    } else if (k === 'attn_layer_idx') {
-      if (Array.isArray(v) && v.length > 0) throw new ConfigError(`config.json: attention layers (attn_layer_idx ${JSON.stringify(v)}) are not supported`);
-    } else if (k === 'attn_cfg') {
-      // Unused without attention layers.
-    } else {
-      throw new ConfigError(`config.json: unknown field "${k}"`);
-    }
+    else if (k === 'ssm_cfg') out.ssmCfg = ssmFromJson(v);
+    else if (k === 'attn_cfg') out.attnCfg = attnFromJson(v);
+    else throw new ConfigError(`config.json: unknown field "${k}"`);
   }
-  if (!out.ssmCfg) throw new ConfigError('config.json: ssm_cfg with layer "Mamba3" is required (the official default layer is Mamba1)');
   return resolveMambaConfig(out as unknown as MambaConfigInput);
 }
 
 /** The official `config.json` of a config. */
 export function toConfigJson(c: MambaConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, key] of Object.entries(JSON_KEYS)) if (key !== 'normEpsilon') out[k] = c[key];
-  const mixer = resolveMamba3Config(mixerOptions(c));
-  const ssm: Record<string, unknown> = { layer: 'Mamba3', ...toOfficialOptions(mixer) };
+  for (const [k, key] of Object.entries(JSON_KEYS)) if (key !== 'normEpsilon' && key !== 'attnLayerIdx') out[k] = c[key];
+  const m = mixerOptions(c);
+  const ssm: Record<string, unknown> =
+    m.layer === 'Mamba1'
+      ? mamba1ToOfficial(resolveMamba1Config(m.options))
+      : m.layer === 'Mamba2'
+        ? mamba2ToOfficial(resolveMamba2Config(m.options))
+        : toOfficialOptions(resolveMamba3Config(m.options));
   delete ssm.d_model;
-  out.ssm_cfg = ssm;
-  out.attn_layer_idx = [];
-  out.attn_cfg = {};
+  out.ssm_cfg = { layer: m.layer, ...ssm };
+  out.attn_layer_idx = [...c.attnLayerIdx];
+  if (c.attnLayerIdx.length > 0) {
+    const attn = mhaToOfficial(resolveMhaConfig(attnOptions(c)));
+    // Infinity is not JSON; the official default (none) is written as absent.
+    out.attn_cfg = Object.fromEntries(Object.entries(attn).filter(([, v]) => v !== null));
+  } else out.attn_cfg = {};
   return out;
 }

@@ -1,7 +1,9 @@
-import type { Mamba3Config } from '@mamba3/core';
-import { mamba3Forward, mamba3StepForward, unprefixed } from '@mamba3/core';
-import type { Mamba3MixerState, Tensor } from '@mamba3/tensor';
+import type { MixerState } from '@mamba3/core';
+import { unprefixed } from '@mamba3/core';
+import type { Tensor } from '@mamba3/tensor';
 import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
+import type { LayerSpec } from './blocks.js';
+import { layerSpecs } from './blocks.js';
 import type { MambaConfig } from './config.js';
 
 /** Model parameters under the official names. */
@@ -13,6 +15,7 @@ export interface LmWeights {
   lmHead: Tensor;
   normF: NormWeights;
   layers: {
+    spec: LayerSpec;
     norm: NormWeights;
     mixer: Record<string, Tensor>;
     mlp?: { norm2: NormWeights; fc1: Tensor; fc2: Tensor };
@@ -26,13 +29,15 @@ export interface NormWeights {
 
 export function organise(params: LmParams, c: MambaConfig): LmWeights {
   const norm = (name: string): NormWeights => ({ weight: params[`${name}.weight`], ...(params[`${name}.bias`] ? { bias: params[`${name}.bias`] } : {}) });
+  const specs = layerSpecs(c);
   return {
     embedding: params['backbone.embedding.weight'],
     lmHead: c.tieEmbeddings ? params['backbone.embedding.weight'] : params['lm_head.weight'],
     normF: norm('backbone.norm_f'),
-    layers: Array.from({ length: c.nLayer }, (_, i) => {
+    layers: specs.map((spec, i) => {
       const p = `backbone.layers.${i}.`;
       return {
+        spec,
         norm: norm(`${p}norm`),
         mixer: unprefixed(`${p}mixer.`, params),
         ...(c.dIntermediate > 0 ? { mlp: { norm2: norm(`${p}norm2`), fc1: params[`${p}mlp.fc1.weight`], fc2: params[`${p}mlp.fc2.weight`] } } : {}),
@@ -54,19 +59,19 @@ function gatedMlp(x: Tensor, fc1: Tensor, fc2: Tensor): Tensor {
   return linear(mul(y, silu(gate)), fc2);
 }
 
-type MixerRun = (params: Record<string, Tensor>, x: Tensor, state: Mamba3MixerState | undefined) => { y: Tensor; state: Mamba3MixerState };
+type MixerRun = (layer: LmWeights['layers'][number], x: Tensor, state: MixerState | undefined) => { y: Tensor; state: MixerState | null };
 
 /**
  * Embedding -> (add, norm, mixer [, add, norm2, MLP]) per layer -> add, norm_f. The residual
  * stream is float32, as `residual_in_fp32`. Works on [b, L] ids (sequence) or [b] ids (one step).
  */
-function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (Mamba3MixerState | undefined)[], run: MixerRun): { hidden: Tensor; states: Mamba3MixerState[] } {
+function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (MixerState | undefined)[], run: MixerRun): { hidden: Tensor; states: (MixerState | null)[] } {
   let h = gather(w.embedding, ids, 0);
   let residual: Tensor | null = null;
-  const out: Mamba3MixerState[] = [];
+  const out: (MixerState | null)[] = [];
   w.layers.forEach((layer, i) => {
     residual = residual ? add(h, residual) : h;
-    const r = run(layer.mixer, applyNorm(residual, layer.norm, c), states[i]);
+    const r = run(layer, applyNorm(residual, layer.norm, c), states[i]);
     out.push(r.state);
     h = r.y;
     if (layer.mlp) {
@@ -77,34 +82,37 @@ function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (M
   return { hidden: applyNorm(residual ? add(h, residual) : h, w.normF, c), states: out };
 }
 
-/** Sequence forward: ids [b, L] -> hidden [b, L, d] (after norm_f) and each layer's cache. */
-export function lmSequence(w: LmWeights, c: MambaConfig, mixer: Mamba3Config, ids: Tensor, states?: readonly Mamba3MixerState[]): { hidden: Tensor; states: Mamba3MixerState[] } {
-  return tidy(() => backbone(w, c, ids, states ?? [], (p, x, s) => mamba3Forward(p, mixer, x, s)));
+/**
+ * Sequence forward: ids [b, L] -> hidden [b, L, d] (after norm_f) and each layer's decode state.
+ * Without `states` attention layers see only this sequence and return a null state.
+ */
+export function lmSequence(w: LmWeights, c: MambaConfig, ids: Tensor, states?: readonly MixerState[]): { hidden: Tensor; states: (MixerState | null)[] } {
+  return tidy(() => backbone(w, c, ids, states ?? [], (l, x, s) => l.spec.forward(l.mixer, x, s)));
 }
 
-/** One decode step: ids [b] -> hidden [b, d] and the next caches. */
-export function lmStep(w: LmWeights, c: MambaConfig, mixer: Mamba3Config, ids: Tensor, states: readonly Mamba3MixerState[]): { hidden: Tensor; states: Mamba3MixerState[] } {
-  return tidy(() => backbone(w, c, ids, states, (p, x, s) => mamba3StepForward(p, mixer, x, s as Mamba3MixerState)));
+/** One decode step: ids [b] -> hidden [b, d] and the next states. */
+export function lmStep(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[]): { hidden: Tensor; states: MixerState[] } {
+  return tidy(() => backbone(w, c, ids, states, (l, x, s) => l.spec.step(l.mixer, x, s as MixerState))) as { hidden: Tensor; states: MixerState[] };
 }
 
 /**
- * One decode step to logits: ids [b] -> logits [b, paddedVocab] and the next caches. With RMSNorm
- * blocks and no MLPs (the Mamba-3 LMs), each block's norm rides in its in_proj and the residual
- * add in its out_proj, and norm_f in the head: three kernels per layer on backends with
+ * One decode step to logits: ids [b] -> logits [b, paddedVocab] and the next states. With
+ * RMSNorm blocks and no MLPs, each block's norm rides in its in_proj and the residual add in
+ * its out_proj, and norm_f in the head: three kernels per layer on backends with
  * `fusedLinear`. Same values as `lmStep` + `lmLogits`.
  */
-export function lmStepLogits(w: LmWeights, c: MambaConfig, mixer: Mamba3Config, ids: Tensor, states: readonly Mamba3MixerState[]): { logits: Tensor; states: Mamba3MixerState[] } {
+export function lmStepLogits(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[]): { logits: Tensor; states: MixerState[] } {
   if (!c.rmsNorm || w.layers.some((l) => l.mlp)) {
     return tidy(() => {
-      const r = lmStep(w, c, mixer, ids, states);
+      const r = lmStep(w, c, ids, states);
       return { logits: lmLogits(w, r.hidden), states: r.states };
     });
   }
   return tidy(() => {
     let residual = gather(w.embedding, ids);
-    const out: Mamba3MixerState[] = [];
+    const out: MixerState[] = [];
     w.layers.forEach((layer, i) => {
-      const r = mamba3StepForward(layer.mixer, mixer, residual, states[i], { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
+      const r = layer.spec.step(layer.mixer, residual, states[i], { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
       residual = r.y;
       out.push(r.state);
     });

@@ -208,7 +208,9 @@ export async function* generate(
   const inflight: Promise<TypedArray>[] = [];
   let queuedUpTo = 0;
   try {
-    const parts = prompts.map(() => model.allocateInferenceCache(1));
+    // Attention layers keep every position: room for the longest prompt and every new token.
+    const maxSeqlen = Math.max(...prompts.map((p) => p.length)) + maxNewTokens;
+    const parts = prompts.map(() => model.allocateInferenceCache(1, { maxSeqlen }));
     try {
       const rows = prompts.map((p, i) => model.prefill([p], parts[i]));
       logits = tidy(() => concat(rows));

@@ -1,14 +1,17 @@
 /**
- * @mamba3/model: `MambaLMHeadModel` with Mamba-3 mixers, official weights in and out, and
+ * @mamba3/model: `MambaLMHeadModel` (Mamba-1, Mamba-2 or Mamba-3 mixers, attention layers,
+ * GatedMLPs), official weights in and out, and
  * generation (sampling, streaming, stop tokens/strings, AbortSignal, batches).
  */
-export type { MambaConfig, MambaConfigInput, SsmConfig } from './config.js';
-export { MAMBA_CONFIG_DEFAULTS, resolveMambaConfig, fromConfigJson, toConfigJson, paddedVocabSize, mlpHidden, mixerOptions } from './config.js';
+export type { MambaConfig, MambaConfigInput, SsmConfig, SsmLayer, SsmOptions, AttnConfig } from './config.js';
+export { MAMBA_CONFIG_DEFAULTS, resolveMambaConfig, fromConfigJson, toConfigJson, paddedVocabSize, mlpHidden, mixerOptions, attnOptions, ssmLayer } from './config.js';
+export type { LayerKind, LayerSpec, StateOptions } from './blocks.js';
+export { layerSpecs } from './blocks.js';
 export { lmParamShapes, initLmParams } from './weights.js';
 export type { LmParams, LmWeights } from './forward.js';
 export { organise, lmSequence, lmStep, lmStepLogits, lmLogits } from './forward.js';
 export type { TokenIds, CreateModelOptions } from './model.js';
-export { MambaLMHeadModel, MambaInferenceCache } from './model.js';
+export { MambaLMHeadModel, MambaInferenceCache, DEFAULT_MAX_SEQLEN } from './model.js';
 export type { SamplingOptions } from './sampling.js';
 export { sampleToken, checkSampling, sampleByInverseCdf } from './sampling.js';
 export type { TokenizerLike, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';

@@ -1,5 +1,5 @@
-import type { Mamba3Config } from '@mamba3/core';
-import { checkWeights, Mamba3InferenceCache, resolveMamba3Config } from '@mamba3/core';
+import type { MixerState } from '@mamba3/core';
+import { checkWeights, MixerCache } from '@mamba3/core';
 import type { Backend, DType, StepGraph, Tensor } from '@mamba3/tensor';
 import {
   ArgumentError,
@@ -18,7 +18,9 @@ import {
   WeightsError,
 } from '@mamba3/tensor';
 import type { MambaConfig, MambaConfigInput } from './config.js';
-import { mixerOptions, paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
+import { paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
+import type { LayerSpec } from './blocks.js';
+import { layerSpecs } from './blocks.js';
 import type { LmParams, LmWeights } from './forward.js';
 import { lmLogits, lmSequence, lmStepLogits, organise } from './forward.js';
 import { sampleByInverseCdf } from './sampling.js';
@@ -33,14 +35,20 @@ export type Prompt = string | readonly number[] | readonly (readonly number[])[]
 /** Token ids: a Tensor (int32), one sequence (number[]) or a batch (number[][]). */
 export type TokenIds = Tensor | readonly number[] | readonly (readonly number[])[];
 
-/** The decode cache of the whole model: one mixer cache per layer. Constant size in the sequence length. */
+/**
+ * The decode cache of the whole model: one mixer cache per layer (SSM layers: constant size in
+ * the sequence length; attention layers: a KV cache of `maxSeqlen` positions).
+ */
 export class MambaInferenceCache {
-  readonly layers: Mamba3InferenceCache[];
-  /** Tokens consumed so far. */
+  readonly layers: MixerCache[];
+  /** Tokens consumed so far (the longest sequence's, after `concat`). */
   seqlenOffset = 0;
+  /** Positions the attention layers' KV caches hold (Infinity without attention layers). */
+  readonly maxSeqlen: number;
 
-  constructor(layers: Mamba3InferenceCache[]) {
+  constructor(layers: MixerCache[], maxSeqlen = Infinity) {
     this.layers = layers;
+    this.maxSeqlen = maxSeqlen;
   }
 
   get batch(): number {
@@ -50,29 +58,30 @@ export class MambaInferenceCache {
   /** Stacks per-sequence caches (each batch 1 or more) into one batch, e.g. after prefilling prompts of different lengths one by one. */
   static concat(caches: readonly MambaInferenceCache[]): MambaInferenceCache {
     if (caches.length === 0) throw new ArgumentError('MambaInferenceCache.concat: no caches');
+    if (caches.some((c) => c.maxSeqlen !== caches[0].maxSeqlen)) throw new ArgumentError('MambaInferenceCache.concat: the caches hold different maxSeqlen');
     const layers = caches[0].layers.map(
-      (_, i) =>
-        new Mamba3InferenceCache(
-          tidy(() => {
-            const parts = caches.map((c) => c.layers[i]);
-            return {
-              angle: concat(parts.map((p) => p.angle)),
-              ssm: concat(parts.map((p) => p.ssm)),
-              k: concat(parts.map((p) => p.k)),
-              v: concat(parts.map((p) => p.v)),
-            };
-          }),
+      (layer, i) =>
+        new MixerCache(
+          tidy(() => Object.fromEntries(Object.keys(layer.state()).map((k) => [k, concat(caches.map((c) => c.layers[i].state()[k]))]))),
         ),
     );
-    const out = new MambaInferenceCache(layers);
+    const out = new MambaInferenceCache(layers, caches[0].maxSeqlen);
     out.seqlenOffset = Math.max(...caches.map((c) => c.seqlenOffset));
     return out;
+  }
+
+  /** Every tensor of the cache, layer by layer. */
+  tensors(): Tensor[] {
+    return this.layers.flatMap((l) => l.tensors());
   }
 
   dispose(): void {
     for (const l of this.layers) l.dispose();
   }
 }
+
+/** Positions an attention model's cache holds when the caller names none. */
+export const DEFAULT_MAX_SEQLEN = 2048;
 
 export interface CreateModelOptions {
   seed?: number;
@@ -87,7 +96,8 @@ export interface CreateModelOptions {
  */
 export class MambaLMHeadModel {
   readonly config: MambaConfig;
-  readonly mixerConfig: Mamba3Config;
+  /** Each layer's mixer kind and functions. */
+  readonly layers: readonly LayerSpec[];
   readonly params: LmParams;
   private readonly w: LmWeights;
   /** Used by `generate` for text prompts and streaming text, unless the call passes its own. */
@@ -95,9 +105,9 @@ export class MambaLMHeadModel {
 
   protected constructor(config: MambaConfig, params: LmParams) {
     this.config = config;
-    this.mixerConfig = resolveMamba3Config(mixerOptions(config));
     this.params = params;
     this.w = organise(params, config);
+    this.layers = this.w.layers.map((l) => l.spec);
   }
 
   /** A new model with the official initialisation. */
@@ -191,29 +201,39 @@ export class MambaLMHeadModel {
     return tidy(() => {
       const t = this.toIds(ids);
       if (t.rank !== 2) throw new ShapeError(`forward: ids should be [batch, seqlen], got ${formatShape(t.shape)}`);
-      const { hidden, states } = lmSequence(this.w, this.config, this.mixerConfig, t);
-      dispose(states);
+      const { hidden, states } = lmSequence(this.w, this.config, t);
+      dispose(states.filter((st) => st !== null));
       return lmLogits(this.w, hidden);
     });
   }
 
-  allocateInferenceCache(batch: number): MambaInferenceCache {
-    const opts = { backend: this.backend, dtype: this.w.embedding.dtype };
-    return new MambaInferenceCache(Array.from({ length: this.config.nLayer }, () => Mamba3InferenceCache.zeros(this.mixerConfig, batch, opts)));
+  /** Whether any layer is attention (its cache then grows with the sequence, up to maxSeqlen). */
+  get hasAttention(): boolean {
+    return this.layers.some((l) => l.kind === 'MHA');
   }
 
-  private checkCache(op: string, cache: MambaInferenceCache, batch: number): void {
+  /** A zero cache; attention layers hold `maxSeqlen` positions (default 2048). */
+  allocateInferenceCache(batch: number, opts: { maxSeqlen?: number } = {}): MambaInferenceCache {
+    const maxSeqlen = opts.maxSeqlen ?? DEFAULT_MAX_SEQLEN;
+    const o = { backend: this.backend, dtype: this.w.embedding.dtype, maxSeqlen };
+    return new MambaInferenceCache(this.layers.map((l) => new MixerCache(l.zeroState(batch, o))), this.hasAttention ? maxSeqlen : Infinity);
+  }
+
+  private checkCache(op: string, cache: MambaInferenceCache, batch: number, tokens = 1): void {
     if (cache.layers.length !== this.config.nLayer) throw new ArgumentError(`${op}: the cache has ${cache.layers.length} layers, the model ${this.config.nLayer}`);
     if (cache.batch !== batch) throw new ShapeError(`${op}: the cache holds a batch of ${cache.batch}, the ids a batch of ${batch}`);
+    if (cache.seqlenOffset + tokens > cache.maxSeqlen) {
+      throw new ArgumentError(`${op}: ${cache.seqlenOffset} cached + ${tokens} new tokens exceed the attention cache's ${cache.maxSeqlen} positions; allocate it with a larger maxSeqlen`);
+    }
   }
 
   /** Runs a prompt chunked, filling (or continuing) the cache: ids [b, L] -> last-position logits [b, paddedVocab]. */
   prefill(ids: TokenIds, cache: MambaInferenceCache): Tensor {
     return tidy(() => {
       const t = this.toIds(ids, 'prefill');
-      this.checkCache('prefill', cache, t.shape[0]);
-      const { hidden, states } = lmSequence(this.w, this.config, this.mixerConfig, t, cache.layers.map((l) => l.state()));
-      states.forEach((s, i) => cache.layers[i].update(s));
+      this.checkCache('prefill', cache, t.shape[0], t.shape[1]);
+      const { hidden, states } = lmSequence(this.w, this.config, t, cache.layers.map((l) => l.state()));
+      states.forEach((s, i) => cache.layers[i].update(s as MixerState));
       cache.seqlenOffset += t.shape[1];
       return lmLogits(this.w, squeeze(sliceAxis(hidden, 1, hidden.shape[1] - 1), 1));
     });
@@ -227,7 +247,7 @@ export class MambaLMHeadModel {
       const flat = t.rank === 2 ? squeeze(t, 1) : t;
       if (flat.rank !== 1) throw new ShapeError(`step: ids should be [batch], got ${formatShape(t.shape)}`);
       this.checkCache('step', cache, flat.shape[0]);
-      const { logits, states } = lmStepLogits(this.w, this.config, this.mixerConfig, flat, cache.layers.map((l) => l.state()));
+      const { logits, states } = lmStepLogits(this.w, this.config, flat, cache.layers.map((l) => l.state()));
       states.forEach((s, i) => cache.layers[i].update(s));
       cache.seqlenOffset += 1;
       return logits;
@@ -274,7 +294,8 @@ export class MambaLMHeadModel {
     const t = keep(this.toIds(ids.map((id) => [id]), op));
     const start = keep(tidy(() => squeeze(t, 1)));
     t.dispose();
-    const states = cache.layers.flatMap((l) => [l.angle, l.ssm, l.k, l.v]);
+    const keys = cache.layers.map((l) => Object.keys(l.state()));
+    const states = cache.tensors();
     const extra = sampling ? [keep(tensor(sampling.uniforms, [ids.length, 1], { backend: this.backend }))] : [];
     const pick = (logits: Tensor, u: Tensor | undefined): Tensor => {
       const real = vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits;
@@ -283,9 +304,10 @@ export class MambaLMHeadModel {
     const step = (idsNow: Tensor, ...rest: Tensor[]): Tensor[] => {
       const u = sampling ? rest[0] : undefined;
       const flat = sampling ? rest.slice(1) : rest;
-      const layerStates = cache.layers.map((_, i) => ({ angle: flat[4 * i], ssm: flat[4 * i + 1], k: flat[4 * i + 2], v: flat[4 * i + 3] }));
-      const { logits, states: next } = lmStepLogits(this.w, this.config, this.mixerConfig, idsNow, layerStates);
-      return [pick(logits, u), ...next.flatMap((n) => [n.angle, n.ssm, n.k, n.v])];
+      let at = 0;
+      const layerStates = keys.map((ks) => Object.fromEntries(ks.map((k) => [k, flat[at++]])));
+      const { logits, states: next } = lmStepLogits(this.w, this.config, idsNow, layerStates);
+      return [pick(logits, u), ...next.flatMap((n, i) => keys[i].map((k) => n[k]))];
     };
     const inputs = [start, ...extra, ...states];
     // Output 0 feeds input 0 (the ids); output 1 + k feeds the k-th state input.

@@ -1,13 +1,14 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import { engine, full, keep, Rng, tensor } from '@mamba3/tensor';
-import { initMamba3Params, linearInit, mamba3ParamShapes, prefixed, resolveMamba3Config } from '@mamba3/core';
+import { linearInit, prefixed } from '@mamba3/core';
+import { layerSpecs } from './blocks.js';
 import type { MambaConfig } from './config.js';
-import { mixerOptions, mlpHidden, paddedVocabSize } from './config.js';
+import { mlpHidden, paddedVocabSize } from './config.js';
 
 /** Official parameter names and shapes of `MambaLMHeadModel`. */
 export function lmParamShapes(c: MambaConfig): Record<string, number[]> {
   const d = c.dModel;
-  const mixer = resolveMamba3Config(mixerOptions(c));
+  const specs = layerSpecs(c);
   const shapes: Record<string, number[]> = { 'backbone.embedding.weight': [paddedVocabSize(c), d] };
   const norm = (name: string): void => {
     shapes[`${name}.weight`] = [d];
@@ -16,7 +17,7 @@ export function lmParamShapes(c: MambaConfig): Record<string, number[]> {
   for (let i = 0; i < c.nLayer; i++) {
     const p = `backbone.layers.${i}.`;
     norm(`${p}norm`);
-    Object.assign(shapes, prefixed(`${p}mixer.`, mamba3ParamShapes(mixer)));
+    Object.assign(shapes, prefixed(`${p}mixer.`, specs[i].paramShapes));
     if (c.dIntermediate > 0) {
       norm(`${p}norm2`);
       shapes[`${p}mlp.fc1.weight`] = [2 * mlpHidden(c), d];
@@ -29,7 +30,7 @@ export function lmParamShapes(c: MambaConfig): Record<string, number[]> {
 }
 
 /**
- * The official initialisation (`_init_weights`): embedding N(0, 0.02²), mixers as Mamba3,
+ * The official initialisation (`_init_weights`): embedding N(0, 0.02²), each mixer its own,
  * out_proj and fc2 re-drawn and scaled by 1/√(residuals per layer · nLayer), norms 1, biases 0.
  * With tied embeddings `lm_head.weight` is the embedding tensor itself.
  */
@@ -38,7 +39,7 @@ export function initLmParams(c: MambaConfig, opts?: { seed?: number; backend?: B
   const backend = opts?.backend ?? engine.getBackend();
   const dtype = opts?.dtype ?? 'float32';
   const make = (shape: number[], values: Float64Array): Tensor => keep(tensor(values, shape, { dtype, backend }));
-  const mixer = resolveMamba3Config(mixerOptions(c));
+  const specs = layerSpecs(c);
   const residuals = c.dIntermediate > 0 ? 2 : 1;
   const rescale = 1 / Math.sqrt(residuals * c.nLayer);
   const params: Record<string, Tensor> = {};
@@ -53,10 +54,18 @@ export function initLmParams(c: MambaConfig, opts?: { seed?: number; backend?: B
   for (let i = 0; i < c.nLayer; i++) {
     const p = `backbone.layers.${i}.`;
     norm(`${p}norm`);
-    const m = initMamba3Params(mixer, { rng: rng.fork(), backend, dtype });
+    const m = specs[i].init({ rng: rng.fork(), backend, dtype });
     const out = m['out_proj.weight'];
-    m['out_proj.weight'] = make(out.shape as number[], linearInit(rng, mixer.dModel, mixer.dInner).map((v) => v * rescale));
+    m['out_proj.weight'] = make(out.shape as number[], linearInit(rng, out.shape[0], out.shape[1]).map((v) => v * rescale));
     out.dispose();
+    // Linear biases start at zero (`_init_weights`), except Mamba-1's dt_proj.bias (marked _no_reinit).
+    for (const name of ['in_proj.bias', 'out_proj.bias']) {
+      if (m[name]) {
+        const b = m[name];
+        m[name] = keep(full(b.shape, 0, { dtype, backend }));
+        b.dispose();
+      }
+    }
     Object.assign(params, prefixed(`${p}mixer.`, m));
     if (c.dIntermediate > 0) {
       const h = mlpHidden(c);

@@ -272,8 +272,13 @@ describe('weights in the official layout', () => {
   });
 
   it('official config.json parsing: defaults and refusals', () => {
-    expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, ssm_cfg: {} })).toThrow(/ssm_cfg.layer is "Mamba1"/);
-    expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, ssm_cfg: { layer: 'Mamba3' }, attn_layer_idx: [0] })).toThrow(/attention layers/);
+    // No layer key: Mamba1, as upstream.
+    expect(fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, ssm_cfg: {} }).ssmCfg.layer).toBe('Mamba1');
+    expect(fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10 }).ssmCfg.layer).toBe('Mamba1');
+    expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, ssm_cfg: { layer: 'Mamba4' } })).toThrow(/ssm_cfg.layer "Mamba4" is not supported/);
+    expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, ssm_cfg: { layer: 'Mamba3' }, attn_layer_idx: [0] })).toThrow(/attnCfg.numHeads is required/);
+    expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, attn_layer_idx: [1], attn_cfg: { num_heads: 2 } })).toThrow(/attnLayerIdx must list layer indices in \[0, 1\)/);
+    expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, attn_layer_idx: [0], attn_cfg: { num_heads: 2, nope: 1 } })).toThrow(/MHA: unknown option "nope"/);
     expect(() => fromConfigJson({ d_model: 8, n_layer: 1, vocab_size: 10, ssm_cfg: { layer: 'Mamba3', headdim: 3 } })).toThrow(ConfigError);
     const c = fromConfigJson({ d_model: 64, n_layer: 2, vocab_size: 250, ssm_cfg: { layer: 'Mamba3', d_state: 32 } });
     expect(c).toMatchObject({ rmsNorm: true, tieEmbeddings: true, padVocabSizeMultiple: 8, dIntermediate: 0 });

@@ -83,6 +83,11 @@ export interface BackendInfo {
   readonly syncRead: boolean;
   /** Human-readable device description (adapter, tfjs backend, ...). */
   readonly device?: string;
+  /**
+   * The kernel-registry key: kernels registered for this kind run on this backend (default: the
+   * name). Instances registered under other names (`tfjs-wasm`, `webgpu-2`) keep their kind.
+   */
+  readonly kind?: string;
 }
 
 /**

@@ -56,6 +56,18 @@ export { tidy, keep, dispose, memory, resetPeakMemory, collectTensors } from './
 export type { TensorContainer } from './scope.js';
 export { captureStep, StepGraph } from './capture.js';
 export type { CaptureStepOptions } from './capture.js';
+export {
+  defineFusedOp,
+  registerKernel,
+  unregisterKernel,
+  getKernel,
+  hasKernel,
+  explainKernels,
+  backendKind,
+  KernelRegistry,
+  kernelRegistry,
+} from './kernels.js';
+export type { OpInputs, OpOutputs, KernelArgs, KernelFunc, KernelConfig, FusedGradFunc, FusedOpSpec, FusedOp, KernelExplanation } from './kernels.js';
 export { grad, grads, valueAndGrad, valueAndGrads, vjp, recordCompositeGrad } from './autograd.js';
 
 export * from './ops/creation.js';

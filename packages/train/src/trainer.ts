@@ -1,7 +1,5 @@
-import type { Mamba3Config } from '@mamba3/core';
-import { resolveMamba3Config } from '@mamba3/core';
 import type { MambaConfig, LmParams } from '@mamba3/model';
-import { lmLogits, lmSequence, MambaLMHeadModel, mixerOptions, organise } from '@mamba3/model';
+import { lmLogits, lmSequence, MambaLMHeadModel, organise } from '@mamba3/model';
 import type { Tensor } from '@mamba3/tensor';
 import { add, ArgumentError, dispose, div, identity, keep, Rng, tidy, valueAndGrads } from '@mamba3/tensor';
 import type { Batch } from './data.js';
@@ -54,7 +52,6 @@ export interface EvalEntry {
  */
 export class LmTrainer {
   readonly config: MambaConfig;
-  readonly mixer: Mamba3Config;
   /** Trainable parameters (a tied head is the embedding, so it is not listed twice). */
   params: LmParams;
   readonly optimizer: AdamW;
@@ -66,7 +63,6 @@ export class LmTrainer {
   /** Takes ownership of `params` (official names). */
   constructor(config: MambaConfig, params: LmParams, optimizer: AdamWOptions = {}) {
     this.config = config;
-    this.mixer = resolveMamba3Config(mixerOptions(config));
     this.params = Object.fromEntries(Object.entries(params).filter(([k]) => !(config.tieEmbeddings && k === 'lm_head.weight')).map(([k, v]) => [k, keep(v)]));
     this.optimizer = new AdamW(optimizer);
   }
@@ -86,8 +82,8 @@ export class LmTrainer {
   loss(params: LmParams, batch: Batch, opts?: CrossEntropyOptions): Tensor {
     return tidy(() => {
       const w = organise(this.withHead(params), this.config);
-      const { hidden, states } = lmSequence(w, this.config, this.mixer, batch.inputs);
-      dispose(states);
+      const { hidden, states } = lmSequence(w, this.config, batch.inputs);
+      dispose(states.filter((s) => s !== null));
       return crossEntropy(lmLogits(w, hidden), batch.targets, opts);
     });
   }

@@ -169,7 +169,7 @@ async function measureModel(
       const prefillSeconds = (performance.now() - t0) / 1000;
       dispose([logits, first]);
       const prefillPeak = memory().peakBytes[backend.name] ?? 0;
-      const cacheBytes = cache.layers.reduce((n, l) => n + [l.angle, l.ssm, l.k, l.v].reduce((m, t) => m + t.size * 4, 0), 0);
+      const cacheBytes = cache.tensors().reduce((n, t) => n + t.size * 4, 0);
       resetPeakMemory();
       const latencies: number[] = [];
       const encodes: number[] = [];

@@ -1,0 +1,122 @@
+import type { Backend, DType, Tensor } from '@mamba3/tensor';
+import { add, ArgumentError, dispose, engine, exp, formatShape, fusedLinear, keep, linear, neg, ShapeError, silu, split, tidy, zeros } from '@mamba3/tensor';
+import { MixerCache } from '../cache.js';
+import { causalConv1d, causalConv1dStep } from '../conv.js';
+import type { StepFusion } from '../mixer.js';
+import type { InitOptions } from '../params.js';
+import { checkWeights } from '../params.js';
+import type { Mamba1Config, Mamba1Options } from './config.js';
+import { resolveMamba1Config } from './config.js';
+import { initMamba1Params, mamba1ParamShapes } from './params.js';
+import { selectiveScan, selectiveScanStep } from './scan.js';
+
+/** The official decode cache of `Mamba`: conv [b, dInner, dConv], ssm [b, dInner, dState]. */
+export interface Mamba1State extends Record<string, Tensor> {
+  conv: Tensor;
+  ssm: Tensor;
+}
+
+function withBias(y: Tensor, bias: Tensor | undefined): Tensor {
+  return bias ? add(y, bias) : y;
+}
+
+function checkInput(op: string, c: Mamba1Config, u: Tensor, rank: number): void {
+  if (u.rank !== rank || u.shape[rank - 1] !== c.dModel) {
+    const want = rank === 3 ? `[batch, seqlen, ${c.dModel}]` : `[batch, ${c.dModel}]`;
+    throw new ShapeError(`${op}: input should be ${want}, got ${formatShape(u.shape)}`);
+  }
+}
+
+/** x_proj and dt_proj (no bias: the scan adds it inside the softplus): x [..., E] -> delta [..., E], B, C [..., N]. */
+function projections(p: Record<string, Tensor>, c: Mamba1Config, x: Tensor): { delta: Tensor; B: Tensor; C: Tensor } {
+  const [dt, B, C] = split(linear(x, p['x_proj.weight']), [c.dtRank, c.dState, c.dState], -1);
+  return { delta: linear(dt, p['dt_proj.weight']), B, C };
+}
+
+/**
+ * The mixer over a sequence (the parallel selective scan): u [b, L, dModel] -> y [b, L, dModel]
+ * and the cache after the last position, optionally continuing from `state`. A pure function
+ * of `params` (official names), so gradients reach every weight.
+ */
+export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state?: Mamba1State): { y: Tensor; state: Mamba1State } {
+  checkInput('Mamba1.forward', c, u, 3);
+  return tidy(() => {
+    const [x0, z] = split(withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']), 2, -1);
+    const conv = causalConv1d(x0, p['conv1d.weight'], p['conv1d.bias'] ?? null, state?.conv);
+    const x = silu(conv.y);
+    const { delta, B, C } = projections(p, c, x);
+    const A = neg(exp(p.A_log));
+    const r = selectiveScan({ u: x, delta, A, B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) }, c.chunkSize);
+    return { y: withBias(linear(r.y, p['out_proj.weight']), p['out_proj.bias']), state: { conv: conv.state, ssm: r.state } };
+  });
+}
+
+/** One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`). */
+export function mamba1StepForward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state: Mamba1State, fuse: StepFusion = {}): { y: Tensor; state: Mamba1State } {
+  checkInput('Mamba1.step', c, u, 2);
+  return tidy(() => {
+    const xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+    const [x0, z] = split(xz, 2, -1);
+    const conv = causalConv1dStep(x0, p['conv1d.weight'], p['conv1d.bias'] ?? null, state.conv);
+    const x = silu(conv.y);
+    const { delta, B, C } = projections(p, c, x);
+    const r = selectiveScanStep({ u: x, delta, A: neg(exp(p.A_log)), B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], h: state.ssm });
+    const y = withBias(fusedLinear(r.y, p['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), p['out_proj.bias']);
+    return { y, state: { conv: conv.state, ssm: r.state } };
+  });
+}
+
+/** A zero cache with the official shapes. */
+export function mamba1ZeroState(c: Mamba1Config, batch: number, opts?: { backend?: Backend; dtype?: DType }): Mamba1State {
+  if (!Number.isInteger(batch) || batch < 1) throw new ArgumentError(`Mamba1: batch must be a positive integer, got ${batch}`);
+  const o = { backend: opts?.backend ?? engine.getBackend(), dtype: opts?.dtype ?? 'float32' };
+  return { conv: zeros([batch, c.dInner, c.dConv], o), ssm: zeros([batch, c.dInner, c.dState], o) };
+}
+
+/** The Mamba-1 mixer (`mamba_ssm.modules.mamba_simple.Mamba`), weights under the official names. */
+export class Mamba1 {
+  readonly config: Mamba1Config;
+  readonly params: Record<string, Tensor>;
+
+  private constructor(config: Mamba1Config, params: Record<string, Tensor>) {
+    this.config = config;
+    this.params = params;
+  }
+
+  static create(opts: Mamba1Options, init?: InitOptions): Mamba1 {
+    const config = resolveMamba1Config(opts);
+    return new Mamba1(config, initMamba1Params(config, init));
+  }
+
+  static fromWeights(opts: Mamba1Options, weights: Record<string, Tensor>): Mamba1 {
+    const config = resolveMamba1Config(opts);
+    checkWeights(mamba1ParamShapes(config), weights, 'Mamba1 weights');
+    return new Mamba1(config, Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, keep(v)])));
+  }
+
+  /** u [b, L, dModel] -> [b, L, dModel]; with a cache, starts from it and updates it. */
+  forward(u: Tensor, opts?: { cache?: MixerCache<Mamba1State> }): Tensor {
+    const { y, state } = mamba1Forward(this.params, this.config, u, opts?.cache?.state());
+    if (opts?.cache) opts.cache.update(state);
+    else dispose(state);
+    return y;
+  }
+
+  step(u: Tensor, cache: MixerCache<Mamba1State>): Tensor {
+    const { y, state } = mamba1StepForward(this.params, this.config, u, cache.state());
+    cache.update(state);
+    return y;
+  }
+
+  allocateInferenceCache(batch: number): MixerCache<Mamba1State> {
+    return new MixerCache(mamba1ZeroState(this.config, batch, { backend: this.params.D.backend, dtype: this.params.D.dtype }));
+  }
+
+  get paramCount(): number {
+    return Object.values(this.params).reduce((n, t) => n + t.size, 0);
+  }
+
+  dispose(): void {
+    dispose(this.params);
+  }
+}

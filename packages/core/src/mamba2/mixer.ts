@@ -1,0 +1,135 @@
+import type { Backend, DType, Tensor } from '@mamba3/tensor';
+import {
+  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, linear, mul, neg, reshape, ShapeError, silu, split, tidy, zeros,
+} from '@mamba3/tensor';
+import { MixerCache } from '../cache.js';
+import { causalConv1d, causalConv1dStep } from '../conv.js';
+import type { StepFusion } from '../mixer.js';
+import type { InitOptions } from '../params.js';
+import { checkWeights } from '../params.js';
+import type { Mamba2Config, Mamba2Options } from './config.js';
+import { resolveMamba2Config } from './config.js';
+import { initMamba2Params, mamba2ParamShapes } from './params.js';
+import { ssdChunked, ssdStep } from './ssd.js';
+
+/** The official decode cache of `Mamba2`: conv [b, dSsm + 2·ngroups·dState, dConv], ssm [b, nheads, headdim, dState]. */
+export interface Mamba2State extends Record<string, Tensor> {
+  conv: Tensor;
+  ssm: Tensor;
+}
+
+function withBias(y: Tensor, bias: Tensor | undefined): Tensor {
+  return bias ? add(y, bias) : y;
+}
+
+function checkInput(op: string, c: Mamba2Config, u: Tensor, rank: number): void {
+  if (u.rank !== rank || u.shape[rank - 1] !== c.dModel) {
+    const want = rank === 3 ? `[batch, seqlen, ${c.dModel}]` : `[batch, ${c.dModel}]`;
+    throw new ShapeError(`${op}: input should be ${want}, got ${formatShape(u.shape)}`);
+  }
+}
+
+/** in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt. */
+function splitProj(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | null; z: Tensor; xBC: Tensor; dt: Tensor } {
+  const tail = [c.dSsm, c.convDim, c.nheads];
+  if (c.dMlp === 0) {
+    const [z, xBC, dt] = split(zxbcdt, tail, -1);
+    return { mlp: null, z, xBC, dt };
+  }
+  const [z0, x0, z, xBC, dt] = split(zxbcdt, [c.dMlp, c.dMlp, ...tail], -1);
+  return { mlp: [z0, x0], z, xBC, dt };
+}
+
+/** After the scan: the gated RMSNorm (or the plain gate), the MLP part in front, out_proj. */
+function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
+  let g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: 1e-5, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
+  if (mlp) g = concat([mul(silu(mlp[0]), mlp[1]), g], -1);
+  return withBias(fusedLinear(g, p['out_proj.weight'], residual ? { residual } : {}), p['out_proj.bias']);
+}
+
+/**
+ * The mixer over a sequence (chunked SSD): u [b, L, dModel] -> y [b, L, dModel] and the cache
+ * after the last position, optionally continuing from `state`. A pure function of `params`.
+ */
+export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state?: Mamba2State): { y: Tensor; state: Mamba2State } {
+  checkInput('Mamba2.forward', c, u, 3);
+  const [b, L] = u.shape;
+  const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
+  return tidy(() => {
+    const s = splitProj(c, withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']));
+    const conv = causalConv1d(s.xBC, p['conv1d.weight'], p['conv1d.bias'] ?? null, state?.conv);
+    const [x, B, C] = split(silu(conv.y), [c.dSsm, G * N, G * N], -1);
+    const r = ssdChunked(
+      { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
+      { chunkSize: c.chunkSize, dtLimit: c.dtLimit },
+    );
+    return { y: finish(p, c, reshape(r.y, [b, L, c.dSsm]), s.z, s.mlp), state: { conv: conv.state, ssm: r.state } };
+  });
+}
+
+/** One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`). */
+export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state: Mamba2State, fuse: StepFusion = {}): { y: Tensor; state: Mamba2State } {
+  checkInput('Mamba2.step', c, u, 2);
+  const b = u.shape[0];
+  const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
+  return tidy(() => {
+    const s = splitProj(c, withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']));
+    const conv = causalConv1dStep(s.xBC, p['conv1d.weight'], p['conv1d.bias'] ?? null, state.conv);
+    const [x, B, C] = split(silu(conv.y), [c.dSsm, G * N, G * N], -1);
+    const r = ssdStep({ x: reshape(x, [b, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, G, N]), C: reshape(C, [b, G, N]), D: p.D, dtBias: p.dt_bias, h: state.ssm }, c.dtLimit);
+    return { y: finish(p, c, reshape(r.y, [b, c.dSsm]), s.z, s.mlp, fuse.residual), state: { conv: conv.state, ssm: r.state } };
+  });
+}
+
+export function mamba2ZeroState(c: Mamba2Config, batch: number, opts?: { backend?: Backend; dtype?: DType }): Mamba2State {
+  if (!Number.isInteger(batch) || batch < 1) throw new ArgumentError(`Mamba2: batch must be a positive integer, got ${batch}`);
+  const o = { backend: opts?.backend ?? engine.getBackend(), dtype: opts?.dtype ?? 'float32' };
+  return { conv: zeros([batch, c.convDim, c.dConv], o), ssm: zeros([batch, c.nheads, c.headdim, c.dState], o) };
+}
+
+/** The Mamba-2 mixer (`mamba_ssm.modules.mamba2.Mamba2`), weights under the official names. */
+export class Mamba2 {
+  readonly config: Mamba2Config;
+  readonly params: Record<string, Tensor>;
+
+  private constructor(config: Mamba2Config, params: Record<string, Tensor>) {
+    this.config = config;
+    this.params = params;
+  }
+
+  static create(opts: Mamba2Options, init?: InitOptions): Mamba2 {
+    const config = resolveMamba2Config(opts);
+    return new Mamba2(config, initMamba2Params(config, init));
+  }
+
+  static fromWeights(opts: Mamba2Options, weights: Record<string, Tensor>): Mamba2 {
+    const config = resolveMamba2Config(opts);
+    checkWeights(mamba2ParamShapes(config), weights, 'Mamba2 weights');
+    return new Mamba2(config, Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, keep(v)])));
+  }
+
+  forward(u: Tensor, opts?: { cache?: MixerCache<Mamba2State> }): Tensor {
+    const { y, state } = mamba2Forward(this.params, this.config, u, opts?.cache?.state());
+    if (opts?.cache) opts.cache.update(state);
+    else dispose(state);
+    return y;
+  }
+
+  step(u: Tensor, cache: MixerCache<Mamba2State>): Tensor {
+    const { y, state } = mamba2StepForward(this.params, this.config, u, cache.state());
+    cache.update(state);
+    return y;
+  }
+
+  allocateInferenceCache(batch: number): MixerCache<Mamba2State> {
+    return new MixerCache(mamba2ZeroState(this.config, batch, { backend: this.params.D.backend, dtype: this.params.D.dtype }));
+  }
+
+  get paramCount(): number {
+    return Object.values(this.params).reduce((n, t) => n + t.size, 0);
+  }
+
+  dispose(): void {
+    dispose(this.params);
+  }
+}
