@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, concat, dispose, formatShape, reshape, sliceAxis, tensor, tidy } from '@mamba3/tensor';
+import { concat, dispose, formatShape, reshape, sliceAxis, tensor, tidy } from '@mamba3/tensor';
 import { openSafetensors, writeSafetensorsFile } from '@mamba3/tensor/node';
 import type { MambaLMHeadModel } from '@mamba3/model';
 import { loadPretrained } from '@mamba3/model';
@@ -23,7 +23,7 @@ export interface ForwardDirOptions {
 
 function stepLogits(model: MambaLMHeadModel, ids: Tensor): Tensor {
   const [b, L] = ids.shape;
-  const cache = model.allocateInferenceCache(b);
+  const cache = model.allocateInferenceCache(b, { maxSeqlen: L });
   const rows: Tensor[] = [];
   try {
     for (let t = 0; t < L; t++) rows.push(tidy(() => reshape(model.step(reshape(sliceAxis(ids, 1, t, t + 1), [b]), cache), [b, 1, -1])));
@@ -34,10 +34,14 @@ function stepLogits(model: MambaLMHeadModel, ids: Tensor): Tensor {
   }
 }
 
-/** Greedy over the full (padded) vocabulary, as the official generate(top_k=1) does. */
-async function greedyIds(model: MambaLMHeadModel, prompt: number[], n: number, mode: Mode): Promise<Int32Array> {
+/**
+ * Greedy over the full (padded) vocabulary, as the official generate(top_k=1) does. No early
+ * stop: the eos ids config.json names (Hugging Face checkpoints) are never picked, as with
+ * transformers' min_new_tokens.
+ */
+async function greedyIds(model: MambaLMHeadModel, prompt: number[], n: number, mode: Mode, suppress: readonly number[]): Promise<Int32Array> {
   const out = [...prompt];
-  const cache = model.allocateInferenceCache(1);
+  const cache = model.allocateInferenceCache(1, { maxSeqlen: prompt.length + n });
   let logits: Tensor | null = null;
   try {
     if (mode === 'chunked') logits = model.prefill([prompt], cache);
@@ -48,7 +52,9 @@ async function greedyIds(model: MambaLMHeadModel, prompt: number[], n: number, m
       }
     }
     for (let i = 0; i < n; i++) {
-      const pick = (await tidy(() => argMax(logits as Tensor, -1)).data())[0];
+      const row = await (logits as Tensor).data();
+      let pick = -1;
+      for (let v = 0; v < row.length; v++) if (!suppress.includes(v) && (pick < 0 || row[v] > row[pick])) pick = v;
       out.push(pick);
       logits?.dispose();
       logits = i < n - 1 ? model.step([pick], cache) : null;
@@ -64,7 +70,7 @@ export async function runForwardDir(dir: string, out: string, backend: Backend, 
   const io = await openSafetensors(join(dir, 'io.safetensors')).catch(() => {
     throw new UsageError(`forward: ${dir} has no readable io.safetensors (it must hold input.ids [batch, seqlen], int32)`);
   });
-  const { model } = await loadPretrained(dir, { backend });
+  const { model, eosTokenIds } = await loadPretrained(dir, { backend, tokenizer: false });
   const outputs: Record<string, Tensor> = {};
   let ids: Tensor | null = null;
   try {
@@ -76,7 +82,7 @@ export async function runForwardDir(dir: string, out: string, backend: Backend, 
       const p = opts.promptLen ?? ids.shape[1];
       if (p < 1 || p > ids.shape[1]) throw new UsageError(`forward: --prompt-len must be between 1 and ${ids.shape[1]}, got ${p}`);
       const row0 = Array.from((await ids.data()).subarray(0, p));
-      const greedy = await greedyIds(model, row0, opts.greedy, opts.mode);
+      const greedy = await greedyIds(model, row0, opts.greedy, opts.mode, eosTokenIds);
       outputs['output.greedy'] = tensor(greedy, [greedy.length], { dtype: 'int32', backend });
     }
     await writeSafetensorsFile(out, outputs, { metadata: { ...io.metadata, backend: backend.name, mode: opts.mode } });

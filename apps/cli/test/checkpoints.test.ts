@@ -95,6 +95,35 @@ describe('mamba3 forward DIR', () => {
     expect(greedy[0]).toEqual(greedy[1]);
   });
 
+  const CASES = [
+    { name: 'lm_mamba1', tol: 1e-4 },
+    { name: 'lm_mamba2', tol: 1e-3 },
+    { name: 'lm_hybrid', tol: 1e-3 },
+    { name: 'hf_mamba1', tol: 1e-4 },
+    { name: 'hf_mamba2', tol: 1e-4 },
+  ];
+  for (const { name, tol } of CASES) {
+    it(`${name}: logits (≤ ${tol}; step ≤ 1e-4 against the official step logits where given) and greedy ids identical`, async () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'fwd-'));
+      const io = await read(join(family(name), 'io.safetensors'));
+      // lm_hybrid ships no greedy ids.
+      const want = io.names.includes('expected.greedy') ? Array.from((await io.read('expected.greedy')).values) : null;
+      for (const mode of ['chunked', 'step']) {
+        const out = join(tmp, `${mode}.safetensors`);
+        const greedy = want ? ['--greedy', '12', '--prompt-len', String(want.length - 12)] : [];
+        const r = await mamba3('forward', family(name), '--mode', mode, ...greedy, '--out', out);
+        expect(r.code, r.stderr).toBe(0);
+        const o = await read(out);
+        const logits = (await o.read('output.logits')).values;
+        const stepRef = mode === 'step' && io.names.includes('expected.logits_step');
+        const ref = (await io.read(stepRef ? 'expected.logits_step' : 'expected.logits')).values;
+        expect(relativeL2(logits, ref), mode).toBeLessThan(stepRef ? 1e-4 : tol);
+        if (want) expect(Array.from((await o.read('output.greedy')).values), mode).toEqual(want);
+        else expect(o.names).not.toContain('output.greedy');
+      }
+    });
+  }
+
   it('a folder without io.safetensors is a clear error', async () => {
     const r = await mamba3('forward', family('hf_mamba2').replace('hf_mamba2', ''), '--out', join(tmpdir(), 'never.safetensors'));
     expect(r.code).not.toBe(0);

@@ -52,6 +52,14 @@ export interface Pretrained {
   layout: Layout;
   /** The official config.json the checkpoint maps to. */
   config: Record<string, unknown>;
+  /** End-of-sequence ids named by the checkpoint's config.json (Hugging Face `eos_token_id`), if any. */
+  eosTokenIds: number[];
+}
+
+function eosIds(c: Record<string, unknown>): number[] {
+  const e = c.eos_token_id;
+  const list = Array.isArray(e) ? e : [e];
+  return list.filter((v): v is number => typeof v === 'number' && Number.isInteger(v));
 }
 
 function isFileList(s: unknown): s is ArrayLike<File> | Iterable<File> {
@@ -142,7 +150,7 @@ export async function loadPretrained(source: CheckpointSource, opts: LoadPretrai
       }
       model.tokenizer = tokenizer;
     }
-    return { model, tokenizer, layout: ckpt.layout, config: ckpt.config };
+    return { model, tokenizer, layout: ckpt.layout, config: ckpt.config, eosTokenIds: eosIds(ckpt.sourceConfig) };
   } finally {
     await ckpt.close();
   }
