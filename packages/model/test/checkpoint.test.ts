@@ -123,6 +123,27 @@ describe('sharded checkpoints', () => {
   });
 });
 
+describe('sharded .bin checkpoints', () => {
+  it('reads the shards named by pytorch_model.bin.index.json', async () => {
+    const bin = readFileSync(`${dir('lm_mamba3_mlp_bf16')}/pytorch_model.bin`);
+    const single = await openCheckpoint(await filesFromDirectory(dir('lm_mamba3_mlp_bf16')));
+    // One real archive under a shard name; the index names every tensor in it.
+    const weight_map = Object.fromEntries([...single.weights.values()].map((w) => [w.stored, 'pytorch_model-00001-of-00001.bin']));
+    const c = await openCheckpoint(
+      filesFromRecord({
+        'config.json': readFileSync(`${dir('lm_mamba3_mlp_bf16')}/config.json`, 'utf8'),
+        'pytorch_model.bin.index.json': JSON.stringify({ metadata: { total_size: bin.length }, weight_map }),
+        'pytorch_model-00001-of-00001.bin': bin,
+      }),
+    );
+    expect(c.layout).toBe('official');
+    expect([...c.weights.keys()].sort()).toEqual([...single.weights.keys()].sort());
+    expect(c.weights.get('backbone.norm_f.weight')?.file).toBe('pytorch_model-00001-of-00001.bin');
+    expect((await c.weights.get('backbone.norm_f.weight')!.read()).values).toEqual((await single.weights.get('backbone.norm_f.weight')!.read()).values);
+    await single.close();
+  });
+});
+
 describe('loadPretrained (Mamba-3 + MLP, bfloat16 .bin)', () => {
   const io = readFileSync(`${dir('lm_mamba3_mlp_bf16')}/io.safetensors`);
   const check = async (model: Awaited<ReturnType<typeof loadPretrained>>['model']): Promise<void> => {
