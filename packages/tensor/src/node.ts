@@ -7,6 +7,8 @@ import { SafetensorsError } from './errors.js';
 import type { ByteSource, SafetensorsPlan, SaveOptions, TensorFileReader } from './safetensors.js';
 import { SafetensorsReader, saveSafetensors } from './safetensors.js';
 import { openTensorFile } from './tensor-file.js';
+import type { TorchTensorSpec } from './torch-write.js';
+import { writeTorchCheckpoint } from './torch-write.js';
 import type { Tensor } from './tensor.js';
 
 export async function fileSource(path: string): Promise<ByteSource> {
@@ -67,6 +69,16 @@ export async function writeSafetensorsPlanned(path: string, plan: SafetensorsPla
       if (bytes.length !== byteLength) throw new SafetensorsError(`${path}: tensor "${name}" gave ${bytes.length} bytes, the plan says ${byteLength}`);
       await handle.write(bytes, 0, bytes.length, plan.header.length + begin);
     }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a PyTorch checkpoint (`pytorch_model.bin`, torch.save's format) tensor by tensor. */
+export async function writeTorchCheckpointFile(path: string, specs: Record<string, TorchTensorSpec>, bytesOf: (name: string) => Promise<Uint8Array>, opts?: { archive?: string }): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await writeTorchCheckpoint(specs, bytesOf, async (bytes, at) => void (await handle.write(bytes, 0, bytes.length, at)), opts);
   } finally {
     await handle.close();
   }
