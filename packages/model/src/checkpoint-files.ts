@@ -52,8 +52,16 @@ export function filesFromRecord(files: Record<string, Uint8Array | string>, labe
   };
 }
 
-/** A base URL; files are fetched with the signal, weight bytes streamed with progress. */
-export function filesFromUrl(base: string, signal?: AbortSignal): CheckpointFiles {
+/** Files at least this large are read by HTTP range requests, tensor by tensor, where the server allows. */
+export const RANGED_URL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A base URL; files are fetched with the signal. Weight files are streamed whole with progress,
+ * or, from `rangedAbove` bytes (default 64 MiB) on servers that accept byte ranges, read tensor
+ * by tensor with range requests, so a multi-GB checkpoint never sits in one buffer.
+ */
+export function filesFromUrl(base: string, signal?: AbortSignal, opts?: { rangedAbove?: number }): CheckpointFiles {
+  const rangedAbove = opts?.rangedAbove ?? RANGED_URL_BYTES;
   const root = base.endsWith('/') ? base : `${base}/`;
   const get = async (name: string): Promise<Response | null> => {
     const res = await fetch(`${root}${name}`, { signal });
@@ -69,10 +77,30 @@ export function filesFromUrl(base: string, signal?: AbortSignal): CheckpointFile
     },
     text: async (name) => (await get(name))?.text() ?? null,
     open: async (name, onBytes) => {
+      const head = await fetch(`${root}${name}`, { method: 'HEAD', signal });
+      const size = Number(head.headers.get('content-length'));
+      if (head.ok && head.headers.get('accept-ranges') === 'bytes' && Number.isSafeInteger(size) && size >= rangedAbove) {
+        return rangedSource(`${root}${name}`, size, signal, onBytes);
+      }
       const res = await get(name);
       if (!res) return null;
       const length = Number(res.headers.get('content-length'));
       return bytesSource(await readStream(res, Number.isFinite(length) && length > 0 ? length : null, onBytes));
+    },
+  };
+}
+
+function rangedSource(url: string, size: number, signal: AbortSignal | undefined, onBytes?: (n: number, total: number | null) => void): ByteSource {
+  return {
+    byteLength: size,
+    read: async (offset, length) => {
+      if (length === 0) return new Uint8Array(0);
+      const res = await fetch(url, { signal, headers: { range: `bytes=${offset}-${offset + length - 1}` } });
+      if (res.status !== 206) throw new WeightsError(`fetching bytes ${offset}..${offset + length} of ${url}: HTTP ${res.status} (expected 206 Partial Content)`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.length !== length) throw new WeightsError(`fetching bytes ${offset}..${offset + length} of ${url}: got ${bytes.length} bytes`);
+      onBytes?.(length, size);
+      return bytes;
     },
   };
 }

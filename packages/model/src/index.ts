@@ -23,7 +23,7 @@ export { detectLayout, parseConfigText, hfToOfficialConfig, officialToHfConfig, 
 export type { Checkpoint, CheckpointWeight } from './checkpoint.js';
 export { openCheckpoint, WEIGHT_FILES, TOKENIZER_FILES } from './checkpoint.js';
 export type { CheckpointFiles, FileProgress } from './checkpoint-files.js';
-export { filesFromList, filesFromRecord, filesFromUrl, filesFromDirectory } from './checkpoint-files.js';
+export { filesFromList, filesFromRecord, filesFromUrl, filesFromDirectory, RANGED_URL_BYTES } from './checkpoint-files.js';
 export type { CheckpointSource, LoadPretrainedOptions, Pretrained, PretrainedProgress } from './pretrained.js';
 export { loadPretrained, checkpointFiles, loadCheckpointWeights } from './pretrained.js';
 export type { WeightDType } from './upload.js';

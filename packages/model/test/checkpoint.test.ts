@@ -8,7 +8,7 @@ import '@mamba3/backend-cpu';
 import { ByteTokenizer, CharTokenizer } from '@mamba3/tokenizer';
 import { relativeL2 } from '@mamba3/core';
 import type { Checkpoint, PretrainedProgress } from '../src/index.js';
-import { filesFromDirectory, filesFromList, filesFromRecord, hfToOfficialConfig, loadPretrained, openCheckpoint, parseConfigText } from '../src/index.js';
+import { filesFromDirectory, filesFromList, filesFromRecord, filesFromUrl, hfToOfficialConfig, loadPretrained, openCheckpoint, parseConfigText } from '../src/index.js';
 
 const dir = (name: string): string => fileURLToPath(new URL(`../fixtures/family/${name}`, import.meta.url));
 const shapes = (c: Checkpoint): Record<string, readonly number[]> => Object.fromEntries([...c.weights.values()].map((w) => [w.name, w.shape]));
@@ -177,11 +177,20 @@ describe('loadPretrained (Mamba-3 + MLP, bfloat16 .bin)', () => {
 
   describe('from a URL, with download progress', () => {
     let base = '';
+    const ranges: string[] = [];
     const server = createServer((req, res) => {
       const file = `${dir('lm_mamba3_mlp_bf16')}/${(req.url ?? '').slice(1)}`;
       try {
         const body = readFileSync(file);
-        res.writeHead(200, { 'content-length': body.length });
+        const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+        if (range) {
+          ranges.push(req.url ?? '');
+          const part = body.subarray(Number(range[1]), Number(range[2]) + 1);
+          res.writeHead(206, { 'content-length': part.length, 'content-range': `bytes ${range[1]}-${range[2]}/${body.length}` });
+          res.end(part);
+          return;
+        }
+        res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
         res.end(req.method === 'HEAD' ? undefined : body);
       } catch {
         res.writeHead(404).end();
@@ -198,6 +207,17 @@ describe('loadPretrained (Mamba-3 + MLP, bfloat16 .bin)', () => {
       const { model } = await loadPretrained(base, { onProgress: (p) => events.push(p) });
       const download = events.filter((e) => e.phase === 'download');
       expect(download.at(-1)?.loaded).toBe(readFileSync(`${dir('lm_mamba3_mlp_bf16')}/pytorch_model.bin`).length);
+      await check(model);
+    });
+
+    it('reads large files by range requests, tensor by tensor', async () => {
+      ranges.length = 0;
+      const files = filesFromUrl(base, undefined, { rangedAbove: 1 });
+      const events: PretrainedProgress[] = [];
+      const { model } = await loadPretrained(files, { onProgress: (p) => events.push(p) });
+      // The end record, the central directory, data.pkl, then local headers and storages.
+      expect(ranges.filter((u) => u === '/pytorch_model.bin').length).toBeGreaterThan(20);
+      expect(events.some((e) => e.phase === 'download' && e.total === readFileSync(`${dir('lm_mamba3_mlp_bf16')}/pytorch_model.bin`).length)).toBe(true);
       await check(model);
     });
 
