@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Tensor } from '@mamba3/tensor';
-import { argMax, bytesSource, concat, reshape, dispose, openTensorFile, SafetensorsReader, setBackend, tensor, tidy } from '@mamba3/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, Tensor } from '@mamba3/tensor';
+import { createWebGPUBackend } from '@mamba3/backend-webgpu';
+import { argMax, bytesSource, concat, reshape, sliceAxis, dispose, openTensorFile, SafetensorsReader, setBackend, tensor, tidy } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 import { relativeL2 } from '@mamba3/core';
 import { fromConfigJson, MambaLMHeadModel } from '../src/index.js';
@@ -22,13 +23,13 @@ const STEP_TOL = 1e-4;
 
 const file = (name: string, f: string): Uint8Array => readFileSync(new URL(`../fixtures/family/${name}/${f}`, import.meta.url));
 
-async function load(name: string): Promise<{ model: MambaLMHeadModel; io: SafetensorsReader }> {
+async function load(name: string, backend?: Backend): Promise<{ model: MambaLMHeadModel; io: SafetensorsReader }> {
   const config = fromConfigJson(JSON.parse(new TextDecoder().decode(file(name, 'config.json'))) as Record<string, unknown>);
   const reader = await openTensorFile(bytesSource(file(name, 'pytorch_model.bin')), `${name}/pytorch_model.bin`);
   const weights: Record<string, Tensor> = {};
   for (const n of reader.names) {
     const d = await reader.read(n);
-    weights[n] = tensor(d.values, d.shape, { dtype: 'float32' });
+    weights[n] = tensor(d.values, d.shape, { dtype: 'float32', ...(backend ? { backend } : {}) });
   }
   await reader.close();
   return { model: MambaLMHeadModel.fromWeights(config, weights), io: await SafetensorsReader.fromBytes(file(name, 'io.safetensors')) };
@@ -109,4 +110,36 @@ describe.each(CASES)('golden $name (official config.json + pytorch_model.bin)', 
     }
     model.dispose();
   });
+});
+
+// The same checkpoints on WebGPU (lavapipe in CI): the forward, and greedy decoding through a
+// captured step graph (replayed kernels, the KV cache and positions fed back on the device).
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const SKIP_WEBGPU = process.env.MAMBA3_SKIP_WEBGPU === '1';
+(SKIP_WEBGPU ? describe.skip : describe)('golden family LMs on WebGPU', () => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = await createWebGPUBackend();
+  });
+  afterAll(() => backend?.dispose?.());
+
+  for (const { name, forwardTol } of CASES) {
+    it(`${name}: forward within ${forwardTol}; greedy (step graph) = the official ids or forward's argmax`, { timeout: 600_000 }, async () => {
+      const { model, io } = await load(name, backend);
+      const ids = await io.tensor('input.ids', { backend });
+      const logits = model.forward(ids);
+      expect(relativeL2(await logits.data(), (await io.read('expected.logits')).values)).toBeLessThan(forwardTol);
+      dispose([logits, ids]);
+      const greedy = io.names.includes('expected.greedy') ? Array.from((await io.read('expected.greedy')).values) : null;
+      const prompt = greedy ? greedy.slice(0, 8) : [5, 17, 99, 200, 31, 7, 1, 42];
+      const r = await model.generateText(prompt, { temperature: 0, maxNewTokens: 6, stepGraph: true });
+      const got = [...prompt, ...r.sequences[0].ids];
+      if (greedy) expect(got).toEqual(greedy.slice(0, got.length));
+      const check = model.forward([got.slice(0, -1)]);
+      const am = await tidy(() => argMax(sliceAxis(check, 2, 0, model.vocabSize), -1)).data();
+      for (let t = prompt.length; t < got.length; t++) expect(got[t], `token ${t}`).toBe(am[t - 1]);
+      check.dispose();
+      model.dispose();
+    });
+  }
 });
