@@ -3,7 +3,7 @@
  * the page shows them as they are.
  */
 import type { LoadProgress } from '@mamba3/model';
-import { MambaLMHeadModel } from '@mamba3/model';
+import { loadPretrained, MambaLMHeadModel } from '@mamba3/model';
 import { loadDefaultModel } from '@mamba3/default-model';
 import type { Backend } from '@mamba3/tensor';
 import { tokenizerFromJSON } from '@mamba3/tokenizer';
@@ -52,7 +52,22 @@ async function fromFiles(source: Extract<ModelSource, { kind: 'files' }>, backen
   return model;
 }
 
+async function fromCheckpoint(source: Extract<ModelSource, { kind: 'checkpoint' }>, backend: Backend, onProgress: OnProgress): Promise<MambaLMHeadModel> {
+  const tokenizer = source.tokenizer !== undefined ? parseTokenizer(source.tokenizer, source.tokenizerName ?? 'tokenizer') : undefined;
+  const { model } = await loadPretrained(source.files, {
+    backend,
+    ...(tokenizer ? { tokenizer } : {}),
+    onProgress: (p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file }),
+  });
+  if (!model.tokenizer) {
+    model.dispose();
+    throw new Error(`${source.folderName} ships no tokenizer (tokenizer.json): pick one too (Mamba-1/2 checkpoints use GPT-NeoX's)`);
+  }
+  return model;
+}
+
 export async function loadModel(source: ModelSource, backend: Backend, onProgress: OnProgress): Promise<{ model: MambaLMHeadModel; name: string }> {
   if (source.kind === 'default') return { model: await loadDefaultModel({ backend, onProgress }), name: 'default model (Tiny Shakespeare, characters)' };
+  if (source.kind === 'checkpoint') return { model: await fromCheckpoint(source, backend, onProgress), name: source.folderName };
   return { model: await fromFiles(source, backend, onProgress), name: source.weightsName };
 }

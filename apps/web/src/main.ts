@@ -22,6 +22,7 @@ const ui = {
   sourceDefault: byTestId('source-default', HTMLInputElement),
   sourceFiles: byTestId('source-files', HTMLInputElement),
   files: document.getElementById('files') as HTMLDivElement,
+  folderFiles: byTestId('folder-files', HTMLInputElement),
   weightsFile: byTestId('weights-file', HTMLInputElement),
   tokenizerFile: byTestId('tokenizer-file', HTMLInputElement),
   configFile: byTestId('config-file', HTMLInputElement),
@@ -76,9 +77,17 @@ function send(req: WorkerRequest, transfer: Transferable[] = []): void {
 
 async function readSource(): Promise<{ source: ModelSource; transfer: Transferable[] }> {
   if (ui.sourceDefault.checked) return { source: { kind: 'default' }, transfer: [] };
+  const folder = Array.from(ui.folderFiles.files ?? []);
+  if (folder.length > 0) {
+    // Files are posted as references: the worker reads each tensor's bytes when it needs them.
+    const tok = ui.tokenizerFile.files?.[0];
+    const folderName = folder[0].webkitRelativePath.split('/')[0] || 'picked folder';
+    const source: ModelSource = { kind: 'checkpoint', files: folder, folderName, ...(tok ? { tokenizer: await tok.text(), tokenizerName: tok.name } : {}) };
+    return { source, transfer: [] };
+  }
   const weights = ui.weightsFile.files?.[0];
   const tokenizer = ui.tokenizerFile.files?.[0];
-  if (!weights || !tokenizer) throw new Error('pick a .safetensors weights file and its tokenizer.json, then press “Load these files”');
+  if (!weights || !tokenizer) throw new Error('pick a checkpoint folder, or a .safetensors weights file and its tokenizer.json, then press “Load these files”');
   const config = ui.configFile.files?.[0];
   const [bytes, tokenizerText, configText] = await Promise.all([weights.arrayBuffer(), tokenizer.text(), config?.text()]);
   const source: ModelSource = {

@@ -21,6 +21,15 @@ export type ModelSource =
       tokenizerName: string;
       /** config.json text; without it the config must be in the safetensors metadata. */
       config?: string;
+    }
+  | {
+      /** A checkpoint folder of any layout (official .bin or safetensors, Hugging Face), read lazily from the Files. */
+      kind: 'checkpoint';
+      files: File[];
+      folderName: string;
+      /** tokenizer.json text, for checkpoints that ship none (Mamba-1/2 use GPT-NeoX's). */
+      tokenizer?: string;
+      tokenizerName?: string;
     };
 
 export interface LoadRequest {

@@ -19,6 +19,11 @@ const DEFAULT_TOKENIZER = JSON.parse(readFileSync(join(MODEL_ASSETS, 'tokenizer.
 /** A character tokenizer without an unknown token rejects characters it does not know. */
 const REJECTS_UNKNOWN_CHARACTERS = DEFAULT_TOKENIZER.type === 'CharTokenizer' && DEFAULT_TOKENIZER.unkToken == null;
 
+/** A golden checkpoint folder (official save_pretrained, bfloat16 .bin), owned by the model package. */
+const MAMBA3_BIN_FOLDER = fileURLToPath(new URL('../../../packages/model/fixtures/family/lm_mamba3_mlp_bf16', import.meta.url));
+
+const HF_MAMBA2_FOLDER = fileURLToPath(new URL('../../../packages/model/fixtures/family/hf_mamba2', import.meta.url));
+
 let server: StaticServer;
 
 /** A fresh page on the demo; the browser's errors are printed if the test fails. */
@@ -166,6 +171,36 @@ if (SKIP_BROWSER) {
       await waitForModel(page);
       expect(await textOf(page, 'status-model')).toMatch(/^model\.safetensors: [\d,]+ parameters/);
       await startGenerating(page, { maxTokens: 10 });
+      expect((await waitForFinish(page)).generated.length).toBeGreaterThan(0);
+    });
+
+    it('loads a checkpoint folder picked from disk (official Mamba-3 bf16 pytorch_model.bin), with a tokenizer given', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.check(byTestId('source-files'));
+      await page.setInputFiles(byTestId('folder-files'), MAMBA3_BIN_FOLDER);
+      await page.click(byTestId('load-files'));
+      await page.waitForSelector(`${byTestId('app')}[data-state="failed"]`);
+      expect(await textOf(page, 'error')).toMatch(/ships no tokenizer \(tokenizer\.json\): pick one too/);
+      // The default model's character tokenizer has fewer ids than this model's 250.
+      await page.setInputFiles(byTestId('tokenizer-file'), assetFile('tokenizer.json', 'application/json'));
+      await page.click(byTestId('load-files'));
+      await waitForModel(page);
+      expect(await textOf(page, 'status-model')).toMatch(/^lm_mamba3_mlp_bf16: [\d,]+ parameters/);
+      await startGenerating(page, { maxTokens: 5 });
+      expect((await waitForFinish(page)).generated.length).toBeGreaterThan(0);
+    });
+
+    it('loads a Hugging Face checkpoint folder (transformers Mamba-2, model.safetensors without the tied head)', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await page.check(byTestId('source-files'));
+      await page.setInputFiles(byTestId('folder-files'), HF_MAMBA2_FOLDER);
+      await page.setInputFiles(byTestId('tokenizer-file'), assetFile('tokenizer.json', 'application/json'));
+      await page.click(byTestId('load-files'));
+      await waitForModel(page);
+      expect(await textOf(page, 'status-model')).toMatch(/^hf_mamba2: [\d,]+ parameters/);
+      await startGenerating(page, { maxTokens: 5 });
       expect((await waitForFinish(page)).generated.length).toBeGreaterThan(0);
     });
 

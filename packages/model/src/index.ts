@@ -18,3 +18,15 @@ export type { TokenizerLike, GenerateOptions, GenerationChunk, GenerationResult,
 export { generate, generateText } from './generate.js';
 export type { PretrainedSource, WeightsSource, LoadOptions, LoadProgress } from './loading.js';
 export { fromPretrained } from './loading.js';
+export type { Layout } from './layouts.js';
+export { detectLayout, parseConfigText, hfToOfficialConfig, officialToHfConfig, toOfficialConfig, officialName, layoutName } from './layouts.js';
+export type { Checkpoint, CheckpointWeight } from './checkpoint.js';
+export { openCheckpoint, WEIGHT_FILES, TOKENIZER_FILES } from './checkpoint.js';
+export type { CheckpointFiles, FileProgress } from './checkpoint-files.js';
+export { filesFromList, filesFromRecord, filesFromUrl, filesFromDirectory, RANGED_URL_BYTES } from './checkpoint-files.js';
+export type { CheckpointSource, LoadPretrainedOptions, Pretrained, PretrainedProgress } from './pretrained.js';
+export { loadPretrained, checkpointFiles, loadCheckpointWeights } from './pretrained.js';
+export type { WeightDType } from './upload.js';
+export { uploadWeight, checkWeightDType, WEIGHT_DTYPES } from './upload.js';
+export type { ConvertOptions, ConvertedCheckpoint } from './convert.js';
+export { convertCheckpoint } from './convert.js';

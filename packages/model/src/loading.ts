@@ -3,6 +3,7 @@ import { ArgumentError, blobSource, bytesSource, dispose, engine, SafetensorsRea
 import type { MambaConfig, MambaConfigInput } from './config.js';
 import { fromConfigJson, resolveMambaConfig } from './config.js';
 import { MambaLMHeadModel } from './model.js';
+import { loadPretrained } from './pretrained.js';
 
 export interface LoadProgress {
   /** Bytes read so far, over all files. */
@@ -74,8 +75,10 @@ async function resolveBackend(b: Backend | string | undefined): Promise<Backend>
 export async function fromPretrained(source: PretrainedSource, opts?: LoadOptions): Promise<MambaLMHeadModel> {
   const backend = await resolveBackend(opts?.backend);
   if (typeof source === 'string' || source instanceof URL) {
-    const s = String(source);
-    return /^(https?:|blob:|data:)/.test(s) || source instanceof URL ? fromUrl(s, backend, opts?.onProgress) : fromDirectory(s, backend, opts?.onProgress);
+    // Any layout (official .bin or safetensors, Hugging Face), auto-detected.
+    const onProgress = opts?.onProgress;
+    const { model } = await loadPretrained(source, { backend, tokenizer: false, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
+    return model;
   }
   const w = source.weights;
   let weights: Record<string, Tensor>;
@@ -117,62 +120,4 @@ function build(config: MambaConfig, weights: Record<string, Tensor>): MambaLMHea
     dispose(weights);
     throw err;
   }
-}
-
-async function fromDirectory(dir: string, backend: Backend, onProgress?: (p: LoadProgress) => void): Promise<MambaLMHeadModel> {
-  const node = await import('./node-files.js');
-  const { config, files } = await node.readModelDirectory(dir);
-  const readers: { reader: SafetensorsReader; file: string }[] = [];
-  try {
-    for (const file of files) readers.push({ reader: await SafetensorsReader.open(await node.fileSourceOf(file), file), file });
-    const weights = await readAll(readers, backend, onProgress);
-    return build(fromConfigJson(config), weights);
-  } finally {
-    await Promise.all(readers.map((r) => r.reader.close()));
-  }
-}
-
-async function fetchBytes(url: string, onBytes: (n: number) => void): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new WeightsError(`fetching ${url}: HTTP ${res.status} ${res.statusText}`);
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    n += value.length;
-    onBytes(value.length);
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-async function fromUrl(base: string, backend: Backend, onProgress?: (p: LoadProgress) => void): Promise<MambaLMHeadModel> {
-  const root = base.endsWith('/') ? base : `${base}/`;
-  const configRes = await fetch(`${root}config.json`);
-  if (!configRes.ok) throw new WeightsError(`fetching ${root}config.json: HTTP ${configRes.status}`);
-  const config = (await configRes.json()) as Record<string, unknown>;
-  let files = ['model.safetensors'];
-  const index = await fetch(`${root}model.safetensors.index.json`);
-  if (index.ok) files = [...new Set(Object.values(((await index.json()) as { weight_map: Record<string, string> }).weight_map))];
-  let loaded = 0;
-  const buffers: Uint8Array[] = [];
-  for (const f of files) {
-    buffers.push(
-      await fetchBytes(`${root}${f}`, (n) => {
-        loaded += n;
-        onProgress?.({ loaded, total: null, file: f });
-      }),
-    );
-  }
-  const readers = await Promise.all(buffers.map(async (b, i) => ({ reader: await SafetensorsReader.fromBytes(b, files[i]), file: files[i] })));
-  return build(fromConfigJson(config), await readAll(readers, backend));
 }

@@ -83,6 +83,8 @@ export { checkInputs, checkFloat, checkSameDType, expectShape } from './ops/util
 export {
   SafetensorsReader,
   serializeSafetensors,
+  planSafetensors,
+  encodeTensor,
   saveSafetensors,
   loadSafetensors,
   bytesSource,
@@ -92,8 +94,10 @@ export {
   floatToBf16,
   MAX_HEADER_BYTES,
 } from './safetensors.js';
-export type { SafetensorsDType, SafetensorsEntry, ByteSource, ReadTensorData, TensorRecord, SaveOptions, TensorFileReader } from './safetensors.js';
+export type { SafetensorsDType, SafetensorsEntry, ByteSource, ReadTensorData, TensorRecord, SaveOptions, TensorFileReader, TensorSpec, SafetensorsPlan } from './safetensors.js';
 export { openTensorFile } from './tensor-file.js';
+export { writeTorchCheckpoint, serializeTorchCheckpoint, torchStateDictPickle } from './torch-write.js';
+export type { TorchTensorSpec, ByteSink } from './torch-write.js';
 export { TorchCheckpointReader, TORCH_STORAGE_DTYPES } from './torch-bin.js';
 export type { TorchStorage, TorchTensorEntry } from './torch-bin.js';
 export { loadPickle, PickleTuple, PickleDict, PickleGlobal, PickleObject } from './pickle.js';

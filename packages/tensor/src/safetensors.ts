@@ -314,36 +314,69 @@ function defaultStored(values: ArrayLike<number>): SafetensorsDType {
   return 'F32';
 }
 
-/** Serialises tensors (in name order) with optional string metadata. */
-export function serializeSafetensors(tensors: Record<string, TensorRecord>, metadata?: Record<string, string>): Uint8Array {
-  const names = Object.keys(tensors).sort();
+/** One tensor of a safetensors file being planned: its stored dtype and shape. */
+export interface TensorSpec {
+  dtype: SafetensorsDType;
+  shape: readonly number[];
+}
+
+export interface SafetensorsPlan {
+  /** The 8-byte length and the padded JSON header: the file's first bytes. */
+  header: Uint8Array;
+  /** Tensors in file order, each with its offset from the end of the header. */
+  order: { name: string; dtype: SafetensorsDType; begin: number; byteLength: number }[];
+  /** Total file size. */
+  byteLength: number;
+}
+
+/** Lays out a safetensors file (tensors in name order) without its data, so it can be written piece by piece. */
+export function planSafetensors(specs: Record<string, TensorSpec>, metadata?: Record<string, string>): SafetensorsPlan {
+  const names = Object.keys(specs).sort();
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
-  const plan: { name: string; dtype: SafetensorsDType; begin: number; rec: TensorRecord }[] = [];
+  const order: SafetensorsPlan['order'] = [];
   for (const name of names) {
     if (name === '__metadata__') throw new SafetensorsError('"__metadata__" is reserved and cannot name a tensor');
-    const rec = tensors[name];
-    const dtype = rec.dtype ?? defaultStored(rec.values);
+    const { dtype, shape } = specs[name];
     if (!WRITABLE.has(dtype)) throw new SafetensorsError(`tensor "${name}": writing ${dtype} is not supported`);
-    const n = sizeOf(rec.shape);
-    if (n !== rec.values.length) throw new SafetensorsError(`tensor "${name}": ${rec.values.length} values for shape ${formatShape(rec.shape)}`);
-    const len = n * ELEMENT_BYTES[dtype];
-    header[name] = { dtype, shape: [...rec.shape], data_offsets: [offset, offset + len] };
-    plan.push({ name, dtype, begin: offset, rec });
+    const len = sizeOf(shape) * ELEMENT_BYTES[dtype];
+    header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + len] };
+    order.push({ name, dtype, begin: offset, byteLength: len });
     offset += len;
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
   const rawLen = new TextEncoder().encode(json).length;
   json += ' '.repeat((8 - ((8 + rawLen) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const headerJson = new TextEncoder().encode(json);
+  const head = new Uint8Array(8 + headerJson.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerJson.length), true);
+  head.set(headerJson, 8);
+  return { header: head, order, byteLength: head.length + offset };
+}
+
+/** Encodes values as little-endian `dtype` elements (rounding to nearest even for F16/BF16). */
+export function encodeTensor(dtype: SafetensorsDType, values: ArrayLike<number>): Uint8Array {
+  if (!WRITABLE.has(dtype)) throw new SafetensorsError(`writing ${dtype} is not supported`);
+  const out = new Uint8Array(values.length * ELEMENT_BYTES[dtype]);
+  encodeInto(new DataView(out.buffer), 0, dtype, values);
+  return out;
+}
+
+/** Serialises tensors (in name order) with optional string metadata. */
+export function serializeSafetensors(tensors: Record<string, TensorRecord>, metadata?: Record<string, string>): Uint8Array {
+  const specs: Record<string, TensorSpec> = {};
+  for (const [name, rec] of Object.entries(tensors)) {
+    const dtype = rec.dtype ?? defaultStored(rec.values);
+    if (sizeOf(rec.shape) !== rec.values.length) throw new SafetensorsError(`tensor "${name}": ${rec.values.length} values for shape ${formatShape(rec.shape)}`);
+    specs[name] = { dtype, shape: rec.shape };
+  }
+  const plan = planSafetensors(specs, metadata);
+  const out = new Uint8Array(plan.byteLength);
+  out.set(plan.header, 0);
   const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  const base = 8 + headerBytes.length;
-  for (const { dtype, begin, rec } of plan) encodeInto(view, base + begin, dtype, rec.values);
+  for (const { name, dtype, begin } of plan.order) encodeInto(view, plan.header.length + begin, dtype, tensors[name].values);
   return out;
 }
 

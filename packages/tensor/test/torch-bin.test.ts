@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { PickleValue } from '../src/index.js';
-import { CheckpointError, loadPickle, Mamba3Error, SafetensorsReader, TorchCheckpointReader, UnsafePickleError } from '../src/index.js';
+import { CheckpointError, encodeTensor, loadPickle, Mamba3Error, SafetensorsReader, serializeTorchCheckpoint, TorchCheckpointReader, UnsafePickleError } from '../src/index.js';
 import { f32Bytes, Pickler, torchZip, writeZip } from './torch-zip-writer.js';
 
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../fixtures/torch/${name}`, import.meta.url)));
@@ -191,4 +191,28 @@ describe('openTensorFile', () => {
     expect(st).toBeInstanceOf(SafetensorsReader);
     expect((await st.read('backbone.norm_f.weight')).values).toEqual((await bin.read('backbone.norm_f.weight')).values);
   });
+});
+
+describe('writeTorchCheckpoint (torch.save format)', () => {
+  const tensors = {
+    'a.weight': { dtype: 'F32' as const, shape: [3, 2], values: [1, -2, 3.5, 4, 5, 6] },
+    'b.bf16': { dtype: 'BF16' as const, shape: [4], values: [1, -0.5, 3, 1e-3] },
+    'c.f16': { dtype: 'F16' as const, shape: [2, 1, 2], values: [0.25, 2, -8, 65504] },
+    'd.ids': { dtype: 'I64' as const, shape: [2], values: [7, -9] },
+    'e.scalar': { dtype: 'F32' as const, shape: [], values: [42] },
+  };
+  const withBytes = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { ...t, bytes: encodeTensor(t.dtype, t.values) }]));
+
+  for (const zip64 of [false, true]) {
+    it(`round-trips every dtype through TorchCheckpointReader${zip64 ? ' (zip64 records)' : ''}`, async () => {
+      const bytes = await serializeTorchCheckpoint(withBytes, { zip64 });
+      const r = await TorchCheckpointReader.fromBytes(bytes);
+      expect(r.names).toEqual(Object.keys(tensors));
+      for (const [name, t] of Object.entries(withBytes)) {
+        expect(r.entry(name).dtype).toBe(t.dtype);
+        expect(r.entry(name).shape).toEqual(t.shape);
+        expect(await r.readBytes(name)).toEqual(t.bytes);
+      }
+    });
+  }
 });

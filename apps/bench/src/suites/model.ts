@@ -1,6 +1,8 @@
 import type { MambaConfigInput } from '@mamba3/model';
-import { MambaLMHeadModel } from '@mamba3/model';
+import type { WeightDType } from '@mamba3/model';
+import { checkWeightDType, loadPretrained, MambaLMHeadModel } from '@mamba3/model';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Backend } from '@mamba3/tensor';
 import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
@@ -173,10 +175,13 @@ function randomIds(n: number, vocab: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
 }
 
+/** A random-weight model of a config, or a checkpoint folder of any layout loaded through loadPretrained. */
+type ModelSpec = { config: MambaConfigInput } | { checkpoint: string; dtype: WeightDType };
+
 async function measureModel(
   backend: Backend,
   name: string,
-  config: MambaConfigInput,
+  spec: ModelSpec,
   lengths: number[],
   decodeSteps: number,
   batches: number[],
@@ -184,7 +189,10 @@ async function measureModel(
   curves: Curve[],
   onRow: (label: string) => void,
 ): Promise<void> {
-  const model = MambaLMHeadModel.create(config, { seed: 0, backend });
+  const t0 = performance.now();
+  const model = 'config' in spec ? MambaLMHeadModel.create(spec.config, { seed: 0, backend }) : (await loadPretrained(spec.checkpoint, { backend, dtype: spec.dtype, tokenizer: false })).model;
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const config = model.config;
   const rng = new Rng(1);
   const weightsBytes = memory().bytes[backend.name] ?? 0;
   try {
@@ -255,6 +263,7 @@ async function measureModel(
         'graph GPU ms/step': graph?.gpuMs != null ? +graph.gpuMs.toFixed(3) : '-',
         'graph tokens = op tokens': graph ? (opTokens.every((t, k) => t === graph.tokens[k]) ? 'yes' : 'NO') : '-',
         'weights MB': +(weightsBytes / MB).toFixed(1),
+        'load s': 'checkpoint' in spec ? +loadSeconds.toFixed(2) : '-',
         'cache MB': +(cacheBytes / MB).toFixed(2),
         'prefill peak MB': +(prefillPeak / MB).toFixed(1),
         'decode peak MB': +(decodePeak / MB).toFixed(1),
@@ -328,13 +337,19 @@ export const modelSuite: Suite = {
     const rows: SuiteResult['rows'] = [];
     const reference = readReference(opts.settings.reference);
     const curves: Curve[] = [];
-    const models = configs(opts.quick, opts.settings).filter(({ name: m }) => !only || only.some((o) => m.includes(o)));
+    // --set checkpoint=DIR [dtype=bfloat16]: a real checkpoint (any layout) instead of the random-weight configs.
+    const ckpt = opts.settings.checkpoint;
+    const models: { name: string; spec: ModelSpec }[] = ckpt
+      ? [{ name: basename(ckpt), spec: { checkpoint: ckpt, dtype: checkWeightDType(opts.settings.dtype) } }]
+      : configs(opts.quick, opts.settings)
+          .filter(({ name: m }) => !only || only.some((o) => m.includes(o)))
+          .map(({ name: m, config }) => ({ name: m, spec: { config } }));
     const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
     let measured = 0;
     for (const name of opts.backends) {
       const backend = await setBackend(name);
-      for (const { name: m, config } of models) {
-        await measureModel(backend, m, config, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
+      for (const { name: m, spec } of models) {
+        await measureModel(backend, m, spec, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
       }
     }
     bar.done();

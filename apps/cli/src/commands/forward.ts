@@ -4,6 +4,8 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { useBackendNamed } from '../backends.js';
 import { parseMode, runFixture } from '../fixture-runner.js';
+import { statSync } from 'node:fs';
+import { runForwardDir } from '../forward-dir.js';
 
 export const forward: Command = {
   name: 'forward',
@@ -12,15 +14,39 @@ export const forward: Command = {
     'usage: mamba3 forward FIXTURE.safetensors [--backend cpu|webgpu|tfjs|auto] [--mode chunked|step]',
     '                      [--chunk-size N] --out OUT.safetensors',
     '',
-    'Reads weights under the official names, the constructor config from the metadata and',
-    'input.u (mixer), runs it and writes output.y and output.state.{angle,ssm,k,v}.',
+    '       mamba3 forward DIR [--backend B] [--mode chunked|step] [--greedy N --prompt-len P] --out OUT.safetensors',
+    '',
+    'FIXTURE: weights under the official names, the constructor config in the metadata and',
+    'input.u (mixer); writes output.y and output.state.{angle,ssm,k,v}.',
+    'DIR: a checkpoint folder of any layout with io.safetensors (input.ids); writes output.logits',
+    '(step: one token at a time through the cache) and with --greedy output.greedy (int32: the',
+    'first P ids of row 0, default all, then N greedy ids, no early stop).',
   ].join('\n'),
-  options: { backend: { type: 'string' }, mode: { type: 'string' }, 'chunk-size': { type: 'string' }, out: { type: 'string' } },
+  options: {
+    backend: { type: 'string' },
+    mode: { type: 'string' },
+    'chunk-size': { type: 'string' },
+    out: { type: 'string' },
+    greedy: { type: 'string' },
+    'prompt-len': { type: 'string' },
+  },
   async run({ values, positionals }) {
     const [fixture] = positionals;
     if (!fixture) throw new UsageError(`forward: give a fixture file\n\n${forward.usage}`);
     if (typeof values.out !== 'string') throw new UsageError('forward: --out OUT.safetensors is required');
     const backend = await useBackendNamed(values.backend as string | undefined);
+    if (statSync(fixture, { throwIfNoEntry: false })?.isDirectory()) {
+      const int = (k: string): number | undefined => {
+        const v = values[k];
+        if (v === undefined) return undefined;
+        if (!/^\d+$/.test(String(v))) throw new UsageError(`forward: --${k} must be a non-negative integer, got "${String(v)}"`);
+        return Number(v);
+      };
+      const lines = await runForwardDir(fixture, values.out, backend, { mode: parseMode(values.mode), greedy: int('greedy'), promptLen: int('prompt-len') });
+      for (const l of lines) console.log(l);
+      console.log(`wrote ${values.out} (${backend.name} backend)`);
+      return 0;
+    }
     const chunkSize = values['chunk-size'] !== undefined ? Number(values['chunk-size']) : undefined;
     const run = await runFixture(fixture, parseMode(values.mode), chunkSize);
     try {

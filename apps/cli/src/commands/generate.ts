@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { TokenizerLike } from '@mamba3/tokenizer';
 import { fromFile } from '@mamba3/tokenizer/node';
-import { MambaLMHeadModel } from '@mamba3/model';
+import { loadPretrained, MambaLMHeadModel } from '@mamba3/model';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { useBackendNamed } from '../backends.js';
@@ -15,7 +15,8 @@ export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.json.gz', 'tokenize
 export async function loadModel(path: string, backend: string | undefined): Promise<MambaLMHeadModel> {
   if (!existsSync(path)) throw new UsageError(`no model at ${path}`);
   const b = await useBackendNamed(backend);
-  if (statSync(path).isDirectory()) return MambaLMHeadModel.fromPretrained(path, { backend: b });
+  // Any layout (official .bin or safetensors, Hugging Face), auto-detected; the tokenizer is loadTokenizer's.
+  if (statSync(path).isDirectory()) return (await loadPretrained(path, { backend: b, tokenizer: false })).model;
   return MambaLMHeadModel.fromPretrained({ weights: new Uint8Array(await readFile(path)) }, { backend: b });
 }
 
@@ -42,7 +43,8 @@ export const generateCommand: Command = {
     '                       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]',
     '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...]',
     '',
-    'PATH: a directory with config.json and model.safetensors (or shards), or a .safetensors file',
+    'PATH: a checkpoint folder of any layout (official config.json + pytorch_model.bin or',
+    'model.safetensors, shards with their index, or Hugging Face mamba/mamba2), or a .safetensors file',
     'with the config in its metadata. The tokenizer defaults to a tokenizer file beside the model',
     `(${TOKENIZER_FILES.join(', ')}). Ctrl-C stops generation cleanly.`,
   ].join('\n'),
