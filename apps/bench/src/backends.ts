@@ -7,6 +7,7 @@ export async function loadBackends(): Promise<void> {
   await import('@mamba3/backend-cpu');
   await import('@mamba3/backend-webgpu');
   await import('@mamba3/backend-tfjs');
+  await import('@mamba3/backend-wasm');
 }
 
 /** Names of the registered backends that initialise on this machine. */

@@ -26,19 +26,29 @@ interface AnyWorker {
  */
 export class ThreadPool {
   private readonly fns: KernelFn[];
-  private readonly i32: Int32Array;
-  private readonly f64: Float64Array;
+  private buffer: ArrayBufferLike;
+  private i32: Int32Array;
+  private f64: Float64Array;
   private canBlock = true;
 
   private constructor(
     instance: WebAssembly.Instance,
-    memory: WebAssembly.Memory,
-    ctrl: number,
+    private readonly memory: WebAssembly.Memory,
+    private readonly ctrl: number,
     private readonly workers: AnyWorker[],
   ) {
     this.fns = KERNEL_NAMES.map((n) => instance.exports[n] as KernelFn);
-    this.i32 = new Int32Array(memory.buffer, ctrl, 16);
-    this.f64 = new Float64Array(memory.buffer, ctrl + 64, 24);
+    this.buffer = memory.buffer;
+    this.i32 = new Int32Array(this.buffer, ctrl, 16);
+    this.f64 = new Float64Array(this.buffer, ctrl + 64, 24);
+  }
+
+  /** Views of the control block on the memory's current buffer (growing may detach the old one). */
+  private control(): void {
+    if (this.memory.buffer === this.buffer) return;
+    this.buffer = this.memory.buffer;
+    this.i32 = new Int32Array(this.buffer, this.ctrl, 16);
+    this.f64 = new Float64Array(this.buffer, this.ctrl + 64, 24);
   }
 
   /** Threads a task can use (this one included). */
@@ -68,6 +78,7 @@ export class ThreadPool {
       this.fns[task](0, 1, ...args);
       return;
     }
+    this.control();
     const { i32, f64 } = this;
     for (let i = 0; i < args.length; i++) f64[i] = args[i];
     i32[TASK] = task;
@@ -97,6 +108,7 @@ export class ThreadPool {
   }
 
   dispose(): void {
+    this.control();
     Atomics.store(this.i32, STOP, 1);
     Atomics.add(this.i32, GEN, 1);
     Atomics.notify(this.i32, GEN);

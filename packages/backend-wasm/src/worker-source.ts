@@ -10,8 +10,9 @@ function boot(msg, ready) {
   const { module, memory, ctrl, names, tid } = msg;
   const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel abort'); } } });
   const fns = names.map((n) => inst.exports[n]);
-  const i32 = new Int32Array(memory.buffer, ctrl, 16);
-  const f64 = new Float64Array(memory.buffer, ctrl + 64, 24);
+  let buffer = memory.buffer;
+  let i32 = new Int32Array(buffer, ctrl, 16);
+  let f64 = new Float64Array(buffer, ctrl + 64, 24);
   // Read the generation before saying ready: a task posted right after would be missed otherwise.
   let gen = Atomics.load(i32, 0);
   ready();
@@ -20,6 +21,12 @@ function boot(msg, ready) {
     while (Atomics.load(i32, 0) === gen && spins < SPIN) spins++;
     if (Atomics.load(i32, 0) === gen) Atomics.wait(i32, 0, gen);
     gen = Atomics.load(i32, 0);
+    if (memory.buffer !== buffer) {
+      // The memory grew: views of the old buffer may be detached.
+      buffer = memory.buffer;
+      i32 = new Int32Array(buffer, ctrl, 16);
+      f64 = new Float64Array(buffer, ctrl + 64, 24);
+    }
     if (i32[4] !== 0) return;
     const nt = i32[3];
     if (tid < nt) {
