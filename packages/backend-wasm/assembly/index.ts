@@ -7,3 +7,4 @@ export { rmsNorm, softmax, reduce } from './nn';
 export function heapBase(): usize {
   return __heap_base;
 }
+export { mamba3Scan } from './mamba3';

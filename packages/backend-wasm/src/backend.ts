@@ -8,6 +8,7 @@ import { MAX_PAGES, WasmHeap } from './heap.js';
 import { CONTROL_BYTES, defaultThreads, ThreadPool } from './pool.js';
 import { binary, unary } from './kernels/elementwise.js';
 import { fusedLinear } from './kernels/linear.js';
+import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
 import { reduce, rmsNorm, softmax } from './kernels/nn.js';
 
@@ -112,5 +113,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Back
     rmsNorm: (x, w, eps) => rmsNorm(ctx, x, null, w, eps, x.shape[x.shape.length - 1] ?? 1, true),
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) => rmsNorm(ctx, x, z, w, eps, groupSize, normBeforeGate),
     fusedLinear: (x, w, nw, eps, residual) => fusedLinear(ctx, x, w, nw, eps, residual),
+    mamba3ChunkScan: (inputs) => mamba3ChunkScan(ctx, inputs),
+    mamba3StepScan: (inputs) => mamba3StepScan(ctx, inputs),
   };
 }
