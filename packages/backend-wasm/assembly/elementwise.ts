@@ -77,35 +77,56 @@ function binary1(op: i32, a: f32, b: f32): f32 {
 }
 
 /**
- * out[r, j] = a[r, j] op b[r, j] over rows × cols, where an operand's row stride or column
- * stride may be 0 (broadcast): (sa_r, sa_c) and (sb_r, sb_c) are element strides, each column
- * stride 0 or 1. Threads split rows when there are several, else columns.
+ * out = a op b over an output collapsed to 4 dims [n0, n1, n2, n3], each operand read through
+ * element strides (0 where it broadcasts). The innermost dim is vectorised when both operands
+ * are contiguous or constant along it. Threads split the n0·n1·n2 rows (or n3 when that is all).
  */
-export function binary(tid: i32, nt: i32, op: i32, a: usize, sar: i32, sac: i32, b: usize, sbr: i32, sbc: i32, out: usize, rows: i32, cols: i32): void {
-  let r0 = 0, r1 = rows, c0 = 0, c1 = cols;
+export function binary(
+  tid: i32, nt: i32, op: i32, a: usize, b: usize, out: usize,
+  n0: i32, n1: i32, n2: i32, n3: i32,
+  sa0: i32, sa1: i32, sa2: i32, sa3: i32,
+  sb0: i32, sb1: i32, sb2: i32, sb3: i32,
+): void {
+  const rows = n0 * n1 * n2;
+  let r0 = 0, r1 = rows, c0 = 0, c1 = n3;
   if (rows >= nt) {
     r0 = (rows * tid) / nt;
     r1 = (rows * (tid + 1)) / nt;
   } else {
-    c0 = share(cols, tid, nt);
-    c1 = share(cols, tid + 1, nt);
+    c0 = share(n3, tid, nt);
+    c1 = share(n3, tid + 1, nt);
   }
   for (let r = r0; r < r1; r++) {
-    const ar = a + ((<usize>r * sar) << 2);
-    const br = b + ((<usize>r * sbr) << 2);
-    const orow = out + ((<usize>r * cols) << 2);
+    const i2 = r % n2;
+    const q = r / n2;
+    const i1 = q % n1;
+    const i0 = q / n1;
+    const ar = a + ((<usize>i0 * sa0 + <usize>i1 * sa1 + <usize>i2 * sa2) << 2);
+    const br = b + ((<usize>i0 * sb0 + <usize>i1 * sb1 + <usize>i2 * sb2) << 2);
+    const orow = out + ((<usize>r * n3) << 2);
     let j = c0;
-    if (sac == 1 && sbc == 1) {
+    if (sa3 == 1 && sb3 == 1) {
       for (; j + 4 <= c1; j += 4) v128.store(orow + (<usize>j << 2), binary4(op, v128.load(ar + (<usize>j << 2)), v128.load(br + (<usize>j << 2))));
-    } else if (sac == 1) {
+    } else if (sa3 == 1 && sb3 == 0) {
       const bv = v128.load32_splat(br);
       for (; j + 4 <= c1; j += 4) v128.store(orow + (<usize>j << 2), binary4(op, v128.load(ar + (<usize>j << 2)), bv));
-    } else if (sbc == 1) {
+    } else if (sa3 == 0 && sb3 == 1) {
       const av = v128.load32_splat(ar);
       for (; j + 4 <= c1; j += 4) v128.store(orow + (<usize>j << 2), binary4(op, av, v128.load(br + (<usize>j << 2))));
     }
     for (; j < c1; j++) {
-      store<f32>(orow + (<usize>j << 2), binary1(op, load<f32>(ar + ((<usize>j * sac) << 2)), load<f32>(br + ((<usize>j * sbc) << 2))));
+      store<f32>(orow + (<usize>j << 2), binary1(op, load<f32>(ar + ((<usize>j * sa3) << 2)), load<f32>(br + ((<usize>j * sb3) << 2))));
     }
+  }
+}
+
+/** sin (op 0) or cos (op 1), in f64 for exact range reduction of large angles (rotary positions). */
+export function trig(tid: i32, nt: i32, op: i32, x: usize, out: usize, n: i32): void {
+  const i0 = share(n, tid, nt);
+  const i1 = share(n, tid + 1, nt);
+  for (let i = i0; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = <f64>load<f32>(x + o);
+    store<f32>(out + o, <f32>(op == 0 ? Math.sin(v) : Math.cos(v)));
   }
 }

@@ -7,6 +7,7 @@ import type { WasmStorage } from './heap.js';
 import { MAX_PAGES, WasmHeap } from './heap.js';
 import { CONTROL_BYTES, defaultThreads, ThreadPool } from './pool.js';
 import { binary, unary } from './kernels/elementwise.js';
+import { concat, slice } from './kernels/layout.js';
 import { fusedLinear } from './kernels/linear.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
@@ -103,8 +104,8 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Back
     argReduce: (op, x, axis, outShape) => ctx.viaCpu((cpu) => cpu.argReduce(op, v(x), axis, outShape)),
     cumsum: (x, axis, exclusive, reverse) => ctx.viaCpu((cpu) => cpu.cumsum(v(x), axis, exclusive, reverse)),
     transpose: (x, perm, outShape) => ctx.viaCpu((cpu) => cpu.transpose(v(x), perm, outShape)),
-    slice: (x, begin, size) => ctx.viaCpu((cpu) => cpu.slice(v(x), begin, size)),
-    concat: (xs, axis, outShape) => ctx.viaCpu((cpu) => cpu.concat(xs.map(v), axis, outShape)),
+    slice: (x, begin, size) => slice(ctx, x, begin, size),
+    concat: (xs, axis, outShape) => concat(ctx, xs, axis, outShape),
     pad: (x, paddings, value, outShape) => ctx.viaCpu((cpu) => cpu.pad(v(x), paddings, value, outShape)),
     gather: (x, indices, axis, outShape) => ctx.viaCpu((cpu) => cpu.gather(v(x), v(indices), axis, outShape)),
     scatterAdd: (u, indices, axis, outShape) => ctx.viaCpu((cpu) => cpu.scatterAdd(v(u), v(indices), axis, outShape)),

@@ -9,7 +9,15 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
 
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
 
+const TRIG_CODES: Partial<Record<UnaryOp, number>> = { sin: 0, cos: 1 };
+
 export function unary(ctx: WasmContext, op: UnaryOp, x: KernelTensor): WasmStorage {
+  const trig = TRIG_CODES[op];
+  if (x.dtype === 'float32' && trig !== undefined) {
+    const out = ctx.alloc(x.size);
+    ctx.run('trig', [trig, ctx.ptr(x), out.ptr, x.size], x.size);
+    return out;
+  }
   const code = UNARY_CODES[op];
   if (x.dtype !== 'float32' || code === undefined) return ctx.viaCpu((cpu) => cpu.unary(op, ctx.view(x)));
   const out = ctx.alloc(x.size);
@@ -17,54 +25,61 @@ export function unary(ctx: WasmContext, op: UnaryOp, x: KernelTensor): WasmStora
   return out;
 }
 
-/** An operand over the output seen as rows × cols: element strides (0 where it broadcasts). */
-interface Grid {
-  rows: number;
-  cols: number;
-  a: [number, number];
-  b: [number, number];
-}
-
 /**
- * Splits the output dims into a prefix (rows) and suffix (cols) such that each operand is, on
- * each part, either the output's dims or all ones; null when no split works (e.g. [2,1,3]·[1,4,1]).
+ * The output's dims collapsed to at most 4, with each operand's element strides over them (0
+ * where it broadcasts); null when more than 4 dims remain after merging.
  */
-function grid(aShape: Shape, bShape: Shape, out: Shape): Grid | null {
-  const r = out.length;
-  const pa = [...new Array<number>(r - aShape.length).fill(1), ...aShape];
-  const pb = [...new Array<number>(r - bShape.length).fill(1), ...bShape];
-  const prod = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
-  const kind = (s: number[], lo: number, hi: number): 'full' | 'one' | null => {
-    let full = true;
-    let one = true;
-    for (let d = lo; d < hi; d++) {
-      if (s[d] !== out[d]) full = false;
-      if (s[d] !== 1) one = false;
+export function collapse(aShape: Shape, bShape: Shape, out: Shape): { n: number[]; sa: number[]; sb: number[] } | null {
+  const strides = (shape: Shape): number[] => {
+    const pad = out.length - shape.length;
+    const st = new Array<number>(out.length).fill(0);
+    let acc = 1;
+    for (let d = out.length - 1; d >= pad; d--) {
+      const own = shape[d - pad];
+      st[d] = own === 1 ? 0 : acc;
+      acc *= own;
     }
-    return full ? 'full' : one ? 'one' : null;
+    return st;
   };
-  for (let s = 0; s <= r; s++) {
-    const ka = [kind(pa, 0, s), kind(pa, s, r)];
-    const kb = [kind(pb, 0, s), kind(pb, s, r)];
-    if (ka.includes(null) || kb.includes(null)) continue;
-    const cols = prod(out.slice(s));
-    const strides = (k: ('full' | 'one' | null)[]): [number, number] => [k[0] === 'full' ? (k[1] === 'full' ? cols : 1) : 0, k[1] === 'full' ? 1 : 0];
-    return { rows: prod(out.slice(0, s)), cols, a: strides(ka), b: strides(kb) };
+  const A = strides(aShape);
+  const B = strides(bShape);
+  const n: number[] = [];
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let d = 0; d < out.length; d++) {
+    if (out[d] === 1) continue;
+    const k = n.length - 1;
+    // Merge with the previous dim when both operands step through the pair as one run.
+    if (k >= 0 && sa[k] === A[d] * out[d] && sb[k] === B[d] * out[d]) {
+      n[k] *= out[d];
+      sa[k] = A[d];
+      sb[k] = B[d];
+      continue;
+    }
+    n.push(out[d]);
+    sa.push(A[d]);
+    sb.push(B[d]);
   }
-  return null;
+  if (n.length > 4) return null;
+  while (n.length < 4) {
+    n.unshift(1);
+    sa.unshift(0);
+    sb.unshift(0);
+  }
+  return { n, sa, sb };
 }
 
 export function binary(ctx: WasmContext, op: BinaryOp, a: KernelTensor, b: KernelTensor, outShape: Shape): WasmStorage {
   const code = BINARY_CODES[op];
-  const g = a.dtype === 'float32' && code !== undefined ? grid(a.shape, b.shape, outShape) : null;
+  const g = a.dtype === 'float32' && code !== undefined ? collapse(a.shape, b.shape, outShape) : null;
   if (!g || code === undefined) return ctx.viaCpu((cpu) => cpu.binary(op, ctx.view(a), ctx.view(b), outShape));
-  const out = ctx.alloc(g.rows * g.cols);
-  binaryInto(ctx, code, ctx.ptr(a), g.a, ctx.ptr(b), g.b, out.ptr, g.rows, g.cols);
+  const size = g.n[0] * g.n[1] * g.n[2] * g.n[3];
+  const out = ctx.alloc(size);
+  if (size > 0) ctx.run('binary', [code, ctx.ptr(a), ctx.ptr(b), out.ptr, ...g.n, ...g.sa, ...g.sb], size);
   return out;
 }
 
-export function binaryInto(ctx: WasmContext, code: number, a: number, sa: [number, number], b: number, sb: [number, number], out: number, rows: number, cols: number): void {
-  ctx.run('binary', [code, a, sa[0], sa[1], b, sb[0], sb[1], out, rows, cols], rows * cols);
+/** out = a + b elementwise, all three of n elements (out may be a or b). */
+export function addInto(ctx: WasmContext, a: number, b: number, out: number, n: number): void {
+  ctx.run('binary', [BINARY_CODES.add as number, a, b, out, 1, 1, 1, n, 0, 0, 0, 1, 0, 0, 0, 1], n);
 }
-
-export const ADD_CODE = BINARY_CODES.add as number;

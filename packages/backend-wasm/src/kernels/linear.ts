@@ -1,6 +1,6 @@
 import type { KernelTensor } from '@mamba3/tensor';
 import type { WasmContext, WasmStorage } from '../context.js';
-import { ADD_CODE, binaryInto } from './elementwise.js';
+import { addInto } from './elementwise.js';
 import { gemm } from './matmul.js';
 import { rmsNormInto } from './nn.js';
 
@@ -21,6 +21,6 @@ export function fusedLinear(ctx: WasmContext, x: KernelTensor, weight: KernelTen
   }
   const out = ctx.alloc(M * N);
   gemm(ctx, { ptr: a, rs: K, cs: 1 }, { ptr: ctx.ptr(weight), rs: 1, cs: K }, out.ptr, M, N, K);
-  if (residual) binaryInto(ctx, ADD_CODE, out.ptr, [0, 1], ctx.ptr(residual), [0, 1], out.ptr, 1, M * N);
+  if (residual) addInto(ctx, out.ptr, ctx.ptr(residual), out.ptr, M * N);
   return out;
 }
