@@ -130,3 +130,11 @@ export function trig(tid: i32, nt: i32, op: i32, x: usize, out: usize, n: i32): 
     store<f32>(out + o, <f32>(op == 0 ? Math.sin(v) : Math.cos(v)));
   }
 }
+
+/** rows × len 4-byte elements from src (row stride ss) to dst (row stride ds); threads split rows. */
+export function copyRows(tid: i32, nt: i32, src: usize, ss: i32, dst: usize, ds: i32, rows: i32, len: i32): void {
+  const r0 = (rows * tid) / nt;
+  const r1 = (rows * (tid + 1)) / nt;
+  const bytes = <usize>len << 2;
+  for (let r = r0; r < r1; r++) memory.copy(dst + ((<usize>r * ds) << 2), src + ((<usize>r * ss) << 2), bytes);
+}

@@ -1,6 +1,6 @@
 // The kernel module: every export takes (tid, nt, ...) so one call shape serves the thread pool.
 export { packA, packB, gemmPacked, gemvRowMajor, gemvTransB } from './matmul';
-export { unary, binary, trig } from './elementwise';
+export { unary, binary, trig, copyRows } from './elementwise';
 export { rmsNorm, softmax, reduce } from './nn';
 
 /** First free byte after the module's own static data: the TypeScript allocator starts here. */

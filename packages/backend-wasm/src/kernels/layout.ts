@@ -2,9 +2,8 @@ import type { KernelTensor, Shape } from '@mamba3/tensor';
 import type { WasmContext, WasmStorage } from '../context.js';
 
 /*
- * Layout ops as copies of contiguous runs inside the WebAssembly memory (TypedArray.set is a
- * memmove): a slice or concat of the model's activations moves long runs, where an element loop
- * would cost more than the math around it.
+ * Layout ops as row copies inside the WebAssembly memory (memory.copy per contiguous run, in
+ * assembly/elementwise.ts copyRows): slices and concats of activations move long runs.
  */
 
 /** x[begin : begin + size] per dim. */
@@ -14,27 +13,38 @@ export function slice(ctx: WasmContext, x: KernelTensor, begin: readonly number[
   for (const d of size) total *= d;
   const out = ctx.alloc(total, x.dtype);
   if (total === 0) return out;
-  // The run: trailing dims taken whole, times the first partial dim from the end.
+  // The run: trailing dims taken whole, times the first partial dim from the end (d).
   let d = r - 1;
   let run = 1;
   while (d >= 0 && size[d] === x.shape[d]) run *= size[d--];
-  if (d >= 0) run *= size[d];
-  const src = ctx.heap.view(x.storage as WasmStorage, x.dtype, x.size);
-  const dst = ctx.heap.view(out, x.dtype, total);
+  if (d < 0) {
+    ctx.run('copyRows', [ctx.ptr(x), 0, out.ptr, 0, 1, total], total);
+    return out;
+  }
+  run *= size[d];
   const stride = new Array<number>(r);
   let acc = 1;
   for (let k = r - 1; k >= 0; k--) {
     stride[k] = acc;
     acc *= x.shape[k];
   }
-  const runs = total / run;
-  const idx = new Array<number>(Math.max(d, 0)).fill(0);
-  for (let i = 0; i < runs; i++) {
-    let off = d >= 0 ? begin[d] * stride[d] : 0;
-    for (let k = 0; k < d; k++) off += (begin[k] + idx[k]) * stride[k];
-    for (let k = d + 1; k < r; k++) off += begin[k] * stride[k];
-    dst.set(src.subarray(off, off + run), i * run);
-    for (let k = d - 1; k >= 0; k--) {
+  // Rows: dim d−1 (one kernel call per index of the dims before it, usually one or a batch).
+  const rowDim = d - 1;
+  const rows = rowDim >= 0 ? size[rowDim] : 1;
+  const ss = rowDim >= 0 ? stride[rowDim] : 0;
+  let base = begin[d] * stride[d];
+  for (let k = d + 1; k < r; k++) base += begin[k] * stride[k];
+  if (rowDim >= 0) base += begin[rowDim] * stride[rowDim];
+  const outerDims = Math.max(rowDim, 0);
+  let outer = 1;
+  for (let k = 0; k < outerDims; k++) outer *= size[k];
+  const idx = new Array<number>(outerDims).fill(0);
+  const src = ctx.ptr(x);
+  for (let i = 0; i < outer; i++) {
+    let off = base;
+    for (let k = 0; k < outerDims; k++) off += (begin[k] + idx[k]) * stride[k];
+    ctx.run('copyRows', [src + 4 * off, ss, out.ptr + 4 * i * rows * run, run, rows, run], rows * run);
+    for (let k = outerDims - 1; k >= 0; k--) {
       if (++idx[k] < size[k]) break;
       idx[k] = 0;
     }
@@ -45,19 +55,16 @@ export function slice(ctx: WasmContext, x: KernelTensor, begin: readonly number[
 export function concat(ctx: WasmContext, xs: readonly KernelTensor[], axis: number, outShape: Shape): WasmStorage {
   let total = 1;
   for (const d of outShape) total *= d;
-  const dtype = xs[0].dtype;
-  const out = ctx.alloc(total, dtype);
+  const out = ctx.alloc(total, xs[0].dtype);
   if (total === 0) return out;
   let outer = 1;
   for (let d = 0; d < axis; d++) outer *= outShape[d];
   const rowOut = total / outer;
-  const dst = ctx.heap.view(out, dtype, total);
   let offset = 0;
   for (const x of xs) {
     if (x.size === 0) continue;
     const row = x.size / outer;
-    const src = ctx.heap.view(x.storage as WasmStorage, dtype, x.size);
-    for (let o = 0; o < outer; o++) dst.set(src.subarray(o * row, (o + 1) * row), o * rowOut + offset);
+    ctx.run('copyRows', [ctx.ptr(x), row, out.ptr + 4 * offset, rowOut, outer, row], x.size);
     offset += row;
   }
   return out;
