@@ -8,3 +8,4 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { mamba3Scan } from './mamba3';
+export { mamba3Mixer } from './mixer';

@@ -11,6 +11,7 @@ import { concat, slice } from './kernels/layout.js';
 import { fusedLinear } from './kernels/linear.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
+import { mamba3Mixer } from './kernels/mixer.js';
 import { reduce, rmsNorm, softmax } from './kernels/nn.js';
 
 export interface WasmBackendOptions {
@@ -116,5 +117,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Back
     fusedLinear: (x, w, nw, eps, residual) => fusedLinear(ctx, x, w, nw, eps, residual),
     mamba3ChunkScan: (inputs) => mamba3ChunkScan(ctx, inputs),
     mamba3StepScan: (inputs) => mamba3StepScan(ctx, inputs),
+    mamba3MixerChunked: (zxbcdt, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, zxbcdt.shape[1], params, state, attrs),
+    mamba3MixerStep: (zxbcdt, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, 1, params, state, attrs),
   };
 }
