@@ -82,6 +82,9 @@ export function mamba3Mixer(tid: i32, nt: i32, zxbcdt: usize, blk: usize): void 
     if (a0 != 0) memory.copy(theta, a0 + ((<usize>j * A) << 2), <usize>A << 2); else memory.fill(theta, 0, <usize>A << 2);
     // The previous position's (B̃, x̃): from the cache, or none.
     let havePrev = word(blk, S_K) != 0;
+    // Without one, zeros (the update multiplies them by β = 0; scratch may hold NaN).
+    memory.fill(Kp, 0, (<usize>R * N) << 2);
+    memory.fill(Vp, 0, (<usize>R * P) << 2);
     if (havePrev) {
       for (let r = 0; r < R; r++) {
         memory.copy(Kp + ((<usize>r * N) << 2), <usize>word(blk, S_K) + ((((<usize>bi * R + r) * H + h) * N) << 2), <usize>N << 2);
@@ -127,8 +130,10 @@ export function mamba3Mixer(tid: i32, nt: i32, zxbcdt: usize, blk: usize): void 
           store<f32>(Xt + ((<usize>r * P + p) << 2), load<f32>(xr + (<usize>p << 2)) * m);
         }
       }
-      // S = α S + β Σ_r Vp_r ⊗ Kp_r + γ Σ_r Xt_r ⊗ Bt_r
+      // One pass over S per row p: S[p] = α S[p] + β Σ_r Vp_r[p] Kp_r + γ Σ_r Xt_r[p] Bt_r, then
+      // y_r[p] = S[p] · C̃_r + D x̃_r[p] while the row is in L1.
       const av = f32x4.splat(alpha);
+      const Dh = load<f32>(<usize>word(blk, P_D) + (<usize>h << 2));
       for (let p = 0; p < P; p++) {
         const srow = S + ((<usize>p * N) << 2);
         for (let r = 0; r < R; r++) {
@@ -136,39 +141,50 @@ export function mamba3Mixer(tid: i32, nt: i32, zxbcdt: usize, blk: usize): void 
           const bv: f32 = havePrev ? beta * load<f32>(Vp + ((<usize>r * P + p) << 2)) : 0;
           const gxv = f32x4.splat(gx), bvv = f32x4.splat(bv);
           const kc = Bt + ((<usize>r * N) << 2), kp = Kp + ((<usize>r * N) << 2);
+          const c = Ct + ((<usize>r * N) << 2);
+          // With one rank the dot product with C̃ rides along the update.
+          const fuseDot = R == 1;
+          let acc = f32x4.splat(0);
           let n = 0;
-          for (; n + 4 <= N; n += 4) {
-            const o = <usize>n << 2;
-            let s = v128.load(srow + o);
-            if (r == 0) s = f32x4.mul(s, av);
-            s = f32x4.add(s, f32x4.mul(gxv, v128.load(kc + o)));
-            if (havePrev) s = f32x4.add(s, f32x4.mul(bvv, v128.load(kp + o)));
-            v128.store(srow + o, s);
+          if (r == 0) {
+            for (; n + 4 <= N; n += 4) {
+              const o = <usize>n << 2;
+              const s = f32x4.add(f32x4.add(f32x4.mul(v128.load(srow + o), av), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o)));
+              v128.store(srow + o, s);
+              acc = f32x4.add(acc, f32x4.mul(s, v128.load(c + o)));
+            }
+          } else {
+            for (; n + 4 <= N; n += 4) {
+              const o = <usize>n << 2;
+              v128.store(srow + o, f32x4.add(f32x4.add(v128.load(srow + o), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o))));
+            }
           }
+          let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
           for (; n < N; n++) {
             const o = <usize>n << 2;
             let s = load<f32>(srow + o);
             if (r == 0) s *= alpha;
-            s += gx * load<f32>(kc + o);
-            if (havePrev) s += bv * load<f32>(kp + o);
+            s += gx * load<f32>(kc + o) + bv * load<f32>(kp + o);
             store<f32>(srow + o, s);
+            sum += s * load<f32>(c + o);
+          }
+          if (fuseDot) store<f32>(Yr + (<usize>p << 2), sum + Dh * load<f32>(Xt + (<usize>p << 2)));
+        }
+        if (R > 1) {
+          for (let r = 0; r < R; r++) {
+            const c = Ct + ((<usize>r * N) << 2);
+            let acc = f32x4.splat(0);
+            let n = 0;
+            for (; n + 4 <= N; n += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(srow + (<usize>n << 2)), v128.load(c + (<usize>n << 2))));
+            let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+            for (; n < N; n++) sum += load<f32>(srow + (<usize>n << 2)) * load<f32>(c + (<usize>n << 2));
+            store<f32>(Yr + ((<usize>r * P + p) << 2), sum + Dh * load<f32>(Xt + ((<usize>r * P + p) << 2)));
           }
         }
       }
-      // y_r = S C̃_r + D x̃_r, gated, mixed over ranks.
-      const Dh = load<f32>(<usize>word(blk, P_D) + (<usize>h << 2));
+      // Gate (or output norm and gate), mixed over ranks.
       const yOut = <usize>word(blk, O_Y) + ((<usize>(bi * L + t) * dInner + <usize>h * P) << 2);
       for (let r = 0; r < R; r++) {
-        const c = Ct + ((<usize>r * N) << 2);
-        for (let p = 0; p < P; p++) {
-          const srow = S + ((<usize>p * N) << 2);
-          let acc = f32x4.splat(0);
-          let n = 0;
-          for (; n + 4 <= N; n += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(srow + (<usize>n << 2)), v128.load(c + (<usize>n << 2))));
-          let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-          for (; n < N; n++) sum += load<f32>(srow + (<usize>n << 2)) * load<f32>(c + (<usize>n << 2));
-          store<f32>(Yr + ((<usize>r * P + p) << 2), sum + Dh * load<f32>(Xt + ((<usize>r * P + p) << 2)));
-        }
         let scale: f32 = 1;
         if (outNorm) {
           let ss: f32 = 0;

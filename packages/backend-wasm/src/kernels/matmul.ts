@@ -6,6 +6,11 @@ const MR = 4;
 const NR = 8;
 /** Rows up to which a product runs as matrix-vector rows (decode) instead of packed tiles. */
 const GEMV_MAX_ROWS = 4;
+/**
+ * Multiply-adds from which matrix-vector rows go parallel: waking a worker costs tens of
+ * microseconds (far more on a loaded machine), so only weights of several MB gain from it.
+ */
+const GEMV_PARALLEL_MIN_MACS = 1 << 20;
 
 /** Element strides of an operand: (row, column) of the logical matrix. */
 interface Operand {
@@ -21,8 +26,9 @@ interface Operand {
 export function gemm(ctx: WasmContext, a: Operand, b: Operand, c: number, M: number, N: number, K: number): void {
   const par = M * N * K >= ctx.parallelMinMacs;
   if (M <= GEMV_MAX_ROWS) {
-    if (b.cs === 1) return ctx.pool.run('gemvRowMajor', [a.ptr, a.rs, a.cs, b.ptr, b.rs, c, M, N, K], par);
-    if (b.rs === 1 && a.cs === 1) return ctx.pool.run('gemvTransB', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K], par);
+    const parGemv = par && M * N * K >= Math.min(GEMV_PARALLEL_MIN_MACS, ctx.parallelMinMacs * 8);
+    if (b.cs === 1) return ctx.pool.run('gemvRowMajor', [a.ptr, a.rs, a.cs, b.ptr, b.rs, c, M, N, K], parGemv);
+    if (b.rs === 1 && a.cs === 1) return ctx.pool.run('gemvTransB', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K], parGemv);
   }
   const ap = ctx.scratchPtr('packA', Math.ceil(M / MR) * MR * K * 4);
   const bp = ctx.scratchPtr('packB', Math.ceil(N / NR) * NR * K * 4);

@@ -50,6 +50,7 @@ export function mamba3Mixer(
   floats[30] = a.AFloor;
   floats[31] = a.eps;
   words[32] = scratch;
-  ctx.run('mamba3Mixer', [ctx.ptr(zxbcdt), blk], b * L * H * P * N * R * 4);
+  // State elements touched: a small model's decode step stays on one thread (waking one costs more).
+  ctx.run('mamba3Mixer', [ctx.ptr(zxbcdt), blk], (b * L * H * P * N * R) / 4);
   return out;
 }
