@@ -1,9 +1,14 @@
-import type { KernelInputs, KernelOutputs, KernelTensor, Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '@mamba3/tensor';
+import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import { UnsupportedError } from '@mamba3/tensor';
-import type { GPUStorage, Runtime } from '../runtime.js';
+import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
 import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
-import { buf } from './util.js';
+
+/** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
+export function buf(x: KernelTensor): GPUBuffer {
+  return (x.storage as GPUStorage).buffer;
+}
 
 /** Rows (positions × ranks) per chunk: one 64-row tile. */
 const MAX_ROWS = 64;
@@ -61,7 +66,8 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   return { y, finalSsm };
 }
 
-export function mamba3ChunkScan(rt: Runtime, i: KernelInputs<Mamba3ChunkScanInputs>, _attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult> {
+export function mamba3ChunkScan(gpu: WebGPUBackend, i: KernelInputs<Mamba3ChunkScanInputs>, _attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult> {
+  const rt = gpu.runtime;
   const d = chunkDims(i.C, i.x);
   const opt = (t: KernelTensor | undefined) => (t ? buf(t) : undefined);
   return chunkScanCore(rt, 'mamba3ChunkScan', d, {
@@ -78,7 +84,8 @@ export function mamba3ChunkScan(rt: Runtime, i: KernelInputs<Mamba3ChunkScanInpu
 }
 
 /** One decode step in one dispatch. */
-export function mamba3StepScan(rt: Runtime, i: KernelInputs<Mamba3StepScanInputs>): KernelOutputs<Mamba3StepScanResult> {
+export function mamba3StepScan(gpu: WebGPUBackend, i: KernelInputs<Mamba3StepScanInputs>): KernelOutputs<Mamba3StepScanResult> {
+  const rt = gpu.runtime;
   const op = 'mamba3StepScan';
   const [b, R, H, N] = i.C.shape;
   const P = i.x.shape[3];

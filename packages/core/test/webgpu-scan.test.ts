@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as ops from '@mamba3/tensor';
-import { referenceMamba3Recurrence } from '@mamba3/tensor/testing';
-import type { WebGPUBackend } from '../src/index.js';
-import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+import * as tensorOps from '@mamba3/tensor';
+import * as core from '../src/index.js';
+import { referenceMamba3Recurrence } from '../src/testing/index.js';
+import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './webgpu.js';
+
+const ops = { ...tensorOps, ...core };
 
 /**
  * The chunked scan over several of the kernel's own chunks (T = floor(64 / R) positions), which

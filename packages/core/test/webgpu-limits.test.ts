@@ -1,14 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import * as ops from '@mamba3/tensor';
+import { describe, expect, it, vi } from 'vitest';
+import * as tensorOps from '@mamba3/tensor';
+import * as core from '../src/index.js';
 import type { Backend } from '@mamba3/tensor';
 import { createCpuBackend } from '@mamba3/backend-cpu';
-import { SKIP_REASON, SKIP_WEBGPU, makeBackend } from './setup.js';
+import { SKIP_REASON, SKIP_WEBGPU, makeBackend } from './webgpu.js';
+
+const ops = { ...tensorOps, ...core };
 
 // Dawn's GPU instance must outlive the devices made from it (a collected instance takes its
 // devices' threads down with it), so it is held at module scope.
 let instance: GPU | null = null;
 (SKIP_WEBGPU ? describe.skip : describe)(`device limits${SKIP_WEBGPU ? ` (skipped: ${SKIP_REASON})` : ''}`, () => {
-  it('a device that cannot bind a fused kernel leaves that op out, and its composite gives the same results', async () => {
+  it('a kernel the device cannot bind declines it (visibly), and the composite gives the same results', async () => {
     const { create } = (await import('webgpu')) as { create(flags: string[]): GPU };
     instance = create([]);
     const adapter = await instance.requestAdapter();
@@ -17,10 +20,14 @@ let instance: GPU | null = null;
     const cpu = createCpuBackend({ name: 'cpu-limits-ref' });
     try {
       expect(small.device.limits.maxStorageBuffersPerShaderStage).toBe(8);
-      expect(small.mamba3StepScan).toBeUndefined();
-      expect(small.mamba3MixerStep).toBeUndefined();
-      expect(small.mamba3MixerChunked).toBeUndefined();
-      expect(small.mamba3ChunkScan).toBeDefined();
+      expect(ops.hasKernel('mamba3StepScan', small)).toBe(false);
+      expect(ops.hasKernel('mamba3MixerStep', small)).toBe(false);
+      expect(ops.hasKernel('mamba3MixerChunked', small)).toBe(false);
+      expect(ops.hasKernel('mamba3ChunkScan', small)).toBe(true);
+      const why = ops.explainKernels(small).find((e) => e.op === 'mamba3StepScan');
+      expect(why).toEqual({ op: 'mamba3StepScan', backend: 'webgpu', runs: 'composite', reason: 'needs 11 storage buffers per shader stage, the device allows 8' });
+      const notice = vi.fn();
+      ops.kernelRegistry.notice = notice;
       const run = async (b: Backend) => {
         const y = ops.tidy(() => {
           const t = (shape: number[], seed: number) => ops.randomNormal(shape, { backend: b, seed });
@@ -33,7 +40,10 @@ let instance: GPU | null = null;
       };
       const [gpu, ref] = [await run(small), await run(cpu)];
       for (let i = 0; i < ref.length; i++) expect(gpu[i]).toBeCloseTo(ref[i], 5);
+      expect(notice).toHaveBeenCalledTimes(1);
+      expect(notice.mock.calls[0][0]).toMatch(/mamba3StepScan runs its reference composite on webgpu-default-limits/);
     } finally {
+      ops.kernelRegistry.notice = (m) => console.warn(m);
       small.dispose();
       instance = null;
     }

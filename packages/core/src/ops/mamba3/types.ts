@@ -1,4 +1,4 @@
-import type { Tensor } from '../../tensor.js';
+import type { Tensor } from '@mamba3/tensor';
 
 /*
  * The Mamba-3 SSM core, after projections, norms, biases and rotations. Shapes:

@@ -45,7 +45,13 @@ export interface ParamLayout {
   normWeight: number;
 }
 
-import { COMMON } from '../codegen.js';
+import { inProjLayout } from '../../ops/mamba3/layout.js';
+
+/** What the templates need from the backend: its shared WGSL prelude and f32 literals (`WebGPUBackend.wgsl`). */
+export interface WgslLib {
+  readonly COMMON: string;
+  f32Lit(v: number): string;
+}
 
 const WG = 256;
 const LANES = 8;
@@ -81,22 +87,14 @@ function rankRmsWgsl(outNorm: boolean, src: string, P: number, eps: string): str
   workgroupBarrier();`;
 }
 
-export function mixerStepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string, slices = 1): string {
+export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1): string {
+  const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
   // Each workgroup owns PS rows of its head's state (workgroup_id.z picks the slice): more
   // workgroups for a one-token step. The per-head prologue (B/C norms, rotation) is redone per slice.
   const PS = P / slices;
   const lanes = stepLanes(PS);
-  const dInner = H * P;
-  const NGR = N * G * R;
-  const OX = dInner;
-  const OB = 2 * dInner;
-  const OC = OB + NGR;
-  const ODT = OC + NGR;
-  const ODA = ODT + H;
-  const OTRAP = ODA + H;
-  const OANG = OTRAP + H;
-  const DIN = OANG + A;
+  const { dInner, OX, OB, OC, ODT, ODA, OTRAP, OANG, DIN } = sections(d);
   const scratch = Math.max(2 * R * WG, R * PS * lanes);
   const rot = d.complex && A > 0;
   const pair = d.isMimo ? ['i', `i + ${N / 2}u`] : ['2u * i', '2u * i + 1u'];
@@ -261,18 +259,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 const SEQ_DIMS = (binding: number) => `struct Seq { b: u32, L: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(${binding}) var<uniform> seq: Seq;`;
 
-/** Offsets of the in_proj output's sections (official order z, x, B, C, dd_dt, dd_A, trap, angles). */
+/** Offsets of the in_proj output's sections, from the one layout definition (ops/mamba3/layout.ts). */
 function sections(d: MixerDims) {
-  const { H, P, N, G, R, A } = d;
-  const dInner = H * P;
-  const NGR = N * G * R;
-  const OB = 2 * dInner;
-  const OC = OB + NGR;
-  const ODT = OC + NGR;
-  const ODA = ODT + H;
-  const OTRAP = ODA + H;
-  const OANG = OTRAP + H;
-  return { dInner, OX: dInner, OB, OC, ODT, ODA, OTRAP, OANG, DIN: OANG + A };
+  const l = inProjLayout({ nheads: d.H, headdim: d.P, dState: d.N, ngroups: d.G, mimoRank: d.R, numRopeAngles: d.A });
+  const o = l.offsets;
+  return { dInner: l.sizes.z, OX: o.x, OB: o.B, OC: o.C, ODT: o.ddDt, ODA: o.ddA, OTRAP: o.trap, OANG: o.angles, DIN: l.dInProj };
 }
 
 /** Positions per workgroup of the angle running sum. */
@@ -291,7 +282,8 @@ fn stepAt(row: u32, i: u32, dt: f32) -> f32 { return tanh_(zx[row + ${s.OANG}u +
  *     -> theta [b, L, H, A], and the last chunk writes angleOut [b, H, A].
  * Every loop is at most 64 (or nChunks) long and the grid covers all chunks at once.
  */
-export function mixerAngleSumsWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
+export function mixerAngleSumsWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
+  const { COMMON, f32Lit: f32 } = w;
   const { H, A } = d;
   const s = sections(d);
   return /* wgsl */ `${COMMON}
@@ -319,7 +311,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-export function mixerAngleScanWgsl(d: MixerDims, o: ParamLayout, hasState: boolean, f32: (v: number) => string): string {
+export function mixerAngleScanWgsl(d: MixerDims, o: ParamLayout, hasState: boolean, w: WgslLib): string {
+  const { COMMON, f32Lit: f32 } = w;
   const { H, A } = d;
   const s = sections(d);
   return /* wgsl */ `${COMMON}
@@ -362,7 +355,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * position (b·L of them): DT, A·DT, λ -> dt, adt, trap [b, L, H]; B̃, C̃ (RMSNorm over N per
  * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; x̃ = x ⊙ mimo_x -> [b, L, R, H, P].
  */
-export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
+export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
+  const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
   const s = sections(d);
   const rot = d.complex && A > 0;
@@ -447,7 +441,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * Chunked mixer, last dispatch: per (position, head), a workgroup of 64 over P:
  * y_r + D·x̃_r, silu(z̃_r) gating or the gated RMSNorm over P, the MIMO sum over r -> out [b, L, H·P].
  */
-export function mixerPostWgsl(d: MixerDims, o: ParamLayout, f32: (v: number) => string): string {
+export function mixerPostWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
+  const { COMMON, f32Lit: f32 } = w;
   const { H, P, R } = d;
   const s = sections(d);
   const mimo = (base: number) => `prm[${base}u + (h * R + r) * P + p]`;

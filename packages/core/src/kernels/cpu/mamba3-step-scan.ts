@@ -1,12 +1,15 @@
-import type { KernelInputs, Mamba3StepScanInputs, TypedArray } from '@mamba3/tensor';
-import { alloc, arr } from './util.js';
+import type { CpuBackend } from '@mamba3/backend-cpu';
+import type { KernelInputs, KernelTensor, TypedArray } from '@mamba3/tensor';
+import type { Mamba3StepScanInputs } from '../../ops/mamba3/types.js';
+
+const arr = (x: KernelTensor): TypedArray => x.storage as TypedArray;
 
 /*
  * One Mamba-3 recurrent step, fused: per (batch, head)
  *   S = α S + β Σ_r v_r ⊗ k_r + γ Σ_r x_r ⊗ B_r;  y_r = S C_r
  * C, B, prevK: [b, R, H, N]; x, prevV: [b, R, H, P]; adt, dt, trap: [b, H]; ssm: [b, H, P, N].
  */
-export function mamba3StepScan(i: KernelInputs<Mamba3StepScanInputs>): { y: TypedArray; ssm: TypedArray } {
+export function mamba3StepScan(cpu: CpuBackend, i: KernelInputs<Mamba3StepScanInputs>): { y: TypedArray; ssm: TypedArray } {
   const [b, R, H, N] = i.C.shape;
   const P = i.x.shape[3];
   const C = arr(i.C);
@@ -18,8 +21,8 @@ export function mamba3StepScan(i: KernelInputs<Mamba3StepScanInputs>): { y: Type
   const dt = arr(i.dt);
   const trap = arr(i.trap);
   const ssmIn = arr(i.ssm);
-  const ssm = alloc(i.ssm.dtype, i.ssm.shape);
-  const y = alloc(i.x.dtype, i.x.shape);
+  const ssm = cpu.alloc(i.ssm.dtype, i.ssm.size);
+  const y = cpu.alloc(i.x.dtype, i.x.size);
   for (let bi = 0; bi < b; bi++) {
     for (let h = 0; h < H; h++) {
       const bh = bi * H + h;

@@ -1,11 +1,10 @@
-import type { Tensor } from '../../tensor.js';
+import type { Tensor } from '@mamba3/tensor';
 
 /*
  * The Mamba-3 mixer between its two projections, as one fused op. Shapes:
  *   b batch, L sequence length, H nheads, P headdim, N dState, G ngroups, R mimoRank (1 for SISO),
  *   A numRopeAngles, dInner = H·P,
- *   dInProj = 2·dInner + 2·N·G·R + 3·H + A   (in_proj output, split in the official order
- *             z, x, B, C, dd_dt, dd_A, trap, angles; B and C laid out (r g n)).
+ *   dInProj = 2·dInner + 2·N·G·R + 3·H + A   (in_proj output: the layout is defined once, in layout.ts).
  */
 
 export interface Mamba3MixerAttrs {
@@ -72,8 +71,3 @@ export interface Mamba3MixerResult {
 
 export const MIXER_PARAM_KEYS = ['dtBias', 'BBias', 'CBias', 'BNormWeight', 'CNormWeight', 'D', 'mimoX', 'mimoZ', 'mimoO', 'normWeight'] as const;
 export const MIXER_STATE_KEYS = ['angle', 'ssm', 'k', 'v'] as const;
-
-export function dInProjOf(a: Mamba3MixerAttrs): number {
-  const dInner = a.nheads * a.headdim;
-  return 2 * dInner + 2 * a.dState * a.ngroups * a.mimoRank + 3 * a.nheads + a.numRopeAngles;
-}

@@ -1,13 +1,11 @@
-import type { KernelInputs, KernelTensor, Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '@mamba3/tensor';
+import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { KernelInputs, KernelTensor } from '@mamba3/tensor';
 import { UnsupportedError } from '@mamba3/tensor';
-import { f32Lit } from '../codegen.js';
-import type { GPUStorage, Runtime } from '../runtime.js';
+import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '../../ops/mamba3/mixer-types.js';
+import { MIXER_PARAM_KEYS } from '../../ops/mamba3/mixer-types.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
 import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl, stepLanes, stepSlices } from './mamba3-mixer.wgsl.js';
-import { chunkScanCore, scanDims } from './mamba3-scan.js';
-import { binary } from './elementwise.js';
-import { transpose } from './layout.js';
-import { buf } from './util.js';
+import { buf, chunkScanCore, scanDims } from './mamba3-scan.js';
 
 /** What the fused mixer kernels return (the backend interface's MixerKernelOutputs). */
 export interface MixerStorages {
@@ -18,7 +16,7 @@ export interface MixerStorages {
   v: GPUStorage;
 }
 
-const PARAM_ORDER = ['dtBias', 'BBias', 'CBias', 'BNormWeight', 'CNormWeight', 'D', 'mimoX', 'mimoZ', 'mimoO', 'normWeight'] as const;
+const PARAM_ORDER = MIXER_PARAM_KEYS;
 
 interface Packed {
   sources: (GPUStorage | null)[];
@@ -96,13 +94,14 @@ export function mixerDims(a: Mamba3MixerAttrs): MixerDims {
 
 /** One decode step of the whole mixer, one dispatch. */
 export function mamba3MixerStep(
-  rt: Runtime,
+  gpu: WebGPUBackend,
   zxbcdt: KernelTensor,
   params: KernelInputs<Mamba3MixerParams>,
   state: KernelInputs<Mamba3MixerState>,
   attrs: Mamba3MixerAttrs,
 ): MixerStorages {
   const op = 'mamba3MixerStep';
+  const rt = gpu.runtime;
   const d = mixerDims(attrs);
   const b = zxbcdt.shape[0];
   const { H, P, N, R, A } = d;
@@ -124,7 +123,7 @@ export function mamba3MixerStep(
   const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}/${slices}`;
   rt.dispatch(
     key,
-    () => mixerStepWgsl(d, l, f32Lit, slices),
+    () => mixerStepWgsl(d, l, gpu.wgsl, slices),
     [buf(zxbcdt), packed.buffer, buf(state.angle), buf(state.ssm), buf(state.k), buf(state.v), out.y.buffer, out.angle.buffer, out.ssm.buffer, out.k.buffer, out.v.buffer],
     [H, b, slices],
   );
@@ -138,13 +137,14 @@ export function mamba3MixerStep(
  * composite's ~60.
  */
 export function mamba3MixerChunked(
-  rt: Runtime,
+  gpu: WebGPUBackend,
   zxbcdt: KernelTensor,
   params: KernelInputs<Mamba3MixerParams>,
   state: KernelInputs<Mamba3MixerState> | null,
   attrs: Mamba3MixerAttrs,
 ): MixerStorages {
   const op = 'mamba3MixerChunked';
+  const rt = gpu.runtime;
   const d = mixerDims(attrs);
   const [b, L] = zxbcdt.shape;
   const { H, P, N, R, A } = d;
@@ -161,9 +161,9 @@ export function mamba3MixerChunked(
     theta = rt.alloc(op, b * L * H * A * 4, 'float32');
     const chunks = Math.ceil(L / ANGLE_CHUNK);
     const sums = rt.alloc(op, b * H * chunks * A * 4, 'float32');
-    rt.dispatch(`m3mixAngleSums/${tag}`, () => mixerAngleSumsWgsl(d, l, f32Lit), [zx, packed.buffer, sums.buffer, seq], [chunks, b * H]);
+    rt.dispatch(`m3mixAngleSums/${tag}`, () => mixerAngleSumsWgsl(d, l, gpu.wgsl), [zx, packed.buffer, sums.buffer, seq], [chunks, b * H]);
     const bindings = [zx, packed.buffer, sums.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : []), seq];
-    rt.dispatch(`m3mixAngleScan/${tag}/${+!!state}`, () => mixerAngleScanWgsl(d, l, !!state, f32Lit), bindings, [chunks, b * H]);
+    rt.dispatch(`m3mixAngleScan/${tag}/${+!!state}`, () => mixerAngleScanWgsl(d, l, !!state, gpu.wgsl), bindings, [chunks, b * H]);
     rt.release(sums);
   } else if (state) {
     rt.copy(buf(state.angle), angle.buffer, 0, b * H * A * 4);
@@ -178,17 +178,17 @@ export function mamba3MixerChunked(
   const dt = rt.alloc(op, positions * H * 4, 'float32');
   const trap = rt.alloc(op, positions * H * 4, 'float32');
   const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, xt.buffer, adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : []), seq];
-  rt.dispatch(`m3mixPrep/${tag}`, () => mixerPrepWgsl(d, l, f32Lit), prepBindings, rt.grid(positions));
+  rt.dispatch(`m3mixPrep/${tag}`, () => mixerPrepWgsl(d, l, gpu.wgsl), prepBindings, rt.grid(positions));
   if (theta) rt.release(theta);
 
   // The cache carried in: ṽ_r = v ⊙ mimo_x[:, r] (a reshape for SISO).
   let initialV: GPUStorage | null = null;
   if (state && d.isMimo) {
     const mimoX = params.mimoX!;
-    const mx = transpose(rt, mimoX, [1, 0, 2], [R, H, P]);
+    const mx = gpu.transpose(mimoX, [1, 0, 2], [R, H, P]) as GPUStorage;
     const v4 = { shape: [b, 1, H, P], dtype: 'float32', size: b * H * P, storage: state.v.storage } as const;
     const m4 = { shape: [R, H, P], dtype: 'float32', size: R * H * P, storage: mx } as const;
-    initialV = binary(rt, 'mul', v4, m4, [b, R, H, P]);
+    initialV = gpu.binary('mul', v4, m4, [b, R, H, P]) as GPUStorage;
     rt.release(mx);
   }
   const scan = chunkScanCore(rt, op, scanDims(b, L, R, H, P, N), {
@@ -203,7 +203,7 @@ export function mamba3MixerChunked(
   if (initialV) rt.release(initialV);
 
   const y = rt.alloc(op, positions * H * P * 4, 'float32');
-  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, f32Lit), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer, seq], rt.grid(positions * H));
+  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer, seq], rt.grid(positions * H));
   // Cache out: k = B̃ and v = raw x at each row's last position.
   const k = rt.alloc(op, b * R * H * N * 4, 'float32');
   const v = rt.alloc(op, b * H * P * 4, 'float32');

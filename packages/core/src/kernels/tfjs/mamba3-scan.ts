@@ -1,6 +1,6 @@
 /*
- * The Mamba-3 scans on tfjs ops: the same chunked (SSD) parallel form as the composite in
- * @mamba3/tensor (ops/mamba3/scan.ts), written straight on tfjs so one kernel is one tf.tidy
+ * The Mamba-3 scans on tfjs ops: the same chunked (SSD) parallel form as the composite
+ * (../../ops/mamba3/scan.ts), written straight on tfjs so one kernel is one tf.tidy
  * with no per-op bookkeeping of ours, batch, heads and chunks folded into one batch axis (rank
  * ≤ 4 throughout, rank 5 only for MIMO's broadcast: tfjs's GPU shaders stop at 6 and stumble at
  * 5), and MIMO handled by broadcasting instead of repeats.
@@ -8,12 +8,11 @@
  * Shapes: b batch, L length, R mimoRank, H heads, P headdim, N dState; T chunk length, nc chunks.
  * Recurrence: S_t = α_t S_{t−1} + β_t Σ_r x_{t−1,r} ⊗ B_{t−1,r} + γ_t Σ_r x_{t,r} ⊗ B_{t,r}; y_{t,r} = S_t C_{t,r}.
  */
-import type { KernelInputs, KernelTensor, Mamba3ChunkScanInputs, Mamba3ScanAttrs, Mamba3StepScanInputs } from '@mamba3/tensor';
-import type { Tf, TfTensor } from '../tf.js';
-import { input } from '../tf.js';
-import { outerDiff, scaleCols, scaleRows } from './broadcast.js';
-import type { Traits } from './quirks.js';
-import { padAny, sliceAny } from './quirks.js';
+import type { TfjsBackend, TfTensor } from '@mamba3/backend-tfjs';
+import type { KernelInputs, KernelTensor } from '@mamba3/tensor';
+import type { Mamba3ChunkScanInputs, Mamba3ScanAttrs, Mamba3StepScanInputs } from '../../ops/mamba3/types.js';
+
+type Tf = TfjsBackend['tf'];
 
 interface ChunkOut {
   y: TfTensor;
@@ -32,8 +31,10 @@ function outerSum(tf: Tf, v: TfTensor, k: TfTensor): TfTensor {
   return tf.matMul(tf.transpose(v, [0, 2, 3, 1]), tf.transpose(k, [0, 2, 1, 3]));
 }
 
-export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs, traits: Traits): ChunkOut {
-  const t = (k: KernelTensor | undefined): TfTensor | null => (k ? input(tf, k) : null);
+export function mamba3ChunkScan(be: TfjsBackend, inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs): ChunkOut {
+  const { tf, traits } = be;
+  const { input, outerDiff, scaleCols, scaleRows, padAny, sliceAny } = be.helpers;
+  const t = (x: KernelTensor | undefined): TfTensor | null => (x ? input(tf, x) : null);
   const [b, L, R, H, N] = inputs.C.shape;
   const P = inputs.x.shape[4];
   const T = Math.min(attrs.chunkSize, L);
@@ -128,10 +129,12 @@ export function mamba3ChunkScan(tf: Tf, inputs: KernelInputs<Mamba3ChunkScanInpu
 }
 
 /** One recurrent step: both outer products (previous and current input) in one matmul over 2R. */
-export function mamba3StepScan(tf: Tf, inputs: KernelInputs<Mamba3StepScanInputs>, traits: Traits): { y: TfTensor; ssm: TfTensor } {
+export function mamba3StepScan(be: TfjsBackend, inputs: KernelInputs<Mamba3StepScanInputs>): { y: TfTensor; ssm: TfTensor } {
+  const { tf, traits } = be;
+  const { input, scaleRows } = be.helpers;
   const [b, , H, N] = inputs.C.shape;
   const P = inputs.x.shape[3];
-  const i = (k: KernelTensor): TfTensor => input(tf, k);
+  const i = (x: KernelTensor): TfTensor => input(tf, x);
   const col = (x: TfTensor): TfTensor => tf.reshape(x, [b, 1, H, 1]);
   const alpha = tf.exp(i(inputs.adt));
   const beta = tf.mul(tf.mul(tf.sub(tf.scalar(1), i(inputs.trap)), i(inputs.dt)), alpha);

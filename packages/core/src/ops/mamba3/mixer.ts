@@ -1,16 +1,46 @@
-import { recordCompositeGrad } from '../../autograd.js';
-import { ArgumentError, ConfigError, ShapeError } from '../../errors.js';
-import { tidy } from '../../scope.js';
-import { formatShape } from '../../shape.js';
-import type { Tensor } from '../../tensor.js';
-import { zeros } from '../creation.js';
-import { add, cos, maximum, minimum, mul, neg, reciprocal, sigmoid, silu, sin, softplus, sub, tanh } from '../elementwise.js';
-import { concat, expandDims, repeatInterleave, reshape, sliceAxis, split, squeeze, stack, transpose } from '../layout.js';
-import { gatedRmsNorm, rmsNorm } from '../nn.js';
-import { cumsum, sum } from '../reduce.js';
-import { checkFloat, checkInputs, checkSameDType, expectShape, make } from '../util.js';
+import type { Tensor } from '@mamba3/tensor';
+import {
+  add,
+  ArgumentError,
+  checkFloat,
+  checkInputs,
+  checkSameDType,
+  concat,
+  ConfigError,
+  cos,
+  cumsum,
+  defineFusedOp,
+  expandDims,
+  expectShape,
+  formatShape,
+  gatedRmsNorm,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  reciprocal,
+  repeatInterleave,
+  reshape,
+  rmsNorm,
+  ShapeError,
+  sigmoid,
+  silu,
+  sin,
+  sliceAxis,
+  softplus,
+  split,
+  squeeze,
+  stack,
+  sub,
+  sum,
+  tanh,
+  tidy,
+  transpose,
+  zeros,
+} from '@mamba3/tensor';
+import { inProjLayout } from './layout.js';
 import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerResult, Mamba3MixerState } from './mixer-types.js';
-import { dInProjOf, MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './mixer-types.js';
+import { MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './mixer-types.js';
 import { mamba3ChunkScan, mamba3StepScan } from './scan.js';
 
 // Validation ------------------------------------------------------------------------------------
@@ -47,7 +77,7 @@ function checkMixer(op: string, zxbcdt: Tensor, p: Mamba3MixerParams, a: Mamba3M
     checkFloat(op, name, t);
     checkSameDType(op, zxbcdt, t, ['zxbcdt', name]);
   }
-  const dIn = dInProjOf(a);
+  const dIn = inProjLayout(a).dInProj;
   const { nheads: H, headdim: P, dState: N, mimoRank: R, numRopeAngles: A } = a;
   if (zxbcdt.rank !== (step ? 2 : 3) || zxbcdt.shape[zxbcdt.rank - 1] !== dIn) {
     throw new ShapeError(`${op}: "zxbcdt" (the in_proj output) should be ${step ? '[batch, ' : '[batch, seqlen, '}${dIn}], got ${formatShape(zxbcdt.shape)}`);
@@ -133,8 +163,7 @@ function expandRank(x: Tensor, mimoX: Tensor | undefined, rankAxis: number): Ten
 function preprocess(zxbcdt: Tensor, p: Mamba3MixerParams, a: Mamba3MixerAttrs, angle0: Tensor | undefined): Preprocessed {
   const [b, L] = zxbcdt.shape;
   const { nheads: H, headdim: P, dState: N, ngroups: G, mimoRank: R, numRopeAngles: A } = a;
-  const dInner = H * P;
-  const [z, x, Bp, Cp, ddDt, ddA, trapRaw, angles] = split(zxbcdt, [dInner, dInner, N * G * R, N * G * R, H, H, H, A], -1);
+  const [z, x, Bp, Cp, ddDt, ddA, trapRaw, angles] = split(zxbcdt, inProjLayout(a).splitSizes, -1);
   const dt = softplus(add(ddDt, p.dtBias));
   const adt = mul(neg(maximum(heavyTail(ddA), a.AFloor)), dt);
   const trap = sigmoid(trapRaw);
@@ -228,43 +257,65 @@ function stepComposite(zxbcdt: Tensor, p: Mamba3MixerParams, a: Mamba3MixerAttrs
 
 // Ops -------------------------------------------------------------------------------------------
 
-type Composite = (zxbcdt: Tensor, p: Mamba3MixerParams, a: Mamba3MixerAttrs, s: Mamba3MixerState | undefined) => Mamba3MixerResult;
+/**
+ * The mixer ops' kernel contract: one flat record of tensors (zxbcdt, the parameters, and the
+ * cache when there is one) and one of outputs (y and the new cache).
+ */
+export type Mamba3MixerOpInputs = { zxbcdt: Tensor } & Mamba3MixerParams & Partial<Mamba3MixerState>;
+export type Mamba3MixerOpOutputs = { y: Tensor } & Mamba3MixerState;
 
-/** Runs a backend's fused mixer kernel, taping the composite's gradient. */
-function runFused(
-  op: string,
-  zxbcdt: Tensor,
-  p: Mamba3MixerParams,
-  a: Mamba3MixerAttrs,
-  state: Mamba3MixerState | undefined,
-  out: { y: unknown; angle: unknown; ssm: unknown; k: unknown; v: unknown },
-  yShape: number[],
-  composite: Composite,
-): Mamba3MixerResult {
-  const backend = zxbcdt.backend;
-  const dtype = zxbcdt.dtype;
-  const b = zxbcdt.shape[0];
-  const { nheads: H, headdim: P, dState: N, mimoRank: R, numRopeAngles: A } = a;
-  const result: Mamba3MixerResult = {
-    y: make(backend, out.y, yShape, dtype),
-    state: {
-      angle: make(backend, out.angle, [b, H, A], dtype),
-      ssm: make(backend, out.ssm, [b, H, P, N], dtype),
-      k: make(backend, out.k, [b, R, H, N], dtype),
-      v: make(backend, out.v, [b, H, P], dtype),
-    },
-  };
-  const paramKeys = MIXER_PARAM_KEYS.filter((k) => p[k] !== undefined);
-  const inputs = [zxbcdt, ...paramKeys.map((k) => p[k] as Tensor), ...(state ? MIXER_STATE_KEYS.map((k) => state[k]) : [])];
-  const outputs = [result.y, ...MIXER_STATE_KEYS.map((k) => result.state[k])];
-  recordCompositeGrad(op, inputs, outputs, (z, ...rest) => {
-    const params = Object.fromEntries(paramKeys.map((k, i) => [k, rest[i]])) as unknown as Mamba3MixerParams;
-    const s = state ? (Object.fromEntries(MIXER_STATE_KEYS.map((k, i) => [k, rest[paramKeys.length + i]])) as unknown as Mamba3MixerState) : undefined;
-    const r = composite(z, params, a, s);
-    return [r.y, ...MIXER_STATE_KEYS.map((k) => r.state[k])];
-  });
-  return result;
+const MIXER_INPUTS = ['zxbcdt', ...MIXER_PARAM_KEYS, ...MIXER_STATE_KEYS] as const;
+const MIXER_OUTPUTS = ['y', ...MIXER_STATE_KEYS] as const;
+
+/** The parameter record inside a flat input record. */
+export function mixerParamsOf<T>(i: { [K in (typeof MIXER_PARAM_KEYS)[number]]?: T }): { [K in (typeof MIXER_PARAM_KEYS)[number]]?: T } {
+  return Object.fromEntries(MIXER_PARAM_KEYS.filter((k) => i[k] !== undefined).map((k) => [k, i[k]]));
 }
+
+/** The cache inside a flat input record (undefined when none of its tensors is given). */
+export function mixerStateOf<T>(i: { [K in (typeof MIXER_STATE_KEYS)[number]]?: T }): { [K in (typeof MIXER_STATE_KEYS)[number]]: T } | undefined {
+  if (MIXER_STATE_KEYS.every((k) => i[k] === undefined)) return undefined;
+  return { angle: i.angle as T, ssm: i.ssm as T, k: i.k as T, v: i.v as T };
+}
+
+const flat = (r: Mamba3MixerResult): Mamba3MixerOpOutputs => ({ y: r.y, ...r.state });
+const nested = (o: Mamba3MixerOpOutputs): Mamba3MixerResult => ({ y: o.y, state: { angle: o.angle, ssm: o.ssm, k: o.k, v: o.v } });
+const paramsOf = (i: Mamba3MixerOpInputs): Mamba3MixerParams => mixerParamsOf(i) as Mamba3MixerParams;
+
+function stateShapes(a: Mamba3MixerAttrs, b: number): Record<(typeof MIXER_STATE_KEYS)[number], number[]> {
+  const { nheads: H, headdim: P, dState: N, mimoRank: R, numRopeAngles: A } = a;
+  return { angle: [b, H, A], ssm: [b, H, P, N], k: [b, R, H, N], v: [b, H, P] };
+}
+
+/** The chunked mixer as a fused op (kernels register under `mamba3MixerChunked`). */
+export const mamba3MixerChunkedOp = defineFusedOp<Mamba3MixerOpInputs, Mamba3MixerAttrs, Mamba3MixerOpOutputs>({
+  name: 'mamba3MixerChunked',
+  inputNames: MIXER_INPUTS,
+  outputNames: MIXER_OUTPUTS,
+  check: (i, a) => {
+    const { b, L } = checkMixer('mamba3MixerChunked', i.zxbcdt, paramsOf(i), a, mixerStateOf(i), false);
+    return { y: [b, L, a.nheads * a.headdim], ...stateShapes(a, b) };
+  },
+  composite: (i, a) => flat(chunkedComposite(i.zxbcdt, paramsOf(i), a, mixerStateOf(i))),
+});
+
+/** One decode step of the mixer as a fused op (kernels register under `mamba3MixerStep`). */
+export const mamba3MixerStepOp = defineFusedOp<Mamba3MixerOpInputs, Mamba3MixerAttrs, Mamba3MixerOpOutputs>({
+  name: 'mamba3MixerStep',
+  inputNames: MIXER_INPUTS,
+  outputNames: MIXER_OUTPUTS,
+  check: (i, a) => {
+    const { b } = checkMixer('mamba3MixerStep', i.zxbcdt, paramsOf(i), a, mixerStateOf(i), true);
+    return { y: [b, a.nheads * a.headdim], ...stateShapes(a, b) };
+  },
+  composite: (i, a) => flat(stepComposite(i.zxbcdt, paramsOf(i), a, mixerStateOf(i) as Mamba3MixerState)),
+});
+
+const inputsOf = (zxbcdt: Tensor, params: Mamba3MixerParams, state: Mamba3MixerState | undefined): Mamba3MixerOpInputs => ({
+  zxbcdt,
+  ...params,
+  ...(state ? { angle: state.angle, ssm: state.ssm, k: state.k, v: state.v } : {}),
+});
 
 /**
  * The Mamba-3 mixer between in_proj and out_proj over a sequence (prefill, training): the
@@ -272,32 +323,18 @@ function runFused(
  * last position. `zxbcdt`: [b, L, dInProj] -> y: [b, L, dInner].
  */
 export function mamba3MixerChunked(zxbcdt: Tensor, params: Mamba3MixerParams, attrs: Mamba3MixerAttrs, state?: Mamba3MixerState): Mamba3MixerResult {
-  const op = 'mamba3MixerChunked';
-  const { b, L } = checkMixer(op, zxbcdt, params, attrs, state, false);
-  const backend = zxbcdt.backend;
-  if (!backend.mamba3MixerChunked) return chunkedComposite(zxbcdt, params, attrs, state);
-  const out = backend.mamba3MixerChunked(zxbcdt, params, state ?? null, attrs);
-  return runFused(op, zxbcdt, params, attrs, state, out, [b, L, attrs.nheads * attrs.headdim], chunkedComposite);
+  return nested(mamba3MixerChunkedOp(inputsOf(zxbcdt, params, state), attrs));
 }
 
 /** One decode step of the mixer: `zxbcdt` [b, dInProj] -> y [b, dInner], with the updated cache. */
 export function mamba3MixerStep(zxbcdt: Tensor, params: Mamba3MixerParams, attrs: Mamba3MixerAttrs, state: Mamba3MixerState): Mamba3MixerResult {
-  const op = 'mamba3MixerStep';
-  const { b } = checkMixer(op, zxbcdt, params, attrs, state, true);
-  const backend = zxbcdt.backend;
-  if (!backend.mamba3MixerStep) return stepComposite(zxbcdt, params, attrs, state);
-  const out = backend.mamba3MixerStep(zxbcdt, params, state, attrs);
-  return runFused(op, zxbcdt, params, attrs, state, out, [b, attrs.nheads * attrs.headdim], (z, p, a, s) => stepComposite(z, p, a, s as Mamba3MixerState));
+  return nested(mamba3MixerStepOp(inputsOf(zxbcdt, params, state), attrs));
 }
 
 /** The reference composites, for backends and tests that compare against them. */
 export const mamba3MixerComposites = {
-  chunked: (zxbcdt: Tensor, params: Mamba3MixerParams, attrs: Mamba3MixerAttrs, state?: Mamba3MixerState): Mamba3MixerResult => {
-    checkMixer('mamba3MixerChunked', zxbcdt, params, attrs, state, false);
-    return chunkedComposite(zxbcdt, params, attrs, state);
-  },
-  step: (zxbcdt: Tensor, params: Mamba3MixerParams, attrs: Mamba3MixerAttrs, state: Mamba3MixerState): Mamba3MixerResult => {
-    checkMixer('mamba3MixerStep', zxbcdt, params, attrs, state, true);
-    return stepComposite(zxbcdt, params, attrs, state);
-  },
+  chunked: (zxbcdt: Tensor, params: Mamba3MixerParams, attrs: Mamba3MixerAttrs, state?: Mamba3MixerState): Mamba3MixerResult =>
+    nested(mamba3MixerChunkedOp.composite(inputsOf(zxbcdt, params, state), attrs)),
+  step: (zxbcdt: Tensor, params: Mamba3MixerParams, attrs: Mamba3MixerAttrs, state: Mamba3MixerState): Mamba3MixerResult =>
+    nested(mamba3MixerStepOp.composite(inputsOf(zxbcdt, params, state), attrs)),
 };

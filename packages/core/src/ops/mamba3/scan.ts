@@ -1,13 +1,28 @@
-import { recordCompositeGrad } from '../../autograd.js';
-import { ArgumentError, ShapeError } from '../../errors.js';
-import { formatShape } from '../../shape.js';
-import type { Tensor } from '../../tensor.js';
-import { add, exp, minimum, mul, sub } from '../elementwise.js';
-import { expandDims, pad, repeatInterleave, reshape, sliceAxis, transpose } from '../layout.js';
-import { matmul } from '../matmul.js';
-import { cumsum } from '../reduce.js';
-import { tidy } from '../../scope.js';
-import { checkFloat, checkInputs, checkSameDType, expectShape, make } from '../util.js';
+import type { Tensor } from '@mamba3/tensor';
+import {
+  add,
+  ArgumentError,
+  checkFloat,
+  checkInputs,
+  checkSameDType,
+  cumsum,
+  defineFusedOp,
+  exp,
+  expandDims,
+  expectShape,
+  formatShape,
+  matmul,
+  minimum,
+  mul,
+  pad,
+  repeatInterleave,
+  reshape,
+  ShapeError,
+  sliceAxis,
+  sub,
+  tensor,
+  transpose,
+} from '@mamba3/tensor';
 import type {
   Mamba3ChunkScanInputs,
   Mamba3ChunkScanResult,
@@ -52,33 +67,32 @@ function checkChunkInputs(op: string, i: Mamba3ChunkScanInputs): Dims {
 const CHUNK_KEYS = ['C', 'B', 'x', 'adt', 'dt', 'trap', 'initialSsm', 'initialK', 'initialV'] as const;
 
 /**
- * The Mamba-3 chunked scan (prefill and training): the SSD parallel form with the
+ * The Mamba-3 chunked scan as a fused op (prefill and training): the SSD parallel form with the
  * exponential-trapezoidal discretisation. See `types.ts` for the recurrence it computes.
  */
+export const mamba3ChunkScanOp = defineFusedOp<Mamba3ChunkScanInputs, Mamba3ScanAttrs, Mamba3ChunkScanResult>({
+  name: 'mamba3ChunkScan',
+  inputNames: CHUNK_KEYS,
+  outputNames: ['y', 'finalSsm'],
+  check: (inputs, attrs) => {
+    const op = 'mamba3ChunkScan';
+    const d = checkChunkInputs(op, inputs);
+    if (!Number.isInteger(attrs.chunkSize) || attrs.chunkSize < 1) {
+      throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${attrs.chunkSize}`);
+    }
+    return { y: [d.b, d.L, d.R, d.H, d.P], finalSsm: [d.b, d.H, d.P, d.N] };
+  },
+  composite: (inputs, attrs) => chunkScanComposite(inputs, attrs),
+});
+
+/** The Mamba-3 chunked scan: a registered kernel where the backend has one, else the composite. */
 export function mamba3ChunkScan(inputs: Mamba3ChunkScanInputs, attrs: Mamba3ScanAttrs): Mamba3ChunkScanResult {
-  const op = 'mamba3ChunkScan';
-  const d = checkChunkInputs(op, inputs);
-  if (!Number.isInteger(attrs.chunkSize) || attrs.chunkSize < 1) {
-    throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${attrs.chunkSize}`);
-  }
-  const backend = inputs.x.backend;
-  if (!backend.mamba3ChunkScan) return mamba3ChunkScanComposite(inputs, attrs);
-  const out = backend.mamba3ChunkScan(inputs, attrs);
-  const dtype = inputs.x.dtype;
-  const y = make(backend, out.y, [d.b, d.L, d.R, d.H, d.P], dtype);
-  const finalSsm = make(backend, out.finalSsm, [d.b, d.H, d.P, d.N], dtype);
-  const present = CHUNK_KEYS.filter((k) => inputs[k] !== undefined);
-  recordCompositeGrad(op, present.map((k) => inputs[k] as Tensor), [y, finalSsm], (...ts) => {
-    const rebuilt = Object.fromEntries(present.map((k, j) => [k, ts[j]])) as unknown as Mamba3ChunkScanInputs;
-    const r = mamba3ChunkScanComposite(rebuilt, attrs);
-    return [r.y, r.finalSsm];
-  });
-  return { y, finalSsm };
+  return mamba3ChunkScanOp(inputs, attrs);
 }
 
 /** The reference composite of `mamba3ChunkScan` on primitive ops. */
 export function mamba3ChunkScanComposite(inputs: Mamba3ChunkScanInputs, attrs: Mamba3ScanAttrs): Mamba3ChunkScanResult {
-  return tidy(() => chunkScanComposite(inputs, attrs));
+  return mamba3ChunkScanOp.composite(inputs, attrs);
 }
 
 function chunkScanComposite(inputs: Mamba3ChunkScanInputs, attrs: Mamba3ScanAttrs): Mamba3ChunkScanResult {
@@ -170,7 +184,7 @@ function chunkScanComposite(inputs: Mamba3ChunkScanInputs, attrs: Mamba3ScanAttr
 function maskTensor(backend: Tensor['backend'], dtype: Tensor['dtype'], rows: number, pred: (i: number, j: number) => boolean, cols = rows): Tensor {
   const values = dtype === 'float64' ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) values[i * cols + j] = pred(i, j) ? 1 : 0;
-  return make(backend, backend.upload(values, [rows, cols], dtype), [rows, cols], dtype);
+  return tensor(values, [rows, cols], { dtype, backend });
 }
 
 // Step ------------------------------------------------------------------------------------------
@@ -196,26 +210,26 @@ function checkStepInputs(op: string, i: Mamba3StepScanInputs): Omit<Dims, 'L'> {
 
 const STEP_KEYS = ['C', 'B', 'x', 'adt', 'dt', 'trap', 'ssm', 'prevK', 'prevV'] as const;
 
-/** One recurrent Mamba-3 step (decoding). See `types.ts` for the recurrence. */
+/** One recurrent Mamba-3 step (decoding) as a fused op. See `types.ts` for the recurrence. */
+export const mamba3StepScanOp = defineFusedOp<Mamba3StepScanInputs, Record<string, never>, Mamba3StepScanResult>({
+  name: 'mamba3StepScan',
+  inputNames: STEP_KEYS,
+  outputNames: ['y', 'ssm'],
+  check: (inputs) => {
+    const d = checkStepInputs('mamba3StepScan', inputs);
+    return { y: [d.b, d.R, d.H, d.P], ssm: [d.b, d.H, d.P, d.N] };
+  },
+  composite: (inputs) => stepScanComposite(inputs),
+});
+
+/** One recurrent Mamba-3 step: a registered kernel where the backend has one, else the composite. */
 export function mamba3StepScan(inputs: Mamba3StepScanInputs): Mamba3StepScanResult {
-  const op = 'mamba3StepScan';
-  const d = checkStepInputs(op, inputs);
-  const backend = inputs.x.backend;
-  if (!backend.mamba3StepScan) return mamba3StepScanComposite(inputs);
-  const out = backend.mamba3StepScan(inputs);
-  const dtype = inputs.x.dtype;
-  const y = make(backend, out.y, [d.b, d.R, d.H, d.P], dtype);
-  const ssm = make(backend, out.ssm, [d.b, d.H, d.P, d.N], dtype);
-  recordCompositeGrad(op, STEP_KEYS.map((k) => inputs[k]), [y, ssm], (...ts) => {
-    const r = mamba3StepScanComposite(Object.fromEntries(STEP_KEYS.map((k, j) => [k, ts[j]])) as unknown as Mamba3StepScanInputs);
-    return [r.y, r.ssm];
-  });
-  return { y, ssm };
+  return mamba3StepScanOp(inputs, {});
 }
 
 /** The reference composite of `mamba3StepScan`. */
 export function mamba3StepScanComposite(inputs: Mamba3StepScanInputs): Mamba3StepScanResult {
-  return tidy(() => stepScanComposite(inputs));
+  return mamba3StepScanOp.composite(inputs, {});
 }
 
 function stepScanComposite(i: Mamba3StepScanInputs): Mamba3StepScanResult {

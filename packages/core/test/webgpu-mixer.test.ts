@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState, Tensor } from '@mamba3/tensor';
-import * as ops from '@mamba3/tensor';
+import type { Backend, Tensor } from '@mamba3/tensor';
+import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerResult, Mamba3MixerState } from '../src/index.js';
+import * as tensorOps from '@mamba3/tensor';
+import * as core from '../src/index.js';
 import { createCpuBackend } from '@mamba3/backend-cpu';
-import type { WebGPUBackend } from '../src/index.js';
-import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './webgpu.js';
+
+const ops = { ...tensorOps, ...core };
 
 /**
  * The fused mixer kernels against the tensor package's composites run on the CPU backend
@@ -81,7 +85,7 @@ async function compare(label: string, got: Tensor, want: Tensor): Promise<void> 
   expect(worst, `${label}: element ${at} got ${g[at]} want ${w[at]}`).toBeLessThanOrEqual(1);
 }
 
-const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...ops.MIXER_STATE_KEYS.map((k) => [`state.${k}`, r.state[k]] as [string, Tensor])];
+const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...ops.MIXER_STATE_KEYS.map((k) => [`state.${k}`, r.state[k]] as [string, Tensor])];
 
 (SKIP_WEBGPU ? describe.skip : describe)(`fused Mamba-3 mixer kernels${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
   let gpu: WebGPUBackend;
@@ -151,7 +155,7 @@ const outputs = (r: ops.Mamba3MixerResult): [string, Tensor][] => [['y', r.y], .
           const probe = (t: Tensor, s: number) => ops.tensor(values(t.size, 500 + s, 1), t.shape, { backend });
           const loss = (x: Tensor, ...rest: Tensor[]): Tensor => {
             const params = Object.fromEntries(keys.map((k, i) => [k, rest[i]])) as unknown as Mamba3MixerParams;
-            const state = Object.fromEntries(stateKeys.map((k, i) => [k, rest[keys.length + i]])) as unknown as ops.Mamba3MixerState;
+            const state = Object.fromEntries(stateKeys.map((k, i) => [k, rest[keys.length + i]])) as unknown as Mamba3MixerState;
             const r = mode === 'chunked' ? ops.mamba3MixerChunked(x, params, c.attrs, state) : ops.mamba3MixerStep(x, params, c.attrs, state);
             const outs = [r.y, ...stateKeys.map((k) => r.state[k])];
             return outs.map((o, i) => ops.sum(ops.mul(o, probe(o, i)))).reduce((a, b) => ops.add(a, b));
