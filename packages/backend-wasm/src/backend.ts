@@ -9,8 +9,10 @@ import { CONTROL_BYTES, defaultThreads, ThreadPool } from './pool.js';
 import { binary, unary } from './kernels/elementwise.js';
 import { concat, slice } from './kernels/layout.js';
 import { fusedLinear } from './kernels/linear.js';
+import type { ScanKernelInputs, StepKernelInputs } from './kernels/mamba3.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
+import type { MixerKernelAttrs, MixerKernelParams, MixerKernelState, MixerOutputs } from './kernels/mixer.js';
 import { mamba3Mixer } from './kernels/mixer.js';
 import { reduce, rmsNorm, softmax } from './kernels/nn.js';
 
@@ -27,6 +29,22 @@ export interface WasmBackendOptions {
    * thread, since waking workers costs more than they save). For tests of the threaded paths.
    */
   alwaysParallel?: boolean;
+}
+
+/**
+ * The wasm backend with its kernel-authoring API: the Mamba-3 kernels compiled into this
+ * package's WebAssembly module, for the fused-op kernels @mamba3/core registers for kind `wasm`.
+ * Storage is a block of the WebAssembly memory; these take and return such blocks.
+ */
+export interface WasmBackend extends Backend {
+  readonly wasmKernels: {
+    /** The exact sequential recurrence: y [b, L, R, H, P] and the final state [b, H, P, N]. */
+    mamba3ChunkScan(inputs: ScanKernelInputs): { y: unknown; finalSsm: unknown };
+    /** One recurrent step: y [b, R, H, P] and the new state. */
+    mamba3StepScan(inputs: StepKernelInputs): { y: unknown; ssm: unknown };
+    /** The whole mixer over zxbcdt [b, L, dInProj] (L positions; a decode step is L = 1). */
+    mamba3Mixer(zxbcdt: KernelTensor, L: number, params: MixerKernelParams, state: MixerKernelState | null, attrs: MixerKernelAttrs): MixerOutputs;
+  };
 }
 
 function decode(base64: string): Uint8Array {
@@ -56,7 +74,7 @@ export function wasmAvailable(): boolean {
  * hot kernels (matmul, elementwise math, norms, softmax, reductions) run as SIMD128 code on all
  * threads; ops without a wasm kernel run the cpu backend's loops on views of that memory.
  */
-export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Backend> {
+export async function createWasmBackend(opts?: WasmBackendOptions): Promise<WasmBackend> {
   const name = opts?.name ?? 'wasm';
   if (!wasmAvailable()) throw new BackendUnavailableError('wasm backend: this platform has no WebAssembly SIMD128 (Node ≥ 16.4 or a current browser has it); use the cpu backend');
   let threads = Math.max(1, Math.floor(opts?.threads ?? (await defaultThreads())));
@@ -71,7 +89,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Back
   const pool = await ThreadPool.create(module, memory, ctrl.ptr, threads);
   const cpu = createCpuBackend({ name: `${name}-fallback` });
   const ctx = opts?.alwaysParallel ? new WasmContext(heap, pool, cpu, 0, 0) : new WasmContext(heap, pool, cpu);
-  const info: BackendInfo = { name, dtypes: ['float32', 'int32'], syncRead: true, device: `WebAssembly SIMD128, ${threads} thread${threads > 1 ? 's' : ''}` };
+  const info: BackendInfo = { name, kind: 'wasm', dtypes: ['float32', 'int32'], syncRead: true, device: `WebAssembly SIMD128, ${threads} thread${threads > 1 ? 's' : ''}` };
   const v = (t: KernelTensor): KernelTensor => ctx.view(t);
   const read = (x: KernelTensor): TypedArray => heap.view(x.storage as WasmStorage, x.dtype, x.size).slice();
   const f32 = (...ts: KernelTensor[]): boolean => ts.every((t) => t.dtype === 'float32');
@@ -115,9 +133,10 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Back
     rmsNorm: (x, w, eps) => rmsNorm(ctx, x, null, w, eps, x.shape[x.shape.length - 1] ?? 1, true),
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) => rmsNorm(ctx, x, z, w, eps, groupSize, normBeforeGate),
     fusedLinear: (x, w, nw, eps, residual) => fusedLinear(ctx, x, w, nw, eps, residual),
-    mamba3ChunkScan: (inputs) => mamba3ChunkScan(ctx, inputs),
-    mamba3StepScan: (inputs) => mamba3StepScan(ctx, inputs),
-    mamba3MixerChunked: (zxbcdt, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, zxbcdt.shape[1], params, state, attrs),
-    mamba3MixerStep: (zxbcdt, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, 1, params, state, attrs),
+    wasmKernels: {
+      mamba3ChunkScan: (inputs) => mamba3ChunkScan(ctx, inputs),
+      mamba3StepScan: (inputs) => mamba3StepScan(ctx, inputs),
+      mamba3Mixer: (zxbcdt, L, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, L, params, state, attrs),
+    },
   };
 }

@@ -1,5 +1,31 @@
-import type { KernelInputs, KernelTensor, Mamba3ChunkScanInputs, Mamba3StepScanInputs } from '@mamba3/tensor';
+import type { KernelTensor } from '@mamba3/tensor';
 import type { WasmContext, WasmStorage } from '../context.js';
+
+/** The Mamba-3 chunked scan's inputs (the contract: @mamba3/core's ops/mamba3/types.ts). */
+export interface ScanKernelInputs {
+  C: KernelTensor;
+  B: KernelTensor;
+  x: KernelTensor;
+  adt: KernelTensor;
+  dt: KernelTensor;
+  trap: KernelTensor;
+  initialSsm?: KernelTensor;
+  initialK?: KernelTensor;
+  initialV?: KernelTensor;
+}
+
+/** The Mamba-3 recurrent step's inputs (same contract). */
+export interface StepKernelInputs {
+  C: KernelTensor;
+  B: KernelTensor;
+  x: KernelTensor;
+  adt: KernelTensor;
+  dt: KernelTensor;
+  trap: KernelTensor;
+  ssm: KernelTensor;
+  prevK: KernelTensor;
+  prevV: KernelTensor;
+}
 
 /** Threads split (batch, head) pairs; below this much state work one thread runs it all. */
 function scanWork(b: number, L: number, R: number, H: number, P: number, N: number): number {
@@ -7,7 +33,7 @@ function scanWork(b: number, L: number, R: number, H: number, P: number, N: numb
 }
 
 /** The Mamba-3 chunked scan, as the exact sequential recurrence (assembly/mamba3.ts). */
-export function mamba3ChunkScan(ctx: WasmContext, i: KernelInputs<Mamba3ChunkScanInputs>): { y: WasmStorage; finalSsm: WasmStorage } {
+export function mamba3ChunkScan(ctx: WasmContext, i: ScanKernelInputs): { y: WasmStorage; finalSsm: WasmStorage } {
   const [b, L, R, H, N] = i.C.shape;
   const P = i.x.shape[4];
   const y = ctx.alloc(b * L * R * H * P);
@@ -22,7 +48,7 @@ export function mamba3ChunkScan(ctx: WasmContext, i: KernelInputs<Mamba3ChunkSca
 }
 
 /** One recurrent step: the same kernel over a sequence of one. */
-export function mamba3StepScan(ctx: WasmContext, i: KernelInputs<Mamba3StepScanInputs>): { y: WasmStorage; ssm: WasmStorage } {
+export function mamba3StepScan(ctx: WasmContext, i: StepKernelInputs): { y: WasmStorage; ssm: WasmStorage } {
   const [b, R, H, N] = i.C.shape;
   const P = i.x.shape[3];
   const y = ctx.alloc(b * R * H * P);

@@ -1,4 +1,4 @@
-import type { KernelInputs, KernelTensor, Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '@mamba3/tensor';
+import type { KernelTensor } from '@mamba3/tensor';
 import type { WasmContext, WasmStorage } from '../context.js';
 
 /** The fused mixer's outputs: y and the four cache tensors. */
@@ -8,6 +8,32 @@ export interface MixerOutputs {
   ssm: WasmStorage;
   k: WasmStorage;
   v: WasmStorage;
+}
+
+/** The mixer's attributes the kernel reads (the contract: @mamba3/core's ops/mamba3/mixer-types.ts). */
+export interface MixerKernelAttrs {
+  nheads: number;
+  headdim: number;
+  dState: number;
+  ngroups: number;
+  mimoRank: number;
+  isMimo: boolean;
+  numRopeAngles: number;
+  complex: boolean;
+  AFloor: number;
+  isOutprojNorm: boolean;
+  eps: number;
+}
+
+/** Parameters by their official meaning (dtBias, BBias, ..., mimoX/Z/O and normWeight when present). */
+export type MixerKernelParams = { readonly [K in (typeof PARAM_ORDER)[number]]?: KernelTensor };
+
+/** The decode cache. */
+export interface MixerKernelState {
+  angle: KernelTensor;
+  ssm: KernelTensor;
+  k: KernelTensor;
+  v: KernelTensor;
 }
 
 /** Word order of the parameter block assembly/mixer.ts reads (one definition on each side). */
@@ -23,9 +49,9 @@ export function mamba3Mixer(
   ctx: WasmContext,
   zxbcdt: KernelTensor,
   L: number,
-  params: KernelInputs<Mamba3MixerParams>,
-  state: KernelInputs<Mamba3MixerState> | null,
-  a: Mamba3MixerAttrs,
+  params: MixerKernelParams,
+  state: MixerKernelState | null,
+  a: MixerKernelAttrs,
 ): MixerOutputs {
   const b = zxbcdt.shape[0];
   const { nheads: H, headdim: P, dState: N, ngroups: G, mimoRank: R, numRopeAngles: A } = a;
@@ -42,8 +68,7 @@ export function mamba3Mixer(
   const words = ctx.heap.i32(blk, BLOCK_WORDS);
   const floats = ctx.heap.f32(blk, BLOCK_WORDS);
   const ptr = (t: KernelTensor | undefined): number => (t ? ctx.ptr(t) : 0);
-  const p = params as Record<(typeof PARAM_ORDER)[number], KernelTensor | undefined>;
-  PARAM_ORDER.forEach((k, i) => (words[i] = ptr(p[k])));
+  PARAM_ORDER.forEach((k, i) => (words[i] = ptr(params[k])));
   STATE_ORDER.forEach((k, i) => (words[10 + i] = state ? ctx.ptr(state[k]) : 0));
   [out.y, out.angle, out.ssm, out.k, out.v].forEach((s, i) => (words[14 + i] = s.ptr));
   [b, L, H, P, N, G, R, A, a.isMimo ? 1 : 0, a.complex ? 1 : 0, a.isOutprojNorm ? 1 : 0].forEach((v, i) => (words[19 + i] = v));
