@@ -11,7 +11,7 @@ type KernelFn = (tid: number, nt: number, ...args: number[]) => void;
 /** Control block (Int32 words): generation, done count, task, thread count, stop, arg count, error. */
 const GEN = 0, DONE = 1, TASK = 2, NT = 3, STOP = 4, NARGS = 5, ERR = 6;
 export const CONTROL_BYTES = 64 + 24 * 8;
-const MAIN_SPIN = 200000;
+const MAIN_SPIN = 2000;
 
 interface AnyWorker {
   postMessage(m: unknown): void;

@@ -5,7 +5,7 @@
  * (`fns[task](tid, nt, ...args)`), count itself done. Layout of the control block: see pool.ts.
  */
 export const WORKER_SOURCE = `
-const SPIN = 20000;
+const SPIN = 2000;
 function boot(msg, ready) {
   const { module, memory, ctrl, names, tid } = msg;
   const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel abort'); } } });

@@ -81,16 +81,16 @@ export const wasmSuite: Suite = {
       const model = await loadDefaultModel({ backend });
       const [b, L] = q || isCpu ? [2, 256] : [16, 256];
       const ids = tensor(Array.from({ length: b * L }, (_, i) => (i * 7) % 65), [b, L], { dtype: 'int32', backend });
-      add(label, 'default model forward (eval batch)', `[${b}, ${L}]`, time(q ? 1 : 3, () => tidy(() => model.forward(ids).dataSync())), 'tokens/s', (b * L) / 1000);
+      add(label, 'default model forward (eval batch)', `[${b}, ${L}]`, time(q ? 1 : 3, () => tidy(() => model.forward(ids).dataSync())), 'tokens/s', b * L * 1000);
       const n = q ? 50 : isCpu ? 100 : 400;
-      add(label, 'default model decode (greedy)', `${n} tokens`, time(1, () => decode(model, n)), 'tokens/s', n / 1000);
+      add(label, 'default model decode (greedy)', `${n} tokens`, time(1, () => decode(model, n)), 'tokens/s', n * 1000);
       dispose([ids]);
       model.dispose();
 
       if (!isCpu && !q) {
         const big = MambaLMHeadModel.create(M187, { seed: 0, backend });
         const m = 20;
-        add(label, `~187M SISO decode (${(big.paramCount / 1e6).toFixed(0)}M params)`, `${m} tokens`, time(1, () => decode(big, m)), 'tokens/s', m / 1000);
+        add(label, `~187M SISO decode (${(big.paramCount / 1e6).toFixed(0)}M params)`, `${m} tokens`, time(1, () => decode(big, m)), 'tokens/s', m * 1000);
         big.dispose();
       }
       backend.dispose?.();
