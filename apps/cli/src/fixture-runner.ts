@@ -1,12 +1,12 @@
 import type { Tensor } from '@mamba3/tensor';
 import { concat, dispose, reshape, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
 import { openSafetensors } from '@mamba3/tensor/node';
-import type { FixtureInfo } from '@mamba3/core';
+import type { FixtureInfo, FixtureMode } from '@mamba3/core';
 import { fixtureInfo, runMixerFixture } from '@mamba3/core';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { UsageError } from './command.js';
 
-export type Mode = 'chunked' | 'step';
+export type Mode = FixtureMode;
 
 export interface FixtureRun {
   info: FixtureInfo;
@@ -26,6 +26,7 @@ export async function runFixture(path: string, mode: Mode, chunkSize?: number): 
   const reader = await openSafetensors(path);
   const info = fixtureInfo(reader, path);
   if (info.kind === 'lm') return { info, reader, outputs: await runLm(reader, path, mode, chunkSize) };
+  if (!info.inputNames.includes('input.u')) throw new UsageError(`${path}: a mixer fixture needs "input.u" [batch, seqlen, d_model]`);
   try {
     return { info, reader, outputs: await runMixerFixture(reader, { mode, chunkSize, label: path }) };
   } catch (err) {
