@@ -12,6 +12,7 @@ export async function loadBackends(): Promise<void> {
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, weights16 }), 0);
   }
   await import('@mamba3/backend-tfjs');
+  await import('@mamba3/backend-wasm');
 }
 
 /** Names of the registered backends that initialise on this machine. */

@@ -6,6 +6,7 @@ import '@mamba3/backend-cpu';
 const PACKAGES: Record<string, { pkg: string; load: () => Promise<unknown> }> = {
   webgpu: { pkg: '@mamba3/backend-webgpu', load: () => import('@mamba3/backend-webgpu') },
   tfjs: { pkg: '@mamba3/backend-tfjs', load: () => import('@mamba3/backend-tfjs') },
+  wasm: { pkg: '@mamba3/backend-wasm', load: () => import('@mamba3/backend-wasm') },
 };
 
 async function registerOptional(name: string): Promise<void> {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, it } from 'vitest';
 import { createCpuBackend } from '@mamba3/backend-cpu';
 import { createTfjsBackend } from '@mamba3/backend-tfjs';
+import { createWasmBackend } from '@mamba3/backend-wasm';
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
 import { describeConformance, FLOAT32_GRAD_TOLERANCE } from '@mamba3/tensor/testing';
 import { mamba3ConformanceGroups } from '../src/testing/index.js';
@@ -14,6 +15,15 @@ import { webgpuUnavailable } from './webgpu.js';
  */
 const groups = mamba3ConformanceGroups;
 describeConformance('cpu', { backend: () => createCpuBackend({ name: 'cpu-mamba3' }), builtIn: false, groups });
+
+// wasm: float32 only, so float32 gradients; both threads on every kernel, then one thread.
+describeConformance('wasm-threads', {
+  backend: () => createWasmBackend({ name: 'wasm-mamba3-threads', threads: 2, alwaysParallel: true }),
+  builtIn: false,
+  groups,
+  gradTolerance: FLOAT32_GRAD_TOLERANCE,
+});
+describeConformance('wasm-single', { backend: () => createWasmBackend({ name: 'wasm-mamba3-single', threads: 1 }), builtIn: false, groups, gradTolerance: FLOAT32_GRAD_TOLERANCE });
 
 // Gradients: float32 on webgpu; they pass at the float32 forward tolerance (see backend-webgpu's suite).
 const noWebGPU = await webgpuUnavailable();

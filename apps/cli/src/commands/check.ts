@@ -12,7 +12,7 @@ export const check: Command = {
   name: 'check',
   summary: 'run a fixture and compare each output.* with its expected.* (relative L2)',
   usage: [
-    'usage: mamba3 check FIXTURE.safetensors [--backend cpu|webgpu|tfjs|auto] [--mode chunked|step]',
+    'usage: mamba3 check FIXTURE.safetensors [--backend cpu|wasm|webgpu|tfjs|auto] [--mode chunked|step]',
     '                    [--chunk-size N] [--tolerance T]',
     '',
     'Prints the relative L2 error of every output against the fixture\'s expected.* tensor and',

@@ -30,7 +30,7 @@ export const demo: Command = {
   summary: 'generate text with the embedded default model on the best backend (streaming)',
   usage: [
     'usage: mamba3 demo [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]',
-    '                   [--backend auto|webgpu|cpu|tfjs]',
+    '                   [--backend auto|webgpu|wasm|cpu|tfjs]',
   ].join('\n'),
   options: {
     prompt: { type: 'string' },

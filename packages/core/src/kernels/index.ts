@@ -2,6 +2,7 @@ import type { KernelConfig } from '@mamba3/tensor';
 import { getKernel, registerKernel } from '@mamba3/tensor';
 import { cpuKernels } from './cpu/index.js';
 import { tfjsKernels } from './tfjs/index.js';
+import { wasmKernels } from './wasm/index.js';
 import { webgpuKernels } from './webgpu/index.js';
 
 /*
@@ -11,5 +12,5 @@ import { webgpuKernels } from './webgpu/index.js';
  * backend through the `backend` object they are handed; their imports of backend packages are
  * type-only).
  */
-const all = [...cpuKernels, ...webgpuKernels, ...tfjsKernels] as unknown as KernelConfig[];
+const all = [...cpuKernels, ...webgpuKernels, ...tfjsKernels, ...wasmKernels] as unknown as KernelConfig[];
 for (const k of all) if (!getKernel(k.kernelName, k.backendName)) registerKernel(k);
