@@ -3,6 +3,7 @@ import { ArgumentError, blobSource, bytesSource, dispose, engine, SafetensorsRea
 import type { MambaConfig, MambaConfigInput } from './config.js';
 import { fromConfigJson, resolveMambaConfig } from './config.js';
 import { MambaLMHeadModel } from './model.js';
+import { tokenizerBeside } from './tokenizer-beside.js';
 
 export interface LoadProgress {
   /** Bytes read so far, over all files. */
@@ -23,7 +24,7 @@ export type WeightsSource = Record<string, Tensor> | Uint8Array | Blob | ByteSou
 /**
  * Where a model comes from:
  * - a directory (Node) or a base URL holding `config.json` and `model.safetensors` (or the shards
- *   listed in `model.safetensors.index.json`),
+ *   listed in `model.safetensors.index.json`), and optionally `tokenizer.json` (attached as `model.tokenizer`),
  * - `{ config, weights }` with the config as `MambaConfig` fields or the official `config.json` object,
  * - `{ weights }` alone when the safetensors metadata holds `config` (as `save()` writes it).
  */
@@ -75,7 +76,12 @@ export async function fromPretrained(source: PretrainedSource, opts?: LoadOption
   const backend = await resolveBackend(opts?.backend);
   if (typeof source === 'string' || source instanceof URL) {
     const s = String(source);
-    return /^(https?:|blob:|data:)/.test(s) || source instanceof URL ? fromUrl(s, backend, opts?.onProgress) : fromDirectory(s, backend, opts?.onProgress);
+    const isUrl = /^(https?:|blob:|data:)/.test(s) || source instanceof URL;
+    // The tokenizer first: a broken tokenizer.json fails before the weights are read.
+    const tokenizer = await tokenizerBeside(s, isUrl);
+    const model = await (isUrl ? fromUrl(s, backend, opts?.onProgress) : fromDirectory(s, backend, opts?.onProgress));
+    model.tokenizer = tokenizer;
+    return model;
   }
   const w = source.weights;
   let weights: Record<string, Tensor>;
