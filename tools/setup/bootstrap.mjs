@@ -21,6 +21,7 @@ const env = {
   // Node's own directory too: a shim or a package script may start `node` from a bare PATH.
   PATH: [shimDir, dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
   COREPACK_ENABLE_DOWNLOAD_PROMPT: '0',
+  npm_config_update_notifier: 'false',
   XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
 };
 
