@@ -22,6 +22,8 @@ const env = {
   PATH: [shimDir, dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
   COREPACK_ENABLE_DOWNLOAD_PROMPT: '0',
   npm_config_update_notifier: 'false',
+  // node_modules made with another store (another HOME, a global pnpm): reinstall without asking (no TTY here).
+  npm_config_confirm_modules_purge: 'false',
   XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
 };
 
