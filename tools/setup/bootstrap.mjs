@@ -22,8 +22,6 @@ const env = {
   PATH: [shimDir, dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
   COREPACK_ENABLE_DOWNLOAD_PROMPT: '0',
   npm_config_update_notifier: 'false',
-  // node_modules made with another store (another HOME, a global pnpm): reinstall without asking (no TTY here).
-  npm_config_confirm_modules_purge: 'false',
   XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
 };
 
@@ -201,7 +199,8 @@ function ensureChromium() {
 
 function installAndBuild(filter) {
   log('installing dependencies');
-  must('pnpm', ['install', '--frozen-lockfile']);
+  // node_modules made with another store (another HOME, a global pnpm): reinstall without asking (no TTY here).
+  must('pnpm', ['install', '--frozen-lockfile', '--config.confirm-modules-purge=false']);
   log('building');
   must('pnpm', ['exec', 'turbo', 'run', 'build', ...(filter ? [`--filter=${filter}`] : [])]);
 }
