@@ -1,8 +1,11 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * @mamba3/backend-webgpu: WGSL compute kernels behind the `Backend` interface, in browsers
  * (navigator.gpu) and Node (Dawn, the optional `webgpu` package). Importing the package
  * registers it as `webgpu` (priority 2, above `cpu`); nothing touches the GPU until the backend
  * is initialised. `createWebGPUBackend()` makes standalone instances.
+ * The WebGPU types (`GPUDevice`, ...) come from `@webgpu/types`, a dependency that the
+ * reference above brings into every consumer's program.
  */
 import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createWebGPUBackend } from './backend.js';

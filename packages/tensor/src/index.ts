@@ -51,6 +51,8 @@ export type {
 export { UNARY_OPS, BINARY_OPS, INT_UNARY_OPS } from './backend.js';
 export { Engine, engine, Tape } from './engine.js';
 export type { MemoryInfo, GradFn } from './engine.js';
+export { AUTO_BACKEND_ORDER, isSoftwareAdapter, resolveAutoBackend, setAutoBackend } from './auto-backend.js';
+export type { AutoBackend, AutoBackendOptions, SkippedBackend } from './auto-backend.js';
 export { Rng } from './random.js';
 export { tidy, keep, dispose, memory, resetPeakMemory, collectTensors } from './scope.js';
 export type { TensorContainer } from './scope.js';
