@@ -7,7 +7,7 @@ import { openCheckpoint } from './checkpoint.js';
 import type { CheckpointFiles } from './checkpoint-files.js';
 import { filesFromDirectory, filesFromList, filesFromUrl } from './checkpoint-files.js';
 import { fromConfigJson } from './config.js';
-import type { TokenizerLike } from './generate.js';
+import type { GenerationTokenizer } from './generate.js';
 import type { Layout } from './layouts.js';
 import { MambaLMHeadModel } from './model.js';
 import type { WeightDType } from './upload.js';
@@ -42,13 +42,13 @@ export interface LoadPretrainedOptions {
    * tokenizer.json): a tokenizer object, or tokenizer.json as text or parsed JSON. Overrides a
    * tokenizer file found beside the weights. `false`: load no tokenizer (the caller has its own).
    */
-  tokenizer?: TokenizerLike | string | Record<string, unknown> | false;
+  tokenizer?: GenerationTokenizer | string | Record<string, unknown> | false;
 }
 
 export interface Pretrained {
   model: MambaLMHeadModel;
   /** null when the checkpoint ships none and none was passed. */
-  tokenizer: TokenizerLike | null;
+  tokenizer: GenerationTokenizer | null;
   layout: Layout;
   /** The official config.json the checkpoint maps to. */
   config: Record<string, unknown>;
@@ -107,8 +107,8 @@ export async function loadCheckpointWeights(
   return out;
 }
 
-function toTokenizer(t: Exclude<LoadPretrainedOptions['tokenizer'], false> | { text: string }, label: string): TokenizerLike {
-  if (typeof t === 'object' && t !== null && typeof (t as TokenizerLike).encode === 'function') return t as TokenizerLike;
+function toTokenizer(t: Exclude<LoadPretrainedOptions['tokenizer'], false> | { text: string }, label: string): GenerationTokenizer {
+  if (typeof t === 'object' && t !== null && typeof (t as GenerationTokenizer).encode === 'function') return t as GenerationTokenizer;
   const json = typeof t === 'object' && t !== null && 'text' in t && typeof t.text === 'string' && Object.keys(t).length <= 2 ? t.text : t;
   try {
     return tokenizerFromJSON(json as Parameters<typeof tokenizerFromJSON>[0]) as AnyTokenizer;
