@@ -1,5 +1,5 @@
 import type { Mamba3MixerAttrs } from '@mamba3/tensor';
-import { ConfigError, dInProjOf } from '@mamba3/tensor';
+import { ConfigError, dInProjOf, positiveInt as checkInt, positiveNumber as checkNumber } from '@mamba3/tensor';
 
 /** Constructor options of the official `Mamba3` module, in TypeScript casing (defaults as upstream). */
 export interface Mamba3Options {
@@ -48,15 +48,8 @@ export const MAMBA3_DEFAULTS = {
   complex: true,
 } as const satisfies Omit<Required<Mamba3Options>, 'dModel'>;
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`Mamba3: ${name} must be a positive integer, got ${String(v)}`);
-  return v;
-}
-
-function positiveNumber(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`Mamba3: ${name} must be a positive number, got ${String(v)}`);
-  return v;
-}
+const positiveInt = (name: string, v: unknown): number => checkInt('Mamba3', name, v);
+const positiveNumber = (name: string, v: unknown): number => checkNumber('Mamba3', name, v);
 
 /** Applies defaults, checks every option (errors name the parameter) and derives the sizes. */
 export function resolveMamba3Config(opts: Mamba3Options): Mamba3Config {

@@ -1,6 +1,6 @@
 import type { Mamba3Options } from '@mamba3/core';
 import { fromOfficialOptions, resolveMamba3Config, toOfficialOptions } from '@mamba3/core';
-import { ConfigError } from '@mamba3/tensor';
+import { ConfigError, positiveInt as checkInt } from '@mamba3/tensor';
 
 /** The mixer options of every layer (dModel comes from the model). `layer` must be Mamba3. */
 export type SsmConfig = Omit<Mamba3Options, 'dModel'> & { layer?: 'Mamba3' };
@@ -35,9 +35,7 @@ export const MAMBA_CONFIG_DEFAULTS: Omit<MambaConfig, 'dModel' | 'nLayer' | 'voc
   normEpsilon: 1e-5,
 };
 
-function positiveInt(name: string, v: unknown, min = 1): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`MambaConfig: ${name} must be an integer >= ${min}, got ${String(v)}`);
-}
+const positiveInt = (name: string, v: unknown, min = 1): number => checkInt('MambaConfig', name, v, min);
 
 /** Defaults applied and every field checked (errors name the field). */
 export function resolveMambaConfig(input: MambaConfigInput): MambaConfig {

@@ -83,6 +83,12 @@ export interface BackendInfo {
   readonly syncRead: boolean;
   /** Human-readable device description (adapter, tfjs backend, ...). */
   readonly device?: string;
+  /**
+   * The largest tensor storage, in bytes, the device allows (WebGPU: the adapter's
+   * maxStorageBufferBindingSize and maxBufferSize); absent: no limit below host memory.
+   * Long sequences are split to stay under it (e.g. prefill in slices).
+   */
+  readonly maxTensorBytes?: number;
 }
 
 /**

@@ -2,7 +2,9 @@ import type { Backend } from '@mamba3/tensor';
 import { BackendUnavailableError } from '@mamba3/tensor';
 import { loadDefaultModel } from '@mamba3/default-model';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { EXIT_INTERRUPTED } from '../command.js';
+import { checkGenerateOptions } from '@mamba3/model';
+import { prefillProgress, samplingFlags } from './generate.js';
 import { useBackendNamed } from '../backends.js';
 
 /** A software WebGPU adapter (lavapipe, SwiftShader) is slower than the CPU backend for this model. */
@@ -41,8 +43,8 @@ export const demo: Command = {
     backend: { type: 'string' },
   },
   async run({ values }) {
-    const maxNewTokens = Number(values['max-new-tokens'] ?? 400);
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) throw new UsageError('--max-new-tokens must be a positive integer');
+    const options = samplingFlags(values, { maxNewTokens: 400, temperature: 0.8, topP: 0.95, seed: 1 });
+    checkGenerateOptions(options);
     const { backend, why } = await bestBackend(values.backend as string | undefined);
     console.error(`backend: ${backend.name}${backend.info.device ? ` (${backend.info.device})` : ''}: ${why}`);
     const loadStart = performance.now();
@@ -56,13 +58,18 @@ export const demo: Command = {
     let firstTokenAt = 0;
     const started = performance.now();
     try {
-      process.stdout.write(prompt);
+      const progress = prefillProgress();
+      let echoed = false;
       const result = await model.generateText(prompt, {
-        maxNewTokens,
-        temperature: Number(values.temperature ?? 0.8),
-        topP: Number(values['top-p'] ?? 0.95),
-        seed: values.seed !== undefined ? Number(values.seed) : 1,
+        ...options,
         signal: controller.signal,
+        onPrefillProgress: (p) => {
+          progress(p);
+          if (p.done === p.total && !echoed) {
+            process.stdout.write(prompt);
+            echoed = true;
+          }
+        },
         onChunk: (c) => {
           if (tokens++ === 0) firstTokenAt = performance.now();
           process.stdout.write(c.text);
@@ -78,6 +85,6 @@ export const demo: Command = {
       process.off('SIGINT', onSigint);
       model.dispose();
     }
-    return 0;
+    return controller.signal.aborted ? EXIT_INTERRUPTED : 0;
   },
 };

@@ -18,10 +18,10 @@ export const forward: Command = {
   options: { backend: { type: 'string' }, mode: { type: 'string' }, 'chunk-size': { type: 'string' }, out: { type: 'string' } },
   async run({ values, positionals }) {
     const [fixture] = positionals;
-    if (!fixture) throw new UsageError(`forward: give a fixture file\n\n${forward.usage}`);
-    if (typeof values.out !== 'string') throw new UsageError('forward: --out OUT.safetensors is required');
+    if (!fixture) throw new UsageError('give a fixture file (mamba3 forward --help for usage)');
+    if (typeof values.out !== 'string') throw new UsageError('--out OUT.safetensors is required');
     const backend = await useBackendNamed(values.backend as string | undefined);
-    const chunkSize = values['chunk-size'] !== undefined ? Number(values['chunk-size']) : undefined;
+    const chunkSize = values['chunk-size'] as number | undefined;
     const run = await runFixture(fixture, parseMode(values.mode), chunkSize);
     try {
       await writeSafetensorsFile(values.out, run.outputs, { metadata: { ...run.reader.metadata, backend: backend.name } });

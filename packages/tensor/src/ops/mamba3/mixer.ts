@@ -8,16 +8,13 @@ import { add, cos, maximum, minimum, mul, neg, reciprocal, sigmoid, silu, sin, s
 import { concat, expandDims, repeatInterleave, reshape, sliceAxis, split, squeeze, stack, transpose } from '../layout.js';
 import { gatedRmsNorm, rmsNorm } from '../nn.js';
 import { cumsum, sum } from '../reduce.js';
+import { positiveInt } from '../../validate.js';
 import { checkFloat, checkInputs, checkSameDType, expectShape, make } from '../util.js';
 import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerResult, Mamba3MixerState } from './mixer-types.js';
 import { dInProjOf, MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './mixer-types.js';
 import { mamba3ChunkScan, mamba3StepScan } from './scan.js';
 
 // Validation ------------------------------------------------------------------------------------
-
-function positiveInt(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${op}: ${name} must be a positive integer, got ${v}`);
-}
 
 export function checkMixerAttrs(op: string, a: Mamba3MixerAttrs): void {
   for (const k of ['nheads', 'headdim', 'dState', 'ngroups', 'mimoRank', 'chunkSize'] as const) positiveInt(op, k, a[k]);
