@@ -250,7 +250,9 @@ export async function* generate(
       rows.forEach((r) => r.dispose());
       parts.forEach((c) => c.dispose());
     }
-    for (let index = 0; logits && index < maxNewTokens; index++) {
+    // An abort during prefill leaves no logits: no token is generated.
+    const prefilled = logits !== null;
+    for (let index = 0; prefilled && index < maxNewTokens; index++) {
       await yieldToEventLoop();
       if (opts.signal?.aborted) break;
       let next: number[];

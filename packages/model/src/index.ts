@@ -15,6 +15,6 @@ export type { TokenizerLike, GenerateOptions, GenerationChunk, GenerationResult,
 export { generate, generateText, checkGenerateOptions } from './generate.js';
 export type { PrefillProgress, PrefillOptions } from './prefill.js';
 export { prefillInSlices, prefillSliceLength, MAX_PREFILL_SLICE } from './prefill.js';
-export { NonFiniteLogitsError } from './errors.js';
+export { NonFiniteLogitsError, ShardIndexError, shardFiles } from './errors.js';
 export type { PretrainedSource, WeightsSource, LoadOptions, LoadProgress } from './loading.js';
 export { fromPretrained } from './loading.js';

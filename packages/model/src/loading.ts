@@ -3,6 +3,7 @@ import { ArgumentError, blobSource, bytesSource, dispose, engine, SafetensorsRea
 import type { MambaConfig, MambaConfigInput } from './config.js';
 import { fromConfigJson, resolveMambaConfig } from './config.js';
 import { MambaLMHeadModel } from './model.js';
+import { shardFiles } from './errors.js';
 
 export interface LoadProgress {
   /** Bytes read so far, over all files. */
@@ -162,7 +163,7 @@ async function fromUrl(base: string, backend: Backend, onProgress?: (p: LoadProg
   const config = (await configRes.json()) as Record<string, unknown>;
   let files = ['model.safetensors'];
   const index = await fetch(`${root}model.safetensors.index.json`);
-  if (index.ok) files = [...new Set(Object.values(((await index.json()) as { weight_map: Record<string, string> }).weight_map))];
+  if (index.ok) files = shardFiles(await index.json().catch(() => null), `${root}model.safetensors.index.json`);
   let loaded = 0;
   const buffers: Uint8Array[] = [];
   for (const f of files) {

@@ -3,22 +3,32 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ByteSource } from '@mamba3/tensor';
-import { WeightsError } from '@mamba3/tensor';
+import { ConfigError, WeightsError } from '@mamba3/tensor';
+import { ShardIndexError, shardFiles } from './errors.js';
 import { fileSource } from '@mamba3/tensor/node';
 
 export async function readModelDirectory(dir: string): Promise<{ config: Record<string, unknown>; files: string[] }> {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new WeightsError(`${dir}: no config.json (expected config.json and model.safetensors, or shards with model.safetensors.index.json)`);
-  const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+  const config = await readJson(configPath, (m) => new ConfigError(m));
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError(`${configPath}: expected a JSON object`);
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (existsSync(indexPath)) {
-    const index = JSON.parse(await readFile(indexPath, 'utf8')) as { weight_map?: Record<string, string> };
-    if (!index.weight_map) throw new WeightsError(`${indexPath}: no "weight_map"`);
-    return { config, files: [...new Set(Object.values(index.weight_map))].map((f) => join(dir, f)) };
+    const index = await readJson(indexPath, (m) => new ShardIndexError(m));
+    return { config: config as Record<string, unknown>, files: shardFiles(index, indexPath).map((f) => join(dir, f)) };
   }
   const single = join(dir, 'model.safetensors');
   if (!existsSync(single)) throw new WeightsError(`${dir}: no model.safetensors (and no model.safetensors.index.json)`);
-  return { config, files: [single] };
+  return { config: config as Record<string, unknown>, files: [single] };
+}
+
+async function readJson(path: string, error: (message: string) => Error): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw error(`${path}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 export function fileSourceOf(path: string): Promise<ByteSource> {
