@@ -58,6 +58,7 @@ export const NUMERIC_FLAGS: Readonly<Record<string, Rule>> = {
   'weight-decay': nonNegative,
   beta2: halfOpenUnit,
   'eval-every': int(0),
+  'prefill-slice': int(1),
 };
 
 /** Flags whose value is one of a few words. */

@@ -8,7 +8,7 @@
  * of another; `checkpoint.json`, written last, names the step both files hold.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MambaLMHeadModel } from '@mamba3/model';
 import type { Backend, Tensor } from '@mamba3/tensor';
@@ -58,8 +58,10 @@ const aside = (dir: string): string => `${dir}.previous`;
  */
 export async function saveCheckpoint(trainer: LmTrainer, dir: string, opts?: { floatDType?: 'F32' | 'F16' | 'BF16' }): Promise<void> {
   await mkdir(dirname(dir), { recursive: true });
-  const staging = join(dirname(dir), `.${basename(dir)}.writing-${process.pid}-${Date.now()}`);
-  await rm(staging, { recursive: true, force: true });
+  const prefix = `.${basename(dir)}.writing-`;
+  // Leftovers of a write that was killed (one writer per checkpoint folder).
+  for (const f of await readdir(dirname(dir))) if (f.startsWith(prefix)) await rm(join(dirname(dir), f), { recursive: true, force: true });
+  const staging = join(dirname(dir), `${prefix}${process.pid}-${Date.now()}`);
   await mkdir(staging);
   try {
     const manifest: CheckpointManifest = { step: trainer.step, optimizerStep: trainer.optimizer.step, tokensSeen: trainer.tokensSeen, files: ['config.json', 'model.safetensors', 'optimizer.safetensors'] };

@@ -60,17 +60,17 @@ export function samplingFlags(values: FlagValues, defaults: GenerateOptions = {}
     minP: n('min-p'),
     repetitionPenalty: n('repetition-penalty'),
     seed: n('seed') ?? defaults.seed,
+    prefillSlice: n('prefill-slice'),
   };
 }
 
-/** Prompts longer than this many tokens show a prefill progress line on stderr. */
-const PROGRESS_FROM_TOKENS = 4096;
-
-/** A prefill progress line on stderr (redrawn on a terminal), for long prompts only. */
+/** A prefill progress line on stderr (redrawn on a terminal), once a prompt takes more than one slice. */
 export function prefillProgress(): (p: PrefillProgress) => void {
   const started = performance.now();
+  let long = false;
   return (p) => {
-    if (p.total < PROGRESS_FROM_TOKENS) return;
+    long ||= p.done > 0 && p.done < p.total;
+    if (!long) return;
     const s = (performance.now() - started) / 1000;
     const line = `prefill ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')} tokens (${((100 * p.done) / p.total).toFixed(0)}%, ${(p.done / Math.max(s, 1e-9)).toFixed(0)} tokens/s)`;
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${p.done === p.total ? '\n' : ''}`);
@@ -84,11 +84,12 @@ export const generateCommand: Command = {
   usage: [
     'usage: mamba3 generate --model PATH --prompt TEXT [--tokenizer FILE] [--backend cpu|webgpu|tfjs|auto]',
     '                       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]',
-    '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...]',
+    '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--prefill-slice N]',
     '',
     'PATH: a directory with config.json and model.safetensors (or shards), or a .safetensors file',
     'with the config in its metadata. The tokenizer defaults to a tokenizer file beside the model',
-    `(${TOKENIZER_FILES.join(', ')}). Long prompts show prefill progress on stderr.`,
+    `(${TOKENIZER_FILES.join(', ')}). Long prompts are read in slices of --prefill-slice tokens (default: what`,
+    'the device allows, at most 4096) with a progress line on stderr.',
     'Ctrl-C stops prefill or generation cleanly (exit 130).',
   ].join('\n'),
   options: {
@@ -105,12 +106,14 @@ export const generateCommand: Command = {
     seed: { type: 'string' },
     stop: { type: 'string', multiple: true },
     stats: { type: 'boolean' },
+    'prefill-slice': { type: 'string' },
   },
   async run({ values }) {
     if (typeof values.model !== 'string') throw new UsageError('--model PATH is required (mamba3 generate --help for usage)');
     if (typeof values.prompt !== 'string') throw new UsageError('--prompt TEXT is required');
     const options: GenerateOptions = { ...samplingFlags(values, { maxNewTokens: 128 }), stopStrings: values.stop as string[] | undefined };
     checkGenerateOptions(options);
+    requireExisting('--model', values.model);
     const tokenizer = await loadTokenizer(values.model, values.tokenizer as string | undefined);
     if (!tokenizer) throw new CliError(`--model ${values.model}: no tokenizer beside it (${TOKENIZER_FILES.join(', ')}); give --tokenizer FILE`);
     const model = await loadModel(values.model, values.backend as string | undefined);
