@@ -1,5 +1,6 @@
-import type { Mamba3MixerAttrs } from '@mamba3/tensor';
-import { ConfigError, dInProjOf, positiveInt as checkInt, positiveNumber as checkNumber } from '@mamba3/tensor';
+import { ConfigError, positiveInt as checkInt, positiveNumber as checkNumber } from '@mamba3/tensor';
+import type { Mamba3MixerAttrs } from './ops/mamba3/mixer-types.js';
+import { dInProjOf } from './ops/mamba3/layout.js';
 
 /** Constructor options of the official `Mamba3` module, in TypeScript casing (defaults as upstream). */
 export interface Mamba3Options {

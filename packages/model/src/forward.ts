@@ -1,6 +1,6 @@
-import type { Mamba3Config } from '@mamba3/core';
+import type { Mamba3Config, Mamba3MixerState } from '@mamba3/core';
 import { mamba3Forward, mamba3StepForward, unprefixed } from '@mamba3/core';
-import type { Mamba3MixerState, Tensor } from '@mamba3/tensor';
+import type { Tensor } from '@mamba3/tensor';
 import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
 import type { MambaConfig } from './config.js';
 
