@@ -13,7 +13,7 @@ node cli.mjs info 2>&1 | grep -v '^Warning' | tee -a "$out/gpu.txt"
 cfg=default-model.train.json
 common=(--config "$cfg" --backend webgpu --set data.path=data/tinyshakespeare.txt)
 start=$(date +%s.%N)
-node cli.mjs train "${common[@]}" --set train.steps=30 --set train.evalEvery=0 --set train.checkpointEvery=0 --set train.evalBatches=2 --out /tmp/calib 2>&1 | grep -v '^Warning' | tail -3
+node cli.mjs train "${common[@]}" --set train.steps=30 --set train.evalEvery=0 --set train.checkpointEvery=0 --set train.evalBatches=2 --out /tmp/calib --overwrite 2>&1 | grep -v '^Warning' | tail -3
 calib=$(node -e "const l=require('/tmp/calib/training-log.json'); console.log(l.seconds/l.steps)")
 steps=$(node -e "const c=require('./$cfg').train.steps; const s=Math.floor($budget/$calib); console.log(Math.max(200, Math.min(c, s)))")
 echo "calibration: $calib s/step (incl. start-up and shader compilation); training $steps steps" | tee -a "$out/gpu.txt"

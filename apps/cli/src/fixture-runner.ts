@@ -4,7 +4,8 @@ import { openSafetensors } from '@mamba3/tensor/node';
 import type { FixtureInfo, FixtureMode } from '@mamba3/core';
 import { fixtureInfo, runMixerFixture } from '@mamba3/core';
 import { MambaLMHeadModel } from '@mamba3/model';
-import { UsageError } from './command.js';
+import { CliError, UsageError } from './command.js';
+import { requireFile } from './files.js';
 
 export type Mode = FixtureMode;
 
@@ -15,15 +16,14 @@ export interface FixtureRun {
   outputs: Record<string, Tensor>;
 }
 
+/** `--mode` (checked in schema.ts). */
 export function parseMode(v: unknown): Mode {
-  const mode = (v ?? 'chunked') as string;
-  if (mode !== 'chunked' && mode !== 'step') throw new UsageError(`--mode must be chunked or step, got "${mode}"`);
-  return mode;
+  return (v ?? 'chunked') as Mode;
 }
 
 /** Runs a golden-format fixture on the active backend. The caller closes `reader` and disposes `outputs`. */
 export async function runFixture(path: string, mode: Mode, chunkSize?: number): Promise<FixtureRun> {
-  const reader = await openSafetensors(path);
+  const reader = await openSafetensors(requireFile('fixture', path));
   const info = fixtureInfo(reader, path);
   if (info.kind === 'lm') return { info, reader, outputs: await runLm(reader, path, mode, chunkSize) };
   if (!info.inputNames.includes('input.u')) throw new UsageError(`${path}: a mixer fixture needs "input.u" [batch, seqlen, d_model]`);
@@ -37,8 +37,13 @@ export async function runFixture(path: string, mode: Mode, chunkSize?: number): 
 
 /** An LM fixture: `input.ids` [batch, seqlen] -> `output.logits` [batch, seqlen, paddedVocab]. */
 async function runLm(reader: SafetensorsReader, path: string, mode: Mode, chunkSize?: number): Promise<Record<string, Tensor>> {
-  if (!reader.entries.has('input.ids')) throw new UsageError(`${path}: an LM fixture needs "input.ids" [batch, seqlen]`);
-  const config = JSON.parse(reader.metadata.config) as Record<string, unknown>;
+  if (!reader.entries.has('input.ids')) throw new CliError(`${path}: an LM fixture needs "input.ids" [batch, seqlen]`);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(reader.metadata.config ?? '') as Record<string, unknown>;
+  } catch {
+    throw new CliError(`${path}: an LM fixture needs its config as JSON in the metadata ("config")`);
+  }
   if (chunkSize) config.ssm_cfg = { ...(config.ssm_cfg as Record<string, unknown>), chunk_size: chunkSize };
   const weights: Record<string, Tensor> = {};
   for (const n of fixtureInfo(reader, path).weightNames) weights[n] = await reader.tensor(n);

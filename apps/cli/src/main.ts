@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { Mamba3Error } from '@mamba3/tensor';
-import { TokenizerError } from '@mamba3/tokenizer';
-import { UsageError } from './command.js';
 import { commands } from './commands/index.js';
+import { reportError } from './errors.js';
+import { validateFlags } from './schema.js';
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -16,6 +15,8 @@ function help(): string {
   ].join('\n');
 }
 
+let prefix = 'mamba3';
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -24,9 +25,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    console.error(`mamba3: unknown command "${name}"\n\n${help()}`);
+    console.error(`mamba3: unknown command "${name}" (mamba3 --help lists them: ${commands.map((c) => c.name).join(', ')})`);
     return 2;
   }
+  prefix = `mamba3 ${name}`;
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.usage);
     return 0;
@@ -35,23 +37,23 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
   } catch (err) {
-    console.error(`mamba3 ${name}: ${err instanceof Error ? err.message : String(err)}\n\n${command.usage}`);
+    console.error(`${prefix}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)} (mamba3 ${name} --help for usage)`);
     return 2;
   }
-  return command.run(parsed as Parameters<typeof command.run>[0]);
+  const values = validateFlags(parsed.values);
+  return command.run({ values, positionals: parsed.positionals });
 }
+
+// Whatever escapes a command (a stray rejection included) is one line, never a stack trace.
+process.on('uncaughtException', (err) => {
+  process.exit(reportError(prefix, err));
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof Mamba3Error || err instanceof TokenizerError) {
-      console.error(`mamba3: ${err.name === 'UsageError' || err.name === 'Error' ? '' : `${err.name}: `}${err.message}`);
-      process.exitCode = err instanceof UsageError ? 2 : 1;
-    } else {
-      console.error(err);
-      process.exitCode = 1;
-    }
+    process.exitCode = reportError(prefix, err);
   },
 );

@@ -64,7 +64,8 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const acquired = await acquireDevice(opts);
   const rt = new Runtime(acquired.device, { ...opts, subgroupSizes: acquired.subgroupSizes });
   const name = opts.name ?? 'webgpu';
-  const info: BackendInfo = { name, kind: 'webgpu', dtypes: DTYPES, syncRead: false, device: acquired.description };
+  const limits = acquired.device.limits;
+  const info: BackendInfo = { name, kind: 'webgpu', dtypes: DTYPES, syncRead: false, device: acquired.description, maxTensorBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) };
   const st = (x: KernelTensor) => x.storage as GPUStorage;
   const guard = <T>(op: string, fn: () => T): T => {
     rt.check(op);

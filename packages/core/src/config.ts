@@ -1,4 +1,4 @@
-import { ConfigError } from '@mamba3/tensor';
+import { ConfigError, positiveInt as checkInt, positiveNumber as checkNumber } from '@mamba3/tensor';
 import type { Mamba3MixerAttrs } from './ops/mamba3/mixer-types.js';
 import { dInProjOf } from './ops/mamba3/layout.js';
 
@@ -49,15 +49,8 @@ export const MAMBA3_DEFAULTS = {
   complex: true,
 } as const satisfies Omit<Required<Mamba3Options>, 'dModel'>;
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`Mamba3: ${name} must be a positive integer, got ${String(v)}`);
-  return v;
-}
-
-function positiveNumber(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`Mamba3: ${name} must be a positive number, got ${String(v)}`);
-  return v;
-}
+const positiveInt = (name: string, v: unknown): number => checkInt('Mamba3', name, v);
+const positiveNumber = (name: string, v: unknown): number => checkNumber('Mamba3', name, v);
 
 /** Applies defaults, checks every option (errors name the parameter) and derives the sizes. */
 export function resolveMamba3Config(opts: Mamba3Options): Mamba3Config {

@@ -25,9 +25,17 @@ export interface StateOptions {
  * `forward` without a state returns a state too (SSMs) or null (attention, which has no cache
  * to write without one).
  */
+/** The longest prefill slice (prefill.ts reads it too). */
+export const MAX_PREFILL_SLICE = 4096;
+
 export interface LayerSpec {
   readonly kind: LayerKind;
   readonly paramShapes: Record<string, number[]>;
+  /**
+   * What a prefill slice costs: floats per token of the largest intermediate of the sequence
+   * forward, and the multiple a slice length must be (its chunk size). Read by prefillSliceLength.
+   */
+  readonly prefill: { floatsPerToken: number; chunk: number };
   init(opts: InitOptions): Record<string, Tensor>;
   forward(p: Record<string, Tensor>, x: Tensor, state?: MixerState): { y: Tensor; state: MixerState | null };
   step(p: Record<string, Tensor>, x: Tensor, state: MixerState, fuse?: StepFusion): { y: Tensor; state: MixerState };
@@ -38,6 +46,11 @@ function mamba3Spec(c: Mamba3Config): LayerSpec {
   return {
     kind: 'Mamba3',
     paramShapes: mamba3ParamShapes(c),
+    // in_proj's output, the intra-chunk [C·R, C·R] blocks per head, the chunk states.
+    prefill: {
+      floatsPerToken: Math.max(c.dInProj, c.nheads * c.chunkSize * c.mimoRank * c.mimoRank, Math.ceil((c.nheads * c.headdim * c.dState) / c.chunkSize), c.nheads * c.dState * c.mimoRank),
+      chunk: c.chunkSize,
+    },
     init: (o) => initMamba3Params(c, o),
     forward: (p, x, s) => {
       const r = mamba3Forward(p, c, x, s as unknown as Mamba3MixerState | undefined);
@@ -66,6 +79,8 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
       ssm = {
         kind: 'Mamba1',
         paramShapes: mamba1ParamShapes(mc),
+        // The selective scan's discretised [d_inner, d_state] per token dominates.
+        prefill: { floatsPerToken: Math.max(2 * mc.dInner, mc.dInner * mc.dState), chunk: mc.chunkSize },
         init: (o) => initMamba1Params(mc, o),
         forward: (p, x, s) => mamba1Forward(p, mc, x, s as Mamba1State | undefined),
         step: (p, x, s, fuse) => mamba1StepForward(p, mc, x, s as Mamba1State, fuse),
@@ -76,6 +91,8 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
       ssm = {
         kind: 'Mamba2',
         paramShapes: mamba2ParamShapes(mc),
+        // in_proj's output, the intra-chunk [C, C] blocks per head, the chunk states.
+        prefill: { floatsPerToken: Math.max(mc.dInProj, mc.nheads * mc.chunkSize, Math.ceil((mc.nheads * mc.headdim * mc.dState) / mc.chunkSize)), chunk: mc.chunkSize },
         init: (o) => initMamba2Params(mc, o),
         forward: (p, x, s) => mamba2Forward(p, mc, x, s as Mamba2State | undefined),
         step: (p, x, s, fuse) => mamba2StepForward(p, mc, x, s as Mamba2State, fuse),
@@ -86,6 +103,8 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
   const mha: LayerSpec | null = attn && {
     kind: 'MHA',
     paramShapes: mhaParamShapes(attn),
+    // Scores of each new token against up to a slice's worth of keys per head.
+    prefill: { floatsPerToken: Math.max(attn.qkvDim, attn.numHeads * MAX_PREFILL_SLICE), chunk: 1 },
     init: (o) => initMhaParams(attn, o),
     forward: (p, x, s) => mhaForward(p, attn, x, s as MhaState | undefined),
     step: (p, x, s, fuse) => mhaStepForward(p, attn, x, s as MhaState, fuse),

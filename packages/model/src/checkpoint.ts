@@ -3,6 +3,7 @@ import { openTensorFile, WeightsError } from '@mamba3/tensor';
 import type { CheckpointFiles, FileProgress } from './checkpoint-files.js';
 import type { Layout } from './layouts.js';
 import { officialName, parseConfigText, toOfficialConfig } from './layouts.js';
+import { ShardIndexError, shardFiles } from './errors.js';
 
 /*
  * A checkpoint opened but not yet loaded: its layout, the official config.json it maps to, and
@@ -55,16 +56,14 @@ async function weightFiles(files: CheckpointFiles): Promise<string[]> {
   for (const [indexName, single] of WEIGHT_FILES) {
     const index = await files.text(indexName);
     if (index !== null) {
-      let map: unknown;
+      let parsed: unknown;
       try {
-        map = (JSON.parse(index) as { weight_map?: unknown }).weight_map;
+        parsed = JSON.parse(index);
       } catch (err) {
-        throw new WeightsError(`${files.label}: ${indexName} is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+        throw new ShardIndexError(`${files.label}/${indexName}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
       }
-      if (map === null || typeof map !== 'object' || !Object.values(map).every((v) => typeof v === 'string' && !v.includes('..'))) {
-        throw new WeightsError(`${files.label}: ${indexName} needs "weight_map": { tensor name: shard file name }`);
-      }
-      return [...new Set(Object.values(map as Record<string, string>))];
+      // Every shard must be a file inside the checkpoint folder (no "..", absolute paths or URLs).
+      return shardFiles(parsed, `${files.label}/${indexName}`);
     }
     if (await files.has(single)) return [single];
   }

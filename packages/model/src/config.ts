@@ -3,7 +3,7 @@ import {
   fromOfficialOptions, mamba1FromOfficial, mamba1ToOfficial, mamba2FromOfficial, mamba2ToOfficial, mhaFromOfficial, mhaToOfficial, resolveMamba1Config, resolveMamba2Config,
   resolveMamba3Config, resolveMhaConfig, toOfficialOptions,
 } from '@mamba3/core';
-import { ConfigError } from '@mamba3/tensor';
+import { ConfigError, positiveInt as checkInt } from '@mamba3/tensor';
 
 export type SsmLayer = 'Mamba1' | 'Mamba2' | 'Mamba3';
 
@@ -55,9 +55,7 @@ export const MAMBA_CONFIG_DEFAULTS: Omit<MambaConfig, 'dModel' | 'nLayer' | 'voc
   normEpsilon: 1e-5,
 };
 
-function positiveInt(name: string, v: unknown, min = 1): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`MambaConfig: ${name} must be an integer >= ${min}, got ${String(v)}`);
-}
+const positiveInt = (name: string, v: unknown, min = 1): number => checkInt('MambaConfig', name, v, min);
 
 /** The SSM layer kind of a config. */
 export function ssmLayer(c: Pick<MambaConfig, 'ssmCfg'>): SsmLayer {

@@ -1,5 +1,8 @@
 import type { StepGraph, Tensor, TypedArray } from '@mamba3/tensor';
-import { ArgumentError, argMax, Rng, sliceAxis, tidy, concat } from '@mamba3/tensor';
+import { ArgumentError, argMax, Rng, sliceAxis, sum, tidy, concat } from '@mamba3/tensor';
+import { NonFiniteLogitsError } from './errors.js';
+import type { PrefillProgress } from './prefill.js';
+import { prefillInSlices, yieldToEventLoop } from './prefill.js';
 import type { MambaLMHeadModel } from './model.js';
 import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
@@ -18,14 +21,21 @@ export interface GenerationTokenizer {
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most per sequence (default 64). */
   maxNewTokens?: number;
-  /** Seed of the sampler: the same seed, prompt and options give the same tokens. */
+  /**
+   * Seed of the sampler: the same seed, prompt and options give the same tokens, whether the
+   * prompt is alone or in a batch (each sequence draws from its own stream of this seed).
+   */
   seed?: number;
   /** Token ids that end a sequence (default: the tokenizer's end-of-text id, if it has one). */
   stopTokens?: readonly number[];
   /** Texts that end a sequence; the text is cut before them. */
   stopStrings?: readonly string[];
-  /** Stops generation (the iterator ends; finishReason "abort"). */
+  /** Stops generation, prefill included (checked between prefill slices; the iterator ends; finishReason "abort"). */
   signal?: AbortSignal;
+  /** Prefill progress in prompt tokens (after every slice of a long prompt). */
+  onPrefillProgress?: (p: PrefillProgress) => void;
+  /** Tokens per prefill slice (default: from the device's tensor size limit, at most 4096). */
+  prefillSlice?: number;
   /** Decodes and encodes text (default: the model's tokenizer, if attached). */
   tokenizer?: GenerationTokenizer;
   /**
@@ -68,10 +78,6 @@ export interface GenerationResult {
  */
 const GRAPH_STEPS_IN_FLIGHT = 3;
 
-const yieldToEventLoop: () => Promise<void> =
-  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
-    ? () => new Promise((r) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(r))
-    : () => new Promise((r) => setTimeout(r, 0));
 
 /** The longest suffix of `text` that begins some stop string: held back until it cannot. */
 function heldBack(text: string, stops: readonly string[]): number {
@@ -176,6 +182,23 @@ function toPrompts(prompt: string | readonly number[] | readonly (readonly numbe
   });
 }
 
+/** Checks every option `generate` takes (before anything is read or printed); returns the sampling options resolved. */
+export function checkGenerateOptions(opts: GenerateOptions): ReturnType<typeof checkSampling> {
+  const maxNewTokens = opts.maxNewTokens ?? 64;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) throw new ArgumentError(`generate: maxNewTokens must be a positive integer, got ${maxNewTokens}`);
+  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new ArgumentError(`generate: seed must be an integer, got ${opts.seed}`);
+  if (opts.prefillSlice !== undefined && !(Number.isInteger(opts.prefillSlice) && opts.prefillSlice > 0)) {
+    throw new ArgumentError(`generate: prefillSlice must be a positive integer, got ${opts.prefillSlice}`);
+  }
+  if (opts.stopTokens && !opts.stopTokens.every((t) => Number.isInteger(t))) throw new ArgumentError('generate: stopTokens must be integer ids');
+  return checkSampling(opts);
+}
+
+/** One generator per sequence, all from the seed: a prompt draws the same numbers alone or in any batch. */
+function sequenceRngs(n: number, seed: number | undefined): Rng[] {
+  return Array.from({ length: n }, () => new Rng(seed));
+}
+
 /**
  * Streams new tokens for one or more prompts (of any lengths: each is prefilled on its own,
  * then all decode as one batch). Returns the full result when the iterator ends.
@@ -187,12 +210,11 @@ export async function* generate(
 ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
   const tokenizer = opts.tokenizer;
   const maxNewTokens = opts.maxNewTokens ?? 64;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) throw new ArgumentError(`generate: maxNewTokens must be a positive integer, got ${maxNewTokens}`);
-  const sampling = checkSampling(opts);
+  const sampling = checkGenerateOptions(opts);
   const prompts = toPrompts(prompt, tokenizer);
   const stopTokens = new Set(opts.stopTokens ?? (tokenizer?.eosTokenId != null ? [tokenizer.eosTokenId] : []));
   const stopStrings = (opts.stopStrings ?? []).filter((s) => s.length > 0);
-  const rng = new Rng(opts.seed);
+  const rngs = sequenceRngs(prompts.length, opts.seed);
   const seqs = prompts.map((p) => new SequenceState(p, tokenizer));
   // Only ids both the model and the tokenizer know can be sampled.
   const V = Math.min(model.vocabSize, tokenizer?.vocabSize ?? Infinity);
@@ -202,7 +224,7 @@ export async function* generate(
   let logits: Tensor | null = null;
   const plainTemperature = sampling.temperature > 0 && sampling.topK === 0 && sampling.topP === 1 && sampling.minP === 0 && sampling.repetitionPenalty === 1;
   const useGraph = (isGreedy(sampling) || plainTemperature) && opts.stepGraph !== false && !!model.backend.beginCapture;
-  const uniforms = (): number[] => seqs.map(() => rng.uniform());
+  const uniforms = (): number[] => rngs.map((r) => r.uniform());
   let graph: StepGraph | null = null;
   // Picked ids of queued graph runs, oldest first; the run for token index k is queued before token k-1 is awaited.
   const inflight: Promise<TypedArray>[] = [];
@@ -211,20 +233,33 @@ export async function* generate(
     // Attention layers keep every position: room for the longest prompt and every new token.
     const maxSeqlen = Math.max(...prompts.map((p) => p.length)) + maxNewTokens;
     const parts = prompts.map(() => model.allocateInferenceCache(1, { maxSeqlen }));
+    const rows: Tensor[] = [];
     try {
-      const rows = prompts.map((p, i) => model.prefill([p], parts[i]));
-      logits = tidy(() => concat(rows));
-      rows.forEach((r) => r.dispose());
-      cache = parts.length === 1 ? parts.pop()! : MambaInferenceCache.concat(parts);
+      const total = prompts.reduce((n, p) => n + p.length, 0);
+      let offset = 0;
+      opts.onPrefillProgress?.({ done: 0, total });
+      for (const [i, p] of prompts.entries()) {
+        const row = await prefillInSlices(model, [p], parts[i], { signal: opts.signal, onProgress: opts.onPrefillProgress, sliceTokens: opts.prefillSlice, offset, total });
+        if (!row) break;
+        rows.push(row);
+        offset += p.length;
+      }
+      if (rows.length === prompts.length) {
+        logits = tidy(() => concat(rows));
+        cache = parts.length === 1 ? parts.pop()! : MambaInferenceCache.concat(parts);
+      }
     } finally {
+      rows.forEach((r) => r.dispose());
       parts.forEach((c) => c.dispose());
     }
-    for (let index = 0; index < maxNewTokens; index++) {
+    // An abort during prefill leaves no logits: no token is generated.
+    const prefilled = logits !== null;
+    for (let index = 0; prefilled && index < maxNewTokens; index++) {
       await yieldToEventLoop();
       if (opts.signal?.aborted) break;
       let next: number[];
       if (logits) {
-        next = await pickTokens(logits, V, sampling, rng, seqs);
+        next = await pickTokens(logits, V, sampling, rngs, seqs);
         logits.dispose();
         logits = null;
       } else {
@@ -280,18 +315,35 @@ export async function* generate(
   return { sequences: seqs.map((s) => ({ promptIds: s.promptIds, ids: s.ids, text: s.text, finishReason: s.finishReason ?? 'length' })) };
 }
 
-/** Greedy picks on the device (one int per sequence read back); otherwise the logits rows are sampled here. */
-async function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSampling>, rng: Rng, seqs: readonly SequenceState[]): Promise<number[]> {
+/**
+ * Greedy picks on the device (one int and one sum per sequence read back: a NaN or infinite
+ * logit makes the row's sum non-finite); otherwise the logits rows are sampled here. A
+ * non-finite logit is a `NonFiniteLogitsError`: an argmax over NaN would pick id 0 forever.
+ */
+async function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSampling>, rngs: readonly Rng[], seqs: readonly SequenceState[]): Promise<number[]> {
   const B = logits.shape[0];
+  const Vp = logits.shape[1];
   if (isGreedy(s)) {
-    const ids = tidy(() => argMax(sliceAxis(logits, 1, 0, V), -1));
-    const values = await ids.data();
-    ids.dispose();
-    return Array.from(values);
+    const { ids, sums } = tidy(() => {
+      const real = sliceAxis(logits, 1, 0, V);
+      return { ids: argMax(real, -1), sums: sum(real, -1) };
+    });
+    try {
+      const [picked, totals] = await Promise.all([ids.data(), sums.data()]);
+      const bad = Array.from(totals).findIndex((t) => !Number.isFinite(t));
+      if (bad >= 0) throw new NonFiniteLogitsError(bad, seqs[bad].ids.length);
+      return Array.from(picked);
+    } finally {
+      ids.dispose();
+      sums.dispose();
+    }
   }
   const rows = await logits.data();
-  const Vp = logits.shape[1];
-  return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rng, [...seqs[b].promptIds, ...seqs[b].ids]));
+  for (let b = 0; b < B; b++) {
+    const row = rows.subarray(b * Vp, b * Vp + V);
+    if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
+  }
+  return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], [...seqs[b].promptIds, ...seqs[b].ids]));
 }
 
 /** Runs `generate` to the end and returns the result (and calls `onChunk` for each chunk). */

@@ -122,8 +122,11 @@ export class MambaLMHeadModel {
    */
   static fromWeights(config: MambaConfigInput, weights: Record<string, Tensor>): MambaLMHeadModel {
     const c = resolveMambaConfig(config);
-    const expected = lmParamShapes(c);
     const given = { ...weights };
+    // Every layer has weights: a config claiming more layers than there are weights is wrong, and
+    // listing the shapes it expects would take time and memory sized by that number.
+    if (c.nLayer > Object.keys(given).length) throw new WeightsError(`the config has ${c.nLayer} layers but only ${Object.keys(given).length} weights are given: the config does not match these weights`);
+    const expected = lmParamShapes(c);
     if (c.tieEmbeddings && !given['lm_head.weight'] && given['backbone.embedding.weight']) given['lm_head.weight'] = given['backbone.embedding.weight'];
     const emb = given['backbone.embedding.weight'];
     if (emb && emb.shape[0] !== paddedVocabSize(c)) {

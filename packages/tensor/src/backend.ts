@@ -70,6 +70,12 @@ export interface BackendInfo {
    * name). Instances registered under other names (`tfjs-wasm`, `webgpu-2`) keep their kind.
    */
   readonly kind?: string;
+  /**
+   * The largest tensor storage, in bytes, the device allows (WebGPU: the adapter's
+   * maxStorageBufferBindingSize and maxBufferSize); absent: no limit below host memory.
+   * Long sequences are split to stay under it (e.g. prefill in slices).
+   */
+  readonly maxTensorBytes?: number;
 }
 
 /**

@@ -15,6 +15,24 @@ function describe(v: unknown): string {
   return `${typeof v} ${s.length > 60 ? `${s.slice(0, 57)}...` : s}`;
 }
 
+/**
+ * How deep a tokenizer file may nest. Real files nest under 10 levels; components are built
+ * recursively (a Sequence of Sequences ...), so a hostile file nested thousands deep would
+ * overflow the stack.
+ */
+export const MAX_NESTING = 64;
+
+/** Refuses JSON nested deeper than `MAX_NESTING` (walked with an explicit stack, never recursion). */
+export function checkNesting(value: unknown, label: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_NESTING) throw new TokenizerConfigError(`${label}: nested more than ${MAX_NESTING} levels deep (a real tokenizer file nests under 10)`);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+}
+
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -4,7 +4,7 @@
  */
 import { ByteTokenizer } from './byte-tokenizer.js';
 import { CharTokenizer } from './char-tokenizer.js';
-import { isObject } from './config.js';
+import { checkNesting, isObject } from './config.js';
 import { TokenizerConfigError } from './errors.js';
 import type { TokenizerJSON, TokenizerOptions } from './tokenizer.js';
 import { Tokenizer } from './tokenizer.js';
@@ -22,6 +22,7 @@ export function tokenizerFromJSON(json: TokenizerJSON, options: TokenizerOptions
     }
   }
   if (!isObject(value)) throw new TokenizerConfigError('tokenizer file: expected a JSON object at the top level');
+  checkNesting(value, 'tokenizer file');
   if (value.type === 'ByteTokenizer') return ByteTokenizer.fromJSON(value);
   if (value.type === 'CharTokenizer') return CharTokenizer.fromJSON(value);
   return Tokenizer.fromJSON(value, options);

@@ -8,7 +8,7 @@ import type { AddedToken } from './added-tokens.js';
 import { AddedVocabulary } from './added-tokens.js';
 import { tokenBytes } from './byte-level.js';
 import { BpeModel } from './bpe.js';
-import { Cfg, isObject } from './config.js';
+import { Cfg, checkNesting, isObject } from './config.js';
 import type { Decoder } from './decoders.js';
 import { buildDecoder } from './decoders.js';
 import { TokenizerConfigError, TokenizerError, UnknownComponentError, UnknownTokenIdError } from './errors.js';
@@ -252,6 +252,7 @@ function parseJSON(json: TokenizerJSON): Cfg {
     }
   }
   if (!isObject(parsed)) throw new TokenizerConfigError('tokenizer.json: expected a JSON object at the top level');
+  checkNesting(parsed, 'tokenizer.json');
   return new Cfg(parsed, '');
 }
 

@@ -1,11 +1,16 @@
 import type { Backend, Tensor } from '@mamba3/tensor';
-import { ArgumentError, Rng, tensor } from '@mamba3/tensor';
+import { ArgumentError, positiveInt, Rng, tensor } from '@mamba3/tensor';
 
 export interface Batch {
   /** int32 [batch, seqLen] */
   inputs: Tensor;
   /** int32 [batch, seqLen]: the next token at each position */
   targets: Tensor;
+}
+
+function checkWindows(op: string, batchSize: number, seqLen: number): void {
+  positiveInt(op, 'batchSize', batchSize);
+  positiveInt(op, 'seqLen', seqLen);
 }
 
 /**
@@ -42,6 +47,7 @@ export class TokenStream {
 
   /** Random training windows of seqLen + 1 tokens. */
   sample(batchSize: number, seqLen: number, rng: Rng, backend?: Backend): Batch {
+    checkWindows('TokenStream.sample', batchSize, seqLen);
     if (this.train.length < seqLen + 1) throw new ArgumentError(`TokenStream: ${this.train.length} training tokens are fewer than one window of ${seqLen + 1}`);
     const starts = Array.from({ length: batchSize }, () => rng.int(this.train.length - seqLen));
     return TokenStream.window(this.train, starts, seqLen, backend);
@@ -49,6 +55,7 @@ export class TokenStream {
 
   /** Consecutive validation windows (at most `maxBatches` batches), covering the held-out text in order. */
   *validation(batchSize: number, seqLen: number, maxBatches = Infinity, backend?: Backend): Generator<Batch> {
+    checkWindows('TokenStream.validation', batchSize, seqLen);
     const windows = Math.floor((this.val.length - 1) / seqLen);
     let yielded = 0;
     for (let w = 0; w < windows && yielded < maxBatches; w += batchSize, yielded++) {

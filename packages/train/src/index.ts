@@ -13,6 +13,7 @@ export { TokenStream } from './data.js';
 export type { Batch } from './data.js';
 export { ProgressBar, formatTime } from './progress.js';
 export { LmTrainer } from './trainer.js';
+export { checkTrainOptions } from './trainer.js';
 export type { TrainOptions, EvalEntry } from './trainer.js';
 export { trainParity, parityBatch, parityAccuracy, parityModelConfig, parityTask, PARITY_BOS } from './tasks/parity.js';
 export type { ParityOptions, ParityResult } from './tasks/parity.js';

@@ -1,7 +1,7 @@
 import type { MambaConfig, LmParams } from '@mamba3/model';
 import { lmLogits, lmSequence, MambaLMHeadModel, organise } from '@mamba3/model';
 import type { Tensor } from '@mamba3/tensor';
-import { add, ArgumentError, dispose, div, identity, keep, Rng, tidy, valueAndGrads } from '@mamba3/tensor';
+import { add, ArgumentError, ConfigError, dispose, div, identity, isIntAtLeast, keep, positiveInt, positiveNumber, Rng, tidy, valueAndGrads } from '@mamba3/tensor';
 import type { Batch } from './data.js';
 import { TokenStream } from './data.js';
 import type { CrossEntropyOptions } from './loss.js';
@@ -11,6 +11,9 @@ import { AdamW, clipGradNorm } from './optim.js';
 import { ProgressBar } from './progress.js';
 import type { CosineSchedule } from './schedule.js';
 import { cosineLr } from './schedule.js';
+
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
 export interface TrainOptions {
   steps: number;
@@ -35,6 +38,27 @@ export interface TrainOptions {
   /** Called every `checkpointEvery` steps and at the end (e.g. `saveCheckpoint` from `@mamba3/train/node`). */
   onCheckpoint?: (t: LmTrainer) => void | Promise<void>;
   checkpointEvery?: number;
+  /**
+   * Stops training after the current step (e.g. on Ctrl-C): the last checkpoint is written
+   * (`onCheckpoint`) and `fit` returns early, without the final evaluation.
+   */
+  signal?: AbortSignal;
+}
+
+/** Checks every number of `TrainOptions` (errors name the option) before any step runs. */
+export function checkTrainOptions(o: TrainOptions): void {
+  const where = 'TrainOptions';
+  positiveInt(where, 'steps', o.steps);
+  positiveInt(where, 'batchSize', o.batchSize);
+  positiveInt(where, 'seqLen', o.seqLen);
+  positiveNumber(where, 'lr', o.lr);
+  for (const k of ['accumulate', 'evalBatches'] as const) if (o[k] !== undefined) positiveInt(where, k, o[k]);
+  for (const k of ['warmupSteps', 'evalEvery', 'checkpointEvery'] as const) if (o[k] !== undefined) positiveInt(where, k, o[k], 0);
+  for (const k of ['minLr', 'gradClip'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new ConfigError(`${where}: ${k} must be a number >= 0, got ${String(v)}`);
+  }
+  if (o.seed !== undefined && !isIntAtLeast(o.seed, Number.MIN_SAFE_INTEGER)) throw new ConfigError(`${where}: seed must be an integer, got ${String(o.seed)}`);
 }
 
 export interface EvalEntry {
@@ -140,6 +164,7 @@ export class LmTrainer {
 
   /** The training loop: random windows, periodic evaluation on the held-out split, checkpoints. */
   async fit(data: TokenStream, o: TrainOptions): Promise<EvalEntry[]> {
+    checkTrainOptions(o);
     // A resumed run draws a fresh, still deterministic, stream of windows.
     const rng = new Rng((o.seed ?? 0) + this.step * 7919);
     const schedule: CosineSchedule = { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps ?? Math.min(100, Math.floor(o.steps / 10)), totalSteps: o.steps };
@@ -169,7 +194,15 @@ export class LmTrainer {
       recentN++;
       bar?.update(this.step, { loss }, this.tokensSeen - startTokens);
       if (o.evalEvery && this.step % o.evalEvery === 0 && this.step < o.steps) await evalNow();
+      if (o.signal?.aborted) break;
       if (o.checkpointEvery && this.step % o.checkpointEvery === 0) await o.onCheckpoint?.(this);
+      // Lets a signal handler run between steps (a CPU step blocks the event loop).
+      await yieldToEventLoop();
+    }
+    if (o.signal?.aborted) {
+      bar?.done();
+      await o.onCheckpoint?.(this);
+      return history;
     }
     await evalNow();
     bar?.update(this.step, {}, this.tokensSeen - startTokens, true);

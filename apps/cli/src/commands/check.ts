@@ -21,12 +21,12 @@ export const check: Command = {
   options: { backend: { type: 'string' }, mode: { type: 'string' }, 'chunk-size': { type: 'string' }, tolerance: { type: 'string' } },
   async run({ values, positionals }) {
     const [fixture] = positionals;
-    if (!fixture) throw new UsageError(`check: give a fixture file\n\n${check.usage}`);
+    if (!fixture) throw new UsageError('give a fixture file (mamba3 check --help for usage)');
     const backend = await useBackendNamed(values.backend as string | undefined);
     const mode = parseMode(values.mode);
-    const chunkSize = values['chunk-size'] !== undefined ? Number(values['chunk-size']) : undefined;
+    const chunkSize = values['chunk-size'] as number | undefined;
     const run = await runFixture(fixture, mode, chunkSize);
-    const tolerance = values.tolerance !== undefined ? Number(values.tolerance) : DEFAULT_TOLERANCE[run.info.kind];
+    const tolerance = (values.tolerance as number | undefined) ?? DEFAULT_TOLERANCE[run.info.kind];
     let failed = 0;
     let compared = 0;
     try {

@@ -1,6 +1,8 @@
 import { loadDefaultModel } from '@mamba3/default-model';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { EXIT_INTERRUPTED } from '../command.js';
+import { checkGenerateOptions } from '@mamba3/model';
+import { prefillProgress, samplingFlags } from './generate.js';
 import { pickBackendNamed } from '../backends.js';
 
 /**
@@ -23,8 +25,8 @@ export const demo: Command = {
     backend: { type: 'string' },
   },
   async run({ values }) {
-    const maxNewTokens = Number(values['max-new-tokens'] ?? 400);
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) throw new UsageError('--max-new-tokens must be a positive integer');
+    const options = samplingFlags(values, { maxNewTokens: 400, temperature: 0.8, topP: 0.95, seed: 1 });
+    checkGenerateOptions(options);
     const { backend, why } = await pickBackendNamed((values.backend as string | undefined) ?? 'auto');
     console.error(`backend: ${backend.name}${backend.info.device ? ` (${backend.info.device})` : ''}: ${why}`);
     const loadStart = performance.now();
@@ -38,13 +40,18 @@ export const demo: Command = {
     let firstTokenAt = 0;
     const started = performance.now();
     try {
-      process.stdout.write(prompt);
+      const progress = prefillProgress();
+      let echoed = false;
       const result = await model.generateText(prompt, {
-        maxNewTokens,
-        temperature: Number(values.temperature ?? 0.8),
-        topP: Number(values['top-p'] ?? 0.95),
-        seed: values.seed !== undefined ? Number(values.seed) : 1,
+        ...options,
         signal: controller.signal,
+        onPrefillProgress: (p) => {
+          progress(p);
+          if (p.done === p.total && !echoed) {
+            process.stdout.write(prompt);
+            echoed = true;
+          }
+        },
         onChunk: (c) => {
           if (tokens++ === 0) firstTokenAt = performance.now();
           process.stdout.write(c.text);
@@ -60,6 +67,6 @@ export const demo: Command = {
       process.off('SIGINT', onSigint);
       model.dispose();
     }
-    return 0;
+    return controller.signal.aborted ? EXIT_INTERRUPTED : 0;
   },
 };

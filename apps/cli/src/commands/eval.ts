@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { LmTrainer, TokenStream } from '@mamba3/train';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
-import { loadModel, loadTokenizer } from './generate.js';
+import { CliError, UsageError } from '../command.js';
+import { readTextFile } from '../files.js';
+import { loadModel, loadTokenizer, TOKENIZER_FILES } from './generate.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -24,21 +24,26 @@ export const evalCommand: Command = {
     'batch-size': { type: 'string' },
   },
   async run({ values }) {
-    if (typeof values.model !== 'string' || typeof values.data !== 'string') throw new UsageError(`eval: --model and --data are required\n\n${evalCommand.usage}`);
-    const model = await loadModel(values.model, values.backend as string | undefined);
+    if (typeof values.model !== 'string' || typeof values.data !== 'string') throw new UsageError('--model and --data are required (mamba3 eval --help for usage)');
+    const text = await readTextFile('--data', values.data);
     const tokenizer = await loadTokenizer(values.model, values.tokenizer as string | undefined);
-    if (!tokenizer) throw new UsageError(`eval: no tokenizer given (--tokenizer FILE) and none found beside ${values.model}`);
+    if (!tokenizer) throw new CliError(`--model ${values.model}: no tokenizer beside it (${TOKENIZER_FILES.join(', ')}); give --tokenizer FILE`);
+    const model = await loadModel(values.model, values.backend as string | undefined);
     const split = (values.split as string | undefined) ?? 'val';
-    if (split !== 'val' && split !== 'all') throw new UsageError(`eval: --split must be val or all, got "${split}"`);
-    const ids = tokenizer.encode(await readFile(values.data, 'utf8'));
+    const valFraction = (values['val-fraction'] as number | undefined) ?? 0.1;
+    const seqLen = (values['seq-len'] as number | undefined) ?? 256;
+    const batchSize = (values['batch-size'] as number | undefined) ?? 16;
+    const ids = tokenizer.encode(text);
     // "all": everything is the held-out part.
-    const data = new TokenStream(split === 'all' ? [0, ...ids] : ids, { valFraction: split === 'all' ? 1 - 1 / (ids.length + 1) : Number(values['val-fraction'] ?? 0.1) });
+    const data = new TokenStream(split === 'all' ? [0, ...ids] : ids, { valFraction: split === 'all' ? 1 - 1 / (ids.length + 1) : valFraction });
     const trainer = LmTrainer.fromModel(model);
-    const seqLen = Number(values['seq-len'] ?? 256);
-    const loss = await trainer.evaluate(data, Number(values['batch-size'] ?? 16), seqLen);
-    console.log(`${values.model} on ${values.data} (${split === 'val' ? `last ${Number(values['val-fraction'] ?? 0.1) * 100}%` : 'all'}, ${data.val.length} tokens, windows of ${seqLen}): ${loss.toFixed(4)} nats/token (${(loss / Math.LN2).toFixed(4)} bits)`);
-    trainer.dispose();
-    model.dispose();
+    try {
+      const loss = await trainer.evaluate(data, batchSize, seqLen);
+      console.log(`${values.model} on ${values.data} (${split === 'val' ? `last ${valFraction * 100}%` : 'all'}, ${data.val.length} tokens, windows of ${seqLen}): ${loss.toFixed(4)} nats/token (${(loss / Math.LN2).toFixed(4)} bits)`);
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
     return 0;
   },
 };

@@ -32,22 +32,16 @@ export const forward: Command = {
   },
   async run({ values, positionals }) {
     const [fixture] = positionals;
-    if (!fixture) throw new UsageError(`forward: give a fixture file\n\n${forward.usage}`);
-    if (typeof values.out !== 'string') throw new UsageError('forward: --out OUT.safetensors is required');
+    if (!fixture) throw new UsageError('give a fixture file (mamba3 forward --help for usage)');
+    if (typeof values.out !== 'string') throw new UsageError('--out OUT.safetensors is required');
     const backend = await useBackendNamed(values.backend as string | undefined);
     if (statSync(fixture, { throwIfNoEntry: false })?.isDirectory()) {
-      const int = (k: string): number | undefined => {
-        const v = values[k];
-        if (v === undefined) return undefined;
-        if (!/^\d+$/.test(String(v))) throw new UsageError(`forward: --${k} must be a non-negative integer, got "${String(v)}"`);
-        return Number(v);
-      };
-      const lines = await runForwardDir(fixture, values.out, backend, { mode: parseMode(values.mode), greedy: int('greedy'), promptLen: int('prompt-len') });
+      const lines = await runForwardDir(fixture, values.out, backend, { mode: parseMode(values.mode), greedy: values.greedy as number | undefined, promptLen: values['prompt-len'] as number | undefined });
       for (const l of lines) console.log(l);
       console.log(`wrote ${values.out} (${backend.name} backend)`);
       return 0;
     }
-    const chunkSize = values['chunk-size'] !== undefined ? Number(values['chunk-size']) : undefined;
+    const chunkSize = values['chunk-size'] as number | undefined;
     const run = await runFixture(fixture, parseMode(values.mode), chunkSize);
     try {
       await writeSafetensorsFile(values.out, run.outputs, { metadata: { ...run.reader.metadata, backend: backend.name } });

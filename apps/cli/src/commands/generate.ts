@@ -1,38 +1,82 @@
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
 import type { TokenizerLike } from '@mamba3/tokenizer';
 import { fromFile } from '@mamba3/tokenizer/node';
-import { loadPretrained, MambaLMHeadModel } from '@mamba3/model';
+import type { GenerateOptions, PrefillProgress } from '@mamba3/model';
+import { checkGenerateOptions, loadPretrained, MambaLMHeadModel } from '@mamba3/model';
+import { fileSource } from '@mamba3/tensor/node';
+import { Mamba3Error } from '@mamba3/tensor';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { CliError, EXIT_INTERRUPTED, UsageError } from '../command.js';
 import { useBackendNamed } from '../backends.js';
+import { isDirectory, isFile, requireExisting, requireFile } from '../files.js';
+import type { FlagValues } from '../schema.js';
 
 /** Tokenizer files looked for beside a model, in order. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.json.gz', 'tokenizer.char.json', 'tokenizer.byte.json'];
 
+/** A load failure as one line naming the model path (memory exhaustion included). */
+function loadFailure(path: string, backend: string, err: unknown): unknown {
+  if (err instanceof RangeError) return new CliError(`--model ${path}: too large for the ${backend} backend in this process's memory (${err.message})`);
+  if (err instanceof Mamba3Error && !err.message.includes(path)) err.message = `${path}: ${err.message}`;
+  return err;
+}
+
 /** A model from a directory (config.json + weights) or a .safetensors file whose metadata holds the config. */
 export async function loadModel(path: string, backend: string | undefined): Promise<MambaLMHeadModel> {
-  if (!existsSync(path)) throw new UsageError(`no model at ${path}`);
+  requireExisting('--model', path);
   const b = await useBackendNamed(backend);
-  // Any layout (official .bin or safetensors, Hugging Face), auto-detected; the tokenizer is loadTokenizer's.
-  if (statSync(path).isDirectory()) return (await loadPretrained(path, { backend: b, tokenizer: false })).model;
-  return MambaLMHeadModel.fromPretrained({ weights: new Uint8Array(await readFile(path)) }, { backend: b });
+  if (isDirectory(path)) {
+    try {
+      // Any layout (official .bin or safetensors, Hugging Face), auto-detected; the tokenizer is loadTokenizer's.
+      return (await loadPretrained(path, { backend: b, tokenizer: false })).model;
+    } catch (err) {
+      throw loadFailure(path, b.name, err);
+    }
+  }
+  const source = await fileSource(path);
+  try {
+    return await MambaLMHeadModel.fromPretrained({ weights: source }, { backend: b });
+  } catch (err) {
+    throw loadFailure(path, b.name, err);
+  } finally {
+    await source.close?.();
+  }
 }
 
 export async function loadTokenizer(modelPath: string, explicit: string | undefined): Promise<TokenizerLike | undefined> {
-  if (explicit) return fromFile(explicit);
-  const dir = existsSync(modelPath) && statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
-  for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) return fromFile(join(dir, f));
+  if (explicit) return fromFile(requireFile('--tokenizer', explicit));
+  const dir = isDirectory(modelPath) ? modelPath : dirname(modelPath);
+  for (const f of TOKENIZER_FILES) if (isFile(join(dir, f))) return fromFile(join(dir, f));
   return undefined;
 }
 
-function num(values: Record<string, unknown>, key: string): number | undefined {
-  const v = values[key];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`--${key} must be a number, got "${String(v)}"`);
-  return n;
+/** Sampling options from checked flags (schema.ts). */
+export function samplingFlags(values: FlagValues, defaults: GenerateOptions = {}): GenerateOptions {
+  const n = (k: string): number | undefined => values[k] as number | undefined;
+  return {
+    maxNewTokens: n('max-new-tokens') ?? defaults.maxNewTokens,
+    temperature: n('temperature') ?? defaults.temperature,
+    topK: n('top-k'),
+    topP: n('top-p') ?? defaults.topP,
+    minP: n('min-p'),
+    repetitionPenalty: n('repetition-penalty'),
+    seed: n('seed') ?? defaults.seed,
+    prefillSlice: n('prefill-slice'),
+  };
+}
+
+/** A prefill progress line on stderr (redrawn on a terminal), once a prompt takes more than one slice. */
+export function prefillProgress(): (p: PrefillProgress) => void {
+  const started = performance.now();
+  let long = false;
+  return (p) => {
+    long ||= p.done > 0 && p.done < p.total;
+    if (!long) return;
+    const s = (performance.now() - started) / 1000;
+    const line = `prefill ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')} tokens (${((100 * p.done) / p.total).toFixed(0)}%, ${(p.done / Math.max(s, 1e-9)).toFixed(0)} tokens/s)`;
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${p.done === p.total ? '\n' : ''}`);
+    else process.stderr.write(`${line}\n`);
+  };
 }
 
 export const generateCommand: Command = {
@@ -41,12 +85,14 @@ export const generateCommand: Command = {
   usage: [
     'usage: mamba3 generate --model PATH --prompt TEXT [--tokenizer FILE] [--backend cpu|wasm|webgpu|tfjs|auto]',
     '                       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]',
-    '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...]',
+    '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--prefill-slice N]',
     '',
     'PATH: a checkpoint folder of any layout (official config.json + pytorch_model.bin or',
     'model.safetensors, shards with their index, or Hugging Face mamba/mamba2), or a .safetensors file',
     'with the config in its metadata. The tokenizer defaults to a tokenizer file beside the model',
-    `(${TOKENIZER_FILES.join(', ')}). Ctrl-C stops generation cleanly.`,
+    `(${TOKENIZER_FILES.join(', ')}). Long prompts are read in slices of --prefill-slice tokens (default: what`,
+    'the device allows, at most 4096) with a progress line on stderr.',
+    'Ctrl-C stops prefill or generation cleanly (exit 130).',
   ].join('\n'),
   options: {
     model: { type: 'string' },
@@ -62,31 +108,37 @@ export const generateCommand: Command = {
     seed: { type: 'string' },
     stop: { type: 'string', multiple: true },
     stats: { type: 'boolean' },
+    'prefill-slice': { type: 'string' },
   },
   async run({ values }) {
-    if (typeof values.model !== 'string') throw new UsageError(`generate: --model PATH is required\n\n${generateCommand.usage}`);
-    if (typeof values.prompt !== 'string') throw new UsageError('generate: --prompt TEXT is required');
-    const model = await loadModel(values.model, values.backend as string | undefined);
+    if (typeof values.model !== 'string') throw new UsageError('--model PATH is required (mamba3 generate --help for usage)');
+    if (typeof values.prompt !== 'string') throw new UsageError('--prompt TEXT is required');
+    const options: GenerateOptions = { ...samplingFlags(values, { maxNewTokens: 128 }), stopStrings: values.stop as string[] | undefined };
+    checkGenerateOptions(options);
+    requireExisting('--model', values.model);
     const tokenizer = await loadTokenizer(values.model, values.tokenizer as string | undefined);
-    if (!tokenizer) throw new UsageError(`generate: no tokenizer given (--tokenizer FILE) and none found beside ${values.model}`);
+    if (!tokenizer) throw new CliError(`--model ${values.model}: no tokenizer beside it (${TOKENIZER_FILES.join(', ')}); give --tokenizer FILE`);
+    const model = await loadModel(values.model, values.backend as string | undefined);
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
     process.once('SIGINT', onSigint);
     const started = performance.now();
     let tokens = 0;
+    let echoed = false;
+    const progress = prefillProgress();
     try {
-      process.stdout.write(values.prompt);
       const result = await model.generateText(values.prompt, {
+        ...options,
         tokenizer,
-        maxNewTokens: num(values, 'max-new-tokens') ?? 128,
-        temperature: num(values, 'temperature'),
-        topK: num(values, 'top-k'),
-        topP: num(values, 'top-p'),
-        minP: num(values, 'min-p'),
-        repetitionPenalty: num(values, 'repetition-penalty'),
-        seed: num(values, 'seed'),
-        stopStrings: values.stop as string[] | undefined,
         signal: controller.signal,
+        onPrefillProgress: (p) => {
+          progress(p);
+          // The prompt is echoed once it has been read, so nothing is printed for a rejected one.
+          if (p.done === p.total && !echoed) {
+            process.stdout.write(values.prompt as string);
+            echoed = true;
+          }
+        },
         onChunk: (c) => {
           tokens++;
           process.stdout.write(c.text);
@@ -97,10 +149,10 @@ export const generateCommand: Command = {
       if (values.stats !== false) {
         console.error(`[${model.backend.name}] ${tokens} tokens in ${seconds.toFixed(2)} s (${(tokens / seconds).toFixed(1)} tokens/s), finish: ${result.sequences[0].finishReason}`);
       }
+      return controller.signal.aborted ? EXIT_INTERRUPTED : 0;
     } finally {
       process.off('SIGINT', onSigint);
       model.dispose();
     }
-    return 0;
   },
 };

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { AnyTokenizer } from '@mamba3/tokenizer';
 import { TokenizerError } from '@mamba3/tokenizer';
 import { fromFile } from '@mamba3/tokenizer/node';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { requireFile } from '../files.js';
 
 const usage = [
   'usage: mamba3 tokenize --tokenizer FILE [--text TEXT] [--details] [--no-special-tokens] [--decode]',
@@ -36,19 +36,19 @@ function parseJSONLine(input: string, lineNo: number, expected: string): unknown
   try {
     return JSON.parse(input);
   } catch {
-    throw new UsageError(`tokenize: line ${lineNo}: expected ${expected}, got ${JSON.stringify(input.slice(0, 60))}`);
+    throw new UsageError(`line ${lineNo}: expected ${expected}, got ${JSON.stringify(input.slice(0, 60))}`);
   }
 }
 
 function parseText(input: string, lineNo: number): string {
   const v = parseJSONLine(input, lineNo, 'a JSON string');
-  if (typeof v !== 'string') throw new UsageError(`tokenize: line ${lineNo}: expected a JSON string, got ${input.slice(0, 60)}`);
+  if (typeof v !== 'string') throw new UsageError(`line ${lineNo}: expected a JSON string, got ${input.slice(0, 60)}`);
   return v;
 }
 
 function parseIds(input: string, lineNo: number): number[] {
   const v = parseJSONLine(input, lineNo, 'a JSON array of ids');
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) throw new UsageError(`tokenize: line ${lineNo}: expected a JSON array of ids, got ${input.slice(0, 60)}`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) throw new UsageError(`line ${lineNo}: expected a JSON array of ids, got ${input.slice(0, 60)}`);
   return v as number[];
 }
 
@@ -73,8 +73,8 @@ export const tokenize: Command = {
     decode: { type: 'boolean' },
   },
   async run({ values }) {
-    if (typeof values.tokenizer !== 'string') throw new UsageError(`tokenize: --tokenizer FILE is required\n\n${usage}`);
-    if (!existsSync(values.tokenizer)) throw new UsageError(`tokenize: no tokenizer file at ${values.tokenizer}`);
+    if (typeof values.tokenizer !== 'string') throw new UsageError('--tokenizer FILE is required (mamba3 tokenize --help for usage)');
+    requireFile('--tokenizer', values.tokenizer);
     try {
       const handle = lineHandler(await fromFile(values.tokenizer), values);
       if (typeof values.text === 'string') {

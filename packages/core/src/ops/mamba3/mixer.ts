@@ -17,6 +17,7 @@ import {
   maximum,
   minimum,
   mul,
+  positiveInt,
   neg,
   reciprocal,
   repeatInterleave,
@@ -44,10 +45,6 @@ import { MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './mixer-types.js';
 import { mamba3ChunkScan, mamba3StepScan } from './scan.js';
 
 // Validation ------------------------------------------------------------------------------------
-
-function positiveInt(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${op}: ${name} must be a positive integer, got ${v}`);
-}
 
 export function checkMixerAttrs(op: string, a: Mamba3MixerAttrs): void {
   for (const k of ['nheads', 'headdim', 'dState', 'ngroups', 'mimoRank', 'chunkSize'] as const) positiveInt(op, k, a[k]);
