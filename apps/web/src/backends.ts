@@ -70,6 +70,8 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software/i;
 export interface PickedBackend {
   backend: Backend;
   fallback: FallbackNotice | null;
+  /** Set when WebGPU was chosen by name and the adapter is a software one: it runs, slowly. */
+  warning?: string;
 }
 
 /** The CPU backend, which always starts, standing in for the one that did not. */
@@ -94,6 +96,9 @@ export async function pickBackend(choice: BackendChoice, flavor: TfjsFlavor): Pr
   const device = backend.info.device ?? '';
   if (choice === 'auto' && SOFTWARE_ADAPTER.test(device)) {
     return cpuInstead(choice, 'software', `the only WebGPU adapter here is a software one (${device}), which is slower than the CPU backend`);
+  }
+  if (choice === 'webgpu' && SOFTWARE_ADAPTER.test(device)) {
+    return { backend, fallback: null, warning: `This WebGPU adapter is a software one (${device}): it emulates a GPU on the processor and will be slow, often slower than the CPU backend.` };
   }
   return { backend, fallback: null };
 }
