@@ -305,12 +305,14 @@ function showSourceBoxes(): void {
   ui.tokenizerBox.hidden = ui.sourceDefault.checked;
 }
 
-for (const r of RELEASED) ui.released.add(new Option(`${r.id} (about ${formatBytes(r.bytes)})`, r.url));
+/** Download sizes in the hub's own units (MB, GB). */
+const downloadSize = (bytes: number): string => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`);
+for (const r of RELEASED) ui.released.add(new Option(`${r.id} (${downloadSize(r.bytes)})`, r.url));
 ui.released.addEventListener('change', () => {
   const r = RELEASED.find((x) => x.url === ui.released.value);
   if (!r) return;
   ui.modelUrl.value = r.url;
-  ui.releasedNote.textContent = `${r.note}. About ${formatBytes(r.bytes)} to download once; then it is kept in this browser.`;
+  ui.releasedNote.textContent = `${r.note}. About ${downloadSize(r.bytes)} to download once; then it is kept in this browser.`;
 });
 ui.backend.addEventListener('change', () => void requestLoad());
 ui.tfjsFlavor.addEventListener('change', () => {
