@@ -6,8 +6,9 @@
 import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createTfjsBackend } from './backend.js';
 
-export { createTfjsBackend } from './backend.js';
-export type { TfjsBackendOptions } from './backend.js';
+export { createTfjsBackend, tfjsKernelHelpers } from './backend.js';
+export type { TfjsBackendOptions, TfjsBackend } from './backend.js';
+export type { Traits } from './kernels/quirks.js';
 export type { KnownTfjsBackend } from './loader.js';
 export type { Tf, TfTensor } from './tf.js';
 

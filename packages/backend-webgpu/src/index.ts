@@ -7,8 +7,9 @@
 import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createWebGPUBackend } from './backend.js';
 
-export { createWebGPUBackend, FUSED_OP_STORAGE_BUFFERS } from './backend.js';
+export { createWebGPUBackend } from './backend.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
-export type { RuntimeStats } from './runtime.js';
+// The kernel-authoring API (`WebGPUBackend.runtime`): fused-op kernels in other packages import these types only.
+export type { RuntimeStats, Runtime, GPUStorage } from './runtime.js';
 
 if (!listBackends().includes('webgpu')) registerBackend('webgpu', () => createWebGPUBackend(), 2);

@@ -1,5 +1,5 @@
 import { dispose } from '@mamba3/tensor';
-import { relativeL2 } from '@mamba3/core';
+import { compareWithFixture } from '@mamba3/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { useBackendNamed } from '../backends.js';
@@ -31,13 +31,11 @@ export const check: Command = {
     let compared = 0;
     try {
       console.log(`${fixture} (${run.info.kind}) on ${backend.name}, ${mode}, tolerance ${tolerance}`);
-      for (const [name, t] of Object.entries(run.outputs)) {
-        const expectedName = name.replace(/^output\./, 'expected.');
-        if (!run.reader.entries.has(expectedName)) {
+      for (const { output: name, expected: expectedName, relL2: err } of await compareWithFixture(run.reader, run.outputs)) {
+        if (err === null) {
           console.log(`  ${name.padEnd(22)} (no ${expectedName} in the fixture)`);
           continue;
         }
-        const err = relativeL2(await t.data(), (await run.reader.read(expectedName)).values);
         const ok = err <= tolerance;
         compared++;
         if (!ok) failed++;
