@@ -3,7 +3,7 @@
  * imported lazily so the page downloads TensorFlow.js only when someone asks for it.
  */
 import type { Backend } from '@mamba3/tensor';
-import { resolveAutoBackend } from '@mamba3/tensor';
+import { isSoftwareAdapter, resolveAutoBackend } from '@mamba3/tensor';
 import type { BackendChoice, FallbackNotice, TfjsFlavor } from './protocol.js';
 
 /** A created backend is kept for the worker's lifetime: a WebGPU device or a wasm module is costly to start. */
@@ -68,6 +68,8 @@ export function reasonOf(err: unknown): string {
 export interface PickedBackend {
   backend: Backend;
   fallback: FallbackNotice | null;
+  /** Set when WebGPU was chosen by name and the adapter is a software one: it runs, slowly. */
+  warning?: string;
 }
 
 /** The CPU backend, which always starts, standing in for the one that did not. */
@@ -97,9 +99,16 @@ async function pickAuto(): Promise<PickedBackend> {
 export async function pickBackend(choice: BackendChoice, flavor: TfjsFlavor): Promise<PickedBackend> {
   if (choice === 'auto') return pickAuto();
   if (choice === 'cpu') return { backend: await backendFor('cpu', flavor), fallback: null };
+  let backend: Backend;
   try {
-    return { backend: await backendFor(choice, flavor), fallback: null };
+    backend = await backendFor(choice, flavor);
   } catch (err) {
     return cpuInstead(choice, 'unavailable', reasonOf(err));
   }
+  // Chosen by name, a software WebGPU adapter runs, but the page says it will be slow.
+  if (choice === 'webgpu' && isSoftwareAdapter(backend)) {
+    const device = backend.info.device ?? 'software adapter';
+    return { backend, fallback: null, warning: `This WebGPU adapter is a software one (${device}): it emulates a GPU on the processor and will be slow, often slower than the CPU backend.` };
+  }
+  return { backend, fallback: null };
 }

@@ -18,7 +18,7 @@ function backendInSentence(name: string): string {
 }
 
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${Math.round(n)} B`;
   const units = ['KiB', 'MiB', 'GiB'];
   let v = n / 1024;
   let i = 0;
@@ -56,4 +56,18 @@ export function fallbackMessage(f: FallbackNotice, tfjsFlavor: string): string {
 export function finishMessage(reason: 'stop' | 'length' | 'abort', tokens: number, seconds: number): string {
   const what = reason === 'abort' ? 'Stopped' : reason === 'length' ? 'Done (max tokens reached)' : 'Done (end of text)';
   return `${what}: ${tokens} tokens in ${seconds.toFixed(2)} s`;
+}
+
+/** Memory in plain words: the bytes the model and its state take on the device. */
+export function plainMemory(m: MemoryReport): string {
+  const total = m.backendBytes ?? Object.values(m.bytes).reduce((a, b) => a + b, 0);
+  return formatBytes(total);
+}
+
+/** `model.safetensors: 12.0 MiB of 48.0 MiB (25%), 3.10 MiB/s` */
+export function progressText(p: { file?: string; loaded: number; total?: number; seconds: number; verb: string }): string {
+  const name = p.file ? `${p.file}: ` : '';
+  const amount = p.total !== undefined ? `${formatBytes(p.loaded)} of ${formatBytes(p.total)} (${Math.floor((100 * p.loaded) / Math.max(p.total, 1))}%)` : formatBytes(p.loaded);
+  const speed = p.seconds > 0.05 ? `, ${formatBytes(p.loaded / p.seconds)}/s` : '';
+  return `${p.verb} ${name}${amount}${speed}`;
 }

@@ -30,6 +30,13 @@ export type ModelSource =
       /** tokenizer.json text, for checkpoints that ship none (Mamba-1/2 use GPT-NeoX's). */
       tokenizer?: string;
       tokenizerName?: string;
+    }
+  | {
+      /** A checkpoint folder by URL, downloaded into (or read from) the page's cache. */
+      kind: 'url';
+      url: string;
+      tokenizer?: string;
+      tokenizerName?: string;
     };
 
 export interface LoadRequest {
@@ -55,7 +62,13 @@ export interface StopRequest {
   type: 'stop';
 }
 
-export type WorkerRequest = LoadRequest | GenerateRequest | StopRequest;
+/** Cancels the load `id` (its downloads are aborted). */
+export interface CancelRequest {
+  type: 'cancel';
+  id: number;
+}
+
+export type WorkerRequest = LoadRequest | GenerateRequest | StopRequest | CancelRequest;
 
 /** `@mamba3/tensor`'s memory() plus what the backend itself reports. */
 export interface MemoryReport {
@@ -86,14 +99,38 @@ export interface FallbackNotice {
 
 export interface ModelReport {
   name: string;
+  /** 'default', 'files', 'checkpoint' or 'url'. */
+  source: ModelSource['kind'];
+  /** URL loads: every file came from the cache. */
+  fromCache: boolean;
   paramCount: number;
   nLayer: number;
   vocabSize: number;
 }
 
 export type WorkerReply =
-  | { type: 'progress'; id: number; stage: string; loaded?: number; total?: number }
-  | { type: 'ready'; id: number; backend: BackendReport; model: ModelReport; fallback: FallbackNotice | null; loadMs: number; memory: MemoryReport }
+  | {
+      type: 'progress';
+      id: number;
+      /** Plain words for the status line. */
+      stage: string;
+      /** `download`: bytes over the network for `file`; `load`: weights moved onto the backend. */
+      phase?: 'download' | 'load';
+      file?: string;
+      loaded?: number;
+      total?: number;
+    }
+  | {
+      type: 'ready';
+      id: number;
+      backend: BackendReport;
+      model: ModelReport;
+      fallback: FallbackNotice | null;
+      /** The backend asked for by name runs, but slowly (a software WebGPU adapter). */
+      warning: string | null;
+      loadMs: number;
+      memory: MemoryReport;
+    }
   | { type: 'chunk'; id: number; text: string; tokens: number; tokensPerSecond: number; memory: MemoryReport }
   | { type: 'done'; id: number; reason: 'stop' | 'length' | 'abort'; tokens: number; seconds: number; tokensPerSecond: number; memory: MemoryReport }
-  | { type: 'error'; id: number; during: 'load' | 'generate' | 'worker'; message: string };
+  | { type: 'error'; id: number; during: 'load' | 'generate' | 'worker'; message: string; cancelled?: boolean };

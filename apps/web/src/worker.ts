@@ -21,6 +21,8 @@ const scope = globalThis as unknown as WorkerScope;
 
 let current: { model: MambaLMHeadModel; backend: Backend } | null = null;
 let running: AbortController | null = null;
+/** The load in progress and its controller, for `cancel`. */
+let loading: { id: number; controller: AbortController } | null = null;
 let queue: Promise<void> = Promise.resolve();
 
 function post(reply: WorkerReply): void {
@@ -41,24 +43,52 @@ async function load(req: LoadRequest): Promise<void> {
   const started = performance.now();
   current?.model.dispose();
   current = null;
-  post({ type: 'progress', id: req.id, stage: 'starting the backend' });
-  const { backend, fallback } = await pickBackend(req.backend, req.tfjs);
-  // Ops on tensors made inside the model (caches, sampling) go to the active backend.
-  useBackend(backend);
-  post({ type: 'progress', id: req.id, stage: `loading the model on ${backend.name}` });
-  const { model, name } = await loadModel(req.source, backend, (p) =>
-    post({ type: 'progress', id: req.id, stage: 'loading weights', loaded: p.loaded, ...(p.total !== null ? { total: p.total } : {}) }),
-  );
-  current = { model, backend };
-  post({
-    type: 'ready',
-    id: req.id,
-    backend: { name: backend.name, device: backend.info.device ?? backend.name },
-    model: { name, paramCount: model.paramCount, nLayer: model.config.nLayer, vocabSize: model.vocabSize },
-    fallback,
-    loadMs: performance.now() - started,
-    memory: memoryReport(backend),
-  });
+  const controller = new AbortController();
+  loading = { id: req.id, controller };
+  try {
+    post({ type: 'progress', id: req.id, stage: 'Starting the backend' });
+    const { backend, fallback, warning } = await pickBackend(req.backend, req.tfjs);
+    controller.signal.throwIfAborted();
+    // Ops on tensors made inside the model (caches, sampling) go to the active backend.
+    useBackend(backend);
+    post({ type: 'progress', id: req.id, stage: 'Loading the model' });
+    const { model, name, fromCache } = await loadModel(
+      req.source,
+      backend,
+      (p) =>
+        post({
+          type: 'progress',
+          id: req.id,
+          stage: p.phase === 'download' ? 'Downloading' : 'Moving the weights onto the device',
+          phase: p.phase,
+          loaded: p.loaded,
+          ...(p.file !== undefined ? { file: p.file } : {}),
+          ...(p.total !== null ? { total: p.total } : {}),
+        }),
+      controller.signal,
+    );
+    if (controller.signal.aborted) {
+      model.dispose();
+      controller.signal.throwIfAborted();
+    }
+    current = { model, backend };
+    post({
+      type: 'ready',
+      id: req.id,
+      backend: { name: backend.name, device: backend.info.device ?? backend.name },
+      model: { name, source: req.source.kind, fromCache, paramCount: model.paramCount, nLayer: model.config.nLayer, vocabSize: model.vocabSize },
+      fallback,
+      warning: warning ?? null,
+      loadMs: performance.now() - started,
+      memory: memoryReport(backend),
+    });
+  } catch (err) {
+    // Whatever an abort surfaced as (a fetch, a cache write), a cancelled load reports as one.
+    if (controller.signal.aborted) throw new DOMException('the load was cancelled', 'AbortError');
+    throw err;
+  } finally {
+    loading = null;
+  }
 }
 
 async function generate(req: GenerateRequest): Promise<void> {
@@ -95,13 +125,18 @@ async function generate(req: GenerateRequest): Promise<void> {
 
 /** Runs after whatever is queued; an error becomes an `error` reply, never an unhandled rejection. */
 function enqueue(id: number, during: 'load' | 'generate', task: () => Promise<void>): void {
-  queue = queue.then(task).catch((err: unknown) => post({ type: 'error', id, during, message: messageOf(err) }));
+  queue = queue.then(task).catch((err: unknown) => {
+    const cancelled = err instanceof DOMException && err.name === 'AbortError';
+    post({ type: 'error', id, during, message: cancelled ? 'Loading was cancelled.' : messageOf(err), ...(cancelled ? { cancelled } : {}) });
+  });
 }
 
 scope.onmessage = (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
   if (req.type === 'stop') {
     running?.abort();
+  } else if (req.type === 'cancel') {
+    if (loading?.id === req.id) loading.controller.abort();
   } else if (req.type === 'load') {
     // A new model replaces the old one: a generation still running on it must end first.
     running?.abort();

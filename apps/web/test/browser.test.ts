@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Browser } from './support/browser.js';
 import { launchChromium, openPage, SKIP_BROWSER } from './support/browser.js';
-import { byTestId, countOutputUpdates, startGenerating, textOf, waitForFinish, waitForModel } from './support/demo-page.js';
+import { byTestId, chooseBackend, chooseSource, countOutputUpdates, startGenerating, textOf, waitForFinish, waitForModel } from './support/demo-page.js';
 import { APP_ROOT } from './support/build-site.js';
 import type { StaticServer } from './support/static-server.js';
 import { serveStatic } from './support/static-server.js';
@@ -63,10 +63,14 @@ if (SKIP_BROWSER) {
     it('streams text generated on the WebGPU backend', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.selectOption(byTestId('backend-select'), 'webgpu');
+      await chooseBackend(page, 'webgpu');
       await waitForModel(page, 'webgpu');
       expect(await page.isHidden(byTestId('fallback-notice'))).toBe(true);
-      expect(await textOf(page, 'status-backend')).toMatch(/^WebGPU \(.+\)$/);
+      expect(await textOf(page, 'status-backend')).toBe('WebGPU');
+      expect(await textOf(page, 'status-device')).toMatch(/swiftshader/i);
+      // Chosen by name on a software adapter: it runs, with a warning that it will be slow.
+      expect(await page.isVisible(byTestId('backend-warning'))).toBe(true);
+      expect(await textOf(page, 'backend-warning')).toMatch(/software one .* will be slow/);
 
       const updates = await countOutputUpdates(page);
       await startGenerating(page, { maxTokens: 20, prompt: 'ROMEO:\n' });
@@ -79,7 +83,8 @@ if (SKIP_BROWSER) {
       expect(await textOf(page, 'output-prompt')).toBe('ROMEO:\n');
       expect(await textOf(page, 'status-state')).toMatch(/^Done .*: \d+ tokens in [\d.]+ s$/);
       expect(await textOf(page, 'status-speed')).toMatch(/^\d+(\.\d+)? tokens\/s$/);
-      expect(await textOf(page, 'status-memory')).toMatch(/live tensors, .* on webgpu/);
+      expect(await textOf(page, 'status-memory')).toMatch(/^[\d.]+ (B|KiB|MiB|GiB)$/);
+      expect(await textOf(page, 'status-tensors')).toMatch(/live tensors, .* on webgpu/);
       expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('webgpu');
     });
   });
@@ -98,7 +103,10 @@ if (SKIP_BROWSER) {
       expect(await page.inputValue(byTestId('backend-select'))).toBe('auto');
       await waitForModel(page);
       expect(await page.isVisible(byTestId('fallback-notice'))).toBe(true);
-      expect(await textOf(page, 'fallback-notice')).toMatch(/^WebGPU is not available in this browser, so the demo fell back to the CPU backend\. Why: .+/);
+      expect(await textOf(page, 'fallback-notice')).toBe('WebGPU is not available in this browser, so the demo fell back to the CPU backend.');
+      // The browser's reason is in the technical details, not in the way.
+      expect(await textOf(page, 'status-why')).toMatch(/.+/);
+      expect(await page.getAttribute(byTestId('fallback-notice'), 'role')).toBeNull();
       expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('cpu');
 
       await startGenerating(page, { maxTokens: 20 });
@@ -111,7 +119,7 @@ if (SKIP_BROWSER) {
     it('choosing WebGPU by name falls back too, with the notice', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.selectOption(byTestId('backend-select'), 'webgpu');
+      await chooseBackend(page, 'webgpu');
       await waitForModel(page);
       expect(await textOf(page, 'fallback-notice')).toMatch(/^WebGPU is not available/);
       expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('cpu');
@@ -150,10 +158,12 @@ if (SKIP_BROWSER) {
     it('runs on TensorFlow.js (wasm)', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.selectOption(byTestId('tfjs-flavor-select'), 'wasm');
-      await page.selectOption(byTestId('backend-select'), 'tfjs');
+      await chooseBackend(page, 'tfjs', 'wasm');
       await waitForModel(page, 'tfjs');
-      expect(await textOf(page, 'status-backend')).toMatch(/^TensorFlow\.js \(TensorFlow\.js [\d.]+ wasm\)$/);
+      expect(await textOf(page, 'status-backend')).toBe('TensorFlow.js');
+      expect(await textOf(page, 'status-device')).toMatch(/^TensorFlow\.js [\d.]+ wasm$/);
+      // No stale figure from an earlier run or backend.
+      expect(await textOf(page, 'status-speed')).toBe('–');
       await startGenerating(page, { maxTokens: 10 });
       const { finish, generated } = await waitForFinish(page);
       expect(['length', 'stop']).toContain(finish);
@@ -163,7 +173,7 @@ if (SKIP_BROWSER) {
     it('loads a model picked from disk (safetensors + tokenizer.json + config.json)', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.check(byTestId('source-files'));
+      await chooseSource(page, 'files');
       await page.setInputFiles(byTestId('weights-file'), assetFile('model.safetensors', 'application/octet-stream'));
       await page.setInputFiles(byTestId('tokenizer-file'), assetFile('tokenizer.json', 'application/json'));
       await page.setInputFiles(byTestId('config-file'), assetFile('config.json', 'application/json'));
@@ -177,7 +187,7 @@ if (SKIP_BROWSER) {
     it('loads a checkpoint folder picked from disk (official Mamba-3 bf16 pytorch_model.bin), with a tokenizer given', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.check(byTestId('source-files'));
+      await chooseSource(page, 'files');
       await page.setInputFiles(byTestId('folder-files'), MAMBA3_BIN_FOLDER);
       await page.click(byTestId('load-files'));
       await page.waitForSelector(`${byTestId('app')}[data-state="failed"]`);
@@ -194,7 +204,7 @@ if (SKIP_BROWSER) {
     it('loads a Hugging Face checkpoint folder (transformers Mamba-2, model.safetensors without the tied head)', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.check(byTestId('source-files'));
+      await chooseSource(page, 'files');
       await page.setInputFiles(byTestId('folder-files'), HF_MAMBA2_FOLDER);
       await page.setInputFiles(byTestId('tokenizer-file'), assetFile('tokenizer.json', 'application/json'));
       await page.click(byTestId('load-files'));
@@ -207,7 +217,7 @@ if (SKIP_BROWSER) {
     it('shows errors from the worker in the page: a bad tokenizer, then a missing config', async () => {
       const page = await demoPage(browser);
       await waitForModel(page);
-      await page.check(byTestId('source-files'));
+      await chooseSource(page, 'files');
       await page.setInputFiles(byTestId('weights-file'), assetFile('model.safetensors', 'application/octet-stream'));
       await page.setInputFiles(byTestId('tokenizer-file'), { name: 'tokenizer.json', mimeType: 'application/json', buffer: Buffer.from('{"not": "a tokenizer"') });
       await page.click(byTestId('load-files'));

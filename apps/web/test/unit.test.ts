@@ -11,6 +11,7 @@ describe('parseSettings', () => {
   it.each([
     [{ temperature: '', topP: '0.9', maxNewTokens: '10', seed: '' }, /Temperature/],
     [{ temperature: '-1', topP: '0.9', maxNewTokens: '10', seed: '' }, /Temperature/],
+    [{ temperature: '9', topP: '0.9', maxNewTokens: '10', seed: '' }, /Temperature must be a number from 0 to 5/],
     [{ temperature: '1', topP: '0', maxNewTokens: '10', seed: '' }, /Top-p/],
     [{ temperature: '1', topP: '1.5', maxNewTokens: '10', seed: '' }, /Top-p/],
     [{ temperature: '1', topP: '0.9', maxNewTokens: '2.5', seed: '' }, /Max tokens/],

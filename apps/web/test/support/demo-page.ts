@@ -37,9 +37,28 @@ export interface GenerateOptions {
   seed?: number;
 }
 
+/** Opens a folded section (`<details data-testid=…>`) by clicking its summary, as a person would. */
+export async function unfold(page: Page, id: 'settings' | 'model-picker'): Promise<void> {
+  if (!(await page.$eval(byTestId(id), (d) => (d as HTMLDetailsElement).open))) await page.click(`${byTestId(id)} > summary`);
+}
+
+/** Picks a model source in the model picker. */
+export async function chooseSource(page: Page, source: 'default' | 'url' | 'files'): Promise<void> {
+  await unfold(page, 'model-picker');
+  await page.check(byTestId(`source-${source}`));
+}
+
+/** Chooses a backend in the model picker (a new load starts). */
+export async function chooseBackend(page: Page, backend: string, tfjsFlavor?: string): Promise<void> {
+  await unfold(page, 'model-picker');
+  if (tfjsFlavor) await page.selectOption(byTestId('tfjs-flavor-select'), tfjsFlavor);
+  await page.selectOption(byTestId('backend-select'), backend);
+}
+
 /** Fills the form and presses Generate; resolves once the run has started. */
 export async function startGenerating(page: Page, opts: GenerateOptions): Promise<void> {
   if (opts.prompt !== undefined) await page.fill(byTestId('prompt'), opts.prompt);
+  await unfold(page, 'settings');
   await page.fill(byTestId('max-tokens'), String(opts.maxTokens));
   if (opts.temperature !== undefined) await page.fill(byTestId('temperature'), String(opts.temperature));
   if (opts.seed !== undefined) await page.fill(byTestId('seed'), String(opts.seed));
