@@ -5,7 +5,12 @@
 export async function loadBackends(): Promise<void> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   await import('@mamba3/backend-cpu');
-  await import('@mamba3/backend-webgpu');
+  const webgpu = await import('@mamba3/backend-webgpu');
+  const { listBackends, registerBackend } = await import('@mamba3/tensor');
+  // The same WebGPU backend with 16-bit decode weights (packed in u32, unpacked in the shaders).
+  for (const [name, weights16] of [['webgpu-bf16', 'bfloat16'], ['webgpu-f16', 'float16']] as const) {
+    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, weights16 }), 0);
+  }
   await import('@mamba3/backend-tfjs');
 }
 

@@ -1,6 +1,7 @@
 import type { MambaConfigInput } from '@mamba3/model';
 import type { WeightDType } from '@mamba3/model';
 import { checkWeightDType, loadPretrained, MambaLMHeadModel } from '@mamba3/model';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Backend } from '@mamba3/tensor';
 import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
@@ -99,6 +100,49 @@ async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number
   }
 }
 
+/**
+ * Batched greedy decode through one step graph per batch size: `batch` sequences prefilled with
+ * 16 random tokens each ([batch, 16] in one prefill), then `steps` graph runs with three in
+ * flight. Tokens/s counts every sequence.
+ */
+async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: number, rng: Rng): Promise<{ tokPerS: number; gpuMs: number | null } | null> {
+  if (!model.backend.beginCapture) return null;
+  const cache = model.allocateInferenceCache(batch);
+  const prompts = Array.from({ length: batch }, () => randomIds(16, model.vocabSize, rng));
+  const logits = model.prefill(prompts, cache);
+  const first = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
+  const start = Array.from(await first.data());
+  dispose([logits, first]);
+  const graph = model.greedyStepGraph(start, cache, { vocab: model.vocabSize });
+  try {
+    const inflight: Promise<ArrayLike<number>>[] = [];
+    let done = -16; // untimed warm-up runs
+    let t0 = 0;
+    while (done < steps) {
+      while (inflight.length < 3) {
+        graph.run();
+        inflight.push(graph.read(0));
+      }
+      await inflight.shift()!;
+      if (++done === 0) t0 = performance.now();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await Promise.all(inflight);
+    const timeGpu = gpuTimer(model);
+    let gpuMs: number | null = null;
+    if (timeGpu) {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) times.push(await timeGpu(() => graph.run()));
+      times.sort((a, b) => a - b);
+      gpuMs = times[2];
+    }
+    return { tokPerS: (batch * steps) / seconds, gpuMs };
+  } finally {
+    graph.dispose();
+    cache.dispose();
+  }
+}
+
 /** Seconds of one prefill (to the first greedy token read back), on a fresh cache. */
 async function timedPrefill(model: MambaLMHeadModel, ids: number[]): Promise<number> {
   const cache = model.allocateInferenceCache(1);
@@ -140,6 +184,7 @@ async function measureModel(
   spec: ModelSpec,
   lengths: number[],
   decodeSteps: number,
+  batches: number[],
   rows: SuiteResult['rows'],
   curves: Curve[],
   onRow: (label: string) => void,
@@ -230,9 +275,48 @@ async function measureModel(
       console.log(`  ${backend.name} ${name} L=${L}: prefill ${Math.round(L / prefillSeconds)} tok/s, decode ${(1000 / meanMs).toFixed(1)} tok/s (p50 ${percentile(latencies, 50).toFixed(2)} ms)${graphNote}, decode peak ${(decodePeak / MB).toFixed(1)} MB`);
     }
     curves.push(curve);
+    for (const batch of batches) {
+      const r = await batchedDecode(model, batch, decodeSteps, rng);
+      if (!r) break;
+      rows.push({ backend: backend.name, model: name, context: `batch ${batch}`, 'graph decode tok/s': Math.round(r.tokPerS), 'graph GPU ms/step': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(3) });
+      console.log(`  ${backend.name} ${name} batch ${batch}: graph decode ${Math.round(r.tokPerS)} tok/s (all sequences)${r.gpuMs === null ? '' : `, GPU ${r.gpuMs.toFixed(3)} ms/step`}`);
+    }
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * The official figures (`--set reference=A.json,B.json`: the JSON that ../shared/anchors'
+ * perf_ref.py and decode_ref.py print, merged): prefill tok/s by dtype and length, CUDA-graph
+ * decode ms per token by dtype.
+ */
+type Reference = Record<string, number | string | boolean>;
+
+function readReference(files: string | undefined): Reference | null {
+  if (!files) return null;
+  const ref: Reference = {};
+  for (const f of files.split(',')) Object.assign(ref, JSON.parse(readFileSync(f, 'utf8')) as Reference);
+  return ref;
+}
+
+/** Ours / official for one row (the official model is SISO; MIMO rows get none). */
+function ratios(ref: Reference | null, row: SuiteResult['rows'][number]): Record<string, number | string> {
+  if (!ref || !String(row.model).includes('SISO') || typeof row.context !== 'number') return {};
+  const num = (k: string) => (typeof ref[k] === 'number' ? (ref[k] as number) : null);
+  const ratio = (ours: unknown, theirs: number | null) => (typeof ours === 'number' && theirs ? +(ours / theirs).toFixed(2) : '-');
+  const L = row.context;
+  const decode = (dt: string) => {
+    const ms = num(`${dt}_cudagraph_ms_per_token`);
+    return ms ? 1000 / ms : null;
+  };
+  return {
+    'official fp32 prefill tok/s': num(`prefill_float32_L${L}_tok_s`) ?? '-',
+    'prefill / official fp32': ratio(row['prefill tok/s'], num(`prefill_float32_L${L}_tok_s`)),
+    'prefill / official bf16': ratio(row['prefill tok/s'], num(`prefill_bfloat16_L${L}_tok_s`)),
+    'graph decode / official fp32 (CUDA graph)': ratio(row['graph decode tok/s'], decode('float32')),
+    'graph decode / official bf16 (CUDA graph)': ratio(row['graph decode tok/s'], decode('bfloat16')),
+  };
 }
 
 export interface Curve {
@@ -247,8 +331,11 @@ export const modelSuite: Suite = {
     await loadBackends();
     const lengths = (opts.settings.lengths ?? (opts.quick ? '64,256' : '512,2048,8192')).split(',').map(Number);
     const decodeSteps = Number(opts.settings.decodeSteps ?? (opts.quick ? 8 : 64));
+    // --set batches=1,8,32,128: batched greedy decode through a step graph per batch size.
+    const batches = opts.settings.batches ? opts.settings.batches.split(',').map(Number) : [];
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
+    const reference = readReference(opts.settings.reference);
     const curves: Curve[] = [];
     // --set checkpoint=DIR [dtype=bfloat16]: a real checkpoint (any layout) instead of the random-weight configs.
     const ckpt = opts.settings.checkpoint;
@@ -258,13 +345,21 @@ export const modelSuite: Suite = {
           .filter(({ name: m }) => !only || only.some((o) => m.includes(o)))
           .map(({ name: m, config }) => ({ name: m, spec: { config } }));
     const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
+    let measured = 0;
     for (const name of opts.backends) {
       const backend = await setBackend(name);
       for (const { name: m, spec } of models) {
-        await measureModel(backend, m, spec, lengths, decodeSteps, rows, curves, (done) => bar.update(rows.length, { at: `${name} ${m} ${done}` }));
+        await measureModel(backend, m, spec, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
       }
     }
     bar.done();
+    if (reference) {
+      for (const row of rows) Object.assign(row, ratios(reference, row));
+      for (const row of rows) {
+        const r = ratios(reference, row);
+        if (Object.keys(r).length) console.log(`  ${row.backend} ${row.model} L=${row.context}: ${Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      }
+    }
     const svg = opts.settings.svg ?? 'decode-memory.svg';
     await writeSvgPlot(svg, curves);
     return {
@@ -277,6 +372,8 @@ export const modelSuite: Suite = {
         'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, three steps in flight as generate keeps them (and two, for comparison); tok/s over decodeSteps tokens in the steady state (after an untimed warm-up of 32 tokens and at least 0.5 s), host time per queued step, GPU time of one step (timestamp queries, median of 7), and whether its tokens equal the op-by-op ones.',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
+        ...(batches.length ? ['batch rows ("batch B" in the context column): B sequences prefilled with 16 random tokens each, then greedy decode through one step graph for that batch size, three runs in flight; tok/s counts all B sequences.'] : []),
+        ...(reference ? [`ratios: ours / the official mamba_ssm figures of ${opts.settings.reference} (same GPU, same run; the official model is SISO, so MIMO rows have none; decode against its CUDA-graph step).`] : []),
       ],
     };
   },

@@ -19,20 +19,23 @@ export const webgpuProfileSuite: Suite = {
     const be = await createWebGPUBackend({ name: 'webgpu-profile' });
     const rows: Row[] = [];
     const L = Number(opts.settings.length ?? (opts.quick ? 128 : 8192));
+    // --set batch=B: B sequences (the prefill is [B, L], the decode step B tokens).
+    const B = Number(opts.settings.batch ?? 1);
     try {
       if (!be.features.has('timestamp-query')) throw new Error('webgpu-profile: this adapter has no timestamp-query');
       for (const { name, config } of configs(opts.quick, opts.settings)) {
         const model = MambaLMHeadModel.create(config, { seed: 0, backend: be });
         const rng = new Rng(2);
         const ids = Array.from({ length: L }, () => rng.int(config.vocabSize));
-        const cache = model.allocateInferenceCache(1);
-        const prefill = () => tidy(() => void model.prefill([ids], cache));
-        const step = () => tidy(() => void model.step([1], cache));
+        const cache = model.allocateInferenceCache(B);
+        const prefill = () => tidy(() => void model.prefill(Array.from({ length: B }, () => ids), cache));
+        const step = () => tidy(() => void model.step(Array.from({ length: B }, () => 1), cache));
         // Warm-up: pipelines compiled, pools filled.
         prefill();
         step();
         await be.sync();
-        for (const [phase, fn] of [[`prefill ${L}`, prefill], ['decode step', step]] as const) {
+        const b = B > 1 ? `, batch ${B}` : '';
+        for (const [phase, fn] of [[`prefill ${L}${b}`, prefill], [`decode step${b}`, step]] as const) {
           const { kernels, skipped } = await be.profile(fn);
           const total = kernels.reduce((s, k) => s + k.ms, 0);
           for (const k of kernels) {

@@ -4,6 +4,7 @@ import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulDims } from './matmul.wgsl.js';
 import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, splitKReduceWgsl, TILE, toF16Wgsl, withF16B } from './matmul.wgsl.js';
+import { decodeGemv } from './gemv.js';
 import { buf } from './util.js';
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
@@ -15,6 +16,13 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   const M = outShape[r - 2];
   const N = outShape[r - 1];
   const K = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  // x·Wᵀ for up to 128 rows against a 2-D weight (decode, batched decode): the bandwidth-bound
+  // GEMV of gemv.ts (the tiled kernels give such thin products too few workgroups). The opt-in
+  // shader-f16 path keeps its own kernels below.
+  if (transB && !transA && b.shape.length === 2 && !rt.f16 && K > 0 && N > 0 && a.size / K <= DECODE_GEMV_MAX_ROWS) {
+    const out = decodeGemv(rt, a, b, a.size / K);
+    if (out) return out;
+  }
   const out = rt.alloc('matmul', sizeOf(outShape) * 4, a.dtype);
   const batch = outShape.slice(0, -2);
   const nBatch = sizeOf(batch);
@@ -64,7 +72,11 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const K = w.shape[1];
   const N = w.shape[0];
   const M = x.size / K;
-  if (x.dtype !== 'float32' || M > 4 || M < 1 || N === 0 || K === 0) return null;
+  if (x.dtype !== 'float32' || M > DECODE_GEMV_MAX_ROWS || M < 1 || N === 0 || K === 0) return null;
+  if (!rt.f16) {
+    const out = decodeGemv(rt, x, w, M, { ...(g ? { g, eps } : {}), ...(r ? { r } : {}) });
+    if (out || M > 4) return out;
+  }
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
   const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
   const half = rt.f16 ? f16Copy(rt, w) : null;
@@ -78,6 +90,9 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   rt.dispatch(key, half ? () => withF16B(code()) : code, buffers, [gx, gy, 1]);
   return out;
 }
+
+/** Most rows (batched decode) that take the decode GEMV instead of a tiled matmul. */
+const DECODE_GEMV_MAX_ROWS = 128;
 
 /** Workgroups to aim for: enough to fill a large GPU (132 SMs x 2) even for narrow outputs. */
 const TARGET_WORKGROUPS = 264;

@@ -1,0 +1,169 @@
+import type { DType, TypedArray } from '@mamba3/tensor';
+import { BackendError, UnsupportedError } from '@mamba3/tensor';
+import { GPUStorage } from './pool.js';
+
+/** One command of a captured step: what `dispatch`, `copy` and `clear` encoded. */
+export type Recorded =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; buffers: readonly GPUBuffer[]; groups: readonly [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
+  | { kind: 'clear'; buffer: GPUBuffer; bytes: number };
+
+/** A capture in progress: the commands, and the buffers allocated while recording. */
+export interface Capture {
+  commands: Recorded[];
+  /** Every buffer allocated during the capture: the graph owns them all afterwards. */
+  owned: Set<GPUBuffer>;
+  /** Buffers released during the capture, reusable by its later allocations (same order on replay). */
+  free: Map<number, GPUBuffer[]>;
+  /** Buffers written from the host (constants): never reused, or a replay would read them clobbered. */
+  constants: Set<GPUBuffer>;
+  /** Constants whose tensors were released during the capture (the graph still reads them). */
+  retired: GPUBuffer[];
+  /** Why the recording cannot be replayed (a readback was attempted), if so. */
+  poisoned: string | null;
+}
+
+export function newCapture(): Capture {
+  return { commands: [], owned: new Set(), free: new Map(), constants: new Set(), retired: [], poisoned: null };
+}
+
+/** What `endCapture` needs: the graph's input and output storages, and which outputs feed which inputs. */
+export interface CaptureIO {
+  inputs: readonly GPUStorage[];
+  outputs: readonly GPUStorage[];
+  /** [output, input] pairs: after a run, the output is the next run's input. */
+  feedback: readonly (readonly [number, number])[];
+}
+
+/** A buffer released during a capture: reusable by its later allocations unless host-written. */
+export function releaseCaptured(cap: Capture, buffer: GPUBuffer): void {
+  if (cap.constants.has(buffer)) {
+    cap.retired.push(buffer);
+    return;
+  }
+  let list = cap.free.get(buffer.size);
+  if (!list) cap.free.set(buffer.size, (list = []));
+  list.push(buffer);
+}
+
+/**
+ * Checks a finished capture against its inputs and outputs and returns the feedback swaps
+ * (each output and the input it feeds, both ways) and every buffer the graph will hold. Throws
+ * UnsupportedError when the graph cannot be replayed as asked.
+ */
+export function closeCapture(cap: Capture, io: CaptureIO): { swaps: Map<GPUBuffer, GPUBuffer>; held: Set<GPUBuffer> } {
+  if (cap.poisoned) throw new UnsupportedError(cap.poisoned);
+  io.outputs.forEach((out, o) => {
+    if (!cap.owned.has(out.buffer) || cap.constants.has(out.buffer)) {
+      throw new UnsupportedError(`webgpu captureStep: output ${o} is not a result computed by the step (a view of an input or a weight, or a constant); return a computed tensor`);
+    }
+  });
+  const swaps = new Map<GPUBuffer, GPUBuffer>();
+  io.feedback.forEach(([o, i]) => {
+    const out = io.outputs[o];
+    const inp = io.inputs[i];
+    if (swaps.has(out.buffer) || swaps.has(inp.buffer)) {
+      throw new UnsupportedError(`webgpu captureStep: output ${o} or input ${i} appears in two feedback pairs (or shares storage with another); each pair needs its own tensors`);
+    }
+    swaps.set(out.buffer, inp.buffer).set(inp.buffer, out.buffer);
+  });
+  for (const [o, i] of io.feedback) {
+    if (io.inputs[i].dtype !== io.outputs[o].dtype || io.inputs[i].bytes !== io.outputs[o].bytes) {
+      throw new UnsupportedError(`webgpu captureStep: output ${o} (${io.outputs[o].bytes} bytes ${io.outputs[o].dtype}) cannot feed input ${i} (${io.inputs[i].bytes} bytes ${io.inputs[i].dtype})`);
+    }
+  }
+  const held = new Set<GPUBuffer>(cap.owned);
+  for (const [, i] of io.feedback) held.add(io.inputs[i].buffer);
+  return { swaps, held };
+}
+
+/** What a step graph needs from the runtime that replays it. */
+export interface GraphHost {
+  makeBindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup;
+  encodeRecorded(commands: readonly Recorded[], bindGroups: readonly (GPUBindGroup | null)[], map: (b: GPUBuffer) => GPUBuffer): void;
+  writeAfterQueued(buffer: GPUBuffer, values: TypedArray): void;
+  read(op: string, s: GPUStorage, bytes: number, dtype: DType): Promise<TypedArray>;
+  alloc(op: string, bytes: number, dtype: DType): GPUStorage;
+  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number): void;
+  releaseGraph(buffers: Iterable<GPUBuffer>, bytes: number): void;
+}
+
+/**
+ * A captured step: the recorded commands, replayed without the op layer. Feedback pairs swap
+ * roles on every run (ping-pong), so no copies are needed: run k reads what run k-1 wrote.
+ */
+export class StepGraphGPU {
+  private runs = 0;
+  private disposed = false;
+  private readonly variants: (GPUBindGroup | null)[][];
+
+  constructor(
+    private readonly rt: GraphHost,
+    private readonly commands: readonly Recorded[],
+    private readonly swaps: ReadonlyMap<GPUBuffer, GPUBuffer>,
+    private readonly outputBuffers: readonly GPUBuffer[],
+    private readonly outputTypes: readonly (readonly [number, DType])[],
+    private readonly inputs: readonly { buffer: GPUBuffer; bytes: number; dtype: DType; fed: boolean }[],
+    private readonly held: ReadonlySet<GPUBuffer>,
+    readonly bytes: number,
+  ) {
+    // Variant 0 is the capture as recorded; variant 1 has every feedback pair swapped (the same
+    // bind groups when nothing is fed back).
+    const variant = (v: number) => commands.map((c) => (c.kind === 'dispatch' ? rt.makeBindGroup(c.layout, v ? c.buffers.map((b) => this.swapped(b)) : c.buffers) : null));
+    const recorded = variant(0);
+    this.variants = [recorded, swaps.size ? variant(1) : recorded];
+  }
+
+  private swapped(b: GPUBuffer): GPUBuffer {
+    return this.swaps.get(b) ?? b;
+  }
+
+  /** The capture itself was run 0; run k uses variant k mod 2 (reads what run k-1 wrote). */
+  run(): void {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    this.runs++;
+    const v = this.runs % 2;
+    this.rt.encodeRecorded(this.commands, this.variants[v], v ? (b) => this.swapped(b) : (b) => b);
+  }
+
+  /** Output i's buffer as of the last run. */
+  private current(i: number): GPUBuffer {
+    const b = this.outputBuffers[i];
+    return this.runs % 2 ? this.swapped(b) : b;
+  }
+
+  /**
+   * New values for input i (not one fed back) before the next run: written after everything
+   * queued so far, so earlier runs keep reading the old ones.
+   */
+  write(i: number, values: TypedArray): void {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    const input = this.inputs[i];
+    if (input.fed) throw new UnsupportedError(`webgpu captureStep write: input ${i} is fed back from an output; only the other inputs can be written`);
+    if (values.byteLength !== input.bytes) throw new UnsupportedError(`webgpu captureStep write: input ${i} holds ${input.bytes} bytes, got ${values.byteLength}`);
+    this.rt.writeAfterQueued(input.buffer, values);
+  }
+
+  read(i: number): Promise<TypedArray> {
+    const [bytes, dtype] = this.outputTypes[i];
+    return this.rt.read('captureStep read', new GPUStorage(this.current(i), bytes, dtype), bytes, dtype);
+  }
+
+  /** A new storage holding a copy of output i as of the last run. */
+  copyOutput(i: number): GPUStorage {
+    const [bytes, dtype] = this.outputTypes[i];
+    const s = this.rt.alloc('captureStep output', bytes, dtype);
+    this.rt.copy(this.current(i), s.buffer, 0, Math.ceil(bytes / 4) * 4);
+    return s;
+  }
+
+  get commandCount(): number {
+    return this.commands.length;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.rt.releaseGraph(this.held, this.bytes);
+  }
+}

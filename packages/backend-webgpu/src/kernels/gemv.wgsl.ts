@@ -1,0 +1,193 @@
+/**
+ * Decode GEMV, the bandwidth-bound product of a decode step: C [M, N] = A [M, K] · Wᵀ with W
+ * stored [N, K] (nn.Linear), unbatched, A not transposed. Rows come in chunks of `M` (at most 16)
+ * along workgroup_id.z (batched decode): each chunk reads W once, the chunks at once (mostly from L2). W is read exactly once:
+ * 32 lanes per output row stream its contiguous K as 16-byte loads. Every load of a lane is
+ * issued before the first is used (straight-line code for the usual K, a 4-way unrolled loop
+ * otherwise), so enough bytes are in flight to reach the memory bandwidth; rows per workgroup
+ * shrink for narrow outputs so every SM gets work.
+ *
+ * W's storage: `f32` (vec4<f32>, 4 weights a load) or 16-bit pairs packed in u32 (`f16`, `bf16`:
+ * vec4<u32>, 8 weights a load; unpacked in the shader, so no `shader-f16` is needed). Element 2i
+ * is the low half of u32 i (little-endian, as a Uint16Array of the weights reads). Math is f32.
+ *
+ * Fusions as `GemvFusion`: an RMSNorm of each A row (weight G; the sum of squares reduced with the
+ * dot products) and a residual R added to C.
+ */
+import { f32Lit } from '../codegen.js';
+
+export type WeightStorage = 'f32' | 'f16' | 'bf16';
+
+export interface DecodeGemvSpec {
+  /** Rows per chunk (workgroup_id.z picks the chunk). */
+  M: number;
+  N: number;
+  K: number;
+  storage: WeightStorage;
+  /** Output rows per workgroup (lid.y): 8, or fewer for narrow N. */
+  rows: number;
+  norm?: { eps: number };
+  residual?: boolean;
+  subgroups: boolean;
+}
+
+/** Weights per load of one lane. */
+export function weightsPerLoad(storage: WeightStorage): number {
+  return storage === 'f32' ? 4 : 8;
+}
+
+/** Most rows a chunk holds in registers. */
+export const MAX_CHUNK_ROWS = 16;
+
+/** Rows per chunk for M rows: all of them up to 16, else 16 or 8 when they divide M; 0 when none does. */
+export function chunkRows(M: number): number {
+  if (M <= MAX_CHUNK_ROWS) return M;
+  return M % 16 === 0 ? 16 : M % 8 === 0 ? 8 : 0;
+}
+
+/** Whether the kernel serves this shape: rows that chunk, K a whole number of loads. */
+export function decodeGemvFits(M: number, K: number, storage: WeightStorage): boolean {
+  return M >= 1 && chunkRows(M) > 0 && K % weightsPerLoad(storage) === 0;
+}
+
+/** The straight-line limit: loads per lane beyond which the kernel loops (4 loads an iteration). */
+const MAX_UNROLLED = 16;
+
+export function decodeGemvWgsl(s: DecodeGemvSpec): string {
+  const { M, N, K, storage, rows: R } = s;
+  const per = weightsPerLoad(storage);
+  const KV = K / per; // loads per row
+  const ms = Array.from({ length: M }, (_, m) => m);
+  const accs = [...ms.map((m) => `acc${m}`), ...(s.norm ? ms.map((m) => `ss${m}`) : [])];
+  // The weights of load `w` as f32 vec4s, and the A/G vec4 indices they multiply.
+  const unpack = (w: string): string[] => {
+    if (storage === 'f32') return [w];
+    if (storage === 'f16') return [`vec4<f32>(unpack2x16float(${w}.x), unpack2x16float(${w}.y))`, `vec4<f32>(unpack2x16float(${w}.z), unpack2x16float(${w}.w))`];
+    const lo = (c: string) => `bitcast<f32>(${w}.${c} << 16u)`;
+    const hi = (c: string) => `bitcast<f32>(${w}.${c} & 0xffff0000u)`;
+    return [`vec4<f32>(${lo('x')}, ${hi('x')}, ${lo('y')}, ${hi('y')})`, `vec4<f32>(${lo('z')}, ${hi('z')}, ${lo('w')}, ${hi('w')})`];
+  };
+  const parts = per / 4; // vec4s of A per load
+  const use = (w: string, k: string): string => {
+    const ws = unpack(w);
+    const lines: string[] = [];
+    ws.forEach((wv, p) => {
+      lines.push(`{ let wv = ${wv}; let ka = ${k} * ${parts}u + ${p}u;`);
+      for (const m of ms) {
+        if (s.norm) lines.push(`  let a${m} = A[aBase + ${(m * K) / 4}u + ka]; acc${m} += dot(a${m} * G[ka], wv); ss${m} += dot(a${m}, a${m});`);
+        else lines.push(`  acc${m} += dot(A[aBase + ${(m * K) / 4}u + ka], wv);`);
+      }
+      lines.push('}');
+    });
+    return lines.join('\n      ');
+  };
+  const iters = Math.ceil(KV / 32);
+  let body: string;
+  if (iters <= MAX_UNROLLED) {
+    const loads: string[] = [];
+    const uses: string[] = [];
+    for (let i = 0; i < iters; i++) {
+      const k = `k${i}`;
+      const guard = (i + 1) * 32 > KV;
+      loads.push(`let ${k} = lid.x + ${i * 32}u;`);
+      loads.push(guard ? `var w${i} = ${zero(storage)}; if (${k} < ${KV}u) { w${i} = B[row + ${k}]; }` : `let w${i} = B[row + ${k}];`);
+      // A tail load's products (and the norm's squares) must not count A past the row.
+      uses.push(guard ? `if (${k} < ${KV}u) {\n      ${use(`w${i}`, k)}\n    }` : use(`w${i}`, k));
+    }
+    body = `${loads.join('\n    ')}\n    ${uses.join('\n    ')}`;
+  } else {
+    const main = Math.floor(KV / 128) * 128;
+    body = `for (var k = lid.x; k < ${main}u; k += 128u) {
+      let w0 = B[row + k];
+      let w1 = B[row + k + 32u];
+      let w2 = B[row + k + 64u];
+      let w3 = B[row + k + 96u];
+      ${[0, 1, 2, 3].map((i) => use(`w${i}`, `(k + ${i * 32}u)`)).join('\n      ')}
+    }
+    for (var k = ${main}u + lid.x; k < ${KV}u; k += 32u) {
+      let w0 = B[row + k];
+      ${use('w0', 'k')}
+    }`;
+  }
+  const result = (m: number, t: (j: number) => string) => {
+    let v = t(m);
+    if (s.norm) v = `${v} * inverseSqrt(${t(M + m)} / ${K}.0 + ${f32Lit(s.norm.eps)})`;
+    if (s.residual) v = `${v} + Rs[cBase + ${m * N}u + n]`;
+    return `C[cBase + ${m * N}u + n] = ${v};`;
+  };
+  const slot = (j: number, x: string) => `red[${j * R * 32}u + lid.y * 32u + ${x}]`;
+  const reduce = s.subgroups
+    ? `${accs.map((a, j) => `let s${j} = subgroupAdd(${a});`).join('\n  ')}
+  if (sgi == 0u) {
+    ${accs.map((_, j) => `${slot(j, 'lid.x')} = s${j};`).join('\n    ')}
+  }
+  workgroupBarrier();
+  if (lid.x == 0u && n < ${N}u) {
+    ${accs.map((_, j) => `var t${j} = 0.0;`).join('\n    ')}
+    for (var j = 0u; j < 32u; j += sg) {
+      ${accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      ')}
+    }
+    ${ms.map((m) => result(m, (j) => `t${j}`)).join('\n    ')}
+  }`
+    : `${accs.map((a, j) => `${slot(j, 'lid.x')} = ${a};`).join('\n  ')}
+  workgroupBarrier();
+  for (var h = 16u; h > 0u; h = h >> 1u) {
+    if (lid.x < h) {
+      ${accs.map((_, j) => `${slot(j, 'lid.x')} += ${slot(j, 'lid.x + h')};`).join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && n < ${N}u) {
+    ${ms.map((m) => result(m, (j) => slot(j, '0u'))).join('\n    ')}
+  }`;
+  let binding = 3;
+  return /* wgsl */ `${s.subgroups ? 'enable subgroups;' : ''}
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B: array<${storage === 'f32' ? 'vec4<f32>' : 'vec4<u32>'}>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${s.norm ? `@group(0) @binding(${binding++}) var<storage, read> G: array<vec4<f32>>;` : ''}
+${s.residual ? `@group(0) @binding(${binding++}) var<storage, read> Rs: array<f32>;` : ''}
+var<workgroup> red: array<f32, ${32 * R * accs.length}>;
+@compute @workgroup_size(32, ${R})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${s.subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
+  let n = (wid.y * nwg.x + wid.x) * ${R}u + lid.y;
+  let aBase = wid.z * ${(M * K) / 4}u;
+  let cBase = wid.z * ${M * N}u;
+  ${accs.map((a) => `var ${a} = 0.0;`).join('\n  ')}
+  if (n < ${N}u) {
+    let row = n * ${KV}u;
+    ${body}
+  }
+  ${reduce}
+}`;
+}
+
+function zero(storage: WeightStorage): string {
+  return storage === 'f32' ? 'vec4<f32>(0.0)' : 'vec4<u32>(0u)';
+}
+
+/**
+ * out[i] = the 16-bit pair (x[2i], x[2i+1]) packed in one u32 (low half first): f16 by
+ * pack2x16float, bf16 by rounding to nearest even (the top 16 bits of the f32).
+ */
+export function pack16Wgsl(storage: 'f16' | 'bf16', n: number): string {
+  const pack =
+    storage === 'f16'
+      ? 'pack2x16float(vec2<f32>(lo, hi))'
+      : 'bf16(lo) | (bf16(hi) << 16u)';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+fn bf16(v: f32) -> u32 {
+  let b = bitcast<u32>(v);
+  return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;
+}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 256u + gid.x;
+  if (i >= ${Math.ceil(n / 2)}u) { return; }
+  let lo = x[2u * i];
+  let hi = select(0.0, x[2u * i + 1u], 2u * i + 1u < ${n}u);
+  out[i] = ${pack};
+}`;
+}

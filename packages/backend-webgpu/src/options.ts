@@ -1,0 +1,56 @@
+/** What the runtime counts (see `WebGPUBackend.stats()`). */
+export interface RuntimeStats {
+  /** Bytes in buffers held by live tensors. */
+  liveBytes: number;
+  /** Bytes in free buffers kept for reuse. */
+  pooledBytes: number;
+  /** Compiled pipelines (one per kernel and baked constants). */
+  pipelines: number;
+  /** Command buffers submitted so far. */
+  submits: number;
+  /** Compute dispatches encoded so far. */
+  dispatches: number;
+  /** Dispatches encoded and not yet submitted. */
+  pendingDispatches: number;
+  /** Pipeline cache misses (compilations) and hits. */
+  pipelineMisses: number;
+  pipelineHits: number;
+  /** Milliseconds spent creating pipelines (shader compilation). */
+  compileMs: number;
+  /** Bytes in caches derived from live tensors (packed mixer parameters). */
+  cacheBytes: number;
+  /** Bytes held by captured step graphs (their intermediates, outputs and donated inputs). */
+  graphBytes: number;
+  /** Dispatches encoded by replaying step graphs (also counted in `dispatches`). */
+  replayedDispatches: number;
+}
+
+export interface RuntimeOptions {
+  /** Submit once this many dispatches are queued (default 512); reads and `sync()` submit too. */
+  maxBatchDispatches?: number;
+  /**
+   * Free bytes the pool keeps before it destroys released buffers (default 4 GiB: a 130M-class
+   * MIMO prefill of 8192 tokens frees ~2 GB per layer for the next to reuse; a smaller pool makes
+   * every layer create, and the implementation clear, its buffers anew). `trimPool()` empties it.
+   */
+  poolLimitBytes?: number;
+  /** Do not use subgroup operations even where the device has them (for comparison and tests). */
+  noSubgroups?: boolean;
+  /**
+   * Opt-in: keep f16 copies of matmul weights (B operands used more than once) and read them in
+   * the matmul kernels, accumulating in f32; halves weight traffic (decode GEMVs). Only when the
+   * adapter has `shader-f16` (see `features`); results then differ from float32 by f16 rounding
+   * of the weights. Default off: float32 results are unchanged.
+   */
+  f16?: boolean;
+  /**
+   * Opt-in: decode GEMVs (at most 4 rows against a weight [N, K]) read a copy of the weight in
+   * 16-bit floats packed two to a u32, unpacked in the shader (no `shader-f16` needed), math in
+   * f32: half the weight traffic of a decode step. The copy is made on a weight's second use and
+   * kept beside the float32 one (counted in `cacheBytes`). Results differ from float32 by the
+   * rounding of the weights (f16: 11 significant bits, bf16: 8).
+   */
+  weights16?: 'float16' | 'bfloat16';
+  /** Tile of unbatched large matmuls: 128 (8x8 per invocation), 64 (4x4), or 'auto' (default: by output size). */
+  matmulTile?: 64 | 128 | 'auto';
+}

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ops from '@mamba3/tensor';
+import { floatToBf16 } from '@mamba3/tensor';
+import type { WebGPUBackend } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+
+/** The float of bf16 bits. */
+function bf16(v: number): number {
+  return new Float32Array(new Uint32Array([floatToBf16(v) << 16]).buffer)[0];
+}
+
+/**
+ * Shapes [M, K, N] that take every branch of the decode GEMV: straight-line loads, a guarded tail,
+ * the unrolled loop, 2/4/8 output rows a workgroup, and batched rows in chunks (8 in one chunk, 24
+ * in three of 8, 32 in two of 16).
+ */
+const CASES: readonly (readonly [number, number, number])[] = [
+  [1, 768, 50],
+  [3, 200, 45],
+  [2, 4104, 33],
+  [4, 64, 7],
+  [1, 96, 2200],
+  [8, 64, 40],
+  [24, 96, 20],
+  [32, 136, 33],
+];
+
+interface Case {
+  M: number;
+  K: number;
+  N: number;
+  a: number[];
+  w: number[];
+  g: number[];
+  r: number[];
+}
+
+function makeCase(rng: ops.Rng, [M, K, N]: readonly [number, number, number]): Case {
+  const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+  return { M, K, N, a: draw(M * K), w: draw(N * K), g: draw(K), r: draw(M * N) };
+}
+
+/** y = rmsNorm(a)·g·Wᵀ + r (norm/residual optional) in float64, with W's values mapped by `q`. */
+function reference(c: Case, fused: boolean, q: (v: number) => number): { y: Float64Array; mag: Float64Array } {
+  const y = new Float64Array(c.M * c.N);
+  const mag = new Float64Array(c.M * c.N);
+  for (let m = 0; m < c.M; m++) {
+    const row = c.a.slice(m * c.K, (m + 1) * c.K);
+    const scale = fused ? 1 / Math.sqrt(row.reduce((s, v) => s + v * v, 0) / c.K + 1e-5) : 1;
+    for (let n = 0; n < c.N; n++) {
+      let s = 0;
+      let t = 0;
+      for (let k = 0; k < c.K; k++) {
+        const x = row[k] * scale * (fused ? c.g[k] : 1);
+        s += x * q(c.w[n * c.K + k]);
+        t += Math.abs(x * c.w[n * c.K + k]);
+      }
+      y[m * c.N + n] = s + (fused ? c.r[m * c.N + n] : 0);
+      mag[m * c.N + n] = t;
+    }
+  }
+  return { y, mag };
+}
+
+/** linear(a, W) and the fused rmsNorm-linear-residual, twice each (the second use reads a 16-bit copy when the backend keeps one). */
+async function run(be: WebGPUBackend, c: Case): Promise<{ plain: Float32Array[]; fused: Float32Array[] }> {
+  const w = ops.keep(ops.tensor(c.w, [c.N, c.K], { backend: be }));
+  const g = ops.keep(ops.tensor(c.g, [c.K], { backend: be }));
+  const out = { plain: [] as Float32Array[], fused: [] as Float32Array[] };
+  for (let i = 0; i < 2; i++) {
+    const [p, f] = ops.tidy(() => {
+      const a = ops.tensor(c.a, [c.M, c.K], { backend: be });
+      const r = ops.tensor(c.r, [c.M, c.N], { backend: be });
+      return [ops.linear(a, w), ops.fusedLinear(a, w, { norm: { weight: g, eps: 1e-5 }, residual: r })];
+    });
+    out.plain.push((await p.data()) as Float32Array);
+    out.fused.push((await f.data()) as Float32Array);
+    ops.dispose([p, f]);
+  }
+  ops.dispose([w, g]);
+  return out;
+}
+
+(SKIP_WEBGPU ? describe.skip : describe)(`webgpu decode GEMV${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  let be: WebGPUBackend;
+  let bf: WebGPUBackend;
+  let half: WebGPUBackend;
+  beforeAll(async () => {
+    be = await makeBackend({ name: 'webgpu-gemv' });
+    bf = await makeBackend({ name: 'webgpu-gemv-bf16', weights16: 'bfloat16' });
+    half = await makeBackend({ name: 'webgpu-gemv-f16', weights16: 'float16' });
+  });
+  afterAll(() => {
+    be?.dispose();
+    bf?.dispose();
+    half?.dispose();
+  });
+
+  it('float32 weights: linear and fused rmsNorm-linear-residual match float64, every shape branch', async () => {
+    const rng = new ops.Rng(21);
+    for (const shape of CASES) {
+      const c = makeCase(rng, shape);
+      const got = await run(be, c);
+      for (const [fused, outs] of [[false, got.plain], [true, got.fused]] as const) {
+        const { y, mag } = reference(c, fused, (v) => v);
+        for (const o of outs) o.forEach((v, i) => expect(Math.abs(v - y[i]), `${shape} fused=${fused} [${i}]`).toBeLessThan(4e-7 * mag[i] + 1e-5));
+      }
+    }
+    expect(be.stats().cacheBytes).toBe(0);
+  });
+
+  it('bfloat16 weights: the second use reads the packed copy, equal to float64 with bf16-rounded weights', async () => {
+    const rng = new ops.Rng(22);
+    for (const shape of CASES) {
+      const c = makeCase(rng, shape);
+      const got = await run(bf, c);
+      for (const [fused, outs] of [[false, got.plain], [true, got.fused]] as const) {
+        const exact = reference(c, fused, (v) => v);
+        const rounded = reference(c, fused, bf16);
+        // Uses in order: plain 0, fused 0, plain 1, fused 1. The first reads float32 weights (the
+        // copy does not exist yet); the rest read bf16 weights as rounded on the host (nearest
+        // even), math in f32.
+        if (!fused) outs[0].forEach((v, i) => expect(Math.abs(v - exact.y[i]), `${shape} first use [${i}]`).toBeLessThan(4e-7 * exact.mag[i] + 1e-5));
+        for (const o of fused ? outs : outs.slice(1)) o.forEach((v, i) => expect(Math.abs(v - rounded.y[i]), `${shape} fused=${fused} bf16 [${i}]`).toBeLessThan(4e-7 * rounded.mag[i] + 1e-5));
+        // And it did change: bf16 rounding is visible against float32 weights somewhere.
+        expect(outs[1].some((v, i) => Math.abs(v - exact.y[i]) > 1e-6 * exact.mag[i])).toBe(true);
+      }
+    }
+    expect(bf.stats().cacheBytes).toBe(0); // the copies went with their weights
+  });
+
+  it('float16 weights: within f16 rounding of the weights (11 significant bits)', async () => {
+    const rng = new ops.Rng(23);
+    for (const shape of CASES) {
+      const c = makeCase(rng, shape);
+      const got = await run(half, c);
+      for (const [fused, outs] of [[false, got.plain], [true, got.fused]] as const) {
+        const { y, mag } = reference(c, fused, (v) => v);
+        outs[1].forEach((v, i) => expect(Math.abs(v - y[i]), `${shape} fused=${fused} f16 [${i}]`).toBeLessThan(2 ** -11 * mag[i] + 1e-5));
+      }
+    }
+  }, 300_000); // lavapipe compiles the unpack2x16float kernels slowly (~70 s on a loaded 2-core VM)
+});
