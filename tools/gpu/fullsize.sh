@@ -22,20 +22,23 @@ say() { echo "== $* ($(date -u +%T))" | tee -a "$log"; }
 quiet() { grep -v '^Warning' | tr '\r' '\n' | grep -v '^model ' ; }
 say "device"; { nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; lscpu | grep 'Model name'; nproc; node --version; df -h /tmp | tail -1; } 2>&1 | tee -a "$log"
 
-# MODEL TIMEOUT_S: generated checkpoint sizes and the bench settings per mode.
+# "MODEL TIMEOUT_S PREFILL_LENGTH": generated checkpoint sizes and the bench settings per mode.
 # TIMEOUT_S is per backend: each backend is its own bench run (its own load), so a timeout
 # keeps the other's results.
 if [[ $mode == tiny ]]; then
-  models=("mamba2-130m 150" "mamba1-130m 150" "mamba3-mimo-1.5b 150" "mamba1-2.8b 150")
+  models=("mamba2-130m 150 16" "mamba1-130m 150 16" "mamba3-mimo-1.5b 150 16" "mamba1-2.8b 150 16")
   over="dModel=64 nLayer=1 vocabSize=256 dIntermediate=128"
-  bench=(--set lengths=16 --set decodeSteps=2)
+  bench=(--set decodeSteps=2)
 else
-  models=("mamba2-130m 60" "mamba1-130m 60" "mamba3-mimo-1.5b 100" "mamba1-2.8b 160")
+  # Mamba-1's prefill (a sequential selective scan) timed out at 2048 tokens in 60 s: 128 for it.
+  models=("mamba2-130m 60 2048" "mamba1-130m 60 128" "mamba3-mimo-1.5b 100 2048" "mamba1-2.8b 150 128")
   over=""
-  bench=(--set lengths=2048 --set decodeSteps=64)
+  bench=(--set decodeSteps=64)
 fi
+# FULLSIZE_MODELS="m1 T L,m2 T L" picks and orders the runs.
+[[ -n ${FULLSIZE_MODELS:-} ]] && IFS=',' read -ra models <<< "$FULLSIZE_MODELS"
 for entry in "${models[@]}"; do
-  read -r m limit <<< "$entry"
+  read -r m limit len <<< "$entry"
   dir="$ckpts/$m"
   rm -rf "$ckpts" # one checkpoint on disk at a time
   say "$m: generate"
@@ -46,10 +49,13 @@ for entry in "${models[@]}"; do
   cat "$out/$m.gen.json" | tee -a "$log"; ls -l "$dir" | tee -a "$log"
   for b in ${FULLSIZE_BACKENDS:-webgpu webgpu-bf16}; do
     say "$m: bench $b (timeout ${limit}s)"
-    timeout "$limit" node bench.mjs --suite model --backend "$b" --set checkpoint="$dir" --set dtype=bfloat16 \
+    timeout "$limit" node bench.mjs --suite model --backend "$b" --set checkpoint="$dir" --set dtype=bfloat16 --set lengths="$len" \
       "${bench[@]}" --set svg="$out/$m-$b.svg" --json "$out/$m-$b.json" --md "$out/$m-$b.md" 2>&1 | quiet | tee -a "$log"
     say "$m: bench $b rc ${PIPESTATUS[0]}"
   done
+  # The device tool returns few files: everything goes back as one archive, refreshed per model.
+  [[ -n ${FULLSIZE_TAR:-} ]] && tar czf "$FULLSIZE_TAR" -C "$out" .
 done
 rm -rf "$ckpts"
 say "done"
+[[ -n ${FULLSIZE_TAR:-} ]] && tar czf "$FULLSIZE_TAR" -C "$out" .
