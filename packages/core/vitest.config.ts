@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // The fused ops run on lavapipe (WebGPU on the CPU) and tfjs-webgpu too: minutes on a shared CPU.
+    testTimeout: 300_000,
   },
 });

@@ -12,6 +12,7 @@ export async function loadBackends(): Promise<void> {
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, weights16 }), 0);
   }
   await import('@mamba3/backend-tfjs');
+  await import('@mamba3/backend-wasm');
 }
 
 /** Names of the registered backends that initialise on this machine. */
@@ -28,4 +29,14 @@ export async function availableBackends(): Promise<string[]> {
     }
   }
   return ok;
+}
+
+/** `--backend auto` means what it means in the CLI and the web demo: @mamba3/tensor's `resolveAutoBackend`. */
+export async function resolveBackendNames(names: readonly string[]): Promise<string[]> {
+  if (!names.includes('auto')) return [...names];
+  await loadBackends();
+  const { resolveAutoBackend } = await import('@mamba3/tensor');
+  const { backend, why } = await resolveAutoBackend();
+  console.log(`auto: ${backend.name} (${why})`);
+  return [...new Set(names.map((n) => (n === 'auto' ? backend.name : n)))];
 }

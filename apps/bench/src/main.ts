@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { SuiteResult } from './suite.js';
 import { suites } from './suites/index.js';
 import { appendMarkdown } from './markdown.js';
-import { availableBackends } from './backends.js';
+import { availableBackends, resolveBackendNames } from './backends.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ if (unknown.length) {
 }
 const settings = Object.fromEntries((values.set ?? []).map((kv) => kv.split('=', 2) as [string, string]));
 // Without --backend: every backend that starts here (a software WebGPU adapter included).
-const backends = values.backend?.length ? values.backend : await availableBackends();
+const backends = values.backend?.length ? await resolveBackendNames(values.backend) : await availableBackends();
 if (!values.backend?.length) console.log(`backends: ${backends.join(', ')} (all that start here; choose with --backend)`);
 const results: SuiteResult[] = [];
 for (const s of chosen) {

@@ -1,11 +1,13 @@
 import type { Backend } from '@mamba3/tensor';
-import { BackendUnavailableError, listBackends, setBackend, setBestBackend } from '@mamba3/tensor';
+import { BackendUnavailableError, listBackends, setAutoBackend, setBackend } from '@mamba3/tensor';
+import type { AutoBackend } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 
 /** Backend packages the CLI loads on demand (literal specifiers, so bundlers include them). */
 const PACKAGES: Record<string, { pkg: string; load: () => Promise<unknown> }> = {
   webgpu: { pkg: '@mamba3/backend-webgpu', load: () => import('@mamba3/backend-webgpu') },
   tfjs: { pkg: '@mamba3/backend-tfjs', load: () => import('@mamba3/backend-tfjs') },
+  wasm: { pkg: '@mamba3/backend-wasm', load: () => import('@mamba3/backend-wasm') },
 };
 
 async function registerOptional(name: string): Promise<void> {
@@ -23,12 +25,17 @@ export async function registerAll(): Promise<void> {
   for (const n of Object.keys(PACKAGES)) await registerOptional(n).catch(() => undefined);
 }
 
-/** Activates a backend by name; `auto` picks the best that starts (WebGPU, then tfjs, then CPU). */
-export async function useBackendNamed(name = 'cpu'): Promise<Backend> {
+/** Activates a backend by name and says why; `auto` follows @mamba3/tensor's one rule (`setAutoBackend`). */
+export async function pickBackendNamed(name = 'cpu'): Promise<Pick<AutoBackend, 'backend' | 'why'>> {
   if (name === 'auto') {
     await registerAll();
-    return setBestBackend();
+    return setAutoBackend();
   }
   await registerOptional(name);
-  return setBackend(name);
+  return { backend: await setBackend(name), why: 'as requested' };
+}
+
+/** Activates a backend by name (`auto`: see `pickBackendNamed`). */
+export async function useBackendNamed(name = 'cpu'): Promise<Backend> {
+  return (await pickBackendNamed(name)).backend;
 }

@@ -1,12 +1,12 @@
 import type { Tensor } from '@mamba3/tensor';
 import { concat, dispose, reshape, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
 import { openSafetensors } from '@mamba3/tensor/node';
-import type { FixtureInfo } from '@mamba3/core';
-import { fixtureInfo, Mamba3, mixerFixtureOptions } from '@mamba3/core';
+import type { FixtureInfo, FixtureMode } from '@mamba3/core';
+import { fixtureInfo, runMixerFixture } from '@mamba3/core';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { UsageError } from './command.js';
 
-export type Mode = 'chunked' | 'step';
+export type Mode = FixtureMode;
 
 export interface FixtureRun {
   info: FixtureInfo;
@@ -26,19 +26,12 @@ export async function runFixture(path: string, mode: Mode, chunkSize?: number): 
   const reader = await openSafetensors(path);
   const info = fixtureInfo(reader, path);
   if (info.kind === 'lm') return { info, reader, outputs: await runLm(reader, path, mode, chunkSize) };
-  const weights: Record<string, Tensor> = {};
-  for (const n of info.weightNames) weights[n] = await reader.tensor(n);
   if (!info.inputNames.includes('input.u')) throw new UsageError(`${path}: a mixer fixture needs "input.u" [batch, seqlen, d_model]`);
-  const mixer = Mamba3.fromWeights({ ...mixerFixtureOptions(info), ...(chunkSize ? { chunkSize } : {}) }, weights);
-  const u = await reader.tensor('input.u');
   try {
-    const cache = mixer.allocateInferenceCache(u.shape[0]);
-    const y = mode === 'chunked' ? mixer.forward(u, { cache }) : mixer.stepSequence(u, cache);
-    const outputs: Record<string, Tensor> = { 'output.y': y };
-    for (const k of ['angle', 'ssm', 'k', 'v'] as const) outputs[`output.state.${k}`] = cache[k];
-    return { info, reader, outputs };
-  } finally {
-    dispose([u, mixer.params]);
+    return { info, reader, outputs: await runMixerFixture(reader, { mode, chunkSize, label: path }) };
+  } catch (err) {
+    await reader.close();
+    throw err;
   }
 }
 

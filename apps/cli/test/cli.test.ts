@@ -53,6 +53,13 @@ describe('mamba3 CLI', () => {
     expect(r.stderr).toMatch(/40 tokens in .* tokens\/s/);
   });
 
+  it('demo --backend auto follows the one auto rule: hardware WebGPU, else the CPU backend with the reason', async () => {
+    const r = await mamba3('demo', '--backend', 'auto', '--max-new-tokens', '5', '--seed', '3');
+    expect(r.code, r.stderr).toBe(0);
+    // lavapipe (CI) is a software adapter, passed over; a machine with a GPU takes it.
+    expect(r.stderr).toMatch(/backend: (webgpu .*a hardware WebGPU adapter is available|cpu .*: webgpu: .+)/);
+  });
+
   it('generate is deterministic with a seed and honours stop strings', async () => {
     const model = dirname(fileURLToPath(DEFAULT_MODEL_URLS.config));
     const args = ['generate', '--model', model, '--prompt', 'KING:', '--max-new-tokens', '30', '--seed', '5', '--temperature', '0.9', '--backend', 'cpu'];

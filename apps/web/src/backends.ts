@@ -3,6 +3,7 @@
  * imported lazily so the page downloads TensorFlow.js only when someone asks for it.
  */
 import type { Backend } from '@mamba3/tensor';
+import { resolveAutoBackend } from '@mamba3/tensor';
 import type { BackendChoice, FallbackNotice, TfjsFlavor } from './protocol.js';
 
 /** A created backend is kept for the worker's lifetime: a WebGPU device or a wasm module is costly to start. */
@@ -64,9 +65,6 @@ export function reasonOf(err: unknown): string {
     .trim();
 }
 
-/** A software WebGPU adapter (SwiftShader, lavapipe) is far slower than the CPU backend for these models. */
-const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software/i;
-
 export interface PickedBackend {
   backend: Backend;
   fallback: FallbackNotice | null;
@@ -78,22 +76,30 @@ async function cpuInstead(wanted: BackendChoice, kind: FallbackNotice['kind'], r
 }
 
 /**
- * The backend for a choice. Auto takes WebGPU on a hardware adapter; without one (or with only a
- * software adapter, as the CLI does) it uses the CPU backend, which beats TensorFlow.js here. A
- * backend asked for by name that cannot start falls back to the CPU backend too, with the reason.
+ * Auto follows @mamba3/tensor's one rule (`resolveAutoBackend`): WebGPU on a hardware adapter,
+ * else the CPU backend (a software adapter such as SwiftShader is slower). The notice says why
+ * WebGPU was not used.
+ */
+async function pickAuto(): Promise<PickedBackend> {
+  const { backend, skipped } = await resolveAutoBackend({
+    start: async (name) => (name === 'webgpu' || name === 'cpu' ? backendFor(name, 'cpu') : null),
+  });
+  const gpu = skipped.find((s) => s.name === 'webgpu');
+  if (backend.name === 'webgpu' || !gpu) return { backend, fallback: null };
+  const kind = gpu.kind === 'software' ? 'software' : 'unavailable';
+  return { backend, fallback: { wanted: 'auto', kind, reason: reasonOf(gpu.reason), usedInstead: backend.name } };
+}
+
+/**
+ * The backend for a choice. A backend asked for by name that cannot start falls back to the
+ * CPU backend, with the reason.
  */
 export async function pickBackend(choice: BackendChoice, flavor: TfjsFlavor): Promise<PickedBackend> {
+  if (choice === 'auto') return pickAuto();
   if (choice === 'cpu') return { backend: await backendFor('cpu', flavor), fallback: null };
-  const name = choice === 'tfjs' ? 'tfjs' : 'webgpu';
-  let backend: Backend;
   try {
-    backend = await backendFor(name, flavor);
+    return { backend: await backendFor(choice, flavor), fallback: null };
   } catch (err) {
     return cpuInstead(choice, 'unavailable', reasonOf(err));
   }
-  const device = backend.info.device ?? '';
-  if (choice === 'auto' && SOFTWARE_ADAPTER.test(device)) {
-    return cpuInstead(choice, 'software', `the only WebGPU adapter here is a software one (${device}), which is slower than the CPU backend`);
-  }
-  return { backend, fallback: null };
 }

@@ -1,7 +1,6 @@
 import type { Backend, BackendInfo, DType, KernelTensor, Shape, TypedArray } from '@mamba3/tensor';
 import { allocArray, sizeOf } from '@mamba3/tensor';
 import { binary, cast, unary, where } from './kernels/elementwise.js';
-import { mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
@@ -13,17 +12,27 @@ export interface CpuBackendOptions {
 }
 
 /**
+ * The CPU backend with its kernel-authoring API, for fused-op kernels registered from other
+ * packages (`registerKernel({ backendName: 'cpu', ... })`): storage is a typed array; kernels
+ * read `x.storage` and return arrays made with `alloc` (so `memoryBytes` counts them).
+ */
+export interface CpuBackend extends Backend {
+  /** A zeroed typed array of `size` elements of `dtype`, counted as live storage. */
+  alloc(dtype: DType, size: number): TypedArray;
+}
+
+/**
  * Creates the plain-TypeScript backend: storage is a typed array per tensor, kernels are loops.
  * It is the reference every other backend is checked against, and it supports float64.
  */
-export function createCpuBackend(opts?: CpuBackendOptions): Backend {
+export function createCpuBackend(opts?: CpuBackendOptions): CpuBackend {
   const name = opts?.name ?? 'cpu';
   let liveBytes = 0;
   const track = (a: TypedArray): TypedArray => {
     liveBytes += a.byteLength;
     return a;
   };
-  const info: BackendInfo = { name, dtypes: ['float32', 'int32', 'float64'], syncRead: true, device: 'JavaScript (typed arrays)' };
+  const info: BackendInfo = { name, kind: 'cpu', dtypes: ['float32', 'int32', 'float64'], syncRead: true, device: 'JavaScript (typed arrays)' };
   return {
     name,
     info,
@@ -43,6 +52,7 @@ export function createCpuBackend(opts?: CpuBackendOptions): Backend {
       liveBytes -= (storage as TypedArray).byteLength;
     },
     memoryBytes: () => liveBytes,
+    alloc: (dtype, size) => track(allocArray(dtype, size)),
     unary: (op, x) => track(unary(op, x)),
     binary: (op, a, b, outShape) => track(binary(op, a, b, outShape)),
     where: (c, a, b, outShape) => track(where(c, a, b, outShape)),
@@ -61,9 +71,5 @@ export function createCpuBackend(opts?: CpuBackendOptions): Backend {
     logSoftmax: (x) => track(softmax(x, true)),
     rmsNorm: (x, w, eps) => track(rmsNorm(x, w, eps)),
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) => track(rmsNorm(x, w, eps, z, groupSize, normBeforeGate)),
-    mamba3StepScan: (inputs) => {
-      const { y, ssm } = mamba3StepScan(inputs);
-      return { y: track(y), ssm: track(ssm) };
-    },
   };
 }

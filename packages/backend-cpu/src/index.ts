@@ -6,6 +6,6 @@ import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createCpuBackend } from './backend.js';
 
 export { createCpuBackend } from './backend.js';
-export type { CpuBackendOptions } from './backend.js';
+export type { CpuBackendOptions, CpuBackend } from './backend.js';
 
 if (!listBackends().includes('cpu')) registerBackend('cpu', () => createCpuBackend(), 1);

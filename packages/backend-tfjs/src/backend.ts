@@ -3,14 +3,15 @@ import { BackendError, BackendUnavailableError } from '@mamba3/tensor';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
 import { binary, cast, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
-import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
+import { outerDiff, scaleCols, scaleRows } from './kernels/broadcast.js';
 import { matmul } from './kernels/matmul.js';
-import { traitsOf } from './kernels/quirks.js';
+import type { Traits } from './kernels/quirks.js';
+import { padAny, sliceAny, traitsOf } from './kernels/quirks.js';
 import { gatedRmsNorm, logSoftmax, rmsNorm, softmax } from './kernels/nn.js';
 import type { KnownTfjsBackend } from './loader.js';
 import { defaultCandidates, ensureRegistered, resolveTf } from './loader.js';
 import type { Tf, TfTensor } from './tf.js';
-import { tfDtype } from './tf.js';
+import { input, tfDtype } from './tf.js';
 
 export interface TfjsBackendOptions {
   /**
@@ -27,6 +28,26 @@ export interface TfjsBackendOptions {
   tfjsBackend?: KnownTfjsBackend | (string & {});
   /** Registry name of this instance (default `tfjs`), e.g. `tfjs-wasm` to keep several. */
   name?: string;
+}
+
+/** Helpers for kernels written on tfjs: inputs as tfjs tensors, and broadcasts and slices that avoid tfjs's slow or broken paths (see quirks.ts). */
+export const tfjsKernelHelpers = { input, scaleRows, scaleCols, outerDiff, padAny, sliceAny };
+
+/**
+ * The tfjs backend with its kernel-authoring API, for fused-op kernels registered from other
+ * packages (`registerKernel({ backendName: 'tfjs', ... })`).
+ */
+export interface TfjsBackend extends Backend {
+  /** The tfjs namespace this backend runs on. */
+  readonly tf: Tf;
+  /** What the running tfjs backend can be trusted with (pass to the helpers). */
+  readonly traits: Traits;
+  readonly helpers: typeof tfjsKernelHelpers;
+  /**
+   * Runs a kernel's tfjs code in one tf.tidy (intermediates die with it) and takes ownership of
+   * the tensors it returns: they become this backend's storages.
+   */
+  runKernel<K extends string>(inputs: readonly KernelTensor[], kernel: () => Record<K, TfTensor>): Record<K, TfTensor>;
 }
 
 /** tfjs backends whose reads can be synchronous (webgpu's dataSync needs OffscreenCanvas). */
@@ -77,14 +98,14 @@ function uploadArray(values: TypedArray, dtype: DType): Float32Array | Int32Arra
  * Creates a backend running every op on TensorFlow.js tensors. Gradients come from
  * @mamba3/tensor's autograd, never tfjs's, so training behaves as on every other backend.
  */
-export async function createTfjsBackend(opts: TfjsBackendOptions = {}): Promise<Backend> {
+export async function createTfjsBackend(opts: TfjsBackendOptions = {}): Promise<TfjsBackend> {
   const tf = await resolveTf(opts.tf);
   const tfjsName = await startTfjs(tf, opts.tfjsBackend);
   await tf.ready();
   return makeBackend(tf, opts.name ?? 'tfjs', tfjsName);
 }
 
-function makeBackend(tf: Tf, name: string, tfjsName: string): Backend {
+function makeBackend(tf: Tf, name: string, tfjsName: string): TfjsBackend {
   const syncRead = SYNC_READ.has(tfjsName);
   const traits = traitsOf(tfjsName);
   const live = new Set<TfTensor>();
@@ -124,10 +145,14 @@ function makeBackend(tf: Tf, name: string, tfjsName: string): Backend {
 
   const copyOut = (data: ArrayLike<number>): TypedArray => (data instanceof Int32Array ? data.slice() : Float32Array.from(data));
 
-  const info: BackendInfo = { name, dtypes: ['float32', 'int32'], syncRead, device: describeDevice(tf, tfjsName) };
-  const backend: Backend = {
+  const info: BackendInfo = { name, kind: 'tfjs', dtypes: ['float32', 'int32'], syncRead, device: describeDevice(tf, tfjsName) };
+  const backend: TfjsBackend = {
     name,
     info,
+    tf,
+    traits,
+    helpers: tfjsKernelHelpers,
+    runKernel: runMany,
     upload: (values: TypedArray, shape: Shape, dtype: DType) => {
       activate();
       return own(tf.tensor(uploadArray(values, dtype), [...shape], tfDtype(dtype)), []);
@@ -175,8 +200,6 @@ function makeBackend(tf: Tf, name: string, tfjsName: string): Backend {
     rmsNorm: (x, w, eps) => run(w ? [x, w] : [x], () => rmsNorm(tf, x, w, eps)),
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) =>
       run(w ? [x, z, w] : [x, z], () => gatedRmsNorm(tf, x, z, w, eps, groupSize, normBeforeGate)),
-    mamba3ChunkScan: (inputs, attrs) => runMany(Object.values(inputs).filter(isKernelTensor), () => ({ ...mamba3ChunkScan(tf, inputs, attrs, traits) })),
-    mamba3StepScan: (inputs) => runMany(Object.values(inputs).filter(isKernelTensor), () => ({ ...mamba3StepScan(tf, inputs, traits) })),
   };
   if (syncRead) backend.readSync = (x) => copyOut((x.storage as TfTensor).dataSync());
   return backend;
@@ -190,6 +213,3 @@ interface WebGPULike {
   device?: { queue?: { onSubmittedWorkDone: () => Promise<void> } };
 }
 
-function isKernelTensor(v: unknown): v is KernelTensor {
-  return typeof v === 'object' && v !== null && 'storage' in v;
-}

@@ -18,7 +18,7 @@ afterAll(() => {
   wasm.dispose?.();
 });
 
-/** A bit of everything: projections, norms, the scan forward and its gradient, gathers. */
+/** A bit of everything: projections, norms, a running sum and batched products with their gradients, gathers. */
 function workload(backend: Backend, seed: number): Tensor {
   const x = ops.randomNormal([2, 6, 8], { seed, backend });
   const w = ops.randomNormal([8, 8], { seed: seed + 1, backend });
@@ -29,8 +29,10 @@ function workload(backend: Backend, seed: number): Tensor {
     const xs = ops.reshape(ops.silu(h), [2, 6, 1, 1, 8]);
     const a = ops.neg(ops.softplus(ops.sliceAxis(h, 2, 0, 1)));
     const dt = ops.sigmoid(ops.sliceAxis(h, 2, 1, 2));
-    const r = ops.mamba3ChunkScan({ C, B, x: xs, adt: a, dt, trap: dt }, { chunkSize: 4 });
-    return ops.sum(ops.square(r.y));
+    const decay = ops.exp(ops.cumsum(ops.mul(a, dt), 1)); // [2, 6, 1]
+    const scores = ops.matmul(ops.reshape(C, [2, 6, 4]), ops.reshape(B, [2, 6, 4]), { transposeB: true });
+    const y = ops.matmul(ops.mul(scores, decay), ops.reshape(xs, [2, 6, 8]));
+    return ops.sum(ops.square(y));
   };
   const g = ops.grads(f)([x, w]);
   const ids = ops.argMax(ops.gather(x, ops.tensor([1, 0, 1], [3], { dtype: 'int32', backend }), 0), -1);

@@ -4,11 +4,10 @@ import type { DeviceOptions } from './device.js';
 import { acquireDevice } from './device.js';
 import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
-import { mamba3MixerChunked, mamba3MixerStep } from './kernels/mamba3-mixer.js';
-import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3-scan.js';
 import { fusedLinear, matmul } from './kernels/matmul.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
+import { COMMON, f32Lit } from './codegen.js';
 import type { RuntimeOptions, RuntimeStats } from './runtime.js';
 import { GPUStorage, Runtime } from './runtime.js';
 
@@ -37,6 +36,15 @@ export interface WebGPUBackend extends Backend {
   timeGpu(fn: () => void): Promise<number>;
   /** GPU milliseconds per kernel of the work `fn` encodes, each dispatch timed alone (needs `timestamp-query`). */
   profile(fn: () => void): Promise<{ kernels: { kernel: string; calls: number; ms: number }[]; skipped: number }>;
+  /**
+   * The kernel-authoring API, for fused-op kernels registered from other packages (a model
+   * package's `registerKernel({ backendName: 'webgpu', ... })`): buffers (`alloc`, `release`,
+   * `copy`, `uniform`), cached pipelines and dispatch (`dispatch(key, wgsl, buffers, groups)`,
+   * recorded by step-graph capture like every kernel here), and the device `limits`.
+   */
+  readonly runtime: Runtime;
+  /** WGSL helpers for kernel templates: the shared function prelude and f32 literals. */
+  readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string };
 }
 
 const DTYPES: readonly DType[] = ['float32', 'int32'];
@@ -56,7 +64,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const acquired = await acquireDevice(opts);
   const rt = new Runtime(acquired.device, { ...opts, subgroupSizes: acquired.subgroupSizes });
   const name = opts.name ?? 'webgpu';
-  const info: BackendInfo = { name, dtypes: DTYPES, syncRead: false, device: acquired.description };
+  const info: BackendInfo = { name, kind: 'webgpu', dtypes: DTYPES, syncRead: false, device: acquired.description };
   const st = (x: KernelTensor) => x.storage as GPUStorage;
   const guard = <T>(op: string, fn: () => T): T => {
     rt.check(op);
@@ -69,6 +77,8 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     device: acquired.device,
     features: acquired.features,
     f16: rt.f16,
+    runtime: rt,
+    wgsl: { COMMON, f32Lit },
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
       checkDType('upload', dtype);
       const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);
@@ -110,41 +120,10 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     logSoftmax: (x) => guard('logSoftmax', () => softmax(rt, x, true)),
     rmsNorm: (x, w, eps) => guard('rmsNorm', () => rmsNorm(rt, x, null, w, eps, lastOf(x.shape), true)),
     gatedRmsNorm: (x, z, w, eps, groupSize, normBeforeGate) => guard('gatedRmsNorm', () => rmsNorm(rt, x, z, w, eps, groupSize, normBeforeGate)),
-    mamba3ChunkScan: (inputs, attrs) => guard('mamba3ChunkScan', () => mamba3ChunkScan(rt, inputs, attrs)),
-    mamba3StepScan: (inputs) => guard('mamba3StepScan', () => mamba3StepScan(rt, inputs)),
-    mamba3MixerChunked: (zxbcdt, params, state, attrs) => guard('mamba3MixerChunked', () => mamba3MixerChunked(rt, zxbcdt, params, state, attrs)),
-    mamba3MixerStep: (zxbcdt, params, state, attrs) => guard('mamba3MixerStep', () => mamba3MixerStep(rt, zxbcdt, params, state, attrs)),
     beginCapture: () => rt.beginCapture(),
     endCapture: (io) => rt.endCapture({ inputs: io.inputs as GPUStorage[], outputs: io.outputs as GPUStorage[], feedback: io.feedback }),
     cancelCapture: () => rt.cancelCapture(),
   };
-  return withoutUnbindableFusedOps(backend, acquired.device.limits.maxStorageBuffersPerShaderStage);
-}
-
-/**
- * The most storage buffers any kernel of each fused op binds (see the `.wgsl.ts` templates).
- * WebGPU guarantees 8 per shader stage; adapters and browsers may offer more or exactly that.
- */
-export const FUSED_OP_STORAGE_BUFFERS = {
-  mamba3MixerStep: 11,
-  mamba3StepScan: 11,
-  mamba3MixerChunked: 9,
-  mamba3ChunkScan: 5,
-  rmsNorm: 4,
-  gatedRmsNorm: 4,
-  fusedLinear: 5,
-  softmax: 2,
-  logSoftmax: 2,
-} as const;
-
-/**
- * Leaves out the fused ops whose kernels this device cannot bind: the op layer then runs their
- * reference composites (more dispatches, same results) instead of failing at the first call.
- */
-function withoutUnbindableFusedOps(backend: WebGPUBackend, storageLimit: number): WebGPUBackend {
-  for (const [op, needed] of Object.entries(FUSED_OP_STORAGE_BUFFERS)) {
-    if (needed > storageLimit) delete (backend as unknown as Record<string, unknown>)[op];
-  }
   return backend;
 }
 

@@ -1,14 +1,18 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * @mamba3/backend-webgpu: WGSL compute kernels behind the `Backend` interface, in browsers
  * (navigator.gpu) and Node (Dawn, the optional `webgpu` package). Importing the package
  * registers it as `webgpu` (priority 2, above `cpu`); nothing touches the GPU until the backend
  * is initialised. `createWebGPUBackend()` makes standalone instances.
+ * The WebGPU types (`GPUDevice`, ...) come from `@webgpu/types`, a dependency that the
+ * reference above brings into every consumer's program.
  */
 import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createWebGPUBackend } from './backend.js';
 
-export { createWebGPUBackend, FUSED_OP_STORAGE_BUFFERS } from './backend.js';
+export { createWebGPUBackend } from './backend.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
-export type { RuntimeStats } from './runtime.js';
+// The kernel-authoring API (`WebGPUBackend.runtime`): fused-op kernels in other packages import these types only.
+export type { RuntimeStats, Runtime, GPUStorage } from './runtime.js';
 
 if (!listBackends().includes('webgpu')) registerBackend('webgpu', () => createWebGPUBackend(), 2);

@@ -1,4 +1,4 @@
-import type { Backend, DType, Mamba3MixerAttrs, Tensor } from '@mamba3/tensor';
+import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
   add,
   ConfigError,
@@ -10,7 +10,6 @@ import {
   full,
   keep,
   linear,
-  mamba3MixerChunked,
   mul,
   pad,
   Rng,
@@ -24,6 +23,9 @@ import {
   tidy,
 } from '@mamba3/tensor';
 import { mixerParams } from './mixer.js';
+import { inProjLayout } from './ops/mamba3/layout.js';
+import type { Mamba3MixerAttrs } from './ops/mamba3/mixer-types.js';
+import { mamba3MixerChunked } from './ops/mamba3/mixer.js';
 import { linearInit } from './params.js';
 
 /**
@@ -109,9 +111,10 @@ function ssmAttrs(o: ResolvedBackboneOptions): Mamba3MixerAttrs {
   };
 }
 
-/** Width of the SSM projection: B, C (N·R each), dd_dt, dd_A, trap (H each), angles (A). */
+/** Width of the SSM projection: the in_proj sections after z and x (B, C, dd_dt, dd_A, trap, angles). */
 function ssmProjWidth(a: Mamba3MixerAttrs): number {
-  return 2 * a.dState * a.mimoRank + 3 * a.nheads + a.numRopeAngles;
+  const l = inProjLayout(a);
+  return l.dInProj - l.offsets.B;
 }
 
 /** Parameter names and shapes of the backbone. */

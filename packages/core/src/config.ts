@@ -1,5 +1,6 @@
-import type { Mamba3MixerAttrs } from '@mamba3/tensor';
-import { ConfigError, dInProjOf } from '@mamba3/tensor';
+import { ConfigError } from '@mamba3/tensor';
+import type { Mamba3MixerAttrs } from './ops/mamba3/mixer-types.js';
+import { dInProjOf } from './ops/mamba3/layout.js';
 
 /** Constructor options of the official `Mamba3` module, in TypeScript casing (defaults as upstream). */
 export interface Mamba3Options {

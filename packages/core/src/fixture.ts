@@ -1,8 +1,10 @@
-import type { Tensor } from '@mamba3/tensor';
-import { ArgumentError, SafetensorsError } from '@mamba3/tensor';
+import type { Backend, Tensor } from '@mamba3/tensor';
+import { ArgumentError, dispose, SafetensorsError } from '@mamba3/tensor';
 import type { SafetensorsReader } from '@mamba3/tensor';
 import type { Mamba3Options } from './config.js';
 import { fromOfficialOptions } from './config.js';
+import { Mamba3 } from './mixer.js';
+import { familyFixtureLayer, runFamilyMixerFixture } from './family-fixture.js';
 
 /**
  * The golden fixture format (produced from the official PyTorch code): weights under their
@@ -39,7 +41,7 @@ export function fixtureInfo(reader: SafetensorsReader, label = 'fixture'): Fixtu
   };
 }
 
-/** Mixer options from a mixer fixture's config. */
+/** Mamba-3 mixer options from a mixer fixture's config. */
 export function mixerFixtureOptions(info: FixtureInfo): Mamba3Options {
   if (info.kind !== 'mixer') throw new ArgumentError(`expected a mixer fixture, got kind "${info.kind}"`);
   return fromOfficialOptions(info.rawConfig);
@@ -61,4 +63,69 @@ export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Relative L2 between two tensors' values. */
 export async function tensorRelativeL2(a: Tensor, b: Tensor): Promise<number> {
   return relativeL2(await a.data(), await b.data());
+}
+
+/** How a fixture runs: the chunked parallel form, or one recurrent step per position (the decode path). */
+export type FixtureMode = 'chunked' | 'step';
+
+export interface RunFixtureOptions {
+  mode: FixtureMode;
+  /** Overrides the fixture's chunk size (the result must not depend on it). */
+  chunkSize?: number;
+  /** Where weights and inputs go (default: the active backend). */
+  backend?: Backend;
+  /** Names the fixture in errors. */
+  label?: string;
+}
+
+const MIXER_STATE = ['angle', 'ssm', 'k', 'v'] as const;
+
+/**
+ * Runs a mixer fixture: its weights and `input.u` through `Mamba3` (chunked with a cache, or
+ * step by step), returning `output.y` and `output.state.{angle,ssm,k,v}`, named like the
+ * fixture's `expected.*`. The caller disposes the outputs; weights and inputs are freed here.
+ * Fixtures whose `layer` metadata is `Mamba` or `Mamba2` run through `Mamba1` / `Mamba2`
+ * (outputs `output.y`, `output.state.{conv,ssm}`).
+ */
+export async function runMixerFixture(reader: SafetensorsReader, opts: RunFixtureOptions): Promise<Record<string, Tensor>> {
+  const label = opts.label ?? 'fixture';
+  const info = fixtureInfo(reader, label);
+  if (!info.inputNames.includes('input.u')) throw new ArgumentError(`${label}: a mixer fixture needs "input.u" [batch, seqlen, d_model]`);
+  const family = familyFixtureLayer(reader);
+  if (family) {
+    if (info.kind !== 'mixer') throw new ArgumentError(`${label}: expected a mixer fixture, got kind "${info.kind}"`);
+    return runFamilyMixerFixture(reader, family, info.rawConfig, info.weightNames, opts);
+  }
+  const on = opts.backend ? { backend: opts.backend } : {};
+  const weights: Record<string, Tensor> = {};
+  for (const n of info.weightNames) weights[n] = await reader.tensor(n, on);
+  const mixer = Mamba3.fromWeights({ ...mixerFixtureOptions(info), ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) }, weights);
+  const u = await reader.tensor('input.u', on);
+  try {
+    const cache = mixer.allocateInferenceCache(u.shape[0]);
+    const y = opts.mode === 'chunked' ? mixer.forward(u, { cache }) : mixer.stepSequence(u, cache);
+    const outputs: Record<string, Tensor> = { 'output.y': y };
+    for (const k of MIXER_STATE) outputs[`output.state.${k}`] = cache[k];
+    return outputs;
+  } finally {
+    dispose([u, mixer.params]);
+  }
+}
+
+/** One output against its expected tensor: relative L2, or null when the fixture has no `expected.*` for it. */
+export interface FixtureComparison {
+  output: string;
+  expected: string;
+  relL2: number | null;
+}
+
+/** Compares every `output.*` with the fixture's `expected.*` of the same name (relative L2). */
+export async function compareWithFixture(reader: SafetensorsReader, outputs: Record<string, Tensor>): Promise<FixtureComparison[]> {
+  const rows: FixtureComparison[] = [];
+  for (const [output, t] of Object.entries(outputs)) {
+    const expected = output.replace(/^output\./, 'expected.');
+    const relL2 = reader.entries.has(expected) ? relativeL2(await t.data(), (await reader.read(expected)).values) : null;
+    rows.push({ output, expected, relL2 });
+  }
+  return rows;
 }

@@ -1,4 +1,4 @@
-import type { Backend, DType, Mamba3MixerParams, Mamba3MixerState, Tensor } from '@mamba3/tensor';
+import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
   ArgumentError,
   concat,
@@ -8,8 +8,6 @@ import {
   fusedLinear,
   keep,
   linear,
-  mamba3MixerChunked,
-  mamba3MixerStep,
   reshape,
   ShapeError,
   sliceAxis,
@@ -17,6 +15,8 @@ import {
   zeros,
 } from '@mamba3/tensor';
 import type { Mamba3Config, Mamba3Options } from './config.js';
+import type { Mamba3MixerParams, Mamba3MixerState } from './ops/mamba3/mixer-types.js';
+import { mamba3MixerChunked, mamba3MixerStep } from './ops/mamba3/mixer.js';
 import { mixerAttrs, resolveMamba3Config } from './config.js';
 import type { InitOptions, Mamba3Params } from './params.js';
 import { checkWeights, initMamba3Params, mamba3ParamShapes } from './params.js';

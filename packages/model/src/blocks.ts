@@ -5,7 +5,8 @@ import {
   mhaStepForward, mhaZeroState, resolveMamba1Config, resolveMamba2Config, resolveMamba3Config, resolveMhaConfig,
 } from '@mamba3/core';
 import type { Mamba1State, Mamba2State, MhaState } from '@mamba3/core';
-import type { Backend, DType, Mamba3MixerState, Tensor } from '@mamba3/tensor';
+import type { Mamba3MixerState } from '@mamba3/core';
+import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import type { MambaConfig } from './config.js';
 import { attnOptions, mixerOptions } from './config.js';
 

@@ -5,8 +5,8 @@ import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
 import { checkSampling, isGreedy, sampleToken } from './sampling.js';
 
-/** What generation needs of a tokenizer (`@mamba3/tokenizer`'s tokenizers fit). */
-export interface TokenizerLike {
+/** What generation needs of a tokenizer: a subset of `@mamba3/tokenizer`'s `TokenizerLike`, which every tokenizer there implements. */
+export interface GenerationTokenizer {
   encode(text: string): number[];
   decode(ids: number[]): string;
   createStreamingDecoder?(): { push(id: number): string; flush(): string };
@@ -27,7 +27,7 @@ export interface GenerateOptions extends SamplingOptions {
   /** Stops generation (the iterator ends; finishReason "abort"). */
   signal?: AbortSignal;
   /** Decodes and encodes text (default: the model's tokenizer, if attached). */
-  tokenizer?: TokenizerLike;
+  tokenizer?: GenerationTokenizer;
   /**
    * On a backend that records step graphs (WebGPU), greedy decoding and plain temperature
    * sampling (no topK/topP/minP/repetition penalty) replay one recorded step per token, the pick
@@ -96,7 +96,7 @@ class SequenceState {
 
   constructor(
     readonly promptIds: number[],
-    tokenizer: TokenizerLike | undefined,
+    tokenizer: GenerationTokenizer | undefined,
   ) {
     this.decoder = tokenizer?.createStreamingDecoder?.() ?? (tokenizer ? wholeDecoder(tokenizer) : null);
   }
@@ -137,7 +137,7 @@ function firstStop(text: string, stops: readonly string[], from: number): number
 }
 
 /** A streaming decoder for tokenizers without one: re-decodes and emits the stable new part. */
-function wholeDecoder(t: TokenizerLike): { push(id: number): string; flush(): string } {
+function wholeDecoder(t: GenerationTokenizer): { push(id: number): string; flush(): string } {
   const ids: number[] = [];
   let done = '';
   return {
@@ -159,7 +159,7 @@ function wholeDecoder(t: TokenizerLike): { push(id: number): string; flush(): st
   };
 }
 
-function toPrompts(prompt: string | readonly number[] | readonly (readonly number[])[] | readonly string[], tokenizer: TokenizerLike | undefined): number[][] {
+function toPrompts(prompt: string | readonly number[] | readonly (readonly number[])[] | readonly string[], tokenizer: GenerationTokenizer | undefined): number[][] {
   const list = typeof prompt === 'string' ? [prompt] : (prompt as readonly unknown[]);
   if (list.length === 0) throw new ArgumentError('generate: empty prompt');
   if (typeof list[0] === 'number') return [[...(list as number[])]];

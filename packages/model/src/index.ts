@@ -14,7 +14,7 @@ export type { TokenIds, CreateModelOptions } from './model.js';
 export { MambaLMHeadModel, MambaInferenceCache, DEFAULT_MAX_SEQLEN } from './model.js';
 export type { SamplingOptions } from './sampling.js';
 export { sampleToken, checkSampling, sampleByInverseCdf } from './sampling.js';
-export type { TokenizerLike, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
+export type { GenerationTokenizer, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
 export { generate, generateText } from './generate.js';
 export type { PretrainedSource, WeightsSource, LoadOptions, LoadProgress } from './loading.js';
 export { fromPretrained } from './loading.js';

@@ -24,7 +24,7 @@ export type WeightsSource = Record<string, Tensor> | Uint8Array | Blob | ByteSou
 /**
  * Where a model comes from:
  * - a directory (Node) or a base URL holding `config.json` and `model.safetensors` (or the shards
- *   listed in `model.safetensors.index.json`),
+ *   listed in `model.safetensors.index.json`), and optionally `tokenizer.json` (attached as `model.tokenizer`),
  * - `{ config, weights }` with the config as `MambaConfig` fields or the official `config.json` object,
  * - `{ weights }` alone when the safetensors metadata holds `config` (as `save()` writes it).
  */
@@ -77,7 +77,7 @@ export async function fromPretrained(source: PretrainedSource, opts?: LoadOption
   if (typeof source === 'string' || source instanceof URL) {
     // Any layout (official .bin or safetensors, Hugging Face), auto-detected.
     const onProgress = opts?.onProgress;
-    const { model } = await loadPretrained(source, { backend, tokenizer: false, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
+    const { model } = await loadPretrained(source, { backend, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
     return model;
   }
   const w = source.weights;

@@ -25,7 +25,7 @@ import type { LmParams, LmWeights } from './forward.js';
 import { lmLogits, lmSequence, lmStepLogits, organise } from './forward.js';
 import { sampleByInverseCdf } from './sampling.js';
 import { initLmParams, lmParamShapes } from './weights.js';
-import type { GenerateOptions, GenerationChunk, GenerationResult, TokenizerLike } from './generate.js';
+import type { GenerateOptions, GenerationChunk, GenerationResult, GenerationTokenizer } from './generate.js';
 import { generate, generateText } from './generate.js';
 import type { LoadOptions, PretrainedSource } from './loading.js';
 import { fromPretrained } from './loading.js';
@@ -101,7 +101,7 @@ export class MambaLMHeadModel {
   readonly params: LmParams;
   private readonly w: LmWeights;
   /** Used by `generate` for text prompts and streaming text, unless the call passes its own. */
-  tokenizer?: TokenizerLike;
+  tokenizer?: GenerationTokenizer;
 
   protected constructor(config: MambaConfig, params: LmParams) {
     this.config = config;

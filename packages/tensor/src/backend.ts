@@ -1,23 +1,5 @@
 import type { DType, TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
-import type {
-  Mamba3ChunkScanInputs,
-  Mamba3ChunkScanResult,
-  Mamba3ScanAttrs,
-  Mamba3StepScanInputs,
-  Mamba3StepScanResult,
-} from './ops/mamba3/types.js';
-import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from './ops/mamba3/mixer-types.js';
-
-/** Storages a fused mixer kernel returns: y and the four cache tensors. */
-export interface MixerKernelOutputs {
-  y: unknown;
-  angle: unknown;
-  ssm: unknown;
-  k: unknown;
-  v: unknown;
-}
-
 /**
  * What a backend kernel sees of a tensor: its contiguous row-major storage (the backend's own
  * object: a typed array, a GPU buffer, a tfjs tensor) with shape and dtype.
@@ -95,8 +77,10 @@ export interface BackendInfo {
  * arguments, infers output shapes and records gradients; a backend only computes, always on
  * contiguous row-major storage, and returns its new storage object.
  *
- * Optional methods are fused fast paths. Each has a reference composite on the required ops, used
- * when a backend leaves it out, so a new backend works before it is fast.
+ * Optional methods are generic fused fast paths (softmax, norms, fusedLinear). Each has a
+ * reference composite on the required ops, used when a backend leaves it out, so a new backend
+ * works before it is fast. Model-specific fused ops are not methods: they are defined with
+ * `defineFusedOp` and their kernels registered per backend kind with `registerKernel`.
  */
 export interface Backend {
   readonly name: string;
@@ -167,28 +151,6 @@ export interface Backend {
    * (the op layer then runs the composite).
    */
   fusedLinear?(x: KernelTensor, weight: KernelTensor, normWeight: KernelTensor | null, eps: number, residual: KernelTensor | null): unknown;
-  /** The Mamba-3 chunked scan; returns storages for { y, finalState }. */
-  mamba3ChunkScan?(inputs: KernelInputs<Mamba3ChunkScanInputs>, attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult>;
-  /** The Mamba-3 recurrent step; returns storages for { y, state }. */
-  mamba3StepScan?(inputs: KernelInputs<Mamba3StepScanInputs>): KernelOutputs<Mamba3StepScanResult>;
-  /**
-   * The whole Mamba-3 mixer between in_proj and out_proj over a sequence: zxbcdt [b, L, dInProj]
-   * -> y [b, L, dInner] and the cache after the last position (`state` null: start from zeros).
-   * See ops/mamba3/mixer-types.ts and the composite in ops/mamba3/mixer.ts.
-   */
-  mamba3MixerChunked?(
-    zxbcdt: KernelTensor,
-    params: KernelInputs<Mamba3MixerParams>,
-    state: KernelInputs<Mamba3MixerState> | null,
-    attrs: Mamba3MixerAttrs,
-  ): MixerKernelOutputs;
-  /** One decode step of the mixer: zxbcdt [b, dInProj] -> y [b, dInner] and the updated cache. */
-  mamba3MixerStep?(
-    zxbcdt: KernelTensor,
-    params: KernelInputs<Mamba3MixerParams>,
-    state: KernelInputs<Mamba3MixerState>,
-    attrs: Mamba3MixerAttrs,
-  ): MixerKernelOutputs;
 
   // Step graphs (optional) ----------------------------------------------------------------
   /**

@@ -1,6 +1,7 @@
 /**
  * @mamba3/tensor: tensors, the backend interface and registry, memory scopes, autograd, the
- * op set (including the Mamba-3 fused scans), and safetensors.
+ * primitive op set, the fused-op kernel registry (`defineFusedOp`, `registerKernel`), and
+ * safetensors. It knows no model: model-specific fused ops live in their model's package.
  */
 export type { DType, FloatDType, TypedArray, DTypeArrays } from './dtype.js';
 export { DTYPES, isDType, isFloatDType, bytesPerElement, allocArray, dtypeOfArray, toArrayOf } from './dtype.js';
@@ -45,12 +46,13 @@ export type {
   CompareOp,
   ReduceOp,
   ArgReduceOp,
-  MixerKernelOutputs,
   BackendGraph,
 } from './backend.js';
 export { UNARY_OPS, BINARY_OPS, INT_UNARY_OPS } from './backend.js';
 export { Engine, engine, Tape } from './engine.js';
 export type { MemoryInfo, GradFn } from './engine.js';
+export { AUTO_BACKEND_ORDER, isSoftwareAdapter, resolveAutoBackend, setAutoBackend } from './auto-backend.js';
+export type { AutoBackend, AutoBackendOptions, SkippedBackend } from './auto-backend.js';
 export { Rng } from './random.js';
 export { tidy, keep, dispose, memory, resetPeakMemory, collectTensors } from './scope.js';
 export type { TensorContainer } from './scope.js';
@@ -67,7 +69,7 @@ export {
   KernelRegistry,
   kernelRegistry,
 } from './kernels.js';
-export type { OpInputs, OpOutputs, KernelArgs, KernelFunc, KernelConfig, FusedGradFunc, FusedOpSpec, FusedOp, KernelExplanation } from './kernels.js';
+export type { OpInputs, OpOutputs, TensorFields, TensorResults, KernelArgs, KernelFunc, KernelConfig, FusedGradFunc, FusedOpSpec, FusedOp, KernelExplanation } from './kernels.js';
 export { grad, grads, valueAndGrad, valueAndGrads, vjp, recordCompositeGrad } from './autograd.js';
 
 export * from './ops/creation.js';
@@ -76,11 +78,9 @@ export * from './ops/layout.js';
 export * from './ops/reduce.js';
 export * from './ops/matmul.js';
 export * from './ops/nn.js';
-export * from './ops/mamba3/scan.js';
-export type * from './ops/mamba3/types.js';
-export { mamba3MixerChunked, mamba3MixerStep, mamba3MixerComposites, checkMixerAttrs } from './ops/mamba3/mixer.js';
-export { dInProjOf, MIXER_PARAM_KEYS, MIXER_STATE_KEYS } from './ops/mamba3/mixer-types.js';
-export type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState, Mamba3MixerResult } from './ops/mamba3/mixer-types.js';
+// Argument checks for fused-op authors (typed errors naming the op and the argument).
+export { checkInputs, checkFloat, checkSameDType, expectShape } from './ops/util.js';
+// The Mamba fused ops (scans, mixers) live in @mamba3/core (src/ops), their kernels in core/src/kernels.
 
 export {
   SafetensorsReader,

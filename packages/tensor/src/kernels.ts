@@ -20,6 +20,10 @@ import type { Tensor } from './tensor.js';
 export type OpInputs = { readonly [name: string]: Tensor | undefined };
 /** A fused op's outputs: named tensors. */
 export type OpOutputs = { [name: string]: Tensor };
+/** Constraint for an inputs record type (interfaces included): every field a tensor or absent. */
+export type TensorFields<T> = { [K in keyof T]: Tensor | undefined };
+/** Constraint for an outputs record type: every field a tensor. */
+export type TensorResults<T> = { [K in keyof T]: Tensor };
 
 /** What a kernel gets: the inputs as kernel tensors (storage, shape, dtype), the attributes, the backend object. */
 export interface KernelArgs<I, A> {
@@ -48,7 +52,7 @@ export interface KernelConfig<I = OpInputs, A = unknown, O = OpOutputs> {
 /** Output cotangents in, one input cotangent (or null) per named input out. */
 export type FusedGradFunc<I, A, O> = (args: { dys: { [K in keyof O]: Tensor }; inputs: I; attrs: A }) => { [K in keyof I]?: Tensor | null };
 
-export interface FusedOpSpec<I extends OpInputs, A, O extends OpOutputs> {
+export interface FusedOpSpec<I extends TensorFields<I>, A, O extends TensorResults<O>> {
   name: string;
   /** Every input name, in a fixed order (optional ones included). */
   inputNames: readonly (keyof I & string)[];
@@ -63,7 +67,7 @@ export interface FusedOpSpec<I extends OpInputs, A, O extends OpOutputs> {
 }
 
 /** A defined fused op: call it like any op. */
-export interface FusedOp<I extends OpInputs, A, O extends OpOutputs> {
+export interface FusedOp<I extends TensorFields<I>, A, O extends TensorResults<O>> {
   (inputs: I, attrs: A): O;
   readonly opName: string;
   /** The reference composite (validated, in its own tidy scope), whatever kernels are registered. */
@@ -195,7 +199,7 @@ export function explainKernels(backend: Backend = engine.getBackend()): KernelEx
 }
 
 /** Defines a fused op (see `FusedOpSpec`) and returns the function that runs it. */
-export function defineFusedOp<I extends OpInputs, A, O extends OpOutputs>(spec: FusedOpSpec<I, A, O>): FusedOp<I, A, O> {
+export function defineFusedOp<I extends TensorFields<I>, A, O extends TensorResults<O>>(spec: FusedOpSpec<I, A, O>): FusedOp<I, A, O> {
   kernelRegistry.defineOp(spec as unknown as AnySpec);
   const composite = (inputs: I, attrs: A): O => {
     spec.check(inputs, attrs);
@@ -217,7 +221,7 @@ export function defineFusedOp<I extends OpInputs, A, O extends OpOutputs>(spec: 
   return Object.assign(run, { opName: spec.name, composite });
 }
 
-function recordGrad<I extends OpInputs, A, O extends OpOutputs>(spec: FusedOpSpec<I, A, O>, inputs: I, attrs: A, present: (keyof I & string)[], out: O): void {
+function recordGrad<I extends TensorFields<I>, A, O extends TensorResults<O>>(spec: FusedOpSpec<I, A, O>, inputs: I, attrs: A, present: (keyof I & string)[], out: O): void {
   const ins = present.map((k) => inputs[k] as Tensor);
   const outs = spec.outputNames.map((k) => out[k]);
   if (!engine.isRecording(ins)) return;

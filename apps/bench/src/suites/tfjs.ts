@@ -12,12 +12,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend, Tensor } from '@mamba3/tensor';
-import * as ops from '@mamba3/tensor';
+import * as tensorOps from '@mamba3/tensor';
+import * as core from '@mamba3/core';
 import { initBackend, listBackends } from '@mamba3/tensor';
 import { createTfjsBackend } from '@mamba3/backend-tfjs';
 import type { Tf } from '@mamba3/backend-tfjs';
 import { machineInfo } from '../machine.js';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
+
+/** The primitive ops and core's fused Mamba-3 ops in one namespace. */
+const ops = { ...tensorOps, ...core };
 
 type Row = SuiteResult['rows'][number];
 

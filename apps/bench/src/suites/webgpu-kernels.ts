@@ -6,13 +6,18 @@
  * timestamps when the device has `timestamp-query`.
  */
 import { loadavg } from 'node:os';
-import type { Mamba3MixerAttrs, Tensor } from '@mamba3/tensor';
-import * as ops from '@mamba3/tensor';
+import type { Tensor } from '@mamba3/tensor';
+import type { Mamba3MixerAttrs } from '@mamba3/core';
+import * as tensorOps from '@mamba3/tensor';
+import * as core from '@mamba3/core';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
+
+/** The primitive ops and core's fused Mamba-3 ops in one namespace. */
+const ops = { ...tensorOps, ...core };
 
 type Row = SuiteResult['rows'][number];
 

@@ -1,5 +1,5 @@
 import { dispose } from '@mamba3/tensor';
-import { relativeL2 } from '@mamba3/core';
+import { compareWithFixture } from '@mamba3/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { useBackendNamed } from '../backends.js';
@@ -12,7 +12,7 @@ export const check: Command = {
   name: 'check',
   summary: 'run a fixture and compare each output.* with its expected.* (relative L2)',
   usage: [
-    'usage: mamba3 check FIXTURE.safetensors [--backend cpu|webgpu|tfjs|auto] [--mode chunked|step]',
+    'usage: mamba3 check FIXTURE.safetensors [--backend cpu|wasm|webgpu|tfjs|auto] [--mode chunked|step]',
     '                    [--chunk-size N] [--tolerance T]',
     '',
     'Prints the relative L2 error of every output against the fixture\'s expected.* tensor and',
@@ -31,13 +31,11 @@ export const check: Command = {
     let compared = 0;
     try {
       console.log(`${fixture} (${run.info.kind}) on ${backend.name}, ${mode}, tolerance ${tolerance}`);
-      for (const [name, t] of Object.entries(run.outputs)) {
-        const expectedName = name.replace(/^output\./, 'expected.');
-        if (!run.reader.entries.has(expectedName)) {
+      for (const { output: name, expected: expectedName, relL2: err } of await compareWithFixture(run.reader, run.outputs)) {
+        if (err === null) {
           console.log(`  ${name.padEnd(22)} (no ${expectedName} in the fixture)`);
           continue;
         }
-        const err = relativeL2(await t.data(), (await run.reader.read(expectedName)).values);
         const ok = err <= tolerance;
         compared++;
         if (!ok) failed++;

@@ -1,25 +1,7 @@
-import type { Backend } from '@mamba3/tensor';
-import { BackendUnavailableError } from '@mamba3/tensor';
 import { loadDefaultModel } from '@mamba3/default-model';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { useBackendNamed } from '../backends.js';
-
-/** A software WebGPU adapter (lavapipe, SwiftShader) is slower than the CPU backend for this model. */
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
-
-/** WebGPU on real hardware if there is an adapter, else the CPU backend; says which and why. */
-export async function bestBackend(requested: string | undefined): Promise<{ backend: Backend; why: string }> {
-  if (requested && requested !== 'auto') return { backend: await useBackendNamed(requested), why: 'as requested' };
-  try {
-    const gpu = await useBackendNamed('webgpu');
-    if (!SOFTWARE_ADAPTER.test(gpu.info.device ?? '')) return { backend: gpu, why: 'a WebGPU adapter is available' };
-    return { backend: await useBackendNamed('cpu'), why: `the only WebGPU adapter is a software one (${gpu.info.device}), slower than the CPU backend` };
-  } catch (err) {
-    const reason = err instanceof BackendUnavailableError || err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { backend: await useBackendNamed('cpu'), why: `no WebGPU (${reason})` };
-  }
-}
+import { pickBackendNamed } from '../backends.js';
 
 /**
  * The README's main job: the embedded default model (a small character-level Mamba-3 trained
@@ -30,7 +12,7 @@ export const demo: Command = {
   summary: 'generate text with the embedded default model on the best backend (streaming)',
   usage: [
     'usage: mamba3 demo [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]',
-    '                   [--backend auto|webgpu|cpu|tfjs]',
+    '                   [--backend auto|webgpu|wasm|cpu|tfjs]',
   ].join('\n'),
   options: {
     prompt: { type: 'string' },
@@ -43,7 +25,7 @@ export const demo: Command = {
   async run({ values }) {
     const maxNewTokens = Number(values['max-new-tokens'] ?? 400);
     if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) throw new UsageError('--max-new-tokens must be a positive integer');
-    const { backend, why } = await bestBackend(values.backend as string | undefined);
+    const { backend, why } = await pickBackendNamed((values.backend as string | undefined) ?? 'auto');
     console.error(`backend: ${backend.name}${backend.info.device ? ` (${backend.info.device})` : ''}: ${why}`);
     const loadStart = performance.now();
     const model = await loadDefaultModel({ backend });

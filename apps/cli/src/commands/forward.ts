@@ -11,7 +11,7 @@ export const forward: Command = {
   name: 'forward',
   summary: 'run a golden-format fixture (weights + input.*) and write its output.* tensors',
   usage: [
-    'usage: mamba3 forward FIXTURE.safetensors [--backend cpu|webgpu|tfjs|auto] [--mode chunked|step]',
+    'usage: mamba3 forward FIXTURE.safetensors [--backend cpu|wasm|webgpu|tfjs|auto] [--mode chunked|step]',
     '                      [--chunk-size N] --out OUT.safetensors',
     '',
     '       mamba3 forward DIR [--backend B] [--mode chunked|step] [--greedy N --prompt-len P] --out OUT.safetensors',

@@ -39,7 +39,7 @@ export const generateCommand: Command = {
   name: 'generate',
   summary: 'generate text with a model, streaming to stdout',
   usage: [
-    'usage: mamba3 generate --model PATH --prompt TEXT [--tokenizer FILE] [--backend cpu|webgpu|tfjs|auto]',
+    'usage: mamba3 generate --model PATH --prompt TEXT [--tokenizer FILE] [--backend cpu|wasm|webgpu|tfjs|auto]',
     '                       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]',
     '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...]',
     '',

@@ -21,7 +21,6 @@ import type { Tensor } from '../tensor.js';
 import { tensor } from '../ops/creation.js';
 import * as ops from '../index.js';
 import { createReferenceBackend } from './reference.js';
-import { referenceMamba3Recurrence } from './mamba3-reference.js';
 
 export interface Tolerance {
   /** Absolute slack. */
@@ -41,9 +40,39 @@ export interface ConformanceOptions {
   skip?: Record<string, string>;
   /** Seed for the random inputs (default: CONFORMANCE_SEED or a fresh one). */
   seed?: number;
+  /**
+   * Extra groups, e.g. a model package's fused ops (`@mamba3/core/testing`): each body gets the
+   * suite's tools and registers its own `it`s. Their names can be skipped like the built-in ones.
+   */
+  groups?: Record<string, (kit: ConformanceKit) => void>;
+  /** false: only the extra `groups` (the op set itself is checked by the backend's own suite). Default true. */
+  builtIn?: boolean;
+}
+
+/** What extra conformance groups get: the backend under test and the suite's comparisons. */
+export interface ConformanceKit {
+  /** The backend under test (available inside tests, not while registering them). */
+  backend(): Backend;
+  readonly seed: number;
+  readonly tolerance: Record<DType, Tolerance>;
+  readonly gradTolerance: Tolerance;
+  /** The same random inputs, as values and as tensors on any backend. */
+  inputs(specs: readonly InputSpec[]): { values: number[][]; on: (b: Backend) => Tensor[] };
+  /** Runs `fn` on the backend under test and on the naive reference backend and compares every output. */
+  compare(label: string, specs: readonly InputSpec[], fn: (...ts: Tensor[]) => Tensor | readonly Tensor[], tol?: Tolerance): Promise<void>;
+  /** Analytic gradients on the backend under test against float64 central differences on the reference. */
+  gradCheck(label: string, specs: readonly InputSpec[], fn: (...ts: Tensor[]) => Tensor, wrt?: number[]): Promise<void>;
 }
 
 /** Defaults: float32 kernels may reorder sums and use fast transcendental functions. */
+/**
+ * Gradient tolerance for backends without float64 (tfjs, webgpu): analytic gradients are
+ * float32 while the finite differences they are checked against are float64; float32 rounding
+ * of O(1) values through a few ops leaves ~1e-6..1e-5 absolute error, more where terms cancel
+ * (products, norms, the scans), hence atol 1e-4 and rtol 2e-3 instead of the float64 default.
+ */
+export const FLOAT32_GRAD_TOLERANCE: Tolerance = { atol: 1e-4, rtol: 2e-3 };
+
 export const DEFAULT_TOLERANCE: Record<DType, Tolerance> = {
   float32: { atol: 1e-5, rtol: 1e-4 },
   float64: { atol: 1e-12, rtol: 1e-10 },
@@ -94,7 +123,8 @@ function sample(rng: Rng, spec: InputSpec, n: number): number[] {
   return out;
 }
 
-function describeMismatch(got: TypedArray, want: ArrayLike<number>, tol: Tolerance): string | null {
+/** null when `got` is within `tol` of `want` elementwise, else the worst element, described. */
+export function describeMismatch(got: TypedArray, want: ArrayLike<number>, tol: Tolerance): string | null {
   if (got.length !== want.length) return `length ${got.length} vs ${want.length}`;
   let worst = -1;
   let worstRatio = 0;
@@ -224,7 +254,7 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
     }
   }
 
-  describe(`${name} backend conformance (seed ${seed})`, () => {
+  const builtInGroups = (): void => {
     it('reports its info', () => {
       expect(backend.info.name).toBe(backend.name);
       expect(backend.info.dtypes).toContain('float32');
@@ -445,68 +475,6 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
       });
     });
 
-    group('mamba3', () => {
-      const scanCase = (b: number, L: number, R: number, H: number, P: number, N: number, withInitial: boolean): InputSpec[] => [
-        { shape: [b, L, R, H, N] },
-        { shape: [b, L, R, H, N] },
-        { shape: [b, L, R, H, P] },
-        { shape: [b, L, H], kind: 'unit' },
-        { shape: [b, L, H], kind: 'unit' },
-        { shape: [b, L, H], kind: 'unit' },
-        ...(withInitial ? [{ shape: [b, H, P, N] }, { shape: [b, R, H, N] }, { shape: [b, R, H, P] }] : []),
-      ];
-      const asInputs = (ts: Tensor[]) => ({
-        C: ts[0],
-        B: ts[1],
-        x: ts[2],
-        adt: ops.neg(ts[3]),
-        dt: ts[4],
-        trap: ts[5],
-        ...(ts.length > 6 ? { initialSsm: ts[6], initialK: ts[7], initialV: ts[8] } : {}),
-      });
-      it('chunked scan equals the sequential recurrence (float64) on many shapes', async () => {
-        const cases: [number, number, number, number, number, number, boolean, number][] = [
-          [1, 1, 1, 1, 1, 1, false, 4],
-          [2, 13, 1, 3, 5, 4, false, 4],
-          [1, 37, 1, 2, 8, 6, true, 16],
-          [2, 9, 4, 2, 3, 5, false, 2],
-          [1, 20, 2, 3, 4, 8, true, 64],
-          [1, 33, 1, 1, 7, 3, true, 1],
-          [2, 21, 2, 2, 3, 4, true, 8],
-        ];
-        for (const [b, L, R, H, P, N, init, chunkSize] of cases) {
-          const label = `mamba3ChunkScan b${b} L${L} R${R} H${H} P${P} N${N} init=${init} chunk ${chunkSize} (seed ${seed})`;
-          const inp = inputs(scanCase(b, L, R, H, P, N, init));
-          const v = inp.values;
-          const ref = referenceMamba3Recurrence({
-            dims: { b, L, R, H, P, N },
-            C: v[0], B: v[1], x: v[2], adt: v[3].map((a) => -a), dt: v[4], trap: v[5],
-            ...(init ? { initialSsm: v[6], initialK: v[7], initialV: v[8] } : {}),
-          });
-          const out = tidy(() => {
-            const r = ops.mamba3ChunkScan(asInputs(inp.on(backend)), { chunkSize });
-            return [r.y, r.finalSsm];
-          });
-          const [y, finalSsm] = await Promise.all(out.map((t) => t.data()));
-          ops.dispose(out);
-          expect(describeMismatch(y, ref.y, tolerance.float32), `${label}: y`).toBeNull();
-          expect(describeMismatch(finalSsm, ref.finalSsm, tolerance.float32), `${label}: finalSsm`).toBeNull();
-        }
-      });
-      it('step scan matches the reference', async () => {
-        for (const [b, R, H, P, N] of [[1, 1, 1, 1, 1], [2, 1, 3, 5, 4], [2, 4, 2, 3, 7]]) {
-          await compare(`mamba3StepScan b${b} R${R} H${H} P${P} N${N}`, [
-            { shape: [b, R, H, N] }, { shape: [b, R, H, N] }, { shape: [b, R, H, P] },
-            { shape: [b, H], kind: 'unit' }, { shape: [b, H], kind: 'unit' }, { shape: [b, H], kind: 'unit' },
-            { shape: [b, H, P, N] }, { shape: [b, R, H, N] }, { shape: [b, R, H, P] },
-          ], (C, B, x, a, dt, trap, ssm, prevK, prevV) => {
-            const r = ops.mamba3StepScan({ C, B, x, adt: ops.neg(a), dt, trap, ssm, prevK, prevV });
-            return [r.y, r.ssm];
-          });
-        }
-      });
-    });
-
     group('gradients', () => {
       it('elementwise', async () => {
         for (const op of ['neg', 'abs', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sigmoid', 'softplus', 'silu', 'tanh', 'relu', 'sin', 'cos'] as const) {
@@ -548,26 +516,13 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
         await gradCheck('gatedRmsNorm', [{ shape: [2, 8] }, { shape: [2, 8] }, { shape: [8] }], (x, z, w) => ops.gatedRmsNorm(x, z, w, { groupSize: 4 }));
         await gradCheck('gatedRmsNorm gate first', [{ shape: [2, 8] }, { shape: [2, 8] }, { shape: [8] }], (x, z, w) => ops.gatedRmsNorm(x, z, w, { normBeforeGate: false }));
       });
-      it('mamba3 chunked scan and step', async () => {
-        const [b, L, R, H, P, N] = [1, 5, 2, 2, 2, 3];
-        await gradCheck('mamba3ChunkScan', [
-          { shape: [b, L, R, H, N] }, { shape: [b, L, R, H, N] }, { shape: [b, L, R, H, P] },
-          { shape: [b, L, H], kind: 'unit' }, { shape: [b, L, H], kind: 'unit' }, { shape: [b, L, H], kind: 'unit' },
-          { shape: [b, H, P, N] }, { shape: [b, R, H, N] }, { shape: [b, R, H, P] },
-        ], (C, B, x, a, dt, trap, s0, k0, v0) => {
-          const r = ops.mamba3ChunkScan({ C, B, x, adt: ops.neg(a), dt, trap, initialSsm: s0, initialK: k0, initialV: v0 }, { chunkSize: 2 });
-          return ops.concat([ops.reshape(r.y, [-1]), ops.reshape(r.finalSsm, [-1])]);
-        });
-        await gradCheck('mamba3StepScan', [
-          { shape: [b, R, H, N] }, { shape: [b, R, H, N] }, { shape: [b, R, H, P] },
-          { shape: [b, H], kind: 'unit' }, { shape: [b, H], kind: 'unit' }, { shape: [b, H], kind: 'unit' },
-          { shape: [b, H, P, N] }, { shape: [b, R, H, N] }, { shape: [b, R, H, P] },
-        ], (C, B, x, a, dt, trap, ssm, prevK, prevV) => {
-          const r = ops.mamba3StepScan({ C, B, x, adt: ops.neg(a), dt, trap, ssm, prevK, prevV });
-          return ops.concat([ops.reshape(r.y, [-1]), ops.reshape(r.ssm, [-1])]);
-        });
-      });
     });
+  };
+
+  const kit: ConformanceKit = { backend: () => backend, seed, tolerance, gradTolerance: gradTol, inputs, compare, gradCheck };
+  describe(`${name} backend conformance (seed ${seed})`, () => {
+    if (opts.builtIn !== false) builtInGroups();
+    for (const [title, body] of Object.entries(opts.groups ?? {})) group(title, () => body(kit));
   });
 }
 

@@ -1,0 +1,217 @@
+import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { KernelInputs, KernelTensor } from '@mamba3/tensor';
+import { UnsupportedError } from '@mamba3/tensor';
+import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '../../ops/mamba3/mixer-types.js';
+import { MIXER_PARAM_KEYS } from '../../ops/mamba3/mixer-types.js';
+import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
+import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl, stepLanes, stepSlices } from './mamba3-mixer.wgsl.js';
+import { buf, chunkScanCore, scanDims } from './mamba3-scan.js';
+
+/** What the fused mixer kernels return (the backend interface's MixerKernelOutputs). */
+export interface MixerStorages {
+  y: GPUStorage;
+  angle: GPUStorage;
+  ssm: GPUStorage;
+  k: GPUStorage;
+  v: GPUStorage;
+}
+
+const PARAM_ORDER = MIXER_PARAM_KEYS;
+
+interface Packed {
+  sources: (GPUStorage | null)[];
+  buffer: GPUBuffer;
+  layout: ParamLayout;
+  /** The layout as a pipeline-key fragment, built once. */
+  layoutKey: string;
+}
+
+/**
+ * A layer's parameter tensors copied once into one buffer: the step kernel then needs 11
+ * bindings instead of 21 (lavapipe allows 16 storage buffers per stage). Cached per parameter
+ * set (tensors are immutable; new weights are new storages) and dropped when any of its source
+ * tensors is released.
+ */
+const caches = new WeakMap<Runtime, Map<GPUStorage, Packed>>();
+
+function cacheOf(rt: Runtime): Map<GPUStorage, Packed> {
+  let cache = caches.get(rt);
+  if (!cache) {
+    const c = new Map<GPUStorage, Packed>();
+    rt.onRelease((s) => {
+      const hit = c.get(s);
+      if (!hit) return;
+      for (const src of hit.sources) if (src && c.get(src) === hit) c.delete(src);
+      rt.destroyCacheBuffer(hit.buffer);
+    });
+    caches.set(rt, (cache = c));
+  }
+  return cache;
+}
+
+function packParams(rt: Runtime, p: KernelInputs<Mamba3MixerParams>): Packed {
+  const sources = PARAM_ORDER.map((k) => (p[k] ? (p[k]!.storage as GPUStorage) : null));
+  const cache = cacheOf(rt);
+  const hit = cache.get(sources[0]!);
+  if (hit && hit.sources.every((s, i) => s === sources[i])) return hit;
+  const layout = {} as Record<(typeof PARAM_ORDER)[number], number>;
+  let total = 0;
+  PARAM_ORDER.forEach((k) => {
+    const t = p[k] as KernelTensor | undefined;
+    layout[k] = t ? total : -1;
+    total += t ? t.size : 0;
+  });
+  const buffer = rt.createCacheBuffer('mamba3MixerStep', total * 4);
+  for (const k of PARAM_ORDER) {
+    const t = p[k] as KernelTensor | undefined;
+    if (t && t.size) rt.copy(buf(t), buffer, layout[k] * 4, t.size * 4);
+  }
+  const packed: Packed = { sources, buffer, layout, layoutKey: PARAM_ORDER.map((k) => layout[k]).join(',') };
+  for (const s of sources) if (s) cache.set(s, packed);
+  return packed;
+}
+
+/** Everything the mixer kernels bake in, as a pipeline-key fragment (cheap: runs every decode step). */
+function dimsKey(d: MixerDims): string {
+  return `${d.H}/${d.P}/${d.N}/${d.G}/${d.R}/${d.A}/${+d.isMimo}${+d.complex}${+d.outNorm}/${d.AFloor}/${d.eps}`;
+}
+
+export function mixerDims(a: Mamba3MixerAttrs): MixerDims {
+  return {
+    H: a.nheads,
+    P: a.headdim,
+    N: a.dState,
+    G: a.ngroups,
+    R: a.mimoRank,
+    A: a.numRopeAngles,
+    isMimo: a.isMimo,
+    complex: a.complex,
+    outNorm: a.isOutprojNorm,
+    AFloor: a.AFloor,
+    eps: a.eps,
+  };
+}
+
+/** One decode step of the whole mixer, one dispatch. */
+export function mamba3MixerStep(
+  gpu: WebGPUBackend,
+  zxbcdt: KernelTensor,
+  params: KernelInputs<Mamba3MixerParams>,
+  state: KernelInputs<Mamba3MixerState>,
+  attrs: Mamba3MixerAttrs,
+): MixerStorages {
+  const op = 'mamba3MixerStep';
+  const rt = gpu.runtime;
+  const d = mixerDims(attrs);
+  const b = zxbcdt.shape[0];
+  const { H, P, N, R, A } = d;
+  const slices = stepSlices(P, d.outNorm);
+  const PS = P / slices;
+  const shared = 4 * (3 * R * N + 3 * R * PS + Math.max(2 * R * 256, R * PS * stepLanes(PS)) + 2 * R);
+  if (shared > rt.limits.maxComputeWorkgroupStorageSize) {
+    throw new UnsupportedError(`webgpu ${op}: needs ${shared} bytes of workgroup memory (R=${R}, P=${P}, N=${N}); this device allows ${rt.limits.maxComputeWorkgroupStorageSize}`);
+  }
+  const packed = packParams(rt, params);
+  const out: MixerStorages = {
+    y: rt.alloc(op, b * H * P * 4, zxbcdt.dtype),
+    angle: rt.alloc(op, b * H * A * 4, zxbcdt.dtype),
+    ssm: rt.alloc(op, b * H * P * N * 4, zxbcdt.dtype),
+    k: rt.alloc(op, b * R * H * N * 4, zxbcdt.dtype),
+    v: rt.alloc(op, b * H * P * 4, zxbcdt.dtype),
+  };
+  const l = packed.layout;
+  const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}/${slices}`;
+  rt.dispatch(
+    key,
+    () => mixerStepWgsl(d, l, gpu.wgsl, slices),
+    [buf(zxbcdt), packed.buffer, buf(state.angle), buf(state.ssm), buf(state.k), buf(state.v), out.y.buffer, out.angle.buffer, out.ssm.buffer, out.k.buffer, out.v.buffer],
+    [H, b, slices],
+  );
+  return out;
+}
+
+/**
+ * The whole mixer over a sequence: angles (a two-pass running sum), a per-position prep kernel,
+ * the three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k and v are
+ * buffer copies of the last position. 7 dispatches (+2 for MIMO with a cache) instead of the
+ * composite's ~60.
+ */
+export function mamba3MixerChunked(
+  gpu: WebGPUBackend,
+  zxbcdt: KernelTensor,
+  params: KernelInputs<Mamba3MixerParams>,
+  state: KernelInputs<Mamba3MixerState> | null,
+  attrs: Mamba3MixerAttrs,
+): MixerStorages {
+  const op = 'mamba3MixerChunked';
+  const rt = gpu.runtime;
+  const d = mixerDims(attrs);
+  const [b, L] = zxbcdt.shape;
+  const { H, P, N, R, A } = d;
+  const dIn = zxbcdt.shape[2];
+  const packed = packParams(rt, params);
+  const l = packed.layout;
+  const zx = buf(zxbcdt);
+  const tag = `${dimsKey(d)}/${packed.layoutKey}`;
+  const seq = rt.uniform([b, L, 0, 0]);
+  const angle = rt.alloc(op, b * H * A * 4, 'float32');
+  const rot = d.complex && A > 0;
+  let theta: GPUStorage | null = null;
+  if (rot) {
+    theta = rt.alloc(op, b * L * H * A * 4, 'float32');
+    const chunks = Math.ceil(L / ANGLE_CHUNK);
+    const sums = rt.alloc(op, b * H * chunks * A * 4, 'float32');
+    rt.dispatch(`m3mixAngleSums/${tag}`, () => mixerAngleSumsWgsl(d, l, gpu.wgsl), [zx, packed.buffer, sums.buffer, seq], [chunks, b * H]);
+    const bindings = [zx, packed.buffer, sums.buffer, theta.buffer, angle.buffer, ...(state ? [buf(state.angle)] : []), seq];
+    rt.dispatch(`m3mixAngleScan/${tag}/${+!!state}`, () => mixerAngleScanWgsl(d, l, !!state, gpu.wgsl), bindings, [chunks, b * H]);
+    rt.release(sums);
+  } else if (state) {
+    rt.copy(buf(state.angle), angle.buffer, 0, b * H * A * 4);
+  } else {
+    rt.clear(angle.buffer, b * H * A * 4);
+  }
+  const positions = b * L;
+  const Bt = rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const Ct = rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const xt = rt.alloc(op, positions * R * H * P * 4, 'float32');
+  const adt = rt.alloc(op, positions * H * 4, 'float32');
+  const dt = rt.alloc(op, positions * H * 4, 'float32');
+  const trap = rt.alloc(op, positions * H * 4, 'float32');
+  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, xt.buffer, adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : []), seq];
+  rt.dispatch(`m3mixPrep/${tag}`, () => mixerPrepWgsl(d, l, gpu.wgsl), prepBindings, rt.grid(positions));
+  if (theta) rt.release(theta);
+
+  // The cache carried in: ṽ_r = v ⊙ mimo_x[:, r] (a reshape for SISO).
+  let initialV: GPUStorage | null = null;
+  if (state && d.isMimo) {
+    const mimoX = params.mimoX!;
+    const mx = gpu.transpose(mimoX, [1, 0, 2], [R, H, P]) as GPUStorage;
+    const v4 = { shape: [b, 1, H, P], dtype: 'float32', size: b * H * P, storage: state.v.storage } as const;
+    const m4 = { shape: [R, H, P], dtype: 'float32', size: R * H * P, storage: mx } as const;
+    initialV = gpu.binary('mul', v4, m4, [b, R, H, P]) as GPUStorage;
+    rt.release(mx);
+  }
+  const scan = chunkScanCore(rt, op, scanDims(b, L, R, H, P, N), {
+    C: Ct.buffer,
+    B: Bt.buffer,
+    x: xt.buffer,
+    adt: adt.buffer,
+    dt: dt.buffer,
+    trap: trap.buffer,
+    ...(state ? { initialSsm: buf(state.ssm), initialK: buf(state.k), initialV: initialV ? initialV.buffer : buf(state.v) } : {}),
+  });
+  if (initialV) rt.release(initialV);
+
+  const y = rt.alloc(op, positions * H * P * 4, 'float32');
+  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer, seq], rt.grid(positions * H));
+  // Cache out: k = B̃ and v = raw x at each row's last position.
+  const k = rt.alloc(op, b * R * H * N * 4, 'float32');
+  const v = rt.alloc(op, b * H * P * 4, 'float32');
+  for (let bi = 0; bi < b; bi++) {
+    const last = bi * L + L - 1;
+    rt.copy(Bt.buffer, k.buffer, bi * R * H * N * 4, R * H * N * 4, last * R * H * N * 4);
+    rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, (last * dIn + H * P) * 4);
+  }
+  for (const t of [Bt, Ct, xt, adt, dt, trap, scan.y]) rt.release(t);
+  return { y, angle, ssm: scan.finalSsm, k, v };
+}

@@ -1,0 +1,98 @@
+import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
+import { UnsupportedError } from '@mamba3/tensor';
+import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
+import type { ScanDims } from './mamba3-scan.wgsl.js';
+import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
+
+/** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
+export function buf(x: KernelTensor): GPUBuffer {
+  return (x.storage as GPUStorage).buffer;
+}
+
+/** Rows (positions × ranks) per chunk: one 64-row tile. */
+const MAX_ROWS = 64;
+
+export function chunkDims(C: KernelTensor, x: KernelTensor): ScanDims {
+  const [b, L, R, H, N] = C.shape;
+  return scanDims(b, L, R, H, x.shape[4], N);
+}
+
+export function scanDims(b: number, L: number, R: number, H: number, P: number, N: number): ScanDims {
+  if (R > MAX_ROWS) throw new UnsupportedError(`webgpu mamba3ChunkScan: mimoRank ${R} exceeds the kernel's ${MAX_ROWS} rows per chunk`);
+  const T = Math.min(L, Math.floor(MAX_ROWS / R));
+  return { b, L, R, H, P, N, T, nc: Math.ceil(L / T) };
+}
+
+function checkGrid(rt: Runtime, op: string, dims: Record<string, number>): void {
+  const max = rt.limits.maxComputeWorkgroupsPerDimension;
+  for (const [what, n] of Object.entries(dims)) {
+    if (n > max) throw new UnsupportedError(`webgpu ${op}: ${what} = ${n} exceeds maxComputeWorkgroupsPerDimension ${max}`);
+  }
+}
+
+/** Buffers of the chunked scan's inputs (layouts as in mamba3-scan.wgsl.ts). */
+export interface ScanBuffers {
+  C: GPUBuffer;
+  B: GPUBuffer;
+  x: GPUBuffer;
+  adt: GPUBuffer;
+  dt: GPUBuffer;
+  trap: GPUBuffer;
+  initialSsm?: GPUBuffer;
+  initialK?: GPUBuffer;
+  initialV?: GPUBuffer;
+}
+
+/** The chunked scan in three dispatches: chunk states, the state hand-off, chunk outputs. */
+export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffers): { y: GPUStorage; finalSsm: GPUStorage } {
+  const { b, L, R, H, P, N, nc } = d;
+  checkGrid(rt, op, { 'chunks (seqlen / chunk)': nc, 'batch·nheads': b * H });
+  const y = rt.alloc(op, b * L * R * H * P * 4, 'float32');
+  const finalSsm = rt.alloc(op, b * H * P * N * 4, 'float32');
+  const states = rt.alloc(op, b * H * nc * P * N * 4, 'float32');
+  const decay = rt.alloc(op, b * H * nc * 4, 'float32');
+  const dims = rt.uniform(scanDimValues(d));
+  const tiles = Math.ceil(P / 64) * Math.ceil(N / 64);
+  const scalars = [i.adt, i.dt, i.trap];
+  rt.dispatch('m3chunkState', chunkStateWgsl, [...scalars, i.x, i.B, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
+  const hasSsm = !!i.initialSsm;
+  const hasKV = !!(i.initialK && i.initialV);
+  const extra = [...(i.initialSsm ? [i.initialSsm] : []), ...(hasKV ? [i.dt, i.trap, i.initialK!, i.initialV!] : [])];
+  rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), [decay.buffer, states.buffer, finalSsm.buffer, ...extra, dims], [Math.ceil((P * N) / 256), b * H]);
+  rt.dispatch('m3chunkOutput', chunkOutputWgsl, [...scalars, i.C, i.B, i.x, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
+  rt.release(states);
+  rt.release(decay);
+  return { y, finalSsm };
+}
+
+export function mamba3ChunkScan(gpu: WebGPUBackend, i: KernelInputs<Mamba3ChunkScanInputs>, _attrs: Mamba3ScanAttrs): KernelOutputs<Mamba3ChunkScanResult> {
+  const rt = gpu.runtime;
+  const d = chunkDims(i.C, i.x);
+  const opt = (t: KernelTensor | undefined) => (t ? buf(t) : undefined);
+  return chunkScanCore(rt, 'mamba3ChunkScan', d, {
+    C: buf(i.C),
+    B: buf(i.B),
+    x: buf(i.x),
+    adt: buf(i.adt),
+    dt: buf(i.dt),
+    trap: buf(i.trap),
+    initialSsm: opt(i.initialSsm),
+    initialK: opt(i.initialK),
+    initialV: opt(i.initialV),
+  });
+}
+
+/** One decode step in one dispatch. */
+export function mamba3StepScan(gpu: WebGPUBackend, i: KernelInputs<Mamba3StepScanInputs>): KernelOutputs<Mamba3StepScanResult> {
+  const rt = gpu.runtime;
+  const op = 'mamba3StepScan';
+  const [b, R, H, N] = i.C.shape;
+  const P = i.x.shape[3];
+  checkGrid(rt, op, { nheads: H, batch: b });
+  const y: GPUStorage = rt.alloc(op, b * R * H * P * 4, i.x.dtype);
+  const ssm: GPUStorage = rt.alloc(op, b * H * P * N * 4, i.x.dtype);
+  const inputs = [i.C, i.B, i.x, i.adt, i.dt, i.trap, i.ssm, i.prevK, i.prevV].map(buf);
+  rt.dispatch(`m3step/${R}`, () => stepScanWgsl(R), [...inputs, y.buffer, ssm.buffer, rt.uniform([H, P, N, 0])], [Math.ceil(P / 8), H, b]);
+  return { y, ssm };
+}

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor } from '@mamba3/tensor';
+import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
+import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import { mamba1SelectiveScan, mamba1SelectiveScanStep, mamba2SsdChunked, mamba2SsdStep, relativeL2 } from '../src/index.js';
+import { makeBackend, webgpuUnavailable } from './webgpu.js';
+
+// The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
+const skip = await webgpuUnavailable();
+(skip ? describe.skip : describe)(`Mamba-1/2 step kernels on WebGPU${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let backend: WebGPUBackend;
+  beforeAll(async () => {
+    backend = await makeBackend({ name: 'webgpu-family-steps' });
+  });
+  afterAll(() => backend?.dispose());
+
+  async function same(run: () => Record<string, Tensor>, ref: () => Record<string, Tensor>): Promise<void> {
+    const [a, b] = [run(), ref()];
+    for (const k of Object.keys(b)) expect(relativeL2(await a[k].data(), await b[k].data()), k).toBeLessThan(1e-5);
+    dispose([a, b]);
+  }
+
+  it('mamba1SelectiveScanStep (E 40, N 36: more than one lane pass)', async () => {
+    expect(hasKernel('mamba1SelectiveScanStep', backend)).toBe(true);
+    const [b, E, N] = [3, 40, 36];
+    const o = { backend };
+    const inp = tidy(() => ({
+      u: randomNormal([b, E], { ...o, seed: 1 }),
+      delta: randomNormal([b, E], { ...o, seed: 2 }),
+      A: neg(randomUniform([E, N], { ...o, seed: 3, min: 0.5, max: 3 })),
+      B: randomNormal([b, N], { ...o, seed: 4 }),
+      C: randomNormal([b, N], { ...o, seed: 5 }),
+      D: randomNormal([E], { ...o, seed: 6 }),
+      z: randomNormal([b, E], { ...o, seed: 7 }),
+      deltaBias: randomNormal([E], { ...o, seed: 8 }),
+      h: randomNormal([b, E, N], { ...o, seed: 9 }),
+    }));
+    await same(() => mamba1SelectiveScanStep(inp, {}), () => mamba1SelectiveScanStep.composite(inp, {}));
+    dispose(inp);
+  });
+
+  for (const [name, G, DHasHdim, dtLimit] of [['one group, D per head', 1, false, [0, Infinity]], ['two groups, D per channel, dt_limit', 2, true, [0.05, 0.4]]] as const) {
+    it(`mamba2SsdStep (${name})`, async () => {
+      expect(hasKernel('mamba2SsdStep', backend)).toBe(true);
+      const [b, H, P, N] = [2, 4, 12, 40];
+      const o = { backend };
+      const inp = tidy(() => ({
+        x: randomNormal([b, H, P], { ...o, seed: 11 }),
+        dt: randomNormal([b, H], { ...o, seed: 12 }),
+        A: neg(randomUniform([H], { ...o, seed: 13, min: 0.5, max: 3 })),
+        B: randomNormal([b, G, N], { ...o, seed: 14 }),
+        C: randomNormal([b, G, N], { ...o, seed: 15 }),
+        D: randomNormal([DHasHdim ? H * P : H], { ...o, seed: 16 }),
+        dtBias: randomNormal([H], { ...o, seed: 17 }),
+        h: randomNormal([b, H, P, N], { ...o, seed: 18 }),
+      }));
+      await same(() => mamba2SsdStep(inp, { dtLimit }), () => mamba2SsdStep.composite(inp, { dtLimit }));
+      dispose(inp);
+    });
+  }
+
+  for (const withState of [false, true]) {
+    it(`mamba1SelectiveScan (L 37, N 40${withState ? ', from a state' : ''})`, async () => {
+      expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
+      const [b, L, E, N] = [2, 37, 20, 40];
+      const o = { backend };
+      const inp = tidy(() => ({
+        u: randomNormal([b, L, E], { ...o, seed: 21 }),
+        delta: randomNormal([b, L, E], { ...o, seed: 22 }),
+        A: neg(randomUniform([E, N], { ...o, seed: 23, min: 0.5, max: 3 })),
+        B: randomNormal([b, L, N], { ...o, seed: 24 }),
+        C: randomNormal([b, L, N], { ...o, seed: 25 }),
+        D: randomNormal([E], { ...o, seed: 26 }),
+        z: randomNormal([b, L, E], { ...o, seed: 27 }),
+        deltaBias: randomNormal([E], { ...o, seed: 28 }),
+        ...(withState ? { h0: randomNormal([b, E, N], { ...o, seed: 29 }) } : {}),
+      }));
+      await same(() => mamba1SelectiveScan(inp, { chunkSize: 16 }), () => mamba1SelectiveScan.composite(inp, { chunkSize: 16 }));
+      dispose(inp);
+    });
+
+    it(`mamba2SsdChunked (L 37, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
+      expect(hasKernel('mamba2SsdChunked', backend)).toBe(true);
+      const [b, L, H, P, G, N] = [2, 37, 4, 12, 2, 40];
+      const o = { backend };
+      const inp = tidy(() => ({
+        x: randomNormal([b, L, H, P], { ...o, seed: 31 }),
+        dt: randomNormal([b, L, H], { ...o, seed: 32 }),
+        A: neg(randomUniform([H], { ...o, seed: 33, min: 0.5, max: 3 })),
+        B: randomNormal([b, L, G, N], { ...o, seed: 34 }),
+        C: randomNormal([b, L, G, N], { ...o, seed: 35 }),
+        D: randomNormal([H * P], { ...o, seed: 36 }),
+        dtBias: randomNormal([H], { ...o, seed: 37 }),
+        ...(withState ? { h0: randomNormal([b, H, P, N], { ...o, seed: 38 }) } : {}),
+      }));
+      const attrs = { chunkSize: 16, dtLimit: [0, Infinity] as const };
+      await same(() => mamba2SsdChunked(inp, attrs), () => mamba2SsdChunked.composite(inp, attrs));
+      dispose(inp);
+    });
+  }
+});
