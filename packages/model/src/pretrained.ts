@@ -7,7 +7,7 @@ import { openCheckpoint } from './checkpoint.js';
 import type { CheckpointFiles } from './checkpoint-files.js';
 import { filesFromDirectory, filesFromList, filesFromUrl } from './checkpoint-files.js';
 import { fromConfigJson } from './config.js';
-import type { TokenizerLike } from './generate.js';
+import type { GenerationTokenizer as TokenizerLike } from './generate.js';
 import type { Layout } from './layouts.js';
 import { MambaLMHeadModel } from './model.js';
 import type { WeightDType } from './upload.js';
