@@ -119,9 +119,10 @@ export async function writeTorchCheckpoint(
     const pad = (ALIGN - ((at + fixed + 4) % ALIGN)) % ALIGN;
     const local = new Uint8Array(fixed + 4 + pad);
     const v = new DataView(local.buffer);
+    const crc = crc32(data);
     v.setUint32(0, 0x04034b50, true);
     v.setUint16(4, zip64 ? 45 : 20, true);
-    v.setUint32(14, crc32(data), true);
+    v.setUint32(14, crc, true);
     v.setUint32(18, zip64 ? U32 : data.length, true);
     v.setUint32(22, zip64 ? U32 : data.length, true);
     v.setUint16(26, nameBytes.length, true);
@@ -139,7 +140,7 @@ export async function writeTorchCheckpoint(
     v.setUint16(q + 2, pad, true);
     await sink(local, at);
     await sink(data, at + local.length);
-    written.push({ name: nameBytes, size: data.length, crc: crc32(data), offset: at });
+    written.push({ name: nameBytes, size: data.length, crc, offset: at });
     at += local.length + data.length;
   };
   await add('data.pkl', torchStateDictPickle(specs, names));

@@ -195,6 +195,7 @@ async function measureModel(
   const config = model.config;
   const rng = new Rng(1);
   const weightsBytes = memory().bytes[backend.name] ?? 0;
+  if ('checkpoint' in spec) console.log(`  ${backend.name} ${name}: loaded in ${loadSeconds.toFixed(2)} s, weights ${(weightsBytes / MB).toFixed(1)} MB on the device`);
   try {
     // Warm-up: compiles pipelines and fills buffer pools.
     {
