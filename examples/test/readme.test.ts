@@ -63,6 +63,8 @@ const EXPECTED: Record<string, { stdout?: RegExp; stderr?: RegExp; files?: strin
   'tensor-basics.ts': { stdout: /^\[ \[ 17 \], \[ 39 \] \]\n$/ },
   'tokenizer-basics.ts': { stdout: /^Hello, world!\n\[12092,13,1533,2\]\n$/ },
   'tokenizer-simple.ts': { stdout: /^\[\s[\d,\s]+\] \[ 104, 105, 256 \]\n$/, files: ['tokenizer.char.json'] },
+  'backend-wasm.ts': { stdout: /^\[ 2048, 3432 \]\n$/ },
+  'model-load-pretrained.ts': { stdout: /^\w+ 4 true\n$/ },
   'train-lm.ts': { stderr: /step 10: train \d+\.\d+ {2}val \d+\.\d+/ },
 };
 

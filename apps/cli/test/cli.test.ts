@@ -57,7 +57,7 @@ describe('mamba3 CLI', () => {
     const r = await mamba3('demo', '--backend', 'auto', '--max-new-tokens', '5', '--seed', '3');
     expect(r.code, r.stderr).toBe(0);
     // lavapipe (CI) is a software adapter, passed over; a machine with a GPU takes it.
-    expect(r.stderr).toMatch(/backend: (webgpu .*a hardware WebGPU adapter is available|cpu .*: webgpu: .+)/);
+    expect(r.stderr).toMatch(/backend: (webgpu .*a hardware WebGPU adapter is available|(cpu|wasm) .*: webgpu: .+)/);
   });
 
   it('generate is deterministic with a seed and honours stop strings', async () => {

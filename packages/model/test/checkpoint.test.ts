@@ -95,7 +95,7 @@ describe('layout detection on the golden checkpoint folders', () => {
     await expect(openCheckpoint(filesFromRecord({ 'config.json': '{"model_type": "llama"}' }, 'x'))).rejects.toThrow(/model_type "llama" is not supported/);
     await expect(openCheckpoint(filesFromRecord({ 'config.json': cfg }, 'x'))).rejects.toThrow(/x: no weights \(looked for model.safetensors.index.json/);
     await expect(openCheckpoint(filesFromRecord({ 'config.json': cfg, 'model.safetensors.index.json': '{"weight_map": {"a": "s1.safetensors"}}' }, 'x'))).rejects.toThrow(/shard s1.safetensors \(named by the index\) is missing/);
-    await expect(openCheckpoint(filesFromRecord({ 'config.json': cfg, 'pytorch_model.bin.index.json': '{"weight_map": 3}' }, 'x'))).rejects.toThrow(/needs "weight_map"/);
+    await expect(openCheckpoint(filesFromRecord({ 'config.json': cfg, 'pytorch_model.bin.index.json': '{"weight_map": 3}' }, 'x'))).rejects.toThrow(/"weight_map" must be an object/);
     await expect(openCheckpoint(filesFromRecord({}, 'x'))).rejects.toThrow(/x: no config.json/);
   });
 });
