@@ -2,7 +2,7 @@ import { join, dirname } from 'node:path';
 import type { TokenizerLike } from '@mamba3/tokenizer';
 import { fromFile } from '@mamba3/tokenizer/node';
 import type { GenerateOptions, PrefillProgress } from '@mamba3/model';
-import { checkGenerateOptions, loadPretrained, MambaLMHeadModel } from '@mamba3/model';
+import { checkGenerateOptions, loadPretrained, MambaLMHeadModel, TOKENIZER_FILES as MODEL_TOKENIZER_FILES } from '@mamba3/model';
 import { fileSource } from '@mamba3/tensor/node';
 import { Mamba3Error } from '@mamba3/tensor';
 import type { Command } from '../command.js';
@@ -11,8 +11,8 @@ import { useBackendNamed } from '../backends.js';
 import { isDirectory, isFile, requireExisting, requireFile } from '../files.js';
 import type { FlagValues } from '../schema.js';
 
-/** Tokenizer files looked for beside a model, in order. */
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.json.gz', 'tokenizer.char.json', 'tokenizer.byte.json'];
+/** Tokenizer files looked for beside a model, in order: the loader's list (`@mamba3/model`), each also gzipped (the Node reader unpacks it). */
+export const TOKENIZER_FILES = MODEL_TOKENIZER_FILES.flatMap((f) => [f, `${f}.gz`]);
 
 /** A load failure as one line naming the model path (memory exhaustion included). */
 function loadFailure(path: string, backend: string, err: unknown): unknown {
