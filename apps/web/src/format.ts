@@ -68,6 +68,8 @@ export function plainMemory(m: MemoryReport): string {
 export function progressText(p: { file?: string; loaded: number; total?: number; seconds: number; verb: string }): string {
   const name = p.file ? `${p.file}: ` : '';
   const amount = p.total !== undefined ? `${formatBytes(p.loaded)} of ${formatBytes(p.total)} (${Math.floor((100 * p.loaded) / Math.max(p.total, 1))}%)` : formatBytes(p.loaded);
-  const speed = p.seconds > 0.05 ? `, ${formatBytes(p.loaded / p.seconds)}/s` : '';
+  // Mid-file rates over a few milliseconds are noise; a finished file shows its average however fast it came.
+  const done = p.total !== undefined && p.loaded >= p.total;
+  const speed = p.seconds > 0.05 || (done && p.seconds > 0) ? `, ${formatBytes(p.loaded / p.seconds)}/s` : '';
   return `${p.verb} ${name}${amount}${speed}`;
 }

@@ -24,6 +24,8 @@ let loadingKind: ModelSource['kind'] = 'default';
 let loadingUrl: string | null = null;
 /** When each file's progress began, for its speed. */
 let progressStart = new Map<string, number>();
+/** The last load event (request or progress): a new file's clock starts there, so its request time counts too. */
+let lastProgressAt = 0;
 
 function setState(next: PageState, message: string): void {
   state = next;
@@ -140,6 +142,7 @@ async function requestLoad(): Promise<void> {
   ui.progress.removeAttribute('value');
   ui.progressText.textContent = '';
   progressStart = new Map();
+  lastProgressAt = performance.now();
   setState('loading', 'Loading the model…');
   try {
     const { source, transfer } = await readSource();
@@ -195,7 +198,8 @@ function onProgress(reply: Extract<WorkerReply, { type: 'progress' }>): void {
   }
   const key = `${reply.phase ?? ''}:${reply.file ?? ''}`;
   const now = performance.now();
-  if (!progressStart.has(key)) progressStart.set(key, now);
+  if (!progressStart.has(key)) progressStart.set(key, lastProgressAt);
+  lastProgressAt = now;
   const seconds = (now - (progressStart.get(key) ?? now)) / 1000;
   if (reply.total !== undefined) {
     ui.progress.max = reply.total;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fallbackMessage, finishMessage, formatBytes, formatMemory, formatRate } from '../src/format.js';
+import { fallbackMessage, finishMessage, formatBytes, formatMemory, formatRate, progressText } from '../src/format.js';
 import { parseSettings } from '../src/settings.js';
 
 describe('parseSettings', () => {
@@ -27,6 +27,12 @@ describe('parseSettings', () => {
 });
 
 describe('format', () => {
+  it('shows a mid-file rate only after 50 ms, and a finished file its average however fast it came', () => {
+    const base = { file: 'model.safetensors', total: 2048, verb: 'Downloading' };
+    expect(progressText({ ...base, loaded: 1024, seconds: 0.01 })).toBe('Downloading model.safetensors: 1.00 KiB of 2.00 KiB (50%)');
+    expect(progressText({ ...base, loaded: 2048, seconds: 0.002 })).toBe('Downloading model.safetensors: 2.00 KiB of 2.00 KiB (100%), 1000.0 KiB/s');
+    expect(progressText({ ...base, loaded: 2048, seconds: 0 })).toBe('Downloading model.safetensors: 2.00 KiB of 2.00 KiB (100%)');
+  });
   it('formats bytes, rates and memory', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(7 * 1024 * 1024)).toBe('7.00 MiB');
