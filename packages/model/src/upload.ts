@@ -25,7 +25,9 @@ export function uploadWeight(data: ReadTensorData, opts: { backend?: Backend; dt
   if (data.dtype === 'float32' && dtype !== 'float32' && !(data.stored === (dtype === 'float16' ? 'F16' : 'BF16'))) {
     values = roundTo(values as Float32Array, dtype);
   }
-  return engine.makeTensor(backend, backend.upload(values, data.shape, data.dtype), data.shape, data.dtype);
+  // Backends that keep 16-bit storage get it (half the device memory); the others hold the rounded values in float32.
+  const storage = dtype !== 'float32' && data.dtype === 'float32' && backend.uploadHalf ? backend.uploadHalf(values as Float32Array, data.shape, dtype) : backend.upload(values, data.shape, data.dtype);
+  return engine.makeTensor(backend, storage, data.shape, data.dtype);
 }
 
 function roundTo(values: Float32Array, dtype: 'float16' | 'bfloat16'): Float32Array {

@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from './dtype.js';
+import type { DType, HalfStorage, TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
 /**
  * What a backend kernel sees of a tensor: its contiguous row-major storage (the backend's own
@@ -96,6 +96,13 @@ export interface Backend {
   /** New storage holding a copy of `values` (`values.length` == size of `shape`). */
   upload(values: TypedArray, shape: Shape, dtype: DType): unknown;
   fill(shape: Shape, dtype: DType, value: number): unknown;
+  /**
+   * Optional: storage for a float32 tensor kept in 16 bits on the device, half the bytes of
+   * `upload`. `values` already hold numbers exact in `storage` (rounded by the caller). Every op
+   * sees a float32 tensor: kernels that read it unpack as they go (or into a transient copy), and
+   * `read` returns float32. Without it, callers upload the rounded values as float32.
+   */
+  uploadHalf?(values: Float32Array, shape: Shape, storage: HalfStorage): unknown;
   read(x: KernelTensor): Promise<TypedArray>;
   readSync?(x: KernelTensor): TypedArray;
   /** Frees storage: called once, when the last tensor sharing it is disposed. */

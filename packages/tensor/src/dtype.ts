@@ -6,6 +6,11 @@ import { DTypeError } from './errors.js';
  */
 export type DType = 'float32' | 'int32' | 'float64';
 export type FloatDType = 'float32' | 'float64';
+/**
+ * A 16-bit device storage for float32 tensors (weights): the tensor stays `float32` to every op,
+ * the backend keeps two halves per u32 and unpacks as its kernels read (see `Backend.uploadHalf`).
+ */
+export type HalfStorage = 'float16' | 'bfloat16';
 
 export type TypedArray = Float32Array | Int32Array | Float64Array;
 

@@ -3,7 +3,7 @@
  * primitive op set, the fused-op kernel registry (`defineFusedOp`, `registerKernel`), and
  * safetensors. It knows no model: model-specific fused ops live in their model's package.
  */
-export type { DType, FloatDType, TypedArray, DTypeArrays } from './dtype.js';
+export type { DType, FloatDType, HalfStorage, TypedArray, DTypeArrays } from './dtype.js';
 export { DTYPES, isDType, isFloatDType, bytesPerElement, allocArray, dtypeOfArray, toArrayOf } from './dtype.js';
 export type { Shape } from './shape.js';
 export {
