@@ -1,5 +1,6 @@
 // The kernel module: every export takes (tid, nt, ...) so one call shape serves the thread pool.
-export { packA, packB, gemmPacked, gemvRowMajor, gemvTransB } from './matmul';
+export { packA, packB, gemmPacked, gemvRowMajor, gemvTransB, gemvTransBHalf } from './matmul';
+export { unpackHalf, gatherRows } from './half';
 export { unary, binary, trig, copyRows } from './elementwise';
 export { rmsNorm, softmax, reduce } from './nn';
 

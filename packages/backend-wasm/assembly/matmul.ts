@@ -7,6 +7,8 @@
 // The micro-kernel keeps an MR×NR tile of C in 8 SIMD registers (4 rows × two f32x4) and walks K
 // with one broadcast of A and two loads of B per row: 16 multiply-adds per 6 loads.
 
+import { BF16, F16, F32, half8hi, half8lo, loadAs } from './half';
+
 export const MR: i32 = 4;
 export const NR: i32 = 8;
 /** K block: an A micro-panel (KC·MR·4 = 4 KiB) and a B micro-panel (8 KiB) stay in L1. */
@@ -14,8 +16,8 @@ const KC: i32 = 256;
 /** Column panels per block: KC × NC_PANELS·NR floats of B (128 KiB) stay in L2 while A streams. */
 const NC_PANELS: i32 = 16;
 
-/** Packs rows [p0·MR, p1·MR) of A (strides in elements) into MR-row panels. */
-export function packA(tid: i32, nt: i32, a: usize, rsA: i32, csA: i32, M: i32, K: i32, out: usize): void {
+/** Packs rows [p0·MR, p1·MR) of A (strides in elements, stored as `code`: see half.ts) into MR-row panels. */
+export function packA(tid: i32, nt: i32, a: usize, rsA: i32, csA: i32, M: i32, K: i32, out: usize, code: i32): void {
   const panels = (M + MR - 1) / MR;
   const p0 = (panels * tid) / nt;
   const p1 = (panels * (tid + 1)) / nt;
@@ -24,7 +26,7 @@ export function packA(tid: i32, nt: i32, a: usize, rsA: i32, csA: i32, M: i32, K
     for (let k = 0; k < K; k++) {
       for (let r = 0; r < MR; r++) {
         const row = p * MR + r;
-        const v: f32 = row < M ? load<f32>(a + ((<usize>row * rsA + <usize>k * csA) << 2)) : 0;
+        const v: f32 = row < M ? loadAs(a, <usize>row * rsA + <usize>k * csA, code) : 0;
         store<f32>(dst, v);
         dst += 4;
       }
@@ -32,8 +34,8 @@ export function packA(tid: i32, nt: i32, a: usize, rsA: i32, csA: i32, M: i32, K
   }
 }
 
-/** Packs columns of B into NR-column panels [q0, q1) of this thread's share. */
-export function packB(tid: i32, nt: i32, b: usize, rsB: i32, csB: i32, K: i32, N: i32, out: usize): void {
+/** Packs columns of B (stored as `code`) into NR-column panels [q0, q1) of this thread's share. */
+export function packB(tid: i32, nt: i32, b: usize, rsB: i32, csB: i32, K: i32, N: i32, out: usize, code: i32): void {
   const panels = (N + NR - 1) / NR;
   const q0 = (panels * tid) / nt;
   const q1 = (panels * (tid + 1)) / nt;
@@ -41,14 +43,18 @@ export function packB(tid: i32, nt: i32, b: usize, rsB: i32, csB: i32, K: i32, N
     let dst = out + ((<usize>q * <usize>K * NR) << 2);
     const full = q * NR + NR <= N;
     for (let k = 0; k < K; k++) {
-      if (full && csB == 1) {
+      if (full && csB == 1 && code == F32) {
         const src = b + ((<usize>k * rsB + <usize>q * NR) << 2);
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
+      } else if (full && csB == 1) {
+        const src = b + ((<usize>k * rsB + <usize>q * NR) << 1);
+        v128.store(dst, half8lo(src, code));
+        v128.store(dst, half8hi(src, code), 16);
       } else {
         for (let c = 0; c < NR; c++) {
           const col = q * NR + c;
-          const v: f32 = col < N ? load<f32>(b + ((<usize>k * rsB + <usize>col * csB) << 2)) : 0;
+          const v: f32 = col < N ? loadAs(b, <usize>k * rsB + <usize>col * csB, code) : 0;
           store<f32>(dst + (<usize>c << 2), v);
         }
       }
@@ -203,6 +209,44 @@ export function gemvTransB(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB:
       const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
       let t: f32 = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
       for (; k < K; k++) t += load<f32>(arow + (<usize>k << 2)) * load<f32>(brow + (<usize>k << 2));
+      store<f32>(c + ((<usize>m * N + n) << 2), t);
+    }
+  }
+}
+
+/**
+ * gemvTransB with B stored in 16 bits (`code`: half.ts), decoded as it streams: the decode GEMV
+ * of a 16-bit weight reads half the bytes. Same lanes and summation order as gemvTransB, so a
+ * weight gives the same result from either storage.
+ */
+export function gemvTransBHalf(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB: i32, c: usize, M: i32, N: i32, K: i32, code: i32): void {
+  // Each storage gets its own loop (the inlined code is a constant there).
+  if (code == BF16) gemvHalfRows(tid, nt, a, rsA, b, rsB, c, M, N, K, BF16);
+  else gemvHalfRows(tid, nt, a, rsA, b, rsB, c, M, N, K, F16);
+}
+
+@inline
+function gemvHalfRows(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB: i32, c: usize, M: i32, N: i32, K: i32, code: i32): void {
+  const n0 = (N * tid) / nt;
+  const n1 = (N * (tid + 1)) / nt;
+  const K16 = K & ~15;
+  for (let m = 0; m < M; m++) {
+    const arow = a + ((<usize>m * rsA) << 2);
+    for (let n = n0; n < n1; n++) {
+      const brow = b + ((<usize>n * rsB) << 1);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let k = 0;
+      for (; k < K16; k += 16) {
+        const ap = arow + (<usize>k << 2);
+        const bq = brow + (<usize>k << 1);
+        s0 = f32x4.add(s0, f32x4.mul(v128.load(ap), half8lo(bq, code)));
+        s1 = f32x4.add(s1, f32x4.mul(v128.load(ap, 16), half8hi(bq, code)));
+        s2 = f32x4.add(s2, f32x4.mul(v128.load(ap, 32), half8lo(bq + 16, code)));
+        s3 = f32x4.add(s3, f32x4.mul(v128.load(ap, 48), half8hi(bq + 16, code)));
+      }
+      const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+      let t: f32 = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+      for (; k < K; k++) t += load<f32>(arow + (<usize>k << 2)) * loadAs(brow, k, code);
       store<f32>(c + ((<usize>m * N + n) << 2), t);
     }
   }

@@ -1,13 +1,13 @@
-import type { Backend, BackendInfo, DType, KernelTensor, Shape, TypedArray } from '@mamba3/tensor';
-import { BackendUnavailableError, sizeOf } from '@mamba3/tensor';
+import type { Backend, BackendInfo, DType, HalfStorage, KernelTensor, Shape, TypedArray } from '@mamba3/tensor';
+import { BackendUnavailableError, floatToBf16, floatToHalf, sizeOf } from '@mamba3/tensor';
 import { createCpuBackend } from '@mamba3/backend-cpu';
 import { KERNELS_SHARED_BASE64, KERNELS_SINGLE_BASE64 } from './generated/kernels-wasm.js';
 import { WasmContext } from './context.js';
 import type { WasmStorage } from './heap.js';
-import { MAX_PAGES, WasmHeap } from './heap.js';
+import { HALF_CODES, MAX_PAGES, WasmHeap } from './heap.js';
 import { CONTROL_BYTES, defaultThreads, ThreadPool } from './pool.js';
 import { binary, unary } from './kernels/elementwise.js';
-import { concat, slice } from './kernels/layout.js';
+import { concat, gather, slice } from './kernels/layout.js';
 import { fusedLinear } from './kernels/linear.js';
 import type { ScanKernelInputs, StepKernelInputs } from './kernels/mamba3.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
@@ -91,15 +91,28 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
   const ctx = opts?.alwaysParallel ? new WasmContext(heap, pool, cpu, 0, 0) : new WasmContext(heap, pool, cpu);
   const info: BackendInfo = { name, kind: 'wasm', dtypes: ['float32', 'int32'], syncRead: true, device: `WebAssembly SIMD128, ${threads} thread${threads > 1 ? 's' : ''}` };
   const v = (t: KernelTensor): KernelTensor => ctx.view(t);
-  const read = (x: KernelTensor): TypedArray => heap.view(x.storage as WasmStorage, x.dtype, x.size).slice();
+  const read = (x: KernelTensor): TypedArray => {
+    const s = x.storage as WasmStorage;
+    if (!s.half) return heap.view(s, x.dtype, x.size).slice();
+    try {
+      return heap.f32(ctx.ptr(x), x.size).slice();
+    } finally {
+      ctx.endOp();
+    }
+  };
   const f32 = (...ts: KernelTensor[]): boolean => ts.every((t) => t.dtype === 'float32');
 
-  return {
+  const backend: WasmBackend = {
     name,
     info,
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
       const s = ctx.alloc(values.length, dtype);
       heap.view(s, dtype, values.length).set(values);
+      return s;
+    },
+    uploadHalf: (values: Float32Array, _shape: Shape, storage: HalfStorage) => {
+      const s = heap.allocHalf(values.length, HALF_CODES[storage]);
+      heap.u16(s.ptr, values.length).set(toHalfBits(values, storage));
       return s;
     },
     fill: (shape, dtype, value) => {
@@ -116,7 +129,10 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
 
     unary: (op, x) => unary(ctx, op, x),
     binary: (op, a, b, outShape) => binary(ctx, op, a, b, outShape),
-    where: (c, a, b, outShape) => ctx.viaCpu((cpu) => cpu.where(v(c), v(a), v(b), outShape)),
+    where: (c, a, b, outShape) => {
+      const [vc, va, vb] = ctx.views(c, a, b);
+      return ctx.viaCpu((cpu) => cpu.where(vc, va, vb, outShape));
+    },
     cast: (x, dtype) => ctx.viaCpu((cpu) => cpu.cast(v(x), dtype)),
     matmul: (a, b, ta, tb, outShape) => (f32(a, b) ? matmul(ctx, a, b, ta, tb, outShape) : ctx.viaCpu((cpu) => cpu.matmul(v(a), v(b), ta, tb, outShape))),
     reduce: (op, x, axes, outShape) => reduce(ctx, op, x, axes, outShape),
@@ -126,8 +142,11 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
     slice: (x, begin, size) => slice(ctx, x, begin, size),
     concat: (xs, axis, outShape) => concat(ctx, xs, axis, outShape),
     pad: (x, paddings, value, outShape) => ctx.viaCpu((cpu) => cpu.pad(v(x), paddings, value, outShape)),
-    gather: (x, indices, axis, outShape) => ctx.viaCpu((cpu) => cpu.gather(v(x), v(indices), axis, outShape)),
-    scatterAdd: (u, indices, axis, outShape) => ctx.viaCpu((cpu) => cpu.scatterAdd(v(u), v(indices), axis, outShape)),
+    gather: (x, indices, axis, outShape) => gather(ctx, x, indices, axis, outShape),
+    scatterAdd: (u, indices, axis, outShape) => {
+      const [vu, vi] = ctx.views(u, indices);
+      return ctx.viaCpu((cpu) => cpu.scatterAdd(vu, vi, axis, outShape));
+    },
     softmax: (x) => softmax(ctx, x, false),
     logSoftmax: (x) => softmax(ctx, x, true),
     rmsNorm: (x, w, eps) => rmsNorm(ctx, x, null, w, eps, x.shape[x.shape.length - 1] ?? 1, true),
@@ -139,4 +158,34 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
       mamba3Mixer: (zxbcdt, L, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, L, params, state, attrs),
     },
   };
+  // Every op frees the transient f32 copies of 16-bit inputs it made (context.ts `ptr`).
+  const ops = backend as unknown as Record<string, unknown>;
+  for (const key of OPS) ops[key] = endingOp(ctx, ops[key] as (...a: unknown[]) => unknown);
+  const kernels = backend.wasmKernels as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const key of Object.keys(kernels)) kernels[key] = endingOp(ctx, kernels[key]);
+  return backend;
+}
+
+/** Backend methods that compute (the rest manage memory). */
+const OPS = [
+  'unary', 'binary', 'where', 'cast', 'matmul', 'reduce', 'argReduce', 'cumsum', 'transpose', 'slice', 'concat', 'pad', 'gather', 'scatterAdd',
+  'softmax', 'logSoftmax', 'rmsNorm', 'gatedRmsNorm', 'fusedLinear',
+] as const satisfies readonly (keyof Backend)[];
+
+function endingOp(ctx: WasmContext, f: (...a: unknown[]) => unknown): (...a: unknown[]) => unknown {
+  return (...a) => {
+    try {
+      return f(...a);
+    } finally {
+      ctx.endOp();
+    }
+  };
+}
+
+/** The 16-bit patterns of values already exact in `storage` (the caller rounded them). */
+function toHalfBits(values: Float32Array, storage: HalfStorage): Uint16Array {
+  const out = new Uint16Array(values.length);
+  const round = storage === 'bfloat16' ? floatToBf16 : floatToHalf;
+  for (let i = 0; i < values.length; i++) out[i] = round(values[i]);
+  return out;
 }

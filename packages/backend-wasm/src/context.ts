@@ -15,6 +15,8 @@ export const PARALLEL_MIN_MACS = 1 << 17;
  */
 export class WasmContext {
   private readonly scratch = new Map<string, WasmStorage>();
+  /** 16-bit tensors unpacked to f32 for the op running now (released by endOp). */
+  private readonly transient = new Map<WasmStorage, WasmStorage>();
 
   constructor(
     readonly heap: WasmHeap,
@@ -29,8 +31,33 @@ export class WasmContext {
     return this.heap.alloc(n * (dtype === 'float64' ? 8 : 4));
   }
 
+  /**
+   * Byte pointer to t's f32 (or i32) elements. A 16-bit tensor is unpacked into a transient
+   * block first, freed when the op ends (`endOp`): the one path by which every kernel reads
+   * such a tensor, except those that decode 16 bits as they go (which take `raw`).
+   */
   ptr(t: KernelTensor): number {
-    return (t.storage as WasmStorage).ptr;
+    const s = t.storage as WasmStorage;
+    if (!s.half) return s.ptr;
+    let u = this.transient.get(s);
+    if (!u) {
+      u = this.heap.alloc(t.size * 4, false);
+      this.pool.run('unpackHalf', [s.ptr, u.ptr, t.size, s.half], t.size >= this.parallelMinElements);
+      this.transient.set(s, u);
+    }
+    return u.ptr;
+  }
+
+  /** t's storage as it is (16-bit elements where `half` is set). */
+  raw(t: KernelTensor): WasmStorage {
+    return t.storage as WasmStorage;
+  }
+
+  /** Frees the op's transient unpacked copies: the backend calls it after every op. */
+  endOp(): void {
+    if (this.transient.size === 0) return;
+    for (const u of this.transient.values()) this.heap.release(u, false);
+    this.transient.clear();
   }
 
   /** A reusable block of at least `bytes` for `purpose` (packed panels, per-thread tiles). */
@@ -48,9 +75,20 @@ export class WasmContext {
     this.pool.run(name, args, work >= this.parallelMinElements);
   }
 
+  /**
+   * Several tensors as views, 16-bit ones unpacked before any view is taken (an unpack may grow
+   * the memory, which detaches a plain memory's earlier views).
+   */
+  views(...ts: KernelTensor[]): KernelTensor[] {
+    for (const t of ts) this.ptr(t);
+    return ts.map((t) => this.view(t));
+  }
+
   /** `t` as the cpu backend sees a tensor: a typed-array view of its block. */
   view(t: KernelTensor): KernelTensor {
-    return { shape: t.shape, dtype: t.dtype, size: t.size, storage: this.heap.view(t.storage as WasmStorage, t.dtype, t.size) };
+    const s = t.storage as WasmStorage;
+    const storage = s.half ? this.heap.f32(this.ptr(t), t.size) : this.heap.view(s, t.dtype, t.size);
+    return { shape: t.shape, dtype: t.dtype, size: t.size, storage };
   }
 
   /** Runs an op on the cpu backend over views and copies its result into the WebAssembly memory. */

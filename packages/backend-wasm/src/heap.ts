@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from '@mamba3/tensor';
+import type { DType, HalfStorage, TypedArray } from '@mamba3/tensor';
 import { BackendError } from '@mamba3/tensor';
 
 const PAGE = 65536;
@@ -6,12 +6,20 @@ const PAGE = 65536;
 export const MAX_PAGES = 65536;
 const ALIGN = 64;
 
+/**
+ * How a float32 tensor's elements are stored, by the code the kernels take (assembly/half.ts):
+ * 0 four bytes (float32, or int32), 1 bfloat16, 2 float16 (two bytes; `Backend.uploadHalf`).
+ */
+export const HALF_CODES: Readonly<Record<HalfStorage, number>> = { bfloat16: 1, float16: 2 };
+
 /** A tensor's storage: a block of the WebAssembly memory. */
 export class WasmStorage {
   constructor(
     readonly ptr: number,
     /** Bytes the block holds (the size class, ≥ what the tensor needs). */
     readonly capacity: number,
+    /** Element storage code (HALF_CODES; 0: four bytes per element). */
+    readonly half = 0,
   ) {}
 }
 
@@ -44,6 +52,16 @@ export class WasmHeap {
     const ptr = this.top;
     this.top = need;
     return new WasmStorage(ptr, size);
+  }
+
+  /** A block holding n 16-bit elements of storage `code` (HALF_CODES). */
+  allocHalf(n: number, code: number): WasmStorage {
+    const s = this.alloc(2 * n);
+    return new WasmStorage(s.ptr, s.capacity, code);
+  }
+
+  u16(ptr: number, n: number): Uint16Array {
+    return new Uint16Array(this.buffer, ptr, n);
   }
 
   release(s: WasmStorage, tensor = true): void {

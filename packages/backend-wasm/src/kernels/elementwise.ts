@@ -72,7 +72,10 @@ export function collapse(aShape: Shape, bShape: Shape, out: Shape): { n: number[
 export function binary(ctx: WasmContext, op: BinaryOp, a: KernelTensor, b: KernelTensor, outShape: Shape): WasmStorage {
   const code = BINARY_CODES[op];
   const g = a.dtype === 'float32' && code !== undefined ? collapse(a.shape, b.shape, outShape) : null;
-  if (!g || code === undefined) return ctx.viaCpu((cpu) => cpu.binary(op, ctx.view(a), ctx.view(b), outShape));
+  if (!g || code === undefined) {
+    const [va, vb] = ctx.views(a, b);
+    return ctx.viaCpu((cpu) => cpu.binary(op, va, vb, outShape));
+  }
   const size = g.n[0] * g.n[1] * g.n[2] * g.n[3];
   const out = ctx.alloc(size);
   if (size > 0) ctx.run('binary', [code, ctx.ptr(a), ctx.ptr(b), out.ptr, ...g.n, ...g.sa, ...g.sb], size);

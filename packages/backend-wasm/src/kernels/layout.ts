@@ -69,3 +69,20 @@ export function concat(ctx: WasmContext, xs: readonly KernelTensor[], axis: numb
   }
   return out;
 }
+
+/**
+ * x.shape[:axis] + indices.shape + x.shape[axis+1:] as row copies (assembly/half.ts gatherRows):
+ * an embedding lookup reads only its rows, 16-bit tables decoded row by row (never unpacked whole).
+ */
+export function gather(ctx: WasmContext, x: KernelTensor, indices: KernelTensor, axis: number, outShape: Shape): WasmStorage {
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= x.shape[d];
+  let row = 1;
+  for (let d = axis + 1; d < x.shape.length; d++) row *= x.shape[d];
+  const total = outer * indices.size * row;
+  const out = ctx.alloc(total, x.dtype);
+  if (total === 0) return out;
+  const s = ctx.raw(x);
+  ctx.run('gatherRows', [s.ptr, ctx.ptr(indices), out.ptr, outer, indices.size, x.shape[axis], row, s.half], total);
+  return out;
+}

@@ -20,7 +20,8 @@ export function fusedLinear(ctx: WasmContext, x: KernelTensor, weight: KernelTen
     rmsNormInto(ctx, x, null, normWeight, eps, K, true, a);
   }
   const out = ctx.alloc(M * N);
-  gemm(ctx, { ptr: a, rs: K, cs: 1 }, { ptr: ctx.ptr(weight), rs: 1, cs: K }, out.ptr, M, N, K);
+  const w = ctx.raw(weight);
+  gemm(ctx, { ptr: a, rs: K, cs: 1 }, { ptr: w.ptr, rs: 1, cs: K, code: w.half }, out.ptr, M, N, K);
   if (residual) addInto(ctx, out.ptr, ctx.ptr(residual), out.ptr, M * N);
   return out;
 }

@@ -12,11 +12,12 @@ const GEMV_MAX_ROWS = 4;
  */
 const GEMV_PARALLEL_MIN_MACS = 1 << 20;
 
-/** Element strides of an operand: (row, column) of the logical matrix. */
-interface Operand {
+/** Element strides of an operand: (row, column) of the logical matrix; `code` its storage (HALF_CODES, 0: f32). */
+export interface Operand {
   ptr: number;
   rs: number;
   cs: number;
+  code?: number;
 }
 
 /**
@@ -25,16 +26,21 @@ interface Operand {
  */
 export function gemm(ctx: WasmContext, a: Operand, b: Operand, c: number, M: number, N: number, K: number): void {
   const par = M * N * K >= ctx.parallelMinMacs;
-  if (M <= GEMV_MAX_ROWS) {
-    const parGemv = par && M * N * K >= Math.min(GEMV_PARALLEL_MIN_MACS, ctx.parallelMinMacs * 8);
-    if (b.cs === 1) return ctx.pool.run('gemvRowMajor', [a.ptr, a.rs, a.cs, b.ptr, b.rs, c, M, N, K], parGemv);
-    if (b.rs === 1 && a.cs === 1) return ctx.pool.run('gemvTransB', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K], parGemv);
+  const codeA = a.code ?? 0;
+  const codeB = b.code ?? 0;
+  if (M <= GEMV_MAX_ROWS && codeA === 0) {
+    // 16-bit weights stream half the bytes: worth threads from half the work.
+    const parGemv = par && M * N * K * (codeB ? 2 : 1) >= Math.min(GEMV_PARALLEL_MIN_MACS, ctx.parallelMinMacs * 8);
+    if (b.cs === 1 && codeB === 0) return ctx.pool.run('gemvRowMajor', [a.ptr, a.rs, a.cs, b.ptr, b.rs, c, M, N, K], parGemv);
+    if (b.rs === 1 && a.cs === 1 && codeB === 0) return ctx.pool.run('gemvTransB', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K], parGemv);
+    if (b.rs === 1 && a.cs === 1) return ctx.pool.run('gemvTransBHalf', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K, codeB], parGemv);
   }
   const ap = ctx.scratchPtr('packA', Math.ceil(M / MR) * MR * K * 4);
   const bp = ctx.scratchPtr('packB', Math.ceil(N / NR) * NR * K * 4);
   const tmp = ctx.scratchPtr('tile', ctx.pool.threads * MR * NR * 4);
-  ctx.pool.run('packA', [a.ptr, a.rs, a.cs, M, K, ap], par);
-  ctx.pool.run('packB', [b.ptr, b.rs, b.cs, K, N, bp], par);
+  // Packing decodes 16-bit operands: the micro-kernel always sees f32 panels.
+  ctx.pool.run('packA', [a.ptr, a.rs, a.cs, M, K, ap, codeA], par);
+  ctx.pool.run('packB', [b.ptr, b.rs, b.cs, K, N, bp, codeB], par);
   ctx.pool.run('gemmPacked', [ap, bp, c, M, N, K, tmp], par);
 }
 
@@ -51,13 +57,16 @@ export function matmul(ctx: WasmContext, a: KernelTensor, b: KernelTensor, trans
   const batch = outShape.slice(0, r - 2);
   const aOff = batchOffsets(a.shape.slice(0, -2), batch, M * K);
   const bOff = batchOffsets(b.shape.slice(0, -2), batch, K * N);
-  const pa = ctx.ptr(a);
-  const pb = ctx.ptr(b);
+  // 16-bit operands are read as they are (packing and the GEMV decode them).
+  const ra = ctx.raw(a);
+  const rb = ctx.raw(b);
+  const ea = ra.half ? 2 : 4;
+  const eb = rb.half ? 2 : 4;
   for (let i = 0; i < aOff.length; i++) {
     gemm(
       ctx,
-      { ptr: pa + 4 * aOff[i], rs: transA ? 1 : K, cs: transA ? M : 1 },
-      { ptr: pb + 4 * bOff[i], rs: transB ? 1 : N, cs: transB ? K : 1 },
+      { ptr: ra.ptr + ea * aOff[i], rs: transA ? 1 : K, cs: transA ? M : 1, code: ra.half },
+      { ptr: rb.ptr + eb * bOff[i], rs: transB ? 1 : N, cs: transB ? K : 1, code: rb.half },
       out.ptr + 4 * i * M * N,
       M,
       N,

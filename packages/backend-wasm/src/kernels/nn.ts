@@ -42,8 +42,9 @@ export function rmsNorm(
   normBeforeGate: boolean,
 ): WasmStorage {
   if (x.dtype !== 'float32' || x.size === 0) {
-    const w = weight ? ctx.view(weight) : null;
-    return ctx.viaCpu((cpu) => (z ? cpu.gatedRmsNorm!(ctx.view(x), ctx.view(z), w, eps, groupSize, normBeforeGate) : cpu.rmsNorm!(ctx.view(x), w, eps)));
+    const [vx, vz, vw] = ctx.views(x, ...(z ? [z] : []), ...(weight ? [weight] : []));
+    const w = weight ? (z ? vw : vz) : null;
+    return ctx.viaCpu((cpu) => (z ? cpu.gatedRmsNorm!(vx, vz, w, eps, groupSize, normBeforeGate) : cpu.rmsNorm!(vx, w, eps)));
   }
   const out = ctx.alloc(x.size);
   rmsNormInto(ctx, x, z, weight, eps, groupSize, normBeforeGate, out.ptr);
