@@ -96,3 +96,54 @@ export function sigmoid4(x: v128): v128 {
 export function softplus4(x: v128): v128 {
   return f32x4.add(f32x4.max(x, f32x4.splat(0)), log1p4(exp4(f32x4.neg(f32x4.abs(x)))));
 }
+
+// π/2 in two parts (fdlibm's PIO2_1, PIO2_1T): k·π/2 subtracted exactly for |k| < 2^20.
+const PIO2_HI: f64 = 1.57079632673412561417e+00;
+const PIO2_LO: f64 = 6.07710050650619224932e-11;
+const TWO_OVER_PI: f64 = 6.36619772367581382433e-01;
+
+/** The nearest k to x / (π/2), two f64 lanes. */
+@inline function reduce2(x: v128): v128 {
+  return f64x2.nearest(f64x2.mul(x, f64x2.splat(TWO_OVER_PI)));
+}
+
+/**
+ * cos and sin of four f32 angles, stored as f32x4 at outCos and outSin: the reduction to
+ * [−π/4, π/4] in f64 (exact for the growing rotary angles), then Cephes' f32 polynomials
+ * (about 1 ulp). Angles beyond 2^20·π/2 (far past any sequence) go to the library routines.
+ */
+@inline
+export function sincos4(th: v128, outCos: usize, outSin: usize): void {
+  const lo = f64x2.promote_low_f32x4(th);
+  const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(th, th, 2, 3, 0, 1));
+  const klo = reduce2(lo);
+  const khi = reduce2(hi);
+  const rlo = f64x2.sub(f64x2.sub(lo, f64x2.mul(klo, f64x2.splat(PIO2_HI))), f64x2.mul(klo, f64x2.splat(PIO2_LO)));
+  const rhi = f64x2.sub(f64x2.sub(hi, f64x2.mul(khi, f64x2.splat(PIO2_HI))), f64x2.mul(khi, f64x2.splat(PIO2_LO)));
+  const r = v128.shuffle<i32>(f32x4.demote_f64x2_zero(rlo), f32x4.demote_f64x2_zero(rhi), 0, 1, 4, 5);
+  const q = v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(klo), i32x4.trunc_sat_f64x2_s_zero(khi), 0, 1, 4, 5);
+  const z = f32x4.mul(r, r);
+  let ps = f32x4.add(f32x4.mul(z, f32x4.splat(-1.9515295891e-4)), f32x4.splat(8.3321608736e-3));
+  ps = f32x4.add(f32x4.mul(z, ps), f32x4.splat(-1.6666654611e-1));
+  const s = f32x4.add(r, f32x4.mul(f32x4.mul(r, z), ps));
+  let pc = f32x4.add(f32x4.mul(z, f32x4.splat(2.443315711809948e-5)), f32x4.splat(-1.388731625493765e-3));
+  pc = f32x4.add(f32x4.mul(z, pc), f32x4.splat(4.166664568298827e-2));
+  const c = f32x4.add(f32x4.sub(f32x4.splat(1), f32x4.mul(z, f32x4.splat(0.5))), f32x4.mul(f32x4.mul(z, z), pc));
+  // Quadrant q: odd swaps sin and cos; sin is negated in quadrants 2, 3, cos in 1, 2.
+  const swap = i32x4.eq(v128.and(q, i32x4.splat(1)), i32x4.splat(1));
+  const sinv = v128.xor(v128.bitselect(c, s, swap), i32x4.shl(v128.and(q, i32x4.splat(2)), 30));
+  const cosv = v128.xor(v128.bitselect(s, c, swap), i32x4.shl(v128.and(i32x4.add(q, i32x4.splat(1)), i32x4.splat(2)), 30));
+  v128.store(outCos, cosv);
+  v128.store(outSin, sinv);
+  if (v128.any_true(f32x4.gt(f32x4.abs(th), f32x4.splat(1.6e6)))) {
+    libSincos(<f64>f32x4.extract_lane(th, 0), outCos, outSin);
+    libSincos(<f64>f32x4.extract_lane(th, 1), outCos + 4, outSin + 4);
+    libSincos(<f64>f32x4.extract_lane(th, 2), outCos + 8, outSin + 8);
+    libSincos(<f64>f32x4.extract_lane(th, 3), outCos + 12, outSin + 12);
+  }
+}
+
+function libSincos(x: f64, outCos: usize, outSin: usize): void {
+  store<f32>(outCos, <f32>Math.cos(x));
+  store<f32>(outSin, <f32>Math.sin(x));
+}

@@ -62,7 +62,7 @@ export function mamba3Mixer(
     k: ctx.alloc(b * R * H * N),
     v: ctx.alloc(b * H * P),
   };
-  const per = 3 * R * N + 3 * R * P + 2 * A;
+  const per = 3 * R * N + 3 * R * P + 3 * (Math.ceil(A / 4) * 4);
   const scratch = ctx.scratchPtr('mixer.threads', ctx.pool.threads * per * 4);
   const blk = ctx.scratchPtr('mixer.block', BLOCK_WORDS * 4);
   const ptr = (t: KernelTensor | undefined): number => (t ? ctx.ptr(t) : 0);
