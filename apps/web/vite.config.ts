@@ -6,6 +6,13 @@ import { defineConfig } from 'vite';
  */
 const NODE_BUILTINS = /^node:/;
 
+/**
+ * Cross-origin isolation, so the wasm backend may share its memory with Web Workers (threads):
+ * COEP `credentialless` keeps cross-origin loads working (checkpoints come by CORS fetch).
+ * Hosts that cannot send these headers get one thread.
+ */
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' };
+
 export default defineConfig({
   // Relative asset URLs: dist/ works from any path (a subfolder of a static host, too).
   base: './',
@@ -21,6 +28,6 @@ export default defineConfig({
   },
   // ES workers can code-split, so TensorFlow.js and each backend load only when chosen.
   worker: { format: 'es', rolldownOptions: { external: NODE_BUILTINS } },
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1', headers: ISOLATION },
+  preview: { host: '127.0.0.1', headers: ISOLATION },
 });

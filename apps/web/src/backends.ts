@@ -26,6 +26,15 @@ async function createWebGPU(): Promise<Backend> {
   return createWebGPUBackend({ powerPreference: 'high-performance' });
 }
 
+/**
+ * Our WebAssembly SIMD backend: threads (Web Workers sharing the memory) only where the page is
+ * cross-origin isolated, one thread elsewhere (the package decides from `crossOriginIsolated`).
+ */
+async function createWasm(): Promise<Backend> {
+  const { createWasmBackend } = await import('@mamba3/backend-wasm');
+  return createWasmBackend();
+}
+
 async function createCpu(): Promise<Backend> {
   const { createCpuBackend } = await import('@mamba3/backend-cpu');
   return createCpuBackend();
@@ -49,8 +58,9 @@ async function createTfjs(flavor: TfjsFlavor): Promise<Backend> {
   return createTfjsBackend({ tf, tfjsBackend: flavor, name: 'tfjs' });
 }
 
-function backendFor(name: 'webgpu' | 'tfjs' | 'cpu', flavor: TfjsFlavor): Promise<Backend> {
+function backendFor(name: 'webgpu' | 'wasm' | 'tfjs' | 'cpu', flavor: TfjsFlavor): Promise<Backend> {
   if (name === 'webgpu') return cached('webgpu', createWebGPU);
+  if (name === 'wasm') return cached('wasm', createWasm);
   if (name === 'tfjs') return cached(`tfjs-${flavor}`, () => createTfjs(flavor));
   return cached('cpu', createCpu);
 }
@@ -79,12 +89,12 @@ async function cpuInstead(wanted: BackendChoice, kind: FallbackNotice['kind'], r
 
 /**
  * Auto follows @mamba3/tensor's one rule (`resolveAutoBackend`): WebGPU on a hardware adapter,
- * else the CPU backend (a software adapter such as SwiftShader is slower). The notice says why
- * WebGPU was not used.
+ * else WebAssembly, else the CPU backend (a software adapter such as SwiftShader is slower). The
+ * notice says why WebGPU was not used.
  */
 async function pickAuto(): Promise<PickedBackend> {
   const { backend, skipped } = await resolveAutoBackend({
-    start: async (name) => (name === 'webgpu' || name === 'cpu' ? backendFor(name, 'cpu') : null),
+    start: async (name) => (name === 'webgpu' || name === 'wasm' || name === 'cpu' ? backendFor(name, 'cpu') : null),
   });
   const gpu = skipped.find((s) => s.name === 'webgpu');
   if (backend.name === 'webgpu' || !gpu) return { backend, fallback: null };

@@ -3,6 +3,7 @@ import type { BackendChoice, FallbackNotice, MemoryReport } from './protocol.js'
 
 const BACKEND_NAMES: Record<string, string> = {
   webgpu: 'WebGPU',
+  wasm: 'WebAssembly',
   tfjs: 'TensorFlow.js',
   cpu: 'CPU',
 };
@@ -14,7 +15,7 @@ export function backendLabel(name: string): string {
 
 /** A backend's name inside a sentence (`the CPU backend`). */
 function backendInSentence(name: string): string {
-  return name === 'cpu' ? 'the CPU backend' : backendLabel(name);
+  return name === 'cpu' ? 'the CPU backend' : name === 'wasm' ? 'the WebAssembly backend' : backendLabel(name);
 }
 
 export function formatBytes(n: number): string {
@@ -42,7 +43,7 @@ export function formatRate(tokensPerSecond: number): string {
 }
 
 function wantedLabel(wanted: BackendChoice, flavor: string): string {
-  return wanted === 'tfjs' ? `TensorFlow.js (${flavor})` : 'WebGPU';
+  return wanted === 'tfjs' ? `TensorFlow.js (${flavor})` : wanted === 'wasm' ? 'WebAssembly' : 'WebGPU';
 }
 
 /** The notice shown when the backend in use is not the one asked for (or, for Auto, not WebGPU). */

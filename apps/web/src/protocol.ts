@@ -3,8 +3,8 @@
  * import these types only, so the protocol is checked at compile time on both ends.
  */
 
-/** What the user picks; `auto` tries WebGPU, then falls back. */
-export type BackendChoice = 'auto' | 'webgpu' | 'tfjs' | 'cpu';
+/** What the user picks; `auto` tries a hardware WebGPU adapter, then wasm, then cpu. */
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'tfjs' | 'cpu';
 
 /** The TensorFlow.js backend under our `tfjs` backend. */
 export type TfjsFlavor = 'wasm' | 'webgl' | 'cpu';

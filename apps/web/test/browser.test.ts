@@ -1,6 +1,7 @@
 /**
  * The built demo in headless Chromium: generation on WebGPU (SwiftShader), the fallback when
- * WebGPU is missing, stopping, TensorFlow.js, and models picked from disk (including bad files).
+ * WebGPU is missing (Auto: WebAssembly), WebAssembly on one thread and, cross-origin isolated,
+ * on several, stopping, TensorFlow.js, and models picked from disk (including bad files).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,17 +104,59 @@ if (SKIP_BROWSER) {
       expect(await page.inputValue(byTestId('backend-select'))).toBe('auto');
       await waitForModel(page);
       expect(await page.isVisible(byTestId('fallback-notice'))).toBe(true);
-      expect(await textOf(page, 'fallback-notice')).toBe('WebGPU is not available in this browser, so the demo fell back to the CPU backend.');
+      expect(await textOf(page, 'fallback-notice')).toBe('WebGPU is not available in this browser, so the demo fell back to the WebAssembly backend.');
       // The browser's reason is in the technical details, not in the way.
       expect(await textOf(page, 'status-why')).toMatch(/.+/);
       expect(await page.getAttribute(byTestId('fallback-notice'), 'role')).toBeNull();
-      expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('cpu');
+      expect(await page.getAttribute(byTestId('app'), 'data-backend')).toBe('wasm');
 
       await startGenerating(page, { maxTokens: 20 });
       const { finish, generated } = await waitForFinish(page);
       expect(['length', 'stop']).toContain(finish);
       expect(generated.length).toBeGreaterThan(0);
-      expect(await textOf(page, 'status-backend')).toMatch(/^CPU/);
+      expect(await textOf(page, 'status-backend')).toMatch(/^WebAssembly/);
+    });
+
+    it('generates on WebAssembly chosen by name, one thread (the page is not cross-origin isolated)', async () => {
+      const page = await demoPage(browser);
+      await waitForModel(page);
+      await chooseBackend(page, 'wasm');
+      await waitForModel(page, 'wasm');
+      expect(await page.isHidden(byTestId('fallback-notice'))).toBe(true);
+      expect(await textOf(page, 'status-backend')).toBe('WebAssembly');
+      expect(await textOf(page, 'status-device')).toBe('WebAssembly SIMD128, 1 thread');
+      await startGenerating(page, { maxTokens: 30, prompt: 'ROMEO:\n', temperature: 0, seed: 1 });
+      const { finish, generated } = await waitForFinish(page);
+      expect(finish).toBe('length');
+      expect(generated.length).toBeGreaterThan(0);
+      expect(await textOf(page, 'status-tensors')).toMatch(/live tensors, .* on wasm/);
+    });
+
+    it('a cross-origin-isolated page runs WebAssembly on threads, with the same text', async () => {
+      const isolated = await serveStatic(join(APP_ROOT, 'dist'), { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+      try {
+        const texts: string[] = [];
+        for (const url of [isolated.url, server.url]) {
+          const { page } = await openPage(browser);
+          await page.goto(url);
+          const cores = await page.evaluate(() => ({ isolated: crossOriginIsolated, n: navigator.hardwareConcurrency }));
+          expect(cores.isolated).toBe(url === isolated.url);
+          await waitForModel(page);
+          await chooseBackend(page, 'wasm');
+          await waitForModel(page, 'wasm');
+          const threads = url === isolated.url ? cores.n : 1;
+          expect(await textOf(page, 'status-device')).toBe(`WebAssembly SIMD128, ${threads} thread${threads > 1 ? 's' : ''}`);
+          await startGenerating(page, { maxTokens: 30, prompt: 'ROMEO:\n', temperature: 0, seed: 1 });
+          const { finish, generated } = await waitForFinish(page);
+          expect(finish).toBe('length');
+          texts.push(generated);
+          await page.close();
+        }
+        // Greedy decoding: the threads split the work, not the result.
+        expect(texts[0]).toBe(texts[1]);
+      } finally {
+        await isolated.close();
+      }
     });
 
     it('choosing WebGPU by name falls back too, with the notice', async () => {

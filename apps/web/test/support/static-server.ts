@@ -33,14 +33,15 @@ async function resolveFile(root: string, urlPath: string): Promise<string | null
   }
 }
 
-export async function serveStatic(root: string): Promise<StaticServer> {
+/** `headers`: sent with every file (e.g. COOP/COEP for a cross-origin-isolated site). */
+export async function serveStatic(root: string, headers: Record<string, string> = {}): Promise<StaticServer> {
   const server = createServer((req, res) => {
     void resolveFile(root, req.url ?? '/').then((file) => {
       if (!file) {
         res.writeHead(404).end('not found');
         return;
       }
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
       createReadStream(file)
         .on('error', () => res.destroy())
         .pipe(res);
