@@ -10,3 +10,4 @@ export function heapBase(): usize {
 }
 export { mamba3Scan } from './mamba3';
 export { mamba3Mixer } from './mixer';
+export { mamba1Scan } from './mamba1';

@@ -12,6 +12,8 @@ import { fusedLinear } from './kernels/linear.js';
 import type { ScanKernelInputs, StepKernelInputs } from './kernels/mamba3.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
+import type { Mamba1ScanKernelInputs } from './kernels/mamba1.js';
+import { mamba1Scan } from './kernels/mamba1.js';
 import type { MixerKernelAttrs, MixerKernelParams, MixerKernelState, MixerOutputs } from './kernels/mixer.js';
 import { mamba3Mixer } from './kernels/mixer.js';
 import { reduce, rmsNorm, softmax } from './kernels/nn.js';
@@ -44,6 +46,8 @@ export interface WasmBackend extends Backend {
     mamba3StepScan(inputs: StepKernelInputs): { y: unknown; ssm: unknown };
     /** The whole mixer over zxbcdt [b, L, dInProj] (L positions; a decode step is L = 1). */
     mamba3Mixer(zxbcdt: KernelTensor, L: number, params: MixerKernelParams, state: MixerKernelState | null, attrs: MixerKernelAttrs): MixerOutputs;
+    /** The Mamba-1 selective scan, sequential: u [b, L, E] (or one step: u [b, E] with the state as h0); y like u, state [b, E, N]. */
+    mamba1Scan(inputs: Mamba1ScanKernelInputs): { y: unknown; state: unknown };
   };
 }
 
@@ -156,6 +160,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
       mamba3ChunkScan: (inputs) => mamba3ChunkScan(ctx, inputs),
       mamba3StepScan: (inputs) => mamba3StepScan(ctx, inputs),
       mamba3Mixer: (zxbcdt, L, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, L, params, state, attrs),
+      mamba1Scan: (inputs) => mamba1Scan(ctx, inputs),
     },
   };
   // Every op frees the transient f32 copies of 16-bit inputs it made (context.ts `ptr`).

@@ -4,7 +4,7 @@ import { WORKER_SOURCE } from './worker-source.js';
 /** Kernel exports, by index: the control block names a task by its position here. */
 export const KERNEL_NAMES = [
   'packA', 'packB', 'gemmPacked', 'gemvRowMajor', 'gemvTransB', 'unary', 'binary', 'rmsNorm', 'softmax', 'reduce', 'mamba3Scan', 'trig', 'copyRows', 'mamba3Mixer',
-  'gemvTransBHalf', 'unpackHalf', 'gatherRows',
+  'gemvTransBHalf', 'unpackHalf', 'gatherRows', 'mamba1Scan',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 type KernelFn = (tid: number, nt: number, ...args: number[]) => void;

@@ -8,11 +8,14 @@ import { MambaLMHeadModel, uploadWeight } from '../src/index.js';
 
 // 16-bit weights on wasm (Backend.uploadHalf: the weights stay bf16/f16 in WebAssembly memory,
 // the GEMVs decode them as they stream): logits of forward and of decode steps match the cpu
-// backend holding the same rounded weights in float32.
+// backend holding the same rounded weights in float32. On wasm the Mamba-3 mixer and Mamba-1's
+// selective scan run as fused kernels, on cpu as the composites: this checks those kernels too.
 const BASE = { dModel: 32, nLayer: 2, vocabSize: 250 };
 const CASES: [string, MambaConfigInput][] = [
   ['Mamba3 SISO', { ...BASE, ssmCfg: { layer: 'Mamba3', dState: 16, headdim: 8, chunkSize: 4 } }],
   ['Mamba1, biases, untied', { ...BASE, tieEmbeddings: false, ssmCfg: { layer: 'Mamba1', dState: 8, bias: true } }],
+  // d_inner 62: the scan kernel's last group of four channels is partial; d_state 6: a scalar tail.
+  ['Mamba1, odd widths', { ...BASE, dModel: 31, ssmCfg: { layer: 'Mamba1', dState: 6 } }],
   ['Mamba2 + GQA attention', { ...BASE, attnLayerIdx: [1], attnCfg: { numHeads: 4, numHeadsKv: 2, causal: true }, ssmCfg: { layer: 'Mamba2', dState: 8, headdim: 8, chunkSize: 4 } }],
 ];
 const SEQ = [[5, 17, 200, 3, 99, 42, 7], [9, 8, 7, 6, 5, 4, 3]];

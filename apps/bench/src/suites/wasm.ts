@@ -2,9 +2,9 @@ import { loadavg } from 'node:os';
 import { createCpuBackend } from '@mamba3/backend-cpu';
 import { createWasmBackend } from '@mamba3/backend-wasm';
 import { loadDefaultModel } from '@mamba3/default-model';
-import type { MambaConfigInput } from '@mamba3/model';
-import { MambaLMHeadModel } from '@mamba3/model';
-import type { Backend } from '@mamba3/tensor';
+import type { MambaConfigInput, WeightDType } from '@mamba3/model';
+import { MambaLMHeadModel, uploadWeight } from '@mamba3/model';
+import type { Backend, Tensor } from '@mamba3/tensor';
 import { argMax, dispose, matmul, randomNormal, tensor, tidy, useBackend } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
@@ -51,6 +51,32 @@ function decode(model: MambaLMHeadModel, n: number): void {
 
 /** ~187M parameters: the 130M-class Mamba-3 SISO (d_model 768, d_state 128, headdim 64) at 39 layers. */
 const M187: MambaConfigInput = { dModel: 768, nLayer: 39, vocabSize: 50280, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
+/** The released mamba-130m (Mamba-1: d_model 768, 24 layers, d_state 16). */
+const M130: MambaConfigInput = { dModel: 768, nLayer: 24, vocabSize: 50280, ssmCfg: { layer: 'Mamba1' } };
+
+/** A random model of `config` on `backend` with its weights stored as `dtype` (the way a checkpoint loads with that dtype). */
+function randomModel(config: MambaConfigInput, backend: Backend, dtype: WeightDType): MambaLMHeadModel {
+  const f32 = MambaLMHeadModel.create(config, { seed: 0, backend });
+  if (dtype === 'float32') return f32;
+  const weights: Record<string, Tensor> = {};
+  const copies = new Map<Tensor, Tensor>();
+  for (const [name, t] of Object.entries(f32.params)) {
+    // A tied head is the embedding: one copy.
+    let c = copies.get(t);
+    if (!c) copies.set(t, (c = uploadWeight({ values: t.dataSync(), shape: [...t.shape], dtype: 'float32', stored: 'F32' }, { backend, dtype })));
+    weights[name] = c;
+  }
+  f32.dispose();
+  return MambaLMHeadModel.fromWeights(config, weights);
+}
+
+/** Memory bandwidth of a plain copy (typed-array set: memcpy) of 256 MB, counting bytes read and written. */
+function copyBandwidth(): Timed {
+  const n = 64 * 2 ** 20;
+  const src = new Float32Array(n).fill(1);
+  const dst = new Float32Array(n);
+  return time(5, () => dst.set(src));
+}
 
 export const wasmSuite: Suite = {
   name: 'wasm',
@@ -64,6 +90,7 @@ export const wasmSuite: Suite = {
       rows.push(row);
       console.log(`${backend.padEnd(9)} ${what.padEnd(34)} ${shape.padEnd(22)} ${t.ms.toFixed(1).padStart(9)} ms wall ${t.cpuMs.toFixed(1).padStart(9)} ms cpu  ${String(row[unit]).padStart(8)} ${unit} (${row[`${unit} per cpu-s`]} per cpu-s), load ${row.load}`);
     };
+    add('js', 'memory copy (typed-array set, 256 MB)', '2×256 MB', copyBandwidth(), 'GB/s', 2 * 256 * 1.048576);
     const backends: [string, () => Promise<Backend>][] = threadCounts.map((n) => [`wasm ×${n}`, () => createWasmBackend({ name: `wasm-bench-${n}`, threads: n })]);
     if (!opts.settings.noCpu) backends.push(['cpu', async () => createCpuBackend({ name: 'cpu-bench' })]);
     for (const [label, make] of backends) {
@@ -88,10 +115,15 @@ export const wasmSuite: Suite = {
       model.dispose();
 
       if (!isCpu && !q) {
-        const big = MambaLMHeadModel.create(M187, { seed: 0, backend });
         const m = 20;
-        add(label, `~187M SISO decode (${(big.paramCount / 1e6).toFixed(0)}M params)`, `${m} tokens`, time(1, () => decode(big, m)), 'tokens/s', m * 1000);
-        big.dispose();
+        const dtypes = (opts.settings.dtypes ?? 'float32,bfloat16').split(',') as WeightDType[];
+        for (const [name, config] of [['~187M Mamba-3 SISO', M187], ['130M Mamba-1', M130]] as const) {
+          for (const dtype of dtypes) {
+            const big = randomModel(config, backend, dtype);
+            add(label, `${name} decode, ${dtype} weights (${(big.paramCount / 1e6).toFixed(0)}M)`, `${m} tokens`, time(1, () => decode(big, m)), 'tokens/s', m * 1000);
+            big.dispose();
+          }
+        }
       }
       backend.dispose?.();
     }
@@ -102,7 +134,8 @@ export const wasmSuite: Suite = {
       notes: [
         'median of the runs after one warm-up; rates from wall time, and per CPU-second the process used (all its threads): on a shared machine the wall rate is what the load left us',
         'load: 1-minute load average when the row finished (2 cores)',
-        `~187M: ${JSON.stringify(M187)}, random weights`,
+        `~187M: ${JSON.stringify(M187)}, 130M Mamba-1: ${JSON.stringify(M130)}; random weights, float32 or stored as bfloat16 (Backend.uploadHalf)`,
+        'memory copy: bytes read plus bytes written per second',
       ],
     };
   },

@@ -4,9 +4,10 @@ import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '../.
 import type { Mamba3MixerOpInputs, Mamba3MixerOpOutputs } from '../../ops/mamba3/mixer.js';
 import { mixerParamsOf, mixerStateOf } from '../../ops/mamba3/mixer.js';
 import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
+import type { SelectiveScanInputs, SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
 
 /*
- * The Mamba-3 kernels on @mamba3/backend-wasm's kernel-authoring API (`WasmBackend.wasmKernels`:
+ * The Mamba-3 kernels, and Mamba-1's selective scan (sequence and step), on @mamba3/backend-wasm's kernel-authoring API (`WasmBackend.wasmKernels`:
  * SIMD128 code compiled into that package's WebAssembly module, run position by position with
  * the state in L1, threads over (batch, head)). Type-only import: core never loads the package.
  */
@@ -37,4 +38,14 @@ export const wasmKernels = [
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => ({ ...wasm(backend).mamba3StepScan(inputs) }),
   } satisfies KernelConfig<Mamba3StepScanInputs, Record<string, never>, Mamba3StepScanResult>,
+  {
+    kernelName: 'mamba1SelectiveScan',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => ({ ...wasm(backend).mamba1Scan(inputs) }),
+  } satisfies KernelConfig<SelectiveScanInputs, { chunkSize: number }, SelectiveScanResult>,
+  {
+    kernelName: 'mamba1SelectiveScanStep',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs: { h, ...rest }, backend }) => ({ ...wasm(backend).mamba1Scan({ ...rest, h0: h }) }),
+  } satisfies KernelConfig<SelectiveScanStepInputs, Record<string, never>, SelectiveScanResult>,
 ];
