@@ -219,10 +219,82 @@ export function gemvTransB(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB:
  * of a 16-bit weight reads half the bytes. Same lanes and summation order as gemvTransB, so a
  * weight gives the same result from either storage.
  */
-export function gemvTransBHalf(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB: i32, c: usize, M: i32, N: i32, K: i32, code: i32): void {
+export function gemvTransBHalf(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB: i32, c: usize, M: i32, N: i32, K: i32, code: i32, xs: usize): void {
   // Each storage gets its own loop (the inlined code is a constant there).
-  if (code == BF16) gemvHalfRows(tid, nt, a, rsA, b, rsB, c, M, N, K, BF16);
+  if (code == BF16) gemvBf16Rows(tid, nt, a, rsA, b, rsB, c, M, N, K, xs + ((<usize>tid * M * K) << 2));
   else gemvHalfRows(tid, nt, a, rsA, b, rsB, c, M, N, K, F16);
+}
+
+/**
+ * bf16 weights, decoded with two instructions per eight: a v128 of eight bf16 is four i32
+ * lanes (odd << 16 | even), so `shl 16` gives the even elements as f32 and `and 0xffff0000` the
+ * odd ones; x is split into its even and odd elements once (xs: M·K floats of this thread's
+ * scratch). Four weight rows at a time share each load of x.
+ */
+@inline
+function gemvBf16Rows(tid: i32, nt: i32, a: usize, rsA: i32, b: usize, rsB: i32, c: usize, M: i32, N: i32, K: i32, xs: usize): void {
+  const n0 = (N * tid) / nt;
+  const n1 = (N * (tid + 1)) / nt;
+  const K8 = K & ~7;
+  const half = <usize>K8 >> 1;
+  for (let m = 0; m < M; m++) {
+    const arow = a + ((<usize>m * rsA) << 2);
+    const xe = xs + ((<usize>m * K) << 2), xo = xe + (half << 2);
+    for (let k = 0; k < K8; k += 8) {
+      const x0 = v128.load(arow + (<usize>k << 2));
+      const x1 = v128.load(arow + (<usize>k << 2), 16);
+      v128.store(xe + (<usize>k << 1), v128.shuffle<f32>(x0, x1, 0, 2, 4, 6));
+      v128.store(xo + (<usize>k << 1), v128.shuffle<f32>(x0, x1, 1, 3, 5, 7));
+    }
+  }
+  const hiMask = i32x4.splat(0xffff0000);
+  for (let m = 0; m < M; m++) {
+    const arow = a + ((<usize>m * rsA) << 2);
+    const xe = xs + ((<usize>m * K) << 2), xo = xe + (half << 2);
+    const crow = c + ((<usize>m * N) << 2);
+    let n = n0;
+    for (; n + 4 <= n1; n += 4) {
+      const b0 = b + ((<usize>n * rsB) << 1), b1 = b0 + ((<usize>rsB) << 1), b2 = b1 + ((<usize>rsB) << 1), b3 = b2 + ((<usize>rsB) << 1);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      for (let k = 0; k < K8; k += 8) {
+        const o = <usize>k << 1;
+        const ev = v128.load(xe + o), od = v128.load(xo + o);
+        let w = v128.load(b0 + o);
+        s0 = f32x4.add(s0, f32x4.add(f32x4.mul(i32x4.shl(w, 16), ev), f32x4.mul(v128.and(w, hiMask), od)));
+        w = v128.load(b1 + o);
+        s1 = f32x4.add(s1, f32x4.add(f32x4.mul(i32x4.shl(w, 16), ev), f32x4.mul(v128.and(w, hiMask), od)));
+        w = v128.load(b2 + o);
+        s2 = f32x4.add(s2, f32x4.add(f32x4.mul(i32x4.shl(w, 16), ev), f32x4.mul(v128.and(w, hiMask), od)));
+        w = v128.load(b3 + o);
+        s3 = f32x4.add(s3, f32x4.add(f32x4.mul(i32x4.shl(w, 16), ev), f32x4.mul(v128.and(w, hiMask), od)));
+      }
+      let t0 = hsum4(s0), t1 = hsum4(s1), t2 = hsum4(s2), t3 = hsum4(s3);
+      for (let k = K8; k < K; k++) {
+        const x = load<f32>(arow + (<usize>k << 2));
+        t0 += x * loadAs(b0, k, BF16); t1 += x * loadAs(b1, k, BF16); t2 += x * loadAs(b2, k, BF16); t3 += x * loadAs(b3, k, BF16);
+      }
+      store<f32>(crow + (<usize>n << 2), t0);
+      store<f32>(crow + (<usize>n << 2), t1, 4);
+      store<f32>(crow + (<usize>n << 2), t2, 8);
+      store<f32>(crow + (<usize>n << 2), t3, 12);
+    }
+    for (; n < n1; n++) {
+      const b0 = b + ((<usize>n * rsB) << 1);
+      let s0 = f32x4.splat(0);
+      for (let k = 0; k < K8; k += 8) {
+        const o = <usize>k << 1;
+        const w = v128.load(b0 + o);
+        s0 = f32x4.add(s0, f32x4.add(f32x4.mul(i32x4.shl(w, 16), v128.load(xe + o)), f32x4.mul(v128.and(w, hiMask), v128.load(xo + o))));
+      }
+      let t = hsum4(s0);
+      for (let k = K8; k < K; k++) t += load<f32>(arow + (<usize>k << 2)) * loadAs(b0, k, BF16);
+      store<f32>(crow + (<usize>n << 2), t);
+    }
+  }
+}
+
+@inline function hsum4(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
 @inline

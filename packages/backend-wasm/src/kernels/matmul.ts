@@ -33,7 +33,11 @@ export function gemm(ctx: WasmContext, a: Operand, b: Operand, c: number, M: num
     const parGemv = par && M * N * K * (codeB ? 2 : 1) >= Math.min(GEMV_PARALLEL_MIN_MACS, ctx.parallelMinMacs * 8);
     if (b.cs === 1 && codeB === 0) return ctx.pool.run('gemvRowMajor', [a.ptr, a.rs, a.cs, b.ptr, b.rs, c, M, N, K], parGemv);
     if (b.rs === 1 && a.cs === 1 && codeB === 0) return ctx.pool.run('gemvTransB', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K], parGemv);
-    if (b.rs === 1 && a.cs === 1) return ctx.pool.run('gemvTransBHalf', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K, codeB], parGemv);
+    if (b.rs === 1 && a.cs === 1) {
+      // Scratch for x split into even and odd elements (bf16), per thread.
+      const xs = ctx.scratchPtr('gemv.x', ctx.pool.threads * M * K * 4);
+      return ctx.pool.run('gemvTransBHalf', [a.ptr, a.rs, b.ptr, b.cs, c, M, N, K, codeB, xs], parGemv);
+    }
   }
   const ap = ctx.scratchPtr('packA', Math.ceil(M / MR) * MR * K * 4);
   const bp = ctx.scratchPtr('packB', Math.ceil(N / NR) * NR * K * 4);
