@@ -7,6 +7,8 @@ export const KERNEL_NAMES = [
   'gemvTransBHalf', 'unpackHalf', 'gatherRows', 'mamba1Scan',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
+/** Each kernel's index (a task names its kernel by it), looked up once per call without a search. */
+const KERNEL_INDEX = new Map<KernelName, number>(KERNEL_NAMES.map((n, i) => [n, i]));
 type KernelFn = (tid: number, nt: number, ...args: number[]) => void;
 
 /** Control block (Int32 words): generation, done count, task, thread count, stop, arg count, error. */
@@ -74,7 +76,7 @@ export class ThreadPool {
 
   /** Runs `name` over all threads (`parallel`) or on this one alone. */
   run(name: KernelName, args: readonly number[], parallel: boolean): void {
-    const task = KERNEL_NAMES.indexOf(name);
+    const task = KERNEL_INDEX.get(name)!;
     if (!parallel || this.workers.length === 0) {
       this.fns[task](0, 1, ...args);
       return;
