@@ -75,7 +75,7 @@ function normals(rng: ops.Rng, n: number): Float32Array {
       const row = ops.tensor(normals(rng, 64), [1, 64], o);
       for (const fn of [() => ops.gather(h, ids, 0), () => ops.linear(row, g16)]) {
         const before = be.stats().dispatches;
-        const y = fn();
+        const y = ops.tidy(fn);
         expect(be.stats().dispatches - before).toBe(1);
         y.dispose();
       }
