@@ -1,5 +1,5 @@
 import type { DType, HalfStorage, TypedArray } from '@mamba3/tensor';
-import { BackendError, floatToBf16, floatToHalf, UnsupportedError } from '@mamba3/tensor';
+import { BackendError, UnsupportedError } from '@mamba3/tensor';
 import type { Capture, CaptureIO, Recorded } from './capture.js';
 import { closeCapture, newCapture, releaseCaptured, StepGraphGPU } from './capture.js';
 import { CommandStream } from './encoding.js';
@@ -209,7 +209,7 @@ export class Runtime {
   uploadHalf(op: string, values: Float32Array, storage: HalfStorage): GPUStorage {
     if (values.length < this.halfMinElements) return this.upload(op, values, 'float32');
     const kind = halfKind(storage);
-    const packed = packHalves(values, kind === 'bf16' ? floatToBf16 : floatToHalf);
+    const packed = packHalves(values, kind);
     const s = this.alloc(op, packed.byteLength, 'float32', true);
     this.device.queue.writeBuffer(s.own, 0, packed.buffer, 0, packed.byteLength);
     return new GPUStorage(s.own, s.bytes, 'float32', { kind, size: values.length, unpack: (p) => this.unpacked(p) });

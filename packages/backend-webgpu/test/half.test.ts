@@ -86,6 +86,18 @@ function normals(rng: ops.Rng, n: number): Float32Array {
     });
   }
 
+  it('uploadHalf rounds values not yet exact as floatToBf16 / floatToHalf do (ties to even, infinities, NaN, subnormals)', async () => {
+    const rng = new ops.Rng(9);
+    const edge = [0, -0, 1, -1, 65504, 70000, -70000, 1e-8, 6e-5, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const values = Float32Array.from([...edge, ...normals(rng, 1001)]);
+    for (const storage of ['bfloat16', 'float16'] as const) {
+      const t = engine.makeTensor(be, be.uploadHalf!(values, [values.length], storage), [values.length], 'float32');
+      const got = Array.from((await t.data()) as Float32Array);
+      expect(got).toEqual(Array.from(values, round[storage]));
+      t.dispose();
+    }
+  });
+
   it('weights MB: a 16-bit tensor holds half the bytes; below halfMinElements it stays float32', async () => {
     const rng = new ops.Rng(5);
     const v = normals(rng, 512 * 256).map(round.bfloat16);
