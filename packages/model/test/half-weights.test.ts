@@ -101,8 +101,11 @@ describe('golden LM with 16-bit weights: error against float32 weights (cpu)', (
       expect(halfBytes / fullBytes).toBeGreaterThan(0.45);
       expect(halfBytes / fullBytes).toBeLessThan(0.56);
       const oracle = await load(cpu, dtype);
-      expect(relativeL2(await forwardLogits(model), await forwardLogits(oracle))).toBeLessThan(WEBGPU_VS_CPU);
-      expect(relativeL2(await stepLogits(model), await stepLogits(oracle))).toBeLessThan(WEBGPU_VS_CPU);
+      const chunked = relativeL2(await forwardLogits(model), await forwardLogits(oracle));
+      const step = relativeL2(await stepLogits(model), await stepLogits(oracle));
+      console.log(`golden LM, ${dtype} weights, webgpu vs cpu: relative L2 chunked ${chunked.toExponential(2)}, step ${step.toExponential(2)}`);
+      expect(chunked).toBeLessThan(WEBGPU_VS_CPU);
+      expect(step).toBeLessThan(WEBGPU_VS_CPU);
       // Transient float32 copies do not outlive their ops.
       expect(gpu.memoryBytes() - m1).toBe(halfBytes);
       // Greedy decoding through the recorded step graph: the tokens of the op-by-op path, and of the cpu.
