@@ -30,7 +30,7 @@ else
 fi
 
 say "130M SISO: webgpu (float32 weights) and webgpu-bf16 (bfloat16 weights)"
-timeout 100 node bench.mjs --suite model --backend webgpu --backend webgpu-bf16 --set models=SISO "${small[@]}" \
+timeout 70 node bench.mjs --suite model --backend webgpu --backend webgpu-bf16 --set models=SISO "${small[@]}" \
   --set svg="$out/130m.svg" --json "$out/130m.json" --md "$out/130m.md" 2>&1 | quiet | tee -a "$log"
 say "130M rc ${PIPESTATUS[0]}"
 
@@ -39,7 +39,7 @@ rm -rf "$ckpt"
 # shellcheck disable=SC2086 # $over is a list of key=value words
 if node make-checkpoint.mjs mamba3-mimo-1.5b "$ckpt" $over > "$out/1.5b.gen.json" 2> "$out/1.5b.gen.err"; then
   say "1.5B MIMO: webgpu-bf16 (loaded with dtype bfloat16)"
-  timeout 90 node bench.mjs --suite model --backend webgpu-bf16 --set checkpoint="$ckpt" "${big[@]}" \
+  timeout 80 node bench.mjs --suite model --backend webgpu-bf16 --set checkpoint="$ckpt" "${big[@]}" \
     --set svg="$out/1.5b.svg" --json "$out/1.5b-bf16.json" --md "$out/1.5b-bf16.md" 2>&1 | quiet | tee -a "$log"
   say "1.5B rc ${PIPESTATUS[0]}"
 else
