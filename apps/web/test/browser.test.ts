@@ -149,6 +149,7 @@ if (SKIP_BROWSER) {
           await startGenerating(page, { maxTokens: 30, prompt: 'ROMEO:\n', temperature: 0, seed: 1 });
           const { finish, generated } = await waitForFinish(page);
           expect(finish).toBe('length');
+          console.log(`wasm in Chromium, ${threads} thread(s): ${await textOf(page, 'status-speed')} (30 tokens, default model)`);
           texts.push(generated);
           await page.close();
         }

@@ -187,7 +187,7 @@ function endingOp(ctx: WasmContext, f: (...a: unknown[]) => unknown): (...a: unk
   };
 }
 
-/** The 16-bit patterns of values already exact in `storage` (the caller rounded them). */
+/** The 16-bit patterns of `values`, rounded to nearest (the caller has usually rounded them already: then exact). */
 function toHalfBits(values: Float32Array, storage: HalfStorage): Uint16Array {
   const out = new Uint16Array(values.length);
   const round = storage === 'bfloat16' ? floatToBf16 : floatToHalf;
