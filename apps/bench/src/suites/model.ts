@@ -179,7 +179,7 @@ function randomIds(n: number, vocab: number, rng: Rng): number[] {
 type ModelSpec = ({ config: MambaConfigInput } | { checkpoint: string }) & { dtype: WeightDType };
 
 /** A random-weight model with its weights re-stored as `dtype` through the loaders' `uploadWeight` (as a checkpoint loaded with that dtype). */
-async function randomModel(config: MambaConfigInput, backend: Backend, dtype: WeightDType): Promise<MambaLMHeadModel> {
+export async function randomModel(config: MambaConfigInput, backend: Backend, dtype: WeightDType): Promise<MambaLMHeadModel> {
   const model = MambaLMHeadModel.create(config, { seed: 0, backend });
   if (dtype === 'float32') return model;
   const stored = new Map<Tensor, Tensor>(); // the tied head is the embedding: store it once

@@ -3,11 +3,12 @@ import { createCpuBackend } from '@mamba3/backend-cpu';
 import { createWasmBackend } from '@mamba3/backend-wasm';
 import { loadDefaultModel } from '@mamba3/default-model';
 import type { MambaConfigInput, WeightDType } from '@mamba3/model';
-import { MambaLMHeadModel, uploadWeight } from '@mamba3/model';
-import type { Backend, Tensor } from '@mamba3/tensor';
+import type { MambaLMHeadModel } from '@mamba3/model';
+import type { Backend } from '@mamba3/tensor';
 import { argMax, dispose, matmul, randomNormal, tensor, tidy, useBackend } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
+import { randomModel } from './model.js';
 
 /*
  * The wasm backend's goals (issue 17) on this machine, on 2 threads and 1: the f32 matmul of
@@ -53,22 +54,6 @@ function decode(model: MambaLMHeadModel, n: number): void {
 const M187: MambaConfigInput = { dModel: 768, nLayer: 39, vocabSize: 50280, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
 /** The released mamba-130m (Mamba-1: d_model 768, 24 layers, d_state 16). */
 const M130: MambaConfigInput = { dModel: 768, nLayer: 24, vocabSize: 50280, ssmCfg: { layer: 'Mamba1' } };
-
-/** A random model of `config` on `backend` with its weights stored as `dtype` (the way a checkpoint loads with that dtype). */
-function randomModel(config: MambaConfigInput, backend: Backend, dtype: WeightDType): MambaLMHeadModel {
-  const f32 = MambaLMHeadModel.create(config, { seed: 0, backend });
-  if (dtype === 'float32') return f32;
-  const weights: Record<string, Tensor> = {};
-  const copies = new Map<Tensor, Tensor>();
-  for (const [name, t] of Object.entries(f32.params)) {
-    // A tied head is the embedding: one copy.
-    let c = copies.get(t);
-    if (!c) copies.set(t, (c = uploadWeight({ values: t.dataSync(), shape: [...t.shape], dtype: 'float32', stored: 'F32' }, { backend, dtype })));
-    weights[name] = c;
-  }
-  f32.dispose();
-  return MambaLMHeadModel.fromWeights(config, weights);
-}
 
 /** Memory bandwidth of a plain copy (typed-array set: memcpy) of 256 MB, counting bytes read and written. */
 function copyBandwidth(): Timed {
@@ -119,7 +104,7 @@ export const wasmSuite: Suite = {
         const dtypes = (opts.settings.dtypes ?? 'float32,bfloat16').split(',') as WeightDType[];
         for (const [name, config] of [['~187M Mamba-3 SISO', M187], ['130M Mamba-1', M130]] as const) {
           for (const dtype of dtypes) {
-            const big = randomModel(config, backend, dtype);
+            const big = await randomModel(config, backend, dtype);
             add(label, `${name} decode, ${dtype} weights (${(big.paramCount / 1e6).toFixed(0)}M)`, `${m} tokens`, time(1, () => decode(big, m)), 'tokens/s', m * 1000);
             big.dispose();
           }
