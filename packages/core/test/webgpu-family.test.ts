@@ -59,10 +59,12 @@ const skip = await webgpuUnavailable();
     });
   }
 
-  for (const withState of [false, true]) {
-    it(`mamba1SelectiveScan (L 37, N 40${withState ? ', from a state' : ''})`, async () => {
+  // The chunked scans run chunks of 32 positions and registers blocks of 16 state elements: N 40
+  // takes three blocks (the last partial), N 16 one; L 37 and 100 end on a partial chunk.
+  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16]] as const) {
+    it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
-      const [b, L, E, N] = [2, 37, 20, 40];
+      const [b, E] = [2, 20];
       const o = { backend };
       const inp = tidy(() => ({
         u: randomNormal([b, L, E], { ...o, seed: 21 }),
@@ -79,9 +81,9 @@ const skip = await webgpuUnavailable();
       dispose(inp);
     });
 
-    it(`mamba2SsdChunked (L 37, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
+    it(`mamba2SsdChunked (L ${L}, N ${N}, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba2SsdChunked', backend)).toBe(true);
-      const [b, L, H, P, G, N] = [2, 37, 4, 12, 2, 40];
+      const [b, H, P, G] = [2, 4, 12, 2];
       const o = { backend };
       const inp = tidy(() => ({
         x: randomNormal([b, L, H, P], { ...o, seed: 31 }),
@@ -93,7 +95,7 @@ const skip = await webgpuUnavailable();
         dtBias: randomNormal([H], { ...o, seed: 37 }),
         ...(withState ? { h0: randomNormal([b, H, P, N], { ...o, seed: 38 }) } : {}),
       }));
-      const attrs = { chunkSize: 16, dtLimit: [0, Infinity] as const };
+      const attrs = { chunkSize: 16, dtLimit: L === 100 ? ([0.05, 0.4] as const) : ([0, Infinity] as const) };
       await same(() => mamba2SsdChunked(inp, attrs), () => mamba2SsdChunked.composite(inp, attrs));
       dispose(inp);
     });
