@@ -35,6 +35,8 @@ export { MAMBA1_DEFAULTS, resolveMamba1Config, mamba1FromOfficial, mamba1ToOffic
 export { mamba1ParamShapes, initMamba1Params } from './mamba1/params.js';
 export type { SelectiveScanInputs, SelectiveScanStepInputs, SelectiveScanResult } from './mamba1/scan.js';
 export { selectiveScan, selectiveScanStep, mamba1SelectiveScan, mamba1SelectiveScanStep } from './mamba1/scan.js';
+export type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from './mamba1/step.js';
+export { mamba1ConvStep, mamba1StepScan } from './mamba1/step.js';
 export type { Mamba1State } from './mamba1/mixer.js';
 export { Mamba1, mamba1Forward, mamba1StepForward, mamba1ZeroState } from './mamba1/mixer.js';
 export type { Mamba2Options, Mamba2Config } from './mamba2/config.js';
@@ -42,6 +44,8 @@ export { MAMBA2_DEFAULTS, resolveMamba2Config, mamba2FromOfficial, mamba2ToOffic
 export { mamba2ParamShapes, initMamba2Params } from './mamba2/params.js';
 export type { SsdInputs, SsdStepInputs, SsdAttrs, SsdResult } from './mamba2/ssd.js';
 export { ssdChunked, ssdStep, mamba2SsdChunked, mamba2SsdStep } from './mamba2/ssd.js';
+export type { Mamba2StepCoreInputs, Mamba2StepCoreAttrs, Mamba2StepCoreResult } from './mamba2/step.js';
+export { mamba2StepCore } from './mamba2/step.js';
 export type { Mamba2State } from './mamba2/mixer.js';
 export { Mamba2, mamba2Forward, mamba2StepForward, mamba2ZeroState } from './mamba2/mixer.js';
 export type { MambaBackboneOptions, ResolvedMambaBackboneOptions } from './mamba1/backbone.js';

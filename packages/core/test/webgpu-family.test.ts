@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
 import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { mamba1SelectiveScan, mamba1SelectiveScanStep, mamba2SsdChunked, mamba2SsdStep, relativeL2 } from '../src/index.js';
+import { mamba1ConvStep, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
@@ -97,6 +97,67 @@ const skip = await webgpuUnavailable();
       }));
       const attrs = { chunkSize: 16, dtLimit: L === 100 ? ([0.05, 0.4] as const) : ([0, Infinity] as const) };
       await same(() => mamba2SsdChunked(inp, attrs), () => mamba2SsdChunked.composite(inp, attrs));
+      dispose(inp);
+    });
+  }
+  // The fused decode steps (conv step; dt_proj + scan + gate; Mamba-2's conv + SSD step + gate).
+  for (const withBias of [true, false]) {
+    it(`mamba1ConvStep (E 300: two workgroups${withBias ? '' : ', no conv bias'})`, async () => {
+      expect(hasKernel('mamba1ConvStep', backend)).toBe(true);
+      const [b, E, K] = [2, 300, 4];
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, 2 * E], { ...o, seed: 41 }),
+        conv: randomNormal([b, E, K], { ...o, seed: 42 }),
+        convWeight: randomNormal([E, 1, K], { ...o, seed: 43 }),
+        ...(withBias ? { convBias: randomNormal([E], { ...o, seed: 44 }) } : {}),
+      }));
+      await same(() => mamba1ConvStep(inp, {}), () => mamba1ConvStep.composite(inp, {}));
+      dispose(inp);
+    });
+  }
+
+  for (const [E, N, R] of [[40, 36, 5], [70, 16, 3]] as const) {
+    it(`mamba1StepScan (E ${E}, N ${N}, dt_rank ${R})`, async () => {
+      expect(hasKernel('mamba1StepScan', backend)).toBe(true);
+      const b = 2;
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, 2 * E], { ...o, seed: 51 }),
+        x: randomNormal([b, E], { ...o, seed: 52 }),
+        dbc: randomNormal([b, R + 2 * N], { ...o, seed: 53 }),
+        dtWeight: randomNormal([E, R], { ...o, seed: 54 }),
+        dtBias: randomNormal([E], { ...o, seed: 55 }),
+        ALog: randomUniform([E, N], { ...o, seed: 56, min: -1, max: 1 }),
+        D: randomNormal([E], { ...o, seed: 57 }),
+        h: randomNormal([b, E, N], { ...o, seed: 58 }),
+      }));
+      await same(() => mamba1StepScan(inp, {}), () => mamba1StepScan.composite(inp, {}));
+      dispose(inp);
+    });
+  }
+
+  for (const [name, G, dMlp, N, gate, perChannel, dtLimit, withBias] of [
+    ['one group, gate, D per head', 1, 0, 16, true, false, [0, Infinity], true],
+    ['two groups, MLP part, no gate, D per channel, dt_limit, no conv bias', 2, 6, 40, false, true, [0.05, 0.4], false],
+  ] as const) {
+    it(`mamba2StepCore (${name})`, async () => {
+      expect(hasKernel('mamba2StepCore', backend)).toBe(true);
+      const [b, H, P, K] = [2, 4, 12, 4];
+      const convDim = H * P + 2 * G * N;
+      const o = { backend };
+      const inp = tidy(() => ({
+        zxbcdt: randomNormal([b, 2 * dMlp + H * P + convDim + H], { ...o, seed: 61 }),
+        conv: randomNormal([b, convDim, K], { ...o, seed: 62 }),
+        convWeight: randomNormal([convDim, 1, K], { ...o, seed: 63 }),
+        ...(withBias ? { convBias: randomNormal([convDim], { ...o, seed: 64 }) } : {}),
+        dtBias: randomNormal([H], { ...o, seed: 65 }),
+        ALog: randomUniform([H], { ...o, seed: 66, min: -1, max: 1 }),
+        D: randomNormal([perChannel ? H * P : H], { ...o, seed: 67 }),
+        h: randomNormal([b, H, P, N], { ...o, seed: 68 }),
+      }));
+      const attrs = { dMlp, ngroups: G, dtLimit, gate };
+      await same(() => mamba2StepCore(inp, attrs), () => mamba2StepCore.composite(inp, attrs));
       dispose(inp);
     });
   }
