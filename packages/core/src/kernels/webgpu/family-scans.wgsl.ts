@@ -133,13 +133,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   for (var blk = 0u; blk < ${blocks}u; blk++) {
     let n0 = blk * ${NB}u;
     var s: array<f32, ${NB}>;
-    for (var k = 0u; k < ${NB}u; k++) { s[k] = select(0.0, states[so + min(n0 + k, N - 1u)], n0 + k < N); }
+    var a: array<f32, ${NB}>;
+    for (var k = 0u; k < ${NB}u; k++) {
+      let n = min(n0 + k, N - 1u);
+      s[k] = select(0.0, states[so + n], n0 + k < N);
+      a[k] = A[e * N + n];
+    }
     for (var t = t0; t < t1; t++) {
       let be = (bi * L + t) * E + e;
       let dtv = softplus(delta[be] + bias);
       let xv = u[be];
       let bn = (bi * L + t) * N;
-${blockStep('exp(dtv * A[e * N + n])')}
+${blockStep('exp(dtv * a[k])')}
       ${blocks === 1 ? 'y[be] = gate(acc + d * xv, z[be]);' : 'if (blk == 0u) { y[be] = acc; } else { y[be] += acc; }'}
     }
   }
