@@ -3,11 +3,12 @@ import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import { buf } from './mamba3-scan.js';
-import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
+import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: three dispatches each (chunk
- * states, state pass, chunk outputs; see family-scans.wgsl.ts), parallel over chunks × rows ×
+ * states, state pass, chunk outputs; see family-scans.wgsl.ts; Mamba-2 first takes Δ and its
+ * decay per position and head in a fourth), parallel over chunks × rows ×
  * state elements, no barriers. The chunk length is the kernel's (the result does not depend on
  * it beyond rounding): CHUNK positions, doubled while the chunk states would outgrow one binding.
  */
@@ -64,14 +65,17 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   const states = rt.alloc(op, b * H * nc * P * N * 4, 'float32');
   const dsum = rt.alloc(op, b * H * nc * 4, 'float32');
   const hi = Number.isFinite(attrs.dtLimit[1]) ? attrs.dtLimit[1] : 3.4e38;
-  const dims = rt.uniform([L, H, P, N, G, bits(attrs.dtLimit[0]), bits(hi), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, 0]);
+  const dims = rt.uniform([L, H, P, N, G, bits(attrs.dtLimit[0]), bits(hi), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, b]);
   const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
+  // Δ and its decay once per (position, head), not once per state element.
+  const dts = rt.alloc(op, b * L * H * 4, 'float32');
+  const das = rt.alloc(op, b * L * H * 4, 'float32');
+  rt.dispatch('m2dt', m2DtWgsl, [dt, A, dtBias, dts.buffer, das.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
   const lanes = Math.ceil((P * N) / 256);
-  rt.dispatch('m2chunkState', m2ChunkStateWgsl, [x, dt, A, B, dtBias, states.buffer, dsum.buffer, dims], [lanes, nc, b * H]);
+  rt.dispatch('m2chunkState', m2ChunkStateWgsl, [x, dts.buffer, das.buffer, B, states.buffer, dsum.buffer, dims], [lanes, nc, b * H]);
   rt.dispatch('m2statePass', m2StatePassWgsl, [A, dsum.buffer, i.h0 ? buf(i.h0) : x, states.buffer, state.buffer, dims], [lanes, b * H]);
   const blocks = Math.ceil(N / NB);
-  rt.dispatch(`m2chunkOutput/${blocks}`, () => m2ChunkOutputWgsl(blocks), [x, dt, A, B, C, D, dtBias, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
-  rt.release(states);
-  rt.release(dsum);
+  rt.dispatch(`m2chunkOutput/${blocks}`, () => m2ChunkOutputWgsl(blocks), [x, dts.buffer, das.buffer, B, C, D, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
+  for (const t of [states, dsum, dts, das]) rt.release(t);
   return { y, state };
 }

@@ -155,22 +155,41 @@ ${blockStep('exp(dtv * a[k])')}
 }`;
 
 // Mamba-2. x [b, L, H, P]; dt [b, L, H]; A, dtBias [H]; B, C [b, L, G, N]; D [H] or [H·P];
-// h0 [b, H, P, N]; states [b, H, nc, P, N]; dsum [b, H, nc].
+// h0 [b, H, P, N]; dts, das [b, L, H] (Δ and exp(Δ·A)); states [b, H, nc, P, N]; dsum [b, H, nc].
 const M2_DIMS = /* wgsl */ `
-struct Dims { L: u32, H: u32, P: u32, N: u32, G: u32, lo: u32, hi: u32, dPerChannel: u32, hasH0: u32, T: u32, nc: u32, pad: u32 }
+struct Dims { L: u32, H: u32, P: u32, N: u32, G: u32, lo: u32, hi: u32, dPerChannel: u32, hasH0: u32, T: u32, nc: u32, B: u32 }
 fn dtOf(raw: f32) -> f32 { return clamp(softplus(raw), bitcast<f32>(dims.lo), bitcast<f32>(dims.hi)); }`;
+
+/** Δ = clamp(softplus(dt + dtBias)) and its decay exp(Δ·A) per (batch, position, head), read by the other passes. */
+export const m2DtWgsl = (): string => /* wgsl */ `
+${SOFTPLUS}
+${M2_DIMS}
+@group(0) @binding(0) var<storage, read> dt: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> dtBias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dts: array<f32>;
+@group(0) @binding(4) var<storage, read_write> das: array<f32>;
+@group(0) @binding(5) var<uniform> dims: Dims;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + tid;
+  if (i >= dims.B * dims.L * dims.H) { return; }
+  let hh = i % dims.H;
+  let v = dtOf(dt[i] + dtBias[hh]);
+  dts[i] = v;
+  das[i] = exp(v * A[hh]);
+}`;
 
 export const m2ChunkStateWgsl = (): string => /* wgsl */ `
 ${SOFTPLUS}
 ${M2_DIMS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dt: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> dts: array<f32>;
+@group(0) @binding(2) var<storage, read> das: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read> dtBias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> states: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dsum: array<f32>;
-@group(0) @binding(7) var<uniform> dims: Dims;
+@group(0) @binding(4) var<storage, read_write> states: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dsum: array<f32>;
+@group(0) @binding(6) var<uniform> dims: Dims;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let H = dims.H;
@@ -185,14 +204,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let bi = bh / H;
   let hh = bh % H;
   let g = hh / (H / dims.G);
-  let a = A[hh];
-  let bias = dtBias[hh];
   var s = 0.0;
   var sum = 0.0;
   for (var t = c * dims.T; t < min(L, (c + 1u) * dims.T); t++) {
     let bth = (bi * L + t) * H + hh;
-    let dtv = dtOf(dt[bth] + bias);
-    s = exp(dtv * a) * s + dtv * x[bth * P + p] * B[((bi * L + t) * dims.G + g) * N + n];
+    let dtv = dts[bth];
+    s = das[bth] * s + dtv * x[bth * P + p] * B[((bi * L + t) * dims.G + g) * N + n];
     sum += dtv;
   }
   let o = bh * dims.nc + c;
@@ -230,15 +247,14 @@ export const m2ChunkOutputWgsl = (blocks: number): string => /* wgsl */ `
 ${SOFTPLUS}
 ${M2_DIMS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dt: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> dts: array<f32>;
+@group(0) @binding(2) var<storage, read> das: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read> C: array<f32>;
 @group(0) @binding(5) var<storage, read> D: array<f32>;
-@group(0) @binding(6) var<storage, read> dtBias: array<f32>;
-@group(0) @binding(7) var<storage, read> states: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y: array<f32>;
-@group(0) @binding(9) var<uniform> dims: Dims;
+@group(0) @binding(6) var<storage, read> states: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y: array<f32>;
+@group(0) @binding(8) var<uniform> dims: Dims;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let H = dims.H;
@@ -252,8 +268,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let bi = bh / H;
   let hh = bh % H;
   let g = hh / (H / dims.G);
-  let a = A[hh];
-  let bias = dtBias[hh];
   let d = select(D[hh], D[hh * P + p], dims.dPerChannel == 1u);
   let t0 = c * dims.T;
   let t1 = min(L, t0 + dims.T);
@@ -264,8 +278,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     for (var k = 0u; k < ${NB}u; k++) { s[k] = select(0.0, states[so + min(n0 + k, N - 1u)], n0 + k < N); }
     for (var t = t0; t < t1; t++) {
       let bth = (bi * L + t) * H + hh;
-      let dtv = dtOf(dt[bth] + bias);
-      let dA = exp(dtv * a);
+      let dtv = dts[bth];
+      let dA = das[bth];
       let xv = x[bth * P + p];
       let bn = ((bi * L + t) * dims.G + g) * N;
 ${blockStep('dA')}
