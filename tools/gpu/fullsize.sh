@@ -7,6 +7,9 @@
 #   dev box: pnpm build && node tools/gpu/bundle-fullsize.mjs /work/main/.gpu/fullsize
 #   host:    . .gpu/setup.sh && bash .gpu/fullsize/fullsize.sh "$OUT"
 #   tiny test (lavapipe): bash .gpu/fullsize/fullsize.sh OUT tiny
+#   Mamba-1/2 130M only, f32 weights, 2048-token prompts (~1 min on an H100):
+#     FULLSIZE_BACKENDS=webgpu FULLSIZE_MODELS="mamba1-130m 75 2048,mamba2-130m 75 2048" \
+#       FULLSIZE_TAR=$OUT/results.tgz bash .gpu/fullsize/fullsize.sh /tmp/fsout
 set -uo pipefail
 out=${1:?usage: fullsize.sh OUT_DIR [tiny]}
 mode=${2:-full}
