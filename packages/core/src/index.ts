@@ -30,6 +30,8 @@ export type { MixerState } from './cache.js';
 export { MixerCache } from './cache.js';
 export { causalConv1d, causalConv1dStep } from './conv.js';
 export type { ConvResult } from './conv.js';
+export type { ConvSiluInputs, ConvSiluResult, ConvSiluAttrs } from './conv-silu.js';
+export { causalConv1dSilu } from './conv-silu.js';
 export type { Mamba1Options, Mamba1Config } from './mamba1/config.js';
 export { MAMBA1_DEFAULTS, resolveMamba1Config, mamba1FromOfficial, mamba1ToOfficial } from './mamba1/config.js';
 export { mamba1ParamShapes, initMamba1Params } from './mamba1/params.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
 import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { mamba1ConvStep, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
+import { causalConv1dSilu, mamba1ConvStep, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
@@ -100,6 +100,24 @@ const skip = await webgpuUnavailable();
       dispose(inp);
     });
   }
+  // The prefill conv reading its channels in place: with and without a cache, a bias, and a
+  // sequence shorter than the window (the new cache then keeps part of the old one).
+  for (const [L, withState, withBias, offset] of [[37, false, true, 0], [2, true, false, 5], [50, true, true, 3]] as const) {
+    it(`causalConv1dSilu (L ${L}, channels from ${offset}${withState ? ', from a cache' : ''}${withBias ? ', bias' : ''})`, async () => {
+      expect(hasKernel('causalConv1dSilu', backend)).toBe(true);
+      const [b, C, K] = [2, 300, 4];
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, L, offset + C + 7], { ...o, seed: 71 }),
+        weight: randomNormal([C, 1, K], { ...o, seed: 72 }),
+        ...(withBias ? { bias: randomNormal([C], { ...o, seed: 73 }) } : {}),
+        ...(withState ? { state: randomNormal([b, C, K], { ...o, seed: 74 }) } : {}),
+      }));
+      await same(() => causalConv1dSilu(inp, { offset }), () => causalConv1dSilu.composite(inp, { offset }));
+      dispose(inp);
+    });
+  }
+
   // The fused decode steps (conv step; dt_proj + scan + gate; Mamba-2's conv + SSD step + gate).
   for (const withBias of [true, false]) {
     it(`mamba1ConvStep (E 300: two workgroups${withBias ? '' : ', no conv bias'})`, async () => {

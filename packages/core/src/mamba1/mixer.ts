@@ -1,7 +1,7 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
-import { add, ArgumentError, dispose, engine, exp, formatShape, fusedLinear, keep, linear, neg, ShapeError, silu, split, tidy, zeros } from '@mamba3/tensor';
+import { add, ArgumentError, dispose, engine, exp, formatShape, fusedLinear, keep, linear, neg, ShapeError, sliceAxis, split, tidy, zeros } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
-import { causalConv1d } from '../conv.js';
+import { causalConv1dSilu } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
@@ -42,9 +42,10 @@ function projections(p: Record<string, Tensor>, c: Mamba1Config, x: Tensor): { d
 export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state?: Mamba1State): { y: Tensor; state: Mamba1State } {
   checkInput('Mamba1.forward', c, u, 3);
   return tidy(() => {
-    const [x0, z] = split(withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']), 2, -1);
-    const conv = causalConv1d(x0, p['conv1d.weight'], p['conv1d.bias'] ?? null, state?.conv);
-    const x = silu(conv.y);
+    const xz = withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']);
+    const conv = causalConv1dSilu({ xz, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) }, { offset: 0 });
+    const x = conv.y;
+    const z = sliceAxis(xz, -1, c.dInner, 2 * c.dInner);
     const { delta, B, C } = projections(p, c, x);
     const A = neg(exp(p.A_log));
     const r = selectiveScan({ u: x, delta, A, B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) }, c.chunkSize);

@@ -1,9 +1,9 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, linear, mul, neg, reshape, ShapeError, silu, split, tidy, zeros,
+  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, linear, mul, neg, reshape, ShapeError, silu, sliceAxis, split, tidy, zeros,
 } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
-import { causalConv1d } from '../conv.js';
+import { causalConv1dSilu } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
@@ -33,16 +33,17 @@ function checkInput(op: string, c: Mamba2Config, u: Tensor, rank: number): void 
   }
 }
 
-/** in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt. */
-function splitProj(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | null; z: Tensor; xBC: Tensor; dt: Tensor } {
-  const tail = [c.dSsm, c.convDim, c.nheads];
-  if (c.dMlp === 0) {
-    const [z, xBC, dt] = split(zxbcdt, tail, -1);
-    return { mlp: null, z, xBC, dt };
-  }
-  const [z0, x0, z, xBC, dt] = split(zxbcdt, [c.dMlp, c.dMlp, ...tail], -1);
-  return { mlp: [z0, x0], z, xBC, dt };
+/**
+ * in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt; the
+ * parts besides xBC (which the conv reads in place from channel `xBCOffset`).
+ */
+function projParts(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | null; z: Tensor; dt: Tensor } {
+  const part = (start: number, n: number): Tensor => sliceAxis(zxbcdt, -1, start, start + n);
+  const mlp: [Tensor, Tensor] | null = c.dMlp === 0 ? null : [part(0, c.dMlp), part(c.dMlp, c.dMlp)];
+  return { mlp, z: part(2 * c.dMlp, c.dSsm), dt: part(c.dInProj - c.nheads, c.nheads) };
 }
+
+const xBCOffset = (c: Mamba2Config): number => 2 * c.dMlp + c.dSsm;
 
 /** After the scan: the gated RMSNorm (or the plain gate), the MLP part in front, out_proj. */
 function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
@@ -60,9 +61,11 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
   const [b, L] = u.shape;
   const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
   return tidy(() => {
-    const s = splitProj(c, withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']));
-    const conv = causalConv1d(s.xBC, p['conv1d.weight'], p['conv1d.bias'] ?? null, state?.conv);
-    const [x, B, C] = split(silu(conv.y), [c.dSsm, G * N, G * N], -1);
+    const zxbcdt = withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']);
+    const s = projParts(c, zxbcdt);
+    const convIn = { xz: zxbcdt, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) };
+    const conv = causalConv1dSilu(convIn, { offset: xBCOffset(c) });
+    const [x, B, C] = split(conv.y, [c.dSsm, G * N, G * N], -1);
     const r = ssdChunked(
       { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
       { chunkSize: c.chunkSize, dtLimit: c.dtLimit },
@@ -86,7 +89,7 @@ export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u:
       const opts = { norm: { weight: p['norm.weight'], eps: NORM_EPS }, ...(fuse.residual ? { residual: fuse.residual } : {}) };
       return { y: withBias(fusedLinear(r.y, p['out_proj.weight'], opts), p['out_proj.bias']), state: next };
     }
-    const s = splitProj(c, zxbcdt);
+    const s = projParts(c, zxbcdt);
     return { y: finish(p, c, r.y, s.z, s.mlp, fuse.residual), state: next };
   });
 }

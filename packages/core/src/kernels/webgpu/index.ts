@@ -12,6 +12,8 @@ import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
 import { mamba1ScanKernel, mamba2ScanKernel } from './family-scans.js';
+import { convSiluKernel } from './family-conv.js';
+import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult } from '../../conv-silu.js';
 import { mamba1ConvStepKernel, mamba1StepScanKernel, mamba2StepCoreKernel } from './family-mixer-steps.js';
 import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
 import type { Mamba2StepCoreAttrs, Mamba2StepCoreInputs, Mamba2StepCoreResult } from '../../mamba2/step.js';
@@ -96,6 +98,12 @@ export const webgpuKernels = [
     supports: storageBuffers(10),
     kernelFunc: ({ inputs, attrs, backend }) => mamba2ScanKernel(gpuOf(backend, 'mamba2SsdChunked'), inputs, attrs),
   } satisfies KernelConfig<SsdInputs, SsdAttrs, SsdResult>,
+  {
+    kernelName: 'causalConv1dSilu',
+    backendName: 'webgpu',
+    supports: storageBuffers(6),
+    kernelFunc: ({ inputs, attrs, backend }) => convSiluKernel(gpuOf(backend, 'causalConv1dSilu'), inputs, attrs),
+  } satisfies KernelConfig<ConvSiluInputs, ConvSiluAttrs, ConvSiluResult>,
   {
     kernelName: 'mamba1ConvStep',
     backendName: 'webgpu',
