@@ -2,7 +2,8 @@
 # Full-size random-weight checkpoints shaped as the releases (issue 15 item 9), on the GPU host:
 # each model's config.json + pytorch_model.bin (official layout, bf16) is generated into /tmp,
 # loaded by the bench's checkpoint path and timed (load, weights MB, prefill, decode) on webgpu
-# (f32 weights on the device) and webgpu-bf16 (plus the packed 16-bit decode copies).
+# (the bf16 values as f32 on the device) and webgpu-bf16 (loaded with dtype bfloat16: the weights
+# stay 16-bit on the device, half the bytes; the bench picks the dtype from the backend name).
 # Smallest first; each model's JSON/markdown lands in OUT as soon as it is done.
 #   dev box: pnpm build && node tools/gpu/bundle-fullsize.mjs /work/main/.gpu/fullsize
 #   host:    . .gpu/setup.sh && bash .gpu/fullsize/fullsize.sh "$OUT"
@@ -53,7 +54,7 @@ for entry in "${models[@]}"; do
   cat "$out/$m.gen.json" | tee -a "$log"; ls -l "$dir" | tee -a "$log"
   for b in ${FULLSIZE_BACKENDS:-webgpu webgpu-bf16}; do
     say "$m: bench $b (timeout ${limit}s)"
-    timeout "$limit" node bench.mjs --suite model --backend "$b" --set checkpoint="$dir" --set dtype=bfloat16 --set lengths="$len" \
+    timeout "$limit" node bench.mjs --suite model --backend "$b" --set checkpoint="$dir" --set lengths="$len" \
       "${bench[@]}" --set svg="$out/$m-$b.svg" --json "$out/$m-$b.json" --md "$out/$m-$b.md" 2>&1 | quiet | tee -a "$log"
     say "$m: bench $b rc ${PIPESTATUS[0]}"
   done
