@@ -1,3 +1,6 @@
+/** See `RuntimeOptions.matmulTile`. */
+export type MatmulTile = 64 | 128 | 'auto' | (string & {});
+
 /** What the runtime counts (see `WebGPUBackend.stats()`). */
 export interface RuntimeStats {
   /** Bytes in buffers held by live tensors. */
@@ -51,6 +54,10 @@ export interface RuntimeOptions {
    * rounding of the weights (f16: 11 significant bits, bf16: 8).
    */
   weights16?: 'float16' | 'bfloat16';
-  /** Tile of unbatched large matmuls: 128 (8x8 per invocation), 64 (4x4), or 'auto' (default: by output size). */
-  matmulTile?: 64 | 128 | 'auto';
+  /**
+   * Tiling of the large matmuls: 'auto' (default: a register-tiled shape chosen by the output's
+   * size), a register-tile variant by name ('128x128x16-8x8': BMxBNxBK-TMxTN, see
+   * `MATMUL_TILE_VARIANTS`), or 64 / 128 for the earlier 64x64 / 128x128 kernels (comparison).
+   */
+  matmulTile?: MatmulTile;
 }

@@ -8,7 +8,7 @@ import { makeBindGroup, PipelineCache } from './pipelines.js';
 import { BufferPool, GPUStorage, sizeClass } from './pool.js';
 import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
-import type { RuntimeOptions, RuntimeStats } from './options.js';
+import type { MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
 
 export { GPUStorage, sizeClass } from './pool.js';
 export { StepGraphGPU } from './capture.js';
@@ -45,7 +45,7 @@ export class Runtime {
    * reduce it with subgroupAdd (wider subgroups would mix rows).
    */
   readonly subgroupReduce: boolean;
-  readonly matmulTile: 64 | 128 | 'auto';
+  readonly matmulTile: MatmulTile;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
   /** Decode GEMVs read 16-bit copies of their weights, packed in u32 (opt-in, any device). */
