@@ -11,6 +11,12 @@ export async function loadBackends(): Promise<void> {
   for (const [name, weights16] of [['webgpu-bf16', 'bfloat16'], ['webgpu-f16', 'float16']] as const) {
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, weights16 }), 0);
   }
+  // The earlier matmul kernels ('legacy'), and any register-tile variants named in
+  // MAMBA3_MATMUL_TILES (comma list), for side-by-side model runs (tools/gpu/matmul-sweep.sh).
+  for (const tile of ['legacy', ...(process.env.MAMBA3_MATMUL_TILES?.split(',').filter(Boolean) ?? [])]) {
+    const name = `webgpu-mm-${tile}`;
+    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, matmulTile: tile }), 0);
+  }
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }

@@ -1,5 +1,5 @@
 /** See `RuntimeOptions.matmulTile`. */
-export type MatmulTile = 64 | 128 | 'auto' | (string & {});
+export type MatmulTile = 64 | 128 | 'auto' | 'legacy' | (string & {});
 
 /** What the runtime counts (see `WebGPUBackend.stats()`). */
 export interface RuntimeStats {
@@ -57,7 +57,8 @@ export interface RuntimeOptions {
   /**
    * Tiling of the large matmuls: 'auto' (default: a register-tiled shape chosen by the output's
    * size), a register-tile variant by name ('128x128x16-8x8': BMxBNxBK-TMxTN, see
-   * `MATMUL_TILE_VARIANTS`), or 64 / 128 for the earlier 64x64 / 128x128 kernels (comparison).
+   * `MATMUL_TILE_VARIANTS`), or for comparison the earlier kernels: 64 / 128 (64x64 / 128x128
+   * tiles) or 'legacy' (their choice by size).
    */
   matmulTile?: MatmulTile;
 }

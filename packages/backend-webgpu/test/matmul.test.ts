@@ -100,6 +100,6 @@ describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGP
 
   it('an unknown matmulTile is a clear error at creation', async () => {
     await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(UnsupportedError);
-    await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(/matmulTile '96x96x8-6x6' is not a tile variant; use 'auto', 64, 128 or one of 128x128x8-8x8/);
+    await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(/matmulTile '96x96x8-6x6' is not a tile variant; use 'auto', 'legacy', 64, 128 or one of 128x128x8-8x8/);
   });
 });

@@ -12,8 +12,8 @@ import { buf } from './util.js';
 
 /** Throws on a `matmulTile` option that names no kernel (checked before a device is made). */
 export function checkMatmulTile(tile: MatmulTile | undefined): void {
-  if (tile === undefined || tile === 'auto' || tile === 64 || tile === 128 || TILE_VARIANTS[tile]) return;
-  throw new UnsupportedError(`webgpu: matmulTile '${tile}' is not a tile variant; use 'auto', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
+  if (tile === undefined || tile === 'auto' || tile === 'legacy' || tile === 64 || tile === 128 || TILE_VARIANTS[tile]) return;
+  throw new UnsupportedError(`webgpu: matmulTile '${tile}' is not a tile variant; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
 }
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
@@ -62,8 +62,8 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${+vec4}/${key}`, f(() => gemvTransBWgsl(d, sg, { vec4 })), [buf(a), B, out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {
     gemv(rt, d, buf(a), B, out, h, f);
-  } else if (half || typeof rt.matmulTile === 'number') {
-    legacyTiled(rt, d, buf(a), B, out, h, f, half !== null);
+  } else if (half || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') {
+    legacyTiled(rt, d, buf(a), B, out, h, f);
   } else {
     const v = pickVariant(rt, d, nBatch);
     const runtimeM = batch.length === 0;
@@ -127,18 +127,18 @@ function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUSt
 }
 
 /**
- * The kernels before register tiling (matmulTile 64 or 128 forces them; the opt-in f16 weight
+ * The kernels before register tiling (matmulTile 64, 128 or 'legacy' picks them; the opt-in f16 weight
  * path keeps them, its reads being rewritten by withF16B): 128x128 tiles when they still give
  * about two workgroups per SM of a large GPU.
  */
-function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, h: string, f: (code: () => string) => () => string, half: boolean): void {
+function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, h: string, f: (code: () => string) => () => string): void {
   const { M, N, K, transA, transB } = d;
   if (d.batchShape.length > 0) {
     const key = `matmul/${M}/${N}/${K}/${+transA}${+transB}/${d.batchShape}/${d.batchStrides.join(';')}`;
     rt.dispatch(key, () => matmulTiledWgsl(d, false), [a, b, out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), sizeOf(d.batchShape)]);
     return;
   }
-  const large = rt.matmulTile === 'auto' || half ? Math.ceil(M / 128) * Math.ceil(N / 128) >= TARGET_WORKGROUPS : rt.matmulTile === 128;
+  const large = typeof rt.matmulTile === 'number' ? rt.matmulTile === 128 : Math.ceil(M / 128) * Math.ceil(N / 128) >= TARGET_WORKGROUPS;
   const rows = rt.uniform([M, 0, 0, 0]);
   if (large) rt.dispatch(`matmul128/${h}${N}/${K}/${+transA}${+transB}`, f(() => matmulTiled128Wgsl(d)), [a, b, out.buffer, rows], [Math.ceil(N / 128), Math.ceil(M / 128), 1]);
   else rt.dispatch(`matmul/rM/${h}${N}/${K}/${+transA}${+transB}`, f(() => matmulTiledWgsl(d, true)), [a, b, out.buffer, rows], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
@@ -157,10 +157,10 @@ const MAX_TILE_WASTE = 1.15;
 function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
   const fits = (v: TileVariant) =>
     threadsOf(v) <= rt.limits.maxComputeInvocationsPerWorkgroup && sharedBytesOf(v, d.transA, d.transB) <= rt.limits.maxComputeWorkgroupStorageSize;
-  if (typeof rt.matmulTile === 'string' && rt.matmulTile !== 'auto') {
+  if (typeof rt.matmulTile === 'string' && rt.matmulTile !== 'auto' && rt.matmulTile !== 'legacy') {
     const v = TILE_VARIANTS[rt.matmulTile];
     if (v && fits(v)) return v;
-    throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
+    throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
   }
   const cands = AUTO_VARIANTS.map((n) => TILE_VARIANTS[n]).filter(fits);
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
