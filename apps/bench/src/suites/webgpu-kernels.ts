@@ -79,7 +79,9 @@ function matmulCases(quick: boolean, T: number): { name: string; M: number; K: n
  */
 function prefillCases(): ReturnType<typeof matmulCases> {
   return [
+    { name: 'in_proj x·Wᵀ L=512', M: 512, K: 768, N: 3432, transB: true },
     { name: 'in_proj x·Wᵀ L=2048', M: 2048, K: 768, N: 3432, transB: true },
+    { name: 'out_proj x·Wᵀ L=2048', M: 2048, K: 1536, N: 768, transB: true },
     { name: 'in_proj x·Wᵀ L=8192', M: 8192, K: 768, N: 3432, transB: true },
     { name: 'out_proj x·Wᵀ L=8192', M: 8192, K: 1536, N: 768, transB: true },
     { name: 'LM head x·Wᵀ L=2048', M: 2048, K: 768, N: 50280, transB: true },
@@ -90,16 +92,21 @@ function prefillCases(): ReturnType<typeof matmulCases> {
 /**
  * `--set tiles=all` (or a comma list of MATMUL_TILE_VARIANTS names, 'legacy', 64, 128): each
  * tiling forced on its own backend, on the prefill products (`--set shapes=prefill`, the
- * default here) or the usual cases; 'auto' is always timed too.
+ * default here) or the usual cases; 'auto' is always timed too. `--set dawn=...` passes Dawn
+ * toggles to these backends.
  */
-async function sweepMatmul(tiles: string, shapes: string | undefined, quick: boolean, rows: Row[]): Promise<void> {
+async function sweepMatmul(tiles: string, shapes: string | undefined, dawn: string | undefined, quick: boolean, rows: Row[]): Promise<void> {
+  // `--set dawn=toggle,...`: Dawn toggles for these backends (e.g. disable_robustness: the
+  // WGSL index clamps dropped); Node only, through the `webgpu` package's create().
+  const gpu = dawn ? (await import('webgpu')).create([`enable-dawn-features=${dawn}`]) : undefined;
+  const suffix = dawn ? ` +${dawn}` : '';
   const names = tiles === 'all' ? ['auto', 'legacy', '64', '128', ...Object.keys(MATMUL_TILE_VARIANTS)] : ['auto', ...tiles.split(',').filter((t) => t !== 'auto')];
   const cases = shapes === 'usual' ? matmulCases(quick, quick ? 64 : 2048).filter((c) => c.M >= 128) : quick ? prefillCases().map((c) => ({ ...c, M: Math.min(c.M, 256), N: Math.min(c.N, 300) })) : prefillCases();
   for (const name of names) {
     const tile = name === '64' || name === '128' ? (Number(name) as 64 | 128) : name;
-    const be = await createWebGPUBackend({ name: `webgpu-tile-${name}`, matmulTile: tile });
+    const be = await createWebGPUBackend({ name: `webgpu-tile-${name}`, matmulTile: tile, ...(gpu ? { gpu } : {}) });
     try {
-      for (const c of cases) await benchMatmulCase(be, name, c, quick, rows);
+      for (const c of cases) await benchMatmulCase(be, name + suffix, c, quick, rows);
     } finally {
       be.dispose();
     }
@@ -311,7 +318,7 @@ export const webgpuKernelsSuite: Suite = {
     const want = (k: string) => !only || only.includes(k);
     console.log(`  device: ${be.info.device}; features: ${[...be.features].join(', ')}`);
     try {
-      if (opts.settings.tiles) await sweepMatmul(opts.settings.tiles, opts.settings.shapes, opts.quick, rows);
+      if (opts.settings.tiles) await sweepMatmul(opts.settings.tiles, opts.settings.shapes, opts.settings.dawn, opts.quick, rows);
       else if (want('matmul')) await benchMatmul(be, opts.quick, rows);
       if (want('scan')) await benchScans(be, opts.quick, rows);
       if (want('mixer')) await benchMixerStep(be, opts.quick, rows);
