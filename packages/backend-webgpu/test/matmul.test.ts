@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '@mamba3/tensor';
 import { UnsupportedError } from '@mamba3/tensor';
 import type { WebGPUBackend } from '../src/index.js';
@@ -74,14 +74,14 @@ async function expectProductsMatch(backend: WebGPUBackend, rng: ops.Rng, label: 
 
 describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGPU ? SKIP_REASON : ''}`, () => {
   // Each forced variant on a subset (lavapipe compiles every pipeline, ~1 s each): unaligned,
-  // aligned in the prefill layout, both transposes, transposed A unaligned, batched; the
-  // unrolled twins (same code but for the k loop) on two of them.
+  // aligned in the prefill layout, both transposes, transposed A unaligned, batched; the warp
+  // layout and unrolled twins (the same code but for the invocation layout, the k loop) on two.
   const core = [0, 4, 5, 3, 7].map((i) => CASES[i]);
   for (const [name, v] of Object.entries(MATMUL_TILE_VARIANTS)) {
     it(`tile variant ${name}, forced: ragged edges, transposes, batches with broadcast`, async () => {
       const be = await makeBackend({ name: `webgpu-${name}`, matmulTile: name });
       try {
-        await expectProductsMatch(be, new ops.Rng(5), name, v.unroll ? core.slice(1, 3) : core);
+        await expectProductsMatch(be, new ops.Rng(5), name, v.unroll ? core.slice(1, 3) : v.warp ? core.slice(0, 2) : core);
         expect(be.stats().pipelines, name).toBeGreaterThan(0);
       } finally {
         be.dispose();
@@ -89,13 +89,17 @@ describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGP
     });
   }
 
-  it("'auto' (the default) on every case", async () => {
-    const be = await makeBackend({ name: 'webgpu-auto' });
-    try {
-      await expectProductsMatch(be, new ops.Rng(6), 'auto');
-    } finally {
-      be.dispose();
-    }
+  describe("'auto' (the default)", () => {
+    let be: WebGPUBackend;
+    beforeAll(async () => {
+      be = await makeBackend({ name: 'webgpu-auto' });
+    });
+    afterAll(() => be?.dispose());
+    CASES.forEach((c, i) => {
+      it(`case ${i}: A${JSON.stringify(c[0])} B${JSON.stringify(c[1])} M${c[2]} K${c[3]} N${c[4]}${c[5] ? ' transA' : ''}${c[6] ? ' transB' : ''}`, async () => {
+        await expectProductsMatch(be, new ops.Rng(6 + i), 'auto', [c]);
+      });
+    });
   });
 
   it('an unknown matmulTile is a clear error at creation', async () => {

@@ -28,33 +28,46 @@ export interface TileVariant {
   TN: number;
   /** Spell out the BK steps of a slice (else a WGSL loop, which the driver may unroll itself). */
   unroll: boolean;
+  /**
+   * Warp layout: each 32 consecutive invocations cover 8 x 4 micro-tiles (columns x rows), so a
+   * k-step's shared reads touch 8 B vec4s and 4 A vec4s per 32 lanes instead of 16 and 2 (fewer
+   * shared-memory wavefronts on 32-wide subgroups); else rows of TX invocations.
+   */
+  warp: boolean;
 }
 
-/** The shapes the H100 sweep times (names: BMxBNxBK-TMxTN, `u` when the k-steps are unrolled). */
+/**
+ * The shapes the H100 sweep times. Names: BMxBNxBK-TMxTN, then `w` for the warp layout and `u`
+ * when the k-steps are unrolled. Every shape comes plain and with `w`; the large ones also `wu`.
+ */
 export const TILE_VARIANTS: Readonly<Record<string, TileVariant>> = Object.fromEntries(
   (
     [
-      [128, 128, 8, 8, 8],
-      [128, 128, 16, 8, 8],
-      [128, 64, 8, 8, 8],
-      [128, 64, 16, 8, 8],
-      [64, 128, 16, 8, 8],
-      [128, 64, 16, 8, 4],
-      [64, 64, 16, 4, 4],
-      [64, 64, 32, 4, 4],
-      [64, 64, 16, 8, 4],
-      [32, 64, 16, 4, 4],
+      [128, 128, 8, 8, 8, true],
+      [128, 128, 16, 8, 8, true],
+      [128, 64, 8, 8, 8, false],
+      [128, 64, 16, 8, 8, true],
+      [64, 128, 16, 8, 8, false],
+      [128, 64, 16, 8, 4, false],
+      [64, 64, 16, 4, 4, true],
+      [64, 64, 32, 4, 4, false],
+      [64, 64, 16, 8, 4, false],
+      [32, 64, 16, 4, 4, false],
     ] as const
-  ).flatMap(([BM, BN, BK, TM, TN]) =>
-    [false, true].map((unroll) => {
-      const v = { BM, BN, BK, TM, TN, unroll };
+  ).flatMap(([BM, BN, BK, TM, TN, withUnrolled]) =>
+    [
+      [false, false],
+      [true, false],
+      ...(withUnrolled ? [[true, true] as const] : []),
+    ].map(([warp, unroll]) => {
+      const v = { BM, BN, BK, TM, TN, warp, unroll };
       return [variantName(v), v] as const;
     }),
   ),
 );
 
 export function variantName(v: TileVariant): string {
-  return `${v.BM}x${v.BN}x${v.BK}-${v.TM}x${v.TN}${v.unroll ? 'u' : ''}`;
+  return `${v.BM}x${v.BN}x${v.BK}-${v.TM}x${v.TN}${v.warp ? 'w' : ''}${v.unroll ? 'u' : ''}`;
 }
 
 /** Invocations per workgroup of a variant. */
@@ -156,6 +169,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, runtimeM: bool
   const TX = BN / TN;
   const TY = BM / TM;
   const T = TX * TY;
+  if (v.warp && (TX % 8 !== 0 || TY % 4 !== 0)) throw new Error(`matmul tile ${variantName(v)}: the warp layout needs BN/TN a multiple of 8 and BM/TM of 4`);
   const M = runtimeM ? 'M' : `${d.M}u`;
   const vr = vec4Reads(d);
   const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : `${K}u`, vec4: vr.a };
@@ -212,8 +226,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${runtimeM ? 'let M = rows.M;' : ''}
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
-  let tx = tid % ${TX}u;
-  let ty = tid / ${TX}u;
+  ${
+    v.warp
+      ? `let tx = tid % 8u + 8u * ((tid / 32u) % ${TX / 8}u);
+  let ty = (tid % 32u) / 8u + 4u * (tid / ${32 * (TX / 8)}u);`
+      : `let tx = tid % ${TX}u;
+  let ty = tid / ${TX}u;`
+  }
   ${offsets('wid.z', d.batchShape, d.batchStrides)}
   let offA = off0;
   let offB = off1;

@@ -147,9 +147,10 @@ function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out
 /**
  * Register-tile shapes 'auto' tries, largest first: the first that wastes little of its tiles on
  * ragged edges and still gives two workgroups per SM of a large GPU wins; else the one with the
- * most workgroups that wastes little, else the smallest.
+ * most workgroups that wastes little, else the smallest. (Chosen before any H100 timing of these
+ * kernels: tools/gpu/matmul-sweep.sh says which shapes win there.)
  */
-const AUTO_VARIANTS = ['128x128x16-8x8', '128x64x16-8x8', '64x64x16-4x4', '32x64x16-4x4'];
+const AUTO_VARIANTS = ['128x128x16-8x8w', '128x64x16-8x8w', '64x64x16-4x4w', '32x64x16-4x4w'];
 
 /** Most padding (tile area over output area) 'auto' accepts from a tile shape. */
 const MAX_TILE_WASTE = 1.15;
