@@ -46,5 +46,5 @@ cpSync(webgpuDir, join(stage, 'node_modules', 'webgpu'), {
 });
 execFileSync('tar', ['czf', join(dest, 'fullsize.tgz'), '-C', stage, '.']);
 rmSync(stage, { recursive: true, force: true });
-cpSync(join(root, 'tools/gpu/fullsize.sh'), join(dest, 'fullsize.sh'));
-console.log(`wrote ${dest}/fullsize.tgz and fullsize.sh`);
+for (const script of ['fullsize.sh', 'half.sh']) cpSync(join(root, 'tools/gpu', script), join(dest, script));
+console.log(`wrote ${dest}/fullsize.tgz, fullsize.sh and half.sh`);

@@ -1,3 +1,13 @@
+import type { WeightDType } from '@mamba3/model';
+
+const DTYPE_SUFFIXES: Readonly<Record<string, WeightDType>> = { '-bf16': 'bfloat16', '-f16': 'float16' };
+
+/** The weight dtype a backend name asks for (`webgpu-bf16`: bfloat16), if any. */
+export function weightDTypeOf(backend: string): WeightDType | undefined {
+  for (const [suffix, dtype] of Object.entries(DTYPE_SUFFIXES)) if (backend.endsWith(suffix)) return dtype;
+  return undefined;
+}
+
 /**
  * Registers every backend package the suites measure (importing a backend registers it; none
  * touches a device until `setBackend`).
@@ -7,9 +17,10 @@ export async function loadBackends(): Promise<void> {
   await import('@mamba3/backend-cpu');
   const webgpu = await import('@mamba3/backend-webgpu');
   const { listBackends, registerBackend } = await import('@mamba3/tensor');
-  // The same WebGPU backend with 16-bit decode weights (packed in u32, unpacked in the shaders).
-  for (const [name, weights16] of [['webgpu-bf16', 'bfloat16'], ['webgpu-f16', 'float16']] as const) {
-    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, weights16 }), 0);
+  // WebGPU instances under the names of the weight dtypes the model suite loads on them
+  // (`weightDTypeOf`): 16-bit weights on the device, unpacked in the shaders.
+  for (const name of Object.keys(DTYPE_SUFFIXES).map((s) => `webgpu${s}`)) {
+    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name }), 0);
   }
   // The earlier matmul kernels ('legacy'), and any register-tile variants named in
   // MAMBA3_MATMUL_TILES (comma list), for side-by-side model runs (tools/gpu/matmul-sweep.sh).

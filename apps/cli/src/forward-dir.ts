@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Tensor } from '@mamba3/tensor';
 import { concat, dispose, formatShape, reshape, sliceAxis, tensor, tidy } from '@mamba3/tensor';
 import { openSafetensors, writeSafetensorsFile } from '@mamba3/tensor/node';
-import type { MambaLMHeadModel } from '@mamba3/model';
+import type { MambaLMHeadModel, WeightDType } from '@mamba3/model';
 import { loadPretrained } from '@mamba3/model';
 import type { Backend } from '@mamba3/tensor';
 import { UsageError } from './command.js';
@@ -19,6 +19,8 @@ export interface ForwardDirOptions {
   mode: Mode;
   greedy?: number;
   promptLen?: number;
+  /** On-device storage of float weights (loadPretrained `dtype`). */
+  dtype?: WeightDType;
 }
 
 function stepLogits(model: MambaLMHeadModel, ids: Tensor): Tensor {
@@ -70,7 +72,7 @@ export async function runForwardDir(dir: string, out: string, backend: Backend, 
   const io = await openSafetensors(join(dir, 'io.safetensors')).catch(() => {
     throw new UsageError(`forward: ${dir} has no readable io.safetensors (it must hold input.ids [batch, seqlen], int32)`);
   });
-  const { model, eosTokenIds } = await loadPretrained(dir, { backend, tokenizer: false });
+  const { model, eosTokenIds } = await loadPretrained(dir, { backend, dtype: opts.dtype, tokenizer: false });
   const outputs: Record<string, Tensor> = {};
   let ids: Tensor | null = null;
   try {

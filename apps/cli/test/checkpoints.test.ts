@@ -124,6 +124,22 @@ describe('mamba3 forward DIR', () => {
     });
   }
 
+  it('--dtype bfloat16 on webgpu reaches the loader: the bf16 .bin folder gives the float32 logits; a bad --dtype is a usage error', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fwd-'));
+    const logits: Float32Array[] = [];
+    for (const extra of [['--backend', 'cpu'], ['--backend', 'webgpu', '--dtype', 'bfloat16']]) {
+      const out = join(tmp, `${extra[1]}.safetensors`);
+      const r = await mamba3('forward', family('lm_mamba3_mlp_bf16'), '--mode', 'step', ...extra, '--out', out);
+      expect(r.code, r.stderr).toBe(0);
+      logits.push((await (await read(out)).read('output.logits')).values as Float32Array);
+    }
+    // The file stores bf16, so bf16 storage keeps every weight exact: only the backends' f32 math differs.
+    expect(relativeL2(logits[1], logits[0])).toBeLessThan(1e-4);
+    const bad = await mamba3('forward', family('lm_mamba3_mlp_bf16'), '--dtype', 'int8', '--out', join(tmp, 'x.safetensors'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--dtype must be float32, float16, bfloat16, got "int8"/);
+  }, 120_000);
+
   it('a folder without io.safetensors is a clear error', async () => {
     const r = await mamba3('forward', family('hf_mamba2').replace('hf_mamba2', ''), '--out', join(tmpdir(), 'never.safetensors'));
     expect(r.code).not.toBe(0);

@@ -68,9 +68,15 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const limits = acquired.device.limits;
   const info: BackendInfo = { name, kind: 'webgpu', dtypes: DTYPES, syncRead: false, device: acquired.description, maxTensorBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) };
   const st = (x: KernelTensor) => x.storage as GPUStorage;
+  // Every op is bracketed: float32 copies that kernels unpack from 16-bit weights live for one op.
   const guard = <T>(op: string, fn: () => T): T => {
     rt.check(op);
-    return fn();
+    rt.beginOp();
+    try {
+      return fn();
+    } finally {
+      rt.endOp();
+    }
   };
 
   const backend: WebGPUBackend = {
@@ -86,6 +92,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
       const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);
       return rt.upload('upload', typed, dtype);
     },
+    uploadHalf: (values, _shape, storage) => rt.uploadHalf('uploadHalf', values, storage),
     fill: (shape, dtype, value) => {
       checkDType('fill', dtype);
       return fill(rt, shape, dtype, value);

@@ -54,7 +54,7 @@ export function releaseCaptured(cap: Capture, buffer: GPUBuffer): void {
 export function closeCapture(cap: Capture, io: CaptureIO): { swaps: Map<GPUBuffer, GPUBuffer>; held: Set<GPUBuffer> } {
   if (cap.poisoned) throw new UnsupportedError(cap.poisoned);
   io.outputs.forEach((out, o) => {
-    if (!cap.owned.has(out.buffer) || cap.constants.has(out.buffer)) {
+    if (out.half || !cap.owned.has(out.own) || cap.constants.has(out.own)) {
       throw new UnsupportedError(`webgpu captureStep: output ${o} is not a result computed by the step (a view of an input or a weight, or a constant); return a computed tensor`);
     }
   });
@@ -62,10 +62,10 @@ export function closeCapture(cap: Capture, io: CaptureIO): { swaps: Map<GPUBuffe
   io.feedback.forEach(([o, i]) => {
     const out = io.outputs[o];
     const inp = io.inputs[i];
-    if (swaps.has(out.buffer) || swaps.has(inp.buffer)) {
+    if (swaps.has(out.own) || swaps.has(inp.own)) {
       throw new UnsupportedError(`webgpu captureStep: output ${o} or input ${i} appears in two feedback pairs (or shares storage with another); each pair needs its own tensors`);
     }
-    swaps.set(out.buffer, inp.buffer).set(inp.buffer, out.buffer);
+    swaps.set(out.own, inp.own).set(inp.own, out.own);
   });
   for (const [o, i] of io.feedback) {
     if (io.inputs[i].dtype !== io.outputs[o].dtype || io.inputs[i].bytes !== io.outputs[o].bytes) {
@@ -73,7 +73,7 @@ export function closeCapture(cap: Capture, io: CaptureIO): { swaps: Map<GPUBuffe
     }
   }
   const held = new Set<GPUBuffer>(cap.owned);
-  for (const [, i] of io.feedback) held.add(io.inputs[i].buffer);
+  for (const [, i] of io.feedback) held.add(io.inputs[i].own);
   return { swaps, held };
 }
 

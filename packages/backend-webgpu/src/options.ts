@@ -47,13 +47,12 @@ export interface RuntimeOptions {
    */
   f16?: boolean;
   /**
-   * Opt-in: decode GEMVs (at most 4 rows against a weight [N, K]) read a copy of the weight in
-   * 16-bit floats packed two to a u32, unpacked in the shader (no `shader-f16` needed), math in
-   * f32: half the weight traffic of a decode step. The copy is made on a weight's second use and
-   * kept beside the float32 one (counted in `cacheBytes`). Results differ from float32 by the
-   * rounding of the weights (f16: 11 significant bits, bf16: 8).
+   * `uploadHalf` (16-bit weights: a model loaded with dtype 'bfloat16' or 'float16') keeps
+   * tensors of at least this many elements in 16 bits, smaller ones as float32 holding the same
+   * rounded values (default 65536: norm, conv and per-head parameters, a negligible share of the
+   * bytes, then need no unpack in the decode step). 0 packs every tensor.
    */
-  weights16?: 'float16' | 'bfloat16';
+  halfMinElements?: number;
   /**
    * Tiling of the large matmuls: 'auto' (default: a register-tiled shape chosen by the output's
    * size), a register-tile variant by name ('128x128x16-8x8': BMxBNxBK-TMxTN, see

@@ -1,4 +1,5 @@
 import type { DType } from '@mamba3/tensor';
+import type { HalfKind } from './kernels/half.wgsl.js';
 
 // GPUBufferUsage values from the spec, so nothing depends on globals being installed.
 export const USAGE_MAP_READ = 0x0001;
@@ -9,17 +10,41 @@ export const USAGE_STORAGE = 0x0080;
 export const USAGE_QUERY_RESOLVE = 0x0200;
 export const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
 
-/** A tensor's GPU storage: a pooled buffer (at least `bytes` long) holding `dtype` elements. */
+/** How a 16-bit storage (`Backend.uploadHalf`) is laid out and unpacked (see kernels/half.wgsl.ts). */
+export interface HalfPacking {
+  readonly kind: HalfKind;
+  /** Elements of the float32 tensor it stores (two per u32 of `own`). */
+  readonly size: number;
+  /** A float32 copy for the op being encoded now (see `Runtime.unpacked`). */
+  unpack(s: GPUStorage): GPUBuffer;
+}
+
+/**
+ * A tensor's GPU storage: a pooled buffer (`own`, at least `bytes` long) holding `dtype`
+ * elements, or, for a float32 tensor stored in 16 bits (`half`), its packed u32 pairs.
+ */
 export class GPUStorage {
   released = false;
   /** Owned by a step graph (see `Runtime.endCapture`): releasing the tensor leaves the buffer alone. */
   pinned = false;
   constructor(
-    readonly buffer: GPUBuffer,
-    /** Bytes of the tensor's elements (the buffer may be larger: pool size classes). */
+    /** The buffer this storage owns (packed pairs for a 16-bit storage). */
+    readonly own: GPUBuffer,
+    /** Bytes of the stored elements (the buffer may be larger: pool size classes). */
     readonly bytes: number,
     readonly dtype: DType,
+    readonly half: HalfPacking | null = null,
   ) {}
+
+  /**
+   * The tensor's elements as `dtype` for a kernel to bind. A 16-bit storage hands out a
+   * transient float32 copy, made by an unpack dispatch now and freed when the op ends: kernels
+   * that read the packed pairs themselves (the decode GEMV, gather) bind `own` instead. Take it
+   * right before the dispatch that binds it, never across a nested backend op.
+   */
+  get buffer(): GPUBuffer {
+    return this.half ? this.half.unpack(this) : this.own;
+  }
 }
 
 /**

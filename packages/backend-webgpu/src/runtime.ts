@@ -1,10 +1,11 @@
-import type { DType, TypedArray } from '@mamba3/tensor';
+import type { DType, HalfStorage, TypedArray } from '@mamba3/tensor';
 import { BackendError, UnsupportedError } from '@mamba3/tensor';
 import type { Capture, CaptureIO, Recorded } from './capture.js';
 import { closeCapture, newCapture, releaseCaptured, StepGraphGPU } from './capture.js';
 import { CommandStream } from './encoding.js';
 import type { PipelineEntry } from './pipelines.js';
 import { makeBindGroup, PipelineCache } from './pipelines.js';
+import { halfKind, packHalves, UNPACK_WG, unpackWgsl } from './kernels/half.wgsl.js';
 import { BufferPool, GPUStorage, sizeClass } from './pool.js';
 import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
@@ -18,6 +19,12 @@ export type { RuntimeOptions, RuntimeStats } from './options.js';
 const MAP_MODE_READ = 0x0001;
 /** Pool overflow waiting for a submit beyond which the runtime submits at once. */
 const DEFERRED_FLUSH_BYTES = 512 * 2 ** 20;
+/**
+ * Default `halfMinElements`: below 64K elements (256 KB in float32) a 16-bit storage saves little
+ * and costs an unpack dispatch wherever a kernel without a packed path reads it (norm weights,
+ * conv weights, the mixers' per-head parameters: every decode step).
+ */
+export const DEFAULT_HALF_MIN_ELEMENTS = 65536;
 
 /**
  * Owns the device-side state and puts its parts together: the buffer pool (pool.ts), the
@@ -48,8 +55,11 @@ export class Runtime {
   readonly matmulTile: MatmulTile;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
-  /** Decode GEMVs read 16-bit copies of their weights, packed in u32 (opt-in, any device). */
-  readonly weights16: 'f16' | 'bf16' | null;
+  /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */
+  readonly halfMinElements: number;
+  /** Float32 copies of 16-bit storages made for the op being encoded (see `unpacked`). */
+  private readonly transients = new Map<GPUStorage, GPUStorage>();
+  private opDepth = 0;
 
   constructor(
     readonly device: GPUDevice,
@@ -61,7 +71,10 @@ export class Runtime {
     this.maxBatch = opts.maxBatchDispatches ?? 512;
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.f16 = !!opts.f16 && device.features.has('shader-f16');
-    this.weights16 = opts.weights16 === 'float16' ? 'f16' : opts.weights16 === 'bfloat16' ? 'bf16' : null;
+    if ((opts as { weights16?: unknown }).weights16 !== undefined) {
+      throw new UnsupportedError("webgpu: the weights16 option is gone: load the model with dtype 'bfloat16' or 'float16' (loadPretrained / fromPretrained `dtype`, the CLI's --dtype), which keeps the weights in 16 bits on the device");
+    }
+    this.halfMinElements = opts.halfMinElements ?? DEFAULT_HALF_MIN_ELEMENTS;
     this.pool = new BufferPool(device, opts.poolLimitBytes ?? 4 * 2 ** 30);
     this.cache = new PipelineCache(device);
     this.stream = new CommandStream(device, () => this.pool.submitted());
@@ -171,22 +184,70 @@ export class Runtime {
     if (s.released || s.pinned) return;
     s.released = true;
     for (const hook of this.releaseHooks) hook(s);
-    this.pool.liveBytes -= s.buffer.size;
+    this.pool.liveBytes -= s.own.size;
     if (this.disposed) return;
-    if (this.capture?.owned.has(s.buffer)) {
-      releaseCaptured(this.capture, s.buffer);
+    if (this.capture?.owned.has(s.own)) {
+      releaseCaptured(this.capture, s.own);
       return;
     }
     // Destroyed after the next submit when the pool is full; submit early rather than hold
     // gigabytes until a read.
-    if (this.pool.put(s.buffer, this.stream.open, DEFERRED_FLUSH_BYTES)) this.flush();
+    if (this.pool.put(s.own, this.stream.open, DEFERRED_FLUSH_BYTES)) this.flush();
   }
 
   /** Writes host values into a fresh (clean) buffer. */
   upload(op: string, values: TypedArray, dtype: DType): GPUStorage {
     const s = this.alloc(op, values.byteLength, dtype, true);
-    if (values.byteLength > 0) this.device.queue.writeBuffer(s.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    if (values.byteLength > 0) this.device.queue.writeBuffer(s.own, 0, values.buffer, values.byteOffset, values.byteLength);
     return s;
+  }
+
+  /**
+   * A float32 tensor of `values` (already exact in `storage`) kept as 16-bit pairs in u32: half
+   * the bytes. Small tensors (below `halfMinElements`) are stored as float32 instead.
+   */
+  uploadHalf(op: string, values: Float32Array, storage: HalfStorage): GPUStorage {
+    if (values.length < this.halfMinElements) return this.upload(op, values, 'float32');
+    const kind = halfKind(storage);
+    const packed = packHalves(values, kind);
+    const s = this.alloc(op, packed.byteLength, 'float32', true);
+    this.device.queue.writeBuffer(s.own, 0, packed.buffer, 0, packed.byteLength);
+    return new GPUStorage(s.own, s.bytes, 'float32', { kind, size: values.length, unpack: (p) => this.unpacked(p) });
+  }
+
+  /**
+   * The float32 copy of a 16-bit storage for the op being encoded: one unpack dispatch per
+   * storage and op (recorded by a capture like any dispatch), freed when the op ends (`endOp`),
+   * so 16-bit weights never stay resident in float32.
+   */
+  unpacked(s: GPUStorage): GPUBuffer {
+    const half = s.half!;
+    const hit = this.transients.get(s);
+    if (hit) return hit.own;
+    const out = this.alloc('unpack', half.size * 4, 'float32');
+    this.transients.set(s, out);
+    this.dispatch(`unpack16/${half.kind}/${half.size}`, () => unpackWgsl(half.kind, half.size), [s.own, out.own], this.grid(Math.ceil(half.size / 2 / UNPACK_WG)));
+    return out.own;
+  }
+
+  /** Frees the transient float32 copies (see `unpacked`). */
+  private releaseTransients(): void {
+    if (!this.transients.size) return;
+    for (const t of this.transients.values()) this.release(t);
+    this.transients.clear();
+  }
+
+  /**
+   * Brackets a backend op (nested ops count once): transient copies made by earlier work go at
+   * the start, the op's own at the end. Registered fused kernels run outside these brackets; their
+   * copies go at the next op, capture boundary or read.
+   */
+  beginOp(): void {
+    if (this.opDepth++ === 0) this.releaseTransients();
+  }
+
+  endOp(): void {
+    if (--this.opDepth === 0) this.releaseTransients();
   }
 
   /** Destroys the pooled buffers (live tensors keep theirs). */
@@ -265,11 +326,13 @@ export class Runtime {
   beginCapture(): void {
     this.check('captureStep');
     if (this.capture) throw new BackendError('webgpu captureStep: a capture is already in progress (captures do not nest)');
+    this.releaseTransients();
     this.capture = newCapture();
   }
 
   /** Drops a capture whose function threw: its buffers go back to the pool once unused. */
   cancelCapture(): void {
+    this.releaseTransients();
     const cap = this.capture;
     this.capture = null;
     if (cap) this.cancelCaptured(cap);
@@ -289,7 +352,13 @@ export class Runtime {
   endCapture(io: CaptureIO): StepGraphGPU {
     const cap = this.capture;
     if (!cap) throw new BackendError('webgpu captureStep: endCapture without beginCapture');
+    // The step's transient copies belong to its graph: freed into the capture, not the pool.
+    this.releaseTransients();
     this.capture = null;
+    if (io.inputs.some((s) => s.half)) {
+      this.cancelCaptured(cap);
+      throw new UnsupportedError('webgpu captureStep: an input is a 16-bit weight (uploadHalf); pass float32 tensors as step inputs and close over weights');
+    }
     let closed: ReturnType<typeof closeCapture>;
     try {
       closed = closeCapture(cap, io);
@@ -298,16 +367,16 @@ export class Runtime {
       throw err;
     }
     for (const s of [...io.outputs, ...io.feedback.map(([, i]) => io.inputs[i])]) {
-      if (!s.pinned && !s.released) this.pool.liveBytes -= s.buffer.size;
+      if (!s.pinned && !s.released) this.pool.liveBytes -= s.own.size;
       s.pinned = true;
     }
     let bytes = 0;
     for (const b of closed.held) bytes += b.size;
     this.graphBytes += bytes;
     const fed = new Set(io.feedback.map(([, i]) => i));
-    const inputs = io.inputs.map((s, i) => ({ buffer: s.buffer, bytes: s.bytes, dtype: s.dtype, fed: fed.has(i) }));
+    const inputs = io.inputs.map((s, i) => ({ buffer: s.own, bytes: s.bytes, dtype: s.dtype, fed: fed.has(i) }));
     const outputTypes = io.outputs.map((s) => [s.bytes, s.dtype] as const);
-    return new StepGraphGPU(this, cap.commands, closed.swaps, io.outputs.map((s) => s.buffer), outputTypes, inputs, closed.held, bytes);
+    return new StepGraphGPU(this, cap.commands, closed.swaps, io.outputs.map((s) => s.own), outputTypes, inputs, closed.held, bytes);
   }
 
   /** Encodes recorded commands (bind groups made once per variant by the graph). */
@@ -358,7 +427,9 @@ export class Runtime {
     if (bytes === 0) return dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
     const cls = sizeClass(bytes);
     const staging = this.pool.takeStaging(cls);
-    this.stream.endPass().copyBufferToBuffer(s.buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    const src = s.buffer; // before ending the pass: a 16-bit storage dispatches its unpack here
+    this.stream.endPass().copyBufferToBuffer(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    if (this.opDepth === 0) this.releaseTransients();
     this.flush();
     try {
       await staging.mapAsync(MAP_MODE_READ, 0, cls);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
 import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { mamba1SelectiveScan, mamba1SelectiveScanStep, mamba2SsdChunked, mamba2SsdStep, relativeL2 } from '../src/index.js';
+import { causalConv1dSilu, mamba1ConvStep, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
@@ -59,10 +59,12 @@ const skip = await webgpuUnavailable();
     });
   }
 
-  for (const withState of [false, true]) {
-    it(`mamba1SelectiveScan (L 37, N 40${withState ? ', from a state' : ''})`, async () => {
+  // The chunked scans run chunks of 32 positions and registers blocks of 16 state elements: N 40
+  // takes three blocks (the last partial), N 16 one; L 37 and 100 end on a partial chunk.
+  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16]] as const) {
+    it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
-      const [b, L, E, N] = [2, 37, 20, 40];
+      const [b, E] = [2, 20];
       const o = { backend };
       const inp = tidy(() => ({
         u: randomNormal([b, L, E], { ...o, seed: 21 }),
@@ -79,9 +81,9 @@ const skip = await webgpuUnavailable();
       dispose(inp);
     });
 
-    it(`mamba2SsdChunked (L 37, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
+    it(`mamba2SsdChunked (L ${L}, N ${N}, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba2SsdChunked', backend)).toBe(true);
-      const [b, L, H, P, G, N] = [2, 37, 4, 12, 2, 40];
+      const [b, H, P, G] = [2, 4, 12, 2];
       const o = { backend };
       const inp = tidy(() => ({
         x: randomNormal([b, L, H, P], { ...o, seed: 31 }),
@@ -93,8 +95,87 @@ const skip = await webgpuUnavailable();
         dtBias: randomNormal([H], { ...o, seed: 37 }),
         ...(withState ? { h0: randomNormal([b, H, P, N], { ...o, seed: 38 }) } : {}),
       }));
-      const attrs = { chunkSize: 16, dtLimit: [0, Infinity] as const };
+      const attrs = { chunkSize: 16, dtLimit: L === 100 ? ([0.05, 0.4] as const) : ([0, Infinity] as const) };
       await same(() => mamba2SsdChunked(inp, attrs), () => mamba2SsdChunked.composite(inp, attrs));
+      dispose(inp);
+    });
+  }
+  // The prefill conv reading its channels in place: with and without a cache, a bias, and a
+  // sequence shorter than the window (the new cache then keeps part of the old one).
+  for (const [L, withState, withBias, offset] of [[37, false, true, 0], [2, true, false, 5], [50, true, true, 3]] as const) {
+    it(`causalConv1dSilu (L ${L}, channels from ${offset}${withState ? ', from a cache' : ''}${withBias ? ', bias' : ''})`, async () => {
+      expect(hasKernel('causalConv1dSilu', backend)).toBe(true);
+      const [b, C, K] = [2, 300, 4];
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, L, offset + C + 7], { ...o, seed: 71 }),
+        weight: randomNormal([C, 1, K], { ...o, seed: 72 }),
+        ...(withBias ? { bias: randomNormal([C], { ...o, seed: 73 }) } : {}),
+        ...(withState ? { state: randomNormal([b, C, K], { ...o, seed: 74 }) } : {}),
+      }));
+      await same(() => causalConv1dSilu(inp, { offset }), () => causalConv1dSilu.composite(inp, { offset }));
+      dispose(inp);
+    });
+  }
+
+  // The fused decode steps (conv step; dt_proj + scan + gate; Mamba-2's conv + SSD step + gate).
+  for (const withBias of [true, false]) {
+    it(`mamba1ConvStep (E 300: two workgroups${withBias ? '' : ', no conv bias'})`, async () => {
+      expect(hasKernel('mamba1ConvStep', backend)).toBe(true);
+      const [b, E, K] = [2, 300, 4];
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, 2 * E], { ...o, seed: 41 }),
+        conv: randomNormal([b, E, K], { ...o, seed: 42 }),
+        convWeight: randomNormal([E, 1, K], { ...o, seed: 43 }),
+        ...(withBias ? { convBias: randomNormal([E], { ...o, seed: 44 }) } : {}),
+      }));
+      await same(() => mamba1ConvStep(inp, {}), () => mamba1ConvStep.composite(inp, {}));
+      dispose(inp);
+    });
+  }
+
+  for (const [E, N, R] of [[40, 36, 5], [70, 16, 3]] as const) {
+    it(`mamba1StepScan (E ${E}, N ${N}, dt_rank ${R})`, async () => {
+      expect(hasKernel('mamba1StepScan', backend)).toBe(true);
+      const b = 2;
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, 2 * E], { ...o, seed: 51 }),
+        x: randomNormal([b, E], { ...o, seed: 52 }),
+        dbc: randomNormal([b, R + 2 * N], { ...o, seed: 53 }),
+        dtWeight: randomNormal([E, R], { ...o, seed: 54 }),
+        dtBias: randomNormal([E], { ...o, seed: 55 }),
+        ALog: randomUniform([E, N], { ...o, seed: 56, min: -1, max: 1 }),
+        D: randomNormal([E], { ...o, seed: 57 }),
+        h: randomNormal([b, E, N], { ...o, seed: 58 }),
+      }));
+      await same(() => mamba1StepScan(inp, {}), () => mamba1StepScan.composite(inp, {}));
+      dispose(inp);
+    });
+  }
+
+  for (const [name, G, dMlp, N, gate, perChannel, dtLimit, withBias] of [
+    ['one group, gate, D per head', 1, 0, 16, true, false, [0, Infinity], true],
+    ['two groups, MLP part, no gate, D per channel, dt_limit, no conv bias', 2, 6, 40, false, true, [0.05, 0.4], false],
+  ] as const) {
+    it(`mamba2StepCore (${name})`, async () => {
+      expect(hasKernel('mamba2StepCore', backend)).toBe(true);
+      const [b, H, P, K] = [2, 4, 12, 4];
+      const convDim = H * P + 2 * G * N;
+      const o = { backend };
+      const inp = tidy(() => ({
+        zxbcdt: randomNormal([b, 2 * dMlp + H * P + convDim + H], { ...o, seed: 61 }),
+        conv: randomNormal([b, convDim, K], { ...o, seed: 62 }),
+        convWeight: randomNormal([convDim, 1, K], { ...o, seed: 63 }),
+        ...(withBias ? { convBias: randomNormal([convDim], { ...o, seed: 64 }) } : {}),
+        dtBias: randomNormal([H], { ...o, seed: 65 }),
+        ALog: randomUniform([H], { ...o, seed: 66, min: -1, max: 1 }),
+        D: randomNormal([perChannel ? H * P : H], { ...o, seed: 67 }),
+        h: randomNormal([b, H, P, N], { ...o, seed: 68 }),
+      }));
+      const attrs = { dMlp, ngroups: G, dtLimit, gate };
+      await same(() => mamba2StepCore(inp, attrs), () => mamba2StepCore.composite(inp, attrs));
       dispose(inp);
     });
   }

@@ -79,8 +79,9 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
       ssm = {
         kind: 'Mamba1',
         paramShapes: mamba1ParamShapes(mc),
-        // The selective scan's discretised [d_inner, d_state] per token dominates.
-        prefill: { floatsPerToken: Math.max(2 * mc.dInner, mc.dInner * mc.dState), chunk: mc.chunkSize },
+        // in_proj's [2·d_inner] per token, or the scan's [d_inner, d_state] state per chunk (the
+        // scans keep one per chunk, never one per position).
+        prefill: { floatsPerToken: Math.max(2 * mc.dInner, Math.ceil((mc.dInner * mc.dState) / mc.chunkSize)), chunk: mc.chunkSize },
         init: (o) => initMamba1Params(mc, o),
         forward: (p, x, s) => mamba1Forward(p, mc, x, s as Mamba1State | undefined),
         step: (p, x, s, fuse) => mamba1StepForward(p, mc, x, s as Mamba1State, fuse),

@@ -4,6 +4,8 @@ import type { MambaConfig, MambaConfigInput } from './config.js';
 import { fromConfigJson, resolveMambaConfig } from './config.js';
 import { MambaLMHeadModel } from './model.js';
 import { loadPretrained } from './pretrained.js';
+import type { WeightDType } from './upload.js';
+import { checkWeightDType, uploadWeight } from './upload.js';
 
 export interface LoadProgress {
   /** Bytes read so far, over all files. */
@@ -16,6 +18,11 @@ export interface LoadProgress {
 export interface LoadOptions {
   backend?: Backend | string;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * On-device storage of float weights read from files (math stays float32; see `uploadWeight`).
+   * Default float32. Weights given as tensors are used as they are.
+   */
+  dtype?: WeightDType;
 }
 
 /** Weights in memory or as files: one safetensors, or shards. */
@@ -45,7 +52,7 @@ function toSource(s: Uint8Array | Blob | ByteSource): ByteSource {
 }
 
 /** Reads every tensor of the readers onto the backend, reporting progress in bytes. */
-async function readAll(readers: { reader: SafetensorsReader; file: string }[], backend: Backend, onProgress?: (p: LoadProgress) => void): Promise<Record<string, Tensor>> {
+async function readAll(readers: { reader: SafetensorsReader; file: string }[], backend: Backend, dtype: WeightDType, onProgress?: (p: LoadProgress) => void): Promise<Record<string, Tensor>> {
   const total = readers.reduce((n, r) => n + [...r.reader.entries.values()].reduce((m, e) => m + e.byteLength, 0), 0);
   let loaded = 0;
   const out: Record<string, Tensor> = {};
@@ -54,7 +61,7 @@ async function readAll(readers: { reader: SafetensorsReader; file: string }[], b
       for (const [name, entry] of reader.entries) {
         if (name.startsWith('input.') || name.startsWith('expected.') || name.startsWith('output.')) continue;
         if (out[name]) throw new WeightsError(`weight "${name}" appears in more than one file (again in ${file})`);
-        out[name] = await reader.tensor(name, { backend });
+        out[name] = uploadWeight(await reader.read(name), { backend, dtype });
         loaded += entry.byteLength;
         onProgress?.({ loaded, total, file });
       }
@@ -74,10 +81,11 @@ async function resolveBackend(b: Backend | string | undefined): Promise<Backend>
 /** Loads a model (see `PretrainedSource`). */
 export async function fromPretrained(source: PretrainedSource, opts?: LoadOptions): Promise<MambaLMHeadModel> {
   const backend = await resolveBackend(opts?.backend);
+  const dtype = checkWeightDType(opts?.dtype);
   if (typeof source === 'string' || source instanceof URL) {
     // Any layout (official .bin or safetensors, Hugging Face), auto-detected.
     const onProgress = opts?.onProgress;
-    const { model } = await loadPretrained(source, { backend, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
+    const { model } = await loadPretrained(source, { backend, dtype, onProgress: onProgress && ((p) => onProgress({ loaded: p.loaded, total: p.total, file: p.file })) });
     return model;
   }
   const w = source.weights;
@@ -87,7 +95,7 @@ export async function fromPretrained(source: PretrainedSource, opts?: LoadOption
     const list = (Array.isArray(w) ? w : [w]) as (Uint8Array | Blob | ByteSource)[];
     const readers = await Promise.all(list.map(async (s, i) => ({ reader: await SafetensorsReader.open(toSource(s), `weights[${i}]`), file: `weights[${i}]` })));
     metadataConfig = parseMetadataConfig(readers[0].reader);
-    weights = await readAll(readers, backend, opts?.onProgress);
+    weights = await readAll(readers, backend, dtype, opts?.onProgress);
   } else {
     weights = w as Record<string, Tensor>;
   }

@@ -1,13 +1,13 @@
 import type { MambaConfigInput } from '@mamba3/model';
 import type { WeightDType } from '@mamba3/model';
-import { checkWeightDType, loadPretrained, MambaLMHeadModel } from '@mamba3/model';
+import { checkWeightDType, loadPretrained, MambaLMHeadModel, uploadWeight } from '@mamba3/model';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Backend } from '@mamba3/tensor';
+import type { Backend, Tensor } from '@mamba3/tensor';
 import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
-import { loadBackends } from '../backends.js';
+import { loadBackends, weightDTypeOf } from '../backends.js';
 import { writeSvgPlot } from '../svg.js';
 import { ProgressBar } from '@mamba3/train';
 
@@ -175,8 +175,34 @@ function randomIds(n: number, vocab: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
 }
 
-/** A random-weight model of a config, or a checkpoint folder of any layout loaded through loadPretrained. */
-type ModelSpec = { config: MambaConfigInput } | { checkpoint: string; dtype: WeightDType };
+/** A random-weight model of a config, or a checkpoint folder of any layout loaded through loadPretrained; weights stored as `dtype` on the device. */
+type ModelSpec = ({ config: MambaConfigInput } | { checkpoint: string }) & { dtype: WeightDType };
+
+/** A random-weight model with its weights re-stored as `dtype` through the loaders' `uploadWeight` (as a checkpoint loaded with that dtype). */
+async function randomModel(config: MambaConfigInput, backend: Backend, dtype: WeightDType): Promise<MambaLMHeadModel> {
+  const model = MambaLMHeadModel.create(config, { seed: 0, backend });
+  if (dtype === 'float32') return model;
+  const stored = new Map<Tensor, Tensor>(); // the tied head is the embedding: store it once
+  const weights: Record<string, Tensor> = {};
+  try {
+    for (const [name, t] of Object.entries(model.params)) {
+      let w = stored.get(t);
+      if (!w) {
+        w = uploadWeight({ values: (await t.data()) as Float32Array, shape: [...t.shape], dtype: 'float32', stored: 'F32' }, { backend, dtype });
+        stored.set(t, w);
+      }
+      weights[name] = w;
+    }
+  } finally {
+    model.dispose();
+  }
+  return MambaLMHeadModel.fromWeights(model.config, weights);
+}
+
+/** Bytes the backend holds (its own count where it keeps one: 16-bit weights are 2 bytes an element), else the engine's. */
+function deviceBytes(backend: Backend): number {
+  return backend.memoryBytes?.() ?? memory().bytes[backend.name] ?? 0;
+}
 
 async function measureModel(
   backend: Backend,
@@ -190,12 +216,13 @@ async function measureModel(
   onRow: (label: string) => void,
 ): Promise<void> {
   const t0 = performance.now();
-  const model = 'config' in spec ? MambaLMHeadModel.create(spec.config, { seed: 0, backend }) : (await loadPretrained(spec.checkpoint, { backend, dtype: spec.dtype, tokenizer: false })).model;
+  const bytes0 = deviceBytes(backend);
+  const model = 'config' in spec ? await randomModel(spec.config, backend, spec.dtype) : (await loadPretrained(spec.checkpoint, { backend, dtype: spec.dtype, tokenizer: false })).model;
   const loadSeconds = (performance.now() - t0) / 1000;
   const config = model.config;
   const rng = new Rng(1);
-  const weightsBytes = memory().bytes[backend.name] ?? 0;
-  if ('checkpoint' in spec) console.log(`  ${backend.name} ${name}: loaded in ${loadSeconds.toFixed(2)} s, weights ${(weightsBytes / MB).toFixed(1)} MB on the device`);
+  const weightsBytes = deviceBytes(backend) - bytes0;
+  console.log(`  ${backend.name} ${name}: ${'checkpoint' in spec ? `loaded in ${loadSeconds.toFixed(2)} s, ` : ''}weights ${(weightsBytes / MB).toFixed(1)} MB on the device (${spec.dtype})`);
   try {
     // Warm-up: compiles pipelines and fills buffer pools.
     {
@@ -249,6 +276,7 @@ async function measureModel(
       rows.push({
         backend: backend.name,
         model: name,
+        'weights dtype': spec.dtype,
         context: L,
         'prefill tok/s': Math.round(L / prefillSeconds),
         'first prefill tok/s': Math.round(L / coldSeconds),
@@ -338,10 +366,13 @@ export const modelSuite: Suite = {
     const rows: SuiteResult['rows'] = [];
     const reference = readReference(opts.settings.reference);
     const curves: Curve[] = [];
-    // --set checkpoint=DIR [dtype=bfloat16]: a real checkpoint (any layout) instead of the random-weight configs.
+    // --set checkpoint=DIR: a real checkpoint (any layout) instead of the random-weight configs.
+    // Weights are stored on the device as --set dtype=float32|bfloat16|float16 (default float32);
+    // a backend named webgpu-bf16 / webgpu-f16 loads them as bfloat16 / float16 whatever dtype says.
     const ckpt = opts.settings.checkpoint;
-    const models: { name: string; spec: ModelSpec }[] = ckpt
-      ? [{ name: basename(ckpt), spec: { checkpoint: ckpt, dtype: checkWeightDType(opts.settings.dtype) } }]
+    const dtypeSetting = checkWeightDType(opts.settings.dtype);
+    const models: { name: string; spec: ({ config: MambaConfigInput } | { checkpoint: string }) }[] = ckpt
+      ? [{ name: basename(ckpt), spec: { checkpoint: ckpt } }]
       : configs(opts.quick, opts.settings)
           .filter(({ name: m }) => !only || only.some((o) => m.includes(o)))
           .map(({ name: m, config }) => ({ name: m, spec: { config } }));
@@ -350,7 +381,8 @@ export const modelSuite: Suite = {
     for (const name of opts.backends) {
       const backend = await setBackend(name);
       for (const { name: m, spec } of models) {
-        await measureModel(backend, m, spec, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
+        const dtype = weightDTypeOf(name) ?? dtypeSetting;
+        await measureModel(backend, m, { ...spec, dtype }, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
       }
     }
     bar.done();
@@ -371,6 +403,7 @@ export const modelSuite: Suite = {
         `prefill: one chunked forward of the whole prompt (batch 1), timed to the first sampled token, after an untimed prefill of the same length ("first prefill tok/s": that first one, which also creates and clears the buffers of its sizes); prefill GPU ms: the GPU time of one prefill from timestamps; decode: ${decodeSteps} steps, each a full model step with the LM head and a greedy pick on the device (one int read back).`,
         'encode p50 ms: host time to encode one decode step (model.step and the argmax, before waiting for the readback).',
         'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, three steps in flight as generate keeps them (and two, for comparison); tok/s over decodeSteps tokens in the steady state (after an untimed warm-up of 32 tokens and at least 0.5 s), host time per queued step, GPU time of one step (timestamp queries, median of 7), and whether its tokens equal the op-by-op ones.',
+        'weights MB: what the backend holds after loading the weights (its own count where it keeps one: WebGPU buffers, pool size classes included, 16-bit weights at 2 bytes an element); weights dtype: how they are stored (math is float32).',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
         ...(batches.length ? ['batch rows ("batch B" in the context column): B sequences prefilled with 16 random tokens each, then greedy decode through one step graph for that batch size, three runs in flight; tok/s counts all B sequences.'] : []),

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Layout, WeightDType } from '@mamba3/model';
-import { checkpointFiles, checkWeightDType, convertCheckpoint, openCheckpoint } from '@mamba3/model';
+import type { Layout } from '@mamba3/model';
+import { checkpointFiles, convertCheckpoint, openCheckpoint } from '@mamba3/model';
+import { parseDType } from '../dtype.js';
 import { writeSafetensorsPlanned } from '@mamba3/tensor/node';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -13,14 +14,6 @@ function parseLayout(v: unknown): Layout {
   return v;
 }
 
-function parseDType(v: unknown): WeightDType | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return checkWeightDType(v);
-  } catch {
-    throw new UsageError(`convert: --dtype must be float32, float16 or bfloat16, got "${String(v)}"`);
-  }
-}
 
 export const convert: Command = {
   name: 'convert',
@@ -40,7 +33,7 @@ export const convert: Command = {
     const [input, output] = positionals;
     if (!input || !output || positionals.length > 2) throw new UsageError(`convert: give IN and OUT\n\n${convert.usage}`);
     const layout = parseLayout(values.layout);
-    const dtype = parseDType(values.dtype);
+    const dtype = parseDType('convert', values.dtype);
     const out = resolve(output);
     if (existsSync(out)) throw new UsageError(`convert: ${output} already exists; remove it or choose another OUT`);
     const ckpt = await openCheckpoint(await checkpointFiles(/^[a-z]+:/.test(input) ? input : resolve(input)));

@@ -1,7 +1,7 @@
 import { join, dirname } from 'node:path';
 import type { TokenizerLike } from '@mamba3/tokenizer';
 import { fromFile } from '@mamba3/tokenizer/node';
-import type { GenerateOptions, PrefillProgress } from '@mamba3/model';
+import type { GenerateOptions, PrefillProgress, WeightDType } from '@mamba3/model';
 import { checkGenerateOptions, loadPretrained, MambaLMHeadModel, TOKENIZER_FILES as MODEL_TOKENIZER_FILES } from '@mamba3/model';
 import { fileSource } from '@mamba3/tensor/node';
 import { Mamba3Error } from '@mamba3/tensor';
@@ -10,6 +10,7 @@ import { CliError, EXIT_INTERRUPTED, UsageError } from '../command.js';
 import { useBackendNamed } from '../backends.js';
 import { isDirectory, isFile, requireExisting, requireFile } from '../files.js';
 import type { FlagValues } from '../schema.js';
+import { DTYPE_USAGE, parseDType } from '../dtype.js';
 
 /** Tokenizer files looked for beside a model, in order: the loader's list (`@mamba3/model`), each also gzipped (the Node reader unpacks it). */
 export const TOKENIZER_FILES = MODEL_TOKENIZER_FILES.flatMap((f) => [f, `${f}.gz`]);
@@ -22,20 +23,20 @@ function loadFailure(path: string, backend: string, err: unknown): unknown {
 }
 
 /** A model from a directory (config.json + weights) or a .safetensors file whose metadata holds the config. */
-export async function loadModel(path: string, backend: string | undefined): Promise<MambaLMHeadModel> {
+export async function loadModel(path: string, backend: string | undefined, dtype?: WeightDType): Promise<MambaLMHeadModel> {
   requireExisting('--model', path);
   const b = await useBackendNamed(backend);
   if (isDirectory(path)) {
     try {
       // Any layout (official .bin or safetensors, Hugging Face), auto-detected; the tokenizer is loadTokenizer's.
-      return (await loadPretrained(path, { backend: b, tokenizer: false })).model;
+      return (await loadPretrained(path, { backend: b, dtype, tokenizer: false })).model;
     } catch (err) {
       throw loadFailure(path, b.name, err);
     }
   }
   const source = await fileSource(path);
   try {
-    return await MambaLMHeadModel.fromPretrained({ weights: source }, { backend: b });
+    return await MambaLMHeadModel.fromPretrained({ weights: source }, { backend: b, dtype });
   } catch (err) {
     throw loadFailure(path, b.name, err);
   } finally {
@@ -86,12 +87,14 @@ export const generateCommand: Command = {
     'usage: mamba3 generate --model PATH --prompt TEXT [--tokenizer FILE] [--backend cpu|wasm|webgpu|tfjs|auto]',
     '                       [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]',
     '                       [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--prefill-slice N]',
+    '                       [--dtype float32|bfloat16|float16]',
     '',
     'PATH: a checkpoint folder of any layout (official config.json + pytorch_model.bin or',
     'model.safetensors, shards with their index, or Hugging Face mamba/mamba2), or a .safetensors file',
     'with the config in its metadata. The tokenizer defaults to a tokenizer file beside the model',
     `(${TOKENIZER_FILES.join(', ')}). Long prompts are read in slices of --prefill-slice tokens (default: what`,
     'the device allows, at most 4096) with a progress line on stderr.',
+    DTYPE_USAGE,
     'Ctrl-C stops prefill or generation cleanly (exit 130).',
   ].join('\n'),
   options: {
@@ -109,16 +112,18 @@ export const generateCommand: Command = {
     stop: { type: 'string', multiple: true },
     stats: { type: 'boolean' },
     'prefill-slice': { type: 'string' },
+    dtype: { type: 'string' },
   },
   async run({ values }) {
     if (typeof values.model !== 'string') throw new UsageError('--model PATH is required (mamba3 generate --help for usage)');
     if (typeof values.prompt !== 'string') throw new UsageError('--prompt TEXT is required');
     const options: GenerateOptions = { ...samplingFlags(values, { maxNewTokens: 128 }), stopStrings: values.stop as string[] | undefined };
+    const dtype = parseDType('generate', values.dtype);
     checkGenerateOptions(options);
     requireExisting('--model', values.model);
     const tokenizer = await loadTokenizer(values.model, values.tokenizer as string | undefined);
     if (!tokenizer) throw new CliError(`--model ${values.model}: no tokenizer beside it (${TOKENIZER_FILES.join(', ')}); give --tokenizer FILE`);
-    const model = await loadModel(values.model, values.backend as string | undefined);
+    const model = await loadModel(values.model, values.backend as string | undefined, dtype);
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
     process.once('SIGINT', onSigint);

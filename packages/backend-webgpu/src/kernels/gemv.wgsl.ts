@@ -8,15 +8,16 @@
  * shrink for narrow outputs so every SM gets work.
  *
  * W's storage: `f32` (vec4<f32>, 4 weights a load) or 16-bit pairs packed in u32 (`f16`, `bf16`:
- * vec4<u32>, 8 weights a load; unpacked in the shader, so no `shader-f16` is needed). Element 2i
- * is the low half of u32 i (little-endian, as a Uint16Array of the weights reads). Math is f32.
+ * vec4<u32>, 8 weights a load; the layout and the unpacking of half.wgsl.ts). Math is f32.
  *
  * Fusions as `GemvFusion`: an RMSNorm of each A row (weight G; the sum of squares reduced with the
  * dot products) and a residual R added to C.
  */
 import { f32Lit } from '../codegen.js';
+import type { HalfKind } from './half.wgsl.js';
+import { unpackVec4 } from './half.wgsl.js';
 
-export type WeightStorage = 'f32' | 'f16' | 'bf16';
+export type WeightStorage = 'f32' | HalfKind;
 
 export interface DecodeGemvSpec {
   /** Rows per chunk (workgroup_id.z picks the chunk). */
@@ -60,13 +61,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   const ms = Array.from({ length: M }, (_, m) => m);
   const accs = [...ms.map((m) => `acc${m}`), ...(s.norm ? ms.map((m) => `ss${m}`) : [])];
   // The weights of load `w` as f32 vec4s, and the A/G vec4 indices they multiply.
-  const unpack = (w: string): string[] => {
-    if (storage === 'f32') return [w];
-    if (storage === 'f16') return [`vec4<f32>(unpack2x16float(${w}.x), unpack2x16float(${w}.y))`, `vec4<f32>(unpack2x16float(${w}.z), unpack2x16float(${w}.w))`];
-    const lo = (c: string) => `bitcast<f32>(${w}.${c} << 16u)`;
-    const hi = (c: string) => `bitcast<f32>(${w}.${c} & 0xffff0000u)`;
-    return [`vec4<f32>(${lo('x')}, ${hi('x')}, ${lo('y')}, ${hi('y')})`, `vec4<f32>(${lo('z')}, ${hi('z')}, ${lo('w')}, ${hi('w')})`];
-  };
+  const unpack = (w: string): string[] => (storage === 'f32' ? [w] : unpackVec4(storage, w));
   const parts = per / 4; // vec4s of A per load
   const use = (w: string, k: string): string => {
     const ws = unpack(w);
@@ -164,30 +159,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 function zero(storage: WeightStorage): string {
   return storage === 'f32' ? 'vec4<f32>(0.0)' : 'vec4<u32>(0u)';
-}
-
-/**
- * out[i] = the 16-bit pair (x[2i], x[2i+1]) packed in one u32 (low half first): f16 by
- * pack2x16float, bf16 by rounding to nearest even (the top 16 bits of the f32).
- */
-export function pack16Wgsl(storage: 'f16' | 'bf16', n: number): string {
-  const pack =
-    storage === 'f16'
-      ? 'pack2x16float(vec2<f32>(lo, hi))'
-      : 'bf16(lo) | (bf16(hi) << 16u)';
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-fn bf16(v: f32) -> u32 {
-  let b = bitcast<u32>(v);
-  return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;
-}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 256u + gid.x;
-  if (i >= ${Math.ceil(n / 2)}u) { return; }
-  let lo = x[2u * i];
-  let hi = select(0.0, x[2u * i + 1u], 2u * i + 1u < ${n}u);
-  out[i] = ${pack};
-}`;
 }

@@ -66,7 +66,10 @@ export function gather(rt: Runtime, x: KernelTensor, indices: KernelTensor, axis
   const n = sizeOf(outShape);
   const out = rt.alloc('gather', n * 4, x.dtype);
   if (n === 0 || D === 0) return out;
-  rt.dispatch(`gather/${t}/${outer}/${D}/${inner}`, () => gatherWgsl(t, outer, D, inner), [buf(x), buf(indices), out.buffer, rt.uniform([J, 0, 0, 0])], rt.grid(groupsFor(n, LAYOUT_WG)));
+  // A 16-bit table (an embedding) is read packed: only the gathered rows are unpacked.
+  const half = (x.storage as GPUStorage).half?.kind;
+  const src = half ? (x.storage as GPUStorage).own : buf(x);
+  rt.dispatch(`gather/${half ?? t}/${outer}/${D}/${inner}`, () => gatherWgsl(t, outer, D, inner, half), [src, buf(indices), out.buffer, rt.uniform([J, 0, 0, 0])], rt.grid(groupsFor(n, LAYOUT_WG)));
   return out;
 }
 

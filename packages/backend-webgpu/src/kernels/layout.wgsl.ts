@@ -17,11 +17,13 @@
  */
 import type { WgslType } from '../codegen.js';
 import { COMMON, COMPUTE_BUILTINS, flatIndex, offsets } from '../codegen.js';
+import type { HalfKind } from './half.wgsl.js';
+import { halfElementFn } from './half.wgsl.js';
 
 export const LAYOUT_WG = 256;
 
-const io = (t: WgslType, extra = '') => `${COMMON}
-@group(0) @binding(0) var<storage, read> x: array<${t}>;${extra}
+const io = (t: WgslType, extra = '', xType: string = t) => `${COMMON}
+@group(0) @binding(0) var<storage, read> x: array<${xType}>;${extra}
 @group(0) @binding(${extra ? 2 : 1}) var<storage, read_write> out: array<${t}>;`;
 
 /** The start offset comes from a uniform: slicing the last position of a prompt moves it with L. */
@@ -70,8 +72,11 @@ fn main(${COMPUTE_BUILTINS}) {
 const idxBinding = '\n@group(0) @binding(1) var<storage, read> indices: array<i32>;';
 
 /** J (the number of indices: tokens, for an embedding) comes from a uniform. */
-export function gatherWgsl(t: WgslType, outer: number, D: number, inner: number): string {
-  return /* wgsl */ `${io(t, idxBinding)}
+export function gatherWgsl(t: WgslType, outer: number, D: number, inner: number, half?: HalfKind): string {
+  // x as 16-bit pairs (half.wgsl.ts): declared u32 and read through `xAt`.
+  const head = half ? `${io(t, idxBinding, 'u32')}\n${halfElementFn(half, 'xAt', 'x')}` : io(t, idxBinding);
+  const idx = `(p * ${D}u + row) * ${inner}u + q`;
+  return /* wgsl */ `${head}
 struct Count { J: u32, pad0: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(3) var<uniform> count: Count;
 @compute @workgroup_size(${LAYOUT_WG})
@@ -83,7 +88,7 @@ fn main(${COMPUTE_BUILTINS}) {
   let j = (i / ${inner}u) % J;
   let p = i / (J * ${inner}u);
   let row = u32(clamp(indices[j], 0, ${D - 1}));
-  out[i] = x[(p * ${D}u + row) * ${inner}u + q];
+  out[i] = ${half ? `xAt(${idx})` : `x[${idx}]`};
 }`;
 }
 

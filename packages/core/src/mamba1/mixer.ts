@@ -1,14 +1,15 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
-import { add, ArgumentError, dispose, engine, exp, formatShape, fusedLinear, keep, linear, neg, ShapeError, silu, split, tidy, zeros } from '@mamba3/tensor';
+import { add, ArgumentError, dispose, engine, exp, formatShape, fusedLinear, keep, linear, neg, ShapeError, sliceAxis, split, tidy, zeros } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
-import { causalConv1d, causalConv1dStep } from '../conv.js';
+import { causalConv1dSilu } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
 import type { Mamba1Config, Mamba1Options } from './config.js';
 import { resolveMamba1Config } from './config.js';
 import { initMamba1Params, mamba1ParamShapes } from './params.js';
-import { selectiveScan, selectiveScanStep } from './scan.js';
+import { selectiveScan } from './scan.js';
+import { mamba1ConvStep, mamba1StepScan } from './step.js';
 
 /** The official decode cache of `Mamba`: conv [b, dInner, dConv], ssm [b, dInner, dState]. */
 export interface Mamba1State extends Record<string, Tensor> {
@@ -41,9 +42,10 @@ function projections(p: Record<string, Tensor>, c: Mamba1Config, x: Tensor): { d
 export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state?: Mamba1State): { y: Tensor; state: Mamba1State } {
   checkInput('Mamba1.forward', c, u, 3);
   return tidy(() => {
-    const [x0, z] = split(withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']), 2, -1);
-    const conv = causalConv1d(x0, p['conv1d.weight'], p['conv1d.bias'] ?? null, state?.conv);
-    const x = silu(conv.y);
+    const xz = withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']);
+    const conv = causalConv1dSilu({ xz, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) }, { offset: 0 });
+    const x = conv.y;
+    const z = sliceAxis(xz, -1, c.dInner, 2 * c.dInner);
     const { delta, B, C } = projections(p, c, x);
     const A = neg(exp(p.A_log));
     const r = selectiveScan({ u: x, delta, A, B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) }, c.chunkSize);
@@ -51,18 +53,19 @@ export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Ten
   });
 }
 
-/** One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`). */
+/**
+ * One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`): in_proj,
+ * the fused conv step, x_proj, the fused dt_proj + scan step + gate, out_proj.
+ */
 export function mamba1StepForward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state: Mamba1State, fuse: StepFusion = {}): { y: Tensor; state: Mamba1State } {
   checkInput('Mamba1.step', c, u, 2);
   return tidy(() => {
     const xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
-    const [x0, z] = split(xz, 2, -1);
-    const conv = causalConv1dStep(x0, p['conv1d.weight'], p['conv1d.bias'] ?? null, state.conv);
-    const x = silu(conv.y);
-    const { delta, B, C } = projections(p, c, x);
-    const r = selectiveScanStep({ u: x, delta, A: neg(exp(p.A_log)), B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], h: state.ssm });
+    const conv = mamba1ConvStep({ xz, conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}) }, {});
+    const dbc = linear(conv.x, p['x_proj.weight']);
+    const r = mamba1StepScan({ xz, x: conv.x, dbc, dtWeight: p['dt_proj.weight'], dtBias: p['dt_proj.bias'], ALog: p.A_log, D: p.D, h: state.ssm }, {});
     const y = withBias(fusedLinear(r.y, p['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), p['out_proj.bias']);
-    return { y, state: { conv: conv.state, ssm: r.state } };
+    return { y, state: { conv: conv.conv, ssm: r.state } };
   });
 }
 

@@ -59,14 +59,21 @@ function scanComposite(inp: SelectiveScanInputs, chunkSize: number): SelectiveSc
     for (let t0 = 0; t0 < L; t0 += chunkSize) {
       const t1 = Math.min(L, t0 + chunkSize);
       const part = (x: Tensor): Tensor => (t0 === 0 && t1 === L ? x : sliceAxis(x, 1, t0, t1));
-      const u = part(inp.u);
-      const delta = softplus(add(part(inp.delta), inp.deltaBias));
-      const dA = exp(mul(expandDims(delta, -1), inp.A));
-      const dBu = mul(expandDims(mul(delta, u), -1), expandDims(part(inp.B), 2));
-      const hs = blockScan(dA, dBu, h);
-      const y = add(sum(mul(hs, expandDims(part(inp.C), 2)), -1), mul(u, inp.D));
-      ys.push(mul(y, silu(part(inp.z))));
-      h = reshape(sliceAxis(hs, 1, t1 - t0 - 1, t1 - t0), [b, E, N]);
+      const hIn = h;
+      // Each block's [b, T, E, N] intermediates are freed as soon as it is done (not at the end
+      // of the whole scan): the memory stays that of one block at any length.
+      const r = tidy(() => {
+        const u = part(inp.u);
+        const delta = softplus(add(part(inp.delta), inp.deltaBias));
+        const dA = exp(mul(expandDims(delta, -1), inp.A));
+        const dBu = mul(expandDims(mul(delta, u), -1), expandDims(part(inp.B), 2));
+        const hs = blockScan(dA, dBu, hIn);
+        const y = add(sum(mul(hs, expandDims(part(inp.C), 2)), -1), mul(u, inp.D));
+        return { y: mul(y, silu(part(inp.z))), h: reshape(sliceAxis(hs, 1, t1 - t0 - 1, t1 - t0), [b, E, N]) };
+      });
+      if (hIn !== inp.h0) hIn.dispose();
+      ys.push(r.y);
+      h = r.h;
     }
     return { y: ys.length === 1 ? ys[0] : concat(ys, 1), state: h };
   });

@@ -1,22 +1,26 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, linear, mul, neg, reshape, ShapeError, silu, split, tidy, zeros,
+  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, linear, mul, neg, reshape, ShapeError, silu, sliceAxis, split, tidy, zeros,
 } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
-import { causalConv1d, causalConv1dStep } from '../conv.js';
+import { causalConv1dSilu } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
 import type { Mamba2Config, Mamba2Options } from './config.js';
 import { resolveMamba2Config } from './config.js';
 import { initMamba2Params, mamba2ParamShapes } from './params.js';
-import { ssdChunked, ssdStep } from './ssd.js';
+import { ssdChunked } from './ssd.js';
+import { mamba2StepCore } from './step.js';
 
 /** The official decode cache of `Mamba2`: conv [b, dSsm + 2·ngroups·dState, dConv], ssm [b, nheads, headdim, dState]. */
 export interface Mamba2State extends Record<string, Tensor> {
   conv: Tensor;
   ssm: Tensor;
 }
+
+/** The official RMSNormGated's eps in Mamba2. */
+const NORM_EPS = 1e-5;
 
 function withBias(y: Tensor, bias: Tensor | undefined): Tensor {
   return bias ? add(y, bias) : y;
@@ -29,20 +33,21 @@ function checkInput(op: string, c: Mamba2Config, u: Tensor, rank: number): void 
   }
 }
 
-/** in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt. */
-function splitProj(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | null; z: Tensor; xBC: Tensor; dt: Tensor } {
-  const tail = [c.dSsm, c.convDim, c.nheads];
-  if (c.dMlp === 0) {
-    const [z, xBC, dt] = split(zxbcdt, tail, -1);
-    return { mlp: null, z, xBC, dt };
-  }
-  const [z0, x0, z, xBC, dt] = split(zxbcdt, [c.dMlp, c.dMlp, ...tail], -1);
-  return { mlp: [z0, x0], z, xBC, dt };
+/**
+ * in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt; the
+ * parts besides xBC (which the conv reads in place from channel `xBCOffset`).
+ */
+function projParts(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | null; z: Tensor; dt: Tensor } {
+  const part = (start: number, n: number): Tensor => sliceAxis(zxbcdt, -1, start, start + n);
+  const mlp: [Tensor, Tensor] | null = c.dMlp === 0 ? null : [part(0, c.dMlp), part(c.dMlp, c.dMlp)];
+  return { mlp, z: part(2 * c.dMlp, c.dSsm), dt: part(c.dInProj - c.nheads, c.nheads) };
 }
+
+const xBCOffset = (c: Mamba2Config): number => 2 * c.dMlp + c.dSsm;
 
 /** After the scan: the gated RMSNorm (or the plain gate), the MLP part in front, out_proj. */
 function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
-  let g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: 1e-5, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
+  let g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: NORM_EPS, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
   if (mlp) g = concat([mul(silu(mlp[0]), mlp[1]), g], -1);
   return withBias(fusedLinear(g, p['out_proj.weight'], residual ? { residual } : {}), p['out_proj.bias']);
 }
@@ -56,9 +61,11 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
   const [b, L] = u.shape;
   const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
   return tidy(() => {
-    const s = splitProj(c, withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']));
-    const conv = causalConv1d(s.xBC, p['conv1d.weight'], p['conv1d.bias'] ?? null, state?.conv);
-    const [x, B, C] = split(silu(conv.y), [c.dSsm, G * N, G * N], -1);
+    const zxbcdt = withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']);
+    const s = projParts(c, zxbcdt);
+    const convIn = { xz: zxbcdt, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) };
+    const conv = causalConv1dSilu(convIn, { offset: xBCOffset(c) });
+    const [x, B, C] = split(conv.y, [c.dSsm, G * N, G * N], -1);
     const r = ssdChunked(
       { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
       { chunkSize: c.chunkSize, dtLimit: c.dtLimit },
@@ -70,14 +77,20 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
 /** One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`). */
 export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state: Mamba2State, fuse: StepFusion = {}): { y: Tensor; state: Mamba2State } {
   checkInput('Mamba2.step', c, u, 2);
-  const b = u.shape[0];
-  const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
+  // The common shape (norm after the gate over all of d_ssm, no MLP part): the gate in the step
+  // kernel and the norm in out_proj's GEMV (norm(y·silu(z))·w is the same value).
+  const normInOutProj = c.rmsnorm && !c.normBeforeGate && c.ngroups === 1 && c.dMlp === 0;
   return tidy(() => {
-    const s = splitProj(c, withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']));
-    const conv = causalConv1dStep(s.xBC, p['conv1d.weight'], p['conv1d.bias'] ?? null, state.conv);
-    const [x, B, C] = split(silu(conv.y), [c.dSsm, G * N, G * N], -1);
-    const r = ssdStep({ x: reshape(x, [b, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, G, N]), C: reshape(C, [b, G, N]), D: p.D, dtBias: p.dt_bias, h: state.ssm }, c.dtLimit);
-    return { y: finish(p, c, reshape(r.y, [b, c.dSsm]), s.z, s.mlp, fuse.residual), state: { conv: conv.state, ssm: r.state } };
+    const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+    const inputs = { zxbcdt, conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}), dtBias: p.dt_bias, ALog: p.A_log, D: p.D, h: state.ssm };
+    const r = mamba2StepCore(inputs, { dMlp: c.dMlp, ngroups: c.ngroups, dtLimit: c.dtLimit, gate: normInOutProj });
+    const next = { conv: r.conv, ssm: r.state };
+    if (normInOutProj) {
+      const opts = { norm: { weight: p['norm.weight'], eps: NORM_EPS }, ...(fuse.residual ? { residual: fuse.residual } : {}) };
+      return { y: withBias(fusedLinear(r.y, p['out_proj.weight'], opts), p['out_proj.bias']), state: next };
+    }
+    const s = projParts(c, zxbcdt);
+    return { y: finish(p, c, r.y, s.z, s.mlp, fuse.residual), state: next };
   });
 }
 

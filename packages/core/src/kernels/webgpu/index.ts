@@ -12,6 +12,11 @@ import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
 import { mamba1ScanKernel, mamba2ScanKernel } from './family-scans.js';
+import { convSiluKernel } from './family-conv.js';
+import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult } from '../../conv-silu.js';
+import { mamba1ConvStepKernel, mamba1StepScanKernel, mamba2StepCoreKernel } from './family-mixer-steps.js';
+import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
+import type { Mamba2StepCoreAttrs, Mamba2StepCoreInputs, Mamba2StepCoreResult } from '../../mamba2/step.js';
 import type { SelectiveScanInputs } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs } from '../../mamba2/ssd.js';
 
@@ -93,4 +98,28 @@ export const webgpuKernels = [
     supports: storageBuffers(10),
     kernelFunc: ({ inputs, attrs, backend }) => mamba2ScanKernel(gpuOf(backend, 'mamba2SsdChunked'), inputs, attrs),
   } satisfies KernelConfig<SsdInputs, SsdAttrs, SsdResult>,
+  {
+    kernelName: 'causalConv1dSilu',
+    backendName: 'webgpu',
+    supports: storageBuffers(6),
+    kernelFunc: ({ inputs, attrs, backend }) => convSiluKernel(gpuOf(backend, 'causalConv1dSilu'), inputs, attrs),
+  } satisfies KernelConfig<ConvSiluInputs, ConvSiluAttrs, ConvSiluResult>,
+  {
+    kernelName: 'mamba1ConvStep',
+    backendName: 'webgpu',
+    supports: storageBuffers(6),
+    kernelFunc: ({ inputs, backend }) => mamba1ConvStepKernel(gpuOf(backend, 'mamba1ConvStep'), inputs),
+  } satisfies KernelConfig<Mamba1ConvStepInputs, Record<string, never>, Mamba1ConvStepResult>,
+  {
+    kernelName: 'mamba1StepScan',
+    backendName: 'webgpu',
+    supports: storageBuffers(10),
+    kernelFunc: ({ inputs, backend }) => mamba1StepScanKernel(gpuOf(backend, 'mamba1StepScan'), inputs),
+  } satisfies KernelConfig<Mamba1StepScanInputs, Record<string, never>, Mamba1StepScanResult>,
+  {
+    kernelName: 'mamba2StepCore',
+    backendName: 'webgpu',
+    supports: storageBuffers(11),
+    kernelFunc: ({ inputs, attrs, backend }) => mamba2StepCoreKernel(gpuOf(backend, 'mamba2StepCore'), inputs, attrs),
+  } satisfies KernelConfig<Mamba2StepCoreInputs, Mamba2StepCoreAttrs, Mamba2StepCoreResult>,
 ];

@@ -1,0 +1,73 @@
+import type { Tensor } from '@mamba3/tensor';
+import { defineFusedOp, exp, formatShape, linear, neg, ShapeError, silu, split } from '@mamba3/tensor';
+import { causalConv1dStep } from '../conv.js';
+import { selectiveScanStep } from './scan.js';
+
+/*
+ * A Mamba-1 decode step between in_proj and out_proj as two fused ops around x_proj (a GEMV the
+ * backend runs): `mamba1ConvStep` (the conv step and SiLU) and `mamba1StepScan` (dt_proj,
+ * softplus, the scan step, D and the z gate). Backends may register one kernel for each.
+ * Shapes: xz [b, 2·E] (in_proj's output: x then z); conv [b, E, dConv]; convWeight [E, 1, dConv];
+ * convBias [E]; dbc [b, R + 2·N] (x_proj's output: dt, B, C); dtWeight [E, R]; dtBias [E];
+ * ALog [E, N]; D [E]; h [b, E, N].
+ */
+
+export type Mamba1ConvStepInputs = { xz: Tensor; conv: Tensor; convWeight: Tensor; convBias?: Tensor };
+export type Mamba1ConvStepResult = { x: Tensor; conv: Tensor };
+
+export type Mamba1StepScanInputs = { xz: Tensor; x: Tensor; dbc: Tensor; dtWeight: Tensor; dtBias: Tensor; ALog: Tensor; D: Tensor; h: Tensor };
+export type Mamba1StepScanResult = { y: Tensor; state: Tensor };
+
+function want(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
+  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
+  }
+}
+
+/** The x half of xz through the conv step and SiLU; the rolled conv state. */
+export const mamba1ConvStep = defineFusedOp<Mamba1ConvStepInputs, Record<string, never>, Mamba1ConvStepResult>({
+  name: 'mamba1ConvStep',
+  inputNames: ['xz', 'conv', 'convWeight', 'convBias'],
+  outputNames: ['x', 'conv'],
+  check: (inp) => {
+    const op = 'mamba1ConvStep';
+    if (inp.conv.rank !== 3) throw new ShapeError(`${op}: state.conv ${formatShape(inp.conv.shape)} should be [batch, d_inner, d_conv]`);
+    const [b, E, K] = inp.conv.shape;
+    want(op, 'xz', inp.xz, [b, 2 * E]);
+    want(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
+    want(op, 'conv1d.bias', inp.convBias, [E]);
+    return { x: [b, E], conv: [b, E, K] };
+  },
+  composite: (inp) => {
+    const [x0] = split(inp.xz, 2, -1);
+    const r = causalConv1dStep(x0, inp.convWeight, inp.convBias ?? null, inp.conv);
+    return { x: silu(r.y), conv: r.state };
+  },
+});
+
+/** dt_proj, the selective scan step and the gate: y [b, E] before out_proj, the next ssm state. */
+export const mamba1StepScan = defineFusedOp<Mamba1StepScanInputs, Record<string, never>, Mamba1StepScanResult>({
+  name: 'mamba1StepScan',
+  inputNames: ['xz', 'x', 'dbc', 'dtWeight', 'dtBias', 'ALog', 'D', 'h'],
+  outputNames: ['y', 'state'],
+  check: (inp) => {
+    const op = 'mamba1StepScan';
+    if (inp.h.rank !== 3) throw new ShapeError(`${op}: state.ssm ${formatShape(inp.h.shape)} should be [batch, d_inner, d_state]`);
+    const [b, E, N] = inp.h.shape;
+    const R = inp.dtWeight.shape[1] ?? 0;
+    want(op, 'xz', inp.xz, [b, 2 * E]);
+    want(op, 'x', inp.x, [b, E]);
+    want(op, 'dt_proj.weight', inp.dtWeight, [E, R]);
+    want(op, 'x_proj output', inp.dbc, [b, R + 2 * N]);
+    want(op, 'A_log', inp.ALog, [E, N]);
+    for (const k of ['dtBias', 'D'] as const) want(op, k, inp[k], [E]);
+    return { y: [b, E], state: [b, E, N] };
+  },
+  composite: (inp) => {
+    const N = inp.ALog.shape[1];
+    const R = inp.dtWeight.shape[1];
+    const [dt, B, C] = split(inp.dbc, [R, N, N], -1);
+    const [, z] = split(inp.xz, 2, -1);
+    return selectiveScanStep({ u: inp.x, delta: linear(dt, inp.dtWeight), A: neg(exp(inp.ALog)), B, C, D: inp.D, z, deltaBias: inp.dtBias, h: inp.h });
+  },
+});
