@@ -22,6 +22,12 @@ export async function loadBackends(): Promise<void> {
   for (const name of Object.keys(DTYPE_SUFFIXES).map((s) => `webgpu${s}`)) {
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name }), 0);
   }
+  // The earlier matmul kernels ('legacy'), and any register-tile variants named in
+  // MAMBA3_MATMUL_TILES (comma list), for side-by-side model runs (tools/gpu/matmul-sweep.sh).
+  for (const tile of ['legacy', ...(process.env.MAMBA3_MATMUL_TILES?.split(',').filter(Boolean) ?? [])]) {
+    const name = `webgpu-mm-${tile}`;
+    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, matmulTile: tile }), 0);
+  }
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }

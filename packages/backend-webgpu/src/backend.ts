@@ -4,7 +4,7 @@ import type { DeviceOptions } from './device.js';
 import { acquireDevice } from './device.js';
 import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
-import { fusedLinear, matmul } from './kernels/matmul.js';
+import { checkMatmulTile, fusedLinear, matmul } from './kernels/matmul.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
 import { COMMON, f32Lit } from './codegen.js';
@@ -61,6 +61,7 @@ function checkDType(op: string, dtype: DType): void {
  * `BackendUnavailableError` saying why and how to get an adapter when there is none.
  */
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+  checkMatmulTile(opts.matmulTile);
   const acquired = await acquireDevice(opts);
   const rt = new Runtime(acquired.device, { ...opts, subgroupSizes: acquired.subgroupSizes });
   const name = opts.name ?? 'webgpu';

@@ -12,6 +12,9 @@ import { createWebGPUBackend } from './backend.js';
 
 export { createWebGPUBackend } from './backend.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
+export type { MatmulTile } from './options.js';
+/** The register-tiled matmul shapes `matmulTile` accepts by name (BMxBNxBK-TMxTN). */
+export { TILE_VARIANTS as MATMUL_TILE_VARIANTS } from './kernels/matmul-tiled.wgsl.js';
 // The kernel-authoring API (`WebGPUBackend.runtime`): fused-op kernels in other packages import these types only.
 export type { RuntimeStats, Runtime, GPUStorage } from './runtime.js';
 

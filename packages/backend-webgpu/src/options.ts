@@ -1,3 +1,6 @@
+/** See `RuntimeOptions.matmulTile`. */
+export type MatmulTile = 64 | 128 | 'auto' | 'legacy' | (string & {});
+
 /** What the runtime counts (see `WebGPUBackend.stats()`). */
 export interface RuntimeStats {
   /** Bytes in buffers held by live tensors. */
@@ -50,6 +53,11 @@ export interface RuntimeOptions {
    * bytes, then need no unpack in the decode step). 0 packs every tensor.
    */
   halfMinElements?: number;
-  /** Tile of unbatched large matmuls: 128 (8x8 per invocation), 64 (4x4), or 'auto' (default: by output size). */
-  matmulTile?: 64 | 128 | 'auto';
+  /**
+   * Tiling of the large matmuls: 'auto' (default: a register-tiled shape chosen by the output's
+   * size), a register-tile variant by name ('128x128x16-8x8': BMxBNxBK-TMxTN, see
+   * `MATMUL_TILE_VARIANTS`), or for comparison the earlier kernels: 64 / 128 (64x64 / 128x128
+   * tiles) or 'legacy' (their choice by size).
+   */
+  matmulTile?: MatmulTile;
 }

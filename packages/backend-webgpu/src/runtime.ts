@@ -9,7 +9,7 @@ import { halfKind, packHalves, UNPACK_WG, unpackWgsl } from './kernels/half.wgsl
 import { BufferPool, GPUStorage, sizeClass } from './pool.js';
 import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
-import type { RuntimeOptions, RuntimeStats } from './options.js';
+import type { MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
 
 export { GPUStorage, sizeClass } from './pool.js';
 export { StepGraphGPU } from './capture.js';
@@ -52,7 +52,7 @@ export class Runtime {
    * reduce it with subgroupAdd (wider subgroups would mix rows).
    */
   readonly subgroupReduce: boolean;
-  readonly matmulTile: 64 | 128 | 'auto';
+  readonly matmulTile: MatmulTile;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
   /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */

@@ -12,7 +12,7 @@ import * as tensorOps from '@mamba3/tensor';
 import * as core from '@mamba3/core';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
 import { MambaLMHeadModel } from '@mamba3/model';
-import { createWebGPUBackend } from '@mamba3/backend-webgpu';
+import { createWebGPUBackend, MATMUL_TILE_VARIANTS } from '@mamba3/backend-webgpu';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
 import { machineInfo } from '../machine.js';
 
@@ -53,7 +53,7 @@ async function timeIt(be: WebGPUBackend, fn: () => Tensor | Tensor[], iters: num
 const best = (t: Timing) => (t.gpuMs !== null && t.gpuMs <= t.ms ? t.gpuMs : t.ms);
 const r3 = (v: number) => +v.toPrecision(3);
 
-function matmulCases(quick: boolean, T: number): { name: string; M: number; K: number; N: number; transB: boolean }[] {
+function matmulCases(quick: boolean, T: number): { name: string; M: number; K: number; N: number; transB: boolean; transA?: boolean }[] {
   if (quick) {
     return [
       { name: 'square', M: 256, K: 256, N: 256, transB: false },
@@ -73,6 +73,53 @@ function matmulCases(quick: boolean, T: number): { name: string; M: number; K: n
   ];
 }
 
+/**
+ * The products of a 130M Mamba-3 prefill as the model runs them (x·Wᵀ, W [N, K] as nn.Linear
+ * stores it), and one weight gradient of training's backward (dW = dyᵀ·x).
+ */
+function prefillCases(): ReturnType<typeof matmulCases> {
+  return [
+    { name: 'in_proj x·Wᵀ L=512', M: 512, K: 768, N: 3432, transB: true },
+    { name: 'in_proj x·Wᵀ L=2048', M: 2048, K: 768, N: 3432, transB: true },
+    { name: 'out_proj x·Wᵀ L=2048', M: 2048, K: 1536, N: 768, transB: true },
+    { name: 'in_proj x·Wᵀ L=8192', M: 8192, K: 768, N: 3432, transB: true },
+    { name: 'out_proj x·Wᵀ L=8192', M: 8192, K: 1536, N: 768, transB: true },
+    { name: 'LM head x·Wᵀ L=2048', M: 2048, K: 768, N: 50280, transB: true },
+    { name: 'in_proj dW = dyᵀ·x L=2048', M: 3432, K: 2048, N: 768, transB: false, transA: true },
+  ];
+}
+
+/**
+ * `--set tiles=all` (or a comma list of MATMUL_TILE_VARIANTS names, 'legacy', 64, 128): each
+ * tiling forced on its own backend, on the prefill products (`--set shapes=prefill`, the
+ * default here) or the usual cases; 'auto' is always timed too. `--set dawn=...` passes Dawn
+ * toggles to these backends.
+ */
+async function sweepMatmul(tiles: string, shapes: string | undefined, dawn: string | undefined, quick: boolean, rows: Row[]): Promise<void> {
+  // `--set dawn=toggle,...`: Dawn toggles for these backends (e.g. disable_robustness: the
+  // WGSL index clamps dropped); Node only, through the `webgpu` package's create().
+  const gpu = dawn ? (await import('webgpu')).create([`enable-dawn-features=${dawn}`]) : undefined;
+  const suffix = dawn ? ` +${dawn}` : '';
+  const names = tiles === 'all' ? ['auto', 'legacy', '64', '128', ...Object.keys(MATMUL_TILE_VARIANTS)] : ['auto', ...tiles.split(',').filter((t) => t !== 'auto')];
+  const cases = shapes === 'usual' ? matmulCases(quick, quick ? 64 : 2048).filter((c) => c.M >= 128) : quick ? prefillCases().map((c) => ({ ...c, M: Math.min(c.M, 256), N: Math.min(c.N, 300) })) : prefillCases();
+  for (const name of names) {
+    const tile = name === '64' || name === '128' ? (Number(name) as 64 | 128) : name;
+    const be = await createWebGPUBackend({ name: `webgpu-tile-${name}`, matmulTile: tile, ...(gpu ? { gpu } : {}) });
+    try {
+      for (const c of cases) {
+        // A variant this device cannot run (workgroup memory, invocations) is reported, not fatal.
+        await benchMatmulCase(be, name + suffix, c, quick, rows).catch((err: unknown) => console.log(`  matmul ${c.name} (tile ${name}${suffix}): skipped, ${err instanceof Error ? err.message : String(err)}`));
+      }
+    } finally {
+      be.dispose();
+    }
+  }
+  for (const c of cases) {
+    const ranked = rows.filter((r) => r.case === c.name && typeof r['TFLOP/s'] === 'number').sort((x, y) => (y['TFLOP/s'] as number) - (x['TFLOP/s'] as number));
+    console.log(`  ${c.name}: ${ranked.slice(0, 5).map((r) => `${r.tile} ${r['TFLOP/s']}`).join(', ')}`);
+  }
+}
+
 async function benchMatmul(be: WebGPUBackend, quick: boolean, rows: Row[]): Promise<void> {
   const T = quick ? 64 : 2048;
   // Full runs also force each tile size on the large products, to check the 'auto' choice.
@@ -88,14 +135,16 @@ async function benchMatmul(be: WebGPUBackend, quick: boolean, rows: Row[]): Prom
 }
 
 async function benchMatmulCase(be: WebGPUBackend, tile: string, c: ReturnType<typeof matmulCases>[number], quick: boolean, rows: Row[]): Promise<void> {
-  const a = ops.randomNormal([c.M, c.K], { seed: 1, backend: be });
+  const a = ops.randomNormal(c.transA ? [c.K, c.M] : [c.M, c.K], { seed: 1, backend: be });
   const w = ops.randomNormal(c.transB ? [c.N, c.K] : [c.K, c.N], { seed: 2, backend: be });
-  const iters = quick ? 3 : c.M * c.N * c.K > 1e10 ? 10 : 50;
-  const t = await timeIt(be, () => ops.matmul(a, w, { transposeB: c.transB }), iters);
   const flops = 2 * c.M * c.N * c.K;
+  // About 40 ms of GPU work per timed batch at 30 TFLOP/s.
+  const iters = quick ? 3 : Math.max(5, Math.min(50, Math.ceil(1.2e12 / flops)));
+  const t = await timeIt(be, () => ops.matmul(a, w, { transposeA: c.transA ?? false, transposeB: c.transB }), iters);
   const bytes = 4 * (c.M * c.K + c.K * c.N + c.M * c.N);
   rows.push({
     kernel: tile === 'auto' ? 'matmul' : `matmul (tile ${tile})`,
+    tile,
     case: c.name,
     shape: `${c.M}x${c.K}x${c.N}`,
     'ms (wall)': r3(t.ms),
@@ -272,7 +321,8 @@ export const webgpuKernelsSuite: Suite = {
     const want = (k: string) => !only || only.includes(k);
     console.log(`  device: ${be.info.device}; features: ${[...be.features].join(', ')}`);
     try {
-      if (want('matmul')) await benchMatmul(be, opts.quick, rows);
+      if (opts.settings.tiles) await sweepMatmul(opts.settings.tiles, opts.settings.shapes, opts.settings.dawn, opts.quick, rows);
+      else if (want('matmul')) await benchMatmul(be, opts.quick, rows);
       if (want('scan')) await benchScans(be, opts.quick, rows);
       if (want('mixer')) await benchMixerStep(be, opts.quick, rows);
       if (want('decode')) await benchDecode(be, opts.quick, rows);

@@ -2,10 +2,19 @@ import type { KernelTensor, Shape } from '@mamba3/tensor';
 import { sizeOf, UnsupportedError } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
+import type { MatmulTile } from '../options.js';
 import type { MatmulDims } from './matmul.wgsl.js';
 import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, splitKReduceWgsl, TILE, toF16Wgsl, withF16B } from './matmul.wgsl.js';
 import { decodeGemv } from './gemv.js';
+import type { TileVariant } from './matmul-tiled.wgsl.js';
+import { matmulRegTiledWgsl, sharedBytesOf, threadsOf, TILE_VARIANTS, variantName, vec4Reads } from './matmul-tiled.wgsl.js';
 import { buf } from './util.js';
+
+/** Throws on a `matmulTile` option that names no kernel (checked before a device is made). */
+export function checkMatmulTile(tile: MatmulTile | undefined): void {
+  if (tile === undefined || tile === 'auto' || tile === 'legacy' || tile === 64 || tile === 128 || TILE_VARIANTS[tile]) return;
+  throw new UnsupportedError(`webgpu: matmulTile '${tile}' is not a tile variant; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
+}
 
 /** Batched matmul with broadcast batch dims; small M against a [N, K] weight takes the GEMV kernel. */
 export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: boolean, transB: boolean, outShape: Shape): GPUStorage {
@@ -53,13 +62,16 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${+vec4}/${key}`, f(() => gemvTransBWgsl(d, sg, { vec4 })), [buf(a), B, out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {
     gemv(rt, d, buf(a), B, out, h, f);
-  } else if (batch.length === 0 && useLargeTiles(rt, M, N)) {
-    rt.dispatch(`matmul128/${h}${N}/${K}/${+transA}${+transB}`, f(() => matmulTiled128Wgsl(d)), [buf(a), B, out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / 128), Math.ceil(M / 128), 1]);
-  } else if (batch.length === 0) {
-    const k2 = `matmul/rM/${h}${N}/${K}/${+transA}${+transB}`;
-    rt.dispatch(k2, f(() => matmulTiledWgsl(d, true)), [buf(a), B, out.buffer, rt.uniform([M, 0, 0, 0])], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
+  } else if (half || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') {
+    legacyTiled(rt, d, buf(a), B, out, h, f);
   } else {
-    rt.dispatch(`matmul/${key}`, () => matmulTiledWgsl(d, false), [buf(a), buf(b), out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), nBatch]);
+    const v = pickVariant(rt, d, nBatch);
+    const runtimeM = batch.length === 0;
+    const vr = vec4Reads(d);
+    const shape = runtimeM ? '' : `${M}/${batchShape}/${batchStrides.join(';')}/`;
+    const rkey = `mmreg/${variantName(v)}/${shape}${N}/${K}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
+    const bufs = [buf(a), buf(b), out.buffer, ...(runtimeM ? [rt.uniform([M, 0, 0, 0])] : [])];
+    rt.dispatch(rkey, () => matmulRegTiledWgsl(d, v, runtimeM), bufs, [Math.ceil(N / v.BN), Math.ceil(M / v.BM), nBatch]);
   }
   return out;
 }
@@ -114,10 +126,47 @@ function gemv(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUSt
   rt.release(part);
 }
 
-/** 128x128 tiles when they still give about two workgroups per SM of a large GPU (or when forced). */
-function useLargeTiles(rt: Runtime, M: number, N: number): boolean {
-  if (rt.matmulTile !== 'auto') return rt.matmulTile === 128;
-  return Math.ceil(M / 128) * Math.ceil(N / 128) >= TARGET_WORKGROUPS;
+/**
+ * The kernels before register tiling (matmulTile 64, 128 or 'legacy' picks them; the opt-in f16 weight
+ * path keeps them, its reads being rewritten by withF16B): 128x128 tiles when they still give
+ * about two workgroups per SM of a large GPU.
+ */
+function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, h: string, f: (code: () => string) => () => string): void {
+  const { M, N, K, transA, transB } = d;
+  if (d.batchShape.length > 0) {
+    const key = `matmul/${M}/${N}/${K}/${+transA}${+transB}/${d.batchShape}/${d.batchStrides.join(';')}`;
+    rt.dispatch(key, () => matmulTiledWgsl(d, false), [a, b, out.buffer], [Math.ceil(N / TILE), Math.ceil(M / TILE), sizeOf(d.batchShape)]);
+    return;
+  }
+  const large = typeof rt.matmulTile === 'number' ? rt.matmulTile === 128 : Math.ceil(M / 128) * Math.ceil(N / 128) >= TARGET_WORKGROUPS;
+  const rows = rt.uniform([M, 0, 0, 0]);
+  if (large) rt.dispatch(`matmul128/${h}${N}/${K}/${+transA}${+transB}`, f(() => matmulTiled128Wgsl(d)), [a, b, out.buffer, rows], [Math.ceil(N / 128), Math.ceil(M / 128), 1]);
+  else rt.dispatch(`matmul/rM/${h}${N}/${K}/${+transA}${+transB}`, f(() => matmulTiledWgsl(d, true)), [a, b, out.buffer, rows], [Math.ceil(N / TILE), Math.ceil(M / TILE), 1]);
+}
+
+/**
+ * Register-tile shapes 'auto' tries, largest first: the first that wastes little of its tiles on
+ * ragged edges and still gives two workgroups per SM of a large GPU wins; else the one with the
+ * most workgroups that wastes little, else the smallest. (Chosen before any H100 timing of these
+ * kernels: tools/gpu/matmul-sweep.sh says which shapes win there.)
+ */
+const AUTO_VARIANTS = ['128x128x16-8x8w', '128x64x16-8x8w', '64x64x16-4x4w', '32x64x16-4x4w'];
+
+/** Most padding (tile area over output area) 'auto' accepts from a tile shape. */
+const MAX_TILE_WASTE = 1.15;
+
+function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
+  const fits = (v: TileVariant) =>
+    threadsOf(v) <= rt.limits.maxComputeInvocationsPerWorkgroup && sharedBytesOf(v, d.transA, d.transB) <= rt.limits.maxComputeWorkgroupStorageSize;
+  if (typeof rt.matmulTile === 'string' && rt.matmulTile !== 'auto' && rt.matmulTile !== 'legacy') {
+    const v = TILE_VARIANTS[rt.matmulTile];
+    if (v && fits(v)) return v;
+    throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
+  }
+  const cands = AUTO_VARIANTS.map((n) => TILE_VARIANTS[n]).filter(fits);
+  const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
+  const snug = cands.filter((v) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
+  return snug.find((v) => groups(v) >= 2 * TARGET_WORKGROUPS) ?? snug[snug.length - 1] ?? cands[cands.length - 1];
 }
 
 interface HalfCopy {

@@ -1,0 +1,273 @@
+/**
+ * Register-tiled GEMM, one generator for a small set of tile shapes.
+ *
+ * C[z] (M x N) = op(A[z]) (M x K) · op(B[z]) (K x N) for each batch index z (= workgroup_id.z;
+ * per-operand batch offsets baked, 0 along broadcast dims).
+ *   A: [.., M, K], or [.., K, M] with transA;  B: [.., K, N], or [.., N, K] with transB.
+ *
+ * A workgroup of (BN/TN) x (BM/TM) invocations computes a BM x BN tile of C; each invocation a
+ * TM x TN micro-tile held in TM·TN/4 vec4 accumulators. Its rows are TM/4 groups of 4 that sit
+ * BM/(TM/4) apart (columns alike), so the vec4 reads of the staged tiles are contiguous across
+ * neighbouring invocations. Per k-step a BM x BK slice of A and a BK x BN slice of B are staged in
+ * workgroup memory as [k][m/4] and [k][n/4] vec4 arrays (two buffers: the next slice is fetched
+ * into registers while the current one is multiplied, then stored to the other buffer, so one
+ * barrier per k-step). Global reads are vec4 along the contiguous axis when that axis is a
+ * multiple of 4 (then a vec4 is wholly inside or outside the matrix), else four scalar reads; a
+ * slice read along k (A plain, B transposed) is transposed on its way to workgroup memory, whose
+ * rows are then padded by one vec4 against bank conflicts. Accumulation is plain f32 FMA.
+ */
+import { offsets } from '../codegen.js';
+import type { MatmulDims } from './matmul.wgsl.js';
+
+/** One tile shape: BM x BN outputs per workgroup, TM x TN per invocation, BK deep k-steps. */
+export interface TileVariant {
+  BM: number;
+  BN: number;
+  BK: number;
+  TM: number;
+  TN: number;
+  /** Spell out the BK steps of a slice (else a WGSL loop, which the driver may unroll itself). */
+  unroll: boolean;
+  /**
+   * Warp layout: each 32 consecutive invocations cover 8 x 4 micro-tiles (columns x rows), so a
+   * k-step's shared reads touch 8 B vec4s and 4 A vec4s per 32 lanes instead of 16 and 2 (fewer
+   * shared-memory wavefronts on 32-wide subgroups); else rows of TX invocations.
+   */
+  warp: boolean;
+}
+
+/**
+ * The shapes the H100 sweep times. Names: BMxBNxBK-TMxTN, then `w` for the warp layout and `u`
+ * when the k-steps are unrolled. Every shape comes plain and with `w`; the large ones also `wu`.
+ */
+export const TILE_VARIANTS: Readonly<Record<string, TileVariant>> = Object.fromEntries(
+  (
+    [
+      [128, 128, 8, 8, 8, true],
+      [128, 128, 16, 8, 8, true],
+      [128, 64, 8, 8, 8, false],
+      [128, 64, 16, 8, 8, true],
+      [64, 128, 16, 8, 8, false],
+      [128, 64, 16, 8, 4, false],
+      [64, 64, 16, 4, 4, true],
+      [64, 64, 32, 4, 4, false],
+      [64, 64, 16, 8, 4, false],
+      [32, 64, 16, 4, 4, false],
+    ] as const
+  ).flatMap(([BM, BN, BK, TM, TN, withUnrolled]) =>
+    [
+      [false, false],
+      [true, false],
+      ...(withUnrolled ? [[true, true] as const] : []),
+    ].map(([warp, unroll]) => {
+      const v = { BM, BN, BK, TM, TN, warp, unroll };
+      return [variantName(v), v] as const;
+    }),
+  ),
+);
+
+export function variantName(v: TileVariant): string {
+  return `${v.BM}x${v.BN}x${v.BK}-${v.TM}x${v.TN}${v.warp ? 'w' : ''}${v.unroll ? 'u' : ''}`;
+}
+
+/** Invocations per workgroup of a variant. */
+export function threadsOf(v: TileVariant): number {
+  return (v.BM / v.TM) * (v.BN / v.TN);
+}
+
+/** Workgroup memory a variant stages (two buffers of both slices, padded rows included). */
+export function sharedBytesOf(v: TileVariant, transA: boolean, transB: boolean): number {
+  return 2 * v.BK * (rowVec4s(v, v.BM, !transA) + rowVec4s(v, v.BN, transB)) * 16;
+}
+
+/** Workgroup memory every WebGPU device offers (the default maxComputeWorkgroupStorageSize is half). */
+const SHARED_BUDGET = 32768;
+
+/**
+ * vec4s per staged k-row: padded by one when the slice is transposed on its way in (its scalar
+ * stores then spread over more banks), unless the padding would overflow 32 KiB.
+ */
+function rowVec4s(v: TileVariant, width: number, transposed: boolean): number {
+  const pad = 2 * v.BK * (v.BM / 4 + v.BN / 4 + 2) * 16 <= SHARED_BUDGET;
+  return width / 4 + (transposed && pad ? 1 : 0);
+}
+
+/**
+ * Which global reads may be vec4: the contiguous axis of A (K, or M with transA), of B (N, or K
+ * with transB) and of C (N) a multiple of 4. Part of the pipeline key.
+ */
+export interface Vec4Reads {
+  a: boolean;
+  b: boolean;
+  c: boolean;
+}
+
+export function vec4Reads(d: Pick<MatmulDims, 'M' | 'N' | 'K' | 'transA' | 'transB'>): Vec4Reads {
+  return { a: (d.transA ? d.M : d.K) % 4 === 0, b: (d.transB ? d.K : d.N) % 4 === 0, c: d.N % 4 === 0 };
+}
+
+/**
+ * One operand's staging code. The operand is stored as rows x cols (cols contiguous, `ld` apart)
+ * and `along` says which stored axis is k; `width` is the tile's other extent (BM or BN).
+ */
+interface Operand {
+  name: 'A' | 'B';
+  shared: 'As' | 'Bs';
+  /** Stored with k contiguous (A plain, B transposed): the slice is transposed into shared. */
+  kContig: boolean;
+  width: number;
+  /** Tile origin along the non-k axis, its extent (WGSL expressions) and the row stride. */
+  origin: string;
+  extent: string;
+  ld: string;
+  vec4: boolean;
+}
+
+/** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
+function fetchCode(o: Operand, v: TileVariant, T: number, K: number): { decl: string; fetch: string; stash: string } {
+  const units = (o.width * v.BK) / 4;
+  const per = Math.ceil(units / T);
+  const guard = units % T !== 0;
+  // A unit: 4 consecutive elements along the contiguous axis. kContig: (w, kq) reads k..k+3 of
+  // row w; else (k, wq) reads columns 4wq..4wq+3 of row k.
+  const perRow = o.kContig ? v.BK / 4 : o.width / 4;
+  const stride = rowVec4s(v, o.width, o.kContig);
+  const decl: string[] = [];
+  const fetch: string[] = [];
+  const stash: string[] = [];
+  for (let q = 0; q < per; q++) {
+    const r = `p${o.name}${q}`;
+    decl.push(`var ${r} = vec4<f32>(0.0);`);
+    const e = `(tid + ${q * T}u)`;
+    const [row, col] = o.kContig ? [`(${o.origin} + ${e} / ${perRow}u)`, `(k0 + (${e} % ${perRow}u) * 4u)`] : [`(k0 + ${e} / ${perRow}u)`, `(${o.origin} + (${e} % ${perRow}u) * 4u)`];
+    const [rowLim, colLim] = o.kContig ? [o.extent, `${K}u`] : [`${K}u`, o.extent];
+    const at = `off${o.name} + ${row} * ${o.ld} + ${col}`;
+    let body: string;
+    if (o.vec4) {
+      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${r} = ${o.name}[(${at}) / 4u]; } else { ${r} = vec4<f32>(0.0); }`;
+    } else {
+      const lanes = [0, 1, 2, 3].map((j) => `if (${row} < ${rowLim} && ${col} + ${j}u < ${colLim}) { ${r}[${j}] = ${o.name}[${at} + ${j}u]; }`);
+      body = `${r} = vec4<f32>(0.0);\n      ${lanes.join('\n      ')}`;
+    }
+    fetch.push(guard ? `if (${e} < ${units}u) {\n      ${body}\n    }` : `{\n      ${body}\n    }`);
+    // Into shared [k][w/4] (vec4 over w): kContig scatters the 4 k values into 4 k-rows.
+    const st = o.kContig
+      ? `{ let w = ${e} / ${perRow}u; let k = (${e} % ${perRow}u) * 4u;\n      ${[0, 1, 2, 3].map((j) => `${o.shared}[nxt${o.name} + (k + ${j}u) * ${stride}u + w / 4u][w % 4u] = ${r}[${j}];`).join('\n      ')} }`
+      : `${o.shared}[nxt${o.name} + (${e} / ${perRow}u) * ${stride}u + ${e} % ${perRow}u] = ${r};`;
+    stash.push(guard ? `if (${e} < ${units}u) ${st.startsWith('{') ? st : `{ ${st} }`}` : st);
+  }
+  return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), stash: stash.join('\n    ') };
+}
+
+/**
+ * The kernel for one variant. `runtimeM`: unbatched products read M from a uniform (binding 3),
+ * so one pipeline serves every row count (prefill lengths vary; weights, hence N and K, do not).
+ */
+export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, runtimeM: boolean): string {
+  const { N, K, transA, transB } = d;
+  const { BM, BN, BK, TM, TN } = v;
+  const TX = BN / TN;
+  const TY = BM / TM;
+  const T = TX * TY;
+  if (v.warp && (TX % 8 !== 0 || TY % 4 !== 0)) throw new Error(`matmul tile ${variantName(v)}: the warp layout needs BN/TN a multiple of 8 and BM/TM of 4`);
+  const M = runtimeM ? 'M' : `${d.M}u`;
+  const vr = vec4Reads(d);
+  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : `${K}u`, vec4: vr.a };
+  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: `${N}u`, ld: transB ? `${K}u` : `${N}u`, vec4: vr.b };
+  const fa = fetchCode(a, v, T, K);
+  const fb = fetchCode(b, v, T, K);
+  const SA = rowVec4s(v, BM, a.kContig);
+  const SB = rowVec4s(v, BN, b.kContig);
+  const sizeA = BK * SA;
+  const sizeB = BK * SB;
+  const G = TM / 4;
+  const H = TN / 4;
+  const acc = (r: number, h: number) => `acc${r}_${h}`;
+  const accDecl: string[] = [];
+  for (let r = 0; r < TM; r++) for (let h = 0; h < H; h++) accDecl.push(`var ${acc(r, h)} = vec4<f32>(0.0);`);
+  const comp = ['x', 'y', 'z', 'w'];
+  // One k of the slice: TM/4 + TN/4 vec4 reads of shared, TM·TN/4 vec4 FMAs. `unroll` spells
+  // out the BK steps (constant shared offsets; slow to compile on lavapipe), else a WGSL loop.
+  const step = (k: string) => {
+    const lines: string[] = [];
+    for (let g = 0; g < G; g++) lines.push(`let a${g} = As[curA + ${k} * ${SA}u + ${g * TY}u + ty];`);
+    for (let h = 0; h < H; h++) lines.push(`let b${h} = Bs[curB + ${k} * ${SB}u + ${h * TX}u + tx];`);
+    for (let r = 0; r < TM; r++) {
+      for (let h = 0; h < H; h++) lines.push(`${acc(r, h)} = fma(vec4<f32>(a${r >> 2}.${comp[r & 3]}), b${h}, ${acc(r, h)});`);
+    }
+    return lines.join('\n      ');
+  };
+  const inner = v.unroll
+    ? Array.from({ length: BK }, (_, k) => `{\n      ${step(`${k}u`)}\n    }`).join('\n    ')
+    : `for (var k = 0u; k < ${BK}u; k++) {\n      ${step('k')}\n    }`;
+  const writes: string[] = [];
+  for (let r = 0; r < TM; r++) {
+    const row = `m0 + ${(r >> 2) * 4 * TY + (r & 3)}u + ty * 4u`;
+    for (let h = 0; h < H; h++) {
+      const col = `n0 + ${h * 4 * TX}u + tx * 4u`;
+      writes.push(
+        vr.c
+          ? `{ let row = ${row}; let col = ${col}; if (row < ${M} && col < ${N}u) { C[(offC + row * ${N}u + col) / 4u] = ${acc(r, h)}; } }`
+          : `{ let row = ${row}; let col = ${col}; if (row < ${M}) { for (var j = 0u; j < 4u; j++) { if (col + j < ${N}u) { C[offC + row * ${N}u + col + j] = ${acc(r, h)}[j]; } } } }`,
+      );
+    }
+  }
+  const nk = Math.ceil(K / BK);
+  const elem = (v4: boolean) => (v4 ? 'vec4<f32>' : 'f32');
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<${elem(vr.a)}>;
+@group(0) @binding(1) var<storage, read> B: array<${elem(vr.b)}>;
+@group(0) @binding(2) var<storage, read_write> C: array<${elem(vr.c)}>;
+${runtimeM ? 'struct Rows { M: u32, pad0: u32, pad1: u32, pad2: u32 }\n@group(0) @binding(3) var<uniform> rows: Rows;' : ''}
+var<workgroup> As: array<vec4<f32>, ${2 * sizeA}>; // 2 x [k ${BK}][m/4 ${SA}]
+var<workgroup> Bs: array<vec4<f32>, ${2 * sizeB}>; // 2 x [k ${BK}][n/4 ${SB}]
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  ${runtimeM ? 'let M = rows.M;' : ''}
+  let m0 = wid.y * ${BM}u;
+  let n0 = wid.x * ${BN}u;
+  ${
+    v.warp
+      ? `let tx = tid % 8u + 8u * ((tid / 32u) % ${TX / 8}u);
+  let ty = (tid % 32u) / 8u + 4u * (tid / ${32 * (TX / 8)}u);`
+      : `let tx = tid % ${TX}u;
+  let ty = tid / ${TX}u;`
+  }
+  ${offsets('wid.z', d.batchShape, d.batchStrides)}
+  let offA = off0;
+  let offB = off1;
+  let offC = off2;
+  ${accDecl.join('\n  ')}
+  ${fa.decl}
+  ${fb.decl}
+  {
+    let k0 = 0u;
+    ${fa.fetch}
+    ${fb.fetch}
+    let nxtA = 0u;
+    let nxtB = 0u;
+    ${fa.stash}
+    ${fb.stash}
+  }
+  workgroupBarrier();
+  for (var t = 0u; t < ${nk}u; t++) {
+    let curA = (t & 1u) * ${sizeA}u;
+    let curB = (t & 1u) * ${sizeB}u;
+    let more = t + 1u < ${nk}u;
+    if (more) {
+      let k0 = (t + 1u) * ${BK}u;
+      ${fa.fetch}
+      ${fb.fetch}
+    }
+    ${inner}
+    if (more) {
+      let nxtA = ${sizeA}u - curA;
+      let nxtB = ${sizeB}u - curB;
+      ${fa.stash}
+      ${fb.stash}
+    }
+    workgroupBarrier();
+  }
+  ${writes.join('\n  ')}
+}`;
+}

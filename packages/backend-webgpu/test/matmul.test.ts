@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ops from '@mamba3/tensor';
+import { UnsupportedError } from '@mamba3/tensor';
+import type { WebGPUBackend } from '../src/index.js';
+import { MATMUL_TILE_VARIANTS } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+
+/** [batch of A, batch of B, M, K, N, transA, transB]: batch dims broadcast like numpy. */
+type Case = readonly [readonly number[], readonly number[], number, number, number, boolean, boolean];
+
+/**
+ * Ragged and aligned sizes (vec4 reads on and off for each operand), every transpose, K shorter
+ * than one k-step and many k-steps (the double buffer), and batched products with broadcast.
+ * Unbatched plain-A x Wᵀ products need M > 128 (fewer rows take the decode GEMV).
+ */
+const CASES: readonly Case[] = [
+  [[], [], 130, 20, 129, false, false],
+  [[], [], 129, 17, 131, true, true],
+  [[], [], 133, 5, 70, false, true],
+  [[], [], 67, 100, 72, true, false],
+  [[], [], 200, 48, 132, false, true],
+  [[], [], 68, 64, 36, true, true],
+  [[], [], 9, 37, 67, false, false],
+  [[2, 3], [3], 37, 24, 20, false, true],
+  [[1], [2], 16, 33, 12, true, false],
+  [[3], [1], 70, 8, 65, false, false],
+];
+
+/** Each case on `backend` against a float64 product of the same random values. */
+async function expectProductsMatch(backend: WebGPUBackend, rng: ops.Rng, label: string, cases: readonly Case[] = CASES): Promise<void> {
+  for (const [ba, bb, M, K, N, transA, transB] of cases) {
+    const sa = [...ba, ...(transA ? [K, M] : [M, K])];
+    const sb = [...bb, ...(transB ? [N, K] : [K, N])];
+    const av = Array.from({ length: ops.sizeOf(sa) }, () => rng.normal());
+    const bv = Array.from({ length: ops.sizeOf(sb) }, () => rng.normal());
+    const a = ops.tensor(av, sa, { backend });
+    const b = ops.tensor(bv, sb, { backend });
+    const c = ops.matmul(a, b, { transposeA: transA, transposeB: transB });
+    const got = await c.data();
+    const batch = c.shape.slice(0, -2);
+    const nb = ops.sizeOf(batch);
+    // Broadcast index of each operand's batch for output batch z (row-major, size-1 dims repeat).
+    const pick = (own: readonly number[], z: number) => {
+      let idx = 0;
+      let stride = 1;
+      let rem = z;
+      for (let d = batch.length - 1; d >= 0; d--) {
+        const c0 = rem % batch[d];
+        rem = Math.floor(rem / batch[d]);
+        const od = d - (batch.length - own.length);
+        if (od >= 0) {
+          if (own[od] !== 1) idx += c0 * stride;
+          stride *= own[od];
+        }
+      }
+      return idx;
+    };
+    const tag = `${label} A${JSON.stringify(sa)}${transA ? 'ᵀ' : ''} B${JSON.stringify(sb)}${transB ? 'ᵀ' : ''}`;
+    for (let z = 0; z < nb; z++) {
+      const oa = pick(ba, z) * M * K;
+      const ob = pick(bb, z) * K * N;
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let want = 0;
+          for (let k = 0; k < K; k++) want += av[oa + (transA ? k * M + m : m * K + k)] * bv[ob + (transB ? n * K + k : k * N + n)];
+          const diff = Math.abs(got[(z * M + m) * N + n] - want);
+          if (!(diff < 1e-5 * Math.sqrt(K) + 1e-4 * Math.abs(want))) expect.fail(`${tag} [${z}, ${m}, ${n}]: got ${got[(z * M + m) * N + n]}, want ${want}`);
+        }
+      }
+    }
+    ops.dispose([a, b, c]);
+  }
+}
+
+describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGPU ? SKIP_REASON : ''}`, () => {
+  // Each forced variant on a subset (lavapipe compiles every pipeline, ~1 s each): unaligned,
+  // aligned in the prefill layout, both transposes, transposed A unaligned, batched; the warp
+  // layout and unrolled twins (the same code but for the invocation layout, the k loop) on two.
+  const core = [0, 4, 5, 3, 7].map((i) => CASES[i]);
+  for (const [name, v] of Object.entries(MATMUL_TILE_VARIANTS)) {
+    it(`tile variant ${name}, forced: ragged edges, transposes, batches with broadcast`, async () => {
+      const be = await makeBackend({ name: `webgpu-${name}`, matmulTile: name });
+      try {
+        await expectProductsMatch(be, new ops.Rng(5), name, v.unroll ? core.slice(1, 3) : v.warp ? core.slice(0, 2) : core);
+        expect(be.stats().pipelines, name).toBeGreaterThan(0);
+      } finally {
+        be.dispose();
+      }
+    });
+  }
+
+  describe("'auto' (the default)", () => {
+    let be: WebGPUBackend;
+    beforeAll(async () => {
+      be = await makeBackend({ name: 'webgpu-auto' });
+    });
+    afterAll(() => be?.dispose());
+    CASES.forEach((c, i) => {
+      it(`case ${i}: A${JSON.stringify(c[0])} B${JSON.stringify(c[1])} M${c[2]} K${c[3]} N${c[4]}${c[5] ? ' transA' : ''}${c[6] ? ' transB' : ''}`, async () => {
+        await expectProductsMatch(be, new ops.Rng(6 + i), 'auto', [c]);
+      });
+    });
+  });
+
+  it('an unknown matmulTile is a clear error at creation', async () => {
+    await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(UnsupportedError);
+    await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(/matmulTile '96x96x8-6x6' is not a tile variant; use 'auto', 'legacy', 64, 128 or one of 128x128x8-8x8/);
+  });
+});
