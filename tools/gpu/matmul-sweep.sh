@@ -16,7 +16,7 @@ log="$out/sweep.log"
 q() { grep -v '^Warning' | tr '\r' '\n' | grep -v '^model \|^\(train\)\[' ; }
 { nvidia-smi -L; nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader; node --version; date -u; } 2>&1 | tee "$log"
 echo "== matmul tile sweep" | tee -a "$log"
-timeout 150 node bench.mjs --suite webgpu-kernels --backend cpu --set only=matmul --set tiles=all --json "$out/matmul-sweep.json" 2>&1 | q | tee -a "$log"
+timeout 300 node bench.mjs --suite webgpu-kernels --backend cpu --set only=matmul --set tiles=all --json "$out/matmul-sweep.json" 2>&1 | q | tee -a "$log"
 node -e '
 const fs = require("fs");
 const [file, outFile] = process.argv.slice(1);

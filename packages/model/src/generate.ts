@@ -8,6 +8,9 @@ import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
 import { checkSampling, isGreedy, sampleToken } from './sampling.js';
 
+/** Longest run of decode steps between two yields to the event loop (abort latency is about this plus one step). */
+const YIELD_EVERY_MS = 4;
+
 /** What generation needs of a tokenizer: a subset of `@mamba3/tokenizer`'s `TokenizerLike`, which every tokenizer there implements. */
 export interface GenerationTokenizer {
   encode(text: string): number[];
@@ -254,8 +257,14 @@ export async function* generate(
     }
     // An abort during prefill leaves no logits: no token is generated.
     const prefilled = logits !== null;
+    // Other tasks (an abort, a UI) get the event loop every few milliseconds, not every token:
+    // a macrotask per token costs a small model a large share of its step.
+    let yieldedAt = performance.now();
     for (let index = 0; prefilled && index < maxNewTokens; index++) {
-      await yieldToEventLoop();
+      if (performance.now() - yieldedAt >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        yieldedAt = performance.now();
+      }
       if (opts.signal?.aborted) break;
       let next: number[];
       if (logits) {

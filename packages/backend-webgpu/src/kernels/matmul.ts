@@ -146,11 +146,16 @@ function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out
 
 /**
  * Register-tile shapes 'auto' tries, largest first: the first that wastes little of its tiles on
- * ragged edges and still gives two workgroups per SM of a large GPU wins; else the one with the
- * most workgroups that wastes little, else the smallest. (Chosen before any H100 timing of these
- * kernels: tools/gpu/matmul-sweep.sh says which shapes win there.)
+ * ragged edges and still gives one workgroup per SM of a large GPU (132 on an H100) wins; else
+ * the one with the most workgroups that wastes little, else the smallest. From the H100 sweep
+ * (tools/gpu/matmul-sweep.sh, BENCHMARKS.md): 128×64 tiles, BK 8, 8×8 per invocation came within
+ * 11% of each prefill product's best on average (21-28 TFLOP/s), and big tiles beat more
+ * workgroups there (64×64 tiles at 1,728 workgroups ran in_proj at 17.6 against 24.5).
  */
-const AUTO_VARIANTS = ['128x128x16-8x8w', '128x64x16-8x8w', '64x64x16-4x4w', '32x64x16-4x4w'];
+const AUTO_VARIANTS = ['128x64x8-8x8', '64x64x16-4x4w', '32x64x16-4x4w'];
+
+/** Workgroups 'auto' wants from a tile shape: one per SM of a large GPU. */
+const AUTO_MIN_WORKGROUPS = 132;
 
 /** Most padding (tile area over output area) 'auto' accepts from a tile shape. */
 const MAX_TILE_WASTE = 1.15;
@@ -166,7 +171,7 @@ function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
   const cands = AUTO_VARIANTS.map((n) => TILE_VARIANTS[n]).filter(fits);
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
   const snug = cands.filter((v) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
-  return snug.find((v) => groups(v) >= 2 * TARGET_WORKGROUPS) ?? snug[snug.length - 1] ?? cands[cands.length - 1];
+  return snug.find((v) => groups(v) >= AUTO_MIN_WORKGROUPS) ?? snug[snug.length - 1] ?? cands[cands.length - 1];
 }
 
 interface HalfCopy {
