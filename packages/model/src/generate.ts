@@ -258,7 +258,7 @@ export async function* generate(
     // An abort during prefill leaves no logits: no token is generated.
     const prefilled = logits !== null;
     // Other tasks (an abort, a UI) get the event loop every few milliseconds, not every token:
-    // a macrotask per token costs a small model a large share of its step.
+    // a macrotask per token is a measurable share of a tiny model's ~0.5 ms step.
     let yieldedAt = performance.now();
     for (let index = 0; prefilled && index < maxNewTokens; index++) {
       if (performance.now() - yieldedAt >= YIELD_EVERY_MS) {
