@@ -11,3 +11,4 @@ export function heapBase(): usize {
 export { mamba3Scan } from './mamba3';
 export { mamba3Mixer } from './mixer';
 export { mamba1Scan } from './mamba1';
+export { mamba1ConvStep, mamba1StepScan } from './mamba1step';

@@ -12,8 +12,8 @@ import { fusedLinear } from './kernels/linear.js';
 import type { ScanKernelInputs, StepKernelInputs } from './kernels/mamba3.js';
 import { mamba3ChunkScan, mamba3StepScan } from './kernels/mamba3.js';
 import { matmul } from './kernels/matmul.js';
-import type { Mamba1ScanKernelInputs } from './kernels/mamba1.js';
-import { mamba1Scan } from './kernels/mamba1.js';
+import type { Mamba1ConvStepKernelInputs, Mamba1ScanKernelInputs, Mamba1StepScanKernelInputs } from './kernels/mamba1.js';
+import { mamba1ConvStep, mamba1Scan, mamba1StepScan } from './kernels/mamba1.js';
 import type { MixerKernelAttrs, MixerKernelParams, MixerKernelState, MixerOutputs } from './kernels/mixer.js';
 import { mamba3Mixer } from './kernels/mixer.js';
 import { reduce, rmsNorm, softmax } from './kernels/nn.js';
@@ -48,6 +48,10 @@ export interface WasmBackend extends Backend {
     mamba3Mixer(zxbcdt: KernelTensor, L: number, params: MixerKernelParams, state: MixerKernelState | null, attrs: MixerKernelAttrs): MixerOutputs;
     /** The Mamba-1 selective scan, sequential: u [b, L, E] (or one step: u [b, E] with the state as h0); y like u, state [b, E, N]. */
     mamba1Scan(inputs: Mamba1ScanKernelInputs): { y: unknown; state: unknown };
+    /** The Mamba-1 decode step's conv and SiLU: x [b, E] and the rolled conv state [b, E, K]. */
+    mamba1ConvStep(inputs: Mamba1ConvStepKernelInputs): { x: unknown; conv: unknown };
+    /** The Mamba-1 decode step's dt_proj, scan step and gate: y [b, E] and the next state [b, E, N]. */
+    mamba1StepScan(inputs: Mamba1StepScanKernelInputs): { y: unknown; state: unknown };
   };
 }
 
@@ -161,6 +165,8 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
       mamba3StepScan: (inputs) => mamba3StepScan(ctx, inputs),
       mamba3Mixer: (zxbcdt, L, params, state, attrs) => mamba3Mixer(ctx, zxbcdt, L, params, state, attrs),
       mamba1Scan: (inputs) => mamba1Scan(ctx, inputs),
+      mamba1ConvStep: (inputs) => mamba1ConvStep(ctx, inputs),
+      mamba1StepScan: (inputs) => mamba1StepScan(ctx, inputs),
     },
   };
   // Every op frees the transient f32 copies of 16-bit inputs it made (context.ts `ptr`).

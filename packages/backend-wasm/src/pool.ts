@@ -4,7 +4,7 @@ import { WORKER_SOURCE } from './worker-source.js';
 /** Kernel exports, by index: the control block names a task by its position here. */
 export const KERNEL_NAMES = [
   'packA', 'packB', 'gemmPacked', 'gemvRowMajor', 'gemvTransB', 'unary', 'binary', 'rmsNorm', 'softmax', 'reduce', 'mamba3Scan', 'trig', 'copyRows', 'mamba3Mixer',
-  'gemvTransBHalf', 'unpackHalf', 'gatherRows', 'mamba1Scan',
+  'gemvTransBHalf', 'unpackHalf', 'gatherRows', 'mamba1Scan', 'mamba1ConvStep', 'mamba1StepScan',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 /** Each kernel's index (a task names its kernel by it), looked up once per call without a search. */

@@ -30,3 +30,53 @@ export function mamba1Scan(ctx: WasmContext, i: Mamba1ScanKernelInputs): { y: Wa
   ctx.run('mamba1Scan', [...args, i.h0 ? ctx.ptr(i.h0) : 0, y.ptr, state.ptr, b, L, E, N], (b * L * E * N) / 4);
   return { y, state };
 }
+
+/** The Mamba-1 decode step's conv inputs (the contract: @mamba3/core's mamba1/step.ts). */
+export interface Mamba1ConvStepKernelInputs {
+  xz: KernelTensor;
+  conv: KernelTensor;
+  convWeight: KernelTensor;
+  convBias?: KernelTensor;
+}
+
+/** The step's dt_proj + scan + gate inputs (the contract: @mamba3/core's mamba1/step.ts). */
+export interface Mamba1StepScanKernelInputs {
+  xz: KernelTensor;
+  x: KernelTensor;
+  dbc: KernelTensor;
+  dtWeight: KernelTensor;
+  dtBias: KernelTensor;
+  ALog: KernelTensor;
+  D: KernelTensor;
+  h: KernelTensor;
+}
+
+/** The conv step and SiLU (assembly/mamba1step.ts): x [b, E] and the rolled conv state [b, E, K]. */
+export function mamba1ConvStep(ctx: WasmContext, i: Mamba1ConvStepKernelInputs): { x: WasmStorage; conv: WasmStorage } {
+  const [b, E, K] = i.conv.shape;
+  const x = ctx.alloc(b * E);
+  const conv = ctx.alloc(b * E * K);
+  // Weights are read as stored (16-bit ones decoded in the kernel); activations as f32.
+  const w = ctx.raw(i.convWeight);
+  const bias = i.convBias ? ctx.raw(i.convBias) : null;
+  ctx.run('mamba1ConvStep', [ctx.ptr(i.xz), ctx.ptr(i.conv), w.ptr, bias ? bias.ptr : 0, x.ptr, conv.ptr, b, E, K, w.half, bias ? bias.half : 0], b * E * K);
+  return { x, conv };
+}
+
+/**
+ * dt_proj, softplus, the scan step, D and the z gate in one kernel (assembly/mamba1step.ts):
+ * y [b, E] and the next state [b, E, N]. Each state element costs two exps (A = −exp(A_log) is
+ * recomputed, not cached, so the kernel never holds stale weights): about as much work as eight
+ * elements of an elementwise op, which is how it counts against the parallel threshold.
+ */
+export function mamba1StepScan(ctx: WasmContext, i: Mamba1StepScanKernelInputs): { y: WasmStorage; state: WasmStorage } {
+  const [b, E, N] = i.h.shape;
+  const R = i.dtWeight.shape[1];
+  const y = ctx.alloc(b * E);
+  const state = ctx.alloc(b * E * N);
+  const acts = [i.xz, i.x, i.dbc].map((t) => ctx.ptr(t));
+  const h = ctx.ptr(i.h);
+  const [dtW, dtBias, ALog, D] = [i.dtWeight, i.dtBias, i.ALog, i.D].map((t) => ctx.raw(t));
+  ctx.run('mamba1StepScan', [...acts, dtW.ptr, dtBias.ptr, ALog.ptr, D.ptr, h, y.ptr, state.ptr, b, E, N, R, dtW.half, dtBias.half, ALog.half, D.half], 8 * b * E * N);
+  return { y, state };
+}

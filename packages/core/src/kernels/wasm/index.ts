@@ -5,9 +5,11 @@ import type { Mamba3MixerOpInputs, Mamba3MixerOpOutputs } from '../../ops/mamba3
 import { mixerParamsOf, mixerStateOf } from '../../ops/mamba3/mixer.js';
 import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
 import type { SelectiveScanInputs, SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
+import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
 
 /*
- * The Mamba-3 kernels, and Mamba-1's selective scan (sequence and step), on @mamba3/backend-wasm's kernel-authoring API (`WasmBackend.wasmKernels`:
+ * The Mamba-3 kernels, and Mamba-1's selective scan (sequence and step) and fused decode step
+ * (conv step; dt_proj + scan step + gate), on @mamba3/backend-wasm's kernel-authoring API (`WasmBackend.wasmKernels`:
  * SIMD128 code compiled into that package's WebAssembly module, run position by position with
  * the state in L1, threads over (batch, head)). Type-only import: core never loads the package.
  */
@@ -48,4 +50,14 @@ export const wasmKernels = [
     backendName: 'wasm',
     kernelFunc: ({ inputs: { h, ...rest }, backend }) => ({ ...wasm(backend).mamba1Scan({ ...rest, h0: h }) }),
   } satisfies KernelConfig<SelectiveScanStepInputs, Record<string, never>, SelectiveScanResult>,
+  {
+    kernelName: 'mamba1ConvStep',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => ({ ...wasm(backend).mamba1ConvStep(inputs) }),
+  } satisfies KernelConfig<Mamba1ConvStepInputs, Record<string, never>, Mamba1ConvStepResult>,
+  {
+    kernelName: 'mamba1StepScan',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => ({ ...wasm(backend).mamba1StepScan(inputs) }),
+  } satisfies KernelConfig<Mamba1StepScanInputs, Record<string, never>, Mamba1StepScanResult>,
 ];
