@@ -2,10 +2,10 @@
 // mamba1/step.ts: the same math as its composites). Threads split the (batch, channel) rows,
 // four channels at a time.
 //   mamba1ConvStep: conv ← [conv[..., 1:], x];  x ← silu(conv·w + bias)
-//   mamba1StepScan: Δ = softplus(dt·dt_projᵀ + dtBias);  A = −exp(A_log);
-//                   h ← exp(Δ·A) ⊙ h + Δ·x·B;  y = (h·C + D·x)·silu(z)
+//   mamba1StepScan: Δ = softplus(dt·dt_projᵀ + dtBias);  h ← exp(Δ·A) ⊙ h + Δ·x·B;
+//                   y = (h·C + D·x)·silu(z)   (A = −exp(A_log), f32, computed by the caller)
 // Shapes: xz [b, 2E] (x then z); conv [b, E, K]; convW [E, K]; convBias [E] (0: none); x [b, E];
-// dbc [b, R + 2N] (dt, B, C); dtW [E, R]; dtBias, D [E]; ALog [E, N]; h, hOut [b, E, N]; y [b, E].
+// dbc [b, R + 2N] (dt, B, C); dtW [E, R]; dtBias, D [E]; A [E, N]; h, hOut [b, E, N]; y [b, E].
 // Weights may be stored in 16 bits (their `code`: half.ts), decoded as they are read.
 import { BF16, F32, f16x4, loadAs } from './half';
 import { exp4, sigmoid4, softplus4 } from './simdmath';
@@ -94,8 +94,8 @@ export function mamba1ConvStep(
 
 export function mamba1StepScan(
   tid: i32, nt: i32,
-  xz: usize, x: usize, dbc: usize, dtW: usize, dtBias: usize, ALog: usize, D: usize, h: usize, y: usize, hOut: usize,
-  b: i32, E: i32, N: i32, R: i32, codeDtW: i32, codeDtBias: i32, codeALog: i32, codeD: i32,
+  xz: usize, x: usize, dbc: usize, dtW: usize, dtBias: usize, A: usize, D: usize, h: usize, y: usize, hOut: usize,
+  b: i32, E: i32, N: i32, R: i32, codeDtW: i32, codeDtBias: i32, codeD: i32,
 ): void {
   const groups = (E + 3) >> 2;
   const share = shareRows(b, E, tid, nt);
@@ -121,12 +121,12 @@ export function mamba1StepScan(
       const d = f32x4.splat(lane(dlt, i));
       const dub = f32x4.splat(lane(du, i));
       const off = (<usize>(bi * E + e0 + i) * N) << 2;
-      const arow = <usize>(e0 + i) * N;
+      const arow = A + ((<usize>(e0 + i) * N) << 2);
       let acc = f32x4.splat(0);
       let n = 0;
       for (; n + 4 <= N; n += 4) {
         const o = <usize>n << 2;
-        const dA = exp4(f32x4.mul(d, f32x4.neg(exp4(load4(ALog, arow + n, codeALog)))));
+        const dA = exp4(f32x4.mul(d, v128.load(arow + o)));
         const hn = f32x4.add(f32x4.mul(v128.load(h + off + o), dA), f32x4.mul(dub, v128.load(bn + o)));
         v128.store(hOut + off + o, hn);
         acc = f32x4.add(acc, f32x4.mul(hn, v128.load(cn + o)));
@@ -134,8 +134,7 @@ export function mamba1StepScan(
       let s = hsum(acc);
       for (; n < N; n++) {
         const o = <usize>n << 2;
-        const A = -f32x4.extract_lane(exp4(f32x4.splat(loadAs(ALog, arow + n, codeALog))), 0);
-        const dA = f32x4.extract_lane(exp4(f32x4.splat(lane(dlt, i) * A)), 0);
+        const dA = f32x4.extract_lane(exp4(f32x4.splat(lane(dlt, i) * load<f32>(arow + o))), 0);
         const hn = load<f32>(h + off + o) * dA + lane(du, i) * load<f32>(bn + o);
         store<f32>(hOut + off + o, hn);
         s += hn * load<f32>(cn + o);

@@ -131,7 +131,10 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
     },
     read: async (x) => read(x),
     readSync: read,
-    release: (storage) => heap.release(storage as WasmStorage),
+    release: (storage) => {
+      ctx.releaseDerived(storage as WasmStorage);
+      heap.release(storage as WasmStorage);
+    },
     memoryBytes: () => heap.liveBytes,
     dispose: () => pool.dispose(),
 

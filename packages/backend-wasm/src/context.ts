@@ -17,6 +17,8 @@ export class WasmContext {
   private readonly scratch = new Map<string, WasmStorage>();
   /** 16-bit tensors unpacked to f32 for the op running now (released by endOp). */
   private readonly transient = new Map<WasmStorage, WasmStorage>();
+  /** Values computed once from a weight (storage is never written after its op), by purpose. */
+  private readonly derivedOf = new WeakMap<WasmStorage, Map<string, WasmStorage>>();
 
   constructor(
     readonly heap: WasmHeap,
@@ -58,6 +60,28 @@ export class WasmContext {
     if (this.transient.size === 0) return;
     for (const u of this.transient.values()) this.heap.release(u, false);
     this.transient.clear();
+  }
+
+  /**
+   * A block computed from t alone (`make`, e.g. A = −exp(A_log) from a weight), made on first use
+   * and kept until t's storage is released (`releaseDerived`): tensors never change after the
+   * op that made them, so it cannot go stale. Not counted in memoryBytes, like scratch.
+   */
+  derived(t: KernelTensor, purpose: string, make: () => WasmStorage): WasmStorage {
+    const s = t.storage as WasmStorage;
+    let m = this.derivedOf.get(s);
+    if (!m) this.derivedOf.set(s, (m = new Map()));
+    let d = m.get(purpose);
+    if (!d) m.set(purpose, (d = make()));
+    return d;
+  }
+
+  /** Frees what `derived` kept for s: the backend calls it when s is released. */
+  releaseDerived(s: WasmStorage): void {
+    const m = this.derivedOf.get(s);
+    if (!m) return;
+    for (const d of m.values()) this.heap.release(d, false);
+    this.derivedOf.delete(s);
   }
 
   /** A reusable block of at least `bytes` for `purpose` (packed panels, per-thread tiles). */

@@ -25,6 +25,11 @@ export function unary(ctx: WasmContext, op: UnaryOp, x: KernelTensor): WasmStora
   return out;
 }
 
+/** dst[0, n) = op(src[0, n)) on f32 at byte pointers (dst may be src). */
+export function unaryInto(ctx: WasmContext, op: keyof typeof UNARY_CODES, src: number, dst: number, n: number): void {
+  ctx.run('unary', [UNARY_CODES[op]!, src, dst, n], n);
+}
+
 /**
  * The output's dims collapsed to at most 4, with each operand's element strides over them (0
  * where it broadcasts); null when more than 4 dims remain after merging.

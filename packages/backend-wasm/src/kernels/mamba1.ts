@@ -1,5 +1,6 @@
 import type { KernelTensor } from '@mamba3/tensor';
 import type { WasmContext, WasmStorage } from '../context.js';
+import { unaryInto } from './elementwise.js';
 
 /** The Mamba-1 selective scan's inputs (the contract: @mamba3/core's mamba1/scan.ts); h0 or h is the state before. */
 export interface Mamba1ScanKernelInputs {
@@ -65,18 +66,26 @@ export function mamba1ConvStep(ctx: WasmContext, i: Mamba1ConvStepKernelInputs):
 
 /**
  * dt_proj, softplus, the scan step, D and the z gate in one kernel (assembly/mamba1step.ts):
- * y [b, E] and the next state [b, E, N]. Each state element costs two exps (A = −exp(A_log) is
- * recomputed, not cached, so the kernel never holds stale weights): about as much work as eight
- * elements of an elementwise op, which is how it counts against the parallel threshold.
+ * y [b, E] and the next state [b, E, N]. A = −exp(A_log) is computed once per A_log tensor (as
+ * the composite computes it: the exp kernel, then neg) and kept with it (`WasmContext.derived`),
+ * so a step costs one exp per state element, not two. That exp is about as much work as four
+ * elements of an elementwise op, which is how the step counts against the parallel threshold.
  */
 export function mamba1StepScan(ctx: WasmContext, i: Mamba1StepScanKernelInputs): { y: WasmStorage; state: WasmStorage } {
   const [b, E, N] = i.h.shape;
   const R = i.dtWeight.shape[1];
+  const A = ctx.derived(i.ALog, 'mamba1.A', () => {
+    const a = ctx.heap.alloc(E * N * 4, false);
+    unaryInto(ctx, 'exp', ctx.ptr(i.ALog), a.ptr, E * N);
+    unaryInto(ctx, 'neg', a.ptr, a.ptr, E * N);
+    return a;
+  });
   const y = ctx.alloc(b * E);
   const state = ctx.alloc(b * E * N);
-  const acts = [i.xz, i.x, i.dbc].map((t) => ctx.ptr(t));
-  const h = ctx.ptr(i.h);
-  const [dtW, dtBias, ALog, D] = [i.dtWeight, i.dtBias, i.ALog, i.D].map((t) => ctx.raw(t));
-  ctx.run('mamba1StepScan', [...acts, dtW.ptr, dtBias.ptr, ALog.ptr, D.ptr, h, y.ptr, state.ptr, b, E, N, R, dtW.half, dtBias.half, ALog.half, D.half], 8 * b * E * N);
+  const acts = [i.xz, i.x, i.dbc, i.h].map((t) => ctx.ptr(t));
+  // Small weights are read as stored (16-bit ones decoded in the kernel).
+  const [dtW, dtBias, D] = [i.dtWeight, i.dtBias, i.D].map((t) => ctx.raw(t));
+  const [xz, x, dbc, h] = acts;
+  ctx.run('mamba1StepScan', [xz, x, dbc, dtW.ptr, dtBias.ptr, A.ptr, D.ptr, h, y.ptr, state.ptr, b, E, N, R, dtW.half, dtBias.half, D.half], 4 * b * E * N);
   return { y, state };
 }
