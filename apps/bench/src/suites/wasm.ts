@@ -78,10 +78,8 @@ export const wasmSuite: Suite = {
     add('js', 'memory copy (typed-array set, 256 MB)', '2×256 MB', copyBandwidth(), 'GB/s', 2 * 256 * 1.048576);
     const backends: [string, () => Promise<Backend>][] = threadCounts.map((n) => [`wasm ×${n}`, () => createWasmBackend({ name: `wasm-bench-${n}`, threads: n })]);
     if (!opts.settings.noCpu) backends.push(['cpu', async () => createCpuBackend({ name: 'cpu-bench' })]);
-    for (const [label, make] of backends) {
-      const backend = await make();
-      useBackend(backend);
-      const isCpu = label === 'cpu';
+    /** The matmul, GEMV and default-model rows. */
+    const basicRows = async (label: string, backend: Backend, isCpu: boolean): Promise<void> => {
       const [M, K, N] = q || isCpu ? [256, 768, 3432] : [2048, 768, 3432];
       const x = randomNormal([M, K], { seed: 1, backend });
       const w = randomNormal([N, K], { seed: 2, backend });
@@ -98,15 +96,26 @@ export const wasmSuite: Suite = {
       add(label, 'default model decode (greedy)', `${n} tokens`, time(1, () => decode(model, n)), 'tokens/s', n * 1000);
       dispose([ids]);
       model.dispose();
-
+    };
+    // `--set models=mamba1` (or mamba3): only that big model's decode rows; `--set repeats=5`:
+    // their median of 5 runs (default 1) after the warm-up.
+    const models = (opts.settings.models ?? 'mamba3,mamba1').split(',');
+    const basics = opts.settings.models === undefined;
+    const repeats = Number(opts.settings.repeats ?? 1);
+    for (const [label, make] of backends) {
+      const backend = await make();
+      useBackend(backend);
+      const isCpu = label === 'cpu';
+      if (basics) await basicRows(label, backend, isCpu);
       if (!isCpu && !q) {
         const m = 20;
         const dtypes = (opts.settings.dtypes ?? 'float32,bfloat16').split(',') as WeightDType[];
-        for (const [name, config] of [['~187M Mamba-3 SISO', M187], ['130M Mamba-1', M130]] as const) {
+        const big = [['mamba3', '~187M Mamba-3 SISO', M187], ['mamba1', '130M Mamba-1', M130]] as const;
+        for (const [, name, config] of big.filter(([key]) => models.includes(key))) {
           for (const dtype of dtypes) {
-            const big = await randomModel(config, backend, dtype);
-            add(label, `${name} decode, ${dtype} weights (${(big.paramCount / 1e6).toFixed(0)}M)`, `${m} tokens`, time(1, () => decode(big, m)), 'tokens/s', m * 1000);
-            big.dispose();
+            const model = await randomModel(config, backend, dtype);
+            add(label, `${name} decode, ${dtype} weights (${(model.paramCount / 1e6).toFixed(0)}M)`, `${m} tokens`, time(repeats, () => decode(model, m)), 'tokens/s', m * 1000);
+            model.dispose();
           }
         }
       }
