@@ -9,8 +9,9 @@
  *  - R is baked into the shader, so the row -> (position, rank) splits are shifts, not divisions
  *    by a uniform (one pipeline per rank; trip counts of barrier loops stay uniforms, as there);
  *  - chunkOutput stages C once per N step for both C·Bᵀ and C·S_enteringᵀ (the exp(cumA_t) factor
- *    moves to the output rows) and skips k blocks of the intra-chunk product that the causal mask
- *    zeroes for the thread's rows;
+ *    moves to the output rows) and skips the work the causal mask zeroes: C·Bᵀ in the warps whose
+ *    columns all lie after their rows (a quarter of it), and the k blocks of (W ∘ G)·x after a
+ *    thread's rows;
  *  - the cumulative decay is summed per row in parallel, not by one invocation;
  *  - statePass moves 4 state elements per invocation and issues 8 chunks' loads before their
  *    stores, in workgroups of 64 so that one head's 2,048 invocations spread over 32 SMs.
@@ -172,8 +173,13 @@ fn maskW(i: u32, j: u32) -> f32 {
   return 0.0;
 }
 ${MAIN} {
-  let tx = lid.x;
-  let ty = lid.y;
+  // Each warp of 32 owns a 16-row × 32-column region of 4x4 blocks (rows ty, columns tx), so
+  // the two warps whose score columns all follow their rows' positions skip C·Bᵀ as a whole.
+  let warp = tid / 32u;
+  let lane = tid % 32u;
+  let ty = (warp / 2u) * 4u + lane / 8u;
+  let tx = (warp % 2u) * 8u + lane % 8u;
+  let needG = ((warp % 2u) * 32u) / R <= ((warp / 2u) * 16u + 15u) / R;
   ${PROLOGUE}
   let p0 = wid.x * 64u;
   let sBase = (wid.z * NC + c) * P;
@@ -185,11 +191,19 @@ ${MAIN} {
     ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'B[bn4(m, n0 / 4u + kq)]')}
     ${stageK('Ss', 128, 'p0 + m < P && n0 + kq * 4u < N', 'states[(sBase + p0 + m) * N4 + n0 / 4u + kq]')}
     workgroupBarrier();
-    for (var k = 0u; k < 16u; k++) {
-      let a = As[k * 16u + ty];
-      let b = Bs[k * 16u + tx];
-      let s = Ss[k * 16u + tx];
-      ${fma('a', [['g', 'b'], ['acc', 's']])}
+    if (needG) {
+      for (var k = 0u; k < 16u; k++) {
+        let a = As[k * 16u + ty];
+        let b = Bs[k * 16u + tx];
+        let s = Ss[k * 16u + tx];
+        ${fma('a', [['g', 'b'], ['acc', 's']])}
+      }
+    } else {
+      for (var k = 0u; k < 16u; k++) {
+        let a = As[k * 16u + ty];
+        let s = Ss[k * 16u + tx];
+        ${fma('a', [['acc', 's']])}
+      }
     }
     workgroupBarrier();
   }
