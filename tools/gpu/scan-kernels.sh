@@ -26,11 +26,11 @@ const ms = {};
 for (const v of ["new", "legacy"]) {
   let rows = [];
   try { rows = JSON.parse(fs.readFileSync(`${dir}/profile-${v}.json`, "utf8")).flatMap((r) => r.rows ?? []); } catch { continue; }
-  for (const r of rows) if (String(r.phase).startsWith("prefill")) ((ms[r.model] ??= {})[r.kernel] ??= {})[v] = r["GPU ms"];
+  for (const r of rows) if (String(r.phase).startsWith("prefill")) ((ms[`${r.model}, ${r.phase}`] ??= {})[r.kernel] ??= {})[v] = r["GPU ms"];
 }
 const lines = [];
 for (const [model, ks] of Object.entries(ms)) {
-  lines.push(`${model}, prefill 8192: kernel  legacy ms -> new ms (speed-up)`);
+  lines.push(`${model}: kernel  legacy ms -> new ms (speed-up; m3mixPrep/m3mixPost run the same code in both)`);
   for (const [k, t] of Object.entries(ks)) {
     if (!/^m3(chunk|state|mix)|^total/.test(k)) continue;
     const x = t.legacy && t.new ? (t.legacy / t.new).toFixed(2) + "x" : "";
