@@ -63,15 +63,22 @@ export function mamba1ConvStep(
       const src = conv + ((<usize>(bi * E + e) * K) << 2);
       const dst = convOut + ((<usize>(bi * E + e) * K) << 2);
       const wrow = <usize>e * K;
+      const xv = load<f32>(xz + ((<usize>bi * 2 * E + e) << 2));
+      if (K == 4) {
+        // The usual d_conv: the row is one vector, shifted left with x entering at the end.
+        const next = v128.shuffle<f32>(v128.load(src), f32x4.splat(xv), 1, 2, 3, 4);
+        v128.store(dst, next);
+        acc = withLane(acc, i, hsum(f32x4.mul(next, load4(convW, wrow, codeW))));
+        continue;
+      }
       let s: f32 = 0;
       for (let k = 0; k < K - 1; k++) {
         const v = load<f32>(src + (<usize>(k + 1) << 2));
         store<f32>(dst + (<usize>k << 2), v);
         s += v * loadAs(convW, wrow + k, codeW);
       }
-      const v = load<f32>(xz + ((<usize>bi * 2 * E + e) << 2));
-      store<f32>(dst + (<usize>(K - 1) << 2), v);
-      s += v * loadAs(convW, wrow + K - 1, codeW);
+      store<f32>(dst + (<usize>(K - 1) << 2), xv);
+      s += xv * loadAs(convW, wrow + K - 1, codeW);
       acc = withLane(acc, i, s);
     }
     if (convBias != 0) acc = f32x4.add(acc, loadLanes(convBias, e0, ne, codeBias));
