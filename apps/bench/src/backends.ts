@@ -28,6 +28,12 @@ export async function loadBackends(): Promise<void> {
     const name = `webgpu-mm-${tile}`;
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, matmulTile: tile }), 0);
   }
+  // The decode GEMV with 1 or 4 output rows per thread for batched chunks (default 2), for
+  // batched-decode comparisons (tools/gpu/prefill-host.sh).
+  for (const t of [1, 4] as const) {
+    const name = `webgpu-gemv${t}`;
+    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvRowsPerThread: t }), 0);
+  }
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }

@@ -58,6 +58,8 @@ export class Runtime {
    */
   readonly subgroupReduce: boolean;
   readonly matmulTile: MatmulTile;
+  /** See `RuntimeOptions.gemvRowsPerThread`. */
+  readonly gemvRowsPerThread: number;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
   /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */
@@ -77,6 +79,8 @@ export class Runtime {
     this.kickFirst = opts.kickDispatches ?? 32;
     this.kickAt = this.kickFirst || Infinity;
     this.matmulTile = opts.matmulTile ?? 'auto';
+    this.gemvRowsPerThread = opts.gemvRowsPerThread ?? 2;
+    if (![1, 2, 4].includes(this.gemvRowsPerThread)) throw new UnsupportedError(`webgpu: gemvRowsPerThread must be 1, 2 or 4, got ${opts.gemvRowsPerThread}`);
     this.f16 = !!opts.f16 && device.features.has('shader-f16');
     if ((opts as { weights16?: unknown }).weights16 !== undefined) {
       throw new UnsupportedError("webgpu: the weights16 option is gone: load the model with dtype 'bfloat16' or 'float16' (loadPretrained / fromPretrained `dtype`, the CLI's --dtype), which keeps the weights in 16 bits on the device");
