@@ -53,7 +53,7 @@ async function values(logits: Tensor, cache: MambaInferenceCache): Promise<Float
 
   it('replays give the op path bit for bit: two lengths, a length change back, a batch', async () => {
     model.prefillGraphs.limit = 1;
-    for (const [b, L] of [[1, 24], [1, 24], [1, 40], [1, 24], [2, 16], [2, 16]] as const) {
+    for (const [b, L] of [[1, 24], [1, 40], [1, 24], [2, 16]] as const) {
       for (let rep = 0; rep < 2; rep++) {
         const rows = ids(b, L);
         const ops = await prefill(rows, false);
@@ -66,7 +66,7 @@ async function values(logits: Tensor, cache: MambaInferenceCache): Promise<Float
       }
     }
     expect(model.prefillGraphs.size).toBe(1);
-  });
+  }, 300_000); // lavapipe on a loaded 2-core VM
 
   it('a replay dispatches through the recording: no op-layer pipeline lookups, one submit at the read', async () => {
     const rows = ids(1, 32);
