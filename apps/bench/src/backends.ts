@@ -34,6 +34,8 @@ export async function loadBackends(): Promise<void> {
     const name = `webgpu-gemv${t}`;
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvRowsPerThread: t }), 0);
   }
+  // No early submits (kickDispatches 0): the runtime's submission before issue 16.
+  if (!listBackends().includes('webgpu-nokick')) registerBackend('webgpu-nokick', () => webgpu.createWebGPUBackend({ name: 'webgpu-nokick', kickDispatches: 0 }), 0);
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }
