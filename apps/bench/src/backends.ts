@@ -36,6 +36,15 @@ export async function loadBackends(): Promise<void> {
   }
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   if (!listBackends().includes('webgpu-nokick')) registerBackend('webgpu-nokick', () => webgpu.createWebGPUBackend({ name: 'webgpu-nokick', kickDispatches: 0 }), 0);
+  // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).
+  if (!listBackends().includes('webgpu-scan-legacy')) {
+    const { useLegacyScanKernels } = await import('@mamba3/core');
+    registerBackend('webgpu-scan-legacy', async () => {
+      const be = await webgpu.createWebGPUBackend({ name: 'webgpu-scan-legacy' });
+      useLegacyScanKernels(be);
+      return be;
+    }, 0);
+  }
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }
