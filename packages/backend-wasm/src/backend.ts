@@ -6,7 +6,7 @@ import { compileKernels } from './compile.js';
 import { WasmContext } from './context.js';
 import type { WasmStorage } from './heap.js';
 import { HALF_CODES, MAX_PAGES, WasmHeap } from './heap.js';
-import { CONTROL_BYTES, defaultThreads, ThreadPool } from './pool.js';
+import { controlBytes, defaultThreads, ThreadPool } from './pool.js';
 import { binary, unary } from './kernels/elementwise.js';
 import { concat, gather, slice } from './kernels/layout.js';
 import { fusedLinear } from './kernels/linear.js';
@@ -95,7 +95,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
   // heapBase from a throwaway instance: the module has no static data today, but may.
   const probe = await WebAssembly.instantiate(module, { env: { memory, abort: () => undefined } });
   const heap = new WasmHeap(memory, (probe.exports.heapBase as () => number)());
-  const ctrl = heap.alloc(CONTROL_BYTES, false);
+  const ctrl = heap.alloc(controlBytes(threads), false);
   const pool = await ThreadPool.create(module, memory, ctrl.ptr, threads);
   const cpu = createCpuBackend({ name: `${name}-fallback` });
   const ctx = opts?.alwaysParallel ? new WasmContext(heap, pool, cpu, 0, 0) : new WasmContext(heap, pool, cpu);

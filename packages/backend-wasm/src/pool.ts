@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '@mamba3/tensor';
+import { BackendError, BackendUnavailableError } from '@mamba3/tensor';
 import { WORKER_SOURCE } from './worker-source.js';
 
 /** Kernel exports, by index: the control block names a task by its position here. */
@@ -11,9 +11,15 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 const KERNEL_INDEX = new Map<KernelName, number>(KERNEL_NAMES.map((n, i) => [n, i]));
 type KernelFn = (tid: number, nt: number, ...args: number[]) => void;
 
-/** Control block (Int32 words): generation, done count, task, thread count, stop, arg count, error. */
+/**
+ * Control block: Int32 words (generation, done count, task, thread count, stop, arg count,
+ * error), 24 f64 arguments, then one Int32 per thread: the generation it last ran.
+ */
 const GEN = 0, DONE = 1, TASK = 2, NT = 3, STOP = 4, NARGS = 5, ERR = 6;
-export const CONTROL_BYTES = 64 + 24 * 8;
+const RAN_OFFSET = 64 + 24 * 8;
+export function controlBytes(threads: number): number {
+  return RAN_OFFSET + 4 * threads;
+}
 const MAIN_SPIN = 2000;
 
 interface AnyWorker {
@@ -32,6 +38,7 @@ export class ThreadPool {
   private buffer: ArrayBufferLike;
   private i32: Int32Array;
   private f64: Float64Array;
+  private ran: Int32Array;
   private canBlock = true;
 
   private constructor(
@@ -44,6 +51,7 @@ export class ThreadPool {
     this.buffer = memory.buffer;
     this.i32 = new Int32Array(this.buffer, ctrl, 16);
     this.f64 = new Float64Array(this.buffer, ctrl + 64, 24);
+    this.ran = new Int32Array(this.buffer, ctrl + RAN_OFFSET, workers.length + 1);
   }
 
   /** Views of the control block on the memory's current buffer (growing may detach the old one). */
@@ -52,6 +60,7 @@ export class ThreadPool {
     this.buffer = this.memory.buffer;
     this.i32 = new Int32Array(this.buffer, this.ctrl, 16);
     this.f64 = new Float64Array(this.buffer, this.ctrl + 64, 24);
+    this.ran = new Int32Array(this.buffer, this.ctrl + RAN_OFFSET, this.workers.length + 1);
   }
 
   /** Threads a task can use (this one included). */
@@ -66,7 +75,7 @@ export class ThreadPool {
     const started: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
       const { worker, ready } = await spawn();
-      worker.postMessage({ module, memory, ctrl, names, tid });
+      worker.postMessage({ module, memory, ctrl, names, tid, ranOffset: RAN_OFFSET });
       workers.push(worker);
       started.push(ready);
     }
@@ -88,11 +97,26 @@ export class ThreadPool {
     i32[NT] = this.threads;
     i32[NARGS] = args.length;
     Atomics.store(i32, DONE, 0);
-    Atomics.add(i32, GEN, 1);
+    const gen = (Atomics.add(i32, GEN, 1) + 1) | 0; // the word wraps as an Int32
     Atomics.notify(i32, GEN);
     this.fns[task](0, this.threads, ...args);
     this.waitWorkers();
     if (Atomics.exchange(i32, ERR, 0) !== 0) throw new Error(`wasm backend: kernel ${name} failed in a worker`);
+    this.checkRan(name, gen);
+  }
+
+  /**
+   * Every worker must have run this generation, once: a result computed without a worker's
+   * share would be silently wrong, so a protocol fault is an error (cheap: a load per worker).
+   */
+  private checkRan(name: KernelName, gen: number): void {
+    const done = Atomics.load(this.i32, DONE);
+    for (let tid = 1; tid <= this.workers.length; tid++) {
+      const ran = Atomics.load(this.ran, tid);
+      if (ran !== gen || done !== this.workers.length) {
+        throw new BackendError(`wasm backend: thread ${tid} ran task generation ${ran}, not ${gen} (kernel ${name}, ${done} of ${this.workers.length} workers done): a thread-pool fault; use threads: 1 and report it`);
+      }
+    }
   }
 
   private waitWorkers(): void {

@@ -7,25 +7,29 @@
 export const WORKER_SOURCE = `
 const SPIN = 2000;
 function boot(msg, ready) {
-  const { module, memory, ctrl, names, tid } = msg;
+  const { module, memory, ctrl, names, tid, ranOffset } = msg;
   const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel abort'); } } });
   const fns = names.map((n) => inst.exports[n]);
   let buffer = memory.buffer;
   let i32 = new Int32Array(buffer, ctrl, 16);
   let f64 = new Float64Array(buffer, ctrl + 64, 24);
+  let ran = new Int32Array(buffer, ctrl + ranOffset, tid + 1);
   // Read the generation before saying ready: a task posted right after would be missed otherwise.
   let gen = Atomics.load(i32, 0);
   ready();
   for (;;) {
     let spins = 0;
     while (Atomics.load(i32, 0) === gen && spins < SPIN) spins++;
-    if (Atomics.load(i32, 0) === gen) Atomics.wait(i32, 0, gen);
+    // Wait until the generation has moved: a wait may return with it unchanged, and running
+    // the old task again would count this thread done for the next one before it starts it.
+    while (Atomics.load(i32, 0) === gen) Atomics.wait(i32, 0, gen);
     gen = Atomics.load(i32, 0);
     if (memory.buffer !== buffer) {
       // The memory grew: views of the old buffer may be detached.
       buffer = memory.buffer;
       i32 = new Int32Array(buffer, ctrl, 16);
       f64 = new Float64Array(buffer, ctrl + 64, 24);
+      ran = new Int32Array(buffer, ctrl + ranOffset, tid + 1);
     }
     if (i32[4] !== 0) return;
     const nt = i32[3];
@@ -35,6 +39,8 @@ function boot(msg, ready) {
       for (let i = 0; i < n; i++) args[i] = f64[i];
       try { fns[i32[2]](tid, nt, ...args); } catch (e) { Atomics.store(i32, 6, 1); }
     }
+    // The generation this thread ran (the pool checks it), then done.
+    Atomics.store(ran, tid, gen);
     Atomics.add(i32, 1, 1);
     Atomics.notify(i32, 1);
   }

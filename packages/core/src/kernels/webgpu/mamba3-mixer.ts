@@ -4,7 +4,8 @@ import { UnsupportedError } from '@mamba3/tensor';
 import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '../../ops/mamba3/mixer-types.js';
 import { MIXER_PARAM_KEYS } from '../../ops/mamba3/mixer-types.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
-import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerStepWgsl, stepLanes, stepSlices } from './mamba3-mixer.wgsl.js';
+import { mixerStepWgsl, stepSharedBytes, stepSlices } from './mamba3-mixer-step.wgsl.js';
+import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl } from './mamba3-mixer.wgsl.js';
 import { buf, chunkScanCore, scanDims } from './mamba3-scan.js';
 
 /** What the fused mixer kernels return (the backend interface's MixerKernelOutputs). */
@@ -106,8 +107,7 @@ export function mamba3MixerStep(
   const b = zxbcdt.shape[0];
   const { H, P, N, R, A } = d;
   const slices = stepSlices(P, d.outNorm);
-  const PS = P / slices;
-  const shared = 4 * (3 * R * N + 3 * R * PS + Math.max(2 * R * 256, R * PS * stepLanes(PS)) + 2 * R);
+  const shared = stepSharedBytes(d);
   if (shared > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new UnsupportedError(`webgpu ${op}: needs ${shared} bytes of workgroup memory (R=${R}, P=${P}, N=${N}); this device allows ${rt.limits.maxComputeWorkgroupStorageSize}`);
   }
