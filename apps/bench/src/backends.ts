@@ -28,6 +28,15 @@ export async function loadBackends(): Promise<void> {
     const name = `webgpu-mm-${tile}`;
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, matmulTile: tile }), 0);
   }
+  // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).
+  if (!listBackends().includes('webgpu-scan-legacy')) {
+    const { useLegacyScanKernels } = await import('@mamba3/core');
+    registerBackend('webgpu-scan-legacy', async () => {
+      const be = await webgpu.createWebGPUBackend({ name: 'webgpu-scan-legacy' });
+      useLegacyScanKernels(be);
+      return be;
+    }, 0);
+  }
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }

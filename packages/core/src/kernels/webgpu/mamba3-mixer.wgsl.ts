@@ -161,6 +161,8 @@ export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string 
   const s = mixerSections(d);
   const rot = d.complex && A > 0;
   const RG2 = 2 * R * G;
+  // Invocations per B/C row in the RMS sums: a power of two, at most 16, all rows in one workgroup of 256.
+  const tpr = Math.max(1, Math.min(16, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(256 / RG2))))));
   // Which θ index and partner rotate element n (-1: not rotated), and whether n is the pair's first.
   const pairOf = d.isMimo
     ? `if (n < A) { i = i32(n); partner = n + ${N / 2}u; first = true; } else if (n >= ${N / 2}u && n < ${N / 2}u + A) { i = i32(n - ${N / 2}u); partner = n - ${N / 2}u; first = false; }`
@@ -178,6 +180,7 @@ const H = ${H}u; const P = ${P}u; const N = ${N}u; const G = ${G}u; const R = ${
 ${rot ? '@group(0) @binding(8) var<storage, read> theta: array<f32>;' : ''}
 ${SEQ_DIMS(rot ? 9 : 8)}
 var<workgroup> rr: array<f32, ${RG2}>;
+var<workgroup> part: array<f32, ${RG2 * tpr}>;
 fn normed(row: u32, base: u32, which: u32, r: u32, h: u32, n: u32) -> f32 {
   let rg = r * G + h / ${H / G}u;
   let w = select(prm[${o.BNormWeight}u + n], prm[${o.CNormWeight}u + n], which == 1u);
@@ -196,10 +199,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     dtOut[pos * H + h] = dt;
     trapOut[pos * H + h] = sigmoid_(zx[row + ${s.OTRAP}u + h]);
   }
-  if (tid < ${RG2}u) {
-    let base = select(${s.OB}u, ${s.OC}u, (tid & 1u) == 1u) + (tid / 2u) * N;
+  // The RMS of each of the ${RG2} B/C rows: ${tpr} invocations per row sum strided squares (loads in
+  // flight at once, not one row's ${N} in a chain), then one sums the ${tpr} partials.
+  if (tid < ${RG2 * tpr}u) {
+    let q = tid / ${tpr}u;
+    let base = select(${s.OB}u, ${s.OC}u, (q & 1u) == 1u) + (q / 2u) * N;
     var ss = 0.0;
-    for (var n = 0u; n < N; n++) { let v = zx[row + base + n]; ss += v * v; }
+    for (var n = tid % ${tpr}u; n < N; n += ${tpr}u) { let v = zx[row + base + n]; ss += v * v; }
+    part[tid] = ss;
+  }
+  workgroupBarrier();
+  if (tid < ${RG2}u) {
+    var ss = 0.0;
+    for (var j = 0u; j < ${tpr}u; j++) { ss += part[tid * ${tpr}u + j]; }
     rr[tid] = 1.0 / sqrt(ss / ${N}.0 + ${f32(d.eps)});
   }
   workgroupBarrier();

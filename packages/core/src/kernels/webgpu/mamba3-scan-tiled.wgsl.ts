@@ -1,0 +1,302 @@
+/**
+ * The chunked Mamba-3 scan's three kernels with vec4 memory traffic (issue 16): the same math,
+ * layouts and dispatch grids as mamba3-scan.wgsl.ts (read its header for the formulas), used when
+ * P and N are multiples of 4. What differs:
+ *  - C, B, x, states and y are bound as vec4 arrays: every global load and store moves 16 bytes;
+ *  - the staged 64x16 tiles are vec4 rows in workgroup memory (`[k][m/4]`), so each k step of a
+ *    4x4 register block reads one vec4 of A and one of B for 16 FMAs (the scalar version read 8
+ *    floats for 16 FMAs and was bound by shared-memory issue);
+ *  - R is baked into the shader, so the row -> (position, rank) splits are shifts, not divisions
+ *    by a uniform (one pipeline per rank; trip counts of barrier loops stay uniforms, as there);
+ *  - chunkOutput stages C once per N step for both C·Bᵀ and C·S_enteringᵀ (the exp(cumA_t) factor
+ *    moves to the output rows) and skips the work the causal mask zeroes: C·Bᵀ in the warps whose
+ *    columns all lie after their rows (a quarter of it), and the k blocks of (W ∘ G)·x after a
+ *    thread's rows;
+ *  - the cumulative decay is summed per row in parallel, not by one invocation;
+ *  - statePass moves 4 state elements per invocation and issues 8 chunks' loads before their
+ *    stores, in workgroups of 64 so that one head's 2,048 invocations spread over 32 SMs.
+ * Shapes (vec4 units: N4 = N/4, P4 = P/4):
+ *   C, B: [b, L, R, H, N4]   x, y: [b, L, R, H, P4]   adt, dt, trap: [b, L, H]
+ *   states: [b, H, nc, P, N4]   decay: [b, H, nc]   initialSsm, finalSsm: [b, H, P, N4]
+ *   initialK: [b, R, H, N4]   initialV: [b, R, H, P] (scalar)
+ */
+import { SCAN_DIM_NAMES } from './mamba3-scan.wgsl.js';
+
+const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
+@group(0) @binding(${binding}) var<uniform> dims: Dims;
+${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `var<private> ${n}: u32;`).join('\n')}
+var<private> N4: u32;
+var<private> P4: u32;`;
+
+const LOAD_DIMS = `${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `${n} = dims.${n};`).join(' ')} N4 = N / 4u; P4 = P / 4u;`;
+
+/** Chunk coordinates, row addressing (row i = t·R + r of chunk c) and the shared tiles. */
+const addressing = (R: number) => /* wgsl */ `
+const R = ${R}u;
+var<private> bi: u32;
+var<private> h: u32;
+var<private> c: u32;
+var<private> tc: u32;
+fn pos(i: u32) -> u32 { return (bi * L + c * T + i / R) * R + i % R; }
+fn bn4(i: u32, n4: u32) -> u32 { return (pos(i) * H + h) * N4 + n4; }
+fn x4(i: u32, p4: u32) -> u32 { return (pos(i) * H + h) * P4 + p4; }
+fn hAt(t: u32) -> u32 { return (bi * L + c * T + t) * H + h; }
+fn valid(i: u32) -> bool { return i < tc * R; }
+var<workgroup> As: array<vec4<f32>, 256>;
+var<workgroup> Bs: array<vec4<f32>, 256>;
+var<workgroup> raw: array<f32, 64>;
+var<workgroup> cum: array<f32, 64>;
+var<workgroup> wOff: array<f32, 64>;
+var<workgroup> wDiag: array<f32, 64>;
+`;
+
+/** Sets the chunk coordinates and fills cum (inclusive cumsum of adt, each row its own sum in the serial order), wOff and wDiag. */
+const PROLOGUE = /* wgsl */ `
+  ${LOAD_DIMS}
+  bi = wid.z / H;
+  h = wid.z % H;
+  c = wid.y;
+  tc = min(T, L - c * T);
+  if (tid < tc) { raw[tid] = adt[hAt(tid)]; }
+  workgroupBarrier();
+  if (tid < tc) {
+    var acc = 0.0;
+    for (var t = 0u; t <= tid; t++) { acc += raw[t]; }
+    cum[tid] = acc;
+    let g = trap[hAt(tid)] * dt[hAt(tid)];
+    var next = 0.0;
+    if (c * T + tid + 1u < L) { next = (1.0 - trap[hAt(tid + 1u)]) * dt[hAt(tid + 1u)]; }
+    wOff[tid] = g + next;
+    wDiag[tid] = g;
+  }
+  workgroupBarrier();
+`;
+
+const COMP = ['x', 'y', 'z', 'w'];
+const ACC = (name: string) => [0, 1, 2, 3].map((i) => `var ${name}${i} = vec4<f32>(0.0);`).join('\n  ');
+
+/** One k step of 4x4 register blocks: rows from `a` (a vec4 of 4 rows), columns from each `b`. */
+function fma(a: string, pairs: [acc: string, b: string][]): string {
+  return pairs.map(([acc, b]) => COMP.map((x, i) => `${acc}${i} += ${a}.${x} * ${b};`).join(' ')).join('\n      ');
+}
+
+/**
+ * Stages a 64x16 tile whose 16 k are contiguous in memory (C, B, states) into `target[k][m/4]`:
+ * 64 invocations from `first`, each loads 4 rows × one vec4 of k and writes them transposed as
+ * 4 whole vec4 (no component stores to workgroup memory, which would race).
+ */
+function stageK(target: string, first: number, rowOk: string, at: string): string {
+  return `if (tid >= ${first}u && tid < ${first + 64}u) {
+      let mq = (tid - ${first}u) / 4u;
+      let kq = (tid - ${first}u) % 4u;
+      ${[0, 1, 2, 3].map((a) => `var v${a} = vec4<f32>(0.0);\n      { let m = mq * 4u + ${a}u; if (${rowOk}) { v${a} = ${at}; } }`).join('\n      ')}
+      ${COMP.map((x, j) => `${target}[(kq * 4u + ${j}u) * 16u + mq] = vec4<f32>(v0.${x}, v1.${x}, v2.${x}, v3.${x});`).join('\n      ')}
+    }`;
+}
+
+/** Stages 16 rows k × 64 contiguous columns (x) into `target[k][m/4]`: one vec4 per invocation. */
+function stageRow(target: string, cond: string, value: string): string {
+  return `{
+      let k = tid / 16u;
+      let q = tid % 16u;
+      var v = vec4<f32>(0.0);
+      if (${cond}) { v = ${value}; }
+      ${target}[tid] = v;
+    }`;
+}
+
+const HEAD = (extra: string) => `
+@group(0) @binding(0) var<storage, read> adt: array<f32>;
+@group(0) @binding(1) var<storage, read> dt: array<f32>;
+@group(0) @binding(2) var<storage, read> trap: array<f32>;
+${extra}`;
+
+const MAIN = '@compute @workgroup_size(16, 16)\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32)';
+
+/** Grid (P/64·N/64 tiles, chunk, b·H): states[c][p, n] = Σ_i wState_t(i) · x[i, p] · B[i, n]. */
+export function chunkStateTiledWgsl(R: number): string {
+  return /* wgsl */ `${dimsDecl(7)}
+${HEAD(`@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> states: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> decay: array<f32>;`)}
+${addressing(R)}
+var<workgroup> wState: array<f32, 64>;
+${MAIN} {
+  let tx = lid.x;
+  let ty = lid.y;
+  ${PROLOGUE}
+  let tilesP = (P + 63u) / 64u;
+  let p0 = (wid.x % tilesP) * 64u;
+  let n0 = (wid.x / tilesP) * 64u;
+  let cumEnd = cum[tc - 1u];
+  if (tid < tc) { wState[tid] = exp(cumEnd - cum[tid]) * wOff[tid]; }
+  if (tid == 0u && wid.x == 0u) { decay[wid.z * NC + c] = cumEnd; }
+  workgroupBarrier();
+  ${ACC('acc')}
+  for (var i0 = 0u; i0 < dims.TR; i0 += 16u) {
+    ${stageRow('As', 'valid(i0 + k) && p0 + q * 4u < P', 'x[x4(i0 + k, p0 / 4u + q)] * wState[(i0 + k) / R]')}
+    ${stageRow('Bs', 'valid(i0 + k) && n0 + q * 4u < N', 'B[bn4(i0 + k, n0 / 4u + q)]')}
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let a = As[k * 16u + ty];
+      let b = Bs[k * 16u + tx];
+      ${fma('a', [['acc', 'b']])}
+    }
+    workgroupBarrier();
+  }
+  let base = (wid.z * NC + c) * P;
+  let pr = p0 + ty * 4u;
+  if (n0 + tx * 4u < N) {
+    ${[0, 1, 2, 3].map((a) => `if (pr + ${a}u < P) { states[(base + pr + ${a}u) * N4 + n0 / 4u + tx] = acc${a}; }`).join('\n    ')}
+  }
+}`;
+}
+
+/** Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C_i·B_j)·x_j + exp(cumA_t)·C_i·S_enteringᵀ. */
+export function chunkOutputTiledWgsl(R: number): string {
+  return /* wgsl */ `${dimsDecl(8)}
+${HEAD(`@group(0) @binding(3) var<storage, read> C: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> states: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> y: array<vec4<f32>>;`)}
+${addressing(R)}
+var<workgroup> Ss: array<vec4<f32>, 256>;
+/** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
+fn maskW(i: u32, j: u32) -> f32 {
+  if (!valid(i) || !valid(j)) { return 0.0; }
+  let t = i / R;
+  let s = j / R;
+  if (s < t) { return exp(cum[t] - cum[s]) * wOff[s]; }
+  if (s == t) { return wDiag[s]; }
+  return 0.0;
+}
+${MAIN} {
+  // Each warp of 32 owns a 16-row × 32-column region of 4x4 blocks (rows ty, columns tx), so
+  // the two warps whose score columns all follow their rows' positions skip C·Bᵀ as a whole.
+  let warp = tid / 32u;
+  let lane = tid % 32u;
+  let ty = (warp / 2u) * 4u + lane / 8u;
+  let tx = (warp % 2u) * 8u + lane % 8u;
+  let needG = ((warp % 2u) * 32u) / R <= ((warp / 2u) * 16u + 15u) / R;
+  ${PROLOGUE}
+  let p0 = wid.x * 64u;
+  let sBase = (wid.z * NC + c) * P;
+  // One pass over N: scores G = C·Bᵀ (rows × rows) and C·S_enteringᵀ (rows × p) share the C tile.
+  ${ACC('g')}
+  ${ACC('acc')}
+  for (var n0 = 0u; n0 < dims.N; n0 += 16u) {
+    ${stageK('As', 0, 'valid(m) && n0 + kq * 4u < N', 'C[bn4(m, n0 / 4u + kq)]')}
+    ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'B[bn4(m, n0 / 4u + kq)]')}
+    ${stageK('Ss', 128, 'p0 + m < P && n0 + kq * 4u < N', 'states[(sBase + p0 + m) * N4 + n0 / 4u + kq]')}
+    workgroupBarrier();
+    if (needG) {
+      for (var k = 0u; k < 16u; k++) {
+        let a = As[k * 16u + ty];
+        let b = Bs[k * 16u + tx];
+        let s = Ss[k * 16u + tx];
+        ${fma('a', [['g', 'b'], ['acc', 's']])}
+      }
+    } else {
+      for (var k = 0u; k < 16u; k++) {
+        let a = As[k * 16u + ty];
+        let s = Ss[k * 16u + tx];
+        ${fma('a', [['acc', 's']])}
+      }
+    }
+    workgroupBarrier();
+  }
+  let i0 = ty * 4u;
+  ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { acc${a} *= exp(cum[(i0 + ${a}u) / R]); }`).join('\n  ')}
+  // The two-band trapezoid mask, applied in place.
+  ${[0, 1, 2, 3].flatMap((a) => COMP.map((x, j) => `g${a}.${x} *= maskW(i0 + ${a}u, tx * 4u + ${j}u);`)).join('\n  ')}
+  // Intra-chunk: (W ∘ G)·x, 16 score columns at a time; a thread skips the blocks whose positions
+  // all follow its rows' (the mask is zero there).
+  let lastT = (i0 + 3u) / R;
+  for (var j0 = 0u; j0 < dims.TR; j0 += 16u) {
+    if (tx * 4u >= j0 && tx * 4u < j0 + 16u) {
+      let at = (tx * 4u - j0) * 16u + ty;
+      ${COMP.map((x, j) => `As[at + ${j * 16}u] = vec4<f32>(g0.${x}, g1.${x}, g2.${x}, g3.${x});`).join('\n      ')}
+    }
+    ${stageRow('Bs', 'valid(j0 + k) && p0 + q * 4u < P', 'x[x4(j0 + k, p0 / 4u + q)]')}
+    workgroupBarrier();
+    if (j0 / R <= lastT) {
+      for (var k = 0u; k < 16u; k++) {
+        let a = As[k * 16u + ty];
+        let b = Bs[k * 16u + tx];
+        ${fma('a', [['acc', 'b']])}
+      }
+    }
+    workgroupBarrier();
+  }
+  if (p0 + tx * 4u < P) {
+    ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { y[x4(i0 + ${a}u, p0 / 4u + tx)] = acc${a}; }`).join('\n    ')}
+  }
+}`;
+}
+
+/** Grid (P·N/4/64, b·H): the state hand-off, 4 elements of one row p per invocation. */
+export function statePassTiledWgsl(initialSsm: boolean, initialKV: boolean): string {
+  const bindings = [
+    '@group(0) @binding(0) var<storage, read> decay: array<f32>;',
+    '@group(0) @binding(1) var<storage, read_write> states: array<vec4<f32>>;',
+    '@group(0) @binding(2) var<storage, read_write> finalSsm: array<vec4<f32>>;',
+  ];
+  let next = 3;
+  const bind = (name: string, type: string) => bindings.push(`@group(0) @binding(${next++}) var<storage, read> ${name}: array<${type}>;`);
+  if (initialSsm) bind('initialSsm', 'vec4<f32>');
+  if (initialKV) [['dt', 'f32'], ['trap', 'f32'], ['initialK', 'vec4<f32>'], ['initialV', 'f32']].forEach(([n, t]) => bind(n, t));
+  const init = [
+    initialSsm ? 's = initialSsm[bh * PN4 + q];' : '',
+    initialKV
+      ? `let at0 = bi * L * H + h;
+    let beta0 = (1.0 - trap[at0]) * dt[at0];
+    var kv = vec4<f32>(0.0);
+    for (var r = 0u; r < dims.R; r++) {
+      let kr = (bi * dims.R + r) * H + h;
+      kv += initialV[kr * P + p] * initialK[kr * N4 + n4];
+    }
+    s += beta0 * kv;`
+      : '',
+  ].join('\n    ');
+  const UNROLL = 8;
+  const ks = Array.from({ length: UNROLL }, (_, k) => k);
+  return /* wgsl */ `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
+@group(0) @binding(${next}) var<uniform> dims: Dims;
+${bindings.join('\n')}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let L = dims.L;
+  let H = dims.H;
+  let P = dims.P;
+  let N4 = dims.N / 4u;
+  let NC = dims.NC;
+  let PN4 = P * N4;
+  let q = wid.x * 64u + lid.x;
+  if (q >= PN4) { return; }
+  let bh = wid.y;
+  let bi = bh / H;
+  let h = bh % H;
+  let p = q / N4;
+  let n4 = q % N4;
+  var s = vec4<f32>(0.0);
+  ${init}
+  // ${UNROLL} chunks per iteration, all loads before any store: the chain is one FMA per chunk,
+  // so the loop runs at memory throughput, not at one load latency per chunk.
+  var c = 0u;
+  for (; c + ${UNROLL}u <= NC; c += ${UNROLL}u) {
+    let at = (bh * NC + c) * PN4 + q;
+    ${ks.map((k) => `let l${k} = states[at + ${k}u * PN4];`).join('\n    ')}
+    ${ks.map((k) => `let e${k} = exp(decay[bh * NC + c + ${k}u]);`).join('\n    ')}
+    ${ks.map((k) => `states[at + ${k}u * PN4] = s;\n    s = e${k} * s + l${k};`).join('\n    ')}
+  }
+  for (; c < NC; c++) {
+    let at = (bh * NC + c) * PN4 + q;
+    let loc = states[at];
+    states[at] = s;
+    s = exp(decay[bh * NC + c]) * s + loc;
+  }
+  finalSsm[bh * PN4 + q] = s;
+}`;
+}
