@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU host (issue 16): the official anchors and two bundles of ours on one machine, so the
-# figures compare. Needs in .gpu/ (besides bundle.mjs's and pack.sh's output): base/m3.tgz (an
-# earlier commit's bundle.mjs output), ref/mamba_ssm (state-spaces/mamba at e9594ce) and
+# figures compare. Needs in .gpu/ (besides bundle.mjs's and pack.sh's output): base/bench.tgz (an
+# earlier commit's bench.mjs and cli.mjs from bundle.mjs, run beside this tree's Dawn), ref/mamba_ssm (state-spaces/mamba at e9594ce) and
 # anchors/*.py (../shared/anchors). Usage, from the repo root:
 #   OUT=DIR bash tools/gpu/compare.sh anchors             the official perf_ref.py / decode_ref.py
 #                                                          JSON (kept in /tmp for the ratios below)
@@ -25,8 +25,9 @@ if [[ $part == anchors ]]; then
   cp "$out/perf_ref.json" "$out/decode_ref.json" /tmp/
   exit 0
 fi
-tgz=.gpu/m3.tgz; [[ $part == base ]] && tgz=.gpu/base/m3.tgz
-rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf "$tgz" -C /tmp/m3 && cd /tmp/m3 || exit 1
+rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf .gpu/m3.tgz -C /tmp/m3 || exit 1
+[[ $part == base ]] && { tar xzf .gpu/base/bench.tgz -C /tmp/m3 || exit 1; }
+cd /tmp/m3 || exit 1
 ref=""; [[ -f /tmp/perf_ref.json ]] && ref="--set reference=/tmp/perf_ref.json,/tmp/decode_ref.json"
 for stepname in "$@"; do
   echo "== $stepname ($part) $(date -u +%T)" | tee -a "$log"
