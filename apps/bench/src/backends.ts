@@ -28,6 +28,14 @@ export async function loadBackends(): Promise<void> {
     const name = `webgpu-mm-${tile}`;
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, matmulTile: tile }), 0);
   }
+  // The decode GEMV with 1 or 4 output rows per thread for batched chunks (default 2), for
+  // batched-decode comparisons (tools/gpu/prefill-host.sh).
+  for (const t of [1, 4] as const) {
+    const name = `webgpu-gemv${t}`;
+    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvRowsPerThread: t }), 0);
+  }
+  // No early submits (kickDispatches 0): the runtime's submission before issue 16.
+  if (!listBackends().includes('webgpu-nokick')) registerBackend('webgpu-nokick', () => webgpu.createWebGPUBackend({ name: 'webgpu-nokick', kickDispatches: 0 }), 0);
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).
   if (!listBackends().includes('webgpu-scan-legacy')) {
     const { useLegacyScanKernels } = await import('@mamba3/core');

@@ -2,6 +2,7 @@ import type { Backend, BackendInfo, DType, HalfStorage, KernelTensor, Shape, Typ
 import { BackendUnavailableError, floatToBf16, floatToHalf, sizeOf } from '@mamba3/tensor';
 import { createCpuBackend } from '@mamba3/backend-cpu';
 import { KERNELS_SHARED_BASE64, KERNELS_SINGLE_BASE64 } from './generated/kernels-wasm.js';
+import { compileKernels } from './compile.js';
 import { WasmContext } from './context.js';
 import type { WasmStorage } from './heap.js';
 import { HALF_CODES, MAX_PAGES, WasmHeap } from './heap.js';
@@ -31,6 +32,11 @@ export interface WasmBackendOptions {
    * thread, since waking workers costs more than they save). For tests of the threaded paths.
    */
   alwaysParallel?: boolean;
+  /**
+   * Compile the kernels with the engine's optimizing tier at once where the platform allows it
+   * (Node; default true): see compile.ts. False keeps the engine's baseline-first tiering.
+   */
+  optimizingCompile?: boolean;
 }
 
 /**
@@ -77,6 +83,21 @@ export function wasmAvailable(): boolean {
   }
 }
 
+/** Compiled kernel modules by (shared memory, optimizing): one compilation per process, however many backends. */
+const modules = new Map<string, Promise<WebAssembly.Module>>();
+
+function kernelModule(shared: boolean, optimizing: boolean): Promise<WebAssembly.Module> {
+  const key = `${shared}/${optimizing}`;
+  let m = modules.get(key);
+  if (!m) {
+    m = compileKernels(decode(shared ? KERNELS_SHARED_BASE64 : KERNELS_SINGLE_BASE64) as Uint8Array<ArrayBuffer>, optimizing).then((c) => c.module);
+    // A failed compilation is not kept: the next backend tries again.
+    m.catch(() => modules.delete(key));
+    modules.set(key, m);
+  }
+  return m;
+}
+
 /**
  * Creates the WebAssembly SIMD backend: every tensor is a block of one WebAssembly memory; the
  * hot kernels (matmul, elementwise math, norms, softmax, reductions) run as SIMD128 code on all
@@ -88,7 +109,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
   let threads = Math.max(1, Math.floor(opts?.threads ?? (await defaultThreads())));
   if (threads > 1 && typeof SharedArrayBuffer === 'undefined') threads = 1;
   const shared = threads > 1;
-  const module = await WebAssembly.compile(decode(shared ? KERNELS_SHARED_BASE64 : KERNELS_SINGLE_BASE64) as Uint8Array<ArrayBuffer>);
+  const module = await kernelModule(shared, opts?.optimizingCompile ?? true);
   const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
   // heapBase from a throwaway instance: the module has no static data today, but may.
   const probe = await WebAssembly.instantiate(module, { env: { memory, abort: () => undefined } });

@@ -32,6 +32,17 @@ export interface RuntimeOptions {
   /** Submit once this many dispatches are queued (default 512); reads and `sync()` submit too. */
   maxBatchDispatches?: number;
   /**
+   * While no readback is outstanding (the GPU may be idle), submit after this many dispatches,
+   * then after twice as many more, and so on up to `maxBatchDispatches`, so the GPU starts on a
+   * long forward while the host still encodes it (default 32; 0 turns it off).
+   */
+  kickDispatches?: number;
+  /**
+   * Output rows each thread of the decode GEMV computes for chunks of 8 or more batch rows
+   * (batched decode): 1, 2 (default) or 4. Results are bit-identical; only the speed differs.
+   */
+  gemvRowsPerThread?: 1 | 2 | 4;
+  /**
    * Free bytes the pool keeps before it destroys released buffers (default 4 GiB: a 130M-class
    * MIMO prefill of 8192 tokens frees ~2 GB per layer for the next to reuse; a smaller pool makes
    * every layer create, and the implementation clear, its buffers anew). `trimPool()` empties it.

@@ -46,6 +46,11 @@ export class Runtime {
   private firstError: string | null = null;
   private disposed = false;
   private readonly maxBatch: number;
+  /** See `RuntimeOptions.kickDispatches`: the first early submit, and the next one (pending dispatches). */
+  private readonly kickFirst: number;
+  private kickAt: number;
+  /** Readbacks not yet resolved: while any is, queued work keeps the GPU busy and nothing is kicked. */
+  private reading = 0;
 
   /**
    * Subgroups exist and are at most 32 wide: kernels that give a row 32 lanes along lid.x can
@@ -53,6 +58,8 @@ export class Runtime {
    */
   readonly subgroupReduce: boolean;
   readonly matmulTile: MatmulTile;
+  /** See `RuntimeOptions.gemvRowsPerThread`. */
+  readonly gemvRowsPerThread: number;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
   /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */
@@ -69,7 +76,11 @@ export class Runtime {
     const [lo, hi] = opts.subgroupSizes ?? [0, 0];
     this.subgroupReduce = device.features.has('subgroups') && lo >= 4 && hi <= 32 && !opts.noSubgroups;
     this.maxBatch = opts.maxBatchDispatches ?? 512;
+    this.kickFirst = opts.kickDispatches ?? 32;
+    this.kickAt = this.kickFirst || Infinity;
     this.matmulTile = opts.matmulTile ?? 'auto';
+    this.gemvRowsPerThread = opts.gemvRowsPerThread ?? 2;
+    if (![1, 2, 4].includes(this.gemvRowsPerThread)) throw new UnsupportedError(`webgpu: gemvRowsPerThread must be 1, 2 or 4, got ${opts.gemvRowsPerThread}`);
     this.f16 = !!opts.f16 && device.features.has('shader-f16');
     if ((opts as { weights16?: unknown }).weights16 !== undefined) {
       throw new UnsupportedError("webgpu: the weights16 option is gone: load the model with dtype 'bfloat16' or 'float16' (loadPretrained / fromPretrained `dtype`, the CLI's --dtype), which keeps the weights in 16 bits on the device");
@@ -139,12 +150,13 @@ export class Runtime {
     let buffer: GPUBuffer | undefined;
     if (this.capture) {
       // From the capture's own free list (its commands run in the same order on every replay,
-      // so reuse inside it is safe), else a new buffer the graph will own. Host-written buffers
-      // are always new: see `Capture.constants`.
+      // so reuse inside it is safe), else a pooled or new buffer the graph will own (a released
+      // buffer is no tensor's, so the graph may take it: a recorded prefill starts warm).
+      // Host-written buffers are never reused inside the capture: see `Capture.constants`.
       const cap = this.capture;
       buffer = clean ? undefined : cap.free.get(cls)?.pop();
       if (!buffer) {
-        buffer = this.pool.create(cls);
+        buffer = this.pool.take(cls, clean) ?? this.pool.create(cls);
         cap.owned.add(buffer);
         if (clean) cap.constants.add(buffer);
       }
@@ -281,7 +293,23 @@ export class Runtime {
     this.stream.dispatch(entry.pipeline, bindGroup, x, y, z);
     // `record: false`: work a capture must not replay (deriving a cached copy of a weight).
     if (opts?.record !== false) this.capture?.commands.push({ kind: 'dispatch', pipeline: entry.pipeline, layout: entry.layout, buffers: [...buffers], groups: [x, y, z] });
-    if (this.stream.pending >= this.maxBatch) this.flush();
+    this.submitIfDue();
+  }
+
+  /** Submits when the batch is full, or early to start an idle GPU (see `kickDispatches`). */
+  private submitIfDue(): void {
+    const pending = this.stream.pending;
+    if (pending >= this.maxBatch) {
+      this.flush();
+    } else if (pending >= this.kickAt && this.reading === 0) {
+      this.kickAt = Math.min(2 * this.kickAt, this.maxBatch);
+      this.flush();
+    }
+  }
+
+  /** The host is about to wait on the GPU: the next burst of work is kicked early again. */
+  private rearmKick(): void {
+    if (this.kickFirst > 0) this.kickAt = this.kickFirst;
   }
 
   /** Copies bytes between buffers in stream order. */
@@ -315,6 +343,7 @@ export class Runtime {
   async sync(): Promise<void> {
     this.check('sync');
     this.flush();
+    this.rearmKick();
     await this.device.queue.onSubmittedWorkDone();
     this.check('sync');
     this.throwDeviceErrors('sync');
@@ -387,31 +416,42 @@ export class Runtime {
       if (c.kind === 'dispatch') {
         this.stream.dispatch(c.pipeline, bindGroups[k]!, c.groups[0], c.groups[1], c.groups[2]);
         this.stream.replayed++;
+        this.submitIfDue();
         return;
       }
       const enc = this.stream.endPass();
       if (c.kind === 'copy') enc.copyBufferToBuffer(map(c.src), c.srcOffset, map(c.dst), c.dstOffset, c.bytes);
       else enc.clearBuffer(map(c.buffer), 0, Math.ceil(c.bytes / 4) * 4);
     });
-    if (this.stream.pending >= this.maxBatch) this.flush();
   }
 
-  /** Writes host values into a buffer after all work queued so far (submits it first). */
+  /**
+   * Writes host values into a buffer after all work queued so far: into a clean pooled buffer,
+   * then a copy in stream order, so nothing is submitted early (a timed or overlapped run stays
+   * one stream).
+   */
   writeAfterQueued(buffer: GPUBuffer, values: TypedArray): void {
     this.check('captureStep write');
-    this.flush();
-    this.device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    if (this.capture) throw new BackendError('webgpu captureStep: cannot write a step graph input while capturing another');
+    const staged = this.upload('captureStep write', values, values instanceof Int32Array ? 'int32' : 'float32');
+    this.copy(staged.own, buffer, 0, Math.ceil(values.byteLength / 4) * 4);
+    this.release(staged);
   }
 
   makeBindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
     return makeBindGroup(this.device, layout, buffers);
   }
 
-  /** Frees a graph's buffers once no queued command uses them. */
+  /**
+   * Gives a graph's buffers back to the pool (queued commands that use them run first: later work
+   * is ordered after them); what the pool has no room for is destroyed once unused.
+   */
   releaseGraph(buffers: Iterable<GPUBuffer>, bytes: number): void {
     this.graphBytes -= bytes;
     if (this.disposed) return;
-    for (const b of buffers) this.pool.destroyLater(b, this.stream.open);
+    let flush = false;
+    for (const b of buffers) flush = this.pool.put(b, this.stream.open, DEFERRED_FLUSH_BYTES) || flush;
+    if (flush) this.flush();
   }
 
   // Readback and timing ----------------------------------------------------------------------
@@ -431,11 +471,15 @@ export class Runtime {
     this.stream.endPass().copyBufferToBuffer(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
     if (this.opDepth === 0) this.releaseTransients();
     this.flush();
+    this.rearmKick();
+    this.reading++;
     try {
       await staging.mapAsync(MAP_MODE_READ, 0, cls);
     } catch (err) {
       this.check(op);
       throw new BackendError(`webgpu ${op}: reading a buffer back failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.reading--;
     }
     const copy = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
@@ -451,12 +495,23 @@ export class Runtime {
 
   /** GPU time in ms of the work `fn` encodes (see `GpuTimer.time`). */
   timeGpu(fn: () => void): Promise<number> {
-    return this.timer.time(fn);
+    return this.timer.time(() => this.withoutKicks(fn));
+  }
+
+  /** Runs `fn` with early submits off: timed work is one stream, so host gaps are not GPU time. */
+  private withoutKicks(fn: () => void): void {
+    const at = this.kickAt;
+    this.kickAt = Infinity;
+    try {
+      fn();
+    } finally {
+      this.kickAt = at;
+    }
   }
 
   /** GPU time per kernel of the work `fn` encodes (see `GpuTimer.profile`). */
   profile(fn: () => void): Promise<KernelProfile> {
-    return this.timer.profile(fn, () => this.throwDeviceErrors('profile'));
+    return this.timer.profile(() => this.withoutKicks(fn), () => this.throwDeviceErrors('profile'));
   }
 
   // Lifetime ---------------------------------------------------------------------------------

@@ -149,4 +149,22 @@ async function run(be: WebGPUBackend, c: Case, storage?: HalfStorage): Promise<{
       }
     }
 }, 300_000); // lavapipe compiles the unpack2x16float kernels slowly (~70 s on a loaded 2-core VM)
+
+  it('batched chunks: 1, 2 (default) and 4 output rows per thread give the same bits (f32, bf16, ragged N)', async () => {
+    // Two chunks of 16 rows and N = 33: the last thread's second to fourth rows are past N.
+    const c = makeCase(new ops.Rng(24), [32, 136, 33]);
+    const results: Float32Array[][] = [];
+    for (const T of [1, 2, 4] as const) {
+      // T = 2 is the default: the backends above (their pipelines are compiled already).
+      const [f, h] = T === 2 ? [be, bf] : [await makeBackend({ name: `webgpu-gemv-t${T}`, gemvRowsPerThread: T }), await makeBackend({ name: `webgpu-gemv-t${T}-bf16`, gemvRowsPerThread: T, halfMinElements: 0 })];
+      const f32 = await run(f, c);
+      const b16 = await run(h, c, 'bfloat16');
+      results.push([f32.plain[0], f32.fused[0], b16.plain[0], b16.fused[0]]);
+      if (T !== 2) {
+        f.dispose();
+        h.dispose();
+      }
+    }
+    for (const outs of results.slice(1)) outs.forEach((o, k) => expect(Array.from(o), `output ${k}`).toEqual(Array.from(results[0][k])));
+  }, 600_000); // lavapipe compiles each new kernel in seconds on a loaded 2-core VM
 });

@@ -96,6 +96,7 @@ describe('device acquisition errors (no GPU needed)', () => {
     const token = ops.keep(ops.tensor([7], [1], { dtype: 'int32', backend: be }));
     await be.sync();
     const before = be.stats().submits;
+    const dispatches0 = be.stats().dispatches;
     const next = ops.tidy(() => {
       let h = ops.gather(embed, token, 0); // [1, D]
       for (const l of layers) {
@@ -110,13 +111,58 @@ describe('device acquisition errors (no GPU needed)', () => {
       }
       return ops.argMax(ops.linear(h, head), -1);
     });
-    expect(be.stats().submits, 'nothing is submitted while ops are encoded').toBe(before);
+    // Nothing is submitted per op: only the early kick that starts an idle GPU once 32 dispatches
+    // are queued (`kickDispatches`; the next would come at 96), and the read's submission.
+    const dispatched = be.stats().dispatches - dispatches0;
+    expect(dispatched).toBeLessThan(96);
+    const kicks = dispatched >= 32 ? 1 : 0;
+    expect(be.stats().submits - before, 'nothing but the kick is submitted while ops are encoded').toBe(kicks);
     const id = await next.data();
-    expect(be.stats().submits - before, 'one submission for the whole step').toBe(1);
+    expect(be.stats().submits - before, 'one submission for the rest of the step').toBe(kicks + 1);
     expect(id).toBeInstanceOf(Int32Array);
     expect(id.length).toBe(1);
     next.dispose();
     ops.dispose([embed, head, token, ...layers.flatMap((l) => [l.inProj, l.norm, l.ssm])]);
+  });
+
+  it('early submits: at 32, 96, 224 queued dispatches while no read waits; none while one does, none while timed, none when off', async () => {
+    const x = ops.keep(ops.ones([64], { backend: be }));
+    const chain = (n: number): Tensor => ops.tidy(() => {
+      let y = x;
+      for (let i = 0; i < n; i++) y = ops.add(y, x);
+      return y;
+    });
+    const submitsOf = (fn: () => void): number => {
+      const s0 = be.stats().submits;
+      fn();
+      return be.stats().submits - s0;
+    };
+    await be.sync();
+    let y = chain(0);
+    expect(submitsOf(() => (y = chain(250)))).toBe(3);
+    expect(Array.from(await y.data())).toEqual(new Array(64).fill(251));
+    y.dispose();
+    // A read in flight keeps the GPU busy: nothing is kicked until it resolves.
+    const z = chain(3);
+    const pending = z.data();
+    expect(submitsOf(() => (y = chain(100)))).toBe(0);
+    await pending;
+    z.dispose();
+    y.dispose();
+    await be.sync();
+    if (be.features.has('timestamp-query')) await be.timeGpu(() => expect(submitsOf(() => chain(100).dispose())).toBe(0));
+    const off = await createWebGPUBackend({ kickDispatches: 0 });
+    const a = ops.keep(ops.ones([8], { backend: off }));
+    const s0 = off.stats().submits;
+    const b = ops.tidy(() => {
+      let t = a;
+      for (let i = 0; i < 100; i++) t = ops.add(t, a);
+      return t;
+    });
+    expect(off.stats().submits).toBe(s0);
+    ops.dispose([a, b]);
+    off.dispose();
+    x.dispose();
   });
 
   it('small-M products (GEMV, split over K, both weight layouts) match a float64 product', async () => {

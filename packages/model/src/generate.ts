@@ -268,7 +268,8 @@ export async function* generate(
       if (opts.signal?.aborted) break;
       let next: number[];
       if (logits) {
-        next = await pickTokens(logits, V, sampling, rngs, seqs);
+        const picked = pickTokens(logits, V, sampling, rngs, seqs);
+        next = Array.isArray(picked) ? picked : await picked;
         logits.dispose();
         logits = null;
       } else {
@@ -328,31 +329,46 @@ export async function* generate(
  * Greedy picks on the device (one int and one sum per sequence read back: a NaN or infinite
  * logit makes the row's sum non-finite); otherwise the logits rows are sampled here. A
  * non-finite logit is a `NonFiniteLogitsError`: an argmax over NaN would pick id 0 forever.
+ * On a backend that reads synchronously (cpu, wasm) it returns the ids at once: no promise per
+ * token, which is a visible share of a small model's step on the CPU.
  */
-async function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSampling>, rngs: readonly Rng[], seqs: readonly SequenceState[]): Promise<number[]> {
-  const B = logits.shape[0];
-  const Vp = logits.shape[1];
+function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSampling>, rngs: readonly Rng[], seqs: readonly SequenceState[]): number[] | Promise<number[]> {
+  const sync = logits.backend.info.syncRead;
   if (isGreedy(s)) {
     const { ids, sums } = tidy(() => {
       const real = sliceAxis(logits, 1, 0, V);
       return { ids: argMax(real, -1), sums: sum(real, -1) };
     });
-    try {
-      const [picked, totals] = await Promise.all([ids.data(), sums.data()]);
+    const picks = (picked: TypedArray, totals: TypedArray): number[] => {
       const bad = Array.from(totals).findIndex((t) => !Number.isFinite(t));
       if (bad >= 0) throw new NonFiniteLogitsError(bad, seqs[bad].ids.length);
       return Array.from(picked);
-    } finally {
+    };
+    const free = (): void => {
       ids.dispose();
       sums.dispose();
+    };
+    if (sync) {
+      try {
+        return picks(ids.dataSync(), sums.dataSync());
+      } finally {
+        free();
+      }
     }
+    return Promise.all([ids.data(), sums.data()]).then(([a, b]) => picks(a, b)).finally(free);
   }
-  const rows = await logits.data();
-  for (let b = 0; b < B; b++) {
-    const row = rows.subarray(b * Vp, b * Vp + V);
-    if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
-  }
-  return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], [...seqs[b].promptIds, ...seqs[b].ids]));
+  const sampleRows = (rows: TypedArray): number[] => {
+    const B = logits.shape[0];
+    const Vp = logits.shape[1];
+    for (let b = 0; b < B; b++) {
+      const row = rows.subarray(b * Vp, b * Vp + V);
+      if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
+    }
+    // The context (prompt and tokens so far) matters only to the repetition penalty: not copied otherwise.
+    const context = (b: number): number[] => (s.repetitionPenalty !== 1 ? [...seqs[b].promptIds, ...seqs[b].ids] : []);
+    return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], context(b)));
+  };
+  return sync ? sampleRows(logits.dataSync()) : logits.data().then(sampleRows);
 }
 
 /** Runs `generate` to the end and returns the result (and calls `onChunk` for each chunk). */

@@ -24,6 +24,7 @@ import { layerSpecs } from './blocks.js';
 import type { LmParams, LmWeights } from './forward.js';
 import { lmLogits, lmSequence, lmStepLogits, organise } from './forward.js';
 import { sampleByInverseCdf } from './sampling.js';
+import { PrefillGraphs } from './prefill-graph.js';
 import { initLmParams, lmParamShapes } from './weights.js';
 import type { GenerateOptions, GenerationChunk, GenerationResult, GenerationTokenizer } from './generate.js';
 import { generate, generateText } from './generate.js';
@@ -102,6 +103,13 @@ export class MambaLMHeadModel {
   private readonly w: LmWeights;
   /** Used by `generate` for text prompts and streaming text, unless the call passes its own. */
   tokenizer?: GenerationTokenizer;
+  /**
+   * Recorded prefills (backends that record, WebGPU): a prefill of a fresh cache with host ids
+   * replays the graph captured for its [batch, length], bit-identical to the ops. `limit`
+   * graphs are kept (default 1, each holding its prefill's working buffers); 0 turns it off;
+   * `clear()` frees them.
+   */
+  readonly prefillGraphs = new PrefillGraphs();
 
   protected constructor(config: MambaConfig, params: LmParams) {
     this.config = config;
@@ -232,6 +240,8 @@ export class MambaLMHeadModel {
 
   /** Runs a prompt chunked, filling (or continuing) the cache: ids [b, L] -> last-position logits [b, paddedVocab]. */
   prefill(ids: TokenIds, cache: MambaInferenceCache): Tensor {
+    const recorded = this.recordedPrefill(ids, cache);
+    if (recorded) return recorded;
     return tidy(() => {
       const t = this.toIds(ids, 'prefill');
       this.checkCache('prefill', cache, t.shape[0], t.shape[1]);
@@ -240,6 +250,26 @@ export class MambaLMHeadModel {
       cache.seqlenOffset += t.shape[1];
       return lmLogits(this.w, squeeze(sliceAxis(hidden, 1, hidden.shape[1] - 1), 1));
     });
+  }
+
+  /** `prefill` through `prefillGraphs`, or null where it does not apply (the ops run instead). */
+  private recordedPrefill(ids: TokenIds, cache: MambaInferenceCache): Tensor | null {
+    if (!Array.isArray(ids) || !this.backend.beginCapture || cache.seqlenOffset !== 0 || this.hasAttention || this.prefillGraphs.limit < 1) return null;
+    const rows = (typeof ids[0] === 'number' ? [ids] : ids) as readonly (readonly number[])[];
+    const L = rows[0]?.length ?? 0;
+    if (rows.length === 0 || L === 0 || rows.some((r) => r.length !== L)) return null; // toIds says why
+    const flat = Int32Array.from(rows.flat());
+    this.checkIdValues('prefill', flat, L);
+    this.checkCache('prefill', cache, rows.length, L);
+    const zero = () => this.allocateInferenceCache(rows.length).layers.map((l) => l.state());
+    const r = this.prefillGraphs.run(flat, rows.length, L, zero, (t, states) => {
+      const { hidden, states: next } = lmSequence(this.w, this.config, t, states);
+      return { logits: lmLogits(this.w, squeeze(sliceAxis(hidden, 1, L - 1), 1)), states: next as MixerState[] };
+    });
+    if (!r) return null;
+    r.states.forEach((s, i) => cache.layers[i].update(s));
+    cache.seqlenOffset += L;
+    return r.logits;
   }
 
   /** One token per sequence through every layer's recurrent step: ids [b] -> logits [b, paddedVocab]. */
@@ -328,6 +358,7 @@ export class MambaLMHeadModel {
   }
 
   dispose(): void {
+    this.prefillGraphs.clear();
     dispose([...new Set(Object.values(this.params))]);
   }
 }

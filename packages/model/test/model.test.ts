@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '@mamba3/tensor';
 import { argMax, sliceAxis, tensor, ConfigError, dispose, memory, serializeSafetensors, setBackend, SafetensorsReader, tidy, WeightsError, ArgumentError } from '@mamba3/tensor';
-import '@mamba3/backend-cpu';
+import { createCpuBackend } from '@mamba3/backend-cpu';
 import { relativeL2 } from '@mamba3/core';
 import { fromConfigJson, MambaLMHeadModel, sampleByInverseCdf, toConfigJson } from '../src/index.js';
 import { saveModel } from '../src/node.js';
@@ -178,6 +179,48 @@ describe('generate', () => {
     // A fresh generation after an abort leaks nothing either.
     await model.generateText([1, 2], { temperature: 0, maxNewTokens: 3 });
     expect(memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('a backend that reads only asynchronously gives the same tokens, stops and aborts (the promise path)', async () => {
+    const cpu = createCpuBackend({ name: 'cpu-async-read' });
+    const asyncRead: Backend = { ...cpu, info: { ...cpu.info, syncRead: false } };
+    const tok = asciiTokenizer();
+    const run = async (backend: Backend | undefined, opts: Record<string, unknown>) => {
+      const model = MambaLMHeadModel.create(SMALL, { seed: 1, backend });
+      try {
+        return await model.generateText('ab', { tokenizer: tok, maxNewTokens: 12, seed: 5, ...opts });
+      } finally {
+        model.dispose();
+      }
+    };
+    for (const opts of [{ temperature: 0 }, { temperature: 0.9, topP: 0.9 }, { temperature: 0.9, repetitionPenalty: 1.3 }]) {
+      const sync = await run(undefined, opts);
+      const promised = await run(asyncRead, opts);
+      expect(promised.sequences[0].ids, JSON.stringify(opts)).toEqual(sync.sequences[0].ids);
+      const stop = sync.sequences[0].text.slice(4, 6);
+      const cutSync = await run(undefined, { ...opts, stopStrings: [stop] });
+      const cutPromised = await run(asyncRead, { ...opts, stopStrings: [stop] });
+      expect(cutPromised.sequences[0]).toEqual(cutSync.sequences[0]);
+      expect(cutPromised.sequences[0].finishReason).toBe('stop');
+    }
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const model = MambaLMHeadModel.create(SMALL, { seed: 1, backend: asyncRead });
+    for await (const chunk of model.generate([1, 2], { temperature: 0.9, maxNewTokens: 1000, signal: controller.signal })) {
+      seen.push(chunk.token);
+      if (seen.length === 5) controller.abort();
+    }
+    expect(seen.length).toBeLessThanOrEqual(6);
+    model.dispose();
+  });
+
+  it('the repetition penalty still sees the context (prompt and tokens so far)', async () => {
+    const model = small();
+    const opts = { temperature: 1, maxNewTokens: 24, seed: 3 };
+    const plain = await model.generateText([3, 4, 5], opts);
+    const penalised = await model.generateText([3, 4, 5], { ...opts, repetitionPenalty: 3 });
+    expect(penalised.sequences[0].ids).not.toEqual(plain.sequences[0].ids);
     model.dispose();
   });
 

@@ -46,6 +46,8 @@ interface Registration {
 
 /** A marker on the tape stack: ops recorded above it only, so a gradient's own ops are not taped. */
 const BARRIER = Symbol('barrier');
+/** What tapesFor returns when nothing records (shared, never mutated). */
+const NO_TAPES: readonly Tape[] = [];
 
 export interface MemoryInfo {
   /** Live tensor handles (views count once each). */
@@ -267,7 +269,9 @@ export class Engine implements TensorOwner {
   }
 
   /** The active tapes that watch any of `inputs`. */
-  private tapesFor(inputs: readonly Tensor[]): Tape[] {
+  private tapesFor(inputs: readonly Tensor[]): readonly Tape[] {
+    // Inference records nothing: no array per op.
+    if (this.tapes.length === 0) return NO_TAPES;
     const out: Tape[] = [];
     for (let i = this.tapes.length - 1; i >= 0; i--) {
       const tape = this.tapes[i];

@@ -29,6 +29,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const MB = 1024 * 1024;
+/** The settings of the run in progress (read by measureModel for per-model switches). */
+let settingsNow: Record<string, string> = {};
 
 /**
  * Greedy next token on the device: the only readback of a decode step is one int per sequence.
@@ -145,14 +147,31 @@ async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: numb
 
 /** Seconds of one prefill (to the first greedy token read back), on a fresh cache. */
 async function timedPrefill(model: MambaLMHeadModel, ids: number[]): Promise<number> {
+  return (await hostPrefill(model, ids)).seconds;
+}
+
+/** Submit and dispatch counters of backends that keep them (WebGPU). */
+function counters(backend: Backend): { submits: number; dispatches: number } | null {
+  const stats = (backend as unknown as { stats?: () => { submits: number; dispatches: number } }).stats;
+  return stats ? stats() : null;
+}
+
+/**
+ * One prefill on a fresh cache: seconds to the first greedy token read back, host ms until
+ * `prefill` and the argmax returned (encoding, before waiting), and its submits and dispatches.
+ */
+async function hostPrefill(model: MambaLMHeadModel, ids: number[]): Promise<{ seconds: number; hostMs: number; submits: number | null; dispatches: number | null }> {
   const cache = model.allocateInferenceCache(1);
+  const c0 = counters(model.backend);
   const t0 = performance.now();
   const first = tidy(() => argMax(sliceAxis(model.prefill([ids], cache), 1, 0, model.vocabSize), -1));
+  const hostMs = performance.now() - t0;
   await first.data();
   const seconds = (performance.now() - t0) / 1000;
+  const c1 = counters(model.backend);
   first.dispose();
   cache.dispose();
-  return seconds;
+  return { seconds, hostMs, submits: c0 && c1 ? c1.submits - c0.submits : null, dispatches: c0 && c1 ? c1.dispatches - c0.dispatches : null };
 }
 
 /** The backend's GPU timer (WebGPU with timestamp-query), or null. */
@@ -211,6 +230,7 @@ async function measureModel(
   lengths: number[],
   decodeSteps: number,
   batches: number[],
+  prefillRuns: number,
   rows: SuiteResult['rows'],
   curves: Curve[],
   onRow: (label: string) => void,
@@ -222,6 +242,8 @@ async function measureModel(
   const config = model.config;
   const rng = new Rng(1);
   const weightsBytes = deviceBytes(backend) - bytes0;
+  // --set prefillGraphs=0: every prefill through the ops (no recorded prefill graphs).
+  if (settingsNow.prefillGraphs !== undefined) model.prefillGraphs.limit = Number(settingsNow.prefillGraphs);
   console.log(`  ${backend.name} ${name}: ${'checkpoint' in spec ? `loaded in ${loadSeconds.toFixed(2)} s, ` : ''}weights ${(weightsBytes / MB).toFixed(1)} MB on the device (${spec.dtype})`);
   try {
     // Warm-up: compiles pipelines and fills buffer pools.
@@ -241,6 +263,10 @@ async function measureModel(
       // by the implementation) once, as a warm allocator would have them.
       const coldSeconds = await timedPrefill(model, ids);
       const gpuMs = await prefillGpuMs(model, ids);
+      // --set prefillRuns=N: N more timed prefills on fresh caches (medians reported beside the one below).
+      const extra: Awaited<ReturnType<typeof hostPrefill>>[] = [];
+      for (let i = 0; i < prefillRuns; i++) extra.push(await hostPrefill(model, ids));
+      const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const cache = model.allocateInferenceCache(1);
       resetPeakMemory();
       const t0 = performance.now();
@@ -281,6 +307,14 @@ async function measureModel(
         'prefill tok/s': Math.round(L / prefillSeconds),
         'first prefill tok/s': Math.round(L / coldSeconds),
         'prefill GPU ms': gpuMs === null ? '-' : +gpuMs.toFixed(2),
+        ...(extra.length
+          ? {
+              [`prefill tok/s, median of ${extra.length}`]: Math.round(L / median(extra.map((r) => r.seconds))),
+              'prefill host ms (median)': +median(extra.map((r) => r.hostMs)).toFixed(2),
+              'prefill dispatches': extra[0].dispatches ?? '-',
+              'prefill submits': extra[0].submits ?? '-',
+            }
+          : {}),
         'decode tok/s': Math.round(1000 / meanMs),
         'p50 ms': +percentile(latencies, 50).toFixed(2),
         'p90 ms': +percentile(latencies, 90).toFixed(2),
@@ -362,6 +396,8 @@ export const modelSuite: Suite = {
     const decodeSteps = Number(opts.settings.decodeSteps ?? (opts.quick ? 8 : 64));
     // --set batches=1,8,32,128: batched greedy decode through a step graph per batch size.
     const batches = opts.settings.batches ? opts.settings.batches.split(',').map(Number) : [];
+    const prefillRuns = Number(opts.settings.prefillRuns ?? 0);
+    settingsNow = opts.settings;
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
     const reference = readReference(opts.settings.reference);
@@ -382,7 +418,7 @@ export const modelSuite: Suite = {
       const backend = await setBackend(name);
       for (const { name: m, spec } of models) {
         const dtype = weightDTypeOf(name) ?? dtypeSetting;
-        await measureModel(backend, m, { ...spec, dtype }, lengths, decodeSteps, batches, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
+        await measureModel(backend, m, { ...spec, dtype }, lengths, decodeSteps, batches, prefillRuns, rows, curves, (done) => bar.update(++measured, { at: `${name} ${m} ${done}` }));
       }
     }
     bar.done();
@@ -401,6 +437,7 @@ export const modelSuite: Suite = {
       rows,
       notes: [
         `prefill: one chunked forward of the whole prompt (batch 1), timed to the first sampled token, after an untimed prefill of the same length ("first prefill tok/s": that first one, which also creates and clears the buffers of its sizes); prefill GPU ms: the GPU time of one prefill from timestamps; decode: ${decodeSteps} steps, each a full model step with the LM head and a greedy pick on the device (one int read back).`,
+        ...(prefillRuns ? [`prefill tok/s, median of ${prefillRuns}: that many more prefills on fresh caches; prefill host ms: the median host time until prefill and the argmax returned (encoding, before the wait); dispatches and submits of one of them (WebGPU counters). A prefill of a fresh cache replays its recorded graph after the first of its length (model.prefillGraphs; --set prefillGraphs=0 runs the ops every time).`] : []),
         'encode p50 ms: host time to encode one decode step (model.step and the argmax, before waiting for the readback).',
         'graph decode: the same greedy decode through a recorded step graph (model.greedyStepGraph, as generate runs it on WebGPU): replayed kernels, three steps in flight as generate keeps them (and two, for comparison); tok/s over decodeSteps tokens in the steady state (after an untimed warm-up of 32 tokens and at least 0.5 s), host time per queued step, GPU time of one step (timestamp queries, median of 7), and whether its tokens equal the op-by-op ones.',
         'weights MB: what the backend holds after loading the weights (its own count where it keeps one: WebGPU buffers, pool size classes included, 16-bit weights at 2 bytes an element); weights dtype: how they are stored (math is float32).',

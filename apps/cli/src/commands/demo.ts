@@ -4,6 +4,7 @@ import { EXIT_INTERRUPTED } from '../command.js';
 import { checkGenerateOptions } from '@mamba3/model';
 import { prefillProgress, samplingFlags } from './generate.js';
 import { pickBackendNamed } from '../backends.js';
+import { batchedWriter } from '../stream-writer.js';
 
 /**
  * The README's main job: the embedded default model (a small character-level Mamba-3 trained
@@ -38,6 +39,7 @@ export const demo: Command = {
     process.once('SIGINT', onSigint);
     let tokens = 0;
     let firstTokenAt = 0;
+    const out = batchedWriter((text) => process.stdout.write(text));
     const started = performance.now();
     try {
       const progress = prefillProgress();
@@ -48,15 +50,18 @@ export const demo: Command = {
         onPrefillProgress: (p) => {
           progress(p);
           if (p.done === p.total && !echoed) {
-            process.stdout.write(prompt);
+            out.write(prompt);
+            out.flush();
             echoed = true;
           }
         },
         onChunk: (c) => {
           if (tokens++ === 0) firstTokenAt = performance.now();
-          process.stdout.write(c.text);
+          out.write(c.text);
         },
       });
+      // The last batch is part of streaming the text: written before the clock stops.
+      out.flush();
       const total = (performance.now() - started) / 1000;
       const decode = (performance.now() - firstTokenAt) / 1000;
       console.error(
@@ -64,6 +69,7 @@ export const demo: Command = {
           `${((tokens - 1) / Math.max(decode, 1e-9)).toFixed(1)} tokens/s decoding (finish: ${result.sequences[0].finishReason})`,
       );
     } finally {
+      out.flush();
       process.off('SIGINT', onSigint);
       model.dispose();
     }

@@ -11,6 +11,7 @@ import { useBackendNamed } from '../backends.js';
 import { isDirectory, isFile, requireExisting, requireFile } from '../files.js';
 import type { FlagValues } from '../schema.js';
 import { DTYPE_USAGE, parseDType } from '../dtype.js';
+import { batchedWriter } from '../stream-writer.js';
 
 /** Tokenizer files looked for beside a model, in order: the loader's list (`@mamba3/model`), each also gzipped (the Node reader unpacks it). */
 export const TOKENIZER_FILES = MODEL_TOKENIZER_FILES.flatMap((f) => [f, `${f}.gz`]);
@@ -131,6 +132,7 @@ export const generateCommand: Command = {
     let tokens = 0;
     let echoed = false;
     const progress = prefillProgress();
+    const out = batchedWriter((text) => process.stdout.write(text));
     try {
       const result = await model.generateText(values.prompt, {
         ...options,
@@ -140,15 +142,17 @@ export const generateCommand: Command = {
           progress(p);
           // The prompt is echoed once it has been read, so nothing is printed for a rejected one.
           if (p.done === p.total && !echoed) {
-            process.stdout.write(values.prompt as string);
+            out.write(values.prompt as string);
+            out.flush();
             echoed = true;
           }
         },
         onChunk: (c) => {
           tokens++;
-          process.stdout.write(c.text);
+          out.write(c.text);
         },
       });
+      out.flush();
       const seconds = (performance.now() - started) / 1000;
       process.stdout.write('\n');
       if (values.stats !== false) {
@@ -156,6 +160,7 @@ export const generateCommand: Command = {
       }
       return controller.signal.aborted ? EXIT_INTERRUPTED : 0;
     } finally {
+      out.flush();
       process.off('SIGINT', onSigint);
       model.dispose();
     }

@@ -28,14 +28,16 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   const chunks = M / MC;
   // Rows per workgroup: fewer for narrow outputs (every SM busy) and for many rows a chunk (the
   // reduction's workgroup memory grows with both).
-  const rows = MC > 4 ? 2 : Math.ceil(N / 8) >= TARGET_WORKGROUPS ? 8 : Math.ceil(N / 4) >= TARGET_WORKGROUPS ? 4 : 2;
+  // Chunks of many rows give each thread several output rows (`perThread`: an A load serves them all).
+  const T = MC >= 8 ? rt.gemvRowsPerThread : 1;
+  const rows = MC > 4 ? (T >= 4 ? 1 : 2) : Math.ceil(N / 8) >= TARGET_WORKGROUPS ? 8 : Math.ceil(N / 4) >= TARGET_WORKGROUPS ? 4 : 2;
   const sg = rt.subgroupReduce;
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
   const out = rt.alloc('matmul', M * N * 4, 'float32');
-  const key = `gemvD/${storage}/${rows}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? 'r/' : ''}${MC}/${N}/${K}`;
+  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? 'r/' : ''}${MC}/${N}/${K}`;
   const buffers = [buf(a), ws.own, out.buffer, ...(fuse.g ? [buf(fuse.g)] : []), ...(fuse.r ? [buf(fuse.r)] : [])];
-  const [gx, gy] = rt.grid(Math.ceil(N / rows));
-  rt.dispatch(key, () => decodeGemvWgsl({ M: MC, N, K, storage, rows, norm, residual, subgroups: sg }), buffers, [gx, gy, chunks]);
+  const [gx, gy] = rt.grid(Math.ceil(N / (rows * T)));
+  rt.dispatch(key, () => decodeGemvWgsl({ M: MC, N, K, storage, rows, perThread: T, norm, residual, subgroups: sg }), buffers, [gx, gy, chunks]);
   return out;
 }

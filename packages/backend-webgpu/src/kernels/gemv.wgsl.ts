@@ -25,8 +25,14 @@ export interface DecodeGemvSpec {
   N: number;
   K: number;
   storage: WeightStorage;
-  /** Output rows per workgroup (lid.y): 8, or fewer for narrow N. */
+  /** Threads per workgroup along lid.y: 8, or fewer for narrow N. */
   rows: number;
+  /**
+   * Output rows per thread (default 1): each A load then serves `perThread` weight rows, which
+   * is what bounds a chunk of many rows (16 A loads per weight load at 1). Every output sums
+   * the same products in the same order whatever this is, so results are bit-identical.
+   */
+  perThread?: number;
   norm?: { eps: number };
   residual?: boolean;
   subgroups: boolean;
@@ -56,26 +62,35 @@ const MAX_UNROLLED = 16;
 
 export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   const { M, N, K, storage, rows: R } = s;
+  const T = s.perThread ?? 1;
   const per = weightsPerLoad(storage);
   const KV = K / per; // loads per row
   const ms = Array.from({ length: M }, (_, m) => m);
-  const accs = [...ms.map((m) => `acc${m}`), ...(s.norm ? ms.map((m) => `ss${m}`) : [])];
+  const ts = Array.from({ length: T }, (_, t) => t);
+  // acc{t}_{m}: output row t of this thread, batch row m; ss{m}: the norm's sum of squares of A row m.
+  const acc = (t: number, m: number) => `acc${t}_${m}`;
+  const accs = [...ts.flatMap((t) => ms.map((m) => acc(t, m))), ...(s.norm ? ms.map((m) => `ss${m}`) : [])];
   // The weights of load `w` as f32 vec4s, and the A/G vec4 indices they multiply.
   const unpack = (w: string): string[] => (storage === 'f32' ? [w] : unpackVec4(storage, w));
   const parts = per / 4; // vec4s of A per load
+  /** The products of load `w` (`w_t` for output row t) at A vec4 `k`. */
   const use = (w: string, k: string): string => {
-    const ws = unpack(w);
+    const wts = ts.map((t) => unpack(T > 1 ? `${w}_${t}` : w));
     const lines: string[] = [];
-    ws.forEach((wv, p) => {
-      lines.push(`{ let wv = ${wv}; let ka = ${k} * ${parts}u + ${p}u;`);
+    for (let p = 0; p < parts; p++) {
+      lines.push(`{ ${ts.map((t) => `let wv${t} = ${wts[t][p]};`).join(' ')} let ka = ${k} * ${parts}u + ${p}u;`);
       for (const m of ms) {
-        if (s.norm) lines.push(`  let a${m} = A[aBase + ${(m * K) / 4}u + ka]; acc${m} += dot(a${m} * G[ka], wv); ss${m} += dot(a${m}, a${m});`);
-        else lines.push(`  acc${m} += dot(A[aBase + ${(m * K) / 4}u + ka], wv);`);
+        const dots = (a: string) => ts.map((t) => `${acc(t, m)} += dot(${a}, wv${t});`).join(' ');
+        if (s.norm) lines.push(`  let a${m} = A[aBase + ${(m * K) / 4}u + ka]; let ag${m} = a${m} * G[ka]; ${dots(`ag${m}`)} ss${m} += dot(a${m}, a${m});`);
+        else lines.push(`  let a${m} = A[aBase + ${(m * K) / 4}u + ka]; ${dots(`a${m}`)}`);
       }
       lines.push('}');
-    });
+    }
     return lines.join('\n      ');
   };
+  /** Loads `w` = B[row + k] for every output row of the thread (`w_t` from row t). */
+  const load = (decl: string, w: string, k: string): string =>
+    ts.map((t) => `${decl} ${T > 1 ? `${w}_${t}` : w} = B[row${T > 1 ? t : ''} + ${k}];`).join(' ');
   const iters = Math.ceil(KV / 32);
   let body: string;
   if (iters <= MAX_UNROLLED) {
@@ -85,7 +100,12 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
       const k = `k${i}`;
       const guard = (i + 1) * 32 > KV;
       loads.push(`let ${k} = lid.x + ${i * 32}u;`);
-      loads.push(guard ? `var w${i} = ${zero(storage)}; if (${k} < ${KV}u) { w${i} = B[row + ${k}]; }` : `let w${i} = B[row + ${k}];`);
+      if (guard) {
+        const names = ts.map((t) => (T > 1 ? `w${i}_${t}` : `w${i}`));
+        loads.push(`${names.map((w) => `var ${w} = ${zero(storage)};`).join(' ')} if (${k} < ${KV}u) { ${load('', `w${i}`, k).replace(/^ /, '')} }`);
+      } else {
+        loads.push(load('let', `w${i}`, k));
+      }
       // A tail load's products (and the norm's squares) must not count A past the row.
       uses.push(guard ? `if (${k} < ${KV}u) {\n      ${use(`w${i}`, k)}\n    }` : use(`w${i}`, k));
     }
@@ -93,22 +113,24 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   } else {
     const main = Math.floor(KV / 128) * 128;
     body = `for (var k = lid.x; k < ${main}u; k += 128u) {
-      let w0 = B[row + k];
-      let w1 = B[row + k + 32u];
-      let w2 = B[row + k + 64u];
-      let w3 = B[row + k + 96u];
+      ${[0, 1, 2, 3].map((i) => load('let', `w${i}`, i ? `k + ${i * 32}u` : 'k')).join('\n      ')}
       ${[0, 1, 2, 3].map((i) => use(`w${i}`, `(k + ${i * 32}u)`)).join('\n      ')}
     }
     for (var k = ${main}u + lid.x; k < ${KV}u; k += 32u) {
-      let w0 = B[row + k];
+      ${load('let', 'w0', 'k')}
       ${use('w0', 'k')}
     }`;
   }
-  const result = (m: number, t: (j: number) => string) => {
-    let v = t(m);
-    if (s.norm) v = `${v} * inverseSqrt(${t(M + m)} / ${K}.0 + ${f32Lit(s.norm.eps)})`;
-    if (s.residual) v = `${v} + Rs[cBase + ${m * N}u + n]`;
-    return `C[cBase + ${m * N}u + n] = ${v};`;
+  /** Writes output row t of the thread for every batch row, from the reduced slots `v(j)` (j as in `accs`). */
+  const result = (t: number, v: (j: number) => string): string => {
+    const n = T > 1 ? `(n + ${t}u)` : 'n';
+    const writes = ms.map((m) => {
+      let e = v(t * M + m);
+      if (s.norm) e = `${e} * inverseSqrt(${v(T * M + m)} / ${K}.0 + ${f32Lit(s.norm.eps)})`;
+      if (s.residual) e = `${e} + Rs[cBase + ${m * N}u + ${n}]`;
+      return `C[cBase + ${m * N}u + ${n}] = ${e};`;
+    });
+    return T > 1 && t > 0 ? `if (${n} < ${N}u) {\n      ${writes.join('\n      ')}\n    }` : writes.join('\n    ');
   };
   const slot = (j: number, x: string) => `red[${j * R * 32}u + lid.y * 32u + ${x}]`;
   const reduce = s.subgroups
@@ -122,7 +144,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     for (var j = 0u; j < 32u; j += sg) {
       ${accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      ')}
     }
-    ${ms.map((m) => result(m, (j) => `t${j}`)).join('\n    ')}
+    ${ts.map((t) => result(t, (j) => `t${j}`)).join('\n    ')}
   }`
     : `${accs.map((a, j) => `${slot(j, 'lid.x')} = ${a};`).join('\n  ')}
   workgroupBarrier();
@@ -133,7 +155,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     workgroupBarrier();
   }
   if (lid.x == 0u && n < ${N}u) {
-    ${ms.map((m) => result(m, (j) => slot(j, '0u'))).join('\n    ')}
+    ${ts.map((t) => result(t, (j) => slot(j, '0u'))).join('\n    ')}
   }`;
   let binding = 3;
   return /* wgsl */ `${s.subgroups ? 'enable subgroups;' : ''}
@@ -145,12 +167,12 @@ ${s.residual ? `@group(0) @binding(${binding++}) var<storage, read> Rs: array<f3
 var<workgroup> red: array<f32, ${32 * R * accs.length}>;
 @compute @workgroup_size(32, ${R})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${s.subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
-  let n = (wid.y * nwg.x + wid.x) * ${R}u + lid.y;
+  let n = ((wid.y * nwg.x + wid.x) * ${R}u + lid.y) * ${T}u;
   let aBase = wid.z * ${(M * K) / 4}u;
   let cBase = wid.z * ${M * N}u;
   ${accs.map((a) => `var ${a} = 0.0;`).join('\n  ')}
   if (n < ${N}u) {
-    let row = n * ${KV}u;
+    ${T > 1 ? ts.map((t) => `let row${t} = min(n + ${t}u, ${N - 1}u) * ${KV}u;`).join('\n    ') : `let row = n * ${KV}u;`}
     ${body}
   }
   ${reduce}

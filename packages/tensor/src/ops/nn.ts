@@ -1,7 +1,7 @@
 import { recordCompositeGrad } from '../autograd.js';
 import { engine } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { formatShape, normalizeAxis } from '../shape.js';
+import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, div, exp, mul, rsqrt, silu, square, stopGradient, sub } from './elementwise.js';
 import { identity, reshape, swapAxes } from './layout.js';
@@ -102,7 +102,7 @@ export function fusedLinear(x: Tensor, weight: Tensor, opts: FusedLinearOptions 
   }
   if (normWeight) checkWeight('fusedLinear', normWeight, weight.shape[1]);
   const outShape = [...x.shape.slice(0, -1), weight.shape[0]];
-  if (residual && formatShape(residual.shape) !== formatShape(outShape)) {
+  if (residual && !shapesEqual(residual.shape, outShape)) {
     throw new ShapeError(`fusedLinear: residual ${formatShape(residual.shape)} should be the output's shape ${formatShape(outShape)}`);
   }
   for (const [name, t] of [['weight', weight], ['norm weight', normWeight], ['residual', residual]] as const) {

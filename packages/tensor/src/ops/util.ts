@@ -11,11 +11,13 @@ import { Tensor } from '../tensor.js';
 export function checkInputs(op: string, named: Record<string, Tensor>): Backend {
   let backend: Backend | null = null;
   let first = '';
-  for (const [name, t] of Object.entries(named)) {
+  // Every op runs this: no entries array, and the error text only built for a disposed tensor.
+  for (const name in named) {
+    const t = named[name];
     if (!(t instanceof Tensor)) {
       throw new ArgumentError(`${op}: argument "${name}" must be a Tensor, got ${describe(t)}`);
     }
-    t.assertAlive(`${op} (argument "${name}")`);
+    if (t.isDisposed) t.assertAlive(`${op} (argument "${name}")`);
     if (backend === null) {
       backend = t.backend;
       first = name;

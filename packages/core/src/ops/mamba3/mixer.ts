@@ -64,15 +64,18 @@ function expect(op: string, name: string, t: Tensor | undefined, shape: readonly
   expectShape(op, name, t, shape, true);
 }
 
+/** The cache's tensors as errors name them (built once: checkMixer runs every decode step). */
+const STATE_NAMES = MIXER_STATE_KEYS.map((k) => `state.${k}`);
+
 function checkMixer(op: string, zxbcdt: Tensor, p: Mamba3MixerParams, a: Mamba3MixerAttrs, state: Mamba3MixerState | undefined, step: boolean): { b: number; L: number } {
   checkMixerAttrs(op, a);
   const named: Record<string, Tensor> = { zxbcdt };
   for (const k of MIXER_PARAM_KEYS) if (p[k]) named[k] = p[k] as Tensor;
-  if (state) for (const k of MIXER_STATE_KEYS) named[`state.${k}`] = state[k];
+  if (state) MIXER_STATE_KEYS.forEach((k, i) => (named[STATE_NAMES[i]] = state[k]));
   checkInputs(op, named);
-  for (const [name, t] of Object.entries(named)) {
-    checkFloat(op, name, t);
-    checkSameDType(op, zxbcdt, t, ['zxbcdt', name]);
+  for (const name in named) {
+    checkFloat(op, name, named[name]);
+    checkSameDType(op, zxbcdt, named[name], ['zxbcdt', name]);
   }
   const dIn = inProjLayout(a).dInProj;
   const { nheads: H, headdim: P, dState: N, mimoRank: R, numRopeAngles: A } = a;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# On the GPU host (issue 16): the official anchors and two bundles of ours on one machine, so the
+# figures compare. Needs in .gpu/ (besides bundle.mjs's and pack.sh's output): base/bench.tgz (an
+# earlier commit's bench.mjs and cli.mjs from bundle.mjs, run beside this tree's Dawn), ref/mamba_ssm (state-spaces/mamba at e9594ce) and
+# anchors/*.py (../shared/anchors). Usage, from the repo root:
+#   OUT=DIR bash tools/gpu/compare.sh anchors             the official perf_ref.py / decode_ref.py
+#                                                          JSON (kept in /tmp for the ratios below)
+#   OUT=DIR bash tools/gpu/compare.sh base|new STEP...     the earlier bundle or this tree's, STEPs:
+#     model    model suite, f32 weights (SISO, MIMO r4; 512/2048/8192; 256 decode steps)
+#     batch    batched graph decode, SISO, batches 1/8/32/128
+#     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
+set -uo pipefail
+part=${1:?usage: compare.sh anchors | compare.sh base|new model|batch|profile...}
+shift
+. .gpu/setup.sh
+export XDG_RUNTIME_DIR=/tmp
+out=${OUT:-/tmp/out}/$part; mkdir -p "$out"
+log="$out/run.log"
+{ nvidia-smi -L; lscpu | grep 'Model name'; node --version; date -u; } 2>&1 | tee "$log"
+q() { grep -v '^Warning' | tr '\r' '\n' | grep -v '^model \|^\(train\)\[' ; }
+if [[ $part == anchors ]]; then
+  timeout 200 python3 .gpu/anchors/perf_ref.py .gpu/ref > "$out/perf_ref.json" 2> "$out/perf_ref.err"; echo "perf_ref rc $?" | tee -a "$log"
+  timeout 120 python3 .gpu/anchors/decode_ref.py .gpu/ref > "$out/decode_ref.json" 2> "$out/decode_ref.err"; echo "decode_ref rc $?" | tee -a "$log"
+  cat "$out/perf_ref.json" "$out/decode_ref.json" | tee -a "$log"
+  cp "$out/perf_ref.json" "$out/decode_ref.json" /tmp/
+  exit 0
+fi
+rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf .gpu/m3.tgz -C /tmp/m3 || exit 1
+[[ $part == base ]] && { tar xzf .gpu/base/bench.tgz -C /tmp/m3 || exit 1; }
+cd /tmp/m3 || exit 1
+ref=""; [[ -f /tmp/perf_ref.json ]] && ref="--set reference=/tmp/perf_ref.json,/tmp/decode_ref.json"
+for stepname in "$@"; do
+  echo "== $stepname ($part) $(date -u +%T)" | tee -a "$log"
+  case $stepname in
+    model) timeout 240 node bench.mjs --suite model --backend webgpu --set lengths=512,2048,8192 --set decodeSteps=256 $ref \
+             --json "$out/model.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    batch) timeout 150 node bench.mjs --suite model --backend webgpu --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 $ref \
+             --json "$out/batch.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    *) echo "unknown step $stepname" | tee -a "$log" ;;
+  esac
+done
+echo "== done $(date -u +%T)" | tee -a "$log"
