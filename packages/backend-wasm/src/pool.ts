@@ -16,7 +16,8 @@ type KernelFn = (tid: number, nt: number, ...args: number[]) => void;
  * error), 24 f64 arguments, then one Int32 per thread: the generation it last ran.
  */
 const GEN = 0, DONE = 1, TASK = 2, NT = 3, STOP = 4, NARGS = 5, ERR = 6;
-const RAN_OFFSET = 64 + 24 * 8;
+const MAX_ARGS = 24;
+const RAN_OFFSET = 64 + MAX_ARGS * 8;
 export function controlBytes(threads: number): number {
   return RAN_OFFSET + 4 * threads;
 }
@@ -50,7 +51,7 @@ export class ThreadPool {
     this.fns = KERNEL_NAMES.map((n) => instance.exports[n] as KernelFn);
     this.buffer = memory.buffer;
     this.i32 = new Int32Array(this.buffer, ctrl, 16);
-    this.f64 = new Float64Array(this.buffer, ctrl + 64, 24);
+    this.f64 = new Float64Array(this.buffer, ctrl + 64, MAX_ARGS);
     this.ran = new Int32Array(this.buffer, ctrl + RAN_OFFSET, workers.length + 1);
   }
 
@@ -59,7 +60,7 @@ export class ThreadPool {
     if (this.memory.buffer === this.buffer) return;
     this.buffer = this.memory.buffer;
     this.i32 = new Int32Array(this.buffer, this.ctrl, 16);
-    this.f64 = new Float64Array(this.buffer, this.ctrl + 64, 24);
+    this.f64 = new Float64Array(this.buffer, this.ctrl + 64, MAX_ARGS);
     this.ran = new Int32Array(this.buffer, this.ctrl + RAN_OFFSET, this.workers.length + 1);
   }
 
@@ -75,7 +76,7 @@ export class ThreadPool {
     const started: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
       const { worker, ready } = await spawn();
-      worker.postMessage({ module, memory, ctrl, names, tid, ranOffset: RAN_OFFSET });
+      worker.postMessage({ module, memory, ctrl, names, tid, ranOffset: RAN_OFFSET, maxArgs: MAX_ARGS });
       workers.push(worker);
       started.push(ready);
     }
@@ -90,6 +91,7 @@ export class ThreadPool {
       this.fns[task](0, 1, ...args);
       return;
     }
+    if (args.length > MAX_ARGS) throw new BackendError(`wasm backend: kernel ${name} takes ${args.length} arguments; the control block holds ${MAX_ARGS}`);
     this.control();
     const { i32, f64 } = this;
     for (let i = 0; i < args.length; i++) f64[i] = args[i];

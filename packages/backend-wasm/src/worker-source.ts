@@ -7,12 +7,12 @@
 export const WORKER_SOURCE = `
 const SPIN = 2000;
 function boot(msg, ready) {
-  const { module, memory, ctrl, names, tid, ranOffset } = msg;
+  const { module, memory, ctrl, names, tid, ranOffset, maxArgs } = msg;
   const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel abort'); } } });
   const fns = names.map((n) => inst.exports[n]);
   let buffer = memory.buffer;
   let i32 = new Int32Array(buffer, ctrl, 16);
-  let f64 = new Float64Array(buffer, ctrl + 64, 24);
+  let f64 = new Float64Array(buffer, ctrl + 64, maxArgs);
   let ran = new Int32Array(buffer, ctrl + ranOffset, tid + 1);
   // Read the generation before saying ready: a task posted right after would be missed otherwise.
   let gen = Atomics.load(i32, 0);
@@ -28,7 +28,7 @@ function boot(msg, ready) {
       // The memory grew: views of the old buffer may be detached.
       buffer = memory.buffer;
       i32 = new Int32Array(buffer, ctrl, 16);
-      f64 = new Float64Array(buffer, ctrl + 64, 24);
+      f64 = new Float64Array(buffer, ctrl + 64, maxArgs);
       ran = new Int32Array(buffer, ctrl + ranOffset, tid + 1);
     }
     if (i32[4] !== 0) return;
