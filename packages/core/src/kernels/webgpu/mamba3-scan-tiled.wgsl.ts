@@ -20,7 +20,7 @@
  *   states: [b, H, nc, P, N4]   decay: [b, H, nc]   initialSsm, finalSsm: [b, H, P, N4]
  *   initialK: [b, R, H, N4]   initialV: [b, R, H, P] (scalar)
  */
-import { SCAN_DIM_NAMES } from './mamba3-scan.wgsl.js';
+import { CHUNK_COORDS, CHUNK_ROWS, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
 
 const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
 @group(0) @binding(${binding}) var<uniform> dims: Dims;
@@ -33,15 +33,9 @@ const LOAD_DIMS = `${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `${n} = 
 /** Chunk coordinates, row addressing (row i = t·R + r of chunk c) and the shared tiles. */
 const addressing = (R: number) => /* wgsl */ `
 const R = ${R}u;
-var<private> bi: u32;
-var<private> h: u32;
-var<private> c: u32;
-var<private> tc: u32;
-fn pos(i: u32) -> u32 { return (bi * L + c * T + i / R) * R + i % R; }
+${CHUNK_ROWS}
 fn bn4(i: u32, n4: u32) -> u32 { return (pos(i) * H + h) * N4 + n4; }
 fn x4(i: u32, p4: u32) -> u32 { return (pos(i) * H + h) * P4 + p4; }
-fn hAt(t: u32) -> u32 { return (bi * L + c * T + t) * H + h; }
-fn valid(i: u32) -> bool { return i < tc * R; }
 var<workgroup> As: array<vec4<f32>, 256>;
 var<workgroup> Bs: array<vec4<f32>, 256>;
 var<workgroup> raw: array<f32, 64>;
@@ -53,21 +47,14 @@ var<workgroup> wDiag: array<f32, 64>;
 /** Sets the chunk coordinates and fills cum (inclusive cumsum of adt, each row its own sum in the serial order), wOff and wDiag. */
 const PROLOGUE = /* wgsl */ `
   ${LOAD_DIMS}
-  bi = wid.z / H;
-  h = wid.z % H;
-  c = wid.y;
-  tc = min(T, L - c * T);
+  ${CHUNK_COORDS}
   if (tid < tc) { raw[tid] = adt[hAt(tid)]; }
   workgroupBarrier();
   if (tid < tc) {
     var acc = 0.0;
     for (var t = 0u; t <= tid; t++) { acc += raw[t]; }
     cum[tid] = acc;
-    let g = trap[hAt(tid)] * dt[hAt(tid)];
-    var next = 0.0;
-    if (c * T + tid + 1u < L) { next = (1.0 - trap[hAt(tid + 1u)]) * dt[hAt(tid + 1u)]; }
-    wOff[tid] = g + next;
-    wDiag[tid] = g;
+    ${TRAP_WEIGHTS}
   }
   workgroupBarrier();
 `;

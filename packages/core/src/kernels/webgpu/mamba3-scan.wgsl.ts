@@ -54,17 +54,39 @@ ${SCAN_DIM_NAMES.map((n) => `var<private> ${n}: u32;`).join('\n')}`;
 
 const LOAD_DIMS = SCAN_DIM_NAMES.map((n) => `${n} = dims.${n};`).join(' ');
 
-/** Per-workgroup chunk coordinates and row addressing (row i = t·R + r of chunk c). */
-const ADDRESSING = /* wgsl */ `
+/**
+ * Per-workgroup chunk coordinates and the row functions both kernel sets (this file's and the
+ * vec4 ones, mamba3-scan-tiled.wgsl.ts) address by: row i = t·R + r of chunk c.
+ */
+export const CHUNK_ROWS = /* wgsl */ `
 var<private> bi: u32;
 var<private> h: u32;
 var<private> c: u32;
 var<private> tc: u32;
 fn pos(i: u32) -> u32 { return (bi * L + c * T + i / R) * R + i % R; }
+fn hAt(t: u32) -> u32 { return (bi * L + c * T + t) * H + h; }
+fn valid(i: u32) -> bool { return i < tc * R; }`;
+
+/** The chunk coordinates from the workgroup id (grid: tiles, chunk, b·H). */
+export const CHUNK_COORDS = /* wgsl */ `bi = wid.z / H;
+  h = wid.z % H;
+  c = wid.y;
+  tc = min(T, L - c * T);`;
+
+/**
+ * The exponential-trapezoid weights of position tid of the chunk: wDiag = γ_t = λ_t·dt_t and
+ * wOff = γ_t + (1 − λ_{t+1})·dt_{t+1} (no next term past L). Inside `if (tid < tc)`.
+ */
+export const TRAP_WEIGHTS = /* wgsl */ `let g = trap[hAt(tid)] * dt[hAt(tid)];
+    var next = 0.0;
+    if (c * T + tid + 1u < L) { next = (1.0 - trap[hAt(tid + 1u)]) * dt[hAt(tid + 1u)]; }
+    wOff[tid] = g + next;
+    wDiag[tid] = g;`;
+
+/** Row addressing of this file's kernels, and their workgroup tiles. */
+const ADDRESSING = /* wgsl */ `${CHUNK_ROWS}
 fn bnAt(i: u32, n: u32) -> u32 { return (pos(i) * H + h) * N + n; }
 fn xAt(i: u32, p: u32) -> u32 { return (pos(i) * H + h) * P + p; }
-fn hAt(t: u32) -> u32 { return (bi * L + c * T + t) * H + h; }
-fn valid(i: u32) -> bool { return i < tc * R; }
 var<workgroup> As: array<f32, 1024>;
 var<workgroup> Bs: array<f32, 1024>;
 var<workgroup> cum: array<f32, 64>;
@@ -75,10 +97,7 @@ var<workgroup> wDiag: array<f32, 64>;
 /** Sets the chunk coordinates and fills cum (inclusive cumsum of adt), wOff and wDiag. */
 const PROLOGUE = /* wgsl */ `
   ${LOAD_DIMS}
-  bi = wid.z / H;
-  h = wid.z % H;
-  c = wid.y;
-  tc = min(T, L - c * T);
+  ${CHUNK_COORDS}
   // Loads in parallel, then one invocation's running sum over workgroup memory (<= 64 adds).
   if (tid < tc) { cum[tid] = adt[hAt(tid)]; }
   workgroupBarrier();
@@ -87,11 +106,7 @@ const PROLOGUE = /* wgsl */ `
     for (var t = 0u; t < tc; t++) { acc += cum[t]; cum[t] = acc; }
   }
   if (tid < tc) {
-    let g = trap[hAt(tid)] * dt[hAt(tid)];
-    var next = 0.0;
-    if (c * T + tid + 1u < L) { next = (1.0 - trap[hAt(tid + 1u)]) * dt[hAt(tid + 1u)]; }
-    wOff[tid] = g + next;
-    wDiag[tid] = g;
+    ${TRAP_WEIGHTS}
   }
   workgroupBarrier();
 `;
