@@ -111,9 +111,15 @@ export async function loadModel(source: ModelSource, backend: Backend, onProgres
         if (!p.cached) onProgress({ phase: 'download', loaded: p.loaded, total: p.total, file: p.file });
       },
     });
-    const model = await fromCheckpoint(files, files.label, source.tokenizer, source.tokenizerName, { backend, onProgress, signal });
-    await files.remember();
-    return { model, name: files.label, fromCache: files.offline };
+    try {
+      const model = await fromCheckpoint(files, files.label, source.tokenizer, source.tokenizerName, { backend, onProgress, signal });
+      await files.remember();
+      return { model, name: files.label, fromCache: files.offline };
+    } catch (err) {
+      // The load's own error is the one to report; a failed clean-up only leaves bytes behind.
+      await files.discard().catch(() => undefined);
+      throw err;
+    }
   }
   return { model: await fromFiles(source, backend, onProgress), name: source.weightsName, fromCache: false };
 }

@@ -265,6 +265,7 @@ function onError(reply: Extract<WorkerReply, { type: 'error' }>): void {
     showError(reply.message, ui.outputBox, ui.output);
   } else if (reply.during === 'load') {
     setState('failed', reply.cancelled ? 'Loading cancelled' : 'No model loaded');
+    void showCacheSize();
     if (reply.cancelled) showError('Loading was cancelled. Pick a model and press Load, or choose the built-in one.', ui.progressBox, ui.pickerSummary);
     else showError(reply.message, loadErrorAnchor());
   } else {
@@ -292,15 +293,27 @@ worker.onmessageerror = () => showError('a message from the inference worker cou
 
 // ---- The model picker and the cache. ----
 
+let cacheSizeRequest = 0;
+
+/** Reads the cache's size into the page; `data-pending` marks the field while the newest read is under way. */
 async function showCacheSize(): Promise<void> {
+  const request = ++cacheSizeRequest;
+  ui.cacheSize.dataset.pending = 'true';
+  let text: string;
+  let empty: boolean;
   try {
     const usage = await cacheUsage();
-    ui.cacheSize.textContent = usage.bytes === 0 ? 'none' : `${formatBytes(usage.bytes)} (${usage.folders.length} checkpoint${usage.folders.length === 1 ? '' : 's'})`;
-    ui.clearCache.disabled = usage.bytes === 0;
+    text = usage.bytes === 0 ? 'none' : `${formatBytes(usage.bytes)} (${usage.folders.length} checkpoint${usage.folders.length === 1 ? '' : 's'})`;
+    empty = usage.bytes === 0;
   } catch {
-    ui.cacheSize.textContent = 'not available here';
-    ui.clearCache.disabled = true;
+    text = 'not available here';
+    empty = true;
   }
+  // An older read that ends after a newer one started must not overwrite it.
+  if (request !== cacheSizeRequest) return;
+  ui.cacheSize.textContent = text;
+  ui.clearCache.disabled = empty;
+  delete ui.cacheSize.dataset.pending;
 }
 
 function showSourceBoxes(): void {

@@ -24,6 +24,8 @@ export interface FileDownload {
 export interface CachedUrlFiles extends CheckpointFiles {
   /** Stores which files the folder holds, after a successful load. */
   remember(): Promise<void>;
+  /** Deletes what this load stored, unless the folder was complete before: a failed or cancelled load keeps nothing half-done. */
+  discard(): Promise<void>;
   /** True when every file came from the cache. */
   readonly offline: boolean;
 }
@@ -71,6 +73,7 @@ export async function cachedUrlFiles(base: string, opts: { signal?: AbortSignal;
   const manifestRes = await cache.match(root + MANIFEST);
   const manifest = manifestRes ? new Set((await manifestRes.json()) as string[]) : null;
   const present = new Set<string>();
+  const stored: string[] = [];
   let allCached = true;
 
   /** The file's cached response, fetching and storing it first; null when the server has no such file. */
@@ -97,6 +100,7 @@ export async function cachedUrlFiles(base: string, opts: { signal?: AbortSignal;
     let loaded = 0;
     opts.onFile?.({ file: name, loaded, total, cached: false });
     // put() reads the body to the end; an abort or a dropped connection rejects it and stores nothing.
+    stored.push(url);
     await cache.put(
       url,
       counted(res, (n) => {
@@ -125,6 +129,10 @@ export async function cachedUrlFiles(base: string, opts: { signal?: AbortSignal;
     },
     async remember() {
       await cache.put(root + MANIFEST, new Response(JSON.stringify([...present]), { headers: { 'content-type': 'application/json' } }));
+    },
+    async discard() {
+      if (manifest) return;
+      await Promise.all(stored.map((url) => cache.delete(url)));
     },
   };
 }

@@ -14,7 +14,7 @@ import { launchChromium, openPage, SKIP_BROWSER } from './support/browser.js';
 import { APP_ROOT } from './support/build-site.js';
 import type { CheckpointServer } from './support/checkpoint-server.js';
 import { serveCheckpoint } from './support/checkpoint-server.js';
-import { byTestId, chooseSource, startGenerating, textOf, unfold, waitForFinish, waitForModel } from './support/demo-page.js';
+import { byTestId, cacheSizeText, chooseSource, startGenerating, textOf, unfold, waitForFinish, waitForModel } from './support/demo-page.js';
 import type { StaticServer } from './support/static-server.js';
 import { serveStatic } from './support/static-server.js';
 
@@ -186,7 +186,7 @@ if (SKIP_BROWSER) {
         expect(await textOf(page, 'error')).toMatch(/^Error: Loading was cancelled/);
         expect(await page.isDisabled(byTestId('generate'))).toBe(true);
         // Nothing half-downloaded was kept.
-        expect(await textOf(page, 'cache-size')).toBe('none');
+        expect(await cacheSizeText(page)).toBe('none');
         await page.close();
       } finally {
         await server.close();
@@ -208,7 +208,7 @@ if (SKIP_BROWSER) {
       expect(downloads.at(-1)).toMatch(/^Downloading model\.safetensors: [\d.]+ KiB of [\d.]+ KiB \(100%\), [\d.]+ (B|KiB|MiB)\/s$/);
       expect(texts.some((t) => t.startsWith('Moving onto the device:'))).toBe(true);
       expect(await textOf(page, 'status-model')).toMatch(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}: [\\d,]+ parameters`));
-      expect(await textOf(page, 'cache-size')).toMatch(/^[\d.]+ KiB \(1 checkpoint\)$/);
+      expect(await cacheSizeText(page)).toMatch(/^[\d.]+ KiB \(1 checkpoint\)$/);
       await startGenerating(page, { maxTokens: 5, prompt: 'ROMEO:\n' });
       expect((await waitForFinish(page)).generated.length).toBeGreaterThan(0);
       await page.close();

@@ -12,6 +12,12 @@ export async function textOf(page: Page, id: string): Promise<string> {
   return (await page.textContent(byTestId(id))) ?? '';
 }
 
+/** The cache's size as the page shows it once its newest read of the cache has finished. */
+export async function cacheSizeText(page: Page): Promise<string> {
+  await page.waitForSelector(`${byTestId('cache-size')}:not([data-pending])`, { state: 'attached' });
+  return textOf(page, 'cache-size');
+}
+
 /**
  * Waits until a model is loaded (optionally on `backend`). A failed load throws with the page's
  * error text, so a test says why instead of timing out.
