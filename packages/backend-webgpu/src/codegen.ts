@@ -1,6 +1,7 @@
 /**
- * Small helpers the WGSL templates share: exact literals, element types, and index arithmetic
- * with the shapes baked in (each distinct shape is its own cached pipeline).
+ * Small helpers the WGSL templates share: exact literals, element types, and index arithmetic,
+ * with the shapes baked in (`offsets`: each distinct shape is its own cached pipeline) or read
+ * from a uniform (`layoutOffsets`: one pipeline per rank).
  */
 import type { DType, Shape } from '@mamba3/tensor';
 
@@ -64,6 +65,43 @@ export function collapse(shape: Shape, strides: readonly (readonly number[])[]):
     }
   }
   return { shape: outShape, strides: out };
+}
+
+/**
+ * Shapes read at run time: a uniform `Layout` of four u32s (`head`: sizes the kernel needs) and
+ * one vec4 per dim (its extent, then up to three operands' strides; uniform arrays step by 16
+ * bytes). Kernels whose shapes vary with the input read them from here, so one pipeline serves
+ * every shape of a rank: each distinct pipeline costs a shader compile (milliseconds on a GPU
+ * driver, a second or more on a CPU one), which a new shape per call would pay again and again.
+ */
+export function layoutDecl(binding: number, rank: number): string {
+  const dims = rank > 0 ? `, d: array<vec4<u32>, ${rank}>` : '';
+  return `struct Layout { h0: u32, h1: u32, h2: u32, h3: u32${dims} }\n@group(0) @binding(${binding}) var<uniform> lay: Layout;`;
+}
+
+/** The u32s of a `Layout`: `head` (up to four), then per dim its extent and the operands' strides. */
+export function layoutValues(head: readonly number[], shape: readonly number[], strides: readonly (readonly number[])[]): number[] {
+  const out = [0, 1, 2, 3].map((k) => head[k] ?? 0);
+  for (let d = 0; d < shape.length; d++) out.push(shape[d], strides[0]?.[d] ?? 0, strides[1]?.[d] ?? 0, strides[2]?.[d] ?? 0);
+  return out;
+}
+
+/**
+ * Like `offsets`, with the extents and strides read from `lay.d[first..first+rank)` (see
+ * `layoutDecl`) for `operands` operands.
+ */
+export function layoutOffsets(idx: string, rank: number, operands: number, prefix = 'off', first = 0): string {
+  const lines = Array.from({ length: operands }, (_, k) => `var ${prefix}${k} = 0u;`);
+  if (rank === 0) return lines.join('\n  ');
+  const rem = `rem_${prefix}`;
+  const comp = ['y', 'z', 'w'];
+  lines.push(`var ${rem} = ${idx};`);
+  for (let d = rank - 1; d >= 0; d--) {
+    const adds = Array.from({ length: operands }, (_, k) => `${prefix}${k} += c * dim.${comp[k]};`).join(' ');
+    const step = d === 0 ? `let c = ${rem};` : `let c = ${rem} % dim.x; ${rem} = ${rem} / dim.x;`;
+    lines.push(`{ let dim = lay.d[${first + d}]; ${step} ${adds} }`);
+  }
+  return lines.join('\n  ');
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { BinaryOp, DType, KernelTensor, Shape, UnaryOp } from '@mamba3/tensor';
 import { sizeOf } from '@mamba3/tensor';
-import { broadcastStrides, collapse, wgslType } from '../codegen.js';
+import { broadcastStrides, collapse, layoutValues, wgslType } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import { binaryExpr, binaryWgsl, castWgsl, splatWgsl, unaryWgsl, whereWgsl, WG } from './elementwise.wgsl.js';
 import { buf, groupsFor } from './util.js';
@@ -24,8 +24,8 @@ export function binary(rt: Runtime, op: BinaryOp, a: KernelTensor, b: KernelTens
     const f: [boolean, boolean] = [strides[0][0] === 1, strides[1][0] === 1];
     rt.dispatch(`binary/${op}/${t}/flat${+f[0]}${+f[1]}`, () => binaryWgsl(expr, t, t, { flat: f }), [buf(a), buf(b), out.buffer], rt.grid(groupsFor(n, WG)));
   } else {
-    const key = `binary/${op}/${t}/${n}/${shape}/${strides.join(';')}`;
-    rt.dispatch(key, () => binaryWgsl(expr, t, t, { n, shape, strides }), [buf(a), buf(b), out.buffer], rt.grid(groupsFor(n, WG)));
+    const rank = shape.length;
+    rt.dispatch(`binary/${op}/${t}/r${rank}`, () => binaryWgsl(expr, t, t, { rank }), [buf(a), buf(b), out.buffer, rt.uniform(layoutValues([n], shape, strides))], rt.grid(groupsFor(n, WG)));
   }
   return out;
 }
@@ -36,8 +36,8 @@ export function where(rt: Runtime, cond: KernelTensor, a: KernelTensor, b: Kerne
   const n = sizeOf(outShape);
   const out = rt.alloc('where', n * 4, a.dtype);
   const { shape, strides } = collapse(outShape, [cond, a, b].map((x) => broadcastStrides(x.shape, outShape)));
-  const key = `where/${tc}/${t}/${n}/${shape}/${strides.join(';')}`;
-  rt.dispatch(key, () => whereWgsl(tc, t, n, shape, strides), [buf(cond), buf(a), buf(b), out.buffer], rt.grid(groupsFor(n, WG)));
+  const rank = shape.length;
+  rt.dispatch(`where/${tc}/${t}/r${rank}`, () => whereWgsl(tc, t, rank), [buf(cond), buf(a), buf(b), out.buffer, rt.uniform(layoutValues([n], shape, strides))], rt.grid(groupsFor(n, WG)));
   return out;
 }
 

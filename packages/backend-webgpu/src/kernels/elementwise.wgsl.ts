@@ -8,7 +8,7 @@
  */
 import type { BinaryOp, UnaryOp } from '@mamba3/tensor';
 import type { WgslType } from '../codegen.js';
-import { COMMON, COMPUTE_BUILTINS, flatIndex, offsets } from '../codegen.js';
+import { COMMON, COMPUTE_BUILTINS, flatIndex, layoutDecl, layoutOffsets } from '../codegen.js';
 
 export const WG = 256;
 
@@ -100,28 +100,31 @@ fn main(${COMPUTE_BUILTINS}) {
 }
 
 /**
- * out[i] = a[offA(i)] (op) b[offB(i)]. `shape` is the collapsed output shape and `strides` the
- * operands' strides over it; `null` means both are flat (a[i], b[i] or a scalar: `scalarA/B`).
+ * out[i] = a[offA(i)] (op) b[offB(i)]. `rank`: the collapsed output shape's, whose extents and
+ * the operands' strides come from a `Layout` uniform (binding 3, n in h0); `flat`: both operands
+ * are read flat (a[i], b[i]) or are a scalar.
  */
 export function binaryWgsl(
   expr: string,
   t: WgslType,
   outT: WgslType,
-  layout: { n: number; shape: readonly number[]; strides: readonly (readonly number[])[] } | { flat: [boolean, boolean] },
+  layout: { rank: number } | { flat: [boolean, boolean] },
 ): string {
   let index: string;
   let bound: string;
+  let decl = '';
   if ('flat' in layout) {
     bound = 'arrayLength(&out)';
     index = `let off0 = ${layout.flat[0] ? 'i' : '0u'};\n  let off1 = ${layout.flat[1] ? 'i' : '0u'};`;
   } else {
-    bound = `${layout.n}u`;
-    index = offsets('i', layout.shape, layout.strides);
+    bound = 'lay.h0';
+    index = layoutOffsets('i', layout.rank, 2);
+    decl = `\n${layoutDecl(3, layout.rank)}`;
   }
   return /* wgsl */ `${COMMON}
 @group(0) @binding(0) var<storage, read> A: array<${t}>;
 @group(0) @binding(1) var<storage, read> B: array<${t}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${outT}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${outT}>;${decl}
 @compute @workgroup_size(${WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(WG)};
@@ -133,19 +136,20 @@ fn main(${COMPUTE_BUILTINS}) {
 }`;
 }
 
-/** out[i] = cond[offC] != 0 ? a[offA] : b[offB], all broadcast over the collapsed output shape. */
-export function whereWgsl(tc: WgslType, t: WgslType, n: number, shape: readonly number[], strides: readonly (readonly number[])[]): string {
+/** out[i] = cond[offC] != 0 ? a[offA] : b[offB], all broadcast over the collapsed output shape (of `rank`; a `Layout` at binding 4). */
+export function whereWgsl(tc: WgslType, t: WgslType, rank: number): string {
   const zero = tc === 'f32' ? '0.0' : '0';
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> C: array<${tc}>;
 @group(0) @binding(1) var<storage, read> A: array<${t}>;
 @group(0) @binding(2) var<storage, read> B: array<${t}>;
 @group(0) @binding(3) var<storage, read_write> out: array<${t}>;
+${layoutDecl(4, rank)}
 @compute @workgroup_size(${WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(WG)};
-  if (i >= ${n}u) { return; }
-  ${offsets('i', shape, strides)}
+  if (i >= lay.h0) { return; }
+  ${layoutOffsets('i', rank, 3)}
   out[i] = select(B[off2], A[off1], C[off0] != ${zero});
 }`;
 }

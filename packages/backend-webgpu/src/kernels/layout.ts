@@ -1,8 +1,8 @@
 import type { KernelTensor, Shape } from '@mamba3/tensor';
 import { sizeOf } from '@mamba3/tensor';
-import { collapse, lit, stridesOf, wgslType } from '../codegen.js';
+import { collapse, layoutValues, lit, stridesOf, wgslType } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
-import { concatPartWgsl, copyWgsl, gatherWgsl, LAYOUT_WG, padWgsl, scatterAddAtomicWgsl, scatterAddWgsl } from './layout.wgsl.js';
+import { concatPartWgsl, copyWgsl, gatherWgsl, LAYOUT_WG, padLayout, padWgsl, scatterAddAtomicWgsl, scatterAddWgsl } from './layout.wgsl.js';
 import { buf, groupsFor } from './util.js';
 
 /** out = x read through `strides` from element `base`, over `outShape`. */
@@ -11,8 +11,8 @@ function stridedCopy(rt: Runtime, op: string, x: KernelTensor, outShape: Shape, 
   const n = sizeOf(outShape);
   const out = rt.alloc(op, n * 4, x.dtype);
   const c = collapse(outShape, [strides]);
-  const key = `copy/${t}/${n}/${c.shape}/${c.strides[0]}`;
-  rt.dispatch(key, () => copyWgsl(t, n, c.shape, c.strides[0]), [buf(x), out.buffer, rt.uniform([base, 0, 0, 0])], rt.grid(groupsFor(n, LAYOUT_WG)));
+  const rank = c.shape.length;
+  rt.dispatch(`copy/${t}/r${rank}`, () => copyWgsl(t, rank), [buf(x), out.buffer, rt.uniform(layoutValues([n, base], c.shape, c.strides))], rt.grid(groupsFor(n, LAYOUT_WG)));
   return out;
 }
 
@@ -38,8 +38,7 @@ export function concat(rt: Runtime, xs: readonly KernelTensor[], axis: number, o
     const dst = at * inner;
     at += x.shape[axis];
     if (n === 0) continue;
-    const key = `concat/${t}/${n}/${rowIn}/${rowOut}/${dst}`;
-    rt.dispatch(key, () => concatPartWgsl(t, n, rowIn, rowOut, dst), [buf(x), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+    rt.dispatch(`concat/${t}`, () => concatPartWgsl(t), [buf(x), out.buffer, rt.uniform([n, rowIn, rowOut, dst])], rt.grid(groupsFor(n, LAYOUT_WG)));
   }
   return out;
 }
@@ -50,8 +49,8 @@ export function pad(rt: Runtime, x: KernelTensor, paddings: readonly (readonly [
   const out = rt.alloc('pad', n * 4, x.dtype);
   const before = paddings.map((p) => p[0]);
   const v = lit(value, t);
-  const key = `pad/${t}/${outShape}/${x.shape}/${before}/${v}`;
-  rt.dispatch(key, () => padWgsl(t, outShape, x.shape, before, v), [buf(x), out.buffer], rt.grid(groupsFor(n, LAYOUT_WG)));
+  const rank = outShape.length;
+  rt.dispatch(`pad/${t}/r${rank}/${v}`, () => padWgsl(t, rank, v), [buf(x), out.buffer, rt.uniform(padLayout(outShape, x.shape, before))], rt.grid(groupsFor(n, LAYOUT_WG)));
   return out;
 }
 

@@ -1,11 +1,11 @@
 /**
  * Layout kernels: data movement only, one invocation per output element unless noted.
  *
- * copy: out[i] = x[base + Σ c_d·stride_d] over the collapsed output shape (transpose, slice);
- *   base from a uniform.
+ * copy: out[i] = x[base + Σ c_d·stride_d] over the collapsed output shape (transpose, slice).
  * concatPart: input k of a concat, read flat; as [outer, rowIn] it lands at
  *   out[p·rowOut + dst + r] (rowIn = d_k·inner, rowOut = total·inner, dst = offset_k·inner).
  * pad: out coordinates minus `before` inside x read x, else the baked value.
+ * Their sizes come from a `Layout` uniform (codegen.ts): one pipeline per rank, not per shape.
  * gather: x [outer, D, inner], indices [J] -> out [outer, J, inner]. Indices are clamped into
  *   [0, D): GPU kernels cannot throw, and the op layer only range-checks on backends that read
  *   synchronously.
@@ -16,7 +16,7 @@
  *   compare-and-swap loop on the bits; the order of the additions, hence the last bits, may vary).
  */
 import type { WgslType } from '../codegen.js';
-import { COMMON, COMPUTE_BUILTINS, flatIndex, offsets } from '../codegen.js';
+import { COMMON, COMPUTE_BUILTINS, flatIndex, layoutDecl, layoutOffsets } from '../codegen.js';
 import type { HalfKind } from './half.wgsl.js';
 import { halfElementFn } from './half.wgsl.js';
 
@@ -26,44 +26,56 @@ const io = (t: WgslType, extra = '', xType: string = t) => `${COMMON}
 @group(0) @binding(0) var<storage, read> x: array<${xType}>;${extra}
 @group(0) @binding(${extra ? 2 : 1}) var<storage, read_write> out: array<${t}>;`;
 
-/** The start offset comes from a uniform: slicing the last position of a prompt moves it with L. */
-export function copyWgsl(t: WgslType, n: number, shape: readonly number[], strides: readonly number[]): string {
+/** Layout: h0 = n, h1 = base (slicing the last position of a prompt moves it with L); d = extent, stride. */
+export function copyWgsl(t: WgslType, rank: number): string {
   return /* wgsl */ `${io(t)}
-struct Base { at: u32, pad0: u32, pad1: u32, pad2: u32 }
-@group(0) @binding(2) var<uniform> base: Base;
+${layoutDecl(2, rank)}
 @compute @workgroup_size(${LAYOUT_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(LAYOUT_WG)};
-  if (i >= ${n}u) { return; }
-  ${offsets('i', shape, [strides])}
-  out[i] = x[base.at + off0];
+  if (i >= lay.h0) { return; }
+  ${layoutOffsets('i', rank, 1)}
+  out[i] = x[lay.h1 + off0];
 }`;
 }
 
-export function concatPartWgsl(t: WgslType, n: number, rowIn: number, rowOut: number, dst: number): string {
+/** Layout: h0 = n, h1 = rowIn, h2 = rowOut, h3 = dst. */
+export function concatPartWgsl(t: WgslType): string {
   return /* wgsl */ `${io(t)}
+${layoutDecl(2, 0)}
 @compute @workgroup_size(${LAYOUT_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(LAYOUT_WG)};
-  if (i >= ${n}u) { return; }
-  out[(i / ${rowIn}u) * ${rowOut}u + ${dst}u + i % ${rowIn}u] = x[i];
+  if (i >= lay.h0) { return; }
+  out[(i / lay.h1) * lay.h2 + lay.h3 + i % lay.h1] = x[i];
 }`;
 }
 
-export function padWgsl(t: WgslType, outShape: readonly number[], inShape: readonly number[], before: readonly number[], value: string): string {
+/** The `Layout` of a pad: h0 = n; per dim the output extent, the padding before, x's extent and x's stride. */
+export function padLayout(outShape: readonly number[], inShape: readonly number[], before: readonly number[]): number[] {
   const n = outShape.reduce((a, b) => a * b, 1);
-  const lines: string[] = ['var rem = i;', 'var src = 0u;', 'var inside = true;'];
+  const out = [n, 0, 0, 0];
   let inStride = 1;
+  const dims: number[][] = [];
   for (let d = outShape.length - 1; d >= 0; d--) {
-    lines.push(`{ let c = i32(rem % ${outShape[d]}u) - ${before[d]}; rem = rem / ${outShape[d]}u;`);
-    lines.push(`  inside = inside && c >= 0 && c < ${inShape[d]}; src += u32(max(c, 0)) * ${inStride}u; }`);
+    dims.unshift([outShape[d], before[d], inShape[d], inStride]);
     inStride *= inShape[d];
   }
+  return out.concat(...dims);
+}
+
+export function padWgsl(t: WgslType, rank: number, value: string): string {
+  const lines: string[] = ['var rem = i;', 'var src = 0u;', 'var inside = true;'];
+  for (let d = rank - 1; d >= 0; d--) {
+    lines.push(`{ let dim = lay.d[${d}]; let c = i32(rem % dim.x) - i32(dim.y); rem = rem / dim.x;`);
+    lines.push(`  inside = inside && c >= 0 && c < i32(dim.z); src += u32(max(c, 0)) * dim.w; }`);
+  }
   return /* wgsl */ `${io(t)}
+${layoutDecl(2, rank)}
 @compute @workgroup_size(${LAYOUT_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let i = ${flatIndex(LAYOUT_WG)};
-  if (i >= ${n}u) { return; }
+  if (i >= lay.h0) { return; }
   ${lines.join('\n  ')}
   if (inside) { out[i] = x[src]; } else { out[i] = ${value}; }
 }`;

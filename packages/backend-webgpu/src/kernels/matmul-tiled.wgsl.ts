@@ -2,7 +2,7 @@
  * Register-tiled GEMM, one generator for a small set of tile shapes.
  *
  * C[z] (M x N) = op(A[z]) (M x K) · op(B[z]) (K x N) for each batch index z (= workgroup_id.z;
- * per-operand batch offsets baked, 0 along broadcast dims).
+ * per-operand batch offsets, 0 along broadcast dims).
  *   A: [.., M, K], or [.., K, M] with transA;  B: [.., K, N], or [.., N, K] with transB.
  *
  * A workgroup of (BN/TN) x (BM/TM) invocations computes a BM x BN tile of C; each invocation a
@@ -16,7 +16,7 @@
  * slice read along k (A plain, B transposed) is transposed on its way to workgroup memory, whose
  * rows are then padded by one vec4 against bank conflicts. Accumulation is plain f32 FMA.
  */
-import { offsets } from '../codegen.js';
+import { layoutDecl, layoutOffsets, layoutValues, offsets } from '../codegen.js';
 import type { MatmulDims } from './matmul.wgsl.js';
 
 /** One tile shape: BM x BN outputs per workgroup, TM x TN per invocation, BK deep k-steps. */
@@ -124,7 +124,7 @@ interface Operand {
 }
 
 /** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
-function fetchCode(o: Operand, v: TileVariant, T: number, K: number): { decl: string; fetch: string; stash: string } {
+function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: string; fetch: string; stash: string } {
   const units = (o.width * v.BK) / 4;
   const per = Math.ceil(units / T);
   const guard = units % T !== 0;
@@ -140,7 +140,7 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: number): { decl: st
     decl.push(`var ${r} = vec4<f32>(0.0);`);
     const e = `(tid + ${q * T}u)`;
     const [row, col] = o.kContig ? [`(${o.origin} + ${e} / ${perRow}u)`, `(k0 + (${e} % ${perRow}u) * 4u)`] : [`(k0 + ${e} / ${perRow}u)`, `(${o.origin} + (${e} % ${perRow}u) * 4u)`];
-    const [rowLim, colLim] = o.kContig ? [o.extent, `${K}u`] : [`${K}u`, o.extent];
+    const [rowLim, colLim] = o.kContig ? [o.extent, K] : [K, o.extent];
     const at = `off${o.name} + ${row} * ${o.ld} + ${col}`;
     let body: string;
     if (o.vec4) {
@@ -160,20 +160,36 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: number): { decl: st
 }
 
 /**
- * The kernel for one variant. `runtimeM`: unbatched products read M from a uniform (binding 3),
- * so one pipeline serves every row count (prefill lengths vary; weights, hence N and K, do not).
+ * Which sizes the kernel reads at run time (from a uniform at binding 3) instead of baking them in:
+ * `rows` M only (unbatched products: prefill lengths vary, weights, hence N and K,
+ * do not); `all` M, N, K and the batch's shape and strides (batched products, whose shapes vary
+ * with the input: one pipeline per rank, not per shape, since each pipeline costs a compile).
  */
-export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, runtimeM: boolean): string {
-  const { N, K, transA, transB } = d;
+export type RuntimeDims = 'rows' | 'all';
+
+/** The `Layout` uniform (codegen.ts) of `RuntimeDims`: M, N, K and the k-steps, then the batch dims with the A, B, C strides. */
+export function runtimeDimsUniform(d: MatmulDims, v: TileVariant, mode: RuntimeDims): number[] {
+  if (mode === 'rows') return layoutValues([d.M], [], []);
+  return layoutValues([d.M, d.N, d.K, Math.ceil(d.K / v.BK)], d.batchShape, d.batchStrides);
+}
+
+/** The kernel for one variant (see `RuntimeDims` for `mode`). */
+export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims): string {
+  const { transA, transB } = d;
   const { BM, BN, BK, TM, TN } = v;
   const TX = BN / TN;
   const TY = BM / TM;
   const T = TX * TY;
   if (v.warp && (TX % 8 !== 0 || TY % 4 !== 0)) throw new Error(`matmul tile ${variantName(v)}: the warp layout needs BN/TN a multiple of 8 and BM/TM of 4`);
-  const M = runtimeM ? 'M' : `${d.M}u`;
+  const all = mode === 'all';
+  const M = 'M';
+  const N = all ? 'N' : `${d.N}u`;
+  const K = all ? 'K' : `${d.K}u`;
+  const nk = all ? 'lay.h3' : `${Math.ceil(d.K / BK)}u`;
+  const rank = d.batchShape.length;
   const vr = vec4Reads(d);
-  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : `${K}u`, vec4: vr.a };
-  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: `${N}u`, ld: transB ? `${K}u` : `${N}u`, vec4: vr.b };
+  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a };
+  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b };
   const fa = fetchCode(a, v, T, K);
   const fb = fetchCode(b, v, T, K);
   const SA = rowVec4s(v, BM, a.kContig);
@@ -207,23 +223,23 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, runtimeM: bool
       const col = `n0 + ${h * 4 * TX}u + tx * 4u`;
       writes.push(
         vr.c
-          ? `{ let row = ${row}; let col = ${col}; if (row < ${M} && col < ${N}u) { C[(offC + row * ${N}u + col) / 4u] = ${acc(r, h)}; } }`
-          : `{ let row = ${row}; let col = ${col}; if (row < ${M}) { for (var j = 0u; j < 4u; j++) { if (col + j < ${N}u) { C[offC + row * ${N}u + col + j] = ${acc(r, h)}[j]; } } } }`,
+          ? `{ let row = ${row}; let col = ${col}; if (row < ${M} && col < ${N}) { C[(offC + row * ${N} + col) / 4u] = ${acc(r, h)}; } }`
+          : `{ let row = ${row}; let col = ${col}; if (row < ${M}) { for (var j = 0u; j < 4u; j++) { if (col + j < ${N}) { C[offC + row * ${N} + col + j] = ${acc(r, h)}[j]; } } } }`,
       );
     }
   }
-  const nk = Math.ceil(K / BK);
   const elem = (v4: boolean) => (v4 ? 'vec4<f32>' : 'f32');
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<${elem(vr.a)}>;
 @group(0) @binding(1) var<storage, read> B: array<${elem(vr.b)}>;
 @group(0) @binding(2) var<storage, read_write> C: array<${elem(vr.c)}>;
-${runtimeM ? 'struct Rows { M: u32, pad0: u32, pad1: u32, pad2: u32 }\n@group(0) @binding(3) var<uniform> rows: Rows;' : ''}
+${layoutDecl(3, all ? rank : 0)}
 var<workgroup> As: array<vec4<f32>, ${2 * sizeA}>; // 2 x [k ${BK}][m/4 ${SA}]
 var<workgroup> Bs: array<vec4<f32>, ${2 * sizeB}>; // 2 x [k ${BK}][n/4 ${SB}]
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  ${runtimeM ? 'let M = rows.M;' : ''}
+  let M = lay.h0;
+  ${all ? 'let N = lay.h1;\n  let K = lay.h2;' : ''}
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
   ${
@@ -233,7 +249,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       : `let tx = tid % ${TX}u;
   let ty = tid / ${TX}u;`
   }
-  ${offsets('wid.z', d.batchShape, d.batchStrides)}
+  ${all ? layoutOffsets('wid.z', rank, 3) : offsets('wid.z', d.batchShape, d.batchStrides)}
   let offA = off0;
   let offB = off1;
   let offC = off2;
@@ -250,10 +266,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${fb.stash}
   }
   workgroupBarrier();
-  for (var t = 0u; t < ${nk}u; t++) {
+  for (var t = 0u; t < ${nk}; t++) {
     let curA = (t & 1u) * ${sizeA}u;
     let curB = (t & 1u) * ${sizeB}u;
-    let more = t + 1u < ${nk}u;
+    let more = t + 1u < ${nk};
     if (more) {
       let k0 = (t + 1u) * ${BK}u;
       ${fa.fetch}
@@ -271,3 +287,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${writes.join('\n  ')}
 }`;
 }
+

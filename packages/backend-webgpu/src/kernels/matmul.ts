@@ -7,7 +7,8 @@ import type { MatmulDims } from './matmul.wgsl.js';
 import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, splitKReduceWgsl, TILE, toF16Wgsl, withF16B } from './matmul.wgsl.js';
 import { decodeGemv } from './gemv.js';
 import type { TileVariant } from './matmul-tiled.wgsl.js';
-import { matmulRegTiledWgsl, sharedBytesOf, threadsOf, TILE_VARIANTS, variantName, vec4Reads } from './matmul-tiled.wgsl.js';
+import type { RuntimeDims } from './matmul-tiled.wgsl.js';
+import { matmulRegTiledWgsl, runtimeDimsUniform, sharedBytesOf, threadsOf, TILE_VARIANTS, variantName, vec4Reads } from './matmul-tiled.wgsl.js';
 import { buf } from './util.js';
 
 /** Throws on a `matmulTile` option that names no kernel (checked before a device is made). */
@@ -66,12 +67,12 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     legacyTiled(rt, d, buf(a), B, out, h, f);
   } else {
     const v = pickVariant(rt, d, nBatch);
-    const runtimeM = batch.length === 0;
+    const mode: RuntimeDims = batch.length === 0 ? 'rows' : 'all';
     const vr = vec4Reads(d);
-    const shape = runtimeM ? '' : `${M}/${batchShape}/${batchStrides.join(';')}/`;
-    const rkey = `mmreg/${variantName(v)}/${shape}${N}/${K}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
-    const bufs = [buf(a), buf(b), out.buffer, ...(runtimeM ? [rt.uniform([M, 0, 0, 0])] : [])];
-    rt.dispatch(rkey, () => matmulRegTiledWgsl(d, v, runtimeM), bufs, [Math.ceil(N / v.BN), Math.ceil(M / v.BM), nBatch]);
+    const sizes = mode === 'rows' ? `${N}/${K}` : `b${batchShape.length}`;
+    const rkey = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
+    const bufs = [buf(a), buf(b), out.buffer, rt.uniform(runtimeDimsUniform(d, v, mode))];
+    rt.dispatch(rkey, () => matmulRegTiledWgsl(d, v, mode), bufs, [Math.ceil(N / v.BN), Math.ceil(M / v.BM), nBatch]);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { collapse, stridesOf, wgslType } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import { fill } from './elementwise.js';
 import type { ReduceLayout } from './reduce.wgsl.js';
-import { argReduceWgsl, CUMSUM_CHUNK, cumsumChunkedWgsl, cumsumChunkSumsWgsl, cumsumWgsl, RED_WG, reduceWgsl } from './reduce.wgsl.js';
+import { argReduceWgsl, CUMSUM_CHUNK, cumsumChunkedWgsl, cumsumChunkSumsWgsl, cumsumWgsl, RED_WG, reduceLayoutValues, reduceWgsl } from './reduce.wgsl.js';
 import { buf, groupsFor } from './util.js';
 
 /** Below this many elements per output, one invocation per output beats a workgroup each. */
@@ -24,22 +24,22 @@ export function reduce(rt: Runtime, op: ReduceOp, x: KernelTensor, axes: readonl
   if (R === 0 || nOut === 0) return fill(rt, outShape, x.dtype, op === 'prod' ? 1 : 0);
   const l: ReduceLayout = { nOut, R, keptShape: kept.shape, keptStrides: kept.strides[0], redShape: red.shape, redStrides: red.strides[0] };
   const out = rt.alloc(op, nOut * 4, x.dtype);
-  const layoutKey = `${nOut}/${R}/${l.keptShape}/${l.keptStrides}/${l.redShape}/${l.redStrides}`;
+  const ranks = `${l.keptShape.length}/${l.redShape.length}`;
   if (nOut <= SPLIT_MAX_OUTPUTS && R >= SPLIT_MIN_R) {
     // Few outputs over a huge R: spread each over S workgroups, then reduce the S partials.
     const S = Math.min(256, Math.ceil(R / SPLIT_CHUNK));
     const chunk = Math.ceil(R / S);
     const part = rt.alloc(op, nOut * S * 4, x.dtype);
     const first = op === 'mean' ? 'sum' : op;
-    rt.dispatch(`reduceSplit/${first}/${t}/${S}/${layoutKey}`, () => reduceWgsl(first, t, l, true, { S, chunk }), [buf(x), part.buffer], rt.grid(nOut * S));
+    rt.dispatch(`reduceSplit/${first}/${t}/${ranks}`, () => reduceWgsl(first, t, l.keptShape.length, l.redShape.length, true, true), [buf(x), part.buffer, rt.uniform(reduceLayoutValues(l, { S, chunk }))], rt.grid(nOut * S));
     const l2: ReduceLayout = { nOut, R: S, keptShape: nOut > 1 ? [nOut] : [], keptStrides: nOut > 1 ? [S] : [], redShape: [S], redStrides: [1] };
-    rt.dispatch(`reduceSplit2/${op}/${t}/${nOut}/${S}/${R}`, () => reduceWgsl(op, t, l2, true, undefined, R), [part.buffer, out.buffer], rt.grid(nOut));
+    const ranks2 = `${l2.keptShape.length}/1`;
+    rt.dispatch(`reduce/${op}/${t}/1/${ranks2}`, () => reduceWgsl(op, t, l2.keptShape.length, 1, true, false), [part.buffer, out.buffer, rt.uniform(reduceLayoutValues(l2, undefined, R))], rt.grid(nOut));
     rt.release(part);
     return out;
   }
   const perWg = R >= PER_WORKGROUP_MIN;
-  const key = `reduce/${op}/${t}/${+perWg}/${layoutKey}`;
-  rt.dispatch(key, () => reduceWgsl(op, t, l, perWg), [buf(x), out.buffer], rt.grid(perWg ? nOut : groupsFor(nOut, RED_WG)));
+  rt.dispatch(`reduce/${op}/${t}/${+perWg}/${ranks}`, () => reduceWgsl(op, t, l.keptShape.length, l.redShape.length, perWg, false), [buf(x), out.buffer, rt.uniform(reduceLayoutValues(l))], rt.grid(perWg ? nOut : groupsFor(nOut, RED_WG)));
   return out;
 }
 
@@ -72,7 +72,6 @@ export function cumsum(rt: Runtime, x: KernelTensor, axis: number, exclusive: bo
     rt.release(sums);
     return out;
   }
-  const key = `cumsum/${t}/${outer}/${D}/${inner}/${+exclusive}${+reverse}`;
-  rt.dispatch(key, () => cumsumWgsl(t, outer, D, inner, exclusive, reverse), [buf(x), out.buffer], rt.grid(groupsFor(outer * inner, RED_WG)));
+  rt.dispatch(`cumsum/${t}/${+exclusive}${+reverse}`, () => cumsumWgsl(t, exclusive, reverse), [buf(x), out.buffer, rt.uniform([outer * inner, D, inner, 0])], rt.grid(groupsFor(outer * inner, RED_WG)));
   return out;
 }

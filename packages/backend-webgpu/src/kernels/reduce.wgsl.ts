@@ -12,7 +12,7 @@
  */
 import type { ArgReduceOp, ReduceOp } from '@mamba3/tensor';
 import type { WgslType } from '../codegen.js';
-import { COMPUTE_BUILTINS, flatIndex, offsets } from '../codegen.js';
+import { COMPUTE_BUILTINS, flatIndex, layoutDecl, layoutOffsets, layoutValues } from '../codegen.js';
 
 export const RED_WG = 128;
 
@@ -23,6 +23,17 @@ export interface ReduceLayout {
   keptStrides: readonly number[];
   redShape: readonly number[];
   redStrides: readonly number[];
+}
+
+/**
+ * The `Layout` uniform (codegen.ts) of a reduction: h0 = nOut, h1 = R, then h2 = S and h3 = chunk
+ * for the first pass of a split reduction, else h2 = 1 and h3 = what mean divides by (the second
+ * pass of a split mean divides by the original R, not by its own S); the kept dims, then the
+ * reduced dims, each extent with its stride into x.
+ */
+export function reduceLayoutValues(l: ReduceLayout, split?: { S: number; chunk: number }, divisor = l.R): number[] {
+  const head = [l.nOut, l.R, split?.S ?? 1, split?.chunk ?? divisor];
+  return layoutValues(head, [...l.keptShape, ...l.redShape], [[...l.keptStrides, ...l.redStrides]]);
 }
 
 function identity(op: ReduceOp, t: WgslType): string {
@@ -56,25 +67,29 @@ function combine(op: ReduceOp, a: string, b: string): string {
 const NONFINITE = 'fn nonfinite(bits: u32) -> f32 { return bitcast<f32>(bits); }';
 
 /**
- * `split`: the first pass of a two-pass reduction (few outputs, huge R): workgroup (o, s) reduces
- * elements [s·chunk, (s+1)·chunk) of output o into partial[o·S + s], mean's division left to the
- * second pass. `divisor`: what mean divides by (the second pass divides by the original R).
+ * Sizes from `reduceLayoutValues` (binding 2); `keptRank`/`redRank`: the ranks of the collapsed
+ * kept and reduced shapes. `split`: the first pass of a two-pass reduction (few outputs, huge R):
+ * workgroup (o, s) reduces elements [s·chunk, (s+1)·chunk) of output o into partial[o·S + s],
+ * mean's division left to the second pass.
  */
-export function reduceWgsl(op: ReduceOp, t: WgslType, l: ReduceLayout, perWorkgroup: boolean, split?: { S: number; chunk: number }, divisor = l.R): string {
-  const finish = op === 'mean' && !split ? `acc / ${divisor}.0` : 'acc';
+export function reduceWgsl(op: ReduceOp, t: WgslType, keptRank: number, redRank: number, perWorkgroup: boolean, split: boolean): string {
+  const finish = op === 'mean' && !split ? 'acc / f32(lay.h3)' : 'acc';
   const head = `${NONFINITE}
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`;
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+${layoutDecl(2, keptRank + redRank)}`;
+  const base = layoutOffsets('o', keptRank, 1, 'base');
+  const roff = layoutOffsets('r', redRank, 1, 'roff', keptRank);
   if (!perWorkgroup) {
     return /* wgsl */ `${head}
 @compute @workgroup_size(${RED_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let o = ${flatIndex(RED_WG)};
-  if (o >= ${l.nOut}u) { return; }
-  ${offsets('o', l.keptShape, [l.keptStrides], 'base')}
+  if (o >= lay.h0) { return; }
+  ${base}
   var acc = ${identity(op, t)};
-  for (var r = 0u; r < ${l.R}u; r++) {
-    ${offsets('r', l.redShape, [l.redStrides], 'roff')}
+  for (var r = 0u; r < lay.h1; r++) {
+    ${roff}
     acc = ${combine(op, 'acc', 'x[base0 + roff0]')};
   }
   out[o] = ${finish};
@@ -85,14 +100,14 @@ var<workgroup> red: array<${t}, ${RED_WG}>;
 @compute @workgroup_size(${RED_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let g = wid.y * nwg.x + wid.x;
-  if (g >= ${l.nOut * (split?.S ?? 1)}u) { return; }
-  let o = g / ${split?.S ?? 1}u;
-  let r0 = (g % ${split?.S ?? 1}u) * ${split?.chunk ?? 0}u;
-  let r1 = ${split ? `min(r0 + ${split.chunk}u, ${l.R}u)` : `${l.R}u`};
-  ${offsets('o', l.keptShape, [l.keptStrides], 'base')}
+  if (g >= lay.h0 * lay.h2) { return; }
+  let o = g / lay.h2;
+  let r0 = ${split ? '(g % lay.h2) * lay.h3' : '0u'};
+  let r1 = ${split ? 'min(r0 + lay.h3, lay.h1)' : 'lay.h1'};
+  ${base}
   var acc = ${identity(op, t)};
   for (var r = r0 + lid3.x; r < r1; r += ${RED_WG}u) {
-    ${offsets('r', l.redShape, [l.redStrides], 'roff')}
+    ${roff}
     acc = ${combine(op, 'acc', 'x[base0 + roff0]')};
   }
   red[lid3.x] = acc;
@@ -158,21 +173,25 @@ fn main(${COMPUTE_BUILTINS}) {
 }`;
 }
 
-export function cumsumWgsl(t: WgslType, outer: number, D: number, inner: number, exclusive: boolean, reverse: boolean): string {
+/** Sizes from a `Layout` uniform (binding 2): h0 = outer·inner, h1 = D, h2 = inner. */
+export function cumsumWgsl(t: WgslType, exclusive: boolean, reverse: boolean): string {
   const zero = t === 'f32' ? '0.0' : '0';
-  const kAt = reverse ? `${D - 1}u - j` : 'j';
+  const kAt = reverse ? 'D - 1u - j' : 'j';
   const body = exclusive ? 'out[at] = acc; acc += x[at];' : 'acc += x[at]; out[at] = acc;';
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+${layoutDecl(2, 0)}
 @compute @workgroup_size(${RED_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let o = ${flatIndex(RED_WG)};
-  if (o >= ${outer * inner}u) { return; }
-  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  if (o >= lay.h0) { return; }
+  let D = lay.h1;
+  let inner = lay.h2;
+  let base = (o / inner) * D * inner + o % inner;
   var acc = ${zero};
-  for (var j = 0u; j < ${D}u; j++) {
-    let at = base + (${kAt}) * ${inner}u;
+  for (var j = 0u; j < D; j++) {
+    let at = base + (${kAt}) * inner;
     ${body}
   }
 }`;
