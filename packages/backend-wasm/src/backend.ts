@@ -18,6 +18,7 @@ import { mamba1ConvStep, mamba1Scan, mamba1StepScan } from './kernels/mamba1.js'
 import type { MixerKernelAttrs, MixerKernelParams, MixerKernelState, MixerOutputs } from './kernels/mixer.js';
 import { mamba3Mixer } from './kernels/mixer.js';
 import { reduce, rmsNorm, softmax } from './kernels/nn.js';
+import { StepRecorder } from './recorder.js';
 
 export interface WasmBackendOptions {
   /** Registry name (default `wasm`). */
@@ -193,13 +194,22 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
       mamba1StepScan: (inputs) => mamba1StepScan(ctx, inputs),
     },
   };
-  // Every op frees the transient f32 copies of 16-bit inputs it made (context.ts `ptr`).
+  // Every op frees the transient f32 copies of 16-bit inputs it made (context.ts `ptr`), and
+  // is recorded when a step is captured (capture.ts).
+  const recorder = new StepRecorder(heap);
   const ops = backend as unknown as Record<string, unknown>;
-  for (const key of OPS) ops[key] = endingOp(ctx, ops[key] as (...a: unknown[]) => unknown);
+  for (const key of OPS) ops[key] = recorder.entry(endingOp(ctx, ops[key] as (...a: unknown[]) => unknown));
+  for (const key of HOST_WRITES) ops[key] = recorder.entry(ops[key] as (...a: unknown[]) => unknown);
   const kernels = backend.wasmKernels as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const key of Object.keys(kernels)) kernels[key] = endingOp(ctx, kernels[key]);
+  for (const key of Object.keys(kernels)) kernels[key] = recorder.entry(endingOp(ctx, kernels[key]));
+  backend.beginCapture = () => recorder.begin();
+  backend.endCapture = (io) => recorder.end(io);
+  backend.cancelCapture = () => recorder.cancel();
   return backend;
 }
+
+/** Backend methods that write host values into new tensors: recorded like ops (a step's constants). */
+const HOST_WRITES = ['upload', 'uploadHalf', 'fill'] as const satisfies readonly (keyof Backend)[];
 
 /** Backend methods that compute (the rest manage memory). */
 const OPS = [

@@ -34,6 +34,16 @@ export class WasmHeap {
   private readonly free = new Map<number, number[]>();
   private buffer: ArrayBufferLike;
   liveBytes = 0;
+  /** Tensor blocks allocated while a step is recorded (capture.ts), in order; null when not recording. */
+  recording: WasmStorage[] | null = null;
+  /** While a step graph replays: the blocks its tensor allocations get, in order. */
+  private script: readonly WasmStorage[] | null = null;
+  private scriptAt = 0;
+  /**
+   * Blocks step graphs own, by pointer, and whether their tensor was released: releasing one
+   * frees nothing while its graph lives.
+   */
+  private readonly held = new Map<number, boolean>();
 
   constructor(readonly memory: WebAssembly.Memory, heapBase: number) {
     this.top = Math.ceil(heapBase / ALIGN) * ALIGN;
@@ -43,6 +53,16 @@ export class WasmHeap {
   /** A block of at least `bytes`; `tensor` false for scratch, which memoryBytes leaves out. */
   alloc(bytes: number, tensor = true): WasmStorage {
     const size = sizeClass(bytes);
+    if (tensor && this.script) return this.scripted(size);
+    const s = this.fresh(size, tensor);
+    if (tensor && this.recording) {
+      this.recording.push(s);
+      this.held.set(s.ptr, false);
+    }
+    return s;
+  }
+
+  private fresh(size: number, tensor: boolean): WasmStorage {
     const list = this.free.get(size);
     const reused = list?.pop();
     if (tensor) this.liveBytes += size;
@@ -65,10 +85,65 @@ export class WasmHeap {
   }
 
   release(s: WasmStorage, tensor = true): void {
+    const held = this.held.get(s.ptr);
+    if (held !== undefined) {
+      // A step graph's block: its tensor is gone, the graph still writes it.
+      if (!held && tensor && !this.script) {
+        this.liveBytes -= s.capacity;
+        this.held.set(s.ptr, true);
+      }
+      return;
+    }
     if (tensor) this.liveBytes -= s.capacity;
     let list = this.free.get(s.capacity);
     if (!list) this.free.set(s.capacity, (list = []));
     list.push(s.ptr);
+  }
+
+  /**
+   * Runs `fn` with every tensor allocation taking the next block of `script` (a step graph's
+   * replay: the same sizes in the same order as when recorded), then checks all were taken.
+   */
+  replay(script: readonly WasmStorage[], fn: () => void): void {
+    if (this.script || this.recording) throw new BackendError('wasm captureStep: a step graph cannot run while another runs or a step is being recorded');
+    this.script = script;
+    this.scriptAt = 0;
+    try {
+      fn();
+      if (this.scriptAt !== script.length) this.diverged(`allocated ${this.scriptAt} tensors, the recording ${script.length}`);
+    } finally {
+      this.script = null;
+    }
+  }
+
+  private scripted(size: number): WasmStorage {
+    const s = this.script![this.scriptAt++];
+    if (!s || s.capacity !== size) this.diverged(s ? `its tensor ${this.scriptAt} needs ${size} bytes, the recording's ${s.capacity}` : `it allocated more tensors than the recording's ${this.script!.length}`);
+    return s;
+  }
+
+  private diverged(what: string): never {
+    throw new BackendError(`wasm captureStep: the replayed step does not match its recording (${what}); a step must depend on shapes only, not on values read on the host`);
+  }
+
+  /**
+   * Marks blocks a step graph holds (its fed-back inputs, allocated before the recording), then
+   * `releaseHeld` gives them all back: those whose tensors were released to the free lists, the
+   * others (a tensor the step kept alive) to their tensors.
+   */
+  hold(blocks: readonly WasmStorage[]): void {
+    for (const s of blocks) if (!this.held.has(s.ptr)) this.held.set(s.ptr, false);
+  }
+
+  releaseHeld(blocks: readonly WasmStorage[]): void {
+    for (const s of blocks) {
+      const released = this.held.get(s.ptr);
+      this.held.delete(s.ptr);
+      if (!released) continue;
+      let list = this.free.get(s.capacity);
+      if (!list) this.free.set(s.capacity, (list = []));
+      list.push(s.ptr);
+    }
   }
 
   /** Bytes the memory has grown to (live, free-listed and the module's own). */

@@ -42,11 +42,13 @@ export interface GenerateOptions extends SamplingOptions {
   /** Decodes and encodes text (default: the model's tokenizer, if attached). */
   tokenizer?: GenerationTokenizer;
   /**
-   * On a backend that records step graphs (WebGPU), greedy decoding and plain temperature
-   * sampling (no topK/topP/minP/repetition penalty) replay one recorded step per token, the pick
-   * made on the device, with three steps in flight (default true); false runs the op layer every
-   * step. Greedy gives the same tokens either way; sampling draws from the same distribution
-   * (inverse CDF in vocabulary order on the device, against the host sampler's probability order).
+   * On a backend that records step graphs, decoding replays one recorded step per token (default
+   * true); false runs the op layer every step. On WebGPU, greedy decoding and plain temperature
+   * sampling (no topK/topP/minP/repetition penalty) pick on the device, with three steps in
+   * flight: greedy gives the same tokens either way; sampling draws from the same distribution
+   * (inverse CDF in vocabulary order on the device, against the host sampler's probability
+   * order). On backends that read synchronously (wasm) every sampling option replays the step
+   * and picks on the host from its logits: the same tokens either way.
    */
   stepGraph?: boolean;
 }
@@ -226,7 +228,13 @@ export async function* generate(
   let cache: MambaInferenceCache | null = null;
   let logits: Tensor | null = null;
   const plainTemperature = sampling.temperature > 0 && sampling.topK === 0 && sampling.topP === 1 && sampling.minP === 0 && sampling.repetitionPenalty === 1;
-  const useGraph = (isGreedy(sampling) || plainTemperature) && opts.stepGraph !== false && !!model.backend.beginCapture;
+  const canRecord = opts.stepGraph !== false && !!model.backend.beginCapture;
+  const syncRead = model.backend.info.syncRead;
+  const useGraph = canRecord && !syncRead && (isGreedy(sampling) || plainTemperature);
+  const useLogitsGraph = canRecord && syncRead;
+  // A logits graph's output of the last run (read in place), picked from at the next token.
+  let graphLogits: TypedArray | null = null;
+  let logitsGraph: StepGraph | null = null;
   const uniforms = (): number[] => rngs.map((r) => r.uniform());
   let graph: StepGraph | null = null;
   // Picked ids of queued graph runs, oldest first; the run for token index k is queued before token k-1 is awaited.
@@ -272,6 +280,9 @@ export async function* generate(
         next = Array.isArray(picked) ? picked : await picked;
         logits.dispose();
         logits = null;
+      } else if (graphLogits) {
+        next = pickFromRows(graphLogits, seqs.length, V, sampling, rngs, seqs);
+        graphLogits = null;
       } else {
         next = Array.from(await inflight.shift()!);
       }
@@ -308,7 +319,20 @@ export async function* generate(
         continue;
       }
       // Finished sequences ride along with a dummy token; their outputs are ignored.
-      logits = model.step(seqs.map((s, i) => (s.finishReason ? 0 : next[i])), cache!);
+      const ids = seqs.map((s, i) => (s.finishReason ? 0 : next[i]));
+      if (useLogitsGraph) {
+        if (logitsGraph) {
+          logitsGraph.write(0, ids);
+          logitsGraph.run();
+        } else {
+          logitsGraph = model.logitsStepGraph(ids, cache!);
+          cache = null;
+        }
+        // A copy: a view of the memory would not survive its growth while the caller holds the chunk.
+        graphLogits = logitsGraph.readSync(0).slice();
+        continue;
+      }
+      logits = model.step(ids, cache!);
     }
     for (const [i, s] of seqs.entries()) {
       if (s.finishReason) continue;
@@ -321,6 +345,7 @@ export async function* generate(
     // Runs still in flight are dropped: their reads finish (or fail with the device) unobserved.
     for (const p of inflight) p.catch(() => undefined);
     graph?.dispose();
+    logitsGraph?.dispose();
   }
   return { sequences: seqs.map((s) => ({ promptIds: s.promptIds, ids: s.ids, text: s.text, finishReason: s.finishReason ?? 'length' })) };
 }
@@ -357,18 +382,31 @@ function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSamplin
     }
     return Promise.all([ids.data(), sums.data()]).then(([a, b]) => picks(a, b)).finally(free);
   }
-  const sampleRows = (rows: TypedArray): number[] => {
-    const B = logits.shape[0];
-    const Vp = logits.shape[1];
-    for (let b = 0; b < B; b++) {
-      const row = rows.subarray(b * Vp, b * Vp + V);
-      if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
-    }
-    // The context (prompt and tokens so far) matters only to the repetition penalty: not copied otherwise.
-    const context = (b: number): number[] => (s.repetitionPenalty !== 1 ? [...seqs[b].promptIds, ...seqs[b].ids] : []);
-    return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], context(b)));
-  };
+  const sampleRows = (rows: TypedArray): number[] => pickFromRows(rows, logits.shape[0], V, s, rngs, seqs);
   return sync ? sampleRows(logits.dataSync()) : logits.data().then(sampleRows);
+}
+
+/**
+ * Picks one id per row of logits read to the host (B rows of the padded vocabulary, the first
+ * V ids eligible): the argmax (first of equals) when greedy, else a draw. A non-finite logit is
+ * a `NonFiniteLogitsError`.
+ */
+function pickFromRows(rows: TypedArray, B: number, V: number, s: ReturnType<typeof checkSampling>, rngs: readonly Rng[], seqs: readonly SequenceState[]): number[] {
+  const Vp = rows.length / B;
+  for (let b = 0; b < B; b++) {
+    const row = rows.subarray(b * Vp, b * Vp + V);
+    if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
+  }
+  if (isGreedy(s)) {
+    return Array.from({ length: B }, (_, b) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (rows[b * Vp + v] > rows[b * Vp + best]) best = v;
+      return best;
+    });
+  }
+  // The context (prompt and tokens so far) matters only to the repetition penalty: not copied otherwise.
+  const context = (b: number): number[] => (s.repetitionPenalty !== 1 ? [...seqs[b].promptIds, ...seqs[b].ids] : []);
+  return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], context(b)));
 }
 
 /** Runs `generate` to the end and returns the result (and calls `onChunk` for each chunk). */

@@ -254,7 +254,9 @@ export class MambaLMHeadModel {
 
   /** `prefill` through `prefillGraphs`, or null where it does not apply (the ops run instead). */
   private recordedPrefill(ids: TokenIds, cache: MambaInferenceCache): Tensor | null {
-    if (!Array.isArray(ids) || !this.backend.beginCapture || cache.seqlenOffset !== 0 || this.hasAttention || this.prefillGraphs.limit < 1) return null;
+    // Not on backends that read synchronously (wasm): their graphs replay the same op calls (a
+    // decode step's saving), while a prefill's graph would hold every intermediate of the prompt.
+    if (!Array.isArray(ids) || !this.backend.beginCapture || this.backend.info.syncRead || cache.seqlenOffset !== 0 || this.hasAttention || this.prefillGraphs.limit < 1) return null;
     const rows = (typeof ids[0] === 'number' ? [ids] : ids) as readonly (readonly number[])[];
     const L = rows[0]?.length ?? 0;
     if (rows.length === 0 || L === 0 || rows.some((r) => r.length !== L)) return null; // toIds says why
@@ -313,12 +315,24 @@ export class MambaLMHeadModel {
     return this.decodeStepGraph('samplingStepGraph', ids, cache, opts.vocab, { temperature: opts.temperature, uniforms: opts.uniforms }, opts.record);
   }
 
+  /**
+   * Decoding with the pick made on the host, as a step graph: each run embeds the ids written to
+   * input 0 (`graph.write(0, ids)`, one per sequence) and steps every layer; output 0 is the
+   * logits [b, vocab] (padded vocabulary). For backends that read synchronously (cpu, wasm), where
+   * a replay skips the op layer and the host reads the logits at no cost: `generate` samples from
+   * them as it does without a graph, so every sampling option gives the same tokens either way.
+   * Run 0 (here) steps `ids`. The graph takes over `cache`'s tensors.
+   */
+  logitsStepGraph(ids: readonly number[], cache: MambaInferenceCache, opts: { record?: boolean } = {}): StepGraph {
+    return this.decodeStepGraph('logitsStepGraph', ids, cache, undefined, 'logits', opts.record);
+  }
+
   private decodeStepGraph(
     op: string,
     ids: readonly number[],
     cache: MambaInferenceCache,
     vocabLimit: number | undefined,
-    sampling: { temperature: number; uniforms: readonly number[] } | null,
+    sampling: { temperature: number; uniforms: readonly number[] } | 'logits' | null,
     record: boolean | undefined,
   ): StepGraph {
     const vocab = vocabLimit ?? this.vocabSize;
@@ -329,25 +343,31 @@ export class MambaLMHeadModel {
     t.dispose();
     const keys = cache.layers.map((l) => Object.keys(l.state()));
     const states = cache.tensors();
-    const extra = sampling ? [keep(tensor(sampling.uniforms, [ids.length, 1], { backend: this.backend }))] : [];
+    const draws = sampling !== null && sampling !== 'logits' ? sampling : null;
+    const extra = draws ? [keep(tensor(draws.uniforms, [ids.length, 1], { backend: this.backend }))] : [];
     const pick = (logits: Tensor, u: Tensor | undefined): Tensor => {
+      if (sampling === 'logits') return logits;
       const real = vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits;
-      return sampling && u ? sampleByInverseCdf(real, sampling.temperature, u) : argMax(real, -1);
+      return draws && u ? sampleByInverseCdf(real, draws.temperature, u) : argMax(real, -1);
     };
     const step = (idsNow: Tensor, ...rest: Tensor[]): Tensor[] => {
-      const u = sampling ? rest[0] : undefined;
-      const flat = sampling ? rest.slice(1) : rest;
+      const u = draws ? rest[0] : undefined;
+      const flat = draws ? rest.slice(1) : rest;
       let at = 0;
       const layerStates = keys.map((ks) => Object.fromEntries(ks.map((k) => [k, flat[at++]])));
       const { logits, states: next } = lmStepLogits(this.w, this.config, idsNow, layerStates);
       return [pick(logits, u), ...next.flatMap((n, i) => keys[i].map((k) => n[k]))];
     };
     const inputs = [start, ...extra, ...states];
-    // Output 0 feeds input 0 (the ids); output 1 + k feeds the k-th state input.
+    // Output 0 feeds input 0 (the ids; logits graphs have them written instead); output 1 + k
+    // feeds the k-th state input.
     const offset = extra.length;
-    const feedback = [[0, 0] as const, ...states.map((_, k) => [1 + k, 1 + offset + k] as const)];
-    // The uniforms' tensor is the graph's too (written through graph.write, freed with it).
-    return captureStep(inputs, step, { feedback, record, own: extra.map((_, k) => 1 + k) });
+    const fedIds = sampling === 'logits' ? [] : [[0, 0] as const];
+    const feedback = [...fedIds, ...states.map((_, k) => [1 + k, 1 + offset + k] as const)];
+    // The uniforms' tensor is the graph's too (written through graph.write, freed with it), as are
+    // the ids of a logits graph.
+    const own = [...(sampling === 'logits' ? [0] : []), ...extra.map((_, k) => 1 + k)];
+    return captureStep(inputs, step, { feedback, record, own });
   }
 
   /** The official `config.json` and the weights as safetensors (official names; the tied head is written under both names, as `state_dict()` has it). */

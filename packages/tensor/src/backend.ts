@@ -172,8 +172,17 @@ export interface Backend {
    * `captureStep` re-runs the function instead.
    */
   beginCapture?(): void;
-  /** Ends the recording: storages of the step's inputs and outputs, and [output, input] feedback pairs. */
-  endCapture?(io: { inputs: readonly unknown[]; outputs: readonly unknown[]; feedback: readonly (readonly [number, number])[] }): BackendGraph;
+  /**
+   * Ends the recording: storages of the step's inputs and outputs, their element counts and
+   * dtypes (for backends whose storage does not carry them), and [output, input] feedback pairs.
+   */
+  endCapture?(io: {
+    inputs: readonly unknown[];
+    outputs: readonly unknown[];
+    inputTypes: readonly (readonly [number, DType])[];
+    outputTypes: readonly (readonly [number, DType])[];
+    feedback: readonly (readonly [number, number])[];
+  }): BackendGraph;
   /** Abandons a recording (the step function threw). */
   cancelCapture?(): void;
 }
@@ -184,6 +193,8 @@ export interface BackendGraph {
   run(): void;
   /** Output i as of the last run, read back. */
   read(i: number): Promise<TypedArray>;
+  /** The same at once, on backends that read synchronously (`info.syncRead`): a view valid until the next run. */
+  readSync?(i: number): TypedArray;
   /** New storage holding a copy of output i as of the last run. */
   copyOutput(i: number): unknown;
   /** New values (the input's dtype and size) for input i, one not fed back, from the next run on. */

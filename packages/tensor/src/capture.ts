@@ -1,7 +1,7 @@
 import type { Backend, BackendGraph } from './backend.js';
 import type { TypedArray } from './dtype.js';
 import { engine } from './engine.js';
-import { ArgumentError, DisposedError, ShapeError } from './errors.js';
+import { ArgumentError, DisposedError, ShapeError, UnsupportedError } from './errors.js';
 import { identity } from './ops/layout.js';
 import { tensor } from './ops/creation.js';
 import { toArrayOf } from './dtype.js';
@@ -103,6 +103,18 @@ export class StepGraph {
   read(i: number): Promise<TypedArray> {
     this.check('read', i);
     return this.recorded ? this.recorded.read(i) : this.eager!.outputs[i].data();
+  }
+
+  /**
+   * Output i of the last run at once, on a backend that reads synchronously (`info.syncRead`:
+   * cpu, wasm): no promise per step. A view that the next run overwrites; copy what you keep.
+   */
+  readSync(i: number): TypedArray {
+    this.check('readSync', i);
+    if (!this.backend.info.syncRead) throw new UnsupportedError(`StepGraph.readSync: backend ${this.backend.name} reads asynchronously; use read`);
+    if (!this.recorded) return this.eager!.outputs[i].dataSync();
+    if (!this.recorded.readSync) throw new UnsupportedError(`StepGraph.readSync: backend ${this.backend.name}'s step graphs read asynchronously; use read`);
+    return this.recorded.readSync(i);
   }
 
   /** Output i of the last run as a new tensor (a copy: later runs do not change it). */
@@ -266,7 +278,8 @@ export function captureStep(inputs: readonly Tensor[], fn: (...inputs: Tensor[])
   }
   try {
     checkFeedback(own, outputs, feedback);
-    const graph = backend.endCapture!({ inputs: own.map((t) => t.storage), outputs: outputs.map((t) => t.storage), feedback });
+    const types = (ts: readonly Tensor[]) => ts.map((t) => [t.size, t.dtype] as const);
+    const graph = backend.endCapture!({ inputs: own.map((t) => t.storage), outputs: outputs.map((t) => t.storage), inputTypes: types(own), outputTypes: types(outputs), feedback });
     const meta = outputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
     const inMeta = inputMeta(own, feedback);
     // The graph owns the outputs and the donated inputs now: their tensors go, their buffers stay.

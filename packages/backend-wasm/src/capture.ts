@@ -1,0 +1,197 @@
+/**
+ * Step graphs on the wasm backend (`captureStep` in @mamba3/tensor): a decode step recorded once
+ * and replayed without the op layer (no tensors, scopes or shape checks per op, which on a small
+ * model cost as much as the kernels and take the engine long to warm up).
+ *
+ * Recording keeps each backend entry point the op layer called (an op, a model's fused kernel,
+ * an upload) with its arguments, and every tensor block allocated meanwhile, in order: the
+ * allocation script. A replay calls the same entry points with the same arguments while the
+ * heap hands out the script's blocks again in the same order, so every op writes where it
+ * wrote when recorded and reads what the op before it wrote there. The graph owns those blocks:
+ * releasing one while the graph lives frees nothing. Kernels are functions of shapes, so the
+ * order of allocations is too; a replay that allocates differently is an error, not a guess.
+ *
+ * Feedback pairs (a state fed back as the next step's input) swap roles on every run, as on
+ * WebGPU: odd runs see each such input and output block exchanged, in the arguments and in the
+ * script, so run k reads what run k-1 wrote and nothing is copied.
+ */
+import type { BackendGraph, DType, TypedArray } from '@mamba3/tensor';
+import { BackendError, UnsupportedError } from '@mamba3/tensor';
+import type { WasmHeap } from './heap.js';
+import { WasmStorage } from './heap.js';
+
+type EntryPoint = (...args: unknown[]) => unknown;
+
+interface RecordedCall {
+  fn: EntryPoint;
+  args: readonly unknown[];
+}
+
+/** What `endCapture` gets: storages of the step's inputs and outputs, and the feedback pairs. */
+export interface WasmCaptureIO {
+  inputs: readonly unknown[];
+  outputs: readonly unknown[];
+  feedback: readonly (readonly [number, number])[];
+}
+
+/** A recording in progress. */
+export class WasmCapture {
+  readonly calls: RecordedCall[] = [];
+  /** Tensor blocks allocated while recording, in order. */
+  readonly script: WasmStorage[] = [];
+  /** Entry points running now: only the outermost is recorded (one may call another). */
+  depth = 0;
+
+  record(fn: EntryPoint, args: readonly unknown[]): void {
+    if (this.depth === 0) this.calls.push({ fn, args: args.map(snapshot) });
+  }
+}
+
+/**
+ * An argument as it was at the call: tensors as plain {shape, dtype, size, storage} records (the
+ * op layer's tensor objects are disposed after the capture), host values copied.
+ */
+function snapshot(arg: unknown): unknown {
+  if (arg instanceof WasmStorage || arg === null || typeof arg !== 'object') return arg;
+  if (ArrayBuffer.isView(arg)) return (arg as TypedArray).slice();
+  if (Array.isArray(arg)) return arg.map(snapshot);
+  const rec = arg as Record<string, unknown>;
+  if (rec.storage instanceof WasmStorage && Array.isArray(rec.shape)) {
+    return { shape: [...(rec.shape as number[])], dtype: rec.dtype, size: rec.size, storage: rec.storage };
+  }
+  if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
+  return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, snapshot(v)]));
+}
+
+/** The argument with every storage mapped through `swap`. */
+function remap(arg: unknown, swap: ReadonlyMap<WasmStorage, WasmStorage>): unknown {
+  if (arg instanceof WasmStorage) return swap.get(arg) ?? arg;
+  if (arg === null || typeof arg !== 'object' || ArrayBuffer.isView(arg)) return arg;
+  if (Array.isArray(arg)) return arg.map((a) => remap(a, swap));
+  if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
+  return Object.fromEntries(Object.entries(arg as Record<string, unknown>).map(([k, v]) => [k, remap(v, swap)]));
+}
+
+function storageOf(s: unknown, what: string): WasmStorage {
+  if (!(s instanceof WasmStorage)) throw new BackendError(`wasm captureStep: ${what} is not a wasm tensor`);
+  return s;
+}
+
+/** What a graph needs from the backend that made it. */
+export interface WasmGraphHost {
+  readonly heap: WasmHeap;
+  /** Runs `fn` with the heap handing out `script`'s blocks in order (see WasmHeap.replay). */
+  replay(script: readonly WasmStorage[], fn: () => void): void;
+  /** Gives the graph's blocks back to the heap. */
+  releaseGraph(blocks: readonly WasmStorage[]): void;
+}
+
+/** A recorded step, replayed by calling its entry points again over the same blocks. */
+export class WasmStepGraph implements BackendGraph {
+  private runs = 0;
+  private disposed = false;
+  /** Per variant (run parity): the calls' arguments and the allocation script. */
+  private readonly variants: { args: (readonly unknown[])[]; script: readonly WasmStorage[] }[];
+  private readonly swap: ReadonlyMap<WasmStorage, WasmStorage>;
+  readonly bytes: number;
+
+  constructor(
+    private readonly host: WasmGraphHost,
+    private readonly calls: readonly RecordedCall[],
+    script: readonly WasmStorage[],
+    private readonly io: { inputs: readonly WasmStorage[]; outputs: readonly WasmStorage[]; types: readonly (readonly [number, DType])[]; inputTypes: readonly (readonly [number, DType])[]; fed: ReadonlySet<number> },
+    swap: ReadonlyMap<WasmStorage, WasmStorage>,
+    private readonly held: readonly WasmStorage[],
+  ) {
+    this.swap = swap;
+    const swapped = swap.size > 0;
+    const v0 = { args: calls.map((c) => c.args), script };
+    const v1 = swapped ? { args: calls.map((c) => c.args.map((a) => remap(a, swap))), script: script.map((s) => swap.get(s) ?? s) } : v0;
+    this.variants = [v0, v1];
+    this.bytes = held.reduce((n, s) => n + s.capacity, 0);
+  }
+
+  /** The capture was run 0; run k uses variant k mod 2 (it reads what run k-1 wrote). */
+  run(): void {
+    this.check('run');
+    const v = this.variants[(this.runs + 1) % 2];
+    this.host.replay(v.script, () => {
+      this.calls.forEach((c, k) => c.fn(...v.args[k]));
+    });
+    this.runs++;
+  }
+
+  private current(i: number): WasmStorage {
+    const s = this.io.outputs[i];
+    return this.runs % 2 ? (this.swap.get(s) ?? s) : s;
+  }
+
+  /** Output i as of the last run: a view of the memory (valid until the next run or allocation). */
+  readSync(i: number): TypedArray {
+    this.check('read');
+    const [n, dtype] = this.io.types[i];
+    return this.host.heap.view(this.current(i), dtype, n);
+  }
+
+  read(i: number): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(i).slice());
+  }
+
+  copyOutput(i: number): WasmStorage {
+    this.check('copyOutput');
+    const [n, dtype] = this.io.types[i];
+    const s = this.host.heap.alloc(n * 4);
+    this.host.heap.view(s, dtype, n).set(this.host.heap.view(this.current(i), dtype, n));
+    return s;
+  }
+
+  write(i: number, values: TypedArray): void {
+    this.check('write');
+    if (this.io.fed.has(i)) throw new UnsupportedError(`wasm captureStep write: input ${i} is fed back from an output; only the other inputs can be written`);
+    const [n, dtype] = this.io.inputTypes[i];
+    if (values.length !== n) throw new UnsupportedError(`wasm captureStep write: input ${i} holds ${n} values, got ${values.length}`);
+    this.host.heap.view(this.io.inputs[i], dtype, n).set(values);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.host.releaseGraph(this.held);
+  }
+
+  private check(op: string): void {
+    if (this.disposed) throw new BackendError(`wasm captureStep ${op}: the step graph was disposed`);
+  }
+}
+
+/** Element counts and dtypes of the io storages, as the op layer gives them (see `endCapture`). */
+export interface IoTypes {
+  inputs: readonly (readonly [number, DType])[];
+  outputs: readonly (readonly [number, DType])[];
+}
+
+/**
+ * Checks a finished recording against the step's inputs and outputs: every output a block the
+ * step allocated, every feedback pair two blocks of one size. Returns the swap map and the
+ * blocks the graph holds (the script, and the fed-back inputs).
+ */
+export function closeWasmCapture(cap: WasmCapture, io: WasmCaptureIO): { inputs: WasmStorage[]; outputs: WasmStorage[]; swap: Map<WasmStorage, WasmStorage>; held: WasmStorage[] } {
+  const inputs = io.inputs.map((s, i) => storageOf(s, `input ${i}`));
+  const outputs = io.outputs.map((s, o) => storageOf(s, `output ${o}`));
+  const inScript = new Set(cap.script);
+  outputs.forEach((s, o) => {
+    if (!inScript.has(s) || s.half) {
+      throw new UnsupportedError(`wasm captureStep: output ${o} is not a result computed by the step (a view of an input or a weight); return a computed tensor`);
+    }
+  });
+  const swap = new Map<WasmStorage, WasmStorage>();
+  for (const [o, i] of io.feedback) {
+    const out = outputs[o];
+    const inp = inputs[i];
+    if (swap.has(out) || swap.has(inp)) throw new UnsupportedError(`wasm captureStep: output ${o} or input ${i} appears in two feedback pairs (or shares storage with another); each pair needs its own tensors`);
+    if (out.capacity !== inp.capacity || inp.half) throw new UnsupportedError(`wasm captureStep: output ${o} (${out.capacity} bytes) cannot feed input ${i} (${inp.capacity} bytes${inp.half ? ', 16-bit' : ''})`);
+    swap.set(out, inp).set(inp, out);
+  }
+  const held = [...cap.script, ...io.feedback.map(([, i]) => inputs[i]).filter((s) => !inScript.has(s))];
+  return { inputs, outputs, swap, held };
+}
