@@ -1,5 +1,5 @@
 import type { StepGraph, Tensor, TypedArray } from '@mamba3/tensor';
-import { ArgumentError, argMax, Rng, sliceAxis, sum, tidy, concat } from '@mamba3/tensor';
+import { ArgumentError, argMax, Rng, sliceAxis, sum, tidy, concat, UnsupportedError } from '@mamba3/tensor';
 import { NonFiniteLogitsError } from './errors.js';
 import type { PrefillProgress } from './prefill.js';
 import { prefillInSlices, yieldToEventLoop } from './prefill.js';
@@ -231,7 +231,7 @@ export async function* generate(
   const canRecord = opts.stepGraph !== false && !!model.backend.beginCapture;
   const syncRead = model.backend.info.syncRead;
   const useGraph = canRecord && !syncRead && (isGreedy(sampling) || plainTemperature);
-  const useLogitsGraph = canRecord && syncRead;
+  let useLogitsGraph = canRecord && syncRead;
   // A logits graph's output of the last run (read in place), picked from at the next token.
   let graphLogits: TypedArray | null = null;
   let logitsGraph: StepGraph | null = null;
@@ -325,12 +325,15 @@ export async function* generate(
           logitsGraph.write(0, ids);
           logitsGraph.run();
         } else {
-          logitsGraph = model.logitsStepGraph(ids, cache!);
-          cache = null;
+          logitsGraph = recordLogitsStep(model, ids, cache!);
+          if (logitsGraph) cache = null;
+          else useLogitsGraph = false;
         }
-        // A copy: a view of the memory would not survive its growth while the caller holds the chunk.
-        graphLogits = logitsGraph.readSync(0).slice();
-        continue;
+        if (logitsGraph) {
+          // A copy: a view of the memory would not survive its growth while the caller holds the chunk.
+          graphLogits = logitsGraph.readSync(0).slice();
+          continue;
+        }
       }
       logits = model.step(ids, cache!);
     }
@@ -384,6 +387,19 @@ function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSamplin
   }
   const sampleRows = (rows: TypedArray): number[] => pickFromRows(rows, logits.shape[0], V, s, rngs, seqs);
   return sync ? sampleRows(logits.dataSync()) : logits.data().then(sampleRows);
+}
+
+/**
+ * The logits step graph of this decode step, or null when the step cannot be recorded (a layer
+ * hands an input on as its state): the op path then decodes, the cache untouched.
+ */
+function recordLogitsStep(model: MambaLMHeadModel, ids: readonly number[], cache: MambaInferenceCache): StepGraph | null {
+  try {
+    return model.logitsStepGraph(ids, cache);
+  } catch (err) {
+    if (err instanceof UnsupportedError) return null;
+    throw err;
+  }
 }
 
 /**

@@ -367,7 +367,14 @@ export class MambaLMHeadModel {
     // The uniforms' tensor is the graph's too (written through graph.write, freed with it), as are
     // the ids of a logits graph.
     const own = [...(sampling === 'logits' ? [0] : []), ...extra.map((_, k) => 1 + k)];
-    return captureStep(inputs, step, { feedback, record, own });
+    try {
+      return captureStep(inputs, step, { feedback, record, own });
+    } catch (err) {
+      // The graph did not take them: the ids and draws made here go; the cache stays the caller's.
+      start.dispose();
+      extra.forEach((t) => t.dispose());
+      throw err;
+    }
   }
 
   /** The official `config.json` and the weights as safetensors (official names; the tied head is written under both names, as `state_dict()` has it). */
