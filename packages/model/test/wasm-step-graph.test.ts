@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '@mamba3/tensor';
+import { UnsupportedError } from '@mamba3/tensor';
 import { createWasmBackend } from '@mamba3/backend-wasm';
 import type { MambaConfigInput } from '../src/index.js';
 import { MambaLMHeadModel } from '../src/index.js';
@@ -26,6 +27,9 @@ for (const threads of [1, 2]) {
     for (const [name, config] of CASES) {
       it(`${name}: greedy, top-p with a seed and a stop token give the op-by-op path's tokens`, async () => {
         const model = MambaLMHeadModel.create(config, { backend, seed: 3 });
+        const record = model.logitsStepGraph.bind(model);
+        let graphs = 0;
+        model.logitsStepGraph = (...a) => (graphs++, record(...a));
         const before = backend.memoryBytes!();
         for (const opts of [{ temperature: 0 }, { temperature: 0.9, topP: 0.9, seed: 4 }, { temperature: 1.2, topK: 20, repetitionPenalty: 1.3, seed: 5 }]) {
           const plain = await model.generateText(PROMPTS, { ...opts, maxNewTokens: 14, stepGraph: false });
@@ -35,11 +39,30 @@ for (const threads of [1, 2]) {
           const stopped = await model.generateText(PROMPTS, { ...opts, maxNewTokens: 14, stopTokens: [stop] });
           expect(stopped.sequences[1].ids).toEqual(plain.sequences[1].ids.slice(0, plain.sequences[1].ids.indexOf(stop) + 1));
         }
+        // generate decoded through recorded steps: one graph per run with the graph on (two per option set).
+        expect(graphs).toBe(6);
         // Every graph, cache and logits block went back.
         expect(backend.memoryBytes!()).toBe(before);
         model.dispose();
       });
     }
+
+    it('a step that cannot be recorded decodes through the op path, with the same tokens', async () => {
+      const model = MambaLMHeadModel.create(CASES[0][1], { backend, seed: 3 });
+      const opts = { temperature: 0.9, topP: 0.9, seed: 4, maxNewTokens: 10 };
+      const plain = await model.generateText(PROMPTS, { ...opts, stepGraph: false });
+      const before = backend.memoryBytes!();
+      let refused = 0;
+      model.logitsStepGraph = () => {
+        refused++;
+        throw new UnsupportedError('wasm captureStep: output 1 is not a result computed by the step');
+      };
+      const fallback = await model.generateText(PROMPTS, opts);
+      expect(refused).toBe(1);
+      expect(fallback.sequences.map((s) => s.ids)).toEqual(plain.sequences.map((s) => s.ids));
+      expect(backend.memoryBytes!()).toBe(before);
+      model.dispose();
+    });
 
     it('logitsStepGraph: replays equal re-running the step, with the ids written each run', async () => {
       const model = MambaLMHeadModel.create(CASES[0][1], { backend, seed: 3 });
