@@ -27,10 +27,15 @@ interface RecordedCall {
   args: readonly unknown[];
 }
 
-/** What `endCapture` gets: storages of the step's inputs and outputs, and the feedback pairs. */
+/** Element count and dtype of each input or output, as the op layer gives them. */
+type IoTypes = readonly (readonly [number, DType])[];
+
+/** What `endCapture` gets: storages of the step's inputs and outputs, their types, the feedback pairs. */
 export interface WasmCaptureIO {
   inputs: readonly unknown[];
   outputs: readonly unknown[];
+  inputTypes: IoTypes;
+  outputTypes: IoTypes;
   feedback: readonly (readonly [number, number])[];
 }
 
@@ -77,60 +82,49 @@ function storageOf(s: unknown, what: string): WasmStorage {
   return s;
 }
 
-/** What a graph needs from the backend that made it. */
-export interface WasmGraphHost {
-  readonly heap: WasmHeap;
-  /** Runs `fn` with the heap handing out `script`'s blocks in order (see WasmHeap.replay). */
-  replay(script: readonly WasmStorage[], fn: () => void): void;
-  /** Gives the graph's blocks back to the heap. */
-  releaseGraph(blocks: readonly WasmStorage[]): void;
-}
-
 /** A recorded step, replayed by calling its entry points again over the same blocks. */
 export class WasmStepGraph implements BackendGraph {
   private runs = 0;
   private disposed = false;
   /** Per variant (run parity): the calls' arguments and the allocation script. */
   private readonly variants: { args: (readonly unknown[])[]; script: readonly WasmStorage[] }[];
-  private readonly swap: ReadonlyMap<WasmStorage, WasmStorage>;
+  private readonly calls: readonly RecordedCall[];
   readonly bytes: number;
 
   constructor(
-    private readonly host: WasmGraphHost,
-    private readonly calls: readonly RecordedCall[],
-    script: readonly WasmStorage[],
-    private readonly io: { inputs: readonly WasmStorage[]; outputs: readonly WasmStorage[]; types: readonly (readonly [number, DType])[]; inputTypes: readonly (readonly [number, DType])[]; fed: ReadonlySet<number> },
-    swap: ReadonlyMap<WasmStorage, WasmStorage>,
-    private readonly held: readonly WasmStorage[],
+    private readonly heap: WasmHeap,
+    cap: WasmCapture,
+    private readonly io: WasmCaptureIO,
+    private readonly closed: ClosedCapture,
   ) {
-    this.swap = swap;
-    const swapped = swap.size > 0;
-    const v0 = { args: calls.map((c) => c.args), script };
-    const v1 = swapped ? { args: calls.map((c) => c.args.map((a) => remap(a, swap))), script: script.map((s) => swap.get(s) ?? s) } : v0;
+    const { swap } = closed;
+    this.calls = cap.calls;
+    const v0 = { args: cap.calls.map((c) => c.args), script: cap.script };
+    const v1 = swap.size > 0 ? { args: cap.calls.map((c) => c.args.map((a) => remap(a, swap))), script: cap.script.map((s) => swap.get(s) ?? s) } : v0;
     this.variants = [v0, v1];
-    this.bytes = held.reduce((n, s) => n + s.capacity, 0);
+    this.bytes = closed.held.reduce((n, s) => n + s.capacity, 0);
   }
 
   /** The capture was run 0; run k uses variant k mod 2 (it reads what run k-1 wrote). */
   run(): void {
     this.check('run');
     const v = this.variants[(this.runs + 1) % 2];
-    this.host.replay(v.script, () => {
+    this.heap.replay(v.script, () => {
       this.calls.forEach((c, k) => c.fn(...v.args[k]));
     });
     this.runs++;
   }
 
   private current(i: number): WasmStorage {
-    const s = this.io.outputs[i];
-    return this.runs % 2 ? (this.swap.get(s) ?? s) : s;
+    const s = this.closed.outputs[i];
+    return this.runs % 2 ? (this.closed.swap.get(s) ?? s) : s;
   }
 
   /** Output i as of the last run: a view of the memory (valid until the next run or allocation). */
   readSync(i: number): TypedArray {
     this.check('read');
-    const [n, dtype] = this.io.types[i];
-    return this.host.heap.view(this.current(i), dtype, n);
+    const [n, dtype] = this.io.outputTypes[i];
+    return this.heap.view(this.current(i), dtype, n);
   }
 
   read(i: number): Promise<TypedArray> {
@@ -139,24 +133,24 @@ export class WasmStepGraph implements BackendGraph {
 
   copyOutput(i: number): WasmStorage {
     this.check('copyOutput');
-    const [n, dtype] = this.io.types[i];
-    const s = this.host.heap.alloc(n * 4);
-    this.host.heap.view(s, dtype, n).set(this.host.heap.view(this.current(i), dtype, n));
+    const [n, dtype] = this.io.outputTypes[i];
+    const s = this.heap.alloc(n * 4);
+    this.heap.view(s, dtype, n).set(this.heap.view(this.current(i), dtype, n));
     return s;
   }
 
   write(i: number, values: TypedArray): void {
     this.check('write');
-    if (this.io.fed.has(i)) throw new UnsupportedError(`wasm captureStep write: input ${i} is fed back from an output; only the other inputs can be written`);
+    if (this.closed.fed.has(i)) throw new UnsupportedError(`wasm captureStep write: input ${i} is fed back from an output; only the other inputs can be written`);
     const [n, dtype] = this.io.inputTypes[i];
     if (values.length !== n) throw new UnsupportedError(`wasm captureStep write: input ${i} holds ${n} values, got ${values.length}`);
-    this.host.heap.view(this.io.inputs[i], dtype, n).set(values);
+    this.heap.view(this.closed.inputs[i], dtype, n).set(values);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.host.releaseGraph(this.held);
+    this.heap.releaseHeld(this.closed.held);
   }
 
   private check(op: string): void {
@@ -164,10 +158,16 @@ export class WasmStepGraph implements BackendGraph {
   }
 }
 
-/** Element counts and dtypes of the io storages, as the op layer gives them (see `endCapture`). */
-export interface IoTypes {
-  inputs: readonly (readonly [number, DType])[];
-  outputs: readonly (readonly [number, DType])[];
+/** A recording checked against its step: the io blocks, the feedback swaps, what the graph holds. */
+export interface ClosedCapture {
+  inputs: WasmStorage[];
+  outputs: WasmStorage[];
+  /** Each fed-back output and its input, both ways. */
+  swap: Map<WasmStorage, WasmStorage>;
+  /** The script, and the fed-back inputs allocated before it. */
+  held: WasmStorage[];
+  /** Inputs fed back from an output (not writable). */
+  fed: Set<number>;
 }
 
 /**
@@ -175,7 +175,7 @@ export interface IoTypes {
  * step allocated, every feedback pair two blocks of one size. Returns the swap map and the
  * blocks the graph holds (the script, and the fed-back inputs).
  */
-export function closeWasmCapture(cap: WasmCapture, io: WasmCaptureIO): { inputs: WasmStorage[]; outputs: WasmStorage[]; swap: Map<WasmStorage, WasmStorage>; held: WasmStorage[] } {
+export function closeWasmCapture(cap: WasmCapture, io: WasmCaptureIO): ClosedCapture {
   const inputs = io.inputs.map((s, i) => storageOf(s, `input ${i}`));
   const outputs = io.outputs.map((s, o) => storageOf(s, `output ${o}`));
   const inScript = new Set(cap.script);
@@ -193,5 +193,5 @@ export function closeWasmCapture(cap: WasmCapture, io: WasmCaptureIO): { inputs:
     swap.set(out, inp).set(inp, out);
   }
   const held = [...cap.script, ...io.feedback.map(([, i]) => inputs[i]).filter((s) => !inScript.has(s))];
-  return { inputs, outputs, swap, held };
+  return { inputs, outputs, swap, held, fed: new Set(io.feedback.map(([, i]) => i)) };
 }

@@ -95,6 +95,10 @@ export class WasmHeap {
       return;
     }
     if (tensor) this.liveBytes -= s.capacity;
+    this.toFreeList(s);
+  }
+
+  private toFreeList(s: WasmStorage): void {
     let list = this.free.get(s.capacity);
     if (!list) this.free.set(s.capacity, (list = []));
     list.push(s.ptr);
@@ -139,10 +143,7 @@ export class WasmHeap {
     for (const s of blocks) {
       const released = this.held.get(s.ptr);
       this.held.delete(s.ptr);
-      if (!released) continue;
-      let list = this.free.get(s.capacity);
-      if (!list) this.free.set(s.capacity, (list = []));
-      list.push(s.ptr);
+      if (released) this.toFreeList(s);
     }
   }
 

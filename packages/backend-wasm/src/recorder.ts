@@ -40,7 +40,7 @@ export class StepRecorder {
     if (cap) this.heap.releaseHeld(cap.script);
   }
 
-  end(io: WasmCaptureIO & { inputTypes: WasmStepGraphTypes; outputTypes: WasmStepGraphTypes }): BackendGraph {
+  end(io: WasmCaptureIO): BackendGraph {
     const cap = this.capture;
     if (!cap) throw new BackendError('wasm captureStep: endCapture without beginCapture');
     this.capture = null;
@@ -53,11 +53,6 @@ export class StepRecorder {
       throw err;
     }
     this.heap.hold(closed.held);
-    const heap = this.heap;
-    const host = { heap, replay: (script: Parameters<WasmHeap['replay']>[0], fn: () => void) => heap.replay(script, fn), releaseGraph: (b: Parameters<WasmHeap['releaseHeld']>[0]) => heap.releaseHeld(b) };
-    const fed = new Set(io.feedback.map(([, i]) => i));
-    return new WasmStepGraph(host, cap.calls, cap.script, { inputs: closed.inputs, outputs: closed.outputs, types: io.outputTypes, inputTypes: io.inputTypes, fed }, closed.swap, closed.held);
+    return new WasmStepGraph(this.heap, cap, io, closed);
   }
 }
-
-type WasmStepGraphTypes = ConstructorParameters<typeof WasmStepGraph>[3]['types'];
