@@ -113,6 +113,76 @@ function rotate(v: usize, cs: usize, A: i32, A4: i32, N: i32, mimo: bool): void 
   }
 }
 
+/**
+ * One pass over S per row p (see the caller): the state update and y. Out of line on purpose:
+ * inlined into mamba3Mixer, V8's register allocator kept this loop's vectors on the stack (the
+ * default model's step took 26 µs per layer, 13.5 µs like this). Binaryen does not inline
+ * functions with loops, so it stays a call.
+ */
+function updateState(S: usize, Sin: usize, P: i32, N: i32, R: i32, alpha: f32, beta: f32, gamma: f32, havePrev: bool, Xt: usize, Vp: usize, Bt: usize, Kp: usize, Ct: usize, Yr: usize, Dh: f32): void {
+  const av = f32x4.splat(alpha);
+  for (let p = 0; p < P; p++) {
+    const srow = S + ((<usize>p * N) << 2);
+    const sin = Sin + ((<usize>p * N) << 2);
+    for (let r = 0; r < R; r++) {
+      const gx = gamma * load<f32>(Xt + ((<usize>r * P + p) << 2));
+      const bv: f32 = havePrev ? beta * load<f32>(Vp + ((<usize>r * P + p) << 2)) : 0;
+      const gxv = f32x4.splat(gx), bvv = f32x4.splat(bv);
+      const kc = Bt + ((<usize>r * N) << 2), kp = Kp + ((<usize>r * N) << 2);
+      const c = Ct + ((<usize>r * N) << 2);
+      // With one rank the dot product with C̃ rides along the update.
+      const fuseDot = R == 1;
+      let acc = f32x4.splat(0);
+      let n = 0;
+      if (r == 0) {
+        // Two accumulators: the dot product's add chain would otherwise set the pace.
+        let acc1 = f32x4.splat(0);
+        for (; n + 8 <= N; n += 8) {
+          const o = <usize>n << 2;
+          const s0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(sin + o), av), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o)));
+          const s1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(sin + o, 16), av), f32x4.mul(gxv, v128.load(kc + o, 16))), f32x4.mul(bvv, v128.load(kp + o, 16)));
+          v128.store(srow + o, s0);
+          v128.store(srow + o, s1, 16);
+          acc = f32x4.add(acc, f32x4.mul(s0, v128.load(c + o)));
+          acc1 = f32x4.add(acc1, f32x4.mul(s1, v128.load(c + o, 16)));
+        }
+        for (; n + 4 <= N; n += 4) {
+          const o = <usize>n << 2;
+          const s = f32x4.add(f32x4.add(f32x4.mul(v128.load(sin + o), av), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o)));
+          v128.store(srow + o, s);
+          acc = f32x4.add(acc, f32x4.mul(s, v128.load(c + o)));
+        }
+        acc = f32x4.add(acc, acc1);
+      } else {
+        for (; n + 4 <= N; n += 4) {
+          const o = <usize>n << 2;
+          v128.store(srow + o, f32x4.add(f32x4.add(v128.load(srow + o), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o))));
+        }
+      }
+      let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (; n < N; n++) {
+        const o = <usize>n << 2;
+        let s = r == 0 ? load<f32>(sin + o) * alpha : load<f32>(srow + o);
+        s += gx * load<f32>(kc + o) + bv * load<f32>(kp + o);
+        store<f32>(srow + o, s);
+        sum += s * load<f32>(c + o);
+      }
+      if (fuseDot) store<f32>(Yr + (<usize>p << 2), sum + Dh * load<f32>(Xt + (<usize>p << 2)));
+    }
+    if (R > 1) {
+      for (let r = 0; r < R; r++) {
+        const c = Ct + ((<usize>r * N) << 2);
+        let acc = f32x4.splat(0);
+        let n = 0;
+        for (; n + 4 <= N; n += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(srow + (<usize>n << 2)), v128.load(c + (<usize>n << 2))));
+        let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        for (; n < N; n++) sum += load<f32>(srow + (<usize>n << 2)) * load<f32>(c + (<usize>n << 2));
+        store<f32>(Yr + ((<usize>r * P + p) << 2), sum + Dh * load<f32>(Xt + ((<usize>r * P + p) << 2)));
+      }
+    }
+  }
+}
+
 export function mamba3Mixer(tid: i32, nt: i32, zxbcdt: usize, blk: usize): void {
   const b = word(blk, D_B), L = word(blk, D_L), H = word(blk, D_H), P = word(blk, D_P), N = word(blk, D_N);
   const G = word(blk, D_G), R = word(blk, D_R), A = word(blk, D_A);
@@ -206,68 +276,7 @@ export function mamba3Mixer(tid: i32, nt: i32, zxbcdt: usize, blk: usize): void 
       }
       // One pass over S per row p: S[p] = α S[p] + β Σ_r Vp_r[p] Kp_r + γ Σ_r Xt_r[p] Bt_r, then
       // y_r[p] = S[p] · C̃_r + D x̃_r[p] while the row is in L1.
-      const av = f32x4.splat(alpha);
-      const Dh = load<f32>(<usize>word(blk, P_D) + (<usize>h << 2));
-      for (let p = 0; p < P; p++) {
-        const srow = S + ((<usize>p * N) << 2);
-        const sin = Sin + ((<usize>p * N) << 2);
-        for (let r = 0; r < R; r++) {
-          const gx = gamma * load<f32>(Xt + ((<usize>r * P + p) << 2));
-          const bv: f32 = havePrev ? beta * load<f32>(Vp + ((<usize>r * P + p) << 2)) : 0;
-          const gxv = f32x4.splat(gx), bvv = f32x4.splat(bv);
-          const kc = Bt + ((<usize>r * N) << 2), kp = Kp + ((<usize>r * N) << 2);
-          const c = Ct + ((<usize>r * N) << 2);
-          // With one rank the dot product with C̃ rides along the update.
-          const fuseDot = R == 1;
-          let acc = f32x4.splat(0);
-          let n = 0;
-          if (r == 0) {
-            // Two accumulators: the dot product's add chain would otherwise set the pace.
-            let acc1 = f32x4.splat(0);
-            for (; n + 8 <= N; n += 8) {
-              const o = <usize>n << 2;
-              const s0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(sin + o), av), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o)));
-              const s1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(sin + o, 16), av), f32x4.mul(gxv, v128.load(kc + o, 16))), f32x4.mul(bvv, v128.load(kp + o, 16)));
-              v128.store(srow + o, s0);
-              v128.store(srow + o, s1, 16);
-              acc = f32x4.add(acc, f32x4.mul(s0, v128.load(c + o)));
-              acc1 = f32x4.add(acc1, f32x4.mul(s1, v128.load(c + o, 16)));
-            }
-            for (; n + 4 <= N; n += 4) {
-              const o = <usize>n << 2;
-              const s = f32x4.add(f32x4.add(f32x4.mul(v128.load(sin + o), av), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o)));
-              v128.store(srow + o, s);
-              acc = f32x4.add(acc, f32x4.mul(s, v128.load(c + o)));
-            }
-            acc = f32x4.add(acc, acc1);
-          } else {
-            for (; n + 4 <= N; n += 4) {
-              const o = <usize>n << 2;
-              v128.store(srow + o, f32x4.add(f32x4.add(v128.load(srow + o), f32x4.mul(gxv, v128.load(kc + o))), f32x4.mul(bvv, v128.load(kp + o))));
-            }
-          }
-          let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-          for (; n < N; n++) {
-            const o = <usize>n << 2;
-            let s = r == 0 ? load<f32>(sin + o) * alpha : load<f32>(srow + o);
-            s += gx * load<f32>(kc + o) + bv * load<f32>(kp + o);
-            store<f32>(srow + o, s);
-            sum += s * load<f32>(c + o);
-          }
-          if (fuseDot) store<f32>(Yr + (<usize>p << 2), sum + Dh * load<f32>(Xt + (<usize>p << 2)));
-        }
-        if (R > 1) {
-          for (let r = 0; r < R; r++) {
-            const c = Ct + ((<usize>r * N) << 2);
-            let acc = f32x4.splat(0);
-            let n = 0;
-            for (; n + 4 <= N; n += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(srow + (<usize>n << 2)), v128.load(c + (<usize>n << 2))));
-            let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-            for (; n < N; n++) sum += load<f32>(srow + (<usize>n << 2)) * load<f32>(c + (<usize>n << 2));
-            store<f32>(Yr + ((<usize>r * P + p) << 2), sum + Dh * load<f32>(Xt + ((<usize>r * P + p) << 2)));
-          }
-        }
-      }
+      updateState(S, Sin, P, N, R, alpha, beta, gamma, havePrev, Xt, Vp, Bt, Kp, Ct, Yr, load<f32>(<usize>word(blk, P_D) + (<usize>h << 2)));
       // Gate (or output norm and gate), mixed over ranks.
       const yOut = <usize>word(blk, O_Y) + ((<usize>(bi * L + t) * dInner + <usize>h * P) << 2);
       for (let r = 0; r < R; r++) {
