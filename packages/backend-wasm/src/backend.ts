@@ -196,7 +196,7 @@ export async function createWasmBackend(opts?: WasmBackendOptions): Promise<Wasm
   };
   // Every op frees the transient f32 copies of 16-bit inputs it made (context.ts `ptr`), and
   // is recorded when a step is captured (capture.ts).
-  const recorder = new StepRecorder(heap);
+  const recorder = new StepRecorder(ctx);
   const ops = backend as unknown as Record<string, unknown>;
   for (const key of OPS) ops[key] = recorder.entry(endingOp(ctx, ops[key] as (...a: unknown[]) => unknown));
   for (const key of HOST_WRITES) ops[key] = recorder.entry(ops[key] as (...a: unknown[]) => unknown);

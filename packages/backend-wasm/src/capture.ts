@@ -14,11 +14,17 @@
  * Feedback pairs (a state fed back as the next step's input) swap roles on every run, as on
  * WebGPU: odd runs see each such input and output block exchanged, in the arguments and in the
  * script, so run k reads what run k-1 wrote and nothing is copied.
+ *
+ * After each of those two variants has replayed once, the graph runs the kernels that replay
+ * ran, where that is the same step (trace.ts).
  */
 import type { BackendGraph, DType, TypedArray } from '@mamba3/tensor';
 import { BackendError, UnsupportedError } from '@mamba3/tensor';
+import type { WasmContext } from './context.js';
 import type { WasmHeap } from './heap.js';
 import { WasmStorage } from './heap.js';
+import type { KernelTrace } from './trace.js';
+import { recordTrace, releaseTrace } from './trace.js';
 
 type EntryPoint = (...args: unknown[]) => unknown;
 
@@ -89,15 +95,19 @@ export class WasmStepGraph implements BackendGraph {
   /** Per variant (run parity): the calls' arguments and the allocation script. */
   private readonly variants: { args: (readonly unknown[])[]; script: readonly WasmStorage[] }[];
   private readonly calls: readonly RecordedCall[];
+  /** Per variant: its kernel trace; null where it has none; undefined until its first replay. */
+  private readonly traces: (KernelTrace | null | undefined)[] = [undefined, undefined];
+  private readonly heap: WasmHeap;
   readonly bytes: number;
 
   constructor(
-    private readonly heap: WasmHeap,
+    private readonly ctx: WasmContext,
     cap: WasmCapture,
     private readonly io: WasmCaptureIO,
     private readonly closed: ClosedCapture,
   ) {
     const { swap } = closed;
+    this.heap = ctx.heap;
     this.calls = cap.calls;
     const v0 = { args: cap.calls.map((c) => c.args), script: cap.script };
     const v1 = swap.size > 0 ? { args: cap.calls.map((c) => c.args.map((a) => remap(a, swap))), script: cap.script.map((s) => swap.get(s) ?? s) } : v0;
@@ -108,11 +118,23 @@ export class WasmStepGraph implements BackendGraph {
   /** The capture was run 0; run k uses variant k mod 2 (it reads what run k-1 wrote). */
   run(): void {
     this.check('run');
-    const v = this.variants[(this.runs + 1) % 2];
-    this.heap.replay(v.script, () => {
-      this.calls.forEach((c, k) => c.fn(...v.args[k]));
-    });
+    const variant = (this.runs + 1) % 2;
+    const trace = this.traces[variant];
+    if (trace) {
+      this.heap.checkIdle();
+      this.ctx.pool.replay(trace.calls);
+    } else {
+      const v = this.variants[variant];
+      const step = (): void => this.heap.replay(v.script, () => this.calls.forEach((c, k) => c.fn(...v.args[k])));
+      if (trace === undefined) this.traces[variant] = recordTrace(this.ctx, step);
+      else step();
+    }
     this.runs++;
+  }
+
+  /** Whether run k replays kernels (trace.ts) rather than entry points: for tests and benchmarks. */
+  tracedRun(k: number): boolean {
+    return !!this.traces[(k + 1) % 2];
   }
 
   private current(i: number): WasmStorage {
@@ -150,6 +172,7 @@ export class WasmStepGraph implements BackendGraph {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const t of this.traces) if (t) releaseTrace(this.ctx, t.recording);
     this.heap.releaseHeld(this.closed.held);
   }
 

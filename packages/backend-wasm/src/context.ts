@@ -2,6 +2,7 @@ import type { Backend, DType, KernelTensor, TypedArray } from '@mamba3/tensor';
 import type { WasmHeap } from './heap.js';
 import { WasmStorage } from './heap.js';
 import type { KernelName, ThreadPool } from './pool.js';
+import type { TraceRecording } from './trace.js';
 
 /** Elements below which an elementwise or row kernel runs on one thread (waking workers costs more). */
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
@@ -19,6 +20,11 @@ export class WasmContext {
   private readonly transient = new Map<WasmStorage, WasmStorage>();
   /** Values computed once from a weight (storage is never written after its op), by purpose. */
   private readonly derivedOf = new WeakMap<WasmStorage, Map<string, WasmStorage>>();
+  /** Scratch blocks kernel traces use (trace.ts), by how many: replaced ones are freed only when no trace uses them. */
+  private readonly pins = new Map<WasmStorage, number>();
+  private readonly retired = new Set<WasmStorage>();
+  /** The kernel trace being recorded, if any (trace.ts). */
+  tracing: TraceRecording | null = null;
 
   constructor(
     readonly heap: WasmHeap,
@@ -42,6 +48,8 @@ export class WasmContext {
     const s = t.storage as WasmStorage;
     if (!s.half) return s.ptr;
     let u = this.transient.get(s);
+    // The unpacked copy is freed after the op: a trace would write it again where it no longer belongs.
+    if (this.tracing) this.tracing.unsupported ??= 'a 16-bit tensor is unpacked per op';
     if (!u) {
       u = this.heap.alloc(t.size * 4, false);
       this.pool.run('unpackHalf', [s.ptr, u.ptr, t.size, s.half], t.size >= this.parallelMinElements);
@@ -88,11 +96,55 @@ export class WasmContext {
   scratchPtr(purpose: string, bytes: number): number {
     let s = this.scratch.get(purpose);
     if (!s || s.capacity < bytes) {
-      if (s) this.heap.release(s, false);
+      if (s) this.retire(s);
       s = this.heap.alloc(bytes, false);
       this.scratch.set(purpose, s);
     }
+    if (this.tracing && !this.tracing.pinned.has(s)) {
+      this.tracing.pinned.add(s);
+      this.pin(s);
+    }
     return s.ptr;
+  }
+
+  /**
+   * A block of `words` 32-bit words that `write` fills (a kernel's parameters: pointers, sizes):
+   * the shared scratch for `purpose`, except while a kernel trace records, where each call keeps
+   * its own block (a trace replays the call without writing it again).
+   */
+  paramBlock(purpose: string, words: number, write: (i32: Int32Array, f32: Float32Array) => void): number {
+    let ptr: number;
+    if (this.tracing) {
+      const s = this.heap.alloc(words * 4, false);
+      this.tracing.owned.push(s);
+      ptr = s.ptr;
+    } else {
+      ptr = this.scratchPtr(purpose, words * 4);
+    }
+    // Not heap.i32/f32: these writes are part of the call, not host access a trace cannot repeat.
+    const buffer = this.heap.memory.buffer;
+    write(new Int32Array(buffer, ptr, words), new Float32Array(buffer, ptr, words));
+    return ptr;
+  }
+
+  pin(s: WasmStorage): void {
+    this.pins.set(s, (this.pins.get(s) ?? 0) + 1);
+  }
+
+  unpin(s: WasmStorage): void {
+    const n = (this.pins.get(s) ?? 1) - 1;
+    if (n > 0) {
+      this.pins.set(s, n);
+      return;
+    }
+    this.pins.delete(s);
+    if (this.retired.delete(s)) this.heap.release(s, false);
+  }
+
+  /** A scratch block replaced by a larger one: freed now, or when the last trace using it lets go. */
+  private retire(s: WasmStorage): void {
+    if (this.pins.has(s)) this.retired.add(s);
+    else this.heap.release(s, false);
   }
 
   run(name: KernelName, args: readonly number[], work: number): void {

@@ -44,6 +44,11 @@ export class WasmHeap {
    * frees nothing while its graph lives.
    */
   private readonly held = new Map<number, boolean>();
+  /**
+   * Typed-array views made of the memory so far: how host code reads or writes it. A step's
+   * kernel trace is kept only if recording it made none (trace.ts).
+   */
+  hostViews = 0;
 
   constructor(readonly memory: WebAssembly.Memory, heapBase: number) {
     this.top = Math.ceil(heapBase / ALIGN) * ALIGN;
@@ -81,6 +86,7 @@ export class WasmHeap {
   }
 
   u16(ptr: number, n: number): Uint16Array {
+    this.hostViews++;
     return new Uint16Array(this.buffer, ptr, n);
   }
 
@@ -109,7 +115,7 @@ export class WasmHeap {
    * replay: the same sizes in the same order as when recorded), then checks all were taken.
    */
   replay(script: readonly WasmStorage[], fn: () => void): void {
-    if (this.script || this.recording) throw new BackendError('wasm captureStep: a step graph cannot run while another runs or a step is being recorded');
+    this.checkIdle();
     this.script = script;
     this.scriptAt = 0;
     try {
@@ -118,6 +124,11 @@ export class WasmHeap {
     } finally {
       this.script = null;
     }
+  }
+
+  /** A step graph may run only when no other runs and no step is being recorded. */
+  checkIdle(): void {
+    if (this.script || this.recording) throw new BackendError('wasm captureStep: a step graph cannot run while another runs or a step is being recorded');
   }
 
   private scripted(size: number): WasmStorage {
@@ -169,10 +180,12 @@ export class WasmHeap {
   }
 
   f32(ptr: number, n: number): Float32Array {
+    this.hostViews++;
     return new Float32Array(this.buffer, ptr, n);
   }
 
   i32(ptr: number, n: number): Int32Array {
+    this.hostViews++;
     return new Int32Array(this.buffer, ptr, n);
   }
 

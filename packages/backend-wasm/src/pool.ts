@@ -11,6 +11,13 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 const KERNEL_INDEX = new Map<KernelName, number>(KERNEL_NAMES.map((n, i) => [n, i]));
 type KernelFn = (tid: number, nt: number, ...args: number[]) => void;
 
+/** A kernel run as the pool ran it: the kernel's index, its arguments, whether on every thread. */
+export interface KernelCall {
+  readonly task: number;
+  readonly args: readonly number[];
+  readonly parallel: boolean;
+}
+
 /**
  * Control block: Int32 words (generation, done count, task, thread count, stop, arg count,
  * error), 24 f64 arguments, then one Int32 per thread: the generation it last ran.
@@ -41,6 +48,8 @@ export class ThreadPool {
   private f64: Float64Array;
   private ran: Int32Array;
   private canBlock = true;
+  /** While set, every kernel run is appended to it (a step graph's kernel trace: trace.ts). */
+  trace: KernelCall[] | null = null;
 
   private constructor(
     instance: WebAssembly.Instance,
@@ -87,10 +96,24 @@ export class ThreadPool {
   /** Runs `name` over all threads (`parallel`) or on this one alone. */
   run(name: KernelName, args: readonly number[], parallel: boolean): void {
     const task = KERNEL_INDEX.get(name)!;
+    if (this.trace) this.trace.push({ task, args: [...args], parallel });
+    this.runTask(task, args, parallel);
+  }
+
+  /** Runs recorded calls again, in order (a step graph's kernel trace: trace.ts). */
+  replay(calls: readonly KernelCall[]): void {
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i];
+      this.runTask(c.task, c.args, c.parallel);
+    }
+  }
+
+  private runTask(task: number, args: readonly number[], parallel: boolean): void {
     if (!parallel || this.workers.length === 0) {
       this.fns[task](0, 1, ...args);
       return;
     }
+    const name = KERNEL_NAMES[task];
     if (args.length > MAX_ARGS) throw new BackendError(`wasm backend: kernel ${name} takes ${args.length} arguments; the control block holds ${MAX_ARGS}`);
     this.control();
     const { i32, f64 } = this;

@@ -2,6 +2,7 @@ import type { BackendGraph } from '@mamba3/tensor';
 import { BackendError } from '@mamba3/tensor';
 import type { WasmCaptureIO } from './capture.js';
 import { closeWasmCapture, WasmCapture, WasmStepGraph } from './capture.js';
+import type { WasmContext } from './context.js';
 import type { WasmHeap } from './heap.js';
 
 type EntryPoint = (...args: unknown[]) => unknown;
@@ -10,7 +11,11 @@ type EntryPoint = (...args: unknown[]) => unknown;
 export class StepRecorder {
   private capture: WasmCapture | null = null;
 
-  constructor(private readonly heap: WasmHeap) {}
+  private readonly heap: WasmHeap;
+
+  constructor(private readonly ctx: WasmContext) {
+    this.heap = ctx.heap;
+  }
 
   /** `fn` as an entry point: recorded (outermost calls only) while a step is captured. */
   entry(fn: EntryPoint): EntryPoint {
@@ -53,6 +58,6 @@ export class StepRecorder {
       throw err;
     }
     this.heap.hold(closed.held);
-    return new WasmStepGraph(this.heap, cap, io, closed);
+    return new WasmStepGraph(this.ctx, cap, io, closed);
   }
 }

@@ -64,21 +64,20 @@ export function mamba3Mixer(
   };
   const per = 3 * R * N + 3 * R * P + 3 * (Math.ceil(A / 4) * 4);
   const scratch = ctx.scratchPtr('mixer.threads', ctx.pool.threads * per * 4);
-  const blk = ctx.scratchPtr('mixer.block', BLOCK_WORDS * 4);
   const ptr = (t: KernelTensor | undefined): number => (t ? ctx.ptr(t) : 0);
-  // Pointers first (unpacking a 16-bit parameter may grow the memory), then the block's views.
+  // Pointers first (unpacking a 16-bit parameter may grow the memory), then the block.
   const paramPtrs = PARAM_ORDER.map((k) => ptr(params[k]));
   const statePtrs = STATE_ORDER.map((k) => (state ? ctx.ptr(state[k]) : 0));
   const input = ctx.ptr(zxbcdt);
-  const words = ctx.heap.i32(blk, BLOCK_WORDS);
-  const floats = ctx.heap.f32(blk, BLOCK_WORDS);
-  paramPtrs.forEach((p, i) => (words[i] = p));
-  statePtrs.forEach((p, i) => (words[10 + i] = p));
-  [out.y, out.angle, out.ssm, out.k, out.v].forEach((s, i) => (words[14 + i] = s.ptr));
-  [b, L, H, P, N, G, R, A, a.isMimo ? 1 : 0, a.complex ? 1 : 0, a.isOutprojNorm ? 1 : 0].forEach((v, i) => (words[19 + i] = v));
-  floats[30] = a.AFloor;
-  floats[31] = a.eps;
-  words[32] = scratch;
+  const blk = ctx.paramBlock('mixer.block', BLOCK_WORDS, (words, floats) => {
+    paramPtrs.forEach((p, i) => (words[i] = p));
+    statePtrs.forEach((p, i) => (words[10 + i] = p));
+    [out.y, out.angle, out.ssm, out.k, out.v].forEach((s, i) => (words[14 + i] = s.ptr));
+    [b, L, H, P, N, G, R, A, a.isMimo ? 1 : 0, a.complex ? 1 : 0, a.isOutprojNorm ? 1 : 0].forEach((v, i) => (words[19 + i] = v));
+    floats[30] = a.AFloor;
+    floats[31] = a.eps;
+    words[32] = scratch;
+  });
   // State elements touched: a small model's decode step stays on one thread (waking one costs more).
   ctx.run('mamba3Mixer', [input, blk], (b * L * H * P * N * R) / 4);
   return out;
