@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Browser } from './support/browser.js';
 import { launchChromium, openPage, SKIP_BROWSER } from './support/browser.js';
-import { byTestId, chooseBackend, chooseSource, countOutputUpdates, startGenerating, textOf, waitForFinish, waitForModel } from './support/demo-page.js';
+import { byTestId, chooseBackend, chooseSource, countOutputUpdates, startGenerating, stopWhileStreaming, textOf, waitForFinish, waitForModel } from './support/demo-page.js';
 import { APP_ROOT } from './support/build-site.js';
 import type { StaticServer } from './support/static-server.js';
 import { serveStatic } from './support/static-server.js';
@@ -174,9 +174,7 @@ if (SKIP_BROWSER) {
       await waitForModel(page);
       await startGenerating(page, { maxTokens: 4096 });
       // Stop once text is flowing.
-      await page.waitForFunction(() => (document.querySelector('[data-testid="generated"]')?.textContent ?? '').length >= 5);
-      expect(await page.isEnabled(byTestId('stop'))).toBe(true);
-      await page.click(byTestId('stop'));
+      expect((await stopWhileStreaming(page)).stopEnabled).toBe(true);
       const { finish, generated } = await waitForFinish(page);
       expect(finish).toBe('abort');
       expect(generated.length).toBeGreaterThanOrEqual(5);

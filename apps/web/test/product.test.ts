@@ -14,7 +14,7 @@ import { launchChromium, openPage, SKIP_BROWSER } from './support/browser.js';
 import { APP_ROOT } from './support/build-site.js';
 import type { CheckpointServer } from './support/checkpoint-server.js';
 import { serveCheckpoint } from './support/checkpoint-server.js';
-import { byTestId, cacheSizeText, chooseSource, startGenerating, textOf, unfold, waitForFinish, waitForModel } from './support/demo-page.js';
+import { byTestId, cacheSizeText, chooseSource, startGenerating, stopWhileStreaming, textOf, unfold, waitForFinish, waitForModel } from './support/demo-page.js';
 import type { StaticServer } from './support/static-server.js';
 import { serveStatic } from './support/static-server.js';
 
@@ -98,23 +98,10 @@ if (SKIP_BROWSER) {
       const page = await visit(browser, viewport);
       await waitForModel(page);
       expect(await textOf(page, 'status-state')).toMatch(/^Ready/);
-      await startGenerating(page, { maxTokens: 4096, prompt: 'ROMEO:\n' });
-      // Sampling settings were unfolded to fill them; fold them back as a visitor would leave them.
-      await page.click(`${byTestId('settings')} > summary`);
-      await page.waitForFunction(() => (document.querySelector('[data-testid="generated"]')?.textContent ?? '').length >= 5);
-      // The page as it is while text streams, read in one round trip and Stop pressed right after:
-      // one Playwright call per box gave a fast decode (~300 tokens/s) time to finish 4096 tokens.
-      const seen = await page.evaluate((ids) => {
-        const el = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-        return {
-          state: el('app')?.dataset.state,
-          boxes: ids.map((id) => ({ id, box: el(id)!.getBoundingClientRect().toJSON() as DOMRect })),
-          speed: el('status-speed')?.textContent ?? '',
-          scrollY: window.scrollY,
-        };
-      }, ['prompt', 'generate', 'output', 'status-state']);
-      await page.click(byTestId('stop'));
-      expect(seen.state).toBe('generating');
+      await startGenerating(page, { maxTokens: 4096, prompt: 'ROMEO:\n', foldSettings: true });
+      // The page as it is while text streams, read in the page's own task with Stop pressed right after.
+      const seen = await stopWhileStreaming(page, ['prompt', 'generate', 'output', 'status-state']);
+      expect(seen.stopEnabled).toBe(true);
       for (const { id, box } of seen.boxes) {
         expect(box.y, `${id} top`).toBeGreaterThanOrEqual(0);
         expect(box.y + box.height, `${id} bottom`).toBeLessThanOrEqual(viewport.height);

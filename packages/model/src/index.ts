@@ -17,7 +17,7 @@ export { sampleToken, checkSampling, sampleByInverseCdf } from './sampling.js';
 export type { GenerationTokenizer, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
 export { generate, generateText, checkGenerateOptions } from './generate.js';
 export type { PrefillProgress, PrefillOptions } from './prefill.js';
-export { prefillInSlices, prefillSliceLength, MAX_PREFILL_SLICE } from './prefill.js';
+export { prefillInSlices, prefillSliceLength, MAX_PREFILL_SLICE, yieldToEventLoop } from './prefill.js';
 export { NonFiniteLogitsError, ShardIndexError, shardFiles } from './errors.js';
 export type { PretrainedSource, WeightsSource, LoadOptions, LoadProgress } from './loading.js';
 export { fromPretrained } from './loading.js';

@@ -1,5 +1,5 @@
 import type { MambaConfig, LmParams } from '@mamba3/model';
-import { lmLogits, lmSequence, MambaLMHeadModel, organise } from '@mamba3/model';
+import { lmLogits, lmSequence, MambaLMHeadModel, organise, yieldToEventLoop } from '@mamba3/model';
 import type { Tensor } from '@mamba3/tensor';
 import { add, ArgumentError, ConfigError, dispose, div, identity, isIntAtLeast, keep, positiveInt, positiveNumber, Rng, tidy, valueAndGrads } from '@mamba3/tensor';
 import type { Batch } from './data.js';
@@ -11,9 +11,6 @@ import { AdamW, clipGradNorm } from './optim.js';
 import { ProgressBar } from './progress.js';
 import type { CosineSchedule } from './schedule.js';
 import { cosineLr } from './schedule.js';
-
-const yieldToEventLoop = (): Promise<void> =>
-  new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
 export interface TrainOptions {
   steps: number;

@@ -41,6 +41,8 @@ export interface GenerateOptions {
   prompt?: string;
   temperature?: number;
   seed?: number;
+  /** Fold the sampling settings back after filling them (as a visitor would leave them) before Generate. */
+  foldSettings?: boolean;
 }
 
 /** Opens a folded section (`<details data-testid=…>`) by clicking its summary, as a person would. */
@@ -68,10 +70,46 @@ export async function startGenerating(page: Page, opts: GenerateOptions): Promis
   await page.fill(byTestId('max-tokens'), String(opts.maxTokens));
   if (opts.temperature !== undefined) await page.fill(byTestId('temperature'), String(opts.temperature));
   if (opts.seed !== undefined) await page.fill(byTestId('seed'), String(opts.seed));
+  if (opts.foldSettings) await page.click(`${byTestId('settings')} > summary`);
   const runs = (await page.getAttribute(byTestId('app'), 'data-runs')) ?? '0';
   await page.click(byTestId('generate'));
   // The run counter, not the state: a run that fails at once is back to "ready" before a poll sees it.
   await page.waitForFunction((before) => (document.querySelector<HTMLElement>('[data-testid="app"]')?.dataset.runs ?? '0') !== before, runs);
+}
+
+/** The page as `stopWhileStreaming` found it, the moment before Stop was pressed. */
+export interface StreamingView {
+  boxes: { id: string; box: DOMRect }[];
+  speed: string;
+  scrollY: number;
+  stopEnabled: boolean;
+}
+
+/**
+ * Waits until the run streams (still generating, 5+ characters out), reads the page (the boxes
+ * of `ids`, the speed, the scroll) and presses Stop, all in one task of the page: the default
+ * model decodes thousands of tokens/s in the browser, so a 4096-token run can end between two
+ * Playwright calls.
+ */
+export async function stopWhileStreaming(page: Page, ids: readonly string[] = []): Promise<StreamingView> {
+  const handle = await page.waitForFunction(
+    (ids) => {
+      const el = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+      if (el('app')?.dataset.state !== 'generating' || (el('generated')?.textContent ?? '').length < 5) return null;
+      const stop = el('stop') as HTMLButtonElement | null;
+      const view = {
+        boxes: ids.map((id) => ({ id, box: el(id)!.getBoundingClientRect().toJSON() as DOMRect })),
+        speed: el('status-speed')?.textContent ?? '',
+        scrollY: window.scrollY,
+        stopEnabled: !!stop && !stop.disabled,
+      };
+      stop?.click();
+      return view;
+    },
+    ids,
+    { timeout: GENERATE_TIMEOUT },
+  );
+  return (await handle.jsonValue()) as StreamingView;
 }
 
 /** Waits for the run to end; returns how it ended and the generated text. */
