@@ -6,7 +6,7 @@ import { prefillInSlices, yieldToEventLoop } from './prefill.js';
 import type { MambaLMHeadModel } from './model.js';
 import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
-import { checkSampling, isGreedy, sampleToken } from './sampling.js';
+import { argmax, checkSampling, isGreedy, sampleToken } from './sampling.js';
 
 /** Longest run of decode steps between two yields to the event loop (abort latency is about this plus one step). */
 const YIELD_EVERY_MS = 4;
@@ -413,13 +413,7 @@ function pickFromRows(rows: TypedArray, B: number, V: number, s: ReturnType<type
     const row = rows.subarray(b * Vp, b * Vp + V);
     if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
   }
-  if (isGreedy(s)) {
-    return Array.from({ length: B }, (_, b) => {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (rows[b * Vp + v] > rows[b * Vp + best]) best = v;
-      return best;
-    });
-  }
+  if (isGreedy(s)) return Array.from({ length: B }, (_, b) => argmax(rows.subarray(b * Vp, b * Vp + V)));
   // The context (prompt and tokens so far) matters only to the repetition penalty: not copied otherwise.
   const context = (b: number): number[] => (s.repetitionPenalty !== 1 ? [...seqs[b].promptIds, ...seqs[b].ids] : []);
   return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], context(b)));
