@@ -1,8 +1,7 @@
 // Where a steady decode step of the default model goes on wasm, by kernel: each kernel run of
 // tokens 400-1200 of a demo-like generation is timed (the pool's private runTask, wrapped here;
 // a diagnostic, not an API): `node tools/bench/wasm-kernel-times.mjs [threads]` after `pnpm build`.
-import { ThreadPool } from '../../packages/backend-wasm/dist/pool.js';
-import { KERNEL_NAMES } from '../../packages/backend-wasm/dist/pool.js';
+import { KERNEL_NAMES, ThreadPool } from '../../packages/backend-wasm/dist/pool.js';
 import { createWasmBackend } from '../../packages/backend-wasm/dist/index.js';
 import { loadDefaultModel } from '../../packages/default-model/dist/index.js';
 

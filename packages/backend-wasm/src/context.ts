@@ -49,7 +49,7 @@ export class WasmContext {
     if (!s.half) return s.ptr;
     let u = this.transient.get(s);
     // The unpacked copy is freed after the op: a trace would write it again where it no longer belongs.
-    if (this.tracing) this.tracing.unsupported ??= 'a 16-bit tensor is unpacked per op';
+    if (this.tracing) this.tracing.unpackedHalf = true;
     if (!u) {
       u = this.heap.alloc(t.size * 4, false);
       this.pool.run('unpackHalf', [s.ptr, u.ptr, t.size, s.half], t.size >= this.parallelMinElements);

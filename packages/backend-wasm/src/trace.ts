@@ -19,13 +19,14 @@
 import type { WasmContext, WasmStorage } from './context.js';
 import type { KernelCall } from './pool.js';
 
-/** What a trace being recorded needs kept, and why it cannot be kept (if it cannot). */
+/** What a trace being recorded needs kept, and whether it can be kept. */
 export class TraceRecording {
   /** Scratch blocks the trace's kernels use (pinned as they are handed out). */
   readonly pinned = new Set<WasmStorage>();
   /** Blocks that belong to the trace alone (parameter blocks). */
   readonly owned: WasmStorage[] = [];
-  unsupported: string | null = null;
+  /** Set when the step unpacked a 16-bit tensor per op (host views are counted by the heap). */
+  unpackedHalf = false;
 }
 
 /** A variant's kernel runs and the blocks it keeps. */
@@ -50,7 +51,7 @@ export function recordTrace(ctx: WasmContext, step: () => void): KernelTrace | n
     ctx.tracing = null;
     ctx.pool.trace = null;
   }
-  if (recording.unsupported !== null || ctx.heap.hostViews !== views) {
+  if (recording.unpackedHalf || ctx.heap.hostViews !== views) {
     releaseTrace(ctx, recording);
     return null;
   }
