@@ -47,6 +47,20 @@ const SLICED: Config[] = [
   { name: 'SISO headdim 32, no rotation (2 slices per head)', attrs: { ...base, nheads: 3, headdim: 32, dState: 24, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 4, complex: false, isOutprojNorm: false } },
 ];
 
+/**
+ * P and N multiples of 4: the vec4 scan kernels, which form x̃ = x ⊙ mimo_x from zxbcdt's rows
+ * themselves. Several scan chunks (T = 64 / R positions), ranks 1 to 4 (rank 3 spreads a
+ * position's rows over staging steps), zxbcdt rows that are whole vec4s (dInProj 56, 72, 120)
+ * and rows that are not (75, 47), which are read as scalars.
+ */
+const FUSED_X: Config[] = [
+  { name: 'SISO P 8, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
+  { name: 'SISO P 8, rows not of vec4', attrs: { ...base, nheads: 3, headdim: 8, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: true, isOutprojNorm: false } },
+  { name: 'MIMO rank 2, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 8, ngroups: 1, mimoRank: 2, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
+  { name: 'MIMO rank 3, rows not of vec4', attrs: { ...base, nheads: 2, headdim: 4, dState: 4, ngroups: 1, mimoRank: 3, isMimo: true, numRopeAngles: 1, complex: true, isOutprojNorm: false } },
+  { name: 'MIMO rank 4, P 12, rows of vec4', attrs: { ...base, nheads: 2, headdim: 12, dState: 8, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
+];
+
 function values(n: number, seed: number, scale = 1, shift = 0): Float32Array {
   const rng = new ops.Rng(seed);
   const out = new Float32Array(n);
@@ -117,6 +131,31 @@ const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...op
       for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} L=150 ${name}`, g, w);
     });
   }
+
+  const chunked = async (backend: WebGPUBackend, c: Config, L: number, withState: boolean) => {
+    const b = 2;
+    const ref = build(cpu, c.attrs, b, 5);
+    const dev = build(backend, c.attrs, b, 5);
+    const want = ops.mamba3MixerComposites.chunked(ref.zxbcdt(L, 6), ref.params, c.attrs, withState ? ref.state : undefined);
+    const got = ops.mamba3MixerChunked(dev.zxbcdt(L, 6), dev.params, c.attrs, withState ? dev.state : undefined);
+    for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} L=${L} ${name}`, g, w);
+  };
+
+  for (const c of FUSED_X) {
+    for (const withState of [false, true]) {
+      it(`chunked, x̃ formed in the scan kernels (b=2, L=150${withState ? ', from a cache' : ''}): ${c.name}`, () => chunked(gpu, c, 150, withState));
+    }
+  }
+
+  it('chunked on the scalar scan kernels, which read a materialised x̃ (b=2, L=150, from a cache): MIMO rank 2', async () => {
+    const legacy = await makeBackend({ name: 'webgpu-mixer-legacy-scan' });
+    ops.useLegacyScanKernels(legacy);
+    try {
+      await chunked(legacy, FUSED_X[2], 150, true);
+    } finally {
+      legacy.dispose();
+    }
+  });
 
   for (const c of [...CONFIGS, ...LARGE, ...SLICED, IN_PLACE]) {
     it(`step: ${c.name}`, async () => {

@@ -5,8 +5,8 @@ import type { Mamba3MixerAttrs, Mamba3MixerParams, Mamba3MixerState } from '../.
 import { MIXER_PARAM_KEYS } from '../../ops/mamba3/mixer-types.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
 import { mixerStepWgsl, stepSharedBytes, stepSlices } from './mamba3-mixer-step.wgsl.js';
-import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl } from './mamba3-mixer.wgsl.js';
-import { buf, chunkScanCore, scanDims } from './mamba3-scan.js';
+import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerSections } from './mamba3-mixer.wgsl.js';
+import { buf, chunkScanCore, scanDims, tiledScan } from './mamba3-scan.js';
 
 /** What the fused mixer kernels return (the backend interface's MixerKernelOutputs). */
 export interface MixerStorages {
@@ -134,7 +134,8 @@ export function mamba3MixerStep(
  * The whole mixer over a sequence: angles (a two-pass running sum), a per-position prep kernel,
  * the three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k and v are
  * buffer copies of the last position. 7 dispatches (+2 for MIMO with a cache) instead of the
- * composite's ~60.
+ * composite's ~60. The vec4 scan kernels and the output kernel read x from zxbcdt and scale it
+ * by mimo_x themselves; only the scalar scan kernels get x̃ [b, L, R, H, P] from the prep kernel.
  */
 export function mamba3MixerChunked(
   gpu: WebGPUBackend,
@@ -149,6 +150,7 @@ export function mamba3MixerChunked(
   const [b, L] = zxbcdt.shape;
   const { H, P, N, R, A } = d;
   const dIn = zxbcdt.shape[2];
+  const OX = mixerSections(d).OX;
   const packed = packParams(rt, params);
   const l = packed.layout;
   const zx = buf(zxbcdt);
@@ -173,12 +175,13 @@ export function mamba3MixerChunked(
   const positions = b * L;
   const Bt = rt.alloc(op, positions * R * H * N * 4, 'float32');
   const Ct = rt.alloc(op, positions * R * H * N * 4, 'float32');
-  const xt = rt.alloc(op, positions * R * H * P * 4, 'float32');
+  // x̃ = x ⊙ mimo_x as a tensor only for the scalar scan kernels: the vec4 ones form it from zxbcdt.
+  const xt = tiledScan(rt, P, N) ? null : rt.alloc(op, positions * R * H * P * 4, 'float32');
   const adt = rt.alloc(op, positions * H * 4, 'float32');
   const dt = rt.alloc(op, positions * H * 4, 'float32');
   const trap = rt.alloc(op, positions * H * 4, 'float32');
-  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, xt.buffer, adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : []), seq];
-  rt.dispatch(`m3mixPrep/${tag}`, () => mixerPrepWgsl(d, l, gpu.wgsl), prepBindings, rt.grid(positions));
+  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, ...(xt ? [xt.buffer] : []), adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : []), seq];
+  rt.dispatch(`m3mixPrep/${tag}/${+!!xt}`, () => mixerPrepWgsl(d, l, !!xt, gpu.wgsl), prepBindings, rt.grid(positions));
   if (theta) rt.release(theta);
 
   // The cache carried in: ṽ_r = v ⊙ mimo_x[:, r] (a reshape for SISO).
@@ -194,7 +197,7 @@ export function mamba3MixerChunked(
   const scan = chunkScanCore(rt, op, scanDims(b, L, R, H, P, N), {
     C: Ct.buffer,
     B: Bt.buffer,
-    x: xt.buffer,
+    ...(xt ? { x: xt.buffer } : { x: zx, xRows: { stride: dIn, offset: OX, scale: d.isMimo ? buf(params.mimoX!) : null } }),
     adt: adt.buffer,
     dt: dt.buffer,
     trap: trap.buffer,
@@ -203,15 +206,15 @@ export function mamba3MixerChunked(
   if (initialV) rt.release(initialV);
 
   const y = rt.alloc(op, positions * H * P * 4, 'float32');
-  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, xt.buffer, y.buffer, seq], rt.grid(positions * H));
+  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, y.buffer, seq], rt.grid(positions * H));
   // Cache out: k = B̃ and v = raw x at each row's last position.
   const k = rt.alloc(op, b * R * H * N * 4, 'float32');
   const v = rt.alloc(op, b * H * P * 4, 'float32');
   for (let bi = 0; bi < b; bi++) {
     const last = bi * L + L - 1;
     rt.copy(Bt.buffer, k.buffer, bi * R * H * N * 4, R * H * N * 4, last * R * H * N * 4);
-    rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, (last * dIn + H * P) * 4);
+    rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, (last * dIn + OX) * 4);
   }
-  for (const t of [Bt, Ct, xt, adt, dt, trap, scan.y]) rt.release(t);
+  for (const t of [Bt, Ct, adt, dt, trap, scan.y, ...(xt ? [xt] : [])]) rt.release(t);
   return { y, angle, ssm: scan.finalSsm, k, v };
 }

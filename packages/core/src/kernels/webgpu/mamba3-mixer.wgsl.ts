@@ -153,9 +153,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /**
  * Chunked mixer, dispatch 3: everything per position before the scan. One workgroup of 256 per
  * position (b·L of them): DT, A·DT, λ -> dt, adt, trap [b, L, H]; B̃, C̃ (RMSNorm over N per
- * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; x̃ = x ⊙ mimo_x -> [b, L, R, H, P].
+ * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; with `xt`,
+ * x̃ = x ⊙ mimo_x -> [b, L, R, H, P] (only the scalar scan kernels need it: the vec4 ones form x̃
+ * from zxbcdt themselves, see XRows in mamba3-scan-tiled.wgsl.ts).
  */
-export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
+export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, xt: boolean, w: WgslLib): string {
   const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
   const s = mixerSections(d);
@@ -163,6 +165,7 @@ export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string 
   const RG2 = 2 * R * G;
   // Invocations per B/C row in the RMS sums: a power of two, at most 16, all rows in one workgroup of 256.
   const tpr = Math.max(1, Math.min(16, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(256 / RG2))))));
+  const outs = ['Bt', 'Ct', ...(xt ? ['xt'] : []), 'adtOut', 'dtOut', 'trapOut'];
   // Which θ index and partner rotate element n (-1: not rotated), and whether n is the pair's first.
   const pairOf = d.isMimo
     ? `if (n < A) { i = i32(n); partner = n + ${N / 2}u; first = true; } else if (n >= ${N / 2}u && n < ${N / 2}u + A) { i = i32(n - ${N / 2}u); partner = n - ${N / 2}u; first = false; }`
@@ -171,14 +174,9 @@ export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string 
 const H = ${H}u; const P = ${P}u; const N = ${N}u; const G = ${G}u; const R = ${R}u; const A = ${A}u;
 @group(0) @binding(0) var<storage, read> zx: array<f32>;
 @group(0) @binding(1) var<storage, read> prm: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Bt: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Ct: array<f32>;
-@group(0) @binding(4) var<storage, read_write> xt: array<f32>;
-@group(0) @binding(5) var<storage, read_write> adtOut: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dtOut: array<f32>;
-@group(0) @binding(7) var<storage, read_write> trapOut: array<f32>;
-${rot ? '@group(0) @binding(8) var<storage, read> theta: array<f32>;' : ''}
-${SEQ_DIMS(rot ? 9 : 8)}
+${outs.map((n, i) => `@group(0) @binding(${2 + i}) var<storage, read_write> ${n}: array<f32>;`).join('\n')}
+${rot ? `@group(0) @binding(${2 + outs.length}) var<storage, read> theta: array<f32>;` : ''}
+${SEQ_DIMS(2 + outs.length + (rot ? 1 : 0))}
 var<workgroup> rr: array<f32, ${RG2}>;
 var<workgroup> part: array<f32, ${RG2 * tpr}>;
 fn normed(row: u32, base: u32, which: u32, r: u32, h: u32, n: u32) -> f32 {
@@ -240,18 +238,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     Bt[pos * R * H * N + e] = bv;
     Ct[pos * R * H * N + e] = cv;
   }
-  for (var e = tid; e < R * H * P; e += 256u) {
+  ${
+    xt
+      ? `for (var e = tid; e < R * H * P; e += 256u) {
     let hp = e % (H * P);
     let r = e / (H * P);
-    let xv = zx[row + ${s.OX}u + hp];
-    xt[pos * R * H * P + e] = xv${d.isMimo ? ` * prm[${o.mimoX}u + ((hp / P) * R + r) * P + hp % P]` : ''};
+    xt[pos * R * H * P + e] = ${xTilde(d, o, s, 'row', 'r', 'hp / P', 'hp % P')};
+  }`
+      : ''
   }
 }`;
 }
 
+/** x̃_r[h, p] = x[h, p] ⊙ mimo_x[h, r, p] of the zxbcdt row at `row` (x itself for SISO), as WGSL. */
+function xTilde(d: MixerDims, o: ParamLayout, s: ReturnType<typeof mixerSections>, row: string, r: string, h: string, p: string): string {
+  const x = `zx[${row} + ${s.OX}u + (${h}) * ${d.P}u + ${p}]`;
+  // Parenthesised: in D·x̃ the product x·mimo_x is rounded first, as when x̃ was a stored tensor.
+  return d.isMimo ? `(${x} * prm[${o.mimoX}u + ((${h}) * ${d.R}u + ${r}) * ${d.P}u + ${p}])` : x;
+}
+
 /**
  * Chunked mixer, last dispatch: per (position, head), a workgroup of 64 over P:
- * y_r + D·x̃_r, silu(z̃_r) gating or the gated RMSNorm over P, the MIMO sum over r -> out [b, L, H·P].
+ * y_r + D·x̃_r (x̃ formed from zxbcdt here too), silu(z̃_r) gating or the gated RMSNorm over P,
+ * the MIMO sum over r -> out [b, L, H·P].
  */
 export function mixerPostWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
   const { COMMON, f32Lit: f32 } = w;
@@ -263,9 +272,8 @@ const H = ${H}u; const P = ${P}u; const R = ${R}u;
 @group(0) @binding(0) var<storage, read> zx: array<f32>;
 @group(0) @binding(1) var<storage, read> prm: array<f32>;
 @group(0) @binding(2) var<storage, read> ys: array<f32>;
-@group(0) @binding(3) var<storage, read> xt: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-${SEQ_DIMS(5)}
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${SEQ_DIMS(4)}
 var<workgroup> yd: array<f32, ${R * P}>;
 var<workgroup> rr: array<f32, ${R}>;
 @compute @workgroup_size(64)
@@ -275,14 +283,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pos = ph / H;
   let h = ph % H;
   let Dh = prm[${o.D}u + h];
+  let row = pos * ${s.DIN}u;
   for (var e = tid; e < R * P; e += 64u) {
     let r = e / P;
-    let at = ((pos * R + r) * H + h) * P + e % P;
-    yd[e] = ys[at] + Dh * xt[at];
+    let p = e % P;
+    yd[e] = ys[((pos * R + r) * H + h) * P + p] + Dh * ${xTilde(d, o, s, 'row', 'r', 'h', 'p')};
   }
   workgroupBarrier();
   ${rankRmsWgsl(d.outNorm, 'yd', P, f32(d.eps))}
-  let row = pos * ${s.DIN}u;
   for (var p = tid; p < P; p += 64u) {
     let zv = zx[row + h * P + p];
     var acc = 0.0;

@@ -4,7 +4,8 @@ import { UnsupportedError } from '@mamba3/tensor';
 import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
 import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
-import { chunkOutputTiledWgsl, chunkStateTiledWgsl, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
+import type { XRows } from './mamba3-scan-tiled.wgsl.js';
+import { chunkOutputTiledWgsl, chunkStateTiledWgsl, statePassTiledWgsl, xSourceKey } from './mamba3-scan-tiled.wgsl.js';
 
 /** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
 export function buf(x: KernelTensor): GPUBuffer {
@@ -36,7 +37,10 @@ function checkGrid(rt: Runtime, op: string, dims: Record<string, number>): void 
 export interface ScanBuffers {
   C: GPUBuffer;
   B: GPUBuffer;
+  /** x̃, or with `xRows` the rows it is formed from. */
   x: GPUBuffer;
+  /** x's rows and mimo_x [H, R, P] (null: x̃ = x), for the vec4 kernels only (see XRows). */
+  xRows?: Omit<XRows, 'scaled'> & { scale: GPUBuffer | null };
   adt: GPUBuffer;
   dt: GPUBuffer;
   trap: GPUBuffer;
@@ -56,11 +60,20 @@ export function useLegacyScanKernels(backend: WebGPUBackend): void {
   legacyScan.add(backend.runtime);
 }
 
+/** Whether chunkScanCore runs the vec4 kernels: they need whole vec4 rows of x, B, C and the states. */
+export function tiledScan(rt: Runtime, P: number, N: number): boolean {
+  return P % 4 === 0 && N % 4 === 0 && !legacyScan.has(rt);
+}
+
 /** The chunked scan in three dispatches: chunk states, the state hand-off, chunk outputs. */
 export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffers): { y: GPUStorage; finalSsm: GPUStorage } {
   const { b, L, R, H, P, N, nc } = d;
-  // The vec4 kernels need whole vec4 rows of x, B, C and the states.
-  const tiled = P % 4 === 0 && N % 4 === 0 && !legacyScan.has(rt);
+  const tiled = tiledScan(rt, P, N);
+  const xr = i.xRows;
+  if (xr && !tiled) throw new Error(`webgpu ${op}: x from zxbcdt rows needs the vec4 scan kernels (P ${P}, N ${N})`);
+  const rows: XRows | null = xr ? { stride: xr.stride, offset: xr.offset, scaled: xr.scale !== null } : null;
+  const xs = [i.x, ...(xr?.scale ? [xr.scale] : [])];
+  const xKey = xSourceKey(rows);
   checkGrid(rt, op, { 'chunks (seqlen / chunk)': nc, 'batch·nheads': b * H });
   const y = rt.alloc(op, b * L * R * H * P * 4, 'float32');
   const finalSsm = rt.alloc(op, b * H * P * N * 4, 'float32');
@@ -69,16 +82,16 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   const dims = rt.uniform(scanDimValues(d));
   const tiles = Math.ceil(P / 64) * Math.ceil(N / 64);
   const scalars = [i.adt, i.dt, i.trap];
-  const stateKernel = tiled ? ([`m3chunkState/t${R}`, () => chunkStateTiledWgsl(R)] as const) : (['m3chunkState', chunkStateWgsl] as const);
-  rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, i.x, i.B, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
+  const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows)] as const) : (['m3chunkState', chunkStateWgsl] as const);
+  rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...xs, i.B, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
   const hasSsm = !!i.initialSsm;
   const hasKV = !!(i.initialK && i.initialV);
   const extra = [...(i.initialSsm ? [i.initialSsm] : []), ...(hasKV ? [i.dt, i.trap, i.initialK!, i.initialV!] : [])];
   const passBindings = [decay.buffer, states.buffer, finalSsm.buffer, ...extra, dims];
   if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
   else rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 256), b * H]);
-  const outKernel = tiled ? ([`m3chunkOutput/t${R}`, () => chunkOutputTiledWgsl(R)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
-  rt.dispatch(outKernel[0], outKernel[1], [...scalars, i.C, i.B, i.x, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
+  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
+  rt.dispatch(outKernel[0], outKernel[1], [...scalars, i.C, i.B, ...xs, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
   rt.release(decay);
   return { y, finalSsm };
