@@ -6,8 +6,10 @@
 #   OUT=DIR bash tools/gpu/compare.sh anchors             the official perf_ref.py / decode_ref.py
 #                                                          JSON (kept in /tmp for the ratios below)
 #   OUT=DIR bash tools/gpu/compare.sh base|new STEP...     the earlier bundle or this tree's, STEPs:
-#     model    model suite, f32 weights (SISO, MIMO r4; 512/2048/8192; 256 decode steps)
-#     batch    batched graph decode, SISO, batches 1/8/32/128
+#     model    model suite, f32 weights (SISO, MIMO r4; 512/2048/8192, 5 prefills each; 256 decode steps)
+#     batch    batched graph decode, SISO, batches 1/8/32/128; generate serving 32 prompts at once
+#     batch16  the same batches with bfloat16 weights on the device (webgpu-bf16)
+#     profile8k  GPU ms per kernel of an 8192-token prefill
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
 set -uo pipefail
 part=${1:?usage: compare.sh anchors | compare.sh base|new model|batch|profile...}
@@ -32,10 +34,13 @@ ref=""; [[ -f /tmp/perf_ref.json ]] && ref="--set reference=/tmp/perf_ref.json,/
 for stepname in "$@"; do
   echo "== $stepname ($part) $(date -u +%T)" | tee -a "$log"
   case $stepname in
-    model) timeout 240 node bench.mjs --suite model --backend webgpu --set lengths=512,2048,8192 --set decodeSteps=256 $ref \
+    model) timeout 240 node bench.mjs --suite model --backend webgpu --set lengths=512,2048,8192 --set decodeSteps=256 --set prefillRuns=5 $ref \
              --json "$out/model.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
-    batch) timeout 150 node bench.mjs --suite model --backend webgpu --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 $ref \
+    batch) timeout 150 node bench.mjs --suite model --backend webgpu --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 --set serve=32 $ref \
              --json "$out/batch.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    batch16) timeout 150 node bench.mjs --suite model --backend webgpu-bf16 --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 $ref \
+             --json "$out/batch16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    profile8k) timeout 90 node bench.mjs --suite webgpu-profile --set length=8192 --json "$out/profile8k.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     *) echo "unknown step $stepname" | tee -a "$log" ;;
   esac

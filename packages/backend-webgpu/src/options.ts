@@ -43,6 +43,12 @@ export interface RuntimeOptions {
    */
   gemvRowsPerThread?: 1 | 2 | 4;
   /**
+   * Most rows of an x·Wᵀ product (batched decode) that take the decode GEMV (default 16); more
+   * rows take the register-tiled matmul, its K split over workgroups when the output alone gives
+   * too few.
+   */
+  gemvMaxRows?: number;
+  /**
    * Free bytes the pool keeps before it destroys released buffers (default 4 GiB: a 130M-class
    * MIMO prefill of 8192 tokens frees ~2 GB per layer for the next to reuse; a smaller pool makes
    * every layer create, and the implementation clear, its buffers anew). `trimPool()` empties it.

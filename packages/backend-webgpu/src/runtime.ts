@@ -27,6 +27,13 @@ const DEFERRED_FLUSH_BYTES = 512 * 2 ** 20;
 export const DEFAULT_HALF_MIN_ELEMENTS = 65536;
 
 /**
+ * See `RuntimeOptions.gemvMaxRows`. H200, 130M SISO graph decode (tools/gpu/tiles-batch.sh):
+ * batch 32 took 3.54 ms a step through the GEMV (two chunks of 16 rows) and 1.84 through the
+ * tiled kernel; batch 8 0.98 against 1.44.
+ */
+const DEFAULT_GEMV_MAX_ROWS = 16;
+
+/**
  * Owns the device-side state and puts its parts together: the buffer pool (pool.ts), the
  * pipeline cache (pipelines.ts), the lazily submitted command stream (encoding.ts), step-graph
  * capture (capture.ts) and GPU timing (profiling.ts). Kernels encode into it and return storage
@@ -60,6 +67,8 @@ export class Runtime {
   readonly matmulTile: MatmulTile;
   /** See `RuntimeOptions.gemvRowsPerThread`. */
   readonly gemvRowsPerThread: number;
+  /** See `RuntimeOptions.gemvMaxRows`. */
+  readonly gemvMaxRows: number;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
   /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */
@@ -81,6 +90,8 @@ export class Runtime {
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.gemvRowsPerThread = opts.gemvRowsPerThread ?? 2;
     if (![1, 2, 4].includes(this.gemvRowsPerThread)) throw new UnsupportedError(`webgpu: gemvRowsPerThread must be 1, 2 or 4, got ${opts.gemvRowsPerThread}`);
+    this.gemvMaxRows = opts.gemvMaxRows ?? DEFAULT_GEMV_MAX_ROWS;
+    if (!Number.isInteger(this.gemvMaxRows) || this.gemvMaxRows < 0) throw new UnsupportedError(`webgpu: gemvMaxRows must be a whole number of rows (0 or more), got ${opts.gemvMaxRows}`);
     this.f16 = !!opts.f16 && device.features.has('shader-f16');
     if ((opts as { weights16?: unknown }).weights16 !== undefined) {
       throw new UnsupportedError("webgpu: the weights16 option is gone: load the model with dtype 'bfloat16' or 'float16' (loadPretrained / fromPretrained `dtype`, the CLI's --dtype), which keeps the weights in 16 bits on the device");

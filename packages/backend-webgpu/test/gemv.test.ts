@@ -98,10 +98,11 @@ async function run(be: WebGPUBackend, c: Case, storage?: HalfStorage, fusedOnly 
   let bf: WebGPUBackend;
   let half: WebGPUBackend;
   beforeAll(async () => {
-    be = await makeBackend({ name: 'webgpu-gemv' });
+    // gemvMaxRows 128: the batched chunks below (24 and 32 rows) take the GEMV, not the tiled kernel.
+    be = await makeBackend({ name: 'webgpu-gemv', gemvMaxRows: 128 });
     // Every tensor of uploadHalf in 16 bits (small test weights included).
-    bf = await makeBackend({ name: 'webgpu-gemv-bf16', halfMinElements: 0 });
-    half = await makeBackend({ name: 'webgpu-gemv-f16', halfMinElements: 0 });
+    bf = await makeBackend({ name: 'webgpu-gemv-bf16', halfMinElements: 0, gemvMaxRows: 128 });
+    half = await makeBackend({ name: 'webgpu-gemv-f16', halfMinElements: 0, gemvMaxRows: 128 });
   });
   afterAll(() => {
     be?.dispose();
@@ -161,7 +162,7 @@ async function run(be: WebGPUBackend, c: Case, storage?: HalfStorage, fusedOnly 
     const results: Float32Array[][] = [];
     for (const T of [1, 2, 4] as const) {
       // T = 2 is the default: the backends above (their pipelines are compiled already).
-      const [f, h] = T === 2 ? [be, bf] : [await makeBackend({ name: `webgpu-gemv-t${T}`, gemvRowsPerThread: T }), await makeBackend({ name: `webgpu-gemv-t${T}-bf16`, gemvRowsPerThread: T, halfMinElements: 0 })];
+      const [f, h] = T === 2 ? [be, bf] : [await makeBackend({ name: `webgpu-gemv-t${T}`, gemvRowsPerThread: T, gemvMaxRows: 128 }), await makeBackend({ name: `webgpu-gemv-t${T}-bf16`, gemvRowsPerThread: T, halfMinElements: 0, gemvMaxRows: 128 })];
       const f32 = await run(f, c, undefined, true);
       const b16 = await run(h, c, 'bfloat16', true);
       results.push([f32.fused[0], b16.fused[0]]);

@@ -11,7 +11,7 @@ type Case = readonly [readonly number[], readonly number[], number, number, numb
 /**
  * Ragged and aligned sizes (vec4 reads on and off for each operand), every transpose, K shorter
  * than one k-step and many k-steps (the double buffer), and batched products with broadcast.
- * Unbatched plain-A x Wᵀ products need M > 128 (fewer rows take the decode GEMV).
+ * Unbatched plain-A x Wᵀ products need M > 16 (fewer rows take the decode GEMV: gemvMaxRows).
  */
 const CASES: readonly Case[] = [
   [[], [], 130, 20, 129, false, false],
@@ -103,6 +103,27 @@ describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGP
         await expectProductsMatch(be, new ops.Rng(6 + i), 'auto', [c]);
       });
     });
+  });
+
+  it('thin products split K over workgroups and sum the parts (batched-decode rows through the tiled kernel)', async () => {
+    // gemvMaxRows 0: every x·Wᵀ takes the tiled kernel; these give a handful of output tiles, so K
+    // is split (ragged K, a plain and a transposed A included).
+    const be = await makeBackend({ name: 'webgpu-no-gemv', gemvMaxRows: 0 });
+    try {
+      const thin: Case[] = [
+        [[], [], 32, 300, 100, false, true],
+        [[], [], 8, 301, 70, false, true],
+        [[], [], 40, 256, 36, true, false],
+      ];
+      const before = be.stats().dispatches;
+      await expectProductsMatch(be, new ops.Rng(9), 'split K', [thin[0]]);
+      // The partial products, then their sum: two dispatches for one matmul.
+      expect(be.stats().dispatches - before).toBe(2);
+      await expectProductsMatch(be, new ops.Rng(10), 'split K', thin.slice(1));
+    } finally {
+      be.dispose();
+    }
+    await expect(makeBackend({ gemvMaxRows: -1 })).rejects.toThrow(/gemvMaxRows must be a whole number of rows \(0 or more\), got -1/);
   });
 
   it('an unknown matmulTile is a clear error at creation', async () => {

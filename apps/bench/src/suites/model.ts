@@ -1,6 +1,6 @@
 import type { MambaConfigInput } from '@mamba3/model';
 import type { WeightDType } from '@mamba3/model';
-import { checkWeightDType, loadPretrained, MambaLMHeadModel, uploadWeight } from '@mamba3/model';
+import { checkWeightDType, generate, loadPretrained, MambaLMHeadModel, uploadWeight } from '@mamba3/model';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Backend, Tensor } from '@mamba3/tensor';
@@ -344,9 +344,39 @@ async function measureModel(
       rows.push({ backend: backend.name, model: name, context: `batch ${batch}`, 'graph decode tok/s': Math.round(r.tokPerS), 'graph GPU ms/step': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(3) });
       console.log(`  ${backend.name} ${name} batch ${batch}: graph decode ${Math.round(r.tokPerS)} tok/s (all sequences)${r.gpuMs === null ? '' : `, GPU ${r.gpuMs.toFixed(3)} ms/step`}`);
     }
+    const serve = Number(settingsNow.serve ?? 0);
+    if (serve > 0) {
+      const r = await serveBatch(model, serve, decodeSteps, rng);
+      rows.push({ backend: backend.name, model: name, context: `generate ${serve} prompts`, 'generate tok/s': Math.round(r.tokPerS), 'generate decode tok/s': Math.round(r.decodeTokPerS) });
+      console.log(`  ${backend.name} ${name} generate, ${serve} prompts of ${r.lengths}: ${r.tokens} new tokens in ${r.seconds.toFixed(2)} s (${Math.round(r.tokPerS)} tok/s with the prefills, ${Math.round(r.decodeTokPerS)} tok/s after the first token)`);
+    }
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * `--set serve=B`: `generate` serving B prompts of different lengths at once (each prefilled on
+ * its own, then decoded as one batch; greedy, decodeSteps new tokens each), timed end to end
+ * after an untimed run of the same shapes.
+ */
+async function serveBatch(model: MambaLMHeadModel, B: number, steps: number, rng: Rng): Promise<{ tokens: number; seconds: number; tokPerS: number; decodeTokPerS: number; lengths: string }> {
+  const lens = Array.from({ length: B }, (_, i) => 16 + ((i * 37) % 241));
+  const prompts = lens.map((n) => randomIds(n, model.config.vocabSize, rng));
+  const run = async () => {
+    const t0 = performance.now();
+    let first = 0;
+    let tokens = 0;
+    for await (const _chunk of generate(model, prompts, { maxNewTokens: steps })) {
+      if (tokens === 0) first = performance.now();
+      tokens++;
+    }
+    const end = performance.now();
+    return { tokens, seconds: (end - t0) / 1000, decodeSeconds: (end - first) / 1000 };
+  };
+  await run();
+  const r = await run();
+  return { tokens: r.tokens, seconds: r.seconds, tokPerS: r.tokens / r.seconds, decodeTokPerS: (r.tokens - 1) / r.decodeSeconds, lengths: `${Math.min(...lens)}-${Math.max(...lens)} tokens` };
 }
 
 /**
@@ -443,6 +473,7 @@ export const modelSuite: Suite = {
         'weights MB: what the backend holds after loading the weights (its own count where it keeps one: WebGPU buffers, pool size classes included, 16-bit weights at 2 bytes an element); weights dtype: how they are stored (math is float32).',
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
+        ...(settingsNow.serve ? ['generate rows: `generate` serving that many prompts of different lengths (16-256 tokens) at once, greedy, decodeSteps new tokens each, after an untimed run of the same shapes; tok/s counts new tokens of all sequences, over the whole call and after its first token.'] : []),
         ...(batches.length ? ['batch rows ("batch B" in the context column): B sequences prefilled with 16 random tokens each, then greedy decode through one step graph for that batch size, three runs in flight; tok/s counts all B sequences.'] : []),
         ...(reference ? [`ratios: ours / the official mamba_ssm figures of ${opts.settings.reference} (same GPU, same run; the official model is SISO, so MIMO rows have none; decode against its CUDA-graph step).`] : []),
       ],

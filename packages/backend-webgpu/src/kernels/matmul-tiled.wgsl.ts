@@ -173,8 +173,14 @@ export function runtimeDimsUniform(d: MatmulDims, v: TileVariant, mode: RuntimeD
   return layoutValues([d.M, d.N, d.K, Math.ceil(d.K / v.BK)], d.batchShape, d.batchStrides);
 }
 
-/** The kernel for one variant (see `RuntimeDims` for `mode`). */
-export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims): string {
+/**
+ * The kernel for one variant (see `RuntimeDims` for `mode`). `slicesPerSplit` > 0 (unbatched
+ * only) splits K: workgroup_id.z takes that many BK slices from z·slicesPerSplit on and writes
+ * its partial product to C's z-th [M, N] block, for `splitKReduceWgsl` to sum. Thin products
+ * (batched decode: 8-128 rows) otherwise give a few dozen workgroups, each one dependent global
+ * load after another through K.
+ */
+export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0): string {
   const { transA, transB } = d;
   const { BM, BN, BK, TM, TN } = v;
   const TX = BN / TN;
@@ -182,10 +188,12 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const T = TX * TY;
   if (v.warp && (TX % 8 !== 0 || TY % 4 !== 0)) throw new Error(`matmul tile ${variantName(v)}: the warp layout needs BN/TN a multiple of 8 and BM/TM of 4`);
   const all = mode === 'all';
+  if (all && slicesPerSplit > 0) throw new Error('matmul: split K is for unbatched products (workgroup_id.z is the batch index otherwise)');
   const M = 'M';
   const N = all ? 'N' : `${d.N}u`;
   const K = all ? 'K' : `${d.K}u`;
   const nk = all ? 'lay.h3' : `${Math.ceil(d.K / BK)}u`;
+  const split = slicesPerSplit > 0;
   const rank = d.batchShape.length;
   const vr = vec4Reads(d);
   const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a };
@@ -252,12 +260,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${all ? layoutOffsets('wid.z', rank, 3) : offsets('wid.z', d.batchShape, d.batchStrides)}
   let offA = off0;
   let offB = off1;
-  let offC = off2;
+  let offC = off2${split ? ` + wid.z * M * ${N}` : ''};
   ${accDecl.join('\n  ')}
   ${fa.decl}
   ${fb.decl}
+  ${split ? `let t0 = wid.z * ${slicesPerSplit}u;
+  let t1 = min(${nk}, t0 + ${slicesPerSplit}u);` : `let t0 = 0u;
+  let t1 = ${nk};`}
   {
-    let k0 = 0u;
+    let k0 = t0 * ${BK}u;
     ${fa.fetch}
     ${fb.fetch}
     let nxtA = 0u;
@@ -266,10 +277,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${fb.stash}
   }
   workgroupBarrier();
-  for (var t = 0u; t < ${nk}; t++) {
-    let curA = (t & 1u) * ${sizeA}u;
-    let curB = (t & 1u) * ${sizeB}u;
-    let more = t + 1u < ${nk};
+  for (var t = t0; t < t1; t++) {
+    let curA = ((t - t0) & 1u) * ${sizeA}u;
+    let curB = ((t - t0) & 1u) * ${sizeB}u;
+    let more = t + 1u < t1;
     if (more) {
       let k0 = (t + 1u) * ${BK}u;
       ${fa.fetch}

@@ -29,7 +29,7 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   // x·Wᵀ for up to 128 rows against a 2-D weight (decode, batched decode): the bandwidth-bound
   // GEMV of gemv.ts (the tiled kernels give such thin products too few workgroups). The opt-in
   // shader-f16 path keeps its own kernels below.
-  if (transB && !transA && b.shape.length === 2 && !rt.f16 && K > 0 && N > 0 && a.size / K <= DECODE_GEMV_MAX_ROWS) {
+  if (transB && !transA && b.shape.length === 2 && !rt.f16 && K > 0 && N > 0 && a.size / K <= rt.gemvMaxRows) {
     const out = decodeGemv(rt, a, b, a.size / K);
     if (out) return out;
   }
@@ -66,15 +66,46 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   } else if (half || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') {
     legacyTiled(rt, d, buf(a), B, out, h, f);
   } else {
-    const v = pickVariant(rt, d, nBatch);
-    const mode: RuntimeDims = batch.length === 0 ? 'rows' : 'all';
-    const vr = vec4Reads(d);
-    const sizes = mode === 'rows' ? `${N}/${K}` : `b${batchShape.length}`;
-    const rkey = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
-    const bufs = [buf(a), buf(b), out.buffer, rt.uniform(runtimeDimsUniform(d, v, mode))];
-    rt.dispatch(rkey, () => matmulRegTiledWgsl(d, v, mode), bufs, [Math.ceil(N / v.BN), Math.ceil(M / v.BM), nBatch]);
+    regTiled(rt, d, buf(a), buf(b), out, nBatch);
   }
   return out;
+}
+
+/** The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see `splitK`). */
+function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number): void {
+  const { M, N, K, transA, transB } = d;
+  const v = pickVariant(rt, d, nBatch);
+  const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
+  const vr = vec4Reads(d);
+  const grid = [Math.ceil(N / v.BN), Math.ceil(M / v.BM)];
+  const per = mode === 'rows' ? splitK(grid[0] * grid[1], Math.ceil(K / v.BK)) : 0;
+  const S = per ? Math.ceil(Math.ceil(K / v.BK) / per) : 1;
+  const sizes = mode === 'rows' ? `${N}/${K}${per ? `/s${per}` : ''}` : `b${d.batchShape.length}`;
+  const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
+  const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
+  if (S === 1) {
+    rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode), [a, b, out.buffer, uniform], [grid[0], grid[1], nBatch]);
+    return;
+  }
+  const part = rt.alloc('matmul', S * M * N * 4, 'float32');
+  rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per), [a, b, part.buffer, uniform], [grid[0], grid[1], S]);
+  const n = M * N;
+  rt.dispatch(`splitK/${n}/${S}`, () => splitKReduceWgsl(n, S), [part.buffer, out.buffer], rt.grid(Math.ceil(n / 256)));
+  rt.release(part);
+}
+
+/** Fewest BK slices a K split keeps (each split pays a prologue load and a partial write). */
+const MIN_SPLIT_SLICES = 4;
+
+/**
+ * Slices per K split for a product of `groups` output tiles and `slices` BK slices, or 0 for no
+ * split: enough splits for TARGET_WORKGROUPS workgroups (a few resident per SM, so their loads
+ * overlap) when the tiles alone give fewer than AUTO_MIN_WORKGROUPS.
+ */
+function splitK(groups: number, slices: number): number {
+  if (groups >= AUTO_MIN_WORKGROUPS) return 0;
+  const S = Math.min(Math.ceil(TARGET_WORKGROUPS / groups), Math.floor(slices / MIN_SPLIT_SLICES));
+  return S > 1 ? Math.ceil(slices / S) : 0;
 }
 
 /**
@@ -85,7 +116,7 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const K = w.shape[1];
   const N = w.shape[0];
   const M = x.size / K;
-  if (x.dtype !== 'float32' || M > DECODE_GEMV_MAX_ROWS || M < 1 || N === 0 || K === 0) return null;
+  if (x.dtype !== 'float32' || M > Math.max(rt.gemvMaxRows, 4) || M < 1 || N === 0 || K === 0) return null;
   if (!rt.f16) {
     const out = decodeGemv(rt, x, w, M, { ...(g ? { g, eps } : {}), ...(r ? { r } : {}) });
     if (out || M > 4) return out;
@@ -103,9 +134,6 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   rt.dispatch(key, half ? () => withF16B(code()) : code, buffers, [gx, gy, 1]);
   return out;
 }
-
-/** Most rows (batched decode) that take the decode GEMV instead of a tiled matmul. */
-const DECODE_GEMV_MAX_ROWS = 128;
 
 /** Workgroups to aim for: enough to fill a large GPU (132 SMs x 2) even for narrow outputs. */
 const TARGET_WORKGROUPS = 264;
@@ -146,16 +174,24 @@ function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out
 }
 
 /**
- * Register-tile shapes 'auto' tries, largest first: the first that wastes little of its tiles on
- * ragged edges and still gives one workgroup per SM of a large GPU (132 on an H100) wins; else
- * the one with the most workgroups that wastes little, else the smallest. From the H100 sweep
- * (tools/gpu/matmul-sweep.sh, BENCHMARKS.md): 128×64 tiles, BK 8, 8×8 per invocation came within
- * 11% of each prefill product's best on average (21-28 TFLOP/s), and big tiles beat more
- * workgroups there (64×64 tiles at 1,728 workgroups ran in_proj at 17.6 against 24.5).
+ * Register-tile shapes 'auto' tries, largest first, each with the fewest workgroups it needs: the
+ * first that wastes little of its tiles on ragged edges and gives that many wins; else the one
+ * with the most workgroups that wastes little, else the smallest. From the sweeps
+ * (tools/gpu/matmul-sweep.sh, tools/gpu/tiles-batch.sh, BENCHMARKS.md): big tiles win even at a
+ * few hundred workgroups. For x·Wᵀ (both operands read along K, the model's projections) 128×128
+ * tiles with the k-steps unrolled led every prefill product on an H200 (in_proj 22.1 / 26.6 /
+ * 31.6 TFLOP/s at 512 / 2048 / 8192 rows against 20.6 / 24.8 / 28.8 for 128×64; out_proj at 8192
+ * 30.2 against 27.9), also at 96 and 108 workgroups; for a transposed A (weight gradients)
+ * 128×64 stays ahead (26.6 against 18.3).
  */
-const AUTO_VARIANTS = ['128x64x8-8x8', '64x64x16-4x4w', '32x64x16-4x4w'];
+const AUTO_VARIANTS: readonly (readonly [string, number])[] = [
+  ['128x64x8-8x8', 132],
+  ['64x64x16-4x4w', 132],
+  ['32x64x16-4x4w', 132],
+];
+const AUTO_VARIANTS_XWT: readonly (readonly [string, number])[] = [['128x128x8-8x8wu', 96], ...AUTO_VARIANTS];
 
-/** Workgroups 'auto' wants from a tile shape: one per SM of a large GPU. */
+/** Workgroups below which a product is thin (K split, see `splitK`): one per SM of a large GPU (132 on an H100). */
 const AUTO_MIN_WORKGROUPS = 132;
 
 /** Most padding (tile area over output area) 'auto' accepts from a tile shape. */
@@ -169,10 +205,11 @@ function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
     if (v && fits(v)) return v;
     throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
   }
-  const cands = AUTO_VARIANTS.map((n) => TILE_VARIANTS[n]).filter(fits);
+  const list = d.transB && !d.transA ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
+  const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
-  const snug = cands.filter((v) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
-  return snug.find((v) => groups(v) >= AUTO_MIN_WORKGROUPS) ?? snug[snug.length - 1] ?? cands[cands.length - 1];
+  const snug = cands.filter(([v]) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
+  return (snug.find(([v, min]) => groups(v) >= min) ?? snug[snug.length - 1] ?? cands[cands.length - 1])[0];
 }
 
 interface HalfCopy {
