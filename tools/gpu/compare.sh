@@ -8,7 +8,9 @@
 #   OUT=DIR bash tools/gpu/compare.sh base|new STEP...     the earlier bundle or this tree's, STEPs:
 #     model    model suite, f32 weights (SISO, MIMO r4; 512/2048/8192, 5 prefills each; 256 decode steps)
 #     batch    batched graph decode, SISO, batches 1/8/32/128; generate serving 32 prompts at once
-#     batch16  the same batches with bfloat16 weights on the device (webgpu-bf16)
+#     batch16  the same batches with bfloat16 weights on the device (webgpu-bf16), and with the
+#              decode GEMV up to 128 rows (webgpu-gemvmax128-bf16: the GEMV reads the packed
+#              weights, the tiled kernel a float32 copy unpacked per op)
 #     profile8k  GPU ms per kernel of an 8192-token prefill
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
 set -uo pipefail
@@ -38,7 +40,7 @@ for stepname in "$@"; do
              --json "$out/model.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     batch) timeout 150 node bench.mjs --suite model --backend webgpu --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 --set serve=32 $ref \
              --json "$out/batch.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
-    batch16) timeout 150 node bench.mjs --suite model --backend webgpu-bf16 --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 $ref \
+    batch16) timeout 150 node bench.mjs --suite model --backend webgpu-bf16 --backend webgpu-gemvmax128-bf16 --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 $ref \
              --json "$out/batch16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile8k) timeout 90 node bench.mjs --suite webgpu-profile --set length=8192 --json "$out/profile8k.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;

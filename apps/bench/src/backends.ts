@@ -34,11 +34,14 @@ export async function loadBackends(): Promise<void> {
     const name = `webgpu-gemv${t}`;
     if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvRowsPerThread: t }), 0);
   }
-  // Batched decode rows above 4 or 16 through the tiled matmul (K split) instead of the decode
-  // GEMV (gemvMaxRows; default 128), for batched-decode comparisons.
-  for (const rows of [4, 16] as const) {
-    const name = `webgpu-gemvmax${rows}`;
-    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvMaxRows: rows }), 0);
+  // Batched decode rows above 4, 16 (the default) or 128 through the tiled matmul (K split)
+  // instead of the decode GEMV (gemvMaxRows), with float32 or bfloat16 weights, for
+  // batched-decode comparisons (tools/gpu/tiles-batch.sh, compare.sh).
+  for (const rows of [4, 16, 128] as const) {
+    for (const suffix of ['', '-bf16']) {
+      const name = `webgpu-gemvmax${rows}${suffix}`;
+      if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvMaxRows: rows }), 0);
+    }
   }
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   if (!listBackends().includes('webgpu-nokick')) registerBackend('webgpu-nokick', () => webgpu.createWebGPUBackend({ name: 'webgpu-nokick', kickDispatches: 0 }), 0);
