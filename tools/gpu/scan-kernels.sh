@@ -30,7 +30,7 @@ for (const v of ["new", "legacy"]) {
 }
 const lines = [];
 for (const [model, ks] of Object.entries(ms)) {
-  lines.push(`${model}: kernel  legacy ms -> new ms (speed-up; m3mixPrep writes x̃ for the legacy kernels only, the new ones form it from zxbcdt)`);
+  lines.push(`${model}: kernel  legacy ms -> new ms (speed-up; m3mixPrep writes x̃, B̃, C̃ for the legacy kernels only, the new ones form them from zxbcdt)`);
   for (const [k, t] of Object.entries(ks)) {
     if (!/^m3(chunk|state|mix)|^total/.test(k)) continue;
     const x = t.legacy && t.new ? (t.legacy / t.new).toFixed(2) + "x" : "";

@@ -15,7 +15,7 @@ let instance: GPU | null = null;
     const { create } = (await import('webgpu')) as { create(flags: string[]): GPU };
     instance = create([]);
     const adapter = await instance.requestAdapter();
-    // Default limits: 8 storage buffers per stage; the fused step kernels bind 11, the chunked mixer 9.
+    // Default limits: 8 storage buffers per stage; the fused step kernels bind 11, the chunked mixer 10.
     const small = await makeBackend({ name: 'webgpu-default-limits', device: await adapter!.requestDevice() });
     const cpu = createCpuBackend({ name: 'cpu-limits-ref' });
     try {

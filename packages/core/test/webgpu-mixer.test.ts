@@ -48,10 +48,11 @@ const SLICED: Config[] = [
 ];
 
 /**
- * P and N multiples of 4: the vec4 scan kernels, which form x̃ = x ⊙ mimo_x from zxbcdt's rows
- * themselves. Several scan chunks (T = 64 / R positions), ranks 1 to 4 (rank 3 spreads a
- * position's rows over staging steps), zxbcdt rows that are whole vec4s (dInProj 56, 72, 120)
- * and rows that are not (75, 47), which are read as scalars.
+ * P and N multiples of 4: the vec4 scan kernels, which form x̃ = x ⊙ mimo_x, B̃ and C̃ from
+ * zxbcdt's rows themselves. Several scan chunks (T = 64 / R positions), ranks 1 to 4 (rank 3
+ * spreads a position's rows over staging steps), zxbcdt rows that are whole vec4s (dInProj 56,
+ * 72, 120) and rows that are not (75, 47), which are read as scalars. MIMO rank 3 (d_state 4)
+ * rotates pairs (n, n + 2) that split a vec4: its B̃ and C̃ come from the prep as tensors.
  */
 const FUSED_X: Config[] = [
   { name: 'SISO P 8, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
@@ -59,6 +60,18 @@ const FUSED_X: Config[] = [
   { name: 'MIMO rank 2, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 8, ngroups: 1, mimoRank: 2, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
   { name: 'MIMO rank 3, rows not of vec4', attrs: { ...base, nheads: 2, headdim: 4, dState: 4, ngroups: 1, mimoRank: 3, isMimo: true, numRopeAngles: 1, complex: true, isOutprojNorm: false } },
   { name: 'MIMO rank 4, P 12, rows of vec4', attrs: { ...base, nheads: 2, headdim: 12, dState: 8, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
+];
+
+/**
+ * B̃ and C̃ formed in the vec4 scan kernels: 2 groups (the row of rank r, group h / (H/G)), a vec4
+ * half rotated (the angles end inside it: SISO pairs (2j, 2j+1), MIMO pairs (j, j + N/2)),
+ * without rotation, and MIMO rows read as scalars (dInProj 95, 108, 177, 90).
+ */
+const FUSED_BC: Config[] = [
+  { name: 'SISO, 2 groups, d_state 12, 3 angles, rows not of vec4', attrs: { ...base, nheads: 4, headdim: 4, dState: 12, ngroups: 2, mimoRank: 1, isMimo: false, numRopeAngles: 3, complex: true, isOutprojNorm: false } },
+  { name: 'MIMO rank 2, d_state 16, 6 angles, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 16, ngroups: 1, mimoRank: 2, isMimo: true, numRopeAngles: 6, complex: true, isOutprojNorm: true } },
+  { name: 'MIMO rank 2, 2 groups, d_state 16, 5 angles, rows not of vec4', attrs: { ...base, nheads: 4, headdim: 4, dState: 16, ngroups: 2, mimoRank: 2, isMimo: true, numRopeAngles: 5, complex: true, isOutprojNorm: false } },
+  { name: 'MIMO rank 4, no rotation', attrs: { ...base, nheads: 2, headdim: 4, dState: 8, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 4, complex: false, isOutprojNorm: false } },
 ];
 
 function values(n: number, seed: number, scale = 1, shift = 0): Float32Array {
@@ -141,13 +154,13 @@ const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...op
     for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} L=${L} ${name}`, g, w);
   };
 
-  for (const c of FUSED_X) {
+  for (const c of [...FUSED_X, ...FUSED_BC]) {
     for (const withState of [false, true]) {
-      it(`chunked, x̃ formed in the scan kernels (b=2, L=150${withState ? ', from a cache' : ''}): ${c.name}`, () => chunked(gpu, c, 150, withState));
+      it(`chunked, x̃, B̃, C̃ formed in the scan kernels (b=2, L=150${withState ? ', from a cache' : ''}): ${c.name}`, () => chunked(gpu, c, 150, withState));
     }
   }
 
-  it('chunked on the scalar scan kernels, which read a materialised x̃ (b=2, L=150, from a cache): MIMO rank 2', async () => {
+  it('chunked on the scalar scan kernels, which read a materialised x̃, B̃, C̃ (b=2, L=150, from a cache): MIMO rank 2', async () => {
     const legacy = await makeBackend({ name: 'webgpu-mixer-legacy-scan' });
     ops.useLegacyScanKernels(legacy);
     try {

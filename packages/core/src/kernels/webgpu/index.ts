@@ -59,7 +59,7 @@ export const webgpuKernels = [
   {
     kernelName: 'mamba3MixerChunked',
     backendName: 'webgpu',
-    supports: storageBuffers(9),
+    supports: storageBuffers(10),
     kernelFunc: ({ inputs, attrs, backend }) => mamba3MixerChunked(gpuOf(backend, 'mamba3MixerChunked'), inputs.zxbcdt, params(inputs), state(inputs) ?? null, attrs),
   } satisfies Mixer,
   {

@@ -6,6 +6,7 @@ import { MIXER_PARAM_KEYS } from '../../ops/mamba3/mixer-types.js';
 import type { MixerDims, ParamLayout } from './mamba3-mixer.wgsl.js';
 import { mixerStepWgsl, stepSharedBytes, stepSlices } from './mamba3-mixer-step.wgsl.js';
 import { ANGLE_CHUNK, mixerAngleScanWgsl, mixerAngleSumsWgsl, mixerPostWgsl, mixerPrepWgsl, mixerSections } from './mamba3-mixer.wgsl.js';
+import type { BCSource } from './mamba3-scan.js';
 import { buf, chunkScanCore, scanDims, tiledScan } from './mamba3-scan.js';
 
 /** What the fused mixer kernels return (the backend interface's MixerKernelOutputs). */
@@ -57,10 +58,12 @@ function packParams(rt: Runtime, p: KernelInputs<Mamba3MixerParams>): Packed {
   if (hit && hit.sources.every((s, i) => s === sources[i])) return hit;
   const layout = {} as Record<(typeof PARAM_ORDER)[number], number>;
   let total = 0;
+  // Each parameter starts on a vec4 boundary: the chunk scan kernels read the norm weights and
+  // biases as vec4 when they form B̃ and C̃ (BCRows).
   PARAM_ORDER.forEach((k) => {
     const t = p[k] as KernelTensor | undefined;
     layout[k] = t ? total : -1;
-    total += t ? t.size : 0;
+    total += t ? Math.ceil(t.size / 4) * 4 : 0;
   });
   const buffer = rt.createCacheBuffer('mamba3MixerStep', total * 4);
   for (const k of PARAM_ORDER) {
@@ -132,10 +135,12 @@ export function mamba3MixerStep(
 
 /**
  * The whole mixer over a sequence: angles (a two-pass running sum), a per-position prep kernel,
- * the three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k and v are
- * buffer copies of the last position. 7 dispatches (+2 for MIMO with a cache) instead of the
- * composite's ~60. The vec4 scan kernels and the output kernel read x from zxbcdt and scale it
- * by mimo_x themselves; only the scalar scan kernels get x̃ [b, L, R, H, P] from the prep kernel.
+ * the three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k is written
+ * by the prep, v is a buffer copy of the last position. 7 dispatches (+2 for MIMO with a cache)
+ * instead of the composite's ~60. The vec4 scan kernels form x̃ = x ⊙ mimo_x, B̃ and C̃ from
+ * zxbcdt themselves (the prep gives them the 1/RMS of each B and C row), and the output kernel
+ * forms x̃ too; only the scalar scan kernels get x̃, B̃, C̃ [b, L, R, H, ·] from the prep kernel
+ * (and the vec4 ones B̃, C̃ for MIMO rotations whose halves split vec4s).
  */
 export function mamba3MixerChunked(
   gpu: WebGPUBackend,
@@ -150,7 +155,6 @@ export function mamba3MixerChunked(
   const [b, L] = zxbcdt.shape;
   const { H, P, N, R, A } = d;
   const dIn = zxbcdt.shape[2];
-  const OX = mixerSections(d).OX;
   const packed = packParams(rt, params);
   const l = packed.layout;
   const zx = buf(zxbcdt);
@@ -172,17 +176,28 @@ export function mamba3MixerChunked(
   } else {
     rt.clear(angle.buffer, b * H * A * 4);
   }
+  const sec = mixerSections(d);
   const positions = b * L;
-  const Bt = rt.alloc(op, positions * R * H * N * 4, 'float32');
-  const Ct = rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const tiled = tiledScan(rt, P, N);
+  // B̃ and C̃ as tensors only for the scalar scan kernels, and for MIMO rotations whose halves
+  // split vec4s: the vec4 kernels otherwise form them from zxbcdt's rows (BCRows).
+  const halves = rot && d.isMimo;
+  const bcRows = tiled && (!halves || (N % 8 === 0 && A <= N / 2));
+  const Bt = bcRows ? null : rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const Ct = bcRows ? null : rt.alloc(op, positions * R * H * N * 4, 'float32');
+  const rms = bcRows ? rt.alloc(op, positions * R * d.G * 2 * 4, 'float32') : null;
   // x̃ = x ⊙ mimo_x as a tensor only for the scalar scan kernels: the vec4 ones form it from zxbcdt.
-  const xt = tiledScan(rt, P, N) ? null : rt.alloc(op, positions * R * H * P * 4, 'float32');
+  const xt = tiled ? null : rt.alloc(op, positions * R * H * P * 4, 'float32');
   const adt = rt.alloc(op, positions * H * 4, 'float32');
   const dt = rt.alloc(op, positions * H * 4, 'float32');
   const trap = rt.alloc(op, positions * H * 4, 'float32');
-  const prepBindings = [zx, packed.buffer, Bt.buffer, Ct.buffer, ...(xt ? [xt.buffer] : []), adt.buffer, dt.buffer, trap.buffer, ...(theta ? [theta.buffer] : []), seq];
-  rt.dispatch(`m3mixPrep/${tag}/${+!!xt}`, () => mixerPrepWgsl(d, l, !!xt, gpu.wgsl), prepBindings, rt.grid(positions));
-  if (theta) rt.release(theta);
+  // Cache out: k = B̃ (written by the prep) and v = raw x at each row's last position.
+  const k = rt.alloc(op, b * R * H * N * 4, 'float32');
+  const bcOuts = Bt && Ct ? [Bt.buffer, Ct.buffer] : [rms!.buffer];
+  const prepBindings = [zx, packed.buffer, ...bcOuts, ...(xt ? [xt.buffer] : []), adt.buffer, dt.buffer, trap.buffer, k.buffer, ...(theta ? [theta.buffer] : []), seq];
+  const bcMode = bcRows ? 'rows' : 'store';
+  // θ stays until the scan is done: with 'rows' the vec4 kernels rotate B̃ and C̃ by it themselves.
+  rt.dispatch(`m3mixPrep/${tag}/${+!!xt}${bcMode}`, () => mixerPrepWgsl(d, l, !!xt, bcMode, gpu.wgsl), prepBindings, rt.grid(positions));
 
   // The cache carried in: ṽ_r = v ⊙ mimo_x[:, r] (a reshape for SISO).
   let initialV: GPUStorage | null = null;
@@ -194,27 +209,39 @@ export function mamba3MixerChunked(
     initialV = gpu.binary('mul', v4, m4, [b, R, H, P]) as GPUStorage;
     rt.release(mx);
   }
+  const bc: BCSource | null = rms
+    ? {
+        form: {
+          B: sec.OB,
+          C: sec.OC,
+          weightB: l.BNormWeight,
+          weightC: l.CNormWeight,
+          biasB: l.BBias,
+          biasC: l.CBias,
+          G: d.G,
+          A,
+          rotate: rot ? (d.isMimo ? 'halves' : 'pairs') : null,
+        },
+        prm: packed.buffer,
+        rms: rms.buffer,
+        theta: theta ? theta.buffer : null,
+      }
+    : null;
   const scan = chunkScanCore(rt, op, scanDims(b, L, R, H, P, N), {
-    C: Ct.buffer,
-    B: Bt.buffer,
-    ...(xt ? { x: xt.buffer } : { x: zx, xRows: { stride: dIn, offset: OX, scale: d.isMimo ? buf(params.mimoX!) : null } }),
+    C: Ct ? Ct.buffer : null,
+    B: Bt ? Bt.buffer : null,
+    ...(xt ? { x: xt.buffer } : { x: zx, xRows: { stride: dIn, offset: sec.OX, scale: d.isMimo ? buf(params.mimoX!) : null, bc } }),
     adt: adt.buffer,
     dt: dt.buffer,
     trap: trap.buffer,
     ...(state ? { initialSsm: buf(state.ssm), initialK: buf(state.k), initialV: initialV ? initialV.buffer : buf(state.v) } : {}),
   });
-  if (initialV) rt.release(initialV);
+  for (const t of [initialV, Bt, Ct, rms, theta, xt, adt, dt, trap]) if (t) rt.release(t);
 
   const y = rt.alloc(op, positions * H * P * 4, 'float32');
   rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, y.buffer, seq], rt.grid(positions * H));
-  // Cache out: k = B̃ and v = raw x at each row's last position.
-  const k = rt.alloc(op, b * R * H * N * 4, 'float32');
   const v = rt.alloc(op, b * H * P * 4, 'float32');
-  for (let bi = 0; bi < b; bi++) {
-    const last = bi * L + L - 1;
-    rt.copy(Bt.buffer, k.buffer, bi * R * H * N * 4, R * H * N * 4, last * R * H * N * 4);
-    rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, (last * dIn + OX) * 4);
-  }
-  for (const t of [Bt, Ct, adt, dt, trap, scan.y, ...(xt ? [xt] : [])]) rt.release(t);
+  for (let bi = 0; bi < b; bi++) rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, ((bi * L + L - 1) * dIn + sec.OX) * 4);
+  rt.release(scan.y);
   return { y, angle, ssm: scan.finalSsm, k, v };
 }

@@ -153,23 +153,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /**
  * Chunked mixer, dispatch 3: everything per position before the scan. One workgroup of 256 per
  * position (b·L of them): DT, A·DT, λ -> dt, adt, trap [b, L, H]; B̃, C̃ (RMSNorm over N per
- * (r, g), weight, per-head bias, rotation by theta) -> [b, L, R, H, N]; with `xt`,
+ * (r, g), weight, per-head bias, rotation by theta); kOut [b, R, H, N] = B̃ at each batch row's
+ * last position (the cache's k). B̃ and C̃ [b, L, R, H, N] are stored only with `bc` = 'store'
+ * (the scalar scan kernels, and shapes the vec4 ones cannot form them for); with 'rows' the prep
+ * stores only rms [b·L, R·G, 2] (1/RMS of each B and C row) and the vec4 scan kernels form B̃, C̃
+ * themselves with this kernel's f32 operations (BCRows in mamba3-scan-rows.wgsl.ts). With `xt`,
  * x̃ = x ⊙ mimo_x -> [b, L, R, H, P] (only the scalar scan kernels need it: the vec4 ones form x̃
- * from zxbcdt themselves, see XRows in mamba3-scan-tiled.wgsl.ts).
+ * from zxbcdt themselves).
  */
-export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, xt: boolean, w: WgslLib): string {
+export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, xt: boolean, bc: 'store' | 'rows', w: WgslLib): string {
   const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
   const s = mixerSections(d);
   const rot = d.complex && A > 0;
+  const store = bc === 'store';
   const RG2 = 2 * R * G;
   // Invocations per B/C row in the RMS sums: a power of two, at most 16, all rows in one workgroup of 256.
   const tpr = Math.max(1, Math.min(16, 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(256 / RG2))))));
-  const outs = ['Bt', 'Ct', ...(xt ? ['xt'] : []), 'adtOut', 'dtOut', 'trapOut'];
+  const outs = [...(store ? ['Bt', 'Ct'] : ['rms']), ...(xt ? ['xt'] : []), 'adtOut', 'dtOut', 'trapOut', 'kOut'];
   // Which θ index and partner rotate element n (-1: not rotated), and whether n is the pair's first.
   const pairOf = d.isMimo
     ? `if (n < A) { i = i32(n); partner = n + ${N / 2}u; first = true; } else if (n >= ${N / 2}u && n < ${N / 2}u + A) { i = i32(n - ${N / 2}u); partner = n - ${N / 2}u; first = false; }`
     : `if (n < 2u * A) { i = i32(n / 2u); partner = n ^ 1u; first = (n & 1u) == 0u; }`;
+  // The C side of the B̃/C̃ loop, only where C̃ is stored.
+  const ifC = (code: string) => (store ? code : '');
   return /* wgsl */ `${COMMON}
 const H = ${H}u; const P = ${P}u; const N = ${N}u; const G = ${G}u; const R = ${R}u; const A = ${A}u;
 @group(0) @binding(0) var<storage, read> zx: array<f32>;
@@ -211,14 +218,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var ss = 0.0;
     for (var j = 0u; j < ${tpr}u; j++) { ss += part[tid * ${tpr}u + j]; }
     rr[tid] = 1.0 / sqrt(ss / ${N}.0 + ${f32(d.eps)});
+    ${store ? '' : `rms[pos * ${RG2}u + tid] = rr[tid];`}
   }
   workgroupBarrier();
+  ${
+    xt
+      ? `for (var e = tid; e < R * H * P; e += 256u) {
+    let hp = e % (H * P);
+    let r = e / (H * P);
+    xt[pos * R * H * P + e] = ${xTilde(d, o, s, 'row', 'r', 'hp / P', 'hp % P')};
+  }`
+      : ''
+  }
+  let last = pos % seq.L == seq.L - 1u;
+  ${store ? '' : 'if (!last) { return; }'}
   for (var e = tid; e < R * H * N; e += 256u) {
     let n = e % N;
     let h = (e / N) % H;
     let r = e / (H * N);
     var bv = normed(row, ${s.OB}u, 0u, r, h, n);
-    var cv = normed(row, ${s.OC}u, 1u, r, h, n);
+    ${ifC(`var cv = normed(row, ${s.OC}u, 1u, r, h, n);`)}
     ${
       rot
         ? `var i = -1;
@@ -230,22 +249,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let cs = cos(th);
       let sn = sin(th);
       let bp = normed(row, ${s.OB}u, 0u, r, h, partner);
-      let cp = normed(row, ${s.OC}u, 1u, r, h, partner);
-      if (first) { bv = bv * cs - bp * sn; cv = cv * cs - cp * sn; } else { bv = bp * sn + bv * cs; cv = cp * sn + cv * cs; }
+      ${ifC(`let cp = normed(row, ${s.OC}u, 1u, r, h, partner);`)}
+      if (first) { bv = bv * cs - bp * sn; ${ifC('cv = cv * cs - cp * sn;')} } else { bv = bp * sn + bv * cs; ${ifC('cv = cp * sn + cv * cs;')} }
     }`
         : ''
     }
-    Bt[pos * R * H * N + e] = bv;
-    Ct[pos * R * H * N + e] = cv;
-  }
-  ${
-    xt
-      ? `for (var e = tid; e < R * H * P; e += 256u) {
-    let hp = e % (H * P);
-    let r = e / (H * P);
-    xt[pos * R * H * P + e] = ${xTilde(d, o, s, 'row', 'r', 'hp / P', 'hp % P')};
-  }`
-      : ''
+    ${ifC('Bt[pos * R * H * N + e] = bv; Ct[pos * R * H * N + e] = cv;')}
+    if (last) { kOut[(pos / seq.L) * R * H * N + e] = bv; }
   }
 }`;
 }

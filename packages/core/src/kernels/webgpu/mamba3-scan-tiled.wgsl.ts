@@ -19,8 +19,10 @@
  *   C, B: [b, L, R, H, N4]   x, y: [b, L, R, H, P4]   adt, dt, trap: [b, L, H]
  *   states: [b, H, nc, P, N4]   decay: [b, H, nc]   initialSsm, finalSsm: [b, H, P, N4]
  *   initialK: [b, R, H, N4]   initialV: [b, R, H, P] (scalar)
- * x may instead come from the mixer's zxbcdt rows (XRows below).
+ * x, B and C may instead be formed from the mixer's zxbcdt rows (mamba3-scan-rows.wgsl.ts).
  */
+import type { XRows } from './mamba3-scan-rows.wgsl.js';
+import { rowBindings, rowSourceWgsl } from './mamba3-scan-rows.wgsl.js';
 import { CHUNK_COORDS, CHUNK_ROWS, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
 
 const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
@@ -28,50 +30,6 @@ const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) =>
 ${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `var<private> ${n}: u32;`).join('\n')}
 var<private> N4: u32;
 var<private> P4: u32;`;
-
-/**
- * Where the chunk kernels read x̃ [b, L, R, H, P] from when it is not a buffer of that layout: the
- * mixer's zxbcdt [b·L, stride], x at `offset` of each position's row (shared by its R ranks),
- * times scale [H, R, P4] (mimo_x) when `scaled`. x̃_r = x ⊙ mimo_x[:, r] is then formed where
- * it is staged (the same f32 multiply a separate pass would store), so no [b, L, R, H, P]
- * tensor is written by the mixer's prep and read back by both kernels and its output pass.
- */
-export interface XRows {
-  stride: number;
-  offset: number;
-  scaled: boolean;
-}
-
-/** A pipeline-key fragment for an x source. */
-export function xSourceKey(rows: XRows | null): string {
-  return rows ? `z${rows.stride}+${rows.offset}${rows.scaled ? 's' : ''}` : 'x';
-}
-
-/**
- * x's binding (and the scale's, at `binding + 1`) and xAt4(i, p4): row i's vec4 p4 of x̃. Needs
- * the chunk coordinates (CHUNK_ROWS). Rows whose stride is not a multiple of 4 floats are not
- * vec4-aligned: those are read as 4 scalars.
- */
-function xSourceWgsl(rows: XRows | null, binding: number): string {
-  if (!rows) {
-    return `@group(0) @binding(${binding}) var<storage, read> x: array<vec4<f32>>;
-fn xAt4(i: u32, p4: u32) -> vec4<f32> { return x[x4(i, p4)]; }`;
-  }
-  const vec = rows.stride % 4 === 0 && rows.offset % 4 === 0;
-  const load = vec
-    ? `x[(t * ${rows.stride}u + ${rows.offset}u) / 4u + h * P4 + p4]`
-    : `vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u])`;
-  return `@group(0) @binding(${binding}) var<storage, read> x: array<${vec ? 'vec4<f32>' : 'f32'}>;
-${rows.scaled ? `@group(0) @binding(${binding + 1}) var<storage, read> xScale: array<vec4<f32>>;` : ''}
-fn xAt4(i: u32, p4: u32) -> vec4<f32> {
-  let t = bi * L + c * T + i / R;
-  ${vec ? '' : `let e = t * ${rows.stride}u + ${rows.offset}u + h * P + p4 * 4u;`}
-  return ${load}${rows.scaled ? ' * xScale[(h * R + i % R) * P4 + p4]' : ''};
-}`;
-}
-
-/** Bindings an x source takes. */
-const xBindings = (rows: XRows | null) => (rows?.scaled ? 2 : 1);
 
 const LOAD_DIMS = `${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `${n} = dims.${n};`).join(' ')} N4 = N / 4u; P4 = P / 4u;`;
 
@@ -146,17 +104,16 @@ ${extra}`;
 const MAIN = '@compute @workgroup_size(16, 16)\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32)';
 
 /**
- * Grid (P/64·N/64 tiles, chunk, b·H): states[c][p, n] = Σ_i wState_t(i) · x̃[i, p] · B[i, n].
- * Bindings: adt, dt, trap, x (and xScale), B, states, decay, dims.
+ * Grid (P/64·N/64 tiles, chunk, b·H): states[c][p, n] = Σ_i wState_t(i) · x̃[i, p] · B̃[i, n].
+ * Bindings: adt, dt, trap, the row source (x̃, B̃: rowSourceWgsl), states, decay, dims.
  */
 export function chunkStateTiledWgsl(R: number, rows: XRows | null): string {
-  const at = 3 + xBindings(rows);
-  return /* wgsl */ `${dimsDecl(at + 3)}
-${HEAD(`@group(0) @binding(${at}) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(${at + 1}) var<storage, read_write> states: array<vec4<f32>>;
-@group(0) @binding(${at + 2}) var<storage, read_write> decay: array<f32>;`)}
+  const at = 3 + rowBindings(rows, false);
+  return /* wgsl */ `${dimsDecl(at + 2)}
+${HEAD(`@group(0) @binding(${at}) var<storage, read_write> states: array<vec4<f32>>;
+@group(0) @binding(${at + 1}) var<storage, read_write> decay: array<f32>;`)}
 ${addressing(R)}
-${xSourceWgsl(rows, 3)}
+${rowSourceWgsl(rows, false, 3)}
 var<workgroup> wState: array<f32, 64>;
 ${MAIN} {
   let tx = lid.x;
@@ -172,7 +129,7 @@ ${MAIN} {
   ${ACC('acc')}
   for (var i0 = 0u; i0 < dims.TR; i0 += 16u) {
     ${stageRow('As', 'valid(i0 + k) && p0 + q * 4u < P', 'xAt4(i0 + k, p0 / 4u + q) * wState[(i0 + k) / R]')}
-    ${stageRow('Bs', 'valid(i0 + k) && n0 + q * 4u < N', 'B[bn4(i0 + k, n0 / 4u + q)]')}
+    ${stageRow('Bs', 'valid(i0 + k) && n0 + q * 4u < N', 'bAt4(i0 + k, n0 / 4u + q)')}
     workgroupBarrier();
     for (var k = 0u; k < 16u; k++) {
       let a = As[k * 16u + ty];
@@ -190,18 +147,16 @@ ${MAIN} {
 }
 
 /**
- * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C_i·B_j)·x̃_j + exp(cumA_t)·C_i·S_enteringᵀ.
- * Bindings: adt, dt, trap, C, B, x (and xScale), states, y, dims.
+ * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ.
+ * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims.
  */
 export function chunkOutputTiledWgsl(R: number, rows: XRows | null): string {
-  const at = 5 + xBindings(rows);
+  const at = 3 + rowBindings(rows, true);
   return /* wgsl */ `${dimsDecl(at + 2)}
-${HEAD(`@group(0) @binding(3) var<storage, read> C: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
+${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> y: array<vec4<f32>>;`)}
 ${addressing(R)}
-${xSourceWgsl(rows, 5)}
+${rowSourceWgsl(rows, true, 3)}
 var<workgroup> Ss: array<vec4<f32>, 256>;
 /** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
 fn maskW(i: u32, j: u32) -> f32 {
@@ -227,8 +182,8 @@ ${MAIN} {
   ${ACC('g')}
   ${ACC('acc')}
   for (var n0 = 0u; n0 < dims.N; n0 += 16u) {
-    ${stageK('As', 0, 'valid(m) && n0 + kq * 4u < N', 'C[bn4(m, n0 / 4u + kq)]')}
-    ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'B[bn4(m, n0 / 4u + kq)]')}
+    ${stageK('As', 0, 'valid(m) && n0 + kq * 4u < N', 'cAt4(m, n0 / 4u + kq)')}
+    ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'bAt4(m, n0 / 4u + kq)')}
     ${stageK('Ss', 128, 'p0 + m < P && n0 + kq * 4u < N', 'states[(sBase + p0 + m) * N4 + n0 / 4u + kq]')}
     workgroupBarrier();
     if (needG) {

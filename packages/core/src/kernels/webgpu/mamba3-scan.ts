@@ -4,8 +4,9 @@ import { UnsupportedError } from '@mamba3/tensor';
 import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
 import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
-import type { XRows } from './mamba3-scan-tiled.wgsl.js';
-import { chunkOutputTiledWgsl, chunkStateTiledWgsl, statePassTiledWgsl, xSourceKey } from './mamba3-scan-tiled.wgsl.js';
+import type { BCRows, XRows } from './mamba3-scan-rows.wgsl.js';
+import { rowsKey } from './mamba3-scan-rows.wgsl.js';
+import { chunkOutputTiledWgsl, chunkStateTiledWgsl, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
 
 /** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
 export function buf(x: KernelTensor): GPUBuffer {
@@ -35,18 +36,30 @@ function checkGrid(rt: Runtime, op: string, dims: Record<string, number>): void 
 
 /** Buffers of the chunked scan's inputs (layouts as in mamba3-scan.wgsl.ts). */
 export interface ScanBuffers {
-  C: GPUBuffer;
-  B: GPUBuffer;
+  /** C̃ and B̃, or null when `xRows.bc` forms them. */
+  C: GPUBuffer | null;
+  B: GPUBuffer | null;
   /** x̃, or with `xRows` the rows it is formed from. */
   x: GPUBuffer;
-  /** x's rows and mimo_x [H, R, P] (null: x̃ = x), for the vec4 kernels only (see XRows). */
-  xRows?: Omit<XRows, 'scaled'> & { scale: GPUBuffer | null };
+  /**
+   * x's rows and mimo_x [H, R, P] (null: x̃ = x), and B̃'s and C̃'s form with the buffers it reads
+   * (mamba3-scan-rows.wgsl.ts), for the vec4 kernels only.
+   */
+  xRows?: Omit<XRows, 'scaled' | 'bc'> & { scale: GPUBuffer | null; bc: BCSource | null };
   adt: GPUBuffer;
   dt: GPUBuffer;
   trap: GPUBuffer;
   initialSsm?: GPUBuffer;
   initialK?: GPUBuffer;
   initialV?: GPUBuffer;
+}
+
+/** B̃ and C̃ formed from zxbcdt's rows: how (BCRows), the packed parameters, rms and θ (null without rotation). */
+export interface BCSource {
+  form: BCRows;
+  prm: GPUBuffer;
+  rms: GPUBuffer;
+  theta: GPUBuffer | null;
 }
 
 /** Runtimes told to run the scalar chunked-scan kernels (before/after timings of issue 16). */
@@ -71,9 +84,16 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   const tiled = tiledScan(rt, P, N);
   const xr = i.xRows;
   if (xr && !tiled) throw new Error(`webgpu ${op}: x from zxbcdt rows needs the vec4 scan kernels (P ${P}, N ${N})`);
-  const rows: XRows | null = xr ? { stride: xr.stride, offset: xr.offset, scaled: xr.scale !== null } : null;
-  const xs = [i.x, ...(xr?.scale ? [xr.scale] : [])];
-  const xKey = xSourceKey(rows);
+  const rows: XRows | null = xr ? { stride: xr.stride, offset: xr.offset, scaled: xr.scale !== null, bc: xr.bc?.form ?? null } : null;
+  const bc = xr?.bc;
+  if (!bc && !(i.B && i.C)) throw new Error(`webgpu ${op}: no B̃ and C̃ (neither buffers nor their rows)`);
+  // The row source's bindings, in rowSourceWgsl's order.
+  const source = (withC: boolean): GPUBuffer[] => [
+    i.x,
+    ...(xr?.scale ? [xr.scale] : []),
+    ...(bc ? [bc.prm, bc.rms, ...(bc.theta ? [bc.theta] : [])] : [...(withC ? [i.C!] : []), i.B!]),
+  ];
+  const xKey = rowsKey(rows);
   checkGrid(rt, op, { 'chunks (seqlen / chunk)': nc, 'batch·nheads': b * H });
   const y = rt.alloc(op, b * L * R * H * P * 4, 'float32');
   const finalSsm = rt.alloc(op, b * H * P * N * 4, 'float32');
@@ -83,7 +103,8 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   const tiles = Math.ceil(P / 64) * Math.ceil(N / 64);
   const scalars = [i.adt, i.dt, i.trap];
   const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows)] as const) : (['m3chunkState', chunkStateWgsl] as const);
-  rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...xs, i.B, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
+  const stateSource = tiled ? source(false) : [i.x, i.B!];
+  rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...stateSource, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
   const hasSsm = !!i.initialSsm;
   const hasKV = !!(i.initialK && i.initialV);
   const extra = [...(i.initialSsm ? [i.initialSsm] : []), ...(hasKV ? [i.dt, i.trap, i.initialK!, i.initialV!] : [])];
@@ -91,7 +112,8 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
   else rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 256), b * H]);
   const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
-  rt.dispatch(outKernel[0], outKernel[1], [...scalars, i.C, i.B, ...xs, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
+  const outSource = tiled ? source(true) : [i.C!, i.B!, i.x];
+  rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
   rt.release(decay);
   return { y, finalSsm };
