@@ -24,7 +24,7 @@ log="$out/run.log"
 q() { grep -v '^Warning' | tr '\r' '\n' | grep -v '^model \|^\(train\)\[' ; }
 if [[ $part == anchors ]]; then
   timeout 200 python3 .gpu/anchors/perf_ref.py .gpu/ref > "$out/perf_ref.json" 2> "$out/perf_ref.err"; echo "perf_ref rc $?" | tee -a "$log"
-  timeout 120 python3 .gpu/anchors/decode_ref.py .gpu/ref > "$out/decode_ref.json" 2> "$out/decode_ref.err"; echo "decode_ref rc $?" | tee -a "$log"
+  timeout 240 python3 .gpu/anchors/decode_ref.py .gpu/ref > "$out/decode_ref.json" 2> "$out/decode_ref.err"; echo "decode_ref rc $?" | tee -a "$log"
   cat "$out/perf_ref.json" "$out/decode_ref.json" | tee -a "$log"
   cp "$out/perf_ref.json" "$out/decode_ref.json" /tmp/
   exit 0
@@ -32,7 +32,9 @@ fi
 rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf .gpu/m3.tgz -C /tmp/m3 || exit 1
 [[ $part == base ]] && { tar xzf .gpu/base/bench.tgz -C /tmp/m3 || exit 1; }
 cd /tmp/m3 || exit 1
-ref=""; [[ -f /tmp/perf_ref.json ]] && ref="--set reference=/tmp/perf_ref.json,/tmp/decode_ref.json"
+# The anchors' JSON that exists and is not empty (a timed-out script writes nothing).
+refs=""; for f in /tmp/perf_ref.json /tmp/decode_ref.json; do [[ -s $f ]] && refs="$refs,$f"; done
+ref=""; [[ -n $refs ]] && ref="--set reference=${refs#,}"
 for stepname in "$@"; do
   echo "== $stepname ($part) $(date -u +%T)" | tee -a "$log"
   case $stepname in

@@ -54,6 +54,15 @@ export async function loadBackends(): Promise<void> {
       return be;
     }, 0);
   }
+  // B̃ and C̃ stored by the mixer's prep kernel instead of formed in the scan kernels.
+  if (!listBackends().includes('webgpu-bc-stored')) {
+    const { useStoredBC } = await import('@mamba3/core');
+    registerBackend('webgpu-bc-stored', async () => {
+      const be = await webgpu.createWebGPUBackend({ name: 'webgpu-bc-stored' });
+      useStoredBC(be);
+      return be;
+    }, 0);
+  }
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }

@@ -30,6 +30,7 @@ export type { MixerState } from './cache.js';
 export { MixerCache } from './cache.js';
 export { causalConv1d, causalConv1dStep } from './conv.js';
 export { useLegacyScanKernels } from './kernels/webgpu/mamba3-scan.js';
+export { useStoredBC } from './kernels/webgpu/mamba3-mixer.js';
 export type { ConvResult } from './conv.js';
 export type { ConvSiluInputs, ConvSiluResult, ConvSiluAttrs } from './conv-silu.js';
 export { causalConv1dSilu } from './conv-silu.js';

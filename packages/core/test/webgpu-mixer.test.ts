@@ -156,7 +156,9 @@ const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...op
 
   for (const c of [...FUSED_X, ...FUSED_BC]) {
     for (const withState of [false, true]) {
-      it(`chunked, x̃, B̃, C̃ formed in the scan kernels (b=2, L=150${withState ? ', from a cache' : ''}): ${c.name}`, () => chunked(gpu, c, 150, withState));
+      // B̃ and C̃ are formed in the scan kernels too unless the config is rotated MIMO (stored by the prep).
+      const bc = c.attrs.isMimo && c.attrs.complex ? 'B̃, C̃ stored' : 'B̃, C̃ formed';
+      it(`chunked, x̃ formed in the scan kernels, ${bc} (b=2, L=150${withState ? ', from a cache' : ''}): ${c.name}`, () => chunked(gpu, c, 150, withState));
     }
   }
 
@@ -167,6 +169,16 @@ const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...op
       await chunked(legacy, FUSED_X[2], 150, true);
     } finally {
       legacy.dispose();
+    }
+  });
+
+  it('chunked with B̃ and C̃ stored by the prep kernel for the vec4 scan kernels (useStoredBC; b=2, L=150, from a cache): MIMO rank 2, SISO', async () => {
+    const stored = await makeBackend({ name: 'webgpu-mixer-stored-bc' });
+    ops.useStoredBC(stored);
+    try {
+      for (const c of [FUSED_X[2], FUSED_X[0]]) await chunked(stored, c, 150, true);
+    } finally {
+      stored.dispose();
     }
   });
 

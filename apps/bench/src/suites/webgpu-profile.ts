@@ -4,7 +4,7 @@
  * kernel. The pass boundaries add a little to each dispatch; the shares are what to read.
  */
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
-import { useLegacyScanKernels } from '@mamba3/core';
+import { useLegacyScanKernels, useStoredBC } from '@mamba3/core';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { Rng, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteResult } from '../suite.js';
@@ -20,6 +20,8 @@ export const webgpuProfileSuite: Suite = {
     const be = await createWebGPUBackend({ name: 'webgpu-profile' });
     // --set scan=legacy: the earlier scalar chunked-scan kernels (before/after, tools/gpu/scan-kernels.sh).
     if (opts.settings.scan === 'legacy') useLegacyScanKernels(be);
+    // --set bc=stored: B̃ and C̃ stored by the mixer's prep kernel, not formed in the scan kernels.
+    if (opts.settings.bc === 'stored') useStoredBC(be);
     const rows: Row[] = [];
     const L = Number(opts.settings.length ?? (opts.quick ? 128 : 8192));
     // --set batch=B: B sequences (the prefill is [B, L], the decode step B tokens).

@@ -75,6 +75,30 @@ function packParams(rt: Runtime, p: KernelInputs<Mamba3MixerParams>): Packed {
   return packed;
 }
 
+/** Runtimes told to store B̃ and C̃ from the prep kernel (see `useStoredBC`). */
+const storedBC = new WeakSet<Runtime>();
+
+/**
+ * Makes `backend`'s chunked mixer store B̃ and C̃ [b·L, R, H, N] from its prep kernel for the scan
+ * to read, as before the vec4 kernels formed them from zxbcdt's rows (the results are the same
+ * bits); for side-by-side timings.
+ */
+export function useStoredBC(backend: WebGPUBackend): void {
+  storedBC.add(backend.runtime);
+}
+
+/**
+ * Whether the prep kernel stores B̃ and C̃ for the vec4 scan kernels instead of their forming
+ * them from zxbcdt's rows: when told to (`useStoredBC`), and for rotated MIMO, whose pairs (j,
+ * j + N/2) make every vec4 read its partner's row and take 4 cos and 4 sin. On an H200 (130M
+ * MIMO r4, 8192 tokens, tools/gpu/bc-source.sh) forming them took m3chunkOutput from 28.7 to 41.6
+ * GPU ms and the prefill from 127.0 to 132.3; for SISO (pairs within a vec4) forming them saves
+ * 0.6 ms of 73.9.
+ */
+function storeBC(rt: Runtime, d: MixerDims, rotated: boolean): boolean {
+  return storedBC.has(rt) || (rotated && d.isMimo);
+}
+
 /** Everything the mixer kernels bake in, as a pipeline-key fragment (cheap: runs every decode step). */
 function dimsKey(d: MixerDims): string {
   return `${d.H}/${d.P}/${d.N}/${d.G}/${d.R}/${d.A}/${+d.isMimo}${+d.complex}${+d.outNorm}/${d.AFloor}/${d.eps}`;
@@ -139,8 +163,8 @@ export function mamba3MixerStep(
  * by the prep, v is a buffer copy of the last position. 7 dispatches (+2 for MIMO with a cache)
  * instead of the composite's ~60. The vec4 scan kernels form x̃ = x ⊙ mimo_x, B̃ and C̃ from
  * zxbcdt themselves (the prep gives them the 1/RMS of each B and C row), and the output kernel
- * forms x̃ too; only the scalar scan kernels get x̃, B̃, C̃ [b, L, R, H, ·] from the prep kernel
- * (and the vec4 ones B̃, C̃ for MIMO rotations whose halves split vec4s).
+ * forms x̃ too; only the scalar scan kernels get x̃, B̃, C̃ [b, L, R, H, ·] from the prep kernel,
+ * and the vec4 ones B̃, C̃ for rotated MIMO (see `storeBC`).
  */
 export function mamba3MixerChunked(
   gpu: WebGPUBackend,
@@ -179,10 +203,7 @@ export function mamba3MixerChunked(
   const sec = mixerSections(d);
   const positions = b * L;
   const tiled = tiledScan(rt, P, N);
-  // B̃ and C̃ as tensors only for the scalar scan kernels, and for MIMO rotations whose halves
-  // split vec4s: the vec4 kernels otherwise form them from zxbcdt's rows (BCRows).
-  const halves = rot && d.isMimo;
-  const bcRows = tiled && (!halves || (N % 8 === 0 && A <= N / 2));
+  const bcRows = tiled && !storeBC(rt, d, rot);
   const Bt = bcRows ? null : rt.alloc(op, positions * R * H * N * 4, 'float32');
   const Ct = bcRows ? null : rt.alloc(op, positions * R * H * N * 4, 'float32');
   const rms = bcRows ? rt.alloc(op, positions * R * d.G * 2 * 4, 'float32') : null;
@@ -220,7 +241,7 @@ export function mamba3MixerChunked(
           biasC: l.CBias,
           G: d.G,
           A,
-          rotate: rot ? (d.isMimo ? 'halves' : 'pairs') : null,
+          rotate: rot,
         },
         prm: packed.buffer,
         rms: rms.buffer,

@@ -28,9 +28,9 @@ export interface XRows {
 /**
  * B̃ and C̃ from zxbcdt's rows, as the prep formed them: the B (C) row of rank r and group g at
  * zxbcdt offset `B` (`C`) + (r·G + g)·N, times its 1/RMS (rms), times the norm weight, plus the
- * bias of head h and rank r, then rotated by θ: SISO pairs (2j, 2j+1) (`pairs`), MIMO pairs
- * (j, j + N/2) (`halves`, needs N/2 a multiple of 4 so that a vec4 and its partner each lie in one
- * half), angle j < A only. Weight and bias offsets are into prm, multiples of 4.
+ * bias of head h and rank r, then (`rotate`) rotated by θ in pairs (2j, 2j+1), angle j < A only:
+ * the SISO rotation, whose pairs lie within a vec4 (MIMO's pairs (j, j + N/2) do not: the mixer
+ * stores rotated MIMO B̃ and C̃ instead). Weight and bias offsets are into prm, multiples of 4.
  */
 export interface BCRows {
   B: number;
@@ -41,14 +41,14 @@ export interface BCRows {
   biasC: number;
   G: number;
   A: number;
-  rotate: 'pairs' | 'halves' | null;
+  rotate: boolean;
 }
 
 /** A pipeline-key fragment for a source. */
 export function rowsKey(rows: XRows | null): string {
   if (!rows) return 'x';
   const bc = rows.bc;
-  const bcKey = bc ? `/bc${bc.B}+${bc.C}+${bc.weightB}+${bc.weightC}+${bc.biasB}+${bc.biasC}+${bc.G}+${bc.A}${bc.rotate ?? ''}` : '';
+  const bcKey = bc ? `/bc${bc.B}+${bc.C}+${bc.weightB}+${bc.weightC}+${bc.biasB}+${bc.biasC}+${bc.G}+${bc.A}${bc.rotate ? 'r' : ''}` : '';
   return `z${rows.stride}+${rows.offset}${rows.scaled ? 's' : ''}${bcKey}`;
 }
 
@@ -116,7 +116,7 @@ function formWgsl(bc: BCRows, S: number, withC: boolean): string {
 }`;
     const angle = (j: string) => `theta[(t * H + h) * ${bc.A}u + ${j}]`;
     let body: string;
-    if (bc.rotate === 'pairs') {
+    if (bc.rotate) {
       // Pairs (x, y) and (z, w): angles 2·n4 and 2·n4 + 1.
       body = `var o = v;
   ${[0, 1]
@@ -131,22 +131,6 @@ function formWgsl(bc: BCRows, S: number, withC: boolean): string {
   }`;
     })
     .join('\n  ')}
-  return o;`;
-    } else if (bc.rotate === 'halves') {
-      // v's elements j0..j0+3 of its half pair with the partner vec4's same elements in the other half.
-      body = `let lo = n4 < N4 / 2u;
-  let j0 = select(n4 - N4 / 2u, n4, lo) * 4u;
-  if (j0 >= ${bc.A}u) { return v; }
-  let p = ${m}Norm4(t, r, select(n4 - N4 / 2u, n4 + N4 / 2u, lo));
-  var o = v;
-  ${COMP.map(
-    (x, k) => `if (j0 + ${k}u < ${bc.A}u) {
-    let th = ${angle(`j0 + ${k}u`)};
-    let cs = cos(th);
-    let sn = sin(th);
-    if (lo) { o.${x} = v.${x} * cs - p.${x} * sn; } else { o.${x} = p.${x} * sn + v.${x} * cs; }
-  }`,
-  ).join('\n  ')}
   return o;`;
     } else {
       body = 'return v;';
