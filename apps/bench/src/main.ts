@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SuiteResult } from './suite.js';
+import { SettingError } from './suite.js';
 import { suites } from './suites/index.js';
 import { appendMarkdown } from './markdown.js';
 import { availableBackends, resolveBackendNames } from './backends.js';
@@ -36,7 +37,13 @@ if (!values.backend?.length) console.log(`backends: ${backends.join(', ')} (all 
 const results: SuiteResult[] = [];
 for (const s of chosen) {
   console.log(`\n== ${s.name}: ${s.summary}`);
-  results.push(await s.run({ backends, quick: values.quick ?? false, settings }));
+  try {
+    results.push(await s.run({ backends, quick: values.quick ?? false, settings }));
+  } catch (err) {
+    if (!(err instanceof SettingError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
 }
 if (values.json) {
   writeFileSync(values.json, JSON.stringify(results, null, 2));

@@ -30,3 +30,17 @@ export interface MachineInfo {
   cpu: string;
   cores: number;
 }
+
+/** A `--set` value that is not what the suite can use; main prints its message and exits with 2. */
+export class SettingError extends Error {
+  override name = 'SettingError';
+}
+
+/** `--set key=N`: a whole number of at least `min`, or `fallback` when the key is not set. */
+export function countSetting(settings: Readonly<Record<string, string>>, key: string, fallback: number, min = 0): number {
+  const raw = settings[key];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new SettingError(`bench: --set ${key}=${raw} is not a whole number of ${min} or more; pass e.g. --set ${key}=${Math.max(min, fallback)}`);
+  return n;
+}

@@ -45,7 +45,7 @@ export interface RuntimeOptions {
   /**
    * Most rows of an x·Wᵀ product (batched decode) that take the decode GEMV (default 16); more
    * rows take the register-tiled matmul, its K split over workgroups when the output alone gives
-   * too few.
+   * too few. Fused decode products (norm, residual) of up to 4 rows take the GEMV whatever it is.
    */
   gemvMaxRows?: number;
   /**

@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import type { Backend, Tensor } from '@mamba3/tensor';
 import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
+import { countSetting } from '../suite.js';
 import { machineInfo } from '../machine.js';
 import { loadBackends, weightDTypeOf } from '../backends.js';
 import { writeSvgPlot } from '../svg.js';
@@ -344,7 +345,7 @@ async function measureModel(
       rows.push({ backend: backend.name, model: name, context: `batch ${batch}`, 'graph decode tok/s': Math.round(r.tokPerS), 'graph GPU ms/step': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(3) });
       console.log(`  ${backend.name} ${name} batch ${batch}: graph decode ${Math.round(r.tokPerS)} tok/s (all sequences)${r.gpuMs === null ? '' : `, GPU ${r.gpuMs.toFixed(3)} ms/step`}`);
     }
-    const serve = Number(settingsNow.serve ?? 0);
+    const serve = countSetting(settingsNow, 'serve', 0);
     if (serve > 0) {
       const r = await serveBatch(model, serve, decodeSteps, rng);
       rows.push({ backend: backend.name, model: name, context: `generate ${serve} prompts`, 'generate tok/s': Math.round(r.tokPerS), 'generate decode tok/s': Math.round(r.decodeTokPerS) });
@@ -423,10 +424,12 @@ export const modelSuite: Suite = {
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     await loadBackends();
     const lengths = (opts.settings.lengths ?? (opts.quick ? '64,256' : '512,2048,8192')).split(',').map(Number);
-    const decodeSteps = Number(opts.settings.decodeSteps ?? (opts.quick ? 8 : 64));
+    const decodeSteps = countSetting(opts.settings, 'decodeSteps', opts.quick ? 8 : 64, 1);
     // --set batches=1,8,32,128: batched greedy decode through a step graph per batch size.
     const batches = opts.settings.batches ? opts.settings.batches.split(',').map(Number) : [];
-    const prefillRuns = Number(opts.settings.prefillRuns ?? 0);
+    const prefillRuns = countSetting(opts.settings, 'prefillRuns', 0);
+    // --set serve=B: checked here, read per model (measureModel).
+    countSetting(opts.settings, 'serve', 0);
     settingsNow = opts.settings;
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];

@@ -14,6 +14,7 @@ import type { WebGPUBackend } from '@mamba3/backend-webgpu';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { createWebGPUBackend, MATMUL_TILE_VARIANTS } from '@mamba3/backend-webgpu';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
+import { countSetting } from '../suite.js';
 import { machineInfo } from '../machine.js';
 
 /** The primitive ops and core's fused Mamba-3 ops in one namespace. */
@@ -125,7 +126,7 @@ async function sweepMatmul(settings: Readonly<Record<string, string>>, quick: bo
   const decode = shapes === 'decode';
   const names = tiles === 'all' ? ['auto', 'legacy', '64', '128', ...Object.keys(MATMUL_TILE_VARIANTS)] : ['auto', ...tiles.split(',').filter((t) => t !== 'auto')];
   if (decode && !names.includes('auto-tiled')) names.splice(1, 0, 'auto-tiled');
-  const rounds = Math.max(1, Number(settings.rounds ?? 1));
+  const rounds = countSetting(settings, 'rounds', 1, 1);
   const cases = decode
     ? decodeBatchCases()
     : shapes === 'usual'

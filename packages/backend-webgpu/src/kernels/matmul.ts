@@ -26,9 +26,9 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   const M = outShape[r - 2];
   const N = outShape[r - 1];
   const K = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-  // x·Wᵀ for up to 128 rows against a 2-D weight (decode, batched decode): the bandwidth-bound
-  // GEMV of gemv.ts (the tiled kernels give such thin products too few workgroups). The opt-in
-  // shader-f16 path keeps its own kernels below.
+  // x·Wᵀ for up to gemvMaxRows rows (default 16) against a 2-D weight (decode, small batches):
+  // the bandwidth-bound GEMV of gemv.ts. More rows take the tiled kernel with K split (regTiled).
+  // The opt-in shader-f16 path keeps its own kernels below.
   if (transB && !transA && b.shape.length === 2 && !rt.f16 && K > 0 && N > 0 && a.size / K <= rt.gemvMaxRows) {
     const out = decodeGemv(rt, a, b, a.size / K);
     if (out) return out;
@@ -109,8 +109,8 @@ function splitK(groups: number, slices: number): number {
 }
 
 /**
- * rmsNorm(x)·Wᵀ + residual as one GEMV for decode-sized inputs (at most 4 rows, float32, W
- * [N, K]); null otherwise (the op layer runs the composite).
+ * rmsNorm(x)·Wᵀ + residual as one GEMV for decode-sized inputs (float32, W [N, K], up to
+ * gemvMaxRows rows, and up to 4 whatever it is); null otherwise (the op layer runs the composite).
  */
 export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, eps: number, r: KernelTensor | null): GPUStorage | null {
   const K = w.shape[1];
@@ -179,10 +179,10 @@ function legacyTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out
  * with the most workgroups that wastes little, else the smallest. From the sweeps
  * (tools/gpu/matmul-sweep.sh, tools/gpu/tiles-batch.sh, BENCHMARKS.md): big tiles win even at a
  * few hundred workgroups. For x·Wᵀ (both operands read along K, the model's projections) 128×128
- * tiles with the k-steps unrolled led every prefill product on an H200 (in_proj 22.1 / 26.6 /
- * 31.6 TFLOP/s at 512 / 2048 / 8192 rows against 20.6 / 24.8 / 28.8 for 128×64; out_proj at 8192
- * 30.2 against 27.9), also at 96 and 108 workgroups; for a transposed A (weight gradients)
- * 128×64 stays ahead (26.6 against 18.3).
+ * tiles with the k-steps unrolled led in_proj at every length on an H200 (22.1 / 26.6 / 31.6
+ * TFLOP/s at 512 / 2048 / 8192 rows against 20.6 / 24.8 / 28.8 for 128×64) and out_proj at 8192
+ * (30.2 against 27.9), and came within 1% of the best at out_proj 2048 (96 workgroups); for a
+ * transposed A (weight gradients) 128×64 stays ahead (26.6 against 18.3).
  */
 const AUTO_VARIANTS: readonly (readonly [string, number])[] = [
   ['128x64x8-8x8', 132],
