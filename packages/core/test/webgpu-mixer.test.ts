@@ -52,11 +52,10 @@ const SLICED: Config[] = [
  * themselves (and B̃, C̃ unless the config is rotated MIMO, whose B̃ and C̃ the prep stores).
  * Several scan chunks (T = 64 / R positions), ranks 1 to 4 (rank 3 spreads a position's rows over
  * staging steps), zxbcdt rows that are whole vec4s (dInProj 56, 72, 120) and rows that are not
- * (75, 47), which are read as scalars.
+ * (47 here; SISO's in FUSED_BC), which are read as scalars.
  */
 const FUSED_X: Config[] = [
   { name: 'SISO P 8, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
-  { name: 'SISO P 8, rows not of vec4', attrs: { ...base, nheads: 3, headdim: 8, dState: 8, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 2, complex: true, isOutprojNorm: false } },
   { name: 'MIMO rank 2, rows of vec4', attrs: { ...base, nheads: 2, headdim: 8, dState: 8, ngroups: 1, mimoRank: 2, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
   { name: 'MIMO rank 3, rows not of vec4', attrs: { ...base, nheads: 2, headdim: 4, dState: 4, ngroups: 1, mimoRank: 3, isMimo: true, numRopeAngles: 1, complex: true, isOutprojNorm: false } },
   { name: 'MIMO rank 4, P 12, rows of vec4', attrs: { ...base, nheads: 2, headdim: 12, dState: 8, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 2, complex: true, isOutprojNorm: true } },
@@ -165,7 +164,7 @@ const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...op
     const legacy = await makeBackend({ name: 'webgpu-mixer-legacy-scan' });
     ops.useLegacyScanKernels(legacy);
     try {
-      await chunked(legacy, FUSED_X[2], 150, true);
+      await chunked(legacy, FUSED_X[1], 150, true);
     } finally {
       legacy.dispose();
     }
