@@ -17,52 +17,36 @@ export async function loadBackends(): Promise<void> {
   await import('@mamba3/backend-cpu');
   const webgpu = await import('@mamba3/backend-webgpu');
   const { listBackends, registerBackend } = await import('@mamba3/tensor');
+  const { useLegacyScanKernels, useStoredBC } = await import('@mamba3/core');
+  type WebGPUOptions = NonNullable<Parameters<typeof webgpu.createWebGPUBackend>[0]>;
+  /** A WebGPU instance named `name` with `opts` (and `then` applied to it), once. */
+  const variant = (name: string, opts: Omit<WebGPUOptions, 'name'> = {}, then?: (be: Awaited<ReturnType<typeof webgpu.createWebGPUBackend>>) => void) => {
+    if (listBackends().includes(name)) return;
+    registerBackend(name, async () => {
+      const be = await webgpu.createWebGPUBackend({ name, ...opts });
+      then?.(be);
+      return be;
+    }, 0);
+  };
   // WebGPU instances under the names of the weight dtypes the model suite loads on them
   // (`weightDTypeOf`): 16-bit weights on the device, unpacked in the shaders.
-  for (const name of Object.keys(DTYPE_SUFFIXES).map((s) => `webgpu${s}`)) {
-    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name }), 0);
-  }
+  for (const s of Object.keys(DTYPE_SUFFIXES)) variant(`webgpu${s}`);
   // The earlier matmul kernels ('legacy'), and any register-tile variants named in
   // MAMBA3_MATMUL_TILES (comma list), for side-by-side model runs (tools/gpu/matmul-sweep.sh).
-  for (const tile of ['legacy', ...(process.env.MAMBA3_MATMUL_TILES?.split(',').filter(Boolean) ?? [])]) {
-    const name = `webgpu-mm-${tile}`;
-    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, matmulTile: tile }), 0);
-  }
+  for (const tile of ['legacy', ...(process.env.MAMBA3_MATMUL_TILES?.split(',').filter(Boolean) ?? [])]) variant(`webgpu-mm-${tile}`, { matmulTile: tile });
   // The decode GEMV with 1 or 4 output rows per thread for batched chunks (default 2), for
   // batched-decode comparisons (tools/gpu/prefill-host.sh).
-  for (const t of [1, 4] as const) {
-    const name = `webgpu-gemv${t}`;
-    if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvRowsPerThread: t }), 0);
-  }
+  for (const t of [1, 4] as const) variant(`webgpu-gemv${t}`, { gemvRowsPerThread: t });
   // Batched decode rows above 4, 16 (the default) or 128 through the tiled matmul (K split)
   // instead of the decode GEMV (gemvMaxRows), with float32 or bfloat16 weights, for
   // batched-decode comparisons (tools/gpu/tiles-batch.sh, compare.sh).
-  for (const rows of [4, 16, 128] as const) {
-    for (const suffix of ['', '-bf16']) {
-      const name = `webgpu-gemvmax${rows}${suffix}`;
-      if (!listBackends().includes(name)) registerBackend(name, () => webgpu.createWebGPUBackend({ name, gemvMaxRows: rows }), 0);
-    }
-  }
+  for (const rows of [4, 16, 128] as const) for (const suffix of ['', '-bf16']) variant(`webgpu-gemvmax${rows}${suffix}`, { gemvMaxRows: rows });
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
-  if (!listBackends().includes('webgpu-nokick')) registerBackend('webgpu-nokick', () => webgpu.createWebGPUBackend({ name: 'webgpu-nokick', kickDispatches: 0 }), 0);
+  variant('webgpu-nokick', { kickDispatches: 0 });
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).
-  if (!listBackends().includes('webgpu-scan-legacy')) {
-    const { useLegacyScanKernels } = await import('@mamba3/core');
-    registerBackend('webgpu-scan-legacy', async () => {
-      const be = await webgpu.createWebGPUBackend({ name: 'webgpu-scan-legacy' });
-      useLegacyScanKernels(be);
-      return be;
-    }, 0);
-  }
-  // B̃ and C̃ stored by the mixer's prep kernel instead of formed in the scan kernels.
-  if (!listBackends().includes('webgpu-bc-stored')) {
-    const { useStoredBC } = await import('@mamba3/core');
-    registerBackend('webgpu-bc-stored', async () => {
-      const be = await webgpu.createWebGPUBackend({ name: 'webgpu-bc-stored' });
-      useStoredBC(be);
-      return be;
-    }, 0);
-  }
+  variant('webgpu-scan-legacy', {}, useLegacyScanKernels);
+  // B̃ and C̃ stored by the mixer's prep kernel instead of formed in the scan kernels (tools/gpu/bc-source.sh).
+  variant('webgpu-bc-stored', {}, useStoredBC);
   await import('@mamba3/backend-tfjs');
   await import('@mamba3/backend-wasm');
 }
