@@ -58,24 +58,30 @@ function vecRows(rows: XRows): boolean {
   return offsets.every((o) => o % 4 === 0);
 }
 
-/** Bindings a source takes (`withC`: the kernel reads C̃). */
-export function rowBindings(rows: XRows | null, withC: boolean): number {
-  if (!rows?.bc) return 1 + (rows?.scaled ? 1 : 0) + (withC ? 2 : 1);
-  return 1 + (rows.scaled ? 1 : 0) + 2 + (rows.bc.rotate ? 1 : 0);
+/**
+ * The source's storage bindings as [name, element type], in order: x or zxbcdt, mimo_x; then C̃
+ * (when `withC`, the kernel reads C̃) and B̃, or prm, rms and θ.
+ */
+function sourceBindings(rows: XRows | null, withC: boolean): [string, string][] {
+  const vec = rows ? vecRows(rows) : true;
+  const out: [string, string][] = [['x', vec ? 'vec4<f32>' : 'f32']];
+  if (rows?.scaled) out.push(['xScale', 'vec4<f32>']);
+  const bc = rows?.bc;
+  if (bc) out.push(['prm', 'vec4<f32>'], ['rms', 'f32'], ...(bc.rotate ? [['theta', 'f32'] as [string, string]] : []));
+  else out.push(...(withC ? [['C', 'vec4<f32>'] as [string, string]] : []), ['B', 'vec4<f32>']);
+  return out;
 }
 
-/**
- * The source's bindings from `binding` on (in this order: x or zxbcdt, mimo_x; then C̃ (when
- * `withC`) and B̃, or prm, rms and θ) and its xAt4, bAt4 (and cAt4).
- */
+/** Bindings a source takes (`withC`: the kernel reads C̃). */
+export function rowBindings(rows: XRows | null, withC: boolean): number {
+  return sourceBindings(rows, withC).length;
+}
+
+/** The source's bindings (see `sourceBindings`) from `binding` on, and its xAt4, bAt4 (and cAt4). */
 export function rowSourceWgsl(rows: XRows | null, withC: boolean, binding: number): string {
-  let next = binding;
-  const bind = (name: string, type: string) => `@group(0) @binding(${next++}) var<storage, read> ${name}: array<${type}>;`;
+  const decls = sourceBindings(rows, withC).map(([name, type], i) => `@group(0) @binding(${binding + i}) var<storage, read> ${name}: array<${type}>;`);
   const vec = rows ? vecRows(rows) : true;
-  const decls = [bind('x', vec ? 'vec4<f32>' : 'f32'), rows?.scaled ? bind('xScale', 'vec4<f32>') : ''];
   const bc = rows?.bc;
-  if (bc) decls.push(bind('prm', 'vec4<f32>'), bind('rms', 'f32'), bc.rotate ? bind('theta', 'f32') : '');
-  else decls.push(withC ? bind('C', 'vec4<f32>') : '', bind('B', 'vec4<f32>'));
   const x = rows
     ? `/** Position of chunk row i. */
 fn rowAt(i: u32) -> u32 { return bi * L + c * T + i / R; }
@@ -90,7 +96,7 @@ fn xAt4(i: u32, p4: u32) -> vec4<f32> {
       ? formWgsl(bc, rows.stride, withC)
       : `${withC ? 'fn cAt4(i: u32, n4: u32) -> vec4<f32> { return C[bn4(i, n4)]; }' : ''}
 fn bAt4(i: u32, n4: u32) -> vec4<f32> { return B[bn4(i, n4)]; }`;
-  return `${decls.filter((d) => d).join('\n')}
+  return `${decls.join('\n')}
 ${x}
 ${bcFns}`;
 }
