@@ -243,6 +243,30 @@ describe('device acquisition errors (no GPU needed)', () => {
     ops.dispose([x, ints, ct]);
   });
 
+  it('split arg-reductions of long rows: ties across chunks go to the first index, two dispatches', async () => {
+    // A 50280-token vocabulary (25 chunks of 2048 a row). Row 0 holds its max at 30001 and 9000,
+    // row 1 at 45000 only; row 2's min ties at 2047 and 2048, the first chunk boundary.
+    const V = 50280;
+    const rows = [new Float32Array(V).fill(-1), new Float32Array(V).fill(-1), new Float32Array(V).fill(1)];
+    rows[0][30001] = rows[0][9000] = 5;
+    rows[1][45000] = 7;
+    rows[1][2] = 6.5;
+    rows[2][2048] = rows[2][2047] = -4;
+    const flat = new Float32Array(3 * V);
+    rows.forEach((r, i) => flat.set(r, i * V));
+    const x = ops.tensor(flat, [3, V], { backend: be });
+    const d0 = be.stats().dispatches;
+    const maxIds = ops.argMax(x, 1);
+    expect(be.stats().dispatches - d0).toBe(2);
+    expect(Array.from(await maxIds.data())).toEqual([9000, 45000, 0]);
+    expect(Array.from(await ops.argMin(x, 1).data())).toEqual([0, 0, 2047]);
+    // Along a middle axis ([1, V, 3]: stride 3), the same answers.
+    const y = ops.reshape(ops.transpose(x, [1, 0]), [1, V, 3]);
+    expect(Array.from(await ops.argMax(y, 1).data())).toEqual([9000, 45000, 0]);
+    expect(Array.from(await ops.argMin(y, 1).data())).toEqual([0, 0, 2047]);
+    ops.dispose([x, maxIds, y]);
+  });
+
   it('scatterAdd with many rows (atomic path, float32 and int32) matches float64 sums', async () => {
     const rng = new ops.Rng(31);
     const [J, D, inner] = [500, 37, 5];

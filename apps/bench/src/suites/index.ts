@@ -6,6 +6,7 @@ import { tokenizerSuite } from './tokenizer.js';
 import { wasmSuite } from './wasm.js';
 import { webgpuKernelsSuite } from './webgpu-kernels.js';
 import { webgpuProfileSuite } from './webgpu-profile.js';
+import { decodePartsSuite } from './decode-parts.js';
 
 /** Every suite; add new ones here. */
-export const suites: Suite[] = [mixerSuite, modelSuite, tfjsSuite, tokenizerSuite, wasmSuite, webgpuKernelsSuite, webgpuProfileSuite];
+export const suites: Suite[] = [decodePartsSuite, mixerSuite, modelSuite, tfjsSuite, tokenizerSuite, wasmSuite, webgpuKernelsSuite, webgpuProfileSuite];

@@ -4,7 +4,7 @@ import { collapse, stridesOf, wgslType } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import { fill } from './elementwise.js';
 import type { ReduceLayout } from './reduce.wgsl.js';
-import { argReduceWgsl, CUMSUM_CHUNK, cumsumChunkedWgsl, cumsumChunkSumsWgsl, cumsumWgsl, RED_WG, reduceLayoutValues, reduceWgsl } from './reduce.wgsl.js';
+import { argReduceSplitWgsl, argReduceWgsl, CUMSUM_CHUNK, cumsumChunkedWgsl, cumsumChunkSumsWgsl, cumsumWgsl, RED_WG, reduceLayoutValues, reduceWgsl } from './reduce.wgsl.js';
 import { buf, groupsFor } from './util.js';
 
 /** Below this many elements per output, one invocation per output beats a workgroup each. */
@@ -13,6 +13,9 @@ const PER_WORKGROUP_MIN = 64;
 const SPLIT_MAX_OUTPUTS = 64;
 const SPLIT_MIN_R = 1 << 16;
 const SPLIT_CHUNK = 1 << 14;
+/** Arg-reductions over rows at least this long take the two-pass split, ARG_CHUNK positions a workgroup. */
+const ARG_SPLIT_MIN = 8192;
+const ARG_CHUNK = 2048;
 
 export function reduce(rt: Runtime, op: ReduceOp, x: KernelTensor, axes: readonly number[], outShape: Shape): GPUStorage {
   const t = wgslType(x.dtype);
@@ -52,6 +55,17 @@ export function argReduce(rt: Runtime, op: ArgReduceOp, x: KernelTensor, axis: n
   const [outer, D, inner] = around(x.shape, axis);
   const nOut = sizeOf(outShape);
   const out = rt.alloc(op, nOut * 4, 'int32');
+  if (D >= ARG_SPLIT_MIN) {
+    const S = Math.ceil(D / ARG_CHUNK);
+    const dims = `${op}/${t}/${outer}/${D}/${inner}/${S}`;
+    const pv = rt.alloc(op, nOut * S * 4, x.dtype);
+    const pi = rt.alloc(op, nOut * S * 4, 'int32');
+    rt.dispatch(`${op}Chunks/${dims}`, () => argReduceSplitWgsl(op, t, 'chunks', outer, D, inner, S, ARG_CHUNK), [buf(x), pv.buffer, pi.buffer], rt.grid(nOut * S));
+    rt.dispatch(`${op}Partials/${dims}`, () => argReduceSplitWgsl(op, t, 'partials', outer, D, inner, S, ARG_CHUNK), [pv.buffer, pi.buffer, out.buffer], rt.grid(nOut));
+    rt.release(pv);
+    rt.release(pi);
+    return out;
+  }
   const perWg = D >= PER_WORKGROUP_MIN;
   const key = `${op}/${t}/${+perWg}/${outer}/${D}/${inner}`;
   rt.dispatch(key, () => argReduceWgsl(op, t, outer, D, inner, perWg), [buf(x), out.buffer], rt.grid(perWg ? nOut : groupsFor(nOut, RED_WG)));

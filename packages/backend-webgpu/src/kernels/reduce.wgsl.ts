@@ -173,6 +173,74 @@ fn main(${COMPUTE_BUILTINS}) {
 }`;
 }
 
+/**
+ * Split arg-reduction of long rows, x viewed as [outer, D, inner]: pass 1 ('chunks') gives each
+ * output S workgroups, each over `chunk` consecutive positions of D, and writes its (value,
+ * index) to [nOut, S] partials; pass 2 ('partials') reduces each output's S pairs. Both keep the
+ * first index among equal values, so the result is the single pass's. One workgroup scanning a
+ * 50k vocabulary alone took ~130 µs of an H200 decode step.
+ */
+export function argReduceSplitWgsl(op: ArgReduceOp, t: WgslType, pass: 'chunks' | 'partials', outer: number, D: number, inner: number, S: number, chunk: number): string {
+  const better = op === 'argmax' ? '>' : '<';
+  const nOut = outer * inner;
+  const pairTree = `
+  rv[lid3.x] = best;
+  ri[lid3.x] = bi;
+  workgroupBarrier();
+  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid3.x < s) {
+      let v = rv[lid3.x + s];
+      let i = ri[lid3.x + s];
+      if (v ${better} rv[lid3.x] || (v == rv[lid3.x] && i < ri[lid3.x])) { rv[lid3.x] = v; ri[lid3.x] = i; }
+    }
+    workgroupBarrier();
+  }`;
+  const shared = `
+var<workgroup> rv: array<${t}, ${RED_WG}>;
+var<workgroup> ri: array<u32, ${RED_WG}>;`;
+  if (pass === 'chunks') {
+    return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> pv: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> pi: array<u32>;${shared}
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= ${nOut * S}u) { return; }
+  let o = g / ${S}u;
+  let k0 = (g % ${S}u) * ${chunk}u;
+  let k1 = min(k0 + ${chunk}u, ${D}u);
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
+  // In order within an invocation, so its first best has the lowest k; lanes past the chunk's end repeat its last element.
+  var bi = min(k0 + lid3.x, k1 - 1u);
+  var best = x[base + bi * ${inner}u];
+  for (var k = k0 + lid3.x + ${RED_WG}u; k < k1; k += ${RED_WG}u) {
+    let v = x[base + k * ${inner}u];
+    if (v ${better} best) { best = v; bi = k; }
+  }${pairTree}
+  if (lid3.x == 0u) { pv[g] = rv[0]; pi[g] = ri[0]; }
+}`;
+  }
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> pv: array<${t}>;
+@group(0) @binding(1) var<storage, read> pi: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<i32>;${shared}
+@compute @workgroup_size(${RED_WG})
+fn main(${COMPUTE_BUILTINS}) {
+  let o = wid.y * nwg.x + wid.x;
+  if (o >= ${nOut}u) { return; }
+  let j0 = min(lid3.x, ${S - 1}u);
+  var best = pv[o * ${S}u + j0];
+  var bi = pi[o * ${S}u + j0];
+  for (var j = lid3.x + ${RED_WG}u; j < ${S}u; j += ${RED_WG}u) {
+    let v = pv[o * ${S}u + j];
+    let i = pi[o * ${S}u + j];
+    if (v ${better} best || (v == best && i < bi)) { best = v; bi = i; }
+  }${pairTree}
+  if (lid3.x == 0u) { out[o] = i32(ri[0]); }
+}`;
+}
+
 /** Sizes from a `Layout` uniform (binding 2): h0 = outer·inner, h1 = D, h2 = inner. */
 export function cumsumWgsl(t: WgslType, exclusive: boolean, reverse: boolean): string {
   const zero = t === 'f32' ? '0.0' : '0';

@@ -407,9 +407,15 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
         await compare('int32 sum', [{ shape: [3, 5], dtype: 'int32', kind: 'int' }], (x) => ops.sum(x, 1));
       });
       it('argMax, argMin', async () => {
-        for (const [shape, axis] of [[[9], 0], [[3, 5], 1], [[3, 5], 0], [[2, 4, 3], 1]] as [Shape, number][]) {
+        // Short rows, rows a workgroup scans, and rows long enough for a backend to split (a vocabulary).
+        for (const [shape, axis] of [[[9], 0], [[3, 5], 1], [[3, 5], 0], [[2, 4, 3], 1], [[2, 300], 1], [[3, 20000], 1], [[2, 9000, 2], 1]] as [Shape, number][]) {
           await compare(`argMax ${JSON.stringify(shape)} ${axis}`, [{ shape, kind: 'distinct' }], (x) => ops.argMax(x, axis));
           await compare(`argMin ${JSON.stringify(shape)} ${axis}`, [{ shape, kind: 'distinct' }], (x) => ops.argMin(x, axis));
+        }
+        // Ties everywhere: the first index of the extreme value wins.
+        for (const shape of [[2, 300], [2, 9000]] as Shape[]) {
+          await compare(`argMax ties ${JSON.stringify(shape)}`, [{ shape, kind: 'small-int' }], (x) => ops.argMax(x, 1));
+          await compare(`argMin ties ${JSON.stringify(shape)}`, [{ shape, kind: 'small-int' }], (x) => ops.argMin(x, 1));
         }
       });
       it('cumsum (inclusive, exclusive, reverse)', async () => {

@@ -1,0 +1,149 @@
+/**
+ * Where a decode step's GPU time goes, measured the way a step runs: each part of the step (the
+ * in_proj GEMVs of all layers, their mixer steps, their out_proj GEMVs, the head) recorded as a
+ * step graph of its own and replayed `runs` times between two GPU timestamps, beside the whole
+ * greedy step graph. webgpu-profile times every dispatch in a pass of its own, which adds a pass
+ * boundary to each; a chain of hundreds of dispatches in one stream does not, so these figures
+ * add up to the step's. Also the host time to queue one run of each graph.
+ */
+import type { Mamba3Config } from '@mamba3/core';
+import { mamba3MixerStep, mixerAttrs, mixerParams, resolveMamba3Config } from '@mamba3/core';
+import type { LmWeights } from '@mamba3/model';
+import type { MambaLMHeadModel } from '@mamba3/model';
+import { mixerOptions, organise, resolveMambaConfig } from '@mamba3/model';
+import type { Backend, StepGraph, Tensor } from '@mamba3/tensor';
+import { argMax, captureStep, fusedLinear, keep, randomNormal, setBackend, tidy } from '@mamba3/tensor';
+import type { Suite, SuiteResult } from '../suite.js';
+import { countSetting } from '../suite.js';
+import { machineInfo } from '../machine.js';
+import { loadBackends, weightDTypeOf } from '../backends.js';
+import { configs, randomModel } from './model.js';
+
+type Row = SuiteResult['rows'][number];
+interface Timer {
+  timeGpu(fn: () => void): Promise<number>;
+  features: ReadonlySet<string>;
+}
+
+/** One part of the step as a graph: its inputs (owned here) and how many dispatches a run makes. */
+interface Part {
+  name: string;
+  make(): StepGraph;
+}
+
+function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: number): Part[] {
+  const be = model.backend;
+  const d = model.config.dModel;
+  const L = w.layers.length;
+  const attrs = mixerAttrs(mc);
+  const rand = (shape: number[]) => keep(tidy(() => randomNormal(shape, { backend: be, seed: shape[1] })));
+  return [
+    {
+      name: `whole greedy step (${L} layers)`,
+      make: () => model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab: model.vocabSize }),
+    },
+    {
+      name: `in_proj GEMV with the block norm, ×${L}`,
+      make: () => captureStep([rand([1, d])], (x) => w.layers.map((l) => fusedIn(l, x, eps)), { own: [0] }),
+    },
+    {
+      name: `Mamba-3 mixer step, ×${L}`,
+      make: () => {
+        const cache = model.allocateInferenceCache(1);
+        const states = cache.layers.map((c) => c.state() as unknown as Record<string, Tensor>);
+        const keys = Object.keys(states[0]);
+        const zx = rand([1, mc.dInProj]);
+        const flat = states.flatMap((s) => keys.map((k) => s[k]));
+        return captureStep(
+          [zx, ...flat],
+          (z, ...st) =>
+            w.layers.flatMap((l, i) => {
+              const s = Object.fromEntries(keys.map((k, j) => [k, st[i * keys.length + j]]));
+              const r = mamba3MixerStep(z, mixerParams(l.mixer), attrs, s as never);
+              return [r.y, ...keys.map((k) => (r.state as unknown as Record<string, Tensor>)[k])];
+            }),
+          {
+            own: [0],
+            feedback: w.layers.flatMap((_, i) => keys.map((_k, j) => [i * (keys.length + 1) + 1 + j, 1 + i * keys.length + j] as const)),
+          },
+        );
+      },
+    },
+    {
+      name: `out_proj GEMV with the residual add, ×${L}`,
+      make: () =>
+        captureStep([rand([1, mc.dInner]), rand([1, d])], (y, res) => w.layers.map((l) => fusedOut(l, y, res)), { own: [0, 1] }),
+    },
+    {
+      name: 'LM head with norm_f, argmax',
+      make: () => captureStep([rand([1, d])], (x) => [argMax(fusedHead(w, x, eps), -1)], { own: [0] }),
+    },
+  ];
+}
+
+const fusedIn = (l: LmWeights['layers'][number], x: Tensor, eps: number) => fusedLinear(x, l.mixer['in_proj.weight'], { norm: { weight: l.norm.weight, eps } });
+const fusedOut = (l: LmWeights['layers'][number], y: Tensor, res: Tensor) => fusedLinear(y, l.mixer['out_proj.weight'], { residual: res });
+const fusedHead = (w: LmWeights, x: Tensor, eps: number) => fusedLinear(x, w.lmHead, { norm: { weight: w.normF.weight, eps } });
+
+export const decodePartsSuite: Suite = {
+  name: 'decode-parts',
+  summary: 'GPU µs of each part of a 130M-class decode step (in_proj, mixer step, out_proj, head), each replayed as a step graph in one stream, beside the whole step',
+  async run(opts) {
+    await loadBackends();
+    const runs = countSetting(opts.settings, 'runs', opts.quick ? 4 : 64, 1);
+    const only = opts.settings.models?.split(',');
+    const rows: Row[] = [];
+    for (const bname of opts.backends) {
+      const backend: Backend = await setBackend(bname);
+      const timer = backend as unknown as Partial<Timer>;
+      if (!timer.timeGpu || !timer.features?.has('timestamp-query')) throw new Error(`decode-parts: backend ${bname} has no GPU timestamps (WebGPU with timestamp-query)`);
+      for (const { name, config } of configs(opts.quick, opts.settings).filter((c) => !only || only.some((o) => c.name.includes(o)))) {
+        const model = await randomModel(config, backend, weightDTypeOf(bname) ?? 'float32');
+        const resolved = resolveMambaConfig(config);
+        const m = mixerOptions(resolved);
+        const mc = resolveMamba3Config(m.options as never);
+        const w = organise(model.params, resolved);
+        for (const part of parts(model, w, mc, resolved.normEpsilon)) {
+          const graph = part.make();
+          try {
+            const stats = (backend as unknown as { stats?: () => { dispatches: number } }).stats;
+            const d0 = stats?.().dispatches ?? 0;
+            graph.run();
+            const dispatches = stats ? stats().dispatches - d0 : null;
+            for (let i = 0; i < 8; i++) graph.run(); // warm-up
+            await backend.sync?.();
+            const gpu: number[] = [];
+            const host: number[] = [];
+            for (let rep = 0; rep < 5; rep++) {
+              let hostMs = 0;
+              gpu.push(
+                await timer.timeGpu!(() => {
+                  const t0 = performance.now();
+                  for (let i = 0; i < runs; i++) graph.run();
+                  hostMs = performance.now() - t0;
+                }),
+              );
+              host.push(hostMs);
+            }
+            gpu.sort((a, b) => a - b);
+            host.sort((a, b) => a - b);
+            const row: Row = { backend: bname, model: name, part: part.name, dispatches, 'GPU µs per run': +((1000 * gpu[2]) / runs).toFixed(2), 'host µs per run': +((1000 * host[2]) / runs).toFixed(1), 'GPU µs per dispatch': dispatches ? +((1000 * gpu[2]) / runs / dispatches).toFixed(2) : null };
+            rows.push(row);
+            console.log(`  ${bname} ${name} ${part.name}: ${row['GPU µs per run']} GPU µs, ${row['host µs per run']} host µs per run`);
+          } finally {
+            graph.dispose();
+          }
+        }
+        model.dispose();
+      }
+    }
+    return {
+      suite: 'decode-parts',
+      machine: machineInfo(),
+      rows,
+      notes: [
+        `Each part is a step graph replayed ${runs} times between two GPU timestamps (median of 5); host µs: the time to queue those runs, per run. The parts' inputs are random; the kernels and shapes are the step's.`,
+      ],
+    };
+  },
+};
