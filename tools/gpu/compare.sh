@@ -12,6 +12,7 @@
 #              decode GEMV up to 128 rows (webgpu-gemvmax128-bf16: the GEMV reads the packed
 #              weights, the tiled kernel a float32 copy unpacked per op)
 #     profile8k  GPU ms per kernel of an 8192-token prefill
+#     decode   graph decode at 512 tokens, SISO and MIMO r4, f32 and bf16 weights (256 steps)
 #     parts    GPU µs of each part of a decode step replayed in one stream (decode-parts), f32 and bf16
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
 set -uo pipefail
@@ -45,6 +46,8 @@ for stepname in "$@"; do
              --json "$out/batch.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     batch16) timeout 150 node bench.mjs --suite model --backend webgpu-bf16 --backend webgpu-gemvmax128-bf16 --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 $ref \
              --json "$out/batch16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    decode) timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-bf16 --set lengths=512 --set decodeSteps=256 $ref \
+             --json "$out/decode.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     parts) timeout 150 node bench.mjs --suite decode-parts --backend webgpu --backend webgpu-bf16 --json "$out/parts.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile8k) timeout 90 node bench.mjs --suite webgpu-profile --set length=8192 --json "$out/profile8k.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;

@@ -53,6 +53,8 @@ export class Runtime {
   private firstError: string | null = null;
   private disposed = false;
   private readonly maxBatch: number;
+  /** While `timeGpu`/`profile` encode: no submits until the timer's own. */
+  private timing = false;
   /** See `RuntimeOptions.kickDispatches`: the first early submit, and the next one (pending dispatches). */
   private readonly kickFirst: number;
   private kickAt: number;
@@ -309,6 +311,8 @@ export class Runtime {
 
   /** Submits when the batch is full, or early to start an idle GPU (see `kickDispatches`). */
   private submitIfDue(): void {
+    // Timed work stays one submission, however long: a mid-stream submit lets host gaps into GPU time.
+    if (this.timing) return;
     const pending = this.stream.pending;
     if (pending >= this.maxBatch) {
       this.flush();
@@ -509,14 +513,13 @@ export class Runtime {
     return this.timer.time(() => this.withoutKicks(fn));
   }
 
-  /** Runs `fn` with early submits off: timed work is one stream, so host gaps are not GPU time. */
+  /** Runs `fn` with early and full-batch submits off: timed work is one stream, so host gaps are not GPU time. */
   private withoutKicks(fn: () => void): void {
-    const at = this.kickAt;
-    this.kickAt = Infinity;
+    this.timing = true;
     try {
       fn();
     } finally {
-      this.kickAt = at;
+      this.timing = false;
     }
   }
 

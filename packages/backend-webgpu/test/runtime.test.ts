@@ -125,7 +125,7 @@ describe('device acquisition errors (no GPU needed)', () => {
     ops.dispose([embed, head, token, ...layers.flatMap((l) => [l.inProj, l.norm, l.ssm])]);
   });
 
-  it('early submits: at 32, 96, 224 queued dispatches while no read waits; none while one does, none while timed, none when off', async () => {
+  it('early submits: at 32, 96, 224 queued dispatches while no read waits; none while one does, none while timed (not even a full batch), none when off', async () => {
     const x = ops.keep(ops.ones([64], { backend: be }));
     const chain = (n: number): Tensor => ops.tidy(() => {
       let y = x;
@@ -150,7 +150,8 @@ describe('device acquisition errors (no GPU needed)', () => {
     z.dispose();
     y.dispose();
     await be.sync();
-    if (be.features.has('timestamp-query')) await be.timeGpu(() => expect(submitsOf(() => chain(100).dispose())).toBe(0));
+    // Timed work is one submission, even past a full batch (512 dispatches).
+    if (be.features.has('timestamp-query')) await be.timeGpu(() => expect(submitsOf(() => chain(600).dispose())).toBe(0));
     const off = await createWebGPUBackend({ kickDispatches: 0 });
     const a = ops.keep(ops.ones([8], { backend: off }));
     const s0 = off.stats().submits;
@@ -265,6 +266,30 @@ describe('device acquisition errors (no GPU needed)', () => {
     expect(Array.from(await ops.argMax(y, 1).data())).toEqual([9000, 45000, 0]);
     expect(Array.from(await ops.argMin(y, 1).data())).toEqual([0, 0, 2047]);
     ops.dispose([x, maxIds, y]);
+  });
+
+  it('split softmax of long rows: chunks of -Infinity count 0, a row of them alone is NaN as unsplit', async () => {
+    // 20000 per row (10 chunks of 2048): row 0 masked (-Infinity) but for its last 3000, row 1 all masked.
+    const D = 20000;
+    const rng = new ops.Rng(5);
+    const v = Array.from({ length: 2 * D }, (_, i) => (i < D - 3000 || i >= D ? -Infinity : rng.normal() * 4));
+    const x = ops.tensor(v, [2, D], { backend: be });
+    const d0 = be.stats().dispatches;
+    const p = ops.softmax(x);
+    expect(be.stats().dispatches - d0).toBe(2);
+    const got = await p.data();
+    const live = v.slice(D - 3000, D);
+    const m = Math.max(...live);
+    const z = live.reduce((a, b) => a + Math.exp(b - m), 0);
+    for (let k = 0; k < D; k++) {
+      const want = k < D - 3000 ? 0 : Math.exp(v[k] - m) / z;
+      expect(Math.abs(got[k] - want), `softmax[0, ${k}]`).toBeLessThan(1e-6 + 1e-5 * want);
+    }
+    expect(Number.isNaN(got[D + 7])).toBe(true);
+    const lg = await ops.logSoftmax(x).data();
+    expect(Math.abs(lg[D - 1] - (v[D - 1] - m - Math.log(z)))).toBeLessThan(1e-4);
+    expect(lg[0]).toBe(-Infinity);
+    ops.dispose([x, p]);
   });
 
   it('scatterAdd with many rows (atomic path, float32 and int32) matches float64 sums', async () => {

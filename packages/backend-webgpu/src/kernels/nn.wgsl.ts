@@ -70,6 +70,55 @@ fn main(${builtins(sg)}) {
 }
 
 /**
+ * Softmax / logSoftmax of long rows (a vocabulary) split over S workgroups of `chunk` elements
+ * each: pass 'stats' writes each chunk's max m_c and Σ exp(x − m_c) to part [rows, S, 2]; pass
+ * 'write' combines its row's S pairs (M = max m_c, Σ = Σ s_c·exp(m_c − M)) and writes its chunk.
+ * A chunk of −∞ only counts 0. One workgroup per 50k-long row took ~100 µs on an H200.
+ */
+export function softmaxSplitWgsl(D: number, log: boolean, S: number, chunk: number, pass: 'stats' | 'write', sg: boolean): string {
+  const head = `${enableSg(sg)}${COMMON}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+${pass === 'stats' ? '@group(0) @binding(1) var<storage, read_write> part: array<f32>;' : `@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;`}
+${ROWS(pass === 'stats' ? 2 : 3)}
+var<workgroup> red: array<f32, ${NN_WG}>;
+@compute @workgroup_size(${NN_WG})
+fn main(${builtins(sg)}) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= rows.n * ${S}u) { return; }
+  let row = g / ${S}u;
+  let base = row * ${D}u;
+  let k0 = (g % ${S}u) * ${chunk}u;
+  let k1 = min(k0 + ${chunk}u, ${D}u);`;
+  if (pass === 'stats') {
+    return /* wgsl */ `${head}
+  var mx = nonfinite(0xff800000u);
+  for (var k = k0 + lid3.x; k < k1; k += ${NN_WG}u) { mx = max(mx, x[base + k]); }
+  ${allReduce('m', 'mx', 'max', sg)}
+  var acc = 0.0;
+  if (m != nonfinite(0xff800000u)) {
+    for (var k = k0 + lid3.x; k < k1; k += ${NN_WG}u) { acc += exp(x[base + k] - m); }
+  }
+  ${allReduce('s', 'acc', 'sum', sg)}
+  if (lid3.x == 0u) { part[2u * g] = m; part[2u * g + 1u] = s; }
+}`;
+  }
+  const write = log ? 'x[base + k] - m - logS' : 'exp(x[base + k] - m) / s';
+  return /* wgsl */ `${head}
+  let p0 = row * ${2 * S}u;
+  var m = nonfinite(0xff800000u);
+  for (var c = 0u; c < ${S}u; c++) { m = max(m, part[p0 + 2u * c]); }
+  var s = 0.0;
+  for (var c = 0u; c < ${S}u; c++) {
+    let mc = part[p0 + 2u * c];
+    if (mc != nonfinite(0xff800000u)) { s += part[p0 + 2u * c + 1u] * exp(mc - m); }
+  }
+  let logS = log(s);
+  for (var k = k0 + lid3.x; k < k1; k += ${NN_WG}u) { out[base + k] = ${write}; }
+}`;
+}
+
+/**
  * Plain (gate = null) or gated RMSNorm over rows of D = groupSize elements; `groups` rows make
  * one row of the original last axis (the weight offset is (row % groups)·D).
  */
