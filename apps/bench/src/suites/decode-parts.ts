@@ -112,15 +112,16 @@ export const decodePartsSuite: Suite = {
         const w = organise(model.params, resolved);
         const side = opts.quick ? 128 : 4096;
         const heater = [0, 1].map((seed) => keep(randomNormal([side, side], { backend, seed })));
-        const heat = () => {
-          for (let i = 0; i < 4; i++) matmul(heater[0], heater[1]).dispose();
+        const heat = (count: number) => {
+          for (let i = 0; i < count; i++) matmul(heater[0], heater[1]).dispose();
         };
         // A second of GPU work first: after the weights' upload the GPU has idled and clocked down,
         // and the first part timed ran at a fraction of the speed of the later ones (call 4).
         for (const t0 = performance.now(); performance.now() - t0 < 1000; ) {
-          heat();
+          heat(4);
           await backend.sync?.();
         }
+        const productMs = await timer.timeGpu!(() => heat(1));
         // --set parts=mixer,whole: only the parts whose names contain one of these.
         const pick = opts.settings.parts?.split(',');
         for (const part of parts(model, w, mc, resolved.normEpsilon).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
@@ -130,14 +131,17 @@ export const decodePartsSuite: Suite = {
             const d0 = stats?.().dispatches ?? 0;
             graph.run();
             const dispatches = stats ? stats().dispatches - d0 : null;
+            const w0 = performance.now();
             for (let i = 0; i < 8; i++) graph.run(); // warm-up
+            const hostPerRun = (performance.now() - w0) / 8;
             await backend.sync?.();
+            // The timed runs are submitted once encoded; the GPU would idle (and clock down) while
+            // the host encodes them, so products of 1.5x that host time in GPU work run first.
+            const products = Math.max(2, Math.ceil((1.5 * runs * hostPerRun) / productMs));
             const gpu: number[] = [];
             const host: number[] = [];
             for (let rep = 0; rep < 5; rep++) {
-              // The timed runs are submitted once encoded; the GPU would idle (and clock down)
-              // while the host encodes them, so products of ~20 ms of GPU work run first.
-              heat();
+              heat(products);
               let hostMs = 0;
               gpu.push(
                 await timer.timeGpu!(() => {
@@ -166,7 +170,7 @@ export const decodePartsSuite: Suite = {
       machine: machineInfo(),
       rows,
       notes: [
-        `Each part is a step graph replayed ${runs} times between two GPU timestamps, in one submission (median of 5), right after four 4096² products that keep the GPU busy (and its clocks up) while the host encodes the runs; host µs: the time to queue those runs, per run. The parts' inputs are random; the kernels and shapes are the step's.`,
+        `Each part is a step graph replayed ${runs} times between two GPU timestamps, in one submission (median of 5), right after 4096² products that keep the GPU busy (and its clocks up) while the host encodes the runs (1.5x the host time of 8 warm-up runs); host µs: the time to queue those runs, per run. The parts' inputs are random; the kernels and shapes are the step's.`,
       ],
     };
   },
