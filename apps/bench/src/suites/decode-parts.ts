@@ -1,10 +1,11 @@
 /**
- * Where a decode step's GPU time goes, measured the way a step runs: each part of the step (the
- * in_proj GEMVs of all layers, their mixer steps, their out_proj GEMVs, the head) recorded as a
- * step graph of its own and replayed `runs` times between two GPU timestamps, beside the whole
- * greedy step graph. webgpu-profile times every dispatch in a pass of its own, which adds a pass
- * boundary to each; a chain of hundreds of dispatches in one stream does not, so these figures
- * add up to the step's. Also the host time to queue one run of each graph.
+ * Where a decode step's GPU time goes: each kind of kernel of the step (the in_proj GEMVs of all
+ * layers, their mixer steps, their out_proj GEMVs, the head) recorded as a step graph of its own
+ * and replayed `runs` times between two GPU timestamps. webgpu-profile times every dispatch in a
+ * pass of its own, which adds a pass boundary to each; these run in one stream, as in a step. The
+ * layers' dispatches of one part do not depend on each other (each reads the part's one input),
+ * where a step's do, so a part's figure is a lower bound of its share of a step; the model suite
+ * times whole steps. Also the host time to queue one run of each graph.
  */
 import type { Mamba3Config } from '@mamba3/core';
 import { mamba3MixerStep, mixerAttrs, mixerParams, resolveMamba3Config } from '@mamba3/core';
@@ -38,10 +39,6 @@ function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: num
   const attrs = mixerAttrs(mc);
   const rand = (shape: number[]) => keep(tidy(() => randomNormal(shape, { backend: be, seed: shape[1] })));
   return [
-    {
-      name: `whole greedy step (${L} layers)`,
-      make: () => model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab: model.vocabSize }),
-    },
     {
       name: `in_proj GEMV with the block norm, ×${L}`,
       make: () => captureStep([rand([1, d])], (x) => w.layers.map((l) => fusedIn(l, x, eps)), { own: [0] }),
@@ -94,7 +91,7 @@ const fusedHead = (w: LmWeights, x: Tensor, eps: number) => fusedLinear(x, w.lmH
 
 export const decodePartsSuite: Suite = {
   name: 'decode-parts',
-  summary: 'GPU µs of each part of a 130M-class decode step (in_proj, mixer step, out_proj, head), each replayed as a step graph in one stream, beside the whole step',
+  summary: 'GPU µs of each part of a 130M-class decode step (in_proj, mixer step, out_proj, head), each replayed as a step graph in one stream',
   async run(opts) {
     await loadBackends();
     const runs = countSetting(opts.settings, 'runs', opts.quick ? 4 : 16, 1);
