@@ -510,11 +510,11 @@ export class Runtime {
 
   /** GPU time in ms of the work `fn` encodes (see `GpuTimer.time`). */
   timeGpu(fn: () => void): Promise<number> {
-    return this.timer.time(() => this.withoutKicks(fn));
+    return this.timer.time(() => this.asOneSubmission(fn));
   }
 
   /** Runs `fn` with early and full-batch submits off: timed work is one stream, so host gaps are not GPU time. */
-  private withoutKicks(fn: () => void): void {
+  private asOneSubmission(fn: () => void): void {
     this.timing = true;
     try {
       fn();
@@ -525,7 +525,7 @@ export class Runtime {
 
   /** GPU time per kernel of the work `fn` encodes (see `GpuTimer.profile`). */
   profile(fn: () => void): Promise<KernelProfile> {
-    return this.timer.profile(() => this.withoutKicks(fn), () => this.throwDeviceErrors('profile'));
+    return this.timer.profile(() => this.asOneSubmission(fn), () => this.throwDeviceErrors('profile'));
   }
 
   // Lifetime ---------------------------------------------------------------------------------

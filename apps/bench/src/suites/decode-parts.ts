@@ -7,7 +7,7 @@
  * where a step's do, so a part's figure is a lower bound of its share of a step; the model suite
  * times whole steps. Also the host time to queue one run of each graph.
  */
-import type { Mamba3Config } from '@mamba3/core';
+import type { Mamba3Config, Mamba3MixerState, Mamba3Options } from '@mamba3/core';
 import { mamba3MixerStep, mixerAttrs, mixerParams, resolveMamba3Config } from '@mamba3/core';
 import type { LmWeights } from '@mamba3/model';
 import type { MambaLMHeadModel } from '@mamba3/model';
@@ -26,7 +26,7 @@ interface Timer {
   features: ReadonlySet<string>;
 }
 
-/** One part of the step as a graph: its inputs (owned here) and how many dispatches a run makes. */
+/** One part of the step: its name, and how to record it as a step graph (which owns its inputs). */
 interface Part {
   name: string;
   make(): StepGraph;
@@ -56,7 +56,7 @@ function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: num
           (z, ...st) =>
             w.layers.flatMap((l, i) => {
               const s = Object.fromEntries(keys.map((k, j) => [k, st[i * keys.length + j]]));
-              const r = mamba3MixerStep(z, mixerParams(l.mixer), attrs, s as never);
+              const r = mamba3MixerStep(z, mixerParams(l.mixer), attrs, s as unknown as Mamba3MixerState);
               return [r.y, ...keys.map((k) => (r.state as unknown as Record<string, Tensor>)[k])];
             }),
           {
@@ -111,7 +111,7 @@ export const decodePartsSuite: Suite = {
         const model = await randomModel(config, backend, weightDTypeOf(bname) ?? 'float32');
         const resolved = resolveMambaConfig(config);
         const m = mixerOptions(resolved);
-        const mc = resolveMamba3Config(m.options as never);
+        const mc = resolveMamba3Config(m.options as Mamba3Options);
         const w = organise(model.params, resolved);
         const side = opts.quick ? 128 : 4096;
         const heater = [0, 1].map((seed) => keep(randomNormal([side, side], { backend, seed })));
@@ -125,7 +125,7 @@ export const decodePartsSuite: Suite = {
           await backend.sync?.();
         }
         const productMs = await timer.timeGpu!(() => heat(1));
-        // --set parts=mixer,whole: only the parts whose names contain one of these.
+        // --set parts=in_proj,mixer: only the parts whose names contain one of these.
         const pick = opts.settings.parts?.split(',');
         for (const part of parts(model, w, mc, resolved.normEpsilon).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
           const graph = part.make();

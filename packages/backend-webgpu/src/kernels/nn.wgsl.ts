@@ -73,7 +73,8 @@ fn main(${builtins(sg)}) {
  * Softmax / logSoftmax of long rows (a vocabulary) split over S workgroups of `chunk` elements
  * each: pass 'stats' writes each chunk's max m_c and Σ exp(x − m_c) to part [rows, S, 2]; pass
  * 'write' combines its row's S pairs (M = max m_c, Σ = Σ s_c·exp(m_c − M)) and writes its chunk.
- * A chunk of −∞ only counts 0. One workgroup per 50k-long row took ~100 µs on an H200.
+ * A chunk of −∞ only counts 0. (One workgroup per row walks a 50k vocabulary three times, one
+ * position after another per invocation.)
  */
 export function softmaxSplitWgsl(D: number, log: boolean, S: number, chunk: number, pass: 'stats' | 'write', sg: boolean): string {
   const head = `${enableSg(sg)}${COMMON}

@@ -178,7 +178,7 @@ fn main(${COMPUTE_BUILTINS}) {
  * output S workgroups, each over `chunk` consecutive positions of D, and writes its (value,
  * index) to [nOut, S] partials; pass 2 ('partials') reduces each output's S pairs. Both keep the
  * first index among equal values, so the result is the single pass's. One workgroup scanning a
- * 50k vocabulary alone took ~130 µs of an H200 decode step.
+ * 50k vocabulary alone made the LM head and argmax of an H200 decode step 173 µs; split, 53.
  */
 export function argReduceSplitWgsl(op: ArgReduceOp, t: WgslType, pass: 'chunks' | 'partials', outer: number, D: number, inner: number, S: number, chunk: number): string {
   const better = op === 'argmax' ? '>' : '<';
