@@ -9,6 +9,8 @@ export class CommandStream {
   lastPipeline: GPUComputePipeline | null = null;
   submits = 0;
   dispatches = 0;
+  /** Buffer copies encoded (counted by the runtime, which encodes them). */
+  copies = 0;
   /** Dispatches encoded and not yet submitted. */
   pending = 0;
   /** Dispatches encoded by replaying step graphs (also counted in `dispatches`). */

@@ -13,6 +13,8 @@ export interface RuntimeStats {
   submits: number;
   /** Compute dispatches encoded so far. */
   dispatches: number;
+  /** Buffer copies encoded so far (step-graph replays included). */
+  copies: number;
   /** Dispatches encoded and not yet submitted. */
   pendingDispatches: number;
   /** Pipeline cache misses (compilations) and hits. */

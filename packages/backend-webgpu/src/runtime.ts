@@ -327,11 +327,12 @@ export class Runtime {
     if (this.kickFirst > 0) this.kickAt = this.kickFirst;
   }
 
-  /** Copies bytes between buffers in stream order. */
-  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset = 0): void {
+  /** Copies bytes between buffers in stream order (`record: false` as for `dispatch`). */
+  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset = 0, opts?: { record?: boolean }): void {
     if (bytes <= 0) return;
     this.stream.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-    this.capture?.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
+    this.stream.copies++;
+    if (opts?.record !== false) this.capture?.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
   }
 
   /** Zeroes a buffer range in stream order. */
@@ -435,8 +436,10 @@ export class Runtime {
         return;
       }
       const enc = this.stream.endPass();
-      if (c.kind === 'copy') enc.copyBufferToBuffer(map(c.src), c.srcOffset, map(c.dst), c.dstOffset, c.bytes);
-      else enc.clearBuffer(map(c.buffer), 0, Math.ceil(c.bytes / 4) * 4);
+      if (c.kind === 'copy') {
+        enc.copyBufferToBuffer(map(c.src), c.srcOffset, map(c.dst), c.dstOffset, c.bytes);
+        this.stream.copies++;
+      } else enc.clearBuffer(map(c.buffer), 0, Math.ceil(c.bytes / 4) * 4);
     });
   }
 
@@ -537,6 +540,7 @@ export class Runtime {
       pipelines: this.cache.size,
       submits: this.stream.submits,
       dispatches: this.stream.dispatches,
+      copies: this.stream.copies,
       pendingDispatches: this.stream.pending,
       pipelineMisses: this.cache.misses,
       pipelineHits: this.cache.hits,

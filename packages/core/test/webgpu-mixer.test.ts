@@ -192,6 +192,26 @@ const outputs = (r: Mamba3MixerResult): [string, Tensor][] => [['y', r.y], ...op
       expect(gpu.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
       for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} ${name}`, g, w);
     });
+    if (c === CONFIGS[0]) {
+      it(`a step graph captured before the parameters were packed replays no packing: ${c.name}`, async () => {
+        // Fresh parameter tensors: the first mixer call on them (inside the capture) packs them.
+        const dev = build(gpu, c.attrs, 2, 3);
+        const zx = dev.zxbcdt(null, 0);
+        const keys = ['angle', 'ssm', 'k', 'v'] as const;
+        const graph = ops.captureStep([zx, ...keys.map((k) => dev.state[k])], (z, ...st) => {
+          const r = ops.mamba3MixerStep(z, dev.params, c.attrs, Object.fromEntries(keys.map((k, i) => [k, st[i]])) as unknown as Mamba3MixerState);
+          return [r.y, ...keys.map((k) => r.state[k])];
+        }, { feedback: keys.map((_, i) => [1 + i, 1 + i] as const) });
+        const s0 = gpu.stats();
+        graph.run();
+        const s1 = gpu.stats();
+        expect(s1.dispatches - s0.dispatches, 'one dispatch a run').toBe(1);
+        expect(s1.copies - s0.copies, 'no parameter copies replayed').toBe(0);
+        await graph.read(0);
+        graph.dispose();
+        ops.dispose([zx, ...Object.values(dev.params)]);
+      });
+    }
     if (SLICED.includes(c) || c === IN_PLACE) continue;
     for (const withState of [false, true]) {
       it(`chunked (L=11${withState ? ', from a cache' : ''}): ${c.name}`, async () => {

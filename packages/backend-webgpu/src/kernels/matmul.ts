@@ -243,7 +243,8 @@ function f16Copy(rt: Runtime, b: KernelTensor): GPUBuffer | null {
   if (!hit.buffer) {
     const n = b.size + (b.size % 2);
     hit.buffer = rt.createCacheBuffer('matmul', n * 2);
-    rt.dispatch('toF16', toF16Wgsl, [s.buffer, hit.buffer], rt.grid(Math.ceil(n / 256)));
+    // A cache outlives any step graph being captured now: filled once, never replayed.
+    rt.dispatch('toF16', toF16Wgsl, [s.buffer, hit.buffer], rt.grid(Math.ceil(n / 256)), { record: false });
   }
   return hit.buffer;
 }

@@ -68,7 +68,8 @@ function packParams(rt: Runtime, p: KernelInputs<Mamba3MixerParams>): Packed {
   const buffer = rt.createCacheBuffer('mamba3MixerStep', total * 4);
   for (const k of PARAM_ORDER) {
     const t = p[k] as KernelTensor | undefined;
-    if (t && t.size) rt.copy(buf(t), buffer, layout[k] * 4, t.size * 4);
+    // Not recorded: a step graph captured now would re-pack the parameters on every replay.
+    if (t && t.size) rt.copy(buf(t), buffer, layout[k] * 4, t.size * 4, 0, { record: false });
   }
   const packed: Packed = { sources, buffer, layout, layoutKey: PARAM_ORDER.map((k) => layout[k]).join(',') };
   for (const s of sources) if (s) cache.set(s, packed);
