@@ -140,8 +140,8 @@ export const decodePartsSuite: Suite = {
             await backend.sync?.();
             // The timed runs are submitted once encoded; the GPU would idle (and clock down) while
             // the host encodes them, so products of 1.5x that host time in GPU work run first.
-            // The host's pace varies between runs (4x for the mixer part in call 9), so each rep heats
-            // for the slowest encode seen so far.
+            // The host's pace varies between reps on a shared host, so each rep heats for the slowest
+            // encode seen so far.
             let slowest = hostPerRun;
             const gpu: number[] = [];
             const host: number[] = [];
