@@ -18,13 +18,9 @@ import type { Suite, SuiteResult } from '../suite.js';
 import { countSetting } from '../suite.js';
 import { machineInfo } from '../machine.js';
 import { loadBackends, weightDTypeOf } from '../backends.js';
-import { configs, randomModel } from './model.js';
+import { backendGpuTimer, configs, counters, randomModel } from './model.js';
 
 type Row = SuiteResult['rows'][number];
-interface Timer {
-  timeGpu(fn: () => void): Promise<number>;
-  features: ReadonlySet<string>;
-}
 
 /** One part of the step: its name, and how to record it as a step graph (which owns its inputs). */
 interface Part {
@@ -102,8 +98,8 @@ export const decodePartsSuite: Suite = {
     if (named !== opts.backends) console.log('  decode-parts: timing webgpu (the suite needs GPU timestamps; name WebGPU backends with --backend for others)');
     for (const bname of named) {
       const backend: Backend = await setBackend(bname);
-      const timer = backend as unknown as Partial<Timer>;
-      if (!timer.timeGpu || !timer.features?.has('timestamp-query')) {
+      const timeGpu = backendGpuTimer(backend);
+      if (!timeGpu) {
         console.log(`  decode-parts: ${bname} skipped (it has no GPU timestamps: a WebGPU adapter with timestamp-query)`);
         continue;
       }
@@ -124,16 +120,16 @@ export const decodePartsSuite: Suite = {
           heat(4);
           await backend.sync?.();
         }
-        const productMs = await timer.timeGpu!(() => heat(1));
+        const productMs = await timeGpu(() => heat(1));
         // --set parts=in_proj,mixer: only the parts whose names contain one of these.
         const pick = opts.settings.parts?.split(',');
         for (const part of parts(model, w, mc, resolved.normEpsilon).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
           const graph = part.make();
           try {
-            const stats = (backend as unknown as { stats?: () => { dispatches: number } }).stats;
-            const d0 = stats?.().dispatches ?? 0;
+            const c0 = counters(backend);
             graph.run();
-            const dispatches = stats ? stats().dispatches - d0 : null;
+            const c1 = counters(backend);
+            const dispatches = c0 && c1 ? c1.dispatches - c0.dispatches : null;
             const w0 = performance.now();
             for (let i = 0; i < 8; i++) graph.run(); // warm-up
             const hostPerRun = (performance.now() - w0) / 8;
@@ -149,7 +145,7 @@ export const decodePartsSuite: Suite = {
               heat(Math.max(2, Math.ceil((1.5 * runs * slowest) / productMs)));
               let hostMs = 0;
               gpu.push(
-                await timer.timeGpu!(() => {
+                await timeGpu(() => {
                   const t0 = performance.now();
                   for (let i = 0; i < runs; i++) graph.run();
                   hostMs = performance.now() - t0;

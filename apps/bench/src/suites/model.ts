@@ -89,7 +89,7 @@ async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number
     await Promise.all(inflight);
     encodes.sort((a, b) => a - b);
     // GPU time of one replayed step from timestamps (WebGPU with timestamp-query), median of 7.
-    const timeGpu = gpuTimer(model);
+    const timeGpu = backendGpuTimer(model.backend);
     let gpuMs: number | null = null;
     if (timeGpu) {
       const times: number[] = [];
@@ -131,7 +131,7 @@ async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: numb
     }
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all(inflight);
-    const timeGpu = gpuTimer(model);
+    const timeGpu = backendGpuTimer(model.backend);
     let gpuMs: number | null = null;
     if (timeGpu) {
       const times: number[] = [];
@@ -152,7 +152,7 @@ async function timedPrefill(model: MambaLMHeadModel, ids: number[]): Promise<num
 }
 
 /** Submit and dispatch counters of backends that keep them (WebGPU). */
-function counters(backend: Backend): { submits: number; dispatches: number } | null {
+export function counters(backend: Backend): { submits: number; dispatches: number } | null {
   const stats = (backend as unknown as { stats?: () => { submits: number; dispatches: number } }).stats;
   return stats ? stats() : null;
 }
@@ -176,14 +176,14 @@ async function hostPrefill(model: MambaLMHeadModel, ids: number[]): Promise<{ se
 }
 
 /** The backend's GPU timer (WebGPU with timestamp-query), or null. */
-function gpuTimer(model: MambaLMHeadModel): ((fn: () => void) => Promise<number>) | null {
-  const b = model.backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
+export function backendGpuTimer(backend: Backend): ((fn: () => void) => Promise<number>) | null {
+  const b = backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
   return b.timeGpu && b.features?.has('timestamp-query') ? (fn) => b.timeGpu!(fn) : null;
 }
 
 /** GPU milliseconds of one prefill from timestamps (WebGPU with timestamp-query), else null. */
 async function prefillGpuMs(model: MambaLMHeadModel, ids: number[]): Promise<number | null> {
-  const timeGpu = gpuTimer(model);
+  const timeGpu = backendGpuTimer(model.backend);
   if (!timeGpu) return null;
   const cache = model.allocateInferenceCache(1);
   const ms = await timeGpu(() => tidy(() => void model.prefill([ids], cache)));

@@ -120,6 +120,47 @@ fn main(${COMPUTE_BUILTINS}) {
 }`;
 }
 
+/** Workgroup memory of an arg-reduction's (value, index) tree. */
+function argShared(t: WgslType): string {
+  return `
+var<workgroup> rv: array<${t}, ${RED_WG}>;
+var<workgroup> ri: array<u32, ${RED_WG}>;`;
+}
+
+/**
+ * Every invocation's (best, bi) reduced into rv[0], ri[0], `better` ('>' or '<') deciding and the
+ * lower index winning ties, whatever the invocations' order.
+ */
+function argTree(better: string): string {
+  return `
+  rv[lid3.x] = best;
+  ri[lid3.x] = bi;
+  workgroupBarrier();
+  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid3.x < s) {
+      let v = rv[lid3.x + s];
+      let i = ri[lid3.x + s];
+      if (v ${better} rv[lid3.x] || (v == rv[lid3.x] && i < ri[lid3.x])) { rv[lid3.x] = v; ri[lid3.x] = i; }
+    }
+    workgroupBarrier();
+  }`;
+}
+
+/**
+ * A workgroup's arg-reduction of positions [k0, k1) of the line at `base` (stride `inner`), left in
+ * rv[0], ri[0]. Each invocation scans k = k0 + lid, + WG, ... in order, so its first best has the
+ * lowest k; invocations past k1 repeat the last position.
+ */
+function argScanRange(better: string, inner: number): string {
+  return `
+  var bi = min(k0 + lid3.x, k1 - 1u);
+  var best = x[base + bi * ${inner}u];
+  for (var k = k0 + lid3.x + ${RED_WG}u; k < k1; k += ${RED_WG}u) {
+    let v = x[base + k * ${inner}u];
+    if (v ${better} best) { best = v; bi = k; }
+  }${argTree(better)}`;
+}
+
 /** x viewed as [outer, D, inner]; out [outer, inner] int32. */
 export function argReduceWgsl(op: ArgReduceOp, t: WgslType, outer: number, D: number, inner: number, perWorkgroup: boolean): string {
   const better = op === 'argmax' ? '>' : '<';
@@ -143,32 +184,14 @@ fn main(${COMPUTE_BUILTINS}) {
   out[o] = i32(bi);
 }`;
   }
-  return /* wgsl */ `${head}
-var<workgroup> rv: array<${t}, ${RED_WG}>;
-var<workgroup> ri: array<u32, ${RED_WG}>;
+  return /* wgsl */ `${head}${argShared(t)}
 @compute @workgroup_size(${RED_WG})
 fn main(${COMPUTE_BUILTINS}) {
   let o = wid.y * nwg.x + wid.x;
   if (o >= ${nOut}u) { return; }
   let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
-  // Each invocation scans k = lid, lid + WG, ... in order, so its first best has the lowest k.
-  var best = x[base + min(lid3.x, ${D - 1}u) * ${inner}u];
-  var bi = min(lid3.x, ${D - 1}u);
-  for (var k = lid3.x + ${RED_WG}u; k < ${D}u; k += ${RED_WG}u) {
-    let v = x[base + k * ${inner}u];
-    if (v ${better} best) { best = v; bi = k; }
-  }
-  rv[lid3.x] = best;
-  ri[lid3.x] = bi;
-  workgroupBarrier();
-  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid3.x < s) {
-      let v = rv[lid3.x + s];
-      let i = ri[lid3.x + s];
-      if (v ${better} rv[lid3.x] || (v == rv[lid3.x] && i < ri[lid3.x])) { rv[lid3.x] = v; ri[lid3.x] = i; }
-    }
-    workgroupBarrier();
-  }
+  let k0 = 0u;
+  let k1 = ${D}u;${argScanRange(better, inner)}
   if (lid3.x == 0u) { out[o] = i32(ri[0]); }
 }`;
 }
@@ -183,21 +206,7 @@ fn main(${COMPUTE_BUILTINS}) {
 export function argReduceSplitWgsl(op: ArgReduceOp, t: WgslType, pass: 'chunks' | 'partials', outer: number, D: number, inner: number, S: number, chunk: number): string {
   const better = op === 'argmax' ? '>' : '<';
   const nOut = outer * inner;
-  const pairTree = `
-  rv[lid3.x] = best;
-  ri[lid3.x] = bi;
-  workgroupBarrier();
-  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid3.x < s) {
-      let v = rv[lid3.x + s];
-      let i = ri[lid3.x + s];
-      if (v ${better} rv[lid3.x] || (v == rv[lid3.x] && i < ri[lid3.x])) { rv[lid3.x] = v; ri[lid3.x] = i; }
-    }
-    workgroupBarrier();
-  }`;
-  const shared = `
-var<workgroup> rv: array<${t}, ${RED_WG}>;
-var<workgroup> ri: array<u32, ${RED_WG}>;`;
+  const shared = argShared(t);
   if (pass === 'chunks') {
     return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
@@ -210,14 +219,7 @@ fn main(${COMPUTE_BUILTINS}) {
   let o = g / ${S}u;
   let k0 = (g % ${S}u) * ${chunk}u;
   let k1 = min(k0 + ${chunk}u, ${D}u);
-  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
-  // In order within an invocation, so its first best has the lowest k; lanes past the chunk's end repeat its last element.
-  var bi = min(k0 + lid3.x, k1 - 1u);
-  var best = x[base + bi * ${inner}u];
-  for (var k = k0 + lid3.x + ${RED_WG}u; k < k1; k += ${RED_WG}u) {
-    let v = x[base + k * ${inner}u];
-    if (v ${better} best) { best = v; bi = k; }
-  }${pairTree}
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;${argScanRange(better, inner)}
   if (lid3.x == 0u) { pv[g] = rv[0]; pi[g] = ri[0]; }
 }`;
   }
@@ -236,7 +238,7 @@ fn main(${COMPUTE_BUILTINS}) {
     let v = pv[o * ${S}u + j];
     let i = pi[o * ${S}u + j];
     if (v ${better} best || (v == best && i < bi)) { best = v; bi = i; }
-  }${pairTree}
+  }${argTree(better)}
   if (lid3.x == 0u) { out[o] = i32(ri[0]); }
 }`;
 }
