@@ -63,7 +63,7 @@ function checkDType(op: string, dtype: DType): void {
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   checkMatmulTile(opts.matmulTile);
   const acquired = await acquireDevice(opts);
-  const rt = new Runtime(acquired.device, { ...opts, subgroupSizes: acquired.subgroupSizes });
+  const rt = new Runtime(acquired.device, { ...opts, subgroupSizes: acquired.subgroupSizes, softwareAdapter: acquired.software });
   const name = opts.name ?? 'webgpu';
   const limits = acquired.device.limits;
   const info: BackendInfo = { name, kind: 'webgpu', dtypes: DTYPES, syncRead: false, device: acquired.description, maxTensorBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) };

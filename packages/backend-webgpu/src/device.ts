@@ -20,6 +20,8 @@ export interface AcquiredDevice {
   features: ReadonlySet<string>;
   /** The adapter's subgroup size range ([0, 0] when unknown). */
   subgroupSizes: [number, number];
+  /** A software adapter (`isFallbackAdapter`: lavapipe, SwiftShader): the "GPU" runs on the CPU's cores. */
+  software: boolean;
 }
 
 const HOW_TO_GET_ONE =
@@ -91,7 +93,8 @@ export function describeAdapter(adapter: GPUAdapter): string {
 /** Finds an adapter and requests a device with the limits and features the kernels use. */
 export async function acquireDevice(opts: DeviceOptions): Promise<AcquiredDevice> {
   if (opts.device) {
-    return { device: opts.device, description: 'user-provided GPUDevice', features: new Set(opts.device.features), subgroupSizes: [0, 0] };
+    const info = (opts.device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
+    return { device: opts.device, description: 'user-provided GPUDevice', features: new Set(opts.device.features), subgroupSizes: [0, 0], software: info?.isFallbackAdapter === true };
   }
   let adapter = opts.adapter ?? null;
   if (!adapter) {
@@ -119,11 +122,12 @@ export async function acquireDevice(opts: DeviceOptions): Promise<AcquiredDevice
       `webgpu: the adapter (${describeAdapter(adapter)}) refused a device: ${err instanceof Error ? err.message : String(err)}. ${HOW_TO_GET_ONE}`,
     );
   }
-  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean };
   return {
     device,
     description: describeAdapter(adapter),
     features: new Set(device.features),
     subgroupSizes: [info?.subgroupMinSize ?? 0, info?.subgroupMaxSize ?? 0],
+    software: info?.isFallbackAdapter === true,
   };
 }

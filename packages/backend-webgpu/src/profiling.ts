@@ -17,6 +17,8 @@ export class GpuTimer {
   constructor(
     private readonly device: GPUDevice,
     private readonly stream: CommandStream,
+    /** How to await the readback (the runtime's `waitFor`). */
+    private readonly wait: <T>(pending: Promise<T>) => Promise<T> = (p) => p,
   ) {}
 
   /** Whether GPU timestamps can be taken (the `timestamp-query` feature). */
@@ -99,7 +101,7 @@ export class GpuTimer {
       enc.copyBufferToBuffer(resolve, 0, out, 0, bytes);
     }
     this.stream.flush();
-    await out.mapAsync(0x0001);
+    await this.wait(out.mapAsync(0x0001));
     const t = new BigUint64Array(out.getMappedRange().slice(0));
     out.unmap();
     out.destroy();

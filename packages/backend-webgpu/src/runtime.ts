@@ -9,6 +9,7 @@ import { halfKind, packHalves, UNPACK_WG, unpackWgsl } from './kernels/half.wgsl
 import { BufferPool, GPUStorage, sizeClass } from './pool.js';
 import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
+import { waitGently, wantsGentleWaits } from './waiting.js';
 import type { MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
 
 export { GPUStorage, sizeClass } from './pool.js';
@@ -78,11 +79,14 @@ export class Runtime {
   /** Float32 copies of 16-bit storages made for the op being encoded (see `unpacked`). */
   private readonly transients = new Map<GPUStorage, GPUStorage>();
   private opDepth = 0;
+  /** Waits poll Dawn gently (a software adapter in Node: see waiting.ts). */
+  private readonly gentleWaits: boolean;
 
   constructor(
     readonly device: GPUDevice,
-    opts: RuntimeOptions & { subgroupSizes?: [number, number] } = {},
+    opts: RuntimeOptions & { subgroupSizes?: [number, number]; softwareAdapter?: boolean } = {},
   ) {
+    this.gentleWaits = wantsGentleWaits(!!opts.softwareAdapter);
     this.limits = device.limits;
     const [lo, hi] = opts.subgroupSizes ?? [0, 0];
     this.subgroupReduce = device.features.has('subgroups') && lo >= 4 && hi <= 32 && !opts.noSubgroups;
@@ -102,7 +106,7 @@ export class Runtime {
     this.pool = new BufferPool(device, opts.poolLimitBytes ?? 4 * 2 ** 30);
     this.cache = new PipelineCache(device);
     this.stream = new CommandStream(device, () => this.pool.submitted());
-    this.timer = new GpuTimer(device, this.stream);
+    this.timer = new GpuTimer(device, this.stream, (p) => this.waitFor(p));
     device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
     });
@@ -360,7 +364,7 @@ export class Runtime {
     this.check('sync');
     this.flush();
     this.rearmKick();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.waitFor(this.device.queue.onSubmittedWorkDone());
     this.check('sync');
     this.throwDeviceErrors('sync');
   }
@@ -492,7 +496,7 @@ export class Runtime {
     this.rearmKick();
     this.reading++;
     try {
-      await staging.mapAsync(MAP_MODE_READ, 0, cls);
+      await this.waitFor(staging.mapAsync(MAP_MODE_READ, 0, cls));
     } catch (err) {
       this.check(op);
       throw new BackendError(`webgpu ${op}: reading a buffer back failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -504,6 +508,11 @@ export class Runtime {
     this.pool.giveStaging(cls, staging);
     this.throwDeviceErrors(op);
     return dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  /** Awaits a GPU promise (a map, the queue draining) the way this adapter wants: see waiting.ts. */
+  waitFor<T>(pending: Promise<T>): Promise<T> {
+    return this.gentleWaits ? waitGently(pending) : pending;
   }
 
   /** Whether GPU timestamps can be taken (the `timestamp-query` feature). */
