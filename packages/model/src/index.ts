@@ -3,6 +3,7 @@
  * GatedMLPs), official weights in and out, and
  * generation (sampling, streaming, stop tokens/strings, AbortSignal, batches).
  */
+import './kernels/index.js';
 export type { MambaConfig, MambaConfigInput, SsmConfig, SsmLayer, SsmOptions, AttnConfig } from './config.js';
 export { MAMBA_CONFIG_DEFAULTS, resolveMambaConfig, fromConfigJson, toConfigJson, paddedVocabSize, mlpHidden, mixerOptions, attnOptions, ssmLayer } from './config.js';
 export type { LayerKind, LayerSpec, StateOptions } from './blocks.js';
@@ -13,7 +14,7 @@ export { organise, lmSequence, lmStep, lmStepLogits, lmLogits } from './forward.
 export type { TokenIds, CreateModelOptions } from './model.js';
 export { MambaLMHeadModel, MambaInferenceCache, DEFAULT_MAX_SEQLEN } from './model.js';
 export type { SamplingOptions } from './sampling.js';
-export { sampleToken, checkSampling, sampleByInverseCdf } from './sampling.js';
+export { sampleToken, checkSampling, sampleByInverseCdf, sampleByInverseCdfComposite } from './sampling.js';
 export type { GenerationTokenizer, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
 export { generate, generateText, checkGenerateOptions } from './generate.js';
 export type { PrefillProgress, PrefillOptions } from './prefill.js';

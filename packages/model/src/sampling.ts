@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, cumsum, div, greater, mul, Rng, sliceAxis, softmax, tidy } from '@mamba3/tensor';
+import { argMax, ArgumentError, cumsum, defineFusedOp, div, greater, mul, Rng, sliceAxis, softmax } from '@mamba3/tensor';
 
 export interface SamplingOptions {
   /** 0 (or omitted with no other option) picks the most likely token. Default 1. */
@@ -138,16 +138,42 @@ export function argmax(values: ArrayLike<number>, n = values.length): number {
   return best;
 }
 
+export type SampleInputs = { logits: Tensor; u: Tensor };
+export type SampleAttrs = { temperature: number };
+export type SampleOutputs = { ids: Tensor };
+
 /**
- * Temperature sampling on the device by inverse CDF: logits [b, V], u [b, 1] uniform in [0, 1)
- * -> ids [b] (int32) drawn from softmax(logits / temperature), the first id (in vocabulary
- * order) whose running probability exceeds u times the total (the total rather than 1, so
- * rounding in the running sum can never leave u above every entry).
+ * Temperature sampling on the device by inverse CDF: logits [..., V], u [..., 1] uniform in
+ * [0, 1) -> ids [...] (int32) drawn from softmax(logits / temperature), the first id (in
+ * vocabulary order) whose running probability exceeds u times the total (the total rather than 1,
+ * so rounding in the running sum can never leave u above every entry). A fused op: WebGPU runs
+ * it in two dispatches (kernels/webgpu/sample.wgsl.ts), other backends run this composite.
  */
-export function sampleByInverseCdf(logits: Tensor, temperature: number, u: Tensor): Tensor {
-  return tidy(() => {
+const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
+  name: 'sampleByInverseCdf',
+  inputNames: ['logits', 'u'],
+  outputNames: ['ids'],
+  outputDTypes: { ids: 'int32' },
+  check: ({ logits, u }, { temperature }) => {
+    const V = logits.shape[logits.rank - 1];
+    if (logits.rank < 1 || !(V >= 1)) throw new ArgumentError(`sampleByInverseCdf: logits need a vocabulary axis of at least 1, got shape [${logits.shape}]`);
+    const want = [...logits.shape.slice(0, -1), 1];
+    if (u.rank !== want.length || u.shape.some((d, i) => d !== want[i])) throw new ArgumentError(`sampleByInverseCdf: u must have shape [${want}] (one draw per row of logits [${logits.shape}]), got [${u.shape}]`);
+    if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ArgumentError(`sampleByInverseCdf: temperature must be > 0 and finite, got ${temperature} (use argMax for greedy)`);
+    return { ids: logits.shape.slice(0, -1) };
+  },
+  composite: ({ logits, u }, { temperature }) => {
     const V = logits.shape[logits.rank - 1];
     const cdf = cumsum(softmax(div(logits, temperature), -1), -1);
-    return argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, V - 1, V))), -1);
-  });
+    return { ids: argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, V - 1, V))), -1) };
+  },
+});
+
+export function sampleByInverseCdf(logits: Tensor, temperature: number, u: Tensor): Tensor {
+  return sampleOp({ logits, u }, { temperature }).ids;
+}
+
+/** The composite of `sampleByInverseCdf` whatever kernels are registered (the reference its kernels are tested against). */
+export function sampleByInverseCdfComposite(logits: Tensor, temperature: number, u: Tensor): Tensor {
+  return sampleOp.composite({ logits, u }, { temperature }).ids;
 }

@@ -1,4 +1,5 @@
 import type { Backend, KernelInputs, KernelOutputs } from './backend.js';
+import type { DType } from './dtype.js';
 import { engine } from './engine.js';
 import type { GradFn } from './engine.js';
 import { recordCompositeGrad } from './autograd.js';
@@ -58,8 +59,10 @@ export interface FusedOpSpec<I extends TensorFields<I>, A, O extends TensorResul
   inputNames: readonly (keyof I & string)[];
   /** Every output name, in a fixed order. */
   outputNames: readonly (keyof O & string)[];
-  /** Validates inputs and attributes (typed errors); returns each output's shape. Outputs have the first input's dtype. */
+  /** Validates inputs and attributes (typed errors); returns each output's shape. */
   check(inputs: I, attrs: A): { [K in keyof O]: Shape };
+  /** Outputs of another dtype than the first input's (which the others have): token ids from float logits. */
+  outputDTypes?: { readonly [K in keyof O]?: DType };
   /** The reference: the op on primitive ops. Runs where no kernel does, and defines the default gradient. */
   composite(inputs: I, attrs: A): O;
   /** The gradient, in ops. Default: the vjp of the composite, recomputed in the backward pass. */
@@ -214,7 +217,7 @@ export function defineFusedOp<I extends TensorFields<I>, A, O extends TensorResu
     const storages = kernel?.kernelFunc({ inputs: inputs as unknown as KernelInputs<OpInputs>, attrs, backend }) ?? null;
     if (!storages) return tidy(() => spec.composite(inputs, attrs));
     const out = {} as Record<string, Tensor>;
-    for (const k of spec.outputNames) out[k] = engine.makeTensor(backend, storages[k], shapes[k], first.dtype);
+    for (const k of spec.outputNames) out[k] = engine.makeTensor(backend, storages[k], shapes[k], spec.outputDTypes?.[k] ?? first.dtype);
     recordGrad(spec, inputs, attrs, present, out as O);
     return out as O;
   };

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { KernelFunc, Tensor, TypedArray } from '../src/index.js';
 import {
   add,
+  argMax,
   defineFusedOp,
   explainKernels,
   grads,
@@ -139,5 +140,32 @@ describe('kernel registry', () => {
   it('validates before running anything and refuses a second op of one name', () => {
     expect(() => axpy({ x: tensor([1, 2]), y: tensor([1]) }, { alpha: 1 })).toThrow(ShapeError);
     expect(() => defineFusedOp({ name: 'testAxpy', inputNames: [], outputNames: [], check: () => ({}), composite: () => ({}) })).toThrow(/already defined/);
+  });
+  it('gives an output the dtype its op names (outputDTypes), kernel and composite alike', async () => {
+    // The index of each row's largest entry: int32 ids from float32 inputs.
+    const rowArgMax = defineFusedOp<{ x: Tensor }, Record<string, never>, { ids: Tensor }>({
+      name: 'testRowArgMax',
+      inputNames: ['x'],
+      outputNames: ['ids'],
+      outputDTypes: { ids: 'int32' },
+      check: ({ x }) => ({ ids: x.shape.slice(0, -1) }),
+      composite: ({ x }) => ({ ids: argMax(x, -1) }),
+    });
+    const x = tensor([1, 5, 2, 7, 0, 3], [2, 3]);
+    const viaComposite = rowArgMax({ x }, {}).ids;
+    registerKernel<{ x: Tensor }, Record<string, never>, { ids: Tensor }>({
+      kernelName: 'testRowArgMax',
+      backendName: 'reference',
+      kernelFunc: ({ inputs }) => {
+        const v = inputs.x.storage as Float32Array;
+        return { ids: Int32Array.from([0, 1], (r) => [0, 1, 2].reduce((b, i) => (v[r * 3 + i] > v[r * 3 + b] ? i : b), 0)) };
+      },
+    });
+    const viaKernel = rowArgMax({ x }, {}).ids;
+    for (const ids of [viaComposite, viaKernel]) {
+      expect(ids.dtype).toBe('int32');
+      expect(Array.from(await ids.data())).toEqual([1, 0]);
+    }
+    unregisterKernel('testRowArgMax', 'reference');
   });
 });

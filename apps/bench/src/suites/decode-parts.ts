@@ -5,13 +5,14 @@
  * pass of its own, which adds a pass boundary to each; these run in one stream, as in a step. The
  * layers' dispatches of one part do not depend on each other (each reads the part's one input),
  * where a step's do, so a part's figure is a lower bound of its share of a step; the model suite
- * times whole steps. Also the host time to queue one run of each graph.
+ * times whole steps. Also the host time to queue one run of each graph. `--set batch=B` times the
+ * parts of a step of B sequences.
  */
 import type { Mamba3Config, Mamba3MixerState, Mamba3Options } from '@mamba3/core';
 import { mamba3MixerStep, mixerAttrs, mixerParams, resolveMamba3Config } from '@mamba3/core';
 import type { LmWeights } from '@mamba3/model';
 import type { MambaLMHeadModel } from '@mamba3/model';
-import { mixerOptions, organise, resolveMambaConfig, sampleByInverseCdf } from '@mamba3/model';
+import { mixerOptions, organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite } from '@mamba3/model';
 import type { Backend, StepGraph, Tensor } from '@mamba3/tensor';
 import { argMax, captureStep, dispose, fusedLinear, keep, matmul, randomNormal, setBackend, tensor, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteResult } from '../suite.js';
@@ -28,7 +29,7 @@ interface Part {
   make(): StepGraph;
 }
 
-function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: number): Part[] {
+function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: number, b: number): Part[] {
   const be = model.backend;
   const d = model.config.dModel;
   const L = w.layers.length;
@@ -37,15 +38,15 @@ function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: num
   return [
     {
       name: `in_proj GEMV with the block norm, ×${L}`,
-      make: () => captureStep([rand([1, d])], (x) => w.layers.map((l) => fusedIn(l, x, eps)), { own: [0] }),
+      make: () => captureStep([rand([b, d])], (x) => w.layers.map((l) => fusedIn(l, x, eps)), { own: [0] }),
     },
     {
       name: `Mamba-3 mixer step, ×${L}`,
       make: () => {
-        const cache = model.allocateInferenceCache(1);
+        const cache = model.allocateInferenceCache(b);
         const states = cache.layers.map((c) => c.state() as unknown as Record<string, Tensor>);
         const keys = Object.keys(states[0]);
-        const zx = rand([1, mc.dInProj]);
+        const zx = rand([b, mc.dInProj]);
         const flat = states.flatMap((s) => keys.map((k) => s[k]));
         return captureStep(
           [zx, ...flat],
@@ -65,19 +66,22 @@ function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: num
     {
       name: `out_proj GEMV with the residual add, ×${L}`,
       make: () =>
-        captureStep([rand([1, mc.dInner]), rand([1, d])], (y, res) => w.layers.map((l) => fusedOut(l, y, res)), { own: [0, 1] }),
+        captureStep([rand([b, mc.dInner]), rand([b, d])], (y, res) => w.layers.map((l) => fusedOut(l, y, res)), { own: [0, 1] }),
     },
     {
       name: 'LM head with norm_f, argmax',
-      make: () => captureStep([rand([1, d])], (x) => [argMax(fusedHead(w, x, eps), -1)], { own: [0] }),
+      make: () => captureStep([rand([b, d])], (x) => [argMax(fusedHead(w, x, eps), -1)], { own: [0] }),
     },
-    {
-      name: 'LM head with norm_f, sampling (softmax, running sum, inverse CDF)',
+    ...([
+      ['LM head with norm_f, sampling (fused inverse CDF)', sampleByInverseCdf],
+      ['LM head with norm_f, sampling (composite: softmax, running sum, inverse CDF)', sampleByInverseCdfComposite],
+    ] as const).map(([name, sample]) => ({
+      name,
       make: () => {
-        const u = keep(tensor([0.5], [1, 1], { backend: be }));
-        return captureStep([rand([1, d]), u], (x, ui) => [sampleByInverseCdf(fusedHead(w, x, eps), 1, ui)], { own: [0, 1] });
+        const u = keep(tensor(new Array<number>(b).fill(0.5), [b, 1], { backend: be }));
+        return captureStep([rand([b, d]), u], (x, ui) => [sample(fusedHead(w, x, eps), 1, ui)], { own: [0, 1] });
       },
-    },
+    })),
   ];
 }
 
@@ -91,6 +95,8 @@ export const decodePartsSuite: Suite = {
   async run(opts) {
     await loadBackends();
     const runs = countSetting(opts.settings, 'runs', opts.quick ? 4 : 16, 1);
+    // --set batch=B: the parts of a step of B sequences (default 1).
+    const batch = countSetting(opts.settings, 'batch', 1, 1);
     const only = opts.settings.models?.split(',');
     const rows: Row[] = [];
     // The WebGPU backends named with --backend; a run over every backend (no --backend) times `webgpu` alone.
@@ -123,7 +129,7 @@ export const decodePartsSuite: Suite = {
         const productMs = await timeGpu(() => heat(1));
         // --set parts=in_proj,mixer: only the parts whose names contain one of these.
         const pick = opts.settings.parts?.split(',');
-        for (const part of parts(model, w, mc, resolved.normEpsilon).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
+        for (const part of parts(model, w, mc, resolved.normEpsilon, batch).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
           const graph = part.make();
           try {
             const c0 = counters(backend);
@@ -156,7 +162,7 @@ export const decodePartsSuite: Suite = {
             }
             gpu.sort((a, b) => a - b);
             host.sort((a, b) => a - b);
-            const row: Row = { backend: bname, model: name, part: part.name, dispatches, 'GPU µs per run': +((1000 * gpu[2]) / runs).toFixed(2), 'host µs per run': +((1000 * host[2]) / runs).toFixed(1), 'GPU µs per dispatch': dispatches ? +((1000 * gpu[2]) / runs / dispatches).toFixed(2) : null };
+            const row: Row = { backend: bname, model: name, batch, part: part.name, dispatches, 'GPU µs per run': +((1000 * gpu[2]) / runs).toFixed(2), 'host µs per run': +((1000 * host[2]) / runs).toFixed(1), 'GPU µs per dispatch': dispatches ? +((1000 * gpu[2]) / runs / dispatches).toFixed(2) : null };
             rows.push(row);
             console.log(`  ${bname} ${name} ${part.name}: ${row['GPU µs per run']} GPU µs, ${row['host µs per run']} host µs per run`);
           } finally {

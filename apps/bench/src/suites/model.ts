@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import type { Backend, Tensor } from '@mamba3/tensor';
 import { argMax, dispose, memory, resetPeakMemory, Rng, setBackend, sliceAxis, tidy } from '@mamba3/tensor';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.js';
-import { countSetting } from '../suite.js';
+import { countSetting, SettingError } from '../suite.js';
 import { machineInfo } from '../machine.js';
 import { loadBackends, weightDTypeOf } from '../backends.js';
 import { writeSvgPlot } from '../svg.js';
@@ -104,11 +104,12 @@ async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number
 }
 
 /**
- * Batched greedy decode through one step graph per batch size: `batch` sequences prefilled with
- * 16 random tokens each ([batch, 16] in one prefill), then `steps` graph runs with three in
- * flight. Tokens/s counts every sequence.
+ * Batched decode through one step graph per batch size: `batch` sequences prefilled with 16
+ * random tokens each ([batch, 16] in one prefill), then `steps` graph runs with three in flight.
+ * Greedy (`greedyStepGraph`), or with `temperature` > 0 drawn on the device as `generate` does
+ * (`samplingStepGraph`, fresh uniforms written before each run). Tokens/s counts every sequence.
  */
-async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: number, rng: Rng): Promise<{ tokPerS: number; gpuMs: number | null } | null> {
+async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: number, rng: Rng, temperature: number): Promise<{ tokPerS: number; gpuMs: number | null } | null> {
   if (!model.backend.beginCapture) return null;
   const cache = model.allocateInferenceCache(batch);
   const prompts = Array.from({ length: batch }, () => randomIds(16, model.vocabSize, rng));
@@ -116,13 +117,18 @@ async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: numb
   const first = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
   const start = Array.from(await first.data());
   dispose([logits, first]);
-  const graph = model.greedyStepGraph(start, cache, { vocab: model.vocabSize });
+  const uniforms = () => Array.from({ length: batch }, () => rng.uniform());
+  const graph =
+    temperature > 0
+      ? model.samplingStepGraph(start, cache, { vocab: model.vocabSize, temperature, uniforms: uniforms() })
+      : model.greedyStepGraph(start, cache, { vocab: model.vocabSize });
   try {
     const inflight: Promise<ArrayLike<number>>[] = [];
     let done = -16; // untimed warm-up runs
     let t0 = 0;
     while (done < steps) {
       while (inflight.length < 3) {
+        if (temperature > 0) graph.write(1, uniforms());
         graph.run();
         inflight.push(graph.read(0));
       }
@@ -144,6 +150,15 @@ async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: numb
     graph.dispose();
     cache.dispose();
   }
+}
+
+/** `--set temperature=T`: batch rows sample at T on the device (default 0: greedy). */
+function temperatureSetting(settings: Readonly<Record<string, string>>): number {
+  const raw = settings.temperature;
+  if (raw === undefined) return 0;
+  const t = Number(raw);
+  if (!(t >= 0) || !Number.isFinite(t)) throw new SettingError(`bench: --set temperature=${raw} is not a temperature of 0 or more; pass e.g. --set temperature=1`);
+  return t;
 }
 
 /** Seconds of one prefill (to the first greedy token read back), on a fresh cache. */
@@ -339,10 +354,11 @@ async function measureModel(
       console.log(`  ${backend.name} ${name} L=${L}: prefill ${Math.round(L / prefillSeconds)} tok/s, decode ${(1000 / meanMs).toFixed(1)} tok/s (p50 ${percentile(latencies, 50).toFixed(2)} ms)${graphNote}, decode peak ${(decodePeak / MB).toFixed(1)} MB`);
     }
     curves.push(curve);
+    const temperature = temperatureSetting(settingsNow);
     for (const batch of batches) {
-      const r = await batchedDecode(model, batch, decodeSteps, rng);
+      const r = await batchedDecode(model, batch, decodeSteps, rng, temperature);
       if (!r) break;
-      rows.push({ backend: backend.name, model: name, context: `batch ${batch}`, 'graph decode tok/s': Math.round(r.tokPerS), 'graph GPU ms/step': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(3) });
+      rows.push({ backend: backend.name, model: name, context: `batch ${batch}${temperature > 0 ? `, T=${temperature}` : ''}`, 'graph decode tok/s': Math.round(r.tokPerS), 'graph GPU ms/step': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(3) });
       console.log(`  ${backend.name} ${name} batch ${batch}: graph decode ${Math.round(r.tokPerS)} tok/s (all sequences)${r.gpuMs === null ? '' : `, GPU ${r.gpuMs.toFixed(3)} ms/step`}`);
     }
     const serve = countSetting(settingsNow, 'serve', 0);
@@ -430,6 +446,7 @@ export const modelSuite: Suite = {
     const prefillRuns = countSetting(opts.settings, 'prefillRuns', 0);
     // --set serve=B: checked here, read per model (measureModel).
     countSetting(opts.settings, 'serve', 0);
+    temperatureSetting(opts.settings);
     settingsNow = opts.settings;
     const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
@@ -477,7 +494,7 @@ export const modelSuite: Suite = {
         'KV-cache transformer MB: 2 · nLayer · (context + steps) · d_model · 4 bytes, what a Transformer of the same width and depth would hold; the Mamba-3 cache is constant.',
         `memory plot: ${svg}`,
         ...(settingsNow.serve ? ['generate rows: `generate` serving that many prompts of different lengths (16-256 tokens) at once, greedy, decodeSteps new tokens each, after an untimed run of the same shapes; tok/s counts new tokens of all sequences, over the whole call and after its first token.'] : []),
-        ...(batches.length ? ['batch rows ("batch B" in the context column): B sequences prefilled with 16 random tokens each, then greedy decode through one step graph for that batch size, three runs in flight; tok/s counts all B sequences.'] : []),
+        ...(batches.length ? ['batch rows ("batch B" in the context column): B sequences prefilled with 16 random tokens each, then greedy decode (with ", T=t": temperature sampling on the device, --set temperature=t) through one step graph for that batch size, three runs in flight; tok/s counts all B sequences.'] : []),
         ...(reference ? [`ratios: ours / the official mamba_ssm figures of ${opts.settings.reference} (same GPU, same run; the official model is SISO, so MIMO rows have none; decode against its CUDA-graph step).`] : []),
       ],
     };

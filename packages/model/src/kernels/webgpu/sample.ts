@@ -1,0 +1,42 @@
+import type { GPUStorage, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { Backend, KernelConfig, KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
+import type { SampleInputs, SampleAttrs, SampleOutputs } from '../../sampling.js';
+import { SAMPLE_CHUNK, sampleChunkStatsWgsl, samplePickWgsl } from './sample.wgsl.js';
+
+/*
+ * The WebGPU kernel of `sampleByInverseCdf` (the math in sample.wgsl.ts). Type-only imports of
+ * @mamba3/backend-webgpu: the model never loads it; the kernel runs on a backend the user made.
+ */
+
+const OP = 'sampleByInverseCdf';
+
+function buffer(t: KernelTensor): GPUBuffer {
+  return (t.storage as GPUStorage).buffer;
+}
+
+function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs): KernelOutputs<SampleOutputs> | null {
+  const gpu = backend as WebGPUBackend;
+  gpu.runtime.check(OP);
+  if (i.logits.dtype !== 'float32' || i.u.dtype !== 'float32') return null;
+  const V = i.logits.shape[i.logits.shape.length - 1];
+  const rows = i.logits.size / V;
+  const rt = gpu.runtime;
+  const chunks = Math.ceil(V / SAMPLE_CHUNK);
+  const tBits = new Uint32Array(new Float32Array([a.temperature]).buffer)[0];
+  const dims = rt.uniform([rows, V, chunks, tBits]);
+  const common = gpu.wgsl.COMMON;
+  const stats = rt.alloc(OP, rows * chunks * 2 * 4, 'float32');
+  const ids = rt.alloc(OP, rows * 4, 'int32');
+  rt.dispatch('sampleChunkStats', () => sampleChunkStatsWgsl(common), [dims, buffer(i.logits), stats.buffer], [chunks, rows]);
+  rt.dispatch('samplePick', () => samplePickWgsl(common), [dims, buffer(i.logits), stats.buffer, buffer(i.u), ids.buffer], [rows]);
+  rt.release(stats);
+  return { ids };
+}
+
+export const webgpuKernels = [
+  {
+    kernelName: OP,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => sample(backend, inputs, attrs),
+  } satisfies KernelConfig<SampleInputs, SampleAttrs, SampleOutputs>,
+];

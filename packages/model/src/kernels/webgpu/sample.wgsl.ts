@@ -1,0 +1,159 @@
+/**
+ * Temperature sampling by inverse CDF in two dispatches (the composite's softmax, running sum,
+ * comparison and argmax take ten on a vocabulary-long row).
+ *
+ * x = logits / T. The composite picks the first id whose running sum of softmax(x) exceeds
+ * u times the row's total. The normaliser cancels from both sides, so the kernels compare running
+ * sums of exp(x - m) against u times their total, for any shift m.
+ *
+ * 1. `sampleChunkStats`, grid (chunks, rows): each 2048-long chunk c of a row gives its max m_c
+ *    and s_c = Σ exp(x - m_c). A chunk of -∞ gives (-∞, 0).
+ * 2. `samplePick`, grid (rows): with m the row's max, chunk c weighs w_c = s_c·exp(m_c - m).
+ *    Target t = u·Σw. The chosen chunk is the first whose running weight exceeds t. Within it, each of
+ *    256 threads sums 8 consecutive exp(x - m_c). The first thread whose running total exceeds
+ *    what is left of t then walks its 8 in order.
+ *
+ * Rounding can leave t at or above the last running sum. The pick then falls back to the last id
+ * of non-zero weight, as the composite's total-relative target guarantees a pick. A row of no
+ * weight at all (every logit -∞) gives id 0, the composite's argmax of an all-false row.
+ *
+ * Shapes: logits [rows, V] f32, u [rows] f32 in [0, 1) -> stats [rows, chunks, 2] f32 ->
+ * ids [rows] i32. Sizes and T come from a uniform, so one pipeline serves every vocabulary.
+ */
+
+/** Ids per chunk of pass 1, and per pick of pass 2: 256 threads × 8. */
+export const SAMPLE_CHUNK = 2048;
+const THREADS = 256;
+const PER_THREAD = SAMPLE_CHUNK / THREADS;
+
+const DIMS = /* wgsl */ `
+struct Dims { rows: u32, V: u32, chunks: u32, tBits: u32 }
+@group(0) @binding(0) var<uniform> dims: Dims;`;
+
+/** x_i = logits_i / T for row `row`, as the composite's div. */
+const LOGIT = /* wgsl */ `
+fn x(row: u32, i: u32) -> f32 { return logits[row * dims.V + i] / bitcast<f32>(dims.tBits); }`;
+
+/** A workgroup reduction of `red` (256 slots) with `op`, the result in red[0]. */
+const tree = (op: string): string => /* wgsl */ `
+  for (var h = ${THREADS / 2}u; h > 0u; h = h >> 1u) {
+    if (tid < h) { red[tid] = ${op}(red[tid], red[tid + h]); }
+    workgroupBarrier();
+  }`;
+
+/** `common`: the backend's shared WGSL (`nonfinite`). */
+export const sampleChunkStatsWgsl = (common: string): string => /* wgsl */ `${common}${DIMS}
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+var<workgroup> red: array<f32, ${THREADS}>;
+${LOGIT}
+fn add(a: f32, b: f32) -> f32 { return a + b; }
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let row = wid.y;
+  let c = wid.x;
+  let start = c * ${SAMPLE_CHUNK}u;
+  let end = min(start + ${SAMPLE_CHUNK}u, dims.V);
+  var m = nonfinite(0xff800000u);
+  for (var i = start + tid; i < end; i += ${THREADS}u) { m = max(m, x(row, i)); }
+  red[tid] = m;
+  workgroupBarrier();
+  ${tree('max')}
+  let cm = red[0];
+  workgroupBarrier();
+  var s = 0.0;
+  if (cm > nonfinite(0xff800000u)) {
+    for (var i = start + tid; i < end; i += ${THREADS}u) { s += exp(x(row, i) - cm); }
+  }
+  red[tid] = s;
+  workgroupBarrier();
+  ${tree('add')}
+  if (tid == 0u) {
+    stats[(row * dims.chunks + c) * 2u] = cm;
+    stats[(row * dims.chunks + c) * 2u + 1u] = red[0];
+  }
+}`;
+
+export const samplePickWgsl = (common: string): string => /* wgsl */ `${common}${DIMS}
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> u: array<f32>;
+@group(0) @binding(4) var<storage, read_write> ids: array<i32>;
+var<workgroup> scan: array<f32, ${THREADS}>;
+var<workgroup> owner: atomic<u32>;
+var<workgroup> lastLive: atomic<i32>;
+${LOGIT}
+/** Chunk c's weight relative to the row's max m. */
+fn weight(row: u32, c: u32, m: f32) -> f32 {
+  let s = stats[(row * dims.chunks + c) * 2u + 1u];
+  if (s == 0.0) { return 0.0; }
+  return s * exp(stats[(row * dims.chunks + c) * 2u] - m);
+}
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let row = wid.x;
+  // Every thread walks the (few) chunk stats itself: the same values in every thread, no barrier.
+  var m = nonfinite(0xff800000u);
+  for (var c = 0u; c < dims.chunks; c++) { m = max(m, stats[(row * dims.chunks + c) * 2u]); }
+  var total = 0.0;
+  for (var c = 0u; c < dims.chunks; c++) { total += weight(row, c, m); }
+  let goal = u[row] * total;
+  var chosen = dims.chunks;
+  var last = dims.chunks;
+  var before = 0.0;
+  var run = 0.0;
+  for (var c = 0u; c < dims.chunks; c++) {
+    let w = weight(row, c, m);
+    if (w > 0.0) { last = c; }
+    if (chosen == dims.chunks) {
+      if (run + w > goal) { chosen = c; before = run; }
+      run += w;
+    }
+  }
+  if (chosen == dims.chunks) { chosen = last; before = run - weight(row, last, m); }
+  if (last == dims.chunks || !(total > 0.0)) {
+    if (tid == 0u) { ids[row] = 0; }
+    return;
+  }
+  // What is left of the target, in the chosen chunk's own scale exp(x - m_c).
+  let cm = stats[(row * dims.chunks + chosen) * 2u];
+  let left = (goal - before) / exp(cm - m);
+  let start = chosen * ${SAMPLE_CHUNK}u + tid * ${PER_THREAD}u;
+  let end = min(chosen * ${SAMPLE_CHUNK}u + ${SAMPLE_CHUNK}u, dims.V);
+  var mine = 0.0;
+  var myLast = -1;
+  for (var i = start; i < min(start + ${PER_THREAD}u, end); i++) {
+    let e = exp(x(row, i) - cm);
+    mine += e;
+    if (e > 0.0) { myLast = i32(i); }
+  }
+  if (tid == 0u) { atomicStore(&owner, ${THREADS}u); atomicStore(&lastLive, -1); }
+  scan[tid] = mine;
+  workgroupBarrier();
+  // Inclusive running totals of the threads' sums (Hillis-Steele).
+  for (var d = 1u; d < ${THREADS}u; d = d << 1u) {
+    var add = 0.0;
+    if (tid >= d) { add = scan[tid - d]; }
+    workgroupBarrier();
+    scan[tid] += add;
+    workgroupBarrier();
+  }
+  if (scan[tid] > left) { atomicMin(&owner, tid); }
+  atomicMax(&lastLive, myLast);
+  workgroupBarrier();
+  let who = atomicLoad(&owner);
+  if (who == ${THREADS}u) {
+    // Rounding left the target past every running total: the last id of non-zero weight.
+    if (tid == 0u) { ids[row] = atomicLoad(&lastLive); }
+    return;
+  }
+  if (tid != who) { return; }
+  var acc = 0.0;
+  if (tid > 0u) { acc = scan[tid - 1u]; }
+  var pick = myLast;
+  for (var i = start; i < min(start + ${PER_THREAD}u, end); i++) {
+    acc += exp(x(row, i) - cm);
+    if (acc > left) { pick = i32(i); break; }
+  }
+  ids[row] = pick;
+}`;
