@@ -41,6 +41,10 @@ export async function loadBackends(): Promise<void> {
   // instead of the decode GEMV (gemvMaxRows), with float32 or bfloat16 weights, for
   // batched-decode comparisons (tools/gpu/tiles-batch.sh, compare.sh).
   for (const rows of [4, 16, 128] as const) for (const suffix of ['', '-bf16']) variant(`webgpu-gemvmax${rows}${suffix}`, { gemvMaxRows: rows });
+  // Dawn toggles (tools/gpu/compare.sh `dawn`): WebGPU validation off (does it cost host time
+  // per dispatch?), and timestamps quantized to 65.5 µs as Dawn does by default (not in Node here).
+  variant('webgpu-novalidation', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=skip_validation'] });
+  variant('webgpu-quantized-ts', { dawnFlags: [] });
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   variant('webgpu-nokick', { kickDispatches: 0 });
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).

@@ -11,6 +11,12 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Request `shader-f16` (for the opt-in f16 weight path) when the adapter has it. */
   f16?: boolean;
+  /**
+   * Node only: the flags for Dawn's `create()` in the `webgpu` package (default
+   * `DEFAULT_DAWN_FLAGS`), e.g. `'enable-dawn-features=skip_validation'` (no WebGPU validation; a
+   * bad command is then undefined behaviour instead of an error). Replaces the defaults.
+   */
+  dawnFlags?: readonly string[];
 }
 
 export interface AcquiredDevice {
@@ -39,17 +45,28 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
-let nodeGpu: Promise<GPU> | null = null;
+/**
+ * Dawn's flags in Node: GPU timestamps to the nanosecond. Dawn rounds them down to 65.5 µs
+ * steps by default, against timing attacks in browsers, where the page is untrusted. Here that
+ * rounding only blurs `timeGpu` and `profile`: a 0.52 ms decode step read as 8 whole steps.
+ */
+export const DEFAULT_DAWN_FLAGS: readonly string[] = ['disable-dawn-features=timestamp_quantization'];
+
+/** Dawn's `GPU` per set of flags: one instance serves every backend created with the same flags. */
+const nodeGpus = new Map<string, Promise<GPU>>();
 
 /** Loads Dawn only when a Node backend is first initialised; a variable specifier keeps browser bundlers off it. */
-function loadNodeGpu(): Promise<GPU> {
-  nodeGpu ??= (async () => {
+function loadNodeGpu(flags: readonly string[] = DEFAULT_DAWN_FLAGS): Promise<GPU> {
+  const key = flags.join('\n');
+  let nodeGpu = nodeGpus.get(key);
+  if (nodeGpu) return nodeGpu;
+  nodeGpu = (async () => {
     const specifier = 'webgpu';
     let mod: DawnModule;
     try {
       mod = (await import(/* @vite-ignore */ specifier)) as DawnModule;
     } catch (err) {
-      nodeGpu = null;
+      nodeGpus.delete(key);
       throw new BackendUnavailableError(
         `webgpu: cannot load the \`webgpu\` package (Dawn for Node): ${err instanceof Error ? err.message : String(err)}. ${HOW_TO_GET_ONE}`,
       );
@@ -58,8 +75,9 @@ function loadNodeGpu(): Promise<GPU> {
     for (const [k, v] of Object.entries(mod.globals)) {
       if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     }
-    return mod.create([]);
+    return mod.create([...flags]);
   })();
+  nodeGpus.set(key, nodeGpu);
   return nodeGpu;
 }
 
@@ -69,7 +87,7 @@ async function findGpu(opts: DeviceOptions): Promise<GPU> {
   if (nav?.gpu) return nav.gpu;
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   if (!isNode) throw new BackendUnavailableError(`webgpu: this environment has no navigator.gpu. ${HOW_TO_GET_ONE}`);
-  return loadNodeGpu();
+  return loadNodeGpu(opts.dawnFlags);
 }
 
 /** The limits we raise to the adapter's maximum: big buffers and large workgroup tiles. */

@@ -11,6 +11,7 @@ import { listBackends, registerBackend } from '@mamba3/tensor';
 import { createWebGPUBackend } from './backend.js';
 
 export { createWebGPUBackend } from './backend.js';
+export { DEFAULT_DAWN_FLAGS } from './device.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
 export type { MatmulTile } from './options.js';
 /** The register-tiled matmul shapes `matmulTile` accepts by name (BMxBNxBK-TMxTN). */

@@ -426,6 +426,17 @@ describe('device acquisition errors (no GPU needed)', () => {
     [8 / rms(8, 11), 11 / rms(8, 11), 16 / rms(16, 23), 23 / rms(16, 23)].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
     ops.dispose([x, y!]);
   });
+
+  it('GPU timestamps are not rounded to 65.536 µs steps (Dawn\'s default, turned off in Node)', async () => {
+    if (!be.features.has('timestamp-query')) return;
+    const x = ops.tensor(Array.from({ length: 64 * 64 }, (_, i) => i % 7), [64, 64], { backend: be });
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) times.push(await be.timeGpu(() => ops.dispose(ops.matmul(x, x))));
+    const step = 0.065536; // ms
+    // Rounded timestamps give whole steps; real ones land on a whole step by chance only.
+    expect(times.some((t) => Math.abs(t / step - Math.round(t / step)) > 1e-3), `${times}`).toBe(true);
+    x.dispose();
+  });
 });
 
 (SKIP_WEBGPU ? describe.skip : describe)(`device loss${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
