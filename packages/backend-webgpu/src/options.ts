@@ -51,6 +51,12 @@ export interface RuntimeOptions {
    */
   gemvMaxRows?: number;
   /**
+   * Workgroups the K split of a thin product aims for (default 264, two per SM of a 132-SM GPU):
+   * products whose output tiles give fewer than 132 workgroups (batched decode) split K until
+   * about this many run, each split keeping at least 4 BK slices.
+   */
+  splitKWorkgroups?: number;
+  /**
    * Free bytes the pool keeps before it destroys released buffers (default 4 GiB: a 130M-class
    * MIMO prefill of 8192 tokens frees ~2 GB per layer for the next to reuse; a smaller pool makes
    * every layer create, and the implementation clear, its buffers anew). `trimPool()` empties it.

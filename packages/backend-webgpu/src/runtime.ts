@@ -34,6 +34,9 @@ export const DEFAULT_HALF_MIN_ELEMENTS = 65536;
  */
 const DEFAULT_GEMV_MAX_ROWS = 16;
 
+/** See `RuntimeOptions.splitKWorkgroups`. */
+const DEFAULT_SPLIT_K_WORKGROUPS = 264;
+
 /**
  * Owns the device-side state and puts its parts together: the buffer pool (pool.ts), the
  * pipeline cache (pipelines.ts), the lazily submitted command stream (encoding.ts), step-graph
@@ -72,6 +75,8 @@ export class Runtime {
   readonly gemvRowsPerThread: number;
   /** See `RuntimeOptions.gemvMaxRows`. */
   readonly gemvMaxRows: number;
+  /** See `RuntimeOptions.splitKWorkgroups`. */
+  readonly splitKWorkgroups: number;
   /** Matmul weights in f16 (opt-in, and only with the device's shader-f16). */
   readonly f16: boolean;
   /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */
@@ -96,6 +101,8 @@ export class Runtime {
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.gemvRowsPerThread = opts.gemvRowsPerThread ?? 2;
     if (![1, 2, 4].includes(this.gemvRowsPerThread)) throw new UnsupportedError(`webgpu: gemvRowsPerThread must be 1, 2 or 4, got ${opts.gemvRowsPerThread}`);
+    this.splitKWorkgroups = opts.splitKWorkgroups ?? DEFAULT_SPLIT_K_WORKGROUPS;
+    if (!Number.isInteger(this.splitKWorkgroups) || this.splitKWorkgroups < 1) throw new UnsupportedError(`webgpu: splitKWorkgroups must be a whole number of workgroups (1 or more), got ${opts.splitKWorkgroups}`);
     this.gemvMaxRows = opts.gemvMaxRows ?? DEFAULT_GEMV_MAX_ROWS;
     if (!Number.isInteger(this.gemvMaxRows) || this.gemvMaxRows < 0) throw new UnsupportedError(`webgpu: gemvMaxRows must be a whole number of rows (0 or more), got ${opts.gemvMaxRows}`);
     this.f16 = !!opts.f16 && device.features.has('shader-f16');

@@ -78,7 +78,7 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: G
   const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
   const vr = vec4Reads(d);
   const grid = [Math.ceil(N / v.BN), Math.ceil(M / v.BM)];
-  const per = mode === 'rows' ? splitK(grid[0] * grid[1], Math.ceil(K / v.BK)) : 0;
+  const per = mode === 'rows' ? splitK(grid[0] * grid[1], Math.ceil(K / v.BK), rt.splitKWorkgroups) : 0;
   const S = per ? Math.ceil(Math.ceil(K / v.BK) / per) : 1;
   const sizes = mode === 'rows' ? `${N}/${K}${per ? `/s${per}` : ''}` : `b${d.batchShape.length}`;
   const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
@@ -99,12 +99,12 @@ const MIN_SPLIT_SLICES = 4;
 
 /**
  * Slices per K split for a product of `groups` output tiles and `slices` BK slices, or 0 for no
- * split: enough splits for TARGET_WORKGROUPS workgroups (a few resident per SM, so their loads
- * overlap) when the tiles alone give fewer than AUTO_MIN_WORKGROUPS.
+ * split: enough splits for `target` workgroups (`splitKWorkgroups`: a few resident per SM, so
+ * their loads overlap) when the tiles alone give fewer than AUTO_MIN_WORKGROUPS.
  */
-function splitK(groups: number, slices: number): number {
+function splitK(groups: number, slices: number, target: number): number {
   if (groups >= AUTO_MIN_WORKGROUPS) return 0;
-  const S = Math.min(Math.ceil(TARGET_WORKGROUPS / groups), Math.floor(slices / MIN_SPLIT_SLICES));
+  const S = Math.min(Math.ceil(target / groups), Math.floor(slices / MIN_SPLIT_SLICES));
   return S > 1 ? Math.ceil(slices / S) : 0;
 }
 
