@@ -427,6 +427,26 @@ describe('device acquisition errors (no GPU needed)', () => {
     ops.dispose([x, y!]);
   });
 
+  it('batched-decode out_proj (fusedLinear, 40 rows, residual): the K split\'s sum adds the residual, two dispatches, the composite\'s bits', async () => {
+    const rng = new ops.Rng(41);
+    const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+    const [M, K, N] = [40, 1536, 96];
+    const x = ops.tensor(draw(M * K), [M, K], { backend: be });
+    const w = ops.tensor(draw(N * K), [N, K], { backend: be });
+    const r = ops.tensor(draw(M * N), [M, N], { backend: be });
+    const before = be.stats().dispatches;
+    const fused = ops.fusedLinear(x, w, { residual: r });
+    expect(be.stats().dispatches - before, 'split product and its sum with the residual').toBe(2);
+    const composite = ops.tidy(() => ops.add(ops.linear(x, w), r));
+    expect(Array.from(await fused.data())).toEqual(Array.from(await composite.data()));
+    // With a norm the composite runs (norm, product, sum, add): the fused path takes no norm.
+    const g = ops.tensor(draw(K), [K], { backend: be });
+    const b2 = be.stats().dispatches;
+    ops.dispose(ops.fusedLinear(x, w, { norm: { weight: g }, residual: r }));
+    expect(be.stats().dispatches - b2).toBeGreaterThan(2);
+    ops.dispose([x, w, r, g, fused, composite]);
+  });
+
   it('GPU timestamps are not rounded to 65.536 µs steps (Dawn\'s default, turned off in Node)', async () => {
     if (!be.features.has('timestamp-query')) return;
     const x = ops.tensor(Array.from({ length: 64 * 64 }, (_, i) => i % 7), [64, 64], { backend: be });

@@ -1,5 +1,5 @@
 import type { KernelTensor, Shape } from '@mamba3/tensor';
-import { sizeOf, UnsupportedError } from '@mamba3/tensor';
+import { BackendError, sizeOf, UnsupportedError } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulTile } from '../options.js';
@@ -71,15 +71,25 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   return out;
 }
 
-/** The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see `splitK`). */
-function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number): void {
-  const { M, N, K, transA, transB } = d;
+/** The tile shape of the register-tiled kernel for `d`, and its K split: BK slices per split (0: none) and splits. */
+function tiling(rt: Runtime, d: MatmulDims, nBatch: number): { v: TileVariant; grid: [number, number]; per: number; S: number } {
   const v = pickVariant(rt, d, nBatch);
+  const grid: [number, number] = [Math.ceil(d.N / v.BN), Math.ceil(d.M / v.BM)];
+  const per = d.batchShape.length === 0 ? splitK(grid[0] * grid[1], Math.ceil(d.K / v.BK), rt.splitKWorkgroups) : 0;
+  return { v, grid, per, S: per ? Math.ceil(Math.ceil(d.K / v.BK) / per) : 1 };
+}
+
+/**
+ * The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see
+ * `splitK`). `residual` is added by the split's sum: only for a product that splits.
+ */
+function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number, residual?: GPUBuffer): void {
+  const { M, N, K, transA, transB } = d;
+  const { v, grid, per, S } = tiling(rt, d, nBatch);
+  // Unreachable (residualLinear checks): without a split there is no sum to add the residual in.
+  if (residual && S === 1) throw new BackendError('webgpu fusedLinear: a residual needs a K split to be added in');
   const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
   const vr = vec4Reads(d);
-  const grid = [Math.ceil(N / v.BN), Math.ceil(M / v.BM)];
-  const per = mode === 'rows' ? splitK(grid[0] * grid[1], Math.ceil(K / v.BK), rt.splitKWorkgroups) : 0;
-  const S = per ? Math.ceil(Math.ceil(K / v.BK) / per) : 1;
   const sizes = mode === 'rows' ? `${N}/${K}${per ? `/s${per}` : ''}` : `b${d.batchShape.length}`;
   const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
   const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
@@ -90,7 +100,8 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: G
   const part = rt.alloc('matmul', S * M * N * 4, 'float32');
   rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per), [a, b, part.buffer, uniform], [grid[0], grid[1], S]);
   const n = M * N;
-  rt.dispatch(`splitK/${n}/${S}`, () => splitKReduceWgsl(n, S), [part.buffer, out.buffer], rt.grid(Math.ceil(n / 256)));
+  const r = residual ? '/r' : '';
+  rt.dispatch(`splitK/${n}/${S}${r}`, () => splitKReduceWgsl(n, S, !!residual), [part.buffer, out.buffer, ...(residual ? [residual] : [])], rt.grid(Math.ceil(n / 256)));
   rt.release(part);
 }
 
@@ -116,7 +127,8 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const K = w.shape[1];
   const N = w.shape[0];
   const M = x.size / K;
-  if (x.dtype !== 'float32' || M > Math.max(rt.gemvMaxRows, 4) || M < 1 || N === 0 || K === 0) return null;
+  if (x.dtype !== 'float32' || M < 1 || N === 0 || K === 0) return null;
+  if (M > Math.max(rt.gemvMaxRows, 4)) return residualLinear(rt, x, w, g, r, M, N, K);
   if (!rt.f16) {
     const out = decodeGemv(rt, x, w, M, { ...(g ? { g, eps } : {}), ...(r ? { r } : {}) });
     if (out || M > 4) return out;
@@ -132,6 +144,21 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const key = `gemvT/fused/${+!!g}${+!!r}/${g ? eps : ''}/${sg ? 'sg/' : ''}${h}${M}/${N}/${K}`;
   const buffers = [buf(x), half ?? buf(w), out.buffer, ...(g ? [buf(g)] : []), ...(r ? [buf(r)] : [])];
   rt.dispatch(key, half ? () => withF16B(code()) : code, buffers, [gx, gy, 1]);
+  return out;
+}
+
+/**
+ * x·Wᵀ + residual for more rows than the GEMV takes (batched decode's out_proj), when the tiled
+ * kernel splits K: the split's sum adds the residual, one dispatch fewer than the composite's
+ * matmul and add, with the same result (the sum, then the residual). Null otherwise (a norm, no
+ * residual, no split, the f16 path): the op layer runs the composite.
+ */
+function residualLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
+  if (g || !r || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
+  const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+  if (tiling(rt, d, 1).S === 1) return null;
+  const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
+  regTiled(rt, d, buf(x), buf(w), out, 1, buf(r));
   return out;
 }
 

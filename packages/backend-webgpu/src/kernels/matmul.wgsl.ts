@@ -246,17 +246,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 /** C[i] = Σ_s partial[s·n + i]: the second pass of a split-K product. */
-export function splitKReduceWgsl(n: number, S: number): string {
+export function splitKReduceWgsl(n: number, S: number, residual = false): string {
+  // With `residual` (fusedLinear's epilogue) R is added after the sum, as the op's composite adds it to the product.
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
+${residual ? '@group(0) @binding(2) var<storage, read> R: array<f32>;' : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.y * nwg.x * 256u + gid.x;
   if (i >= ${n}u) { return; }
   var s = 0.0;
   for (var j = 0u; j < ${S}u; j++) { s += part[j * ${n}u + i]; }
-  C[i] = s;
+  C[i] = s${residual ? ' + R[i]' : ''};
 }`;
 }
 

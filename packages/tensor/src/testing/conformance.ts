@@ -472,12 +472,15 @@ export function describeConformance(name: string, opts: ConformanceOptions): voi
         await compare('gatedRmsNorm whole row', [{ shape: [4, 10] }, { shape: [4, 10] }], (x, z) => ops.gatedRmsNorm(x, z, null));
       });
       it('fusedLinear (norm prologue, residual epilogue; decode rows and wider)', async () => {
-        for (const rows of [[1], [3], [2, 5]]) {
-          const x = { shape: [...rows, 40] };
+        // Up to 10 rows: decode sizes. 40 and 36 rows with K 200: batched decode, where a GPU may
+        // split K and add the residual in the split's sum.
+        for (const [rows, K] of [[[1], 40], [[3], 40], [[2, 5], 40], [[40], 200], [[3, 12], 200]] as const) {
+          const x = { shape: [...rows, K] };
+          const w = { shape: [37, K] };
           const r = { shape: [...rows, 37] };
-          await compare(`fusedLinear norm+residual ${JSON.stringify(rows)}`, [x, { shape: [37, 40] }, { shape: [40] }, r], (a, w, g, res) => ops.fusedLinear(a, w, { norm: { weight: g, eps: 1e-5 }, residual: res }));
-          await compare(`fusedLinear norm ${JSON.stringify(rows)}`, [x, { shape: [37, 40] }, { shape: [40] }], (a, w, g) => ops.fusedLinear(a, w, { norm: { weight: g } }));
-          await compare(`fusedLinear residual ${JSON.stringify(rows)}`, [x, { shape: [37, 40] }, r], (a, w, res) => ops.fusedLinear(a, w, { residual: res }));
+          await compare(`fusedLinear norm+residual ${JSON.stringify(rows)}`, [x, w, { shape: [K] }, r], (a, wt, g, res) => ops.fusedLinear(a, wt, { norm: { weight: g, eps: 1e-5 }, residual: res }));
+          await compare(`fusedLinear norm ${JSON.stringify(rows)}`, [x, w, { shape: [K] }], (a, wt, g) => ops.fusedLinear(a, wt, { norm: { weight: g } }));
+          await compare(`fusedLinear residual ${JSON.stringify(rows)}`, [x, w, r], (a, wt, res) => ops.fusedLinear(a, wt, { residual: res }));
         }
       });
     });
