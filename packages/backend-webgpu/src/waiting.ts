@@ -26,17 +26,22 @@ type SetImmediate = (callback: (...args: unknown[]) => void, ...args: unknown[])
 
 let waits = 0;
 let waitStart = 0;
+/** Node's own setImmediate, kept from the first wait on: code that took the routed one keeps working after it. */
 let original: SetImmediate | null = null;
 
 const fnToString = Function.prototype.toString;
 
-/** Dawn's poll is a native function (a JS caller's callback never is, unless bound). */
+/**
+ * Dawn's poll: a native function of no name and no parameters. A JS caller's callback is not
+ * native (unless bound: then it is named "bound ..."), and a promise's resolve function, the
+ * other native callback a caller may pass, takes one parameter.
+ */
 function isNativePoll(fn: unknown): boolean {
-  return typeof fn === 'function' && fn.name === '' && fnToString.call(fn).endsWith('{ [native code] }');
+  return typeof fn === 'function' && fn.name === '' && fn.length === 0 && fnToString.call(fn).endsWith('{ [native code] }');
 }
 
 function gentleSetImmediate(callback: (...args: unknown[]) => void, ...args: unknown[]): unknown {
-  if (isNativePoll(callback) && performance.now() - waitStart >= SPIN_MS) return setTimeout(callback, POLL_MS, ...args);
+  if (waits > 0 && isNativePoll(callback) && performance.now() - waitStart >= SPIN_MS) return setTimeout(callback, POLL_MS, ...args);
   return original!(callback, ...args);
 }
 
@@ -54,15 +59,12 @@ export async function waitGently<T>(pending: Promise<T>): Promise<T> {
   const g = globalThis as unknown as { setImmediate: SetImmediate };
   if (waits++ === 0) {
     waitStart = performance.now();
-    original = g.setImmediate;
+    if (g.setImmediate !== gentleSetImmediate) original = g.setImmediate;
     g.setImmediate = gentleSetImmediate;
   }
   try {
     return await pending;
   } finally {
-    if (--waits === 0) {
-      g.setImmediate = original!;
-      original = null;
-    }
+    if (--waits === 0) g.setImmediate = original!;
   }
 }

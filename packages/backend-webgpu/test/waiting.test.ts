@@ -31,6 +31,22 @@ describe('gentle waits (Dawn polls through a timer on a software adapter)', () =
     expect(g.setImmediate).toBe(original);
   });
 
+  it("leaves a promise's resolve alone, and the routed function works after the wait for code that kept it", async () => {
+    let resolveWait!: () => void;
+    const wait = waitGently(new Promise<void>((r) => (resolveWait = r)));
+    await new Promise((r) => setTimeout(r, 5));
+    const kept = g.setImmediate;
+    let resolver!: (v: unknown) => void;
+    void new Promise((r) => (resolver = r));
+    expect(isTimer(kept(resolver as () => void)), "a promise's resolve stays an immediate").toBe(false);
+    resolveWait();
+    await wait;
+    let ran = false;
+    await new Promise<void>((done) => kept(() => ((ran = true), done())));
+    expect(ran).toBe(true);
+    expect(isTimer(kept(nativePoll)), 'no routing outside a wait').toBe(false);
+  });
+
   it('restores setImmediate when the awaited promise rejects', async () => {
     const original = g.setImmediate;
     await expect(waitGently(Promise.reject(new Error('map failed')))).rejects.toThrow('map failed');
