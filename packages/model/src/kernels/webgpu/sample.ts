@@ -22,6 +22,9 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs)
   const rows = i.logits.size / V;
   const rt = gpu.runtime;
   const chunks = Math.ceil(V / SAMPLE_CHUNK);
+  // One workgroup per row along a grid dimension: more rows than it holds run the composite.
+  const most = rt.limits.maxComputeWorkgroupsPerDimension;
+  if (rows > most || chunks > most) return null;
   const tBits = new Uint32Array(new Float32Array([a.temperature]).buffer)[0];
   const dims = rt.uniform([rows, V, chunks, tBits]);
   const common = gpu.wgsl.COMMON;
