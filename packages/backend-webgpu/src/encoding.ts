@@ -9,7 +9,7 @@ export class CommandStream {
   lastPipeline: GPUComputePipeline | null = null;
   submits = 0;
   dispatches = 0;
-  /** Buffer copies encoded (counted by the runtime, which encodes them). */
+  /** Buffer-to-buffer copies encoded by `copy` (readbacks to staging buffers are not counted). */
   copies = 0;
   /** Dispatches encoded and not yet submitted. */
   pending = 0;
@@ -54,6 +54,12 @@ export class CommandStream {
   beginPass(desc: GPUComputePassDescriptor): void {
     this.pass = this.endPass().beginComputePass(desc);
     this.lastPipeline = null;
+  }
+
+  /** Copies bytes between device buffers, outside any pass. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.copies++;
   }
 
   dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number): void {

@@ -18,7 +18,7 @@ export class GpuTimer {
     private readonly device: GPUDevice,
     private readonly stream: CommandStream,
     /** How to await the readback (the runtime's `waitFor`). */
-    private readonly wait: <T>(pending: Promise<T>) => Promise<T> = (p) => p,
+    private readonly wait: <T>(pending: Promise<T>) => Promise<T>,
   ) {}
 
   /** Whether GPU timestamps can be taken (the `timestamp-query` feature). */

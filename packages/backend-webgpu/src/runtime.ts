@@ -341,8 +341,7 @@ export class Runtime {
   /** Copies bytes between buffers in stream order (`record: false` as for `dispatch`). */
   copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset = 0, opts?: { record?: boolean }): void {
     if (bytes <= 0) return;
-    this.stream.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-    this.stream.copies++;
+    this.stream.copy(src, srcOffset, dst, dstOffset, bytes);
     if (opts?.record !== false) this.capture?.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
   }
 
@@ -446,11 +445,8 @@ export class Runtime {
         this.submitIfDue();
         return;
       }
-      const enc = this.stream.endPass();
-      if (c.kind === 'copy') {
-        enc.copyBufferToBuffer(map(c.src), c.srcOffset, map(c.dst), c.dstOffset, c.bytes);
-        this.stream.copies++;
-      } else enc.clearBuffer(map(c.buffer), 0, Math.ceil(c.bytes / 4) * 4);
+      if (c.kind === 'copy') this.stream.copy(map(c.src), c.srcOffset, map(c.dst), c.dstOffset, c.bytes);
+      else this.stream.endPass().clearBuffer(map(c.buffer), 0, Math.ceil(c.bytes / 4) * 4);
     });
   }
 

@@ -81,11 +81,12 @@ function tiling(rt: Runtime, d: MatmulDims, nBatch: number): { v: TileVariant; g
 
 /**
  * The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see
- * `splitK`). `residual` is added by the split's sum: only for a product that splits.
+ * `splitK`). `residual` is added by the split's sum: only for a product that splits (a caller
+ * that checked passes the `tiling` it checked).
  */
-function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number, residual?: GPUBuffer): void {
+function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number, residual?: GPUBuffer, t = tiling(rt, d, nBatch)): void {
   const { M, N, K, transA, transB } = d;
-  const { v, grid, per, S } = tiling(rt, d, nBatch);
+  const { v, grid, per, S } = t;
   // Unreachable (residualLinear checks): without a split there is no sum to add the residual in.
   if (residual && S === 1) throw new BackendError('webgpu fusedLinear: a residual needs a K split to be added in');
   const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
@@ -156,9 +157,10 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
 function residualLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
   if (g || !r || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
   const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-  if (tiling(rt, d, 1).S === 1) return null;
+  const t = tiling(rt, d, 1);
+  if (t.S === 1) return null;
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
-  regTiled(rt, d, buf(x), buf(w), out, 1, buf(r));
+  regTiled(rt, d, buf(x), buf(w), out, 1, buf(r), t);
   return out;
 }
 
