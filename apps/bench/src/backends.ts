@@ -46,7 +46,7 @@ export async function loadBackends(): Promise<void> {
   variant('webgpu-novalidation', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=skip_validation'] });
   variant('webgpu-quantized-ts', { dawnFlags: [] });
   // Thin products (batched decode) with their K split for 2x or 4x the default 264 workgroups.
-  for (const wg of [528, 1056] as const) variant(`webgpu-splitk${wg}`, { splitKWorkgroups: wg });
+  for (const wg of [264, 528] as const) variant(`webgpu-splitk${wg}`, { splitKWorkgroups: wg });
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   variant('webgpu-nokick', { kickDispatches: 0 });
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).

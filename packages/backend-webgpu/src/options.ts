@@ -51,7 +51,7 @@ export interface RuntimeOptions {
    */
   gemvMaxRows?: number;
   /**
-   * Workgroups the K split of a thin product aims for (default 264, two per SM of a 132-SM GPU):
+   * Workgroups the K split of a thin product aims for (default 1056, eight per SM of a 132-SM GPU):
    * products whose output tiles give fewer than 132 workgroups (batched decode) split K until
    * about this many run, each split keeping at least 4 BK slices.
    */

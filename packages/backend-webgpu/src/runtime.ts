@@ -34,8 +34,12 @@ export const DEFAULT_HALF_MIN_ELEMENTS = 65536;
  */
 const DEFAULT_GEMV_MAX_ROWS = 16;
 
-/** See `RuntimeOptions.splitKWorkgroups`. */
-const DEFAULT_SPLIT_K_WORKGROUPS = 264;
+/**
+ * See `RuntimeOptions.splitKWorkgroups`. H200, 130M SISO graph decode at batch 32 (BENCHMARKS,
+ * "Issue 16 ... third session", calls 8 and 9): 1.618-1.658 ms a step at 1056 against 1.656-1.687
+ * at 264; batch 128 within 1% either way.
+ */
+const DEFAULT_SPLIT_K_WORKGROUPS = 1056;
 
 /**
  * Owns the device-side state and puts its parts together: the buffer pool (pool.ts), the

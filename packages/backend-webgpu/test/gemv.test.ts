@@ -16,8 +16,10 @@ function f16(v: number): number {
 
 /**
  * Shapes [M, K, N] that take every branch of the decode GEMV: straight-line loads, a guarded tail,
- * the unrolled loop, 2/4/8 output rows a workgroup, and batched rows in chunks (8 in one chunk, 24
- * in three of 8, 32 in two of 16).
+ * the unrolled loop, 1/2/4/8 output rows a workgroup, two and four output rows a thread for a wide
+ * single row (2,113 and 33,797 outputs: the last thread's later rows lie past N), the residual
+ * loaded first (up to 4 rows), and batched rows in chunks (8 in one chunk, 24 in three of 8, 32 in
+ * two of 16).
  */
 const CASES: readonly (readonly [number, number, number])[] = [
   [1, 768, 50],
@@ -25,6 +27,8 @@ const CASES: readonly (readonly [number, number, number])[] = [
   [2, 4104, 33],
   [4, 64, 7],
   [1, 96, 2200],
+  [1, 64, 2113],
+  [1, 64, 33797],
   [8, 64, 40],
   [24, 96, 20],
   [32, 136, 33],

@@ -42,10 +42,10 @@ export const LARGE: Config[] = [
 /** A head too big for the step kernel to hold its share of the state in registers (it reads it in place); step only. */
 export const IN_PLACE: Config = { name: 'SISO headdim 96, d_state 128', attrs: { ...base, nheads: 2, headdim: 96, dState: 128, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 16, complex: true, isOutprojNorm: true } };
 
-/** Without the output norm the step kernel splits each head's rows over workgroups (4 slices at P 64, 2 at P 32); step only. */
+/** Without the output norm the step kernel splits each head's rows over workgroups (at batch 2: 4 slices at P 64, 2 at P 32); step only. */
 export const SLICED: Config[] = [
-  { name: '130M SISO, silu gate (4 slices per head)', attrs: { ...base, nheads: 24, headdim: 64, dState: 128, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 32, complex: true, isOutprojNorm: false } },
-  { name: '130M MIMO r4, silu gate (4 slices per head)', attrs: { ...base, nheads: 24, headdim: 64, dState: 128, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 32, complex: true, isOutprojNorm: false } },
+  { name: '130M SISO, silu gate (heads in 4 slices at batch 2)', attrs: { ...base, nheads: 24, headdim: 64, dState: 128, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 32, complex: true, isOutprojNorm: false } },
+  { name: '130M MIMO r4, silu gate (heads in 4 slices at batch 2)', attrs: { ...base, nheads: 24, headdim: 64, dState: 128, ngroups: 1, mimoRank: 4, isMimo: true, numRopeAngles: 32, complex: true, isOutprojNorm: false } },
   { name: 'SISO headdim 32, no rotation (2 slices per head)', attrs: { ...base, nheads: 3, headdim: 32, dState: 24, ngroups: 1, mimoRank: 1, isMimo: false, numRopeAngles: 4, complex: false, isOutprojNorm: false } },
 ];
 

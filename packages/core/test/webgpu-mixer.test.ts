@@ -41,17 +41,24 @@ import { build, compare, CONFIGS, IN_PLACE, LARGE, ops, outputs, SLICED, values 
     });
   }
 
+  /** One step of `b` rows on both backends, compared. */
+  async function step(c: (typeof SLICED)[number], b: number): Promise<void> {
+    const ref = build(cpu, c.attrs, b, 1);
+    const dev = build(gpu, c.attrs, b, 1);
+    const want = ops.mamba3MixerComposites.step(ref.zxbcdt(null, 0), ref.params, c.attrs, ref.state);
+    const before = gpu.stats().dispatches;
+    const got = ops.mamba3MixerStep(dev.zxbcdt(null, 0), dev.params, c.attrs, dev.state);
+    expect(gpu.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
+    for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} b=${b} ${name}`, g, w);
+  }
+
+  // 24 heads: 4 slices a head at batch 2, 2 at batch 6, 1 at batch 12 (the grid's size decides).
+  it(`step at batches 6 and 12 (fewer slices for more rows): ${SLICED[0].name}`, async () => {
+    for (const b of [6, 12]) await step(SLICED[0], b);
+  });
+
   for (const c of [...CONFIGS, ...LARGE, ...SLICED, IN_PLACE]) {
-    it(`step: ${c.name}`, async () => {
-      const b = 2;
-      const ref = build(cpu, c.attrs, b, 1);
-      const dev = build(gpu, c.attrs, b, 1);
-      const want = ops.mamba3MixerComposites.step(ref.zxbcdt(null, 0), ref.params, c.attrs, ref.state);
-      const before = gpu.stats().dispatches;
-      const got = ops.mamba3MixerStep(dev.zxbcdt(null, 0), dev.params, c.attrs, dev.state);
-      expect(gpu.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
-      for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} ${name}`, g, w);
-    });
+    it(`step: ${c.name}`, () => step(c, 2));
     if (c === CONFIGS[0]) {
       it(`a step graph captured before the parameters were packed replays no packing: ${c.name}`, async () => {
         // Fresh parameter tensors: the first mixer call on them (inside the capture) packs them.

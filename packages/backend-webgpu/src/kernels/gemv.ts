@@ -26,18 +26,40 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   if (a.dtype !== 'float32' || w.shape.length !== 2 || !decodeGemvFits(M, K, storage)) return null;
   const MC = chunkRows(M);
   const chunks = M / MC;
-  // Rows per workgroup: fewer for narrow outputs (every SM busy) and for many rows a chunk (the
-  // reduction's workgroup memory grows with both).
-  // Chunks of many rows give each thread several output rows (`perThread`: an A load serves them all).
-  const T = MC >= 8 ? rt.gemvRowsPerThread : 1;
-  const rows = MC > 4 ? (T >= 4 ? 1 : 2) : Math.ceil(N / 8) >= TARGET_WORKGROUPS ? 8 : Math.ceil(N / 4) >= TARGET_WORKGROUPS ? 4 : 2;
+  const { rows, perThread: T, residualFirst } = gemvShape(MC, N, rt.gemvRowsPerThread);
   const sg = rt.subgroupReduce;
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
   const out = rt.alloc('matmul', M * N * 4, 'float32');
-  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? 'r/' : ''}${MC}/${N}/${K}`;
+  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? (residualFirst ? 'rf/' : 'r/') : ''}${MC}/${N}/${K}`;
   const buffers = [buf(a), ws.own, out.buffer, ...(fuse.g ? [buf(fuse.g)] : []), ...(fuse.r ? [buf(fuse.r)] : [])];
   const [gx, gy] = rt.grid(Math.ceil(N / (rows * T)));
-  rt.dispatch(key, () => decodeGemvWgsl({ M: MC, N, K, storage, rows, perThread: T, norm, residual, subgroups: sg }), buffers, [gx, gy, chunks]);
+  rt.dispatch(key, () => decodeGemvWgsl({ M: MC, N, K, storage, rows, perThread: T, norm, residual, residualFirst, subgroups: sg }), buffers, [gx, gy, chunks]);
   return out;
+}
+
+export interface GemvShape {
+  /** Output rows per workgroup (threads along lid.y). */
+  rows: number;
+  /** Output rows per thread. */
+  perThread: number;
+  /** Whether the residual is loaded before the product (see DecodeGemvSpec). */
+  residualFirst: boolean;
+}
+
+/**
+ * The kernel's shape for chunks of MC rows and N outputs. Measured alone on an H200 (BENCHMARKS,
+ * "Issue 16 ... fourth session", `kernel-time.mjs`), one row a chunk: the most workgroups win
+ * (out_proj, N = 768: 5.1 µs at one output row a workgroup against 6.2 at two), and an A load
+ * serving several weight rows wins where the outputs are many (in_proj, N = 3,432: 5.7 µs at two a
+ * thread against 6.2 at one, bf16; the 50,280-long vocabulary: 23.6 µs at four against 31.4).
+ * Chunks of 2 to 4 rows keep the earlier rule; chunks of 8 or more take `batchedPerThread` rows
+ * a thread and one or two rows a workgroup, as the reduction's workgroup memory grows with both.
+ */
+export function gemvShape(MC: number, N: number, batchedPerThread: number): GemvShape {
+  if (MC >= 8) return { rows: batchedPerThread >= 4 ? 1 : 2, perThread: batchedPerThread, residualFirst: false };
+  if (MC > 4) return { rows: 2, perThread: 1, residualFirst: false };
+  if (MC > 1) return { rows: [8, 4].find((r) => Math.ceil(N / r) >= TARGET_WORKGROUPS) ?? 2, perThread: 1, residualFirst: true };
+  const perThread = N >= 64 * TARGET_WORKGROUPS ? 4 : N >= 4 * TARGET_WORKGROUPS ? 2 : 1;
+  return { rows: N >= 4 * perThread * TARGET_WORKGROUPS ? 4 : 1, perThread, residualFirst: true };
 }

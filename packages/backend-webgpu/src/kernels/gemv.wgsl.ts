@@ -35,6 +35,8 @@ export interface DecodeGemvSpec {
   perThread?: number;
   norm?: { eps: number };
   residual?: boolean;
+  /** Load the residual before the product instead of after the reduction (one memory round trip less at the end). */
+  residualFirst?: boolean;
   subgroups: boolean;
 }
 
@@ -127,7 +129,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     const writes = ms.map((m) => {
       let e = v(t * M + m);
       if (s.norm) e = `${e} * inverseSqrt(${v(T * M + m)} / ${K}.0 + ${f32Lit(s.norm.eps)})`;
-      if (s.residual) e = `${e} + Rs[cBase + ${m * N}u + ${n}]`;
+      if (s.residual) e = `${e} + ${s.residualFirst ? `rs${t}_${m}` : `Rs[cBase + ${m * N}u + ${n}]`}`;
       return `C[cBase + ${m * N}u + ${n}] = ${e};`;
     });
     return T > 1 && t > 0 ? `if (${n} < ${N}u) {\n      ${writes.join('\n      ')}\n    }` : writes.join('\n    ');
@@ -157,6 +159,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   if (lid.x == 0u && n < ${N}u) {
     ${ts.map((t) => result(t, (j) => slot(j, '0u'))).join('\n    ')}
   }`;
+  const first = s.residual && s.residualFirst ? ts.flatMap((t) => ms.map((m) => [t, m] as const)) : [];
   let binding = 3;
   return /* wgsl */ `${s.subgroups ? 'enable subgroups;' : ''}
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
@@ -171,7 +174,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let aBase = wid.z * ${(M * K) / 4}u;
   let cBase = wid.z * ${M * N}u;
   ${accs.map((a) => `var ${a} = 0.0;`).join('\n  ')}
+  ${first.map(([t, m]) => `var rs${t}_${m} = 0.0;`).join(' ')}
   if (n < ${N}u) {
+    ${first.map(([t, m]) => `rs${t}_${m} = Rs[cBase + ${m * N}u + min(n + ${t}u, ${N - 1}u)];`).join(' ')}
     ${T > 1 ? ts.map((t) => `let row${t} = min(n + ${t}u, ${N - 1}u) * ${KV}u;`).join('\n    ') : `let row = n * ${KV}u;`}
     ${body}
   }

@@ -34,30 +34,37 @@ export function stepLanes(rows: number): number {
   return lanes;
 }
 
+/** Workgroups the step kernel aims for at most: four per SM of a 132-SM GPU. */
+const STEP_WORKGROUPS = 528;
+
 /**
- * How many slices of P the step kernel splits a head into: rows of at least 16 per slice, and one
- * slice with the gated output norm (it reduces over the whole of P).
+ * How many slices of P the step kernel splits a head into, for `workgroups` = heads × batch rows:
+ * more slices while the grid stays within STEP_WORKGROUPS (rows of at least 16 per slice), and one
+ * slice with the gated output norm (it reduces over the whole of P). Measured on an H200
+ * (`kernel-time.mjs`, 24 heads of 64): batch 1 takes 5.0 µs at 4 slices against 5.8 at one;
+ * batch 8 8.7 µs at 2 against 8.9 at 4 and 9.4 at one (MIMO r4: 15.7, 16.7, 18.1); batch 32
+ * 20.0 µs at one against 21.0 at 4 (MIMO r4: 46.7 against 55.0).
  */
-export function stepSlices(P: number, outNorm: boolean): number {
+export function stepSlices(P: number, outNorm: boolean, workgroups: number): number {
   if (outNorm) return 1;
-  for (const s of [4, 2]) if (P % s === 0 && P / s >= 16) return s;
+  for (const s of [4, 2]) if (P % s === 0 && P / s >= 16 && workgroups * s <= STEP_WORKGROUPS) return s;
   return 1;
 }
 
-/** Workgroup memory the step kernel needs, in bytes. */
-export function stepSharedBytes(d: MixerDims): number {
+/** Workgroup memory the step kernel needs at `slices` slices a head, in bytes. */
+export function stepSharedBytes(d: MixerDims, slices: number): number {
   const { P, N, R } = d;
-  const PS = P / stepSlices(P, d.outNorm);
+  const PS = P / slices;
   return 4 * (3 * R * N + 3 * R * PS + Math.max(2 * R * WG, R * PS * stepLanes(PS)) + 2 * R);
 }
 
 const per = (n: number) => Math.max(1, Math.ceil(n / WG));
 
-export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1): string {
+export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1, tune: { maxPrefetch?: number; lanes?: number } = {}): string {
   const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
   const PS = P / slices;
-  const lanes = stepLanes(PS);
+  const lanes = tune.lanes ?? stepLanes(PS);
   const { dInner, OX, OB, OC, ODT, ODA, OTRAP, OANG, DIN } = mixerSections(d);
   const scratch = Math.max(2 * R * WG, R * PS * lanes);
   const rot = d.complex && A > 0;
@@ -69,7 +76,7 @@ export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices =
   const ROWS = WG / lanes;
   const passCount = Math.ceil(PS / ROWS);
   const NL = Math.ceil(N / lanes);
-  const prefetch = passCount * NL <= MAX_PREFETCH;
+  const prefetch = passCount * NL <= (tune.maxPrefetch ?? MAX_PREFETCH);
   const ssmAt = (it: string, k: string) => `(bh * P + p0s + ${it} * ${ROWS}u + tid / ${lanes}u) * N + tid % ${lanes}u + ${k} * ${lanes}u`;
   return /* wgsl */ `
 const H = ${H}u; const P = ${P}u; const N = ${N}u; const R = ${R}u; const A = ${A}u;

@@ -134,8 +134,10 @@ export function mamba3MixerStep(
   const d = mixerDims(attrs);
   const b = zxbcdt.shape[0];
   const { H, P, N, R, A } = d;
-  const slices = stepSlices(P, d.outNorm);
-  const shared = stepSharedBytes(d);
+  let slices = stepSlices(P, d.outNorm, H * b);
+  // Fewer slices need more workgroup memory: a large batch falls back to the most slices allowed.
+  if (stepSharedBytes(d, slices) > rt.limits.maxComputeWorkgroupStorageSize) slices = stepSlices(P, d.outNorm, 0);
+  const shared = stepSharedBytes(d, slices);
   if (shared > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new UnsupportedError(`webgpu ${op}: needs ${shared} bytes of workgroup memory (R=${R}, P=${P}, N=${N}); this device allows ${rt.limits.maxComputeWorkgroupStorageSize}`);
   }

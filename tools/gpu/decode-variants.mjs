@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Writes .gpu/decode-variants.json for kernel-time.mjs: the decode step's kernels of the 130M
+// Mamba-3 model (in_proj with the block norm, out_proj with the residual, the LM head with
+// norm_f, the mixer step) generated from the built packages with the knobs each exposes (rows
+// per workgroup, rows per thread, the residual loaded first, slices per head), f32 and bf16
+// weights, and the mixer step's register prefetch limit and lanes per state row. Run after
+// `pnpm build`, on the development machine.
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const mod = (p) => import(pathToFileURL(join(root, p)).href);
+const { decodeGemvWgsl } = await mod('packages/backend-webgpu/dist/kernels/gemv.wgsl.js');
+const { COMMON, f32Lit } = await mod('packages/backend-webgpu/dist/codegen.js');
+const { mixerStepWgsl } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer-step.wgsl.js');
+const { mixerDims } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer.js');
+const { mixerSections } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer.wgsl.js');
+const core = await mod('packages/core/dist/index.js');
+
+const variants = {};
+const grid = (groups) => { const gx = Math.min(groups, 65535); return [gx, Math.ceil(groups / gx), 1]; };
+/** A GEMV: bindings A, W (distinct per dispatch), C (distinct), then G and/or Rs. */
+function gemv(name, N, K, { norm, residual, storage = 'f32' }, rows, T, residualFirst = false) {
+  const code = decodeGemvWgsl({ M: 1, N, K, storage, rows, perThread: T, norm: norm ? { eps: 1e-5 } : undefined, residual, residualFirst, subgroups: true });
+  const bindings = [{ bytes: K * 4 }, { bytes: (N * K * (storage === 'f32' ? 4 : 2)), distinct: true }, { bytes: N * 4, distinct: true, rw: true }];
+  if (norm) bindings.push({ bytes: K * 4 });
+  if (residual) bindings.push({ bytes: N * 4 });
+  variants[`${name} ${storage} r${rows} t${T}${residualFirst ? ' rsFirst' : ''}`] = { code, bindings, grid: grid(Math.ceil(N / (rows * T))) };
+}
+const cfg = core.resolveMamba3Config({ dModel: 768, dState: 128, headdim: 64 });
+const d = 768, vocab = 50280;
+for (const storage of ['f32', 'bf16']) {
+  for (const rows of [1, 2, 4, 8]) for (const T of [1, 2]) gemv('in_proj', cfg.dInProj, d, { norm: true, storage }, rows, T);
+  for (const rows of [1, 2, 4]) for (const first of [false, true]) gemv('out_proj', d, cfg.dInner, { residual: true, storage }, rows, 1, first);
+  for (const rows of [4, 8]) for (const T of [1, 2, 4]) gemv('lm_head', vocab, d, { norm: true, storage }, rows, T);
+}
+// The mixer step: SISO and MIMO r4, slices of P per workgroup.
+const wgsl = { COMMON, f32Lit };
+for (const R of [1, 4]) {
+  const c = core.resolveMamba3Config({ dModel: 768, dState: 128, headdim: 64, ...(R > 1 ? { isMimo: true, mimoRank: R } : {}) });
+  const dims = mixerDims(core.mixerAttrs(c));
+  const { H, P, N, A } = dims;
+  const sizes = { dtBias: H, BBias: H * R * N, CBias: H * R * N, BNormWeight: N, CNormWeight: N, D: H, mimoX: R > 1 ? H * R * P : 0, mimoZ: R > 1 ? H * R * P : 0, mimoO: R > 1 ? H * R * P : 0, normWeight: 0 };
+  const layout = {};
+  let total = 0;
+  for (const [k, n] of Object.entries(sizes)) { layout[k] = n ? total : -1; total += Math.ceil(n / 4) * 4; }
+  const DIN = mixerSections(dims).DIN;
+  for (const b of [1, 8, 32]) for (const slices of [1, 2, 4, 8, 16]) {
+    if (P % slices) continue;
+    const code = mixerStepWgsl(dims, layout, wgsl, slices);
+    const state = [H * A, H * P * N, R * H * N, H * P].map((n) => n * 4 * b);
+    variants[`mixer R${R} b${b} slices${slices}`] = {
+      code,
+      bindings: [{ bytes: DIN * 4 * b }, { bytes: total * 4, distinct: true }, ...state.map((bytes) => ({ bytes, distinct: true })), { bytes: H * P * 4 * b, distinct: true, rw: true }, ...state.map((bytes) => ({ bytes, distinct: true, rw: true }))],
+      grid: [H, b, slices],
+    };
+  }
+  // Register prefetch limits and lanes per state row, at the slices the kernel picks (b1: 4, b32: 1).
+  for (const [b, slices] of [[1, 4], [32, 1]]) for (const maxPrefetch of [0, 32, 64]) for (const lanes of [8, 16, 32]) {
+    const code = mixerStepWgsl(dims, layout, wgsl, slices, { maxPrefetch, lanes });
+    const state = [H * A, H * P * N, R * H * N, H * P].map((n) => n * 4 * b);
+    variants[`mixtune R${R} b${b} slices${slices} prefetch${maxPrefetch} lanes${lanes}`] = {
+      code,
+      bindings: [{ bytes: DIN * 4 * b }, { bytes: total * 4, distinct: true }, ...state.map((bytes) => ({ bytes, distinct: true })), { bytes: H * P * 4 * b, distinct: true, rw: true }, ...state.map((bytes) => ({ bytes, distinct: true, rw: true }))],
+      grid: [H, b, slices],
+    };
+  }
+}
+const file = join(root, '.gpu', 'decode-variants.json');
+writeFileSync(file, JSON.stringify(variants));
+console.log(`wrote ${Object.keys(variants).length} variants to ${file}`);
