@@ -45,7 +45,7 @@ export async function loadBackends(): Promise<void> {
   // per dispatch?), and timestamps quantized to 65.5 µs as Dawn does by default (not in Node here).
   variant('webgpu-novalidation', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=skip_validation'] });
   variant('webgpu-quantized-ts', { dawnFlags: [] });
-  // Thin products (batched decode) with their K split for 2x or 4x the default 264 workgroups.
+  // Thin products (batched decode) with their K split aimed at 264 or 528 workgroups (default 1056).
   for (const wg of [264, 528] as const) variant(`webgpu-splitk${wg}`, { splitKWorkgroups: wg });
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   variant('webgpu-nokick', { kickDispatches: 0 });
