@@ -46,25 +46,19 @@ for (const R of [1, 4]) {
   let total = 0;
   for (const [k, n] of Object.entries(sizes)) { layout[k] = n ? total : -1; total += Math.ceil(n / 4) * 4; }
   const DIN = mixerSections(dims).DIN;
-  for (const b of [1, 8, 32]) for (const slices of [1, 2, 4, 8, 16]) {
-    if (P % slices) continue;
-    const code = mixerStepWgsl(dims, layout, wgsl, slices);
+  /** The step of `b` rows at `slices` slices a head: bindings as `mamba3MixerStep` binds them. */
+  const mixer = (name, b, slices, tune) => {
     const state = [H * A, H * P * N, R * H * N, H * P].map((n) => n * 4 * b);
-    variants[`mixer R${R} b${b} slices${slices}`] = {
-      code,
+    variants[name] = {
+      code: mixerStepWgsl(dims, layout, wgsl, slices, tune),
       bindings: [{ bytes: DIN * 4 * b }, { bytes: total * 4, distinct: true }, ...state.map((bytes) => ({ bytes, distinct: true })), { bytes: H * P * 4 * b, distinct: true, rw: true }, ...state.map((bytes) => ({ bytes, distinct: true, rw: true }))],
       grid: [H, b, slices],
     };
-  }
+  };
+  for (const b of [1, 8, 32]) for (const slices of [1, 2, 4, 8, 16]) if (P % slices === 0) mixer(`mixer R${R} b${b} slices${slices}`, b, slices);
   // Register prefetch limits and lanes per state row, at the slices the kernel picks (b1: 4, b32: 1).
   for (const [b, slices] of [[1, 4], [32, 1]]) for (const maxPrefetch of [0, 32, 64]) for (const lanes of [8, 16, 32]) {
-    const code = mixerStepWgsl(dims, layout, wgsl, slices, { maxPrefetch, lanes });
-    const state = [H * A, H * P * N, R * H * N, H * P].map((n) => n * 4 * b);
-    variants[`mixtune R${R} b${b} slices${slices} prefetch${maxPrefetch} lanes${lanes}`] = {
-      code,
-      bindings: [{ bytes: DIN * 4 * b }, { bytes: total * 4, distinct: true }, ...state.map((bytes) => ({ bytes, distinct: true })), { bytes: H * P * 4 * b, distinct: true, rw: true }, ...state.map((bytes) => ({ bytes, distinct: true, rw: true }))],
-      grid: [H, b, slices],
-    };
+    mixer(`mixtune R${R} b${b} slices${slices} prefetch${maxPrefetch} lanes${lanes}`, b, slices, { maxPrefetch, lanes });
   }
 }
 const file = join(root, '.gpu', 'decode-variants.json');

@@ -60,6 +60,11 @@ export function stepSharedBytes(d: MixerDims, slices: number): number {
 
 const per = (n: number) => Math.max(1, Math.ceil(n / WG));
 
+/**
+ * The step kernel at `slices` slices a head. `tune` overrides the register prefetch limit and the
+ * lanes per state row, only to time variants (tools/gpu/decode-variants.mjs); the dispatch uses the
+ * defaults, which `stepSharedBytes` sizes.
+ */
 export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1, tune: { maxPrefetch?: number; lanes?: number } = {}): string {
   const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
