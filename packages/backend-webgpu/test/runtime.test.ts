@@ -439,12 +439,35 @@ describe('device acquisition errors (no GPU needed)', () => {
     expect(be.stats().dispatches - before, 'split product and its sum with the residual').toBe(2);
     const composite = ops.tidy(() => ops.add(ops.linear(x, w), r));
     expect(Array.from(await fused.data())).toEqual(Array.from(await composite.data()));
-    // With a norm the composite runs (norm, product, sum, add): the fused path takes no norm.
-    const g = ops.tensor(draw(K), [K], { backend: be });
-    const b2 = be.stats().dispatches;
-    ops.dispose(ops.fusedLinear(x, w, { norm: { weight: g }, residual: r }));
-    expect(be.stats().dispatches - b2).toBeGreaterThan(2);
-    ops.dispose([x, w, r, g, fused, composite]);
+    ops.dispose([x, w, r, fused, composite]);
+  });
+
+  it('batched-decode in_proj (fusedLinear, 40 rows, norm): the product scales by the norm weight, the split\'s sum by each row\'s 1/RMS; two dispatches', async () => {
+    const rng = new ops.Rng(43);
+    const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+    // K 768 (vec4 reads) and 770 (scalar reads); N 300 (a 256-output block spans two rows) and 37 (up to nine).
+    for (const [K, N] of [[768, 300], [770, 37]]) {
+      const M = 40;
+      const x = ops.tensor(draw(M * K).map((v, i) => v * (1 + (i % 7))), [M, K], { backend: be });
+      const w = ops.tensor(draw(N * K), [N, K], { backend: be });
+      const g = ops.tensor(draw(K), [K], { backend: be });
+      const r = ops.tensor(draw(M * N), [M, N], { backend: be });
+      for (const residual of [null, r]) {
+        const before = be.stats().dispatches;
+        const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, ...(residual ? { residual } : {}) });
+        expect(be.stats().dispatches - before, `K ${K} N ${N}: split product and its sum`).toBe(2);
+        const composite = ops.tidy(() => {
+          const y = ops.linear(ops.rmsNorm(x, g, 1e-5), w);
+          return residual ? ops.add(y, residual) : y;
+        });
+        const [got, want] = [await fused.data(), await composite.data()];
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+        expect(worst, `K ${K} N ${N} residual ${!!residual}`).toBeLessThan(2e-5);
+        ops.dispose([fused, composite]);
+      }
+      ops.dispose([x, w, g, r]);
+    }
   });
 
   it('GPU timestamps are not rounded to 65.536 µs steps (Dawn\'s default, turned off in Node)', async () => {

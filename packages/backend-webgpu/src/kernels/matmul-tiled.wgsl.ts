@@ -121,6 +121,8 @@ interface Operand {
   extent: string;
   ld: string;
   vec4: boolean;
+  /** A k-indexed scale array the slice is multiplied by on its way in (kContig operands only). */
+  scale?: string;
 }
 
 /** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
@@ -144,9 +146,11 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
     const at = `off${o.name} + ${row} * ${o.ld} + ${col}`;
     let body: string;
     if (o.vec4) {
-      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${r} = ${o.name}[(${at}) / 4u]; } else { ${r} = vec4<f32>(0.0); }`;
+      const scaled = o.scale ? ` * ${o.scale}[(${col}) / 4u]` : '';
+      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${r} = ${o.name}[(${at}) / 4u]${scaled}; } else { ${r} = vec4<f32>(0.0); }`;
     } else {
-      const lanes = [0, 1, 2, 3].map((j) => `if (${row} < ${rowLim} && ${col} + ${j}u < ${colLim}) { ${r}[${j}] = ${o.name}[${at} + ${j}u]; }`);
+      const scaled = (j: number) => (o.scale ? ` * ${o.scale}[${col} + ${j}u]` : '');
+      const lanes = [0, 1, 2, 3].map((j) => `if (${row} < ${rowLim} && ${col} + ${j}u < ${colLim}) { ${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)}; }`);
       body = `${r} = vec4<f32>(0.0);\n      ${lanes.join('\n      ')}`;
     }
     fetch.push(guard ? `if (${e} < ${units}u) {\n      ${body}\n    }` : `{\n      ${body}\n    }`);
@@ -178,9 +182,10 @@ export function runtimeDimsUniform(d: MatmulDims, v: TileVariant, mode: RuntimeD
  * only) splits K: workgroup_id.z takes that many BK slices from z·slicesPerSplit on and writes
  * its partial product to C's z-th [M, N] block, for `splitKReduceWgsl` to sum. Thin products
  * (batched decode: 8-128 rows) otherwise give a few dozen workgroups, each one dependent global
- * load after another through K.
+ * load after another through K. `scaleA` multiplies A's columns by G [K] (binding 4) as they are
+ * staged: an RMSNorm's weight, whose per-row 1/RMS the split's sum applies (A plain only).
  */
-export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0): string {
+export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0, scaleA = false): string {
   const { transA, transB } = d;
   const { BM, BN, BK, TM, TN } = v;
   const TX = BN / TN;
@@ -189,6 +194,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   if (v.warp && (TX % 8 !== 0 || TY % 4 !== 0)) throw new Error(`matmul tile ${variantName(v)}: the warp layout needs BN/TN a multiple of 8 and BM/TM of 4`);
   const all = mode === 'all';
   if (all && slicesPerSplit > 0) throw new Error('matmul: split K is for unbatched products (workgroup_id.z is the batch index otherwise)');
+  if (scaleA && transA) throw new Error('matmul: a per-k scale of A needs A stored [M, K]');
   const M = 'M';
   const N = all ? 'N' : `${d.N}u`;
   const K = all ? 'K' : `${d.K}u`;
@@ -196,7 +202,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const split = slicesPerSplit > 0;
   const rank = d.batchShape.length;
   const vr = vec4Reads(d);
-  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a };
+  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA ? { scale: 'G' } : {}) };
   const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b };
   const fa = fetchCode(a, v, T, K);
   const fb = fetchCode(b, v, T, K);
@@ -242,6 +248,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
 @group(0) @binding(1) var<storage, read> B: array<${elem(vr.b)}>;
 @group(0) @binding(2) var<storage, read_write> C: array<${elem(vr.c)}>;
 ${layoutDecl(3, all ? rank : 0)}
+${scaleA ? `@group(0) @binding(4) var<storage, read> G: array<${elem(vr.a)}>;` : ''}
 var<workgroup> As: array<vec4<f32>, ${2 * sizeA}>; // 2 x [k ${BK}][m/4 ${SA}]
 var<workgroup> Bs: array<vec4<f32>, ${2 * sizeB}>; // 2 x [k ${BK}][n/4 ${SB}]
 @compute @workgroup_size(${T})

@@ -79,30 +79,40 @@ function tiling(rt: Runtime, d: MatmulDims, nBatch: number): { v: TileVariant; g
   return { v, grid, per, S: per ? Math.ceil(Math.ceil(d.K / v.BK) / per) : 1 };
 }
 
+/** What a K split's sum applies beside the sum: fusedLinear's norm (see `SplitKNorm`) and residual. */
+interface SplitEpilogue {
+  residual?: GPUBuffer;
+  /** The RMSNorm's weight (the product scales A's columns by it) and eps; A's rows give the RMS. */
+  norm?: { g: GPUBuffer; eps: number };
+}
+
 /**
  * The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see
- * `splitK`). `residual` is added by the split's sum: only for a product that splits (a caller
- * that checked passes the `tiling` it checked).
+ * `splitK`). An `epilogue` is applied by the split's sum: only for a product that splits (a
+ * caller that checked passes the `tiling` it checked).
  */
-function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number, residual?: GPUBuffer, t = tiling(rt, d, nBatch)): void {
+function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number, epilogue: SplitEpilogue = {}, t = tiling(rt, d, nBatch)): void {
   const { M, N, K, transA, transB } = d;
   const { v, grid, per, S } = t;
-  // Unreachable (residualLinear checks): without a split there is no sum to add the residual in.
-  if (residual && S === 1) throw new BackendError('webgpu fusedLinear: a residual needs a K split to be added in');
+  const { residual, norm } = epilogue;
+  // Unreachable (splitLinear checks): without a split there is no sum to apply them in.
+  if ((residual || norm) && S === 1) throw new BackendError('webgpu fusedLinear: a norm or residual needs a K split to be applied in');
   const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
   const vr = vec4Reads(d);
   const sizes = mode === 'rows' ? `${N}/${K}${per ? `/s${per}` : ''}` : `b${d.batchShape.length}`;
-  const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}`;
+  const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}${norm ? '/g' : ''}`;
   const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
   if (S === 1) {
     rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode), [a, b, out.buffer, uniform], [grid[0], grid[1], nBatch]);
     return;
   }
   const part = rt.alloc('matmul', S * M * N * 4, 'float32');
-  rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per), [a, b, part.buffer, uniform], [grid[0], grid[1], S]);
+  rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per, !!norm), [a, b, part.buffer, uniform, ...(norm ? [norm.g] : [])], [grid[0], grid[1], S]);
   const n = M * N;
-  const r = residual ? '/r' : '';
-  rt.dispatch(`splitK/${n}/${S}${r}`, () => splitKReduceWgsl(n, S, !!residual), [part.buffer, out.buffer, ...(residual ? [residual] : [])], rt.grid(Math.ceil(n / 256)));
+  const sumNorm = norm ? { N, K, eps: norm.eps } : undefined;
+  const sumKey = `splitK/${n}/${S}${residual ? '/r' : ''}${sumNorm ? `/n${N}/${K}/${sumNorm.eps}` : ''}`;
+  const sumBuffers = [part.buffer, out.buffer, ...(residual ? [residual] : []), ...(norm ? [a] : [])];
+  rt.dispatch(sumKey, () => splitKReduceWgsl(n, S, !!residual, sumNorm), sumBuffers, rt.grid(Math.ceil(n / 256)));
   rt.release(part);
 }
 
@@ -129,7 +139,7 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const N = w.shape[0];
   const M = x.size / K;
   if (x.dtype !== 'float32' || M < 1 || N === 0 || K === 0) return null;
-  if (M > Math.max(rt.gemvMaxRows, 4)) return residualLinear(rt, x, w, g, r, M, N, K);
+  if (M > Math.max(rt.gemvMaxRows, 4)) return splitLinear(rt, x, w, g, eps, r, M, N, K);
   if (!rt.f16) {
     const out = decodeGemv(rt, x, w, M, { ...(g ? { g, eps } : {}), ...(r ? { r } : {}) });
     if (out || M > 4) return out;
@@ -149,18 +159,19 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
 }
 
 /**
- * x·Wᵀ + residual for more rows than the GEMV takes (batched decode's out_proj), when the tiled
- * kernel splits K: the split's sum adds the residual, one dispatch fewer than the composite's
- * matmul and add, with the same result (the sum, then the residual). Null otherwise (a norm, no
- * residual, no split, the f16 path): the op layer runs the composite.
+ * rmsNorm(x)·Wᵀ and/or + residual for more rows than the GEMV takes (batched decode's in_proj and
+ * out_proj), when the tiled kernel splits K: the product stages x's columns times the norm weight,
+ * and the split's sum scales each row by its 1/RMS and adds the residual, two dispatches where the
+ * composite takes three or four (norm, product, sum, add). Null otherwise (neither, no split, the
+ * f16 path): the op layer runs the composite.
  */
-function residualLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
-  if (g || !r || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
+function splitLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, eps: number, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
+  if ((!g && !r) || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
   const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
   const t = tiling(rt, d, 1);
   if (t.S === 1) return null;
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
-  regTiled(rt, d, buf(x), buf(w), out, 1, buf(r), t);
+  regTiled(rt, d, buf(x), buf(w), out, 1, { ...(r ? { residual: buf(r) } : {}), ...(g ? { norm: { g: buf(g), eps } } : {}) }, t);
   return out;
 }
 
