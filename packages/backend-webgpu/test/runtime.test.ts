@@ -445,10 +445,11 @@ describe('device acquisition errors (no GPU needed)', () => {
   it('batched-decode in_proj (fusedLinear, 40 rows, norm): the product scales by the norm weight, the split\'s sum by each row\'s 1/RMS; two dispatches', async () => {
     const rng = new ops.Rng(43);
     const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
-    // K 768 (vec4 reads) and 770 (scalar reads); N 300 (a 256-output block spans two rows) and 37 (up to nine).
+    // K 768 (vec4 reads) and 770 (scalar reads); N 300 (a 256-output block spans two rows) and 37
+    // (up to eight). Rows scaled 1-7x, so a row given another's 1/RMS is off by a large factor.
     for (const [K, N] of [[768, 300], [770, 37]]) {
       const M = 40;
-      const x = ops.tensor(draw(M * K).map((v, i) => v * (1 + (i % 7))), [M, K], { backend: be });
+      const x = ops.tensor(draw(M * K).map((v, i) => v * (1 + (Math.floor(i / K) % 7))), [M, K], { backend: be });
       const w = ops.tensor(draw(N * K), [N, K], { backend: be });
       const g = ops.tensor(draw(K), [K], { backend: be });
       const r = ops.tensor(draw(M * N), [M, N], { backend: be });
