@@ -1,7 +1,9 @@
 // GPU time per dispatch in one compute pass (Dawn on the GPU host): a chain of dependent
 // dispatches (each reads and writes the same buffer), independent ones (a buffer each), and a
-// 10 MB read per dispatch. Usage (in /tmp/m3): node dispatch-cost.mjs [dawn flags...]
+// 10 MB read per dispatch. Usage: cp tools/gpu/{dispatch-cost,pass-time}.mjs /tmp/m3/, then in
+// /tmp/m3: node dispatch-cost.mjs [dawn flags...]
 import { createRequire } from 'node:module';
+import { timePass } from './pass-time.mjs';
 const require = createRequire(import.meta.url);
 const { create, globals } = require('webgpu');
 Object.assign(globalThis, globals);
@@ -20,22 +22,6 @@ const readK = device.createComputePipeline({ layout: 'auto', compute: { entryPoi
   for (var i = g.x; i < arrayLength(&w); i += n.x * 256u) { s += w[i]; }
   if (s.x == 12345.0) { o[0] = s.y; }
 }` }) } });
-async function timed(encode) {
-  const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const res = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const rd = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-  encode(pass);
-  pass.end();
-  enc.resolveQuerySet(qs, 0, 2, res, 0);
-  enc.copyBufferToBuffer(res, 0, rd, 0, 16);
-  device.queue.submit([enc.finish()]);
-  await rd.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(rd.getMappedRange().slice(0));
-  rd.unmap();
-  return Number(t[1] - t[0]) / 1e3; // µs
-}
 const N = 200;
 const bufs = Array.from({ length: N }, () => device.createBuffer({ size: 256, usage: S }));
 const bgs = bufs.map((buffer) => device.createBindGroup({ layout: touch.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer } }] }));
@@ -45,8 +31,8 @@ const rbg = (w, o) => device.createBindGroup({ layout: readK.getBindGroupLayout(
 const rbgSame = rbg(W[0], out[0]);
 const rbgs = out.map((o, i) => rbg(W[i % 4], o));
 const median = async (f) => { const xs = []; for (let i = 0; i < 7; i++) xs.push(await f()); xs.sort((a, b) => a - b); return xs[3]; };
-const dep = await median(() => timed((p) => { p.setPipeline(touch); for (let i = 0; i < N; i++) { p.setBindGroup(0, bgs[0]); p.dispatchWorkgroups(1); } }));
-const ind = await median(() => timed((p) => { p.setPipeline(touch); for (let i = 0; i < N; i++) { p.setBindGroup(0, bgs[i]); p.dispatchWorkgroups(1); } }));
-const rdDep = await median(() => timed((p) => { p.setPipeline(readK); for (let i = 0; i < N; i++) { p.setBindGroup(0, rbgSame); p.dispatchWorkgroups(528); } }));
-const rdInd = await median(() => timed((p) => { p.setPipeline(readK); for (let i = 0; i < N; i++) { p.setBindGroup(0, rbgs[i]); p.dispatchWorkgroups(528); } }));
+const dep = await median(() => timePass(device, (p) => { p.setPipeline(touch); for (let i = 0; i < N; i++) { p.setBindGroup(0, bgs[0]); p.dispatchWorkgroups(1); } }));
+const ind = await median(() => timePass(device, (p) => { p.setPipeline(touch); for (let i = 0; i < N; i++) { p.setBindGroup(0, bgs[i]); p.dispatchWorkgroups(1); } }));
+const rdDep = await median(() => timePass(device, (p) => { p.setPipeline(readK); for (let i = 0; i < N; i++) { p.setBindGroup(0, rbgSame); p.dispatchWorkgroups(528); } }));
+const rdInd = await median(() => timePass(device, (p) => { p.setPipeline(readK); for (let i = 0; i < N; i++) { p.setBindGroup(0, rbgs[i]); p.dispatchWorkgroups(528); } }));
 console.log(JSON.stringify({ flags: process.argv.slice(2), usPerDispatch: { tinyDependent: +(dep / N).toFixed(2), tinyIndependent: +(ind / N).toFixed(2), read10MBDependent: +(rdDep / N).toFixed(2), read10MBIndependent: +(rdInd / N).toFixed(2) }, read10MBGBs: +((10.5 * 2 ** 20) / (rdInd / N) / 1e3).toFixed(0) }));

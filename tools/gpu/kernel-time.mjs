@@ -3,8 +3,10 @@
 // marked `distinct`, enough of them to hold 256 MB, five times the H200's L2 (so weights come
 // from DRAM, as in a decode step), at most 24, GPU timestamps
 // with Dawn's 65.5 µs rounding off. Prints the median and the best of 9 passes, µs a dispatch.
-// Usage (in /tmp/m3, after unpack): node kernel-time.mjs variants.json [name filter]
+// Usage: cp tools/gpu/{kernel-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
+// node kernel-time.mjs variants.json [name filter]
 import { createRequire } from 'node:module';
+import { timePass } from './pass-time.mjs';
 import { readFileSync } from 'node:fs';
 const require = createRequire(import.meta.url);
 const { create, globals } = require('webgpu');
@@ -20,25 +22,6 @@ const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY
 const variants = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const filter = new RegExp(process.argv[3] ?? '');
 const L = 24;
-async function timed(encode) {
-  const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const res = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const rd = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-  encode(pass);
-  pass.end();
-  enc.resolveQuerySet(qs, 0, 2, res, 0);
-  enc.copyBufferToBuffer(res, 0, rd, 0, 16);
-  device.queue.submit([enc.finish()]);
-  await rd.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(rd.getMappedRange().slice(0));
-  rd.unmap();
-  qs.destroy();
-  res.destroy();
-  rd.destroy();
-  return Number(t[1] - t[0]) / 1e3;
-}
 for (const [name, v] of Object.entries(variants)) {
   if (!filter.test(name)) continue;
   device.pushErrorScope('validation');
@@ -51,9 +34,9 @@ for (const [name, v] of Object.entries(variants)) {
   const err = await device.popErrorScope();
   if (err) { console.log(`${name}: ERROR ${err.message.split('\n')[0]}`); continue; }
   const run = (p) => { p.setPipeline(pipe); for (let i = 0; i < L; i++) { p.setBindGroup(0, bgs[i % copies]); p.dispatchWorkgroups(...v.grid); } };
-  for (let r = 0; r < 3; r++) await timed(run);
+  for (let r = 0; r < 3; r++) await timePass(device, run);
   const xs = [];
-  for (let r = 0; r < 9; r++) xs.push((await timed(run)) / L);
+  for (let r = 0; r < 9; r++) xs.push((await timePass(device, run)) / L);
   xs.sort((a, b) => a - b);
   const bytes = v.bindings.reduce((s, b) => s + b.bytes, 0);
   console.log(`${name}: median ${xs[4].toFixed(2)} µs, best ${xs[0].toFixed(2)} µs (${(bytes / xs[4] / 1e3).toFixed(0)} GB/s of bindings, grid ${v.grid.join('x')}, ${copies} copies)`);
