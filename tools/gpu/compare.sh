@@ -17,8 +17,10 @@
 #     parts32  the same parts for a step of 32 sequences, f32
 #     dawn     Dawn toggles: batches 1/32 greedy with WebGPU validation off (webgpu-novalidation),
 #              and with Dawn's 65.5 µs timestamp steps (webgpu-quantized-ts), beside webgpu
-#     splitk   batch-32 parts (in_proj, out_proj) and batches 1/32 with the K split aimed at 1056 (default),
-#              264 and 528 workgroups
+#     splitk   batch-32 parts (in_proj, out_proj) and batches 1/8/32/128 with the K split aimed at 528 (default),
+#              264 and 1056 workgroups
+#     robust   Dawn's robustness off (webgpu-norobust) beside webgpu: SISO prefill 512/2048/8192 (5 each),
+#              graph decode, batches 1/32/128
 #     sample   batched decode with temperature sampling on the device (T=1), batches 1/8/32/128, f32 and bf16
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
 set -uo pipefail
@@ -58,10 +60,12 @@ for stepname in "$@"; do
     parts32) timeout 150 node bench.mjs --suite decode-parts --backend webgpu --set batch=32 --json "$out/parts32.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     dawn) timeout 240 node bench.mjs --suite model --backend webgpu --backend webgpu-quantized-ts --backend webgpu-novalidation --set models=SISO --set lengths=512 --set decodeSteps=256 --set batches=1,32 \
              --json "$out/dawn.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
-    splitk) timeout 150 node bench.mjs --suite decode-parts --backend webgpu --backend webgpu-splitk264 --backend webgpu-splitk528 --set models=SISO --set batch=32 --set parts=in_proj,out_proj \
+    splitk) timeout 150 node bench.mjs --suite decode-parts --backend webgpu --backend webgpu-splitk264 --backend webgpu-splitk1056 --set models=SISO --set batch=32 --set parts=in_proj,out_proj \
              --json "$out/splitk-parts.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
-            timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-splitk264 --backend webgpu-splitk528 --set models=SISO --set lengths=64 --set decodeSteps=128 --set batches=1,8,32,128 \
+            timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-splitk264 --backend webgpu-splitk1056 --set models=SISO --set lengths=64 --set decodeSteps=128 --set batches=1,8,32,128 \
              --json "$out/splitk.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    robust) timeout 240 node bench.mjs --suite model --backend webgpu --backend webgpu-norobust --set models=SISO --set lengths=512,2048,8192 --set prefillRuns=5 --set decodeSteps=128 --set batches=1,32,128 $ref \
+             --json "$out/robust.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     sample) timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-bf16 --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 --set temperature=1 \
              --json "$out/sample.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile8k) timeout 90 node bench.mjs --suite webgpu-profile --set length=8192 --json "$out/profile8k.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;

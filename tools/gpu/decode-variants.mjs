@@ -2,8 +2,10 @@
 // Writes .gpu/decode-variants.json for kernel-time.mjs: the decode step's kernels of the 130M
 // Mamba-3 model (in_proj with the block norm, out_proj with the residual, the LM head with
 // norm_f, the mixer step) generated from the built packages with the knobs each exposes (rows
-// per workgroup, rows per thread, the residual loaded first, slices per head), f32 and bf16
-// weights, and the mixer step's register prefetch limit and lanes per state row. Run after
+// per workgroup, rows per thread, the residual loaded first, slices per head, subgroup sums, the
+// state as vec4s), f32
+// and bf16 weights, and the mixer step's register prefetch limit and lanes per state row; batched
+// decode's tiled products and their K split's sums; prefill's products at 8192 rows. Run after
 // `pnpm build`, on the development machine.
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +19,8 @@ const { mixerStepWgsl } = await mod('packages/core/dist/kernels/webgpu/mamba3-mi
 const { mixerDims } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer.js');
 const { mixerSections } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer.wgsl.js');
 const core = await mod('packages/core/dist/index.js');
+const { matmulRegTiledWgsl, runtimeDimsUniform, TILE_VARIANTS } = await mod('packages/backend-webgpu/dist/kernels/matmul-tiled.wgsl.js');
+const { splitKReduceWgsl } = await mod('packages/backend-webgpu/dist/kernels/split-k.wgsl.js');
 
 const variants = {};
 const grid = (groups) => { const gx = Math.min(groups, 65535); return [gx, Math.ceil(groups / gx), 1]; };
@@ -47,18 +51,68 @@ for (const R of [1, 4]) {
   for (const [k, n] of Object.entries(sizes)) { layout[k] = n ? total : -1; total += Math.ceil(n / 4) * 4; }
   const DIN = mixerSections(dims).DIN;
   /** The step of `b` rows at `slices` slices a head: bindings as `mamba3MixerStep` binds them. */
-  const mixer = (name, b, slices, tune) => {
+  const mixer = (name, b, slices, sg, tune) => {
     const state = [H * A, H * P * N, R * H * N, H * P].map((n) => n * 4 * b);
     variants[name] = {
-      code: mixerStepWgsl(dims, layout, wgsl, slices, tune),
+      code: mixerStepWgsl(dims, layout, wgsl, slices, sg, tune),
       bindings: [{ bytes: DIN * 4 * b }, { bytes: total * 4, distinct: true }, ...state.map((bytes) => ({ bytes, distinct: true })), { bytes: H * P * 4 * b, distinct: true, rw: true }, ...state.map((bytes) => ({ bytes, distinct: true, rw: true }))],
       grid: [H, b, slices],
     };
   };
-  for (const b of [1, 8, 32]) for (const slices of [1, 2, 4, 8, 16]) if (P % slices === 0) mixer(`mixer R${R} b${b} slices${slices}`, b, slices);
+  for (const b of [1, 8, 32]) for (const slices of [1, 2, 4, 8, 16]) if (P % slices === 0) for (const sg of [false, true]) mixer(`mixer R${R} b${b} slices${slices}${sg ? ' sg' : ''}`, b, slices, sg);
+  // The state as vec4s or scalars, with and without subgroup sums, at the slices the kernel picks.
+  for (const [b, slices] of [[1, 4], [8, 2], [32, 1], [32, 2]]) for (const sg of [false, true]) for (const vec4 of [false, true]) {
+    mixer(`mixv R${R} b${b} slices${slices}${sg ? ' sg' : ''}${vec4 ? ' vec4' : ' scalar'}`, b, slices, sg, { vec4 });
+  }
   // Register prefetch limits and lanes per state row, at the slices the kernel picks (b1: 4, b32: 1).
   for (const [b, slices] of [[1, 4], [32, 1]]) for (const maxPrefetch of [0, 32, 64]) for (const lanes of [8, 16, 32]) {
-    mixer(`mixtune R${R} b${b} slices${slices} prefetch${maxPrefetch} lanes${lanes}`, b, slices, { maxPrefetch, lanes });
+    mixer(`mixtune R${R} b${b} slices${slices} prefetch${maxPrefetch} lanes${lanes}`, b, slices, false, { maxPrefetch, lanes });
+  }
+}
+// Batched decode's products beyond gemvMaxRows (x·Wᵀ, K split): each tile shape at each split,
+// the norm's weight applied to A as it is staged (in_proj) or not (out_proj), and the split's sum
+// with the norm's 1/RMS or the residual. Extra skinny shapes beside TILE_VARIANTS' own.
+const tiles = {
+  ...Object.fromEntries(['32x64x16-4x4w', '32x64x16-4x4', '64x64x16-4x4w', '128x64x8-8x8'].map((n) => [n, TILE_VARIANTS[n]])),
+  '32x128x16-4x8w': { BM: 32, BN: 128, BK: 16, TM: 4, TN: 8, warp: true, unroll: false },
+  '32x128x16-4x4w': { BM: 32, BN: 128, BK: 16, TM: 4, TN: 4, warp: true, unroll: false },
+  '32x64x32-4x4w': { BM: 32, BN: 64, BK: 32, TM: 4, TN: 4, warp: true, unroll: false },
+  '32x32x16-4x4w': { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, warp: false, unroll: false },
+};
+const sums = new Set();
+for (const [name, N, K, norm, M] of [['in_proj', cfg.dInProj, d, true, 32], ['out_proj', d, cfg.dInner, false, 32], ['in_proj', cfg.dInProj, d, true, 128]]) {
+  const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+  for (const [tn, v] of Object.entries(tiles)) {
+    const slices = Math.ceil(K / v.BK);
+    for (const per of [2, 3, 4, 6, 8, 12, 16, 24, 48].filter((x) => x <= slices)) {
+      const S = Math.ceil(slices / per);
+      const code = matmulRegTiledWgsl(dims, v, 'rows', S > 1 ? per : 0, norm && S > 1);
+      const bindings = [{ bytes: M * K * 4 }, { bytes: N * K * 4, distinct: true }, { bytes: S * M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }];
+      if (norm && S > 1) bindings.push({ bytes: K * 4 });
+      variants[`mm ${name} M${M} ${tn} per${per} S${S}`] = { code, bindings, grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), S] };
+      const key = `${name} M${M} S${S}`;
+      if (S > 1 && !sums.has(key)) {
+        sums.add(key);
+        const n = M * N;
+        const sb = [{ bytes: S * n * 4, distinct: true }, { bytes: n * 4, distinct: true, rw: true }, ...(norm ? [{ bytes: M * K * 4 }] : [{ bytes: n * 4 }])];
+        variants[`sum ${key}`] = { code: splitKReduceWgsl(n, S, !norm, norm ? { N, K, eps: 1e-5 } : undefined), bindings: sb, grid: grid(Math.ceil(n / 256)) };
+      }
+    }
+  }
+}
+// Prefill's products at 8192 rows (in_proj and out_proj, x·Wᵀ): the tile 'auto' picks and its neighbours,
+// to time with and without Dawn's robustness checks (kernel-time.mjs reads DAWN_TOGGLES).
+for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dInner]]) {
+  const M = 8192;
+  const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+  for (const tn of ['128x128x8-8x8wu', '128x128x16-8x8wu', '128x64x8-8x8']) {
+    const v = TILE_VARIANTS[tn];
+    variants[`prefill ${name} M${M} ${tn}`] = {
+      code: matmulRegTiledWgsl(dims, v, 'rows'),
+      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }],
+      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
+      flops: 2 * M * N * K,
+    };
   }
 }
 const file = join(root, '.gpu', 'decode-variants.json');

@@ -1,7 +1,7 @@
 // Times generated kernel variants alone on the GPU host (decode-variants.mjs writes the file):
 // each variant as 24 dispatches in one compute pass, cycling through copies of the bindings
 // marked `distinct`, enough of them to hold 256 MB, five times the H200's L2 (so weights come
-// from DRAM, as in a decode step), at most 24, GPU timestamps
+// from DRAM, as in a decode step), at most 24, GPU timestamps (DAWN_TOGGLES adds Dawn toggles)
 // with Dawn's 65.5 µs rounding off. Prints the median and the best of 9 passes, µs a dispatch.
 // Usage: cp tools/gpu/{kernel-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
 // node kernel-time.mjs variants.json [name filter]
@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 const require = createRequire(import.meta.url);
 const { create, globals } = require('webgpu');
 Object.assign(globalThis, globals);
-const gpu = create(['disable-dawn-features=timestamp_quantization']);
+// DAWN_TOGGLES: more toggles to enable, comma-separated (e.g. disable_robustness).
+const extra = process.env.DAWN_TOGGLES ? [`enable-dawn-features=${process.env.DAWN_TOGGLES}`] : [];
+const gpu = create(['disable-dawn-features=timestamp_quantization', ...extra]);
 const adapter = await gpu.requestAdapter();
 const device = await adapter.requestDevice({
   requiredFeatures: ['timestamp-query', 'subgroups'],
@@ -26,7 +28,13 @@ for (const [name, v] of Object.entries(variants)) {
   if (!filter.test(name)) continue;
   device.pushErrorScope('validation');
   const pipe = device.createComputePipeline({ layout: 'auto', compute: { entryPoint: 'main', module: device.createShaderModule({ code: v.code }) } });
-  const shared = v.bindings.map((b) => (b.distinct ? null : device.createBuffer({ size: b.bytes, usage: S })));
+  // A binding is storage ({ bytes, distinct?, rw? }) or a uniform's u32 values ({ uniform }).
+  const shared = v.bindings.map((b) => {
+    if (!b.uniform) return b.distinct ? null : device.createBuffer({ size: b.bytes, usage: S });
+    const u = device.createBuffer({ size: Math.max(16, b.uniform.length * 4), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(u, 0, new Uint32Array(b.uniform));
+    return u;
+  });
   const distinctBytes = v.bindings.reduce((s, b) => s + (b.distinct ? b.bytes : 0), 0);
   const copies = Math.min(L, Math.max(2, Math.ceil(256e6 / distinctBytes)));
   const own = Array.from({ length: copies }, () => v.bindings.map((b, i) => shared[i] ?? device.createBuffer({ size: b.bytes, usage: S })));
@@ -38,8 +46,9 @@ for (const [name, v] of Object.entries(variants)) {
   const xs = [];
   for (let r = 0; r < 9; r++) xs.push((await timePass(device, run)) / L);
   xs.sort((a, b) => a - b);
-  const bytes = v.bindings.reduce((s, b) => s + b.bytes, 0);
-  console.log(`${name}: median ${xs[4].toFixed(2)} µs, best ${xs[0].toFixed(2)} µs (${(bytes / xs[4] / 1e3).toFixed(0)} GB/s of bindings, grid ${v.grid.join('x')}, ${copies} copies)`);
+  const bytes = v.bindings.reduce((s, b) => s + (b.bytes ?? 0), 0);
+  const rate = v.flops ? `${(v.flops / xs[4] / 1e6).toFixed(1)} TFLOP/s` : `${(bytes / xs[4] / 1e3).toFixed(0)} GB/s of bindings`;
+  console.log(`${name}: median ${xs[4].toFixed(2)} µs, best ${xs[0].toFixed(2)} µs (${rate}, grid ${v.grid.join('x')}, ${copies} copies)`);
   for (const bufs of own) for (const b of bufs) if (!shared.includes(b)) b.destroy();
   for (const b of shared) b?.destroy();
 }

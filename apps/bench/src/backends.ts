@@ -45,8 +45,11 @@ export async function loadBackends(): Promise<void> {
   // per dispatch?), and timestamps quantized to 65.5 µs as Dawn does by default (not in Node here).
   variant('webgpu-novalidation', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=skip_validation'] });
   variant('webgpu-quantized-ts', { dawnFlags: [] });
-  // Thin products (batched decode) with their K split aimed at 264 or 528 workgroups (default 1056).
-  for (const wg of [264, 528] as const) variant(`webgpu-splitk${wg}`, { splitKWorkgroups: wg });
+  // Thin products (batched decode) with their K split aimed at 264 or 1056 workgroups (default 528).
+  for (const wg of [264, 1056] as const) variant(`webgpu-splitk${wg}`, { splitKWorkgroups: wg });
+  // Dawn's robustness transform off (tools/gpu/compare.sh `robust`): no clamping of the shaders'
+  // buffer and array indices. Exact, but an out-of-bounds access is then undefined behaviour.
+  variant('webgpu-norobust', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=disable_robustness'] });
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   variant('webgpu-nokick', { kickDispatches: 0 });
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).

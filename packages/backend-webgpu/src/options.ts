@@ -51,9 +51,10 @@ export interface RuntimeOptions {
    */
   gemvMaxRows?: number;
   /**
-   * Workgroups the K split of a thin product aims for (default 1056, eight per SM of a 132-SM GPU):
+   * Workgroups the K split of a thin product aims for (default 528, four per SM of a 132-SM GPU):
    * products whose output tiles give fewer than 132 workgroups (batched decode) split K until
-   * about this many run, each split keeping at least 4 BK slices.
+   * about this many run, each split keeping at least 4 BK slices and a power of two of them
+   * (rounded up, so fewer splits may run).
    */
   splitKWorkgroups?: number;
   /**

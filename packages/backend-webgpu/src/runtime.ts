@@ -35,11 +35,13 @@ export const DEFAULT_HALF_MIN_ELEMENTS = 65536;
 const DEFAULT_GEMV_MAX_ROWS = 16;
 
 /**
- * See `RuntimeOptions.splitKWorkgroups`. H200, 130M SISO graph decode at batch 32 (BENCHMARKS,
- * "Issue 16 ... third session", calls 8 and 9): 1.618-1.658 ms a step at 1056 against 1.656-1.687
- * at 264; batch 128 within 1% either way.
+ * See `RuntimeOptions.splitKWorkgroups`. With the slices a split takes rounded up to a power of two
+ * (matmul.ts `splitK`), 528 gives batch 32's in_proj 6 splits of 8 slices (15.5 µs on an H200,
+ * kernel-time.mjs, and 6.7 µs for the sum against 7.5 at 12 splits) and batch 128's 6 of 16.
+ * Before the rounding, 1056 beat 264 at batch 32 (1.618-1.658 ms a step against 1.656-1.687,
+ * BENCHMARKS "Issue 16 ... third session"), whose 5 splits of 10 slices ran slow.
  */
-const DEFAULT_SPLIT_K_WORKGROUPS = 1056;
+const DEFAULT_SPLIT_K_WORKGROUPS = 528;
 
 /**
  * Owns the device-side state and puts its parts together: the buffer pool (pool.ts), the

@@ -120,6 +120,12 @@ describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGP
       // The partial products, then their sum: two dispatches for one matmul.
       expect(be.stats().dispatches - before).toBe(2);
       await expectProductsMatch(be, new ops.Rng(10), 'split K', thin.slice(1));
+      // 128 rows: 32×64 tiles would give 16 workgroups unsplit (K 100 is too short to split them)
+      // and read the weight four times; the thin rule takes 128×64 tiles once over the rows and
+      // splits K instead: two dispatches.
+      const tall = be.stats().dispatches;
+      await expectProductsMatch(be, new ops.Rng(11), 'thin, 128 rows', [[[], [], 128, 100, 256, false, true]]);
+      expect(be.stats().dispatches - tall).toBe(2);
     } finally {
       be.dispose();
     }

@@ -111,9 +111,10 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: G
   rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per, !!norm), [a, b, part.buffer, uniform, ...(norm ? [norm.g] : [])], [grid[0], grid[1], S]);
   const n = M * N;
   const sumNorm = norm ? { N, K, eps: norm.eps } : undefined;
-  const sumKey = `splitK/${n}/${S}${residual ? '/r' : ''}${sumNorm ? `/n${N}/${K}/${sumNorm.eps}` : ''}`;
+  const sg = rt.subgroupReduce;
+  const sumKey = `splitK/${n}/${S}${residual ? '/r' : ''}${sumNorm ? `/n${N}/${K}/${sumNorm.eps}${sg ? '/sg' : ''}` : ''}`;
   const sumBuffers = [part.buffer, out.buffer, ...(residual ? [residual] : []), ...(norm ? [a] : [])];
-  rt.dispatch(sumKey, () => splitKReduceWgsl(n, S, !!residual, sumNorm), sumBuffers, rt.grid(Math.ceil(n / 256)));
+  rt.dispatch(sumKey, () => splitKReduceWgsl(n, S, !!residual, sumNorm, sg), sumBuffers, rt.grid(Math.ceil(n / 256)));
   rt.release(part);
 }
 
@@ -123,12 +124,17 @@ const MIN_SPLIT_SLICES = 4;
 /**
  * Slices per K split for a product of `groups` output tiles and `slices` BK slices, or 0 for no
  * split: enough splits for `target` workgroups (`splitKWorkgroups`: a few resident per SM, so
- * their loads overlap) when the tiles alone give fewer than AUTO_MIN_WORKGROUPS.
+ * their loads overlap) when the tiles alone give fewer than AUTO_MIN_WORKGROUPS, each taking a
+ * power of two of slices (rounded up: fewer splits). On an H200 (kernel-time.mjs, batch 32's
+ * in_proj, 32×64 tiles of BK 16) 4, 8 and 16 slices a split took 15.5-15.7 µs where 6 and 12 took
+ * 18.4; batch 128's on 128×64 tiles 33.5 µs at 16 against 39.9 at 6 and 40.5 at 12.
  */
 function splitK(groups: number, slices: number, target: number): number {
   if (groups >= AUTO_MIN_WORKGROUPS) return 0;
   const S = Math.min(Math.ceil(target / groups), Math.floor(slices / MIN_SPLIT_SLICES));
-  return S > 1 ? Math.ceil(slices / S) : 0;
+  if (S < 2) return 0;
+  const per = 2 ** Math.ceil(Math.log2(Math.ceil(slices / S)));
+  return per < slices ? per : 0;
 }
 
 /**
@@ -250,7 +256,23 @@ function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
   const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
   const snug = cands.filter(([v]) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
-  return (snug.find(([v, min]) => groups(v) >= min) ?? snug[snug.length - 1] ?? cands[cands.length - 1])[0];
+  const picked = (snug.find(([v, min]) => groups(v) >= min) ?? snug[snug.length - 1] ?? cands[cands.length - 1])[0];
+  return thinPick(d, snug.map(([v]) => v), groups, picked) ?? picked;
+}
+
+/**
+ * Thin unbatched products (up to 128 rows: batched decode) where `picked` has more row tiles than
+ * another snug tile (each row tile reads the whole weight again): of the tiles with the fewest, the
+ * one giving the most workgroups, K split for the rest; null to keep `picked`. On an H200, batch
+ * 128's in_proj (N 3,432, K 768): 128×64 tiles took 33.5 µs with K split 6 ways, against 51.3 for
+ * the 32×64 tiles that 'auto' took before, unsplit and reading the weight four times.
+ */
+function thinPick(d: MatmulDims, snug: readonly TileVariant[], groups: (v: TileVariant) => number, picked: TileVariant): TileVariant | null {
+  if (d.batchShape.length > 0 || d.M > 128 || snug.length === 0) return null;
+  const rowTiles = (v: TileVariant) => Math.ceil(d.M / v.BM);
+  const fewest = Math.min(...snug.map(rowTiles));
+  if (rowTiles(picked) === fewest) return null;
+  return snug.filter((v) => rowTiles(v) === fewest).reduce((best, v) => (groups(v) > groups(best) ? v : best));
 }
 
 interface HalfCopy {

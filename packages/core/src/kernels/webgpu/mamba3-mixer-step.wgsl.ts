@@ -26,6 +26,12 @@ const WG = 256;
 const LANES = 8;
 /** State elements an invocation may hold in registers; beyond it the update reads them in place. */
 const MAX_PREFETCH = 32;
+/**
+ * Read and write the state as vec4s (see `mixerStepWgsl`). H200, kernel-time.mjs, µs a dispatch,
+ * scalar against vec4: MIMO r4 at batch 8 15.6 against 11.6, at batch 32 46.6 against 37.8; SISO
+ * at batch 8 8.7 against 8.0, batch 1 the same (4.86).
+ */
+const VEC4_STATE = true;
 
 /** Lanes per state row in the step kernel: at least 8, more when a slice has few rows (a power of two). */
 export function stepLanes(rows: number): number {
@@ -34,20 +40,24 @@ export function stepLanes(rows: number): number {
   return lanes;
 }
 
-/** Workgroups the step kernel aims for at most: four per SM of a 132-SM GPU. */
-const STEP_WORKGROUPS = 528;
+/**
+ * Most workgroups the step kernel takes 4 slices a head at (four per SM of a 132-SM GPU), and 2
+ * slices at.
+ */
+const STEP_WORKGROUPS_4 = 528;
+const STEP_WORKGROUPS_2 = 1536;
 
 /**
- * How many slices of P the step kernel splits a head into, for `workgroups` = heads × batch rows:
- * more slices while the grid stays within STEP_WORKGROUPS (rows of at least 16 per slice), and one
- * slice with the gated output norm (it reduces over the whole of P). Measured on an H200
- * (`kernel-time.mjs`, 24 heads of 64): batch 1 takes 5.0 µs at 4 slices against 5.8 at one;
- * batch 8 8.7 µs at 2 against 8.9 at 4 and 9.4 at one (MIMO r4: 15.7, 16.7, 18.1); batch 32
- * 20.0 µs at one against 21.0 at 4 (MIMO r4: 46.7 against 55.0).
+ * How many slices of P the step kernel splits a head into, for `workgroups` = heads × batch rows
+ * (rows of at least 16 per slice), and one slice with the gated output norm (it reduces over the
+ * whole of P). Measured on an H200 (`kernel-time.mjs`, 24 heads of 64, the state as vec4s): batch
+ * 1 takes 4.9 µs at 4 slices against 5.8 at one; batch 8 8.1 µs at 2 against 8.5 at 4 and 8.8 at
+ * one (MIMO r4: 11.7, 15.9, 15.3); batch 32 18.7 µs at 2 against 19.6 at one and 20.1 at 4 (MIMO
+ * r4: 34.9, 37.8, 52.0).
  */
 export function stepSlices(P: number, outNorm: boolean, workgroups: number): number {
   if (outNorm) return 1;
-  for (const s of [4, 2]) if (P % s === 0 && P / s >= 16 && workgroups * s <= STEP_WORKGROUPS) return s;
+  for (const [s, most] of [[4, STEP_WORKGROUPS_4], [2, STEP_WORKGROUPS_2]]) if (P % s === 0 && P / s >= 16 && workgroups * s <= most) return s;
   return 1;
 }
 
@@ -61,11 +71,14 @@ export function stepSharedBytes(d: MixerDims, slices: number): number {
 const per = (n: number) => Math.max(1, Math.ceil(n / WG));
 
 /**
- * The step kernel at `slices` slices a head. `tune` overrides the register prefetch limit and the
- * lanes per state row, only to time variants (tools/gpu/decode-variants.mjs); the dispatch uses the
- * defaults, which `stepSharedBytes` sizes.
+ * The step kernel at `slices` slices a head. `subgroups` (the runtime's `subgroupReduce`: subgroups
+ * of 4-32 consecutive invocations) lets a SISO kernel whose rows take one pass sum the B/C rows'
+ * squares and each state row's lanes within subgroups: a barrier for each, where the workgroup
+ * tree takes nine and the lane sum reads `lanes` partials. `tune` overrides the register prefetch limit and the lanes per state row, only
+ * to time variants (tools/gpu/decode-variants.mjs); the dispatch uses the defaults, which
+ * `stepSharedBytes` sizes.
  */
-export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1, tune: { maxPrefetch?: number; lanes?: number } = {}): string {
+export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1, subgroups = false, tune: { maxPrefetch?: number; lanes?: number; vec4?: boolean } = {}): string {
   const { COMMON, f32Lit: f32 } = w;
   const { H, P, N, G, R, A } = d;
   const PS = P / slices;
@@ -80,21 +93,35 @@ export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices =
   const EB = per(R * N), EX = per(R * PS), EA = per(R * A), EZ = per(PS);
   const ROWS = WG / lanes;
   const passCount = Math.ceil(PS / ROWS);
-  const NL = Math.ceil(N / lanes);
-  const prefetch = passCount * NL <= (tune.maxPrefetch ?? MAX_PREFETCH);
-  const ssmAt = (it: string, k: string) => `(bh * P + p0s + ${it} * ${ROWS}u + tid / ${lanes}u) * N + tid % ${lanes}u + ${k} * ${lanes}u`;
-  return /* wgsl */ `
+  // The state is read and written V elements at a time (vec4 when N allows): a lane's V
+  // neighbours of a state row per load.
+  const V = (tune.vec4 ?? VEC4_STATE) && N % 4 === 0 ? 4 : 1;
+  const vt = V === 4 ? 'vec4<f32>' : 'f32';
+  const NL = Math.ceil(N / V / lanes);
+  const prefetch = passCount * NL * V <= (tune.maxPrefetch ?? MAX_PREFETCH);
+  /** Shared row `arr` at element i (V of them from i on). */
+  const sv = (arr: string, i: string) => (V === 4 ? `vec4<f32>(${arr}[${i}], ${arr}[${i} + 1u], ${arr}[${i} + 2u], ${arr}[${i} + 3u])` : `${arr}[${i}]`);
+  // Phase C's ys: with one rank and no norm over P, invocation t writes and then reads ys[t] only.
+  const ownRows = R === 1 && !d.outNorm && PS <= WG;
+  const ssmAt = (it: string, k: string) => `(bh * P + p0s + ${it} * ${ROWS}u + tid / ${lanes}u) * ${N / V}u + tid % ${lanes}u + ${k} * ${lanes}u`;
+  // Subgroup sums only for one rank and one pass of rows (H200, kernel-time.mjs: 130M SISO at
+  // batch 1 and 4 slices 4.80 µs against 5.07; with two passes, 8.54 against 5.82, and MIMO r4 at
+  // batch 1 8.28 against 7.71). Partial sums per state row left after the lanes' subgroup sum:
+  // one per min(lanes, sg) lanes.
+  const sg = subgroups && R === 1 && passCount === 1;
+  const laneStep = sg ? `min(${lanes}u, sg)` : '1u';
+  return /* wgsl */ `${sg ? 'enable subgroups;' : ''}
 const H = ${H}u; const P = ${P}u; const N = ${N}u; const R = ${R}u; const A = ${A}u;
 const DIN = ${DIN}u; const DINNER = ${dInner}u;
 @group(0) @binding(0) var<storage, read> zx: array<f32>;
 @group(0) @binding(1) var<storage, read> prm: array<f32>;
 @group(0) @binding(2) var<storage, read> angleIn: array<f32>;
-@group(0) @binding(3) var<storage, read> ssmIn: array<f32>;
+@group(0) @binding(3) var<storage, read> ssmIn: array<${vt}>;
 @group(0) @binding(4) var<storage, read> kIn: array<f32>;
 @group(0) @binding(5) var<storage, read> vIn: array<f32>;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 @group(0) @binding(7) var<storage, read_write> angleOut: array<f32>;
-@group(0) @binding(8) var<storage, read_write> ssmOut: array<f32>;
+@group(0) @binding(8) var<storage, read_write> ssmOut: array<${vt}>;
 @group(0) @binding(9) var<storage, read_write> kOut: array<f32>;
 @group(0) @binding(10) var<storage, read_write> vOut: array<f32>;
 var<workgroup> Bt: array<f32, ${R * N}>;
@@ -107,7 +134,7 @@ var<workgroup> scratch: array<f32, ${scratch}>;
 var<workgroup> rr: array<f32, ${2 * R}>;
 ${COMMON}
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32${sg ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
   let h = wid.x;
   let bi = wid.y;
   let p0s = wid.z * ${PS}u;
@@ -124,10 +151,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let Dh = prm[${o.D}u + h];
   ${
     prefetch
-      ? `var sIn: array<f32, ${passCount * NL}>;
+      ? `var sIn: array<${vt}, ${passCount * NL}>;
   for (var it = 0u; it < ${passCount}u; it++) {
     for (var k = 0u; k < ${NL}u; k++) {
-      if (it * ${ROWS}u + tid / ${lanes}u < ${PS}u && tid % ${lanes}u + k * ${lanes}u < N) { sIn[it * ${NL}u + k] = ssmIn[${ssmAt('it', 'k')}]; }
+      if (it * ${ROWS}u + tid / ${lanes}u < ${PS}u && tid % ${lanes}u + k * ${lanes}u < ${N / V}u) { sIn[it * ${NL}u + k] = ssmIn[${ssmAt('it', 'k')}]; }
     }
   }`
       : ''
@@ -195,7 +222,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         sc += cRaw[k] * cRaw[k];
       }
     }
-    scratch[(2u * r) * ${WG}u + tid] = sb;
+${
+    sg
+      ? `    let tb = subgroupAdd(sb);
+    let tc = subgroupAdd(sc);
+    if (sgi == 0u) {
+      scratch[(2u * r) * ${WG}u + tid] = tb;
+      scratch[(2u * r + 1u) * ${WG}u + tid] = tc;
+    }
+  }
+  workgroupBarrier();
+  if (tid < 2u * R) {
+    var t = 0.0;
+    for (var j = 0u; j < ${WG}u; j += sg) { t += scratch[tid * ${WG}u + j]; }
+    rr[tid] = 1.0 / sqrt(t / ${N}.0 + ${f32(d.eps)});
+  }`
+      : `    scratch[(2u * r) * ${WG}u + tid] = sb;
     scratch[(2u * r + 1u) * ${WG}u + tid] = sc;
   }
   workgroupBarrier();
@@ -205,7 +247,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  if (tid < 2u * R) { rr[tid] = 1.0 / sqrt(scratch[tid * ${WG}u] / ${N}.0 + ${f32(d.eps)}); }
+  if (tid < 2u * R) { rr[tid] = 1.0 / sqrt(scratch[tid * ${WG}u] / ${N}.0 + ${f32(d.eps)}); }`
+  }
   workgroupBarrier();
   for (var k = 0u; k < ${EB}u; k++) {
     let e = tid + k * ${WG}u;
@@ -265,21 +308,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let lane = tid % ${lanes}u;
   for (var it = 0u; it < ${passCount}u; it++) {
     let pl = it * ${ROWS}u + tid / ${lanes}u;
+    var acc = array<f32, ${R}>();
     if (pl < ${PS}u) {
-      var acc = array<f32, ${R}>();
       for (var k = 0u; k < ${NL}u; k++) {
-        let n = lane + k * ${lanes}u;
-        if (n < N) {
+        let nv = lane + k * ${lanes}u;
+        if (nv < ${N / V}u) {
+          let n = nv * ${V}u;
           let at = ${ssmAt('it', 'k')};
           var s = alpha * ${prefetch ? `sIn[it * ${NL}u + k]` : 'ssmIn[at]'};
           for (var r = 0u; r < R; r++) {
-            s += beta * vs[r * ${PS}u + pl] * Kp[r * N + n] + gamma * xs[r * ${PS}u + pl] * Bt[r * N + n];
+            s += beta * vs[r * ${PS}u + pl] * ${sv('Kp', 'r * N + n')} + gamma * xs[r * ${PS}u + pl] * ${sv('Bt', 'r * N + n')};
           }
           ssmOut[at] = s;
-          for (var r = 0u; r < R; r++) { acc[r] += s * Ct[r * N + n]; }
+          for (var r = 0u; r < R; r++) { acc[r] += ${V === 4 ? `dot(s, ${sv('Ct', 'r * N + n')})` : 's * Ct[r * N + n]'}; }
         }
       }
+    }
+    ${
+      sg
+        ? `// A row's lanes are consecutive invocations: sum them within the subgroup first.
+    for (var r = 0u; r < R; r++) {
+      var v = acc[r];
+      for (var m = ${laneStep} / 2u; m > 0u; m = m >> 1u) { v += subgroupShuffleXor(v, m); }
+      if (pl < ${PS}u && lane % ${laneStep} == 0u) { scratch[(r * ${PS}u + pl) * ${lanes}u + lane] = v; }
+    }`
+        : `if (pl < ${PS}u) {
       for (var r = 0u; r < R; r++) { scratch[(r * ${PS}u + pl) * ${lanes}u + lane] = acc[r]; }
+    }`
     }
   }
   workgroupBarrier();
@@ -287,10 +342,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // C. D skip, gating / gated norm over P, MIMO mix.
   for (var e = tid; e < R * ${PS}u; e += ${WG}u) {
     var s = 0.0;
-    for (var l = 0u; l < ${lanes}u; l++) { s += scratch[e * ${lanes}u + l]; }
+    for (var l = 0u; l < ${lanes}u; l += ${laneStep}) { s += scratch[e * ${lanes}u + l]; }
     ys[e] = s + Dh * xs[e];
   }
-  workgroupBarrier();
+  ${ownRows ? '// Each invocation reads back only the ys it wrote.' : 'workgroupBarrier();'}
   ${rankRmsWgsl(d.outNorm, 'ys', PS, f32(d.eps))}
   for (var k = 0u; k < ${EZ}u; k++) {
     let pl = tid + k * ${WG}u;

@@ -150,10 +150,11 @@ export function mamba3MixerStep(
     v: rt.alloc(op, b * H * P * 4, zxbcdt.dtype),
   };
   const l = packed.layout;
-  const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}/${slices}`;
+  const sg = rt.subgroupReduce;
+  const key = `m3mixerStep/${dimsKey(d)}/${packed.layoutKey}/${slices}${sg ? '/sg' : ''}`;
   rt.dispatch(
     key,
-    () => mixerStepWgsl(d, l, gpu.wgsl, slices),
+    () => mixerStepWgsl(d, l, gpu.wgsl, slices, sg),
     [buf(zxbcdt), packed.buffer, buf(state.angle), buf(state.ssm), buf(state.k), buf(state.v), out.y.buffer, out.angle.buffer, out.ssm.buffer, out.k.buffer, out.v.buffer],
     [H, b, slices],
   );
