@@ -77,7 +77,7 @@ const tiles = {
   '32x128x16-4x8w': { BM: 32, BN: 128, BK: 16, TM: 4, TN: 8, warp: true, unroll: false },
   '32x128x16-4x4w': { BM: 32, BN: 128, BK: 16, TM: 4, TN: 4, warp: true, unroll: false },
   '32x64x32-4x4w': { BM: 32, BN: 64, BK: 32, TM: 4, TN: 4, warp: true, unroll: false },
-  '32x32x16-4x4w': { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, warp: false, unroll: false },
+  '32x32x16-4x4': { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, warp: false, unroll: false },
 };
 const sums = new Set();
 for (const [name, N, K, norm, M] of [['in_proj', cfg.dInProj, d, true, 32], ['out_proj', d, cfg.dInner, false, 32], ['in_proj', cfg.dInProj, d, true, 128]]) {
