@@ -16,6 +16,7 @@
  *     then the data-dependent rotation by θ = θ_prev + tanh(angle_proj)·DT·π (SISO pairs
  *     (2i, 2i+1), MIMO (i, i+N/2)) -> Bt, Ct [R, N] and x̃, ṽ [R, PS] in workgroup memory.
  *  B. S' = α S + β Σ_r ṽ_r ⊗ k_r + γ Σ_r x̃_r ⊗ B̃_r, and y_r = S'·C̃_r: rows × lanes per it,
+ *     each lane 4 neighbours of its row at a time (vec4 loads and stores of S when N % 4 == 0),
  *     lane partials to workgroup memory (no barrier inside the it).
  *  C. y_r + D·x̃_r, then silu(z̃_r) gating or the gated RMSNorm over P, and the MIMO sum over r.
  */
@@ -74,9 +75,9 @@ const per = (n: number) => Math.max(1, Math.ceil(n / WG));
  * The step kernel at `slices` slices a head. `subgroups` (the runtime's `subgroupReduce`: subgroups
  * of 4-32 consecutive invocations) lets a SISO kernel whose rows take one pass sum the B/C rows'
  * squares and each state row's lanes within subgroups: a barrier for each, where the workgroup
- * tree takes nine and the lane sum reads `lanes` partials. `tune` overrides the register prefetch limit and the lanes per state row, only
- * to time variants (tools/gpu/decode-variants.mjs); the dispatch uses the defaults, which
- * `stepSharedBytes` sizes.
+ * tree takes nine and the lane sum reads `lanes` partials. `tune` overrides the register prefetch
+ * limit, the lanes per state row and the vec4 state, only to time variants
+ * (tools/gpu/decode-variants.mjs); the dispatch uses the defaults, which `stepSharedBytes` sizes.
  */
 export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1, subgroups = false, tune: { maxPrefetch?: number; lanes?: number; vec4?: boolean } = {}): string {
   const { COMMON, f32Lit: f32 } = w;
