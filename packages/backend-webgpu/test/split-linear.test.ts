@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ops from '@mamba3/tensor';
+import type { WebGPUBackend } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+
+// fusedLinear beyond gemvMaxRows rows (batched decode's in_proj and out_proj): the tiled product
+// splits K, and the split's sum applies the norm's 1/RMS and the residual.
+(SKIP_WEBGPU ? describe.skip : describe)(`webgpu fusedLinear through the K split${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await makeBackend({ name: 'webgpu-split-linear' });
+  });
+  afterAll(() => be?.dispose());
+
+  it('batched-decode out_proj (fusedLinear, 40 rows, residual): the K split\'s sum adds the residual, two dispatches, the composite\'s bits', async () => {
+    const rng = new ops.Rng(41);
+    const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+    const [M, K, N] = [40, 1536, 96];
+    const x = ops.tensor(draw(M * K), [M, K], { backend: be });
+    const w = ops.tensor(draw(N * K), [N, K], { backend: be });
+    const r = ops.tensor(draw(M * N), [M, N], { backend: be });
+    const before = be.stats().dispatches;
+    const fused = ops.fusedLinear(x, w, { residual: r });
+    expect(be.stats().dispatches - before, 'split product and its sum with the residual').toBe(2);
+    const composite = ops.tidy(() => ops.add(ops.linear(x, w), r));
+    expect(Array.from(await fused.data())).toEqual(Array.from(await composite.data()));
+    ops.dispose([x, w, r, fused, composite]);
+  });
+
+  it('batched-decode in_proj (fusedLinear, 40 rows, norm): the product scales by the norm weight, the split\'s sum by each row\'s 1/RMS; two dispatches', async () => {
+    const rng = new ops.Rng(43);
+    const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+    // K 768 (vec4 reads) and 770 (scalar reads); N 300 (a 256-output block spans two rows) and 37
+    // (up to eight). Rows scaled 1-7x, so a row given another's 1/RMS is off by a large factor.
+    // The rows' sums of squares through subgroups (where the adapter has them) and through a tree.
+    const main = be;
+    const tree = await makeBackend({ name: 'webgpu-tree', noSubgroups: true });
+    for (const [K, N, be] of [[768, 300, main], [770, 37, main], [768, 300, tree], [770, 37, tree]] as const) {
+      const M = 40;
+      const [xs, ws, gs, rs] = [draw(M * K).map((v, i) => v * (1 + (Math.floor(i / K) % 7))), draw(N * K), draw(K), draw(M * N)];
+      const x = ops.tensor(xs, [M, K], { backend: be });
+      const w = ops.tensor(ws, [N, K], { backend: be });
+      const g = ops.tensor(gs, [K], { backend: be });
+      const r = ops.tensor(rs, [M, N], { backend: be });
+      for (const residual of [null, r]) {
+        const before = be.stats().dispatches;
+        const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, ...(residual ? { residual } : {}) });
+        expect(be.stats().dispatches - before, `K ${K} N ${N}: split product and its sum`).toBe(2);
+        const composite = ops.tidy(() => {
+          const y = ops.linear(ops.rmsNorm(x, g, 1e-5), w);
+          return residual ? ops.add(y, residual) : y;
+        });
+        // Against float64: the fused path's error is float32 rounding, within twice the
+        // composite's (they sum in different orders), far below a wrong row's 1/RMS.
+        const want = normLinear64(xs, ws, gs, residual ? rs : null, M, N, K, 1e-5);
+        const err = (got: ArrayLike<number>) => Math.max(...want.map((v, i) => Math.abs(got[i] - v) / (1 + Math.abs(v))));
+        const [fusedErr, compositeErr] = [err(await fused.data()), err(await composite.data())];
+        expect(fusedErr, `K ${K} N ${N} residual ${!!residual}: fused against float64 (composite ${compositeErr})`).toBeLessThan(Math.max(2 * compositeErr, 1e-6));
+        ops.dispose([fused, composite]);
+      }
+      ops.dispose([x, w, g, r]);
+    }
+    tree.dispose();
+  });
+});
+
+/** rmsNorm(x, g)·Wᵀ (+ r) in float64: x [M, K], W [N, K], g [K], r [M, N]. */
+function normLinear64(x: number[], w: number[], g: number[], r: number[] | null, M: number, N: number, K: number, eps: number): number[] {
+  const out: number[] = [];
+  for (let m = 0; m < M; m++) {
+    let ss = 0;
+    for (let k = 0; k < K; k++) ss += x[m * K + k] ** 2;
+    const inv = 1 / Math.sqrt(ss / K + eps);
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += x[m * K + k] * inv * g[k] * w[n * K + k];
+      out.push(acc + (r ? r[m * N + n] : 0));
+    }
+  }
+  return out;
+}
