@@ -100,6 +100,25 @@ for (const [name, N, K, norm, M] of [['in_proj', cfg.dInProj, d, true, 32], ['ou
     }
   }
 }
+// Batch 32's LM head (N 50,280, K 768, unsplit: its output tiles are many): tile shapes, and the
+// decode GEMV in two chunks of 16 rows (gemvMaxRows 32), rows per workgroup and per thread.
+{
+  const [M, N, K] = [32, vocab, d];
+  const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+  for (const [tn, v] of Object.entries({ ...tiles, '64x64x16-4x4w': TILE_VARIANTS['64x64x16-4x4w'], '128x128x8-8x8wu': TILE_VARIANTS['128x128x8-8x8wu'] })) {
+    variants[`head M32 ${tn}`] = {
+      code: matmulRegTiledWgsl(dims, v, 'rows'),
+      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4, distinct: true }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }],
+      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
+      flops: 2 * M * N * K,
+    };
+  }
+  for (const rows of [1, 2, 4]) for (const T of [1, 2, 4]) {
+    const code = decodeGemvWgsl({ M: 16, N, K, storage: 'f32', rows, perThread: T, subgroups: true });
+    const groups = Math.ceil(N / (rows * T));
+    variants[`head M32 gemv16 r${rows} t${T}`] = { code, bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4, distinct: true }, { bytes: M * N * 4, distinct: true, rw: true }], grid: [...grid(groups).slice(0, 2), 2], flops: 2 * M * N * K };
+  }
+}
 // Prefill's products at 8192 rows (in_proj and out_proj, x·Wᵀ): the tile 'auto' picks and its neighbours,
 // to time with and without Dawn's robustness checks (kernel-time.mjs reads DAWN_TOGGLES).
 for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dInner]]) {
