@@ -27,16 +27,17 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
     ops.dispose([x, w, r, fused, composite]);
   });
 
-  it('batched-decode in_proj (fusedLinear, 40 rows, norm): the product scales by the norm weight, the split\'s sum by each row\'s 1/RMS; two dispatches', async () => {
+  it('batched-decode in_proj (fusedLinear, 40-128 rows, norm): the product scales by the norm weight, the split\'s sum by each row\'s 1/RMS; two dispatches', async () => {
     const rng = new ops.Rng(43);
     const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
     // K 768 (vec4 reads) and 770 (scalar reads); N 300 (a 256-output block spans two rows) and 37
-    // (up to eight). Rows scaled 1-7x, so a row given another's 1/RMS is off by a large factor.
+    // (up to eight); 128 and 120 rows take 128×64 tiles (the thin rule; 120 leaves the last tile
+    // ragged). Rows scaled 1-7x, so a row given another's 1/RMS is off by a large factor.
     // The rows' sums of squares through subgroups (where the adapter has them) and through a tree.
     const main = be;
     const tree = await makeBackend({ name: 'webgpu-tree', noSubgroups: true });
-    for (const [K, N, be] of [[768, 300, main], [770, 37, main], [768, 300, tree], [770, 37, tree]] as const) {
-      const M = 40;
+    const shapes = [[40, 768, 300], [40, 770, 37], [128, 768, 300], [120, 770, 256]] as const;
+    for (const [[M, K, N], be] of [...shapes.map((s) => [s, main] as const), ...shapes.slice(0, 2).map((s) => [s, tree] as const)]) {
       const [xs, ws, gs, rs] = [draw(M * K).map((v, i) => v * (1 + (Math.floor(i / K) % 7))), draw(N * K), draw(K), draw(M * N)];
       const x = ops.tensor(xs, [M, K], { backend: be });
       const w = ops.tensor(ws, [N, K], { backend: be });
@@ -45,7 +46,7 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
       for (const residual of [null, r]) {
         const before = be.stats().dispatches;
         const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, ...(residual ? { residual } : {}) });
-        expect(be.stats().dispatches - before, `K ${K} N ${N}: split product and its sum`).toBe(2);
+        expect(be.stats().dispatches - before, `M ${M} K ${K} N ${N}: split product and its sum`).toBe(2);
         const composite = ops.tidy(() => {
           const y = ops.linear(ops.rmsNorm(x, g, 1e-5), w);
           return residual ? ops.add(y, residual) : y;
@@ -55,7 +56,7 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
         const want = normLinear64(xs, ws, gs, residual ? rs : null, M, N, K, 1e-5);
         const err = (got: ArrayLike<number>) => Math.max(...want.map((v, i) => Math.abs(got[i] - v) / (1 + Math.abs(v))));
         const [fusedErr, compositeErr] = [err(await fused.data()), err(await composite.data())];
-        expect(fusedErr, `K ${K} N ${N} residual ${!!residual}: fused against float64 (composite ${compositeErr})`).toBeLessThan(Math.max(2 * compositeErr, 1e-6));
+        expect(fusedErr, `M ${M} K ${K} N ${N} residual ${!!residual}: fused against float64 (composite ${compositeErr})`).toBeLessThan(Math.max(2 * compositeErr, 1e-6));
         ops.dispose([fused, composite]);
       }
       ops.dispose([x, w, g, r]);
