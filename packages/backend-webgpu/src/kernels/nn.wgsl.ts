@@ -8,36 +8,11 @@
  * weight is [D] (gated: [D·groups], indexed by the group's position along the last axis).
  */
 import { COMMON, COMPUTE_BUILTINS } from '../codegen.js';
+import { allReduceWgsl } from './workgroup-reduce.wgsl.js';
 
 export const NN_WG = 128;
 
-/**
- * WGSL statements leaving the workgroup-wide sum (or max) of each invocation's `value` in
- * `let name`, for every invocation. With subgroups (at most 32 wide): one subgroup op, the
- * partials meet in `red`, two barriers; else a 7-level tree in `red`.
- */
-function allReduce(name: string, value: string, kind: 'sum' | 'max', sg: boolean): string {
-  const combine = (a: string, b: string) => (kind === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
-  if (sg) {
-    return `{
-    let part = ${kind === 'sum' ? 'subgroupAdd' : 'subgroupMax'}(${value});
-    if (sgi == 0u) { red[lid3.x / sgs] = part; }
-  }
-  workgroupBarrier();
-  var ${name}_acc = red[0];
-  for (var j = 1u; j < ${NN_WG}u / sgs; j++) { ${name}_acc = ${combine(`${name}_acc`, 'red[j]')}; }
-  let ${name} = ${name}_acc;
-  workgroupBarrier();`;
-  }
-  return `red[lid3.x] = ${value};
-  workgroupBarrier();
-  for (var s = ${NN_WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid3.x < s) { red[lid3.x] = ${combine('red[lid3.x]', 'red[lid3.x + s]')}; }
-    workgroupBarrier();
-  }
-  let ${name} = red[0];
-  workgroupBarrier();`;
-}
+const allReduce = (name: string, value: string, kind: 'sum' | 'max', sg: boolean) => allReduceWgsl([name], [value], kind, NN_WG, 'lid3.x', sg);
 
 const builtins = (sg: boolean) => `${COMPUTE_BUILTINS}${sg ? ', @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}`;
 const enableSg = (sg: boolean) => (sg ? 'enable subgroups;\n' : '');

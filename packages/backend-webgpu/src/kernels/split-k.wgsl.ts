@@ -3,6 +3,7 @@
  * summed, with fusedLinear's epilogues (a norm's per-row 1/RMS, a residual) applied to the sum.
  */
 import { f32Lit } from '../codegen.js';
+import { allReduceWgsl } from './workgroup-reduce.wgsl.js';
 
 /** An RMSNorm whose weight the product applied (`scaleA`): the sum scales row m by 1/RMS(X[m]). */
 export interface SplitKNorm {
@@ -28,56 +29,36 @@ export function splitKReduceWgsl(n: number, S: number, residual = false, norm?: 
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
 ${residual ? `@group(0) @binding(${binding++}) var<storage, read> R: array<f32>;` : ''}
-${norm ? `@group(0) @binding(${binding++}) var<storage, read> X: array<f32>;\nvar<workgroup> red: array<f32, ${rows * 256}>;\nvar<workgroup> rs: array<f32, ${rows}>;` : ''}
+${norm ? `@group(0) @binding(${binding++}) var<storage, read> X: array<f32>;\nvar<workgroup> red: array<f32, ${rows * 256}>;` : ''}
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${norm && subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>${norm && subgroups ? ', @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
   let first = (wid.y * nwg.x + wid.x) * 256u;
   let i = first + lid;${rowScale}
   if (i >= ${n}u) { return; }
   var s = 0.0;
   for (var j = 0u; j < ${S}u; j++) { s += part[j * ${n}u + i]; }
-  C[i] = s${norm ? ` * rs[i / ${norm.N}u - m0]` : ''}${residual ? ' + R[i]' : ''};
+  C[i] = s${norm ? ` * inverseSqrt(ss[i / ${norm.N}u - m0] / ${norm.K}.0 + ${f32Lit(norm.eps)})` : ''}${residual ? ' + R[i]' : ''};
 }`;
 }
 
 /**
- * rs[r] = 1/RMS of row m0 + r of X, for the `rows` rows a workgroup's outputs touch, all reduced
- * at once: each invocation sums its share of every row, then one workgroup reduction for all of
- * them (with subgroups: one subgroupAdd per row and a barrier; else a tree of 8 barriers). Summing
- * row by row, a tree each, made the split's sum of batch-32's in_proj 6.0 µs at two splits against
- * 2.7 for out_proj's (H200, kernel-time.mjs).
+ * ss[r] = Σ x² of row m0 + r of X, for the `rows` rows a workgroup's outputs touch, all reduced at
+ * once (`allReduceWgsl`): each invocation sums its share of every row first. Row by row, a tree
+ * each, made the split's sum of batch-32's in_proj 6.0 µs at two splits against 2.7 for
+ * out_proj's (H200, kernel-time.mjs).
  */
 function rowScaleWgsl(norm: SplitKNorm, M: number, rows: number, subgroups: boolean): string {
-  const sum = Array.from({ length: rows }, (_, r) => `ss${r}`);
-  const accumulate = sum
+  const squares = Array.from({ length: rows }, (_, r) => `sq${r}`);
+  const accumulate = squares
     .map((v, r) => `var ${v} = 0.0;
   if (m0 + ${r}u < ${M}u) {
     for (var k = lid; k < ${norm.K}u; k += 256u) { let v = X[(m0 + ${r}u) * ${norm.K}u + k]; ${v} += v * v; }
   }`)
     .join('\n  ');
-  const reduce = subgroups
-    ? `${sum.map((v, r) => `let t${r} = subgroupAdd(${v});`).join('\n  ')}
-  if (sgi == 0u) {
-    ${sum.map((_, r) => `red[${r * 256}u + lid] = t${r};`).join('\n    ')}
-  }
-  workgroupBarrier();
-  if (lid < ${rows}u) {
-    var t = 0.0;
-    for (var j = 0u; j < 256u; j += sg) { t += red[lid * 256u + j]; }
-    rs[lid] = inverseSqrt(t / ${norm.K}.0 + ${f32Lit(norm.eps)});
-  }`
-    : `${sum.map((v, r) => `red[${r * 256}u + lid] = ${v};`).join('\n  ')}
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) {
-    if (lid < h) {
-      for (var r = 0u; r < ${rows}u; r++) { red[r * 256u + lid] += red[r * 256u + lid + h]; }
-    }
-    workgroupBarrier();
-  }
-  if (lid < ${rows}u) { rs[lid] = inverseSqrt(red[lid * 256u] / ${norm.K}.0 + ${f32Lit(norm.eps)}); }`;
+  const totals = squares.map((_, r) => `ss${r}`);
   return /* wgsl */ `
   let m0 = first / ${norm.N}u;
   ${accumulate}
-  ${reduce}
-  workgroupBarrier();`;
+  ${allReduceWgsl(totals, squares, 'sum', 256, 'lid', subgroups)}
+  let ss = array<f32, ${rows}>(${totals.join(', ')});`;
 }
