@@ -5,7 +5,8 @@
  *  - C, B, x, states and y are bound as vec4 arrays: every global load and store moves 16 bytes;
  *  - the staged 64x16 tiles are vec4 rows in workgroup memory (`[k][m/4]`), so each k step of a
  *    4x4 register block reads one vec4 of A and one of B for 16 FMAs (the scalar version read 8
- *    floats for 16 FMAs and was bound by shared-memory issue);
+ *    floats for 16 FMAs and was bound by shared-memory issue); nested arrays, so that Tint proves
+ *    `[k][ty]` in bounds and Dawn's robustness transform adds no clamp to the inner loops' reads;
  *  - R is baked into the shader, so the row -> (position, rank) splits are shifts, not divisions
  *    by a uniform (one pipeline per rank; trip counts of barrier loops stay uniforms, as there);
  *  - chunkOutput stages C once per N step for both C·Bᵀ and C·S_enteringᵀ (the exp(cumA_t) factor
@@ -39,8 +40,8 @@ const R = ${R}u;
 ${CHUNK_ROWS}
 fn bn4(i: u32, n4: u32) -> u32 { return (pos(i) * H + h) * N4 + n4; }
 fn x4(i: u32, p4: u32) -> u32 { return (pos(i) * H + h) * P4 + p4; }
-var<workgroup> As: array<vec4<f32>, 256>;
-var<workgroup> Bs: array<vec4<f32>, 256>;
+var<workgroup> As: array<array<vec4<f32>, 16>, 16>;
+var<workgroup> Bs: array<array<vec4<f32>, 16>, 16>;
 var<workgroup> raw: array<f32, 64>;
 var<workgroup> cum: array<f32, 64>;
 var<workgroup> wOff: array<f32, 64>;
@@ -80,7 +81,7 @@ function stageK(target: string, first: number, rowOk: string, at: string): strin
       let mq = (tid - ${first}u) / 4u;
       let kq = (tid - ${first}u) % 4u;
       ${[0, 1, 2, 3].map((a) => `var v${a} = vec4<f32>(0.0);\n      { let m = mq * 4u + ${a}u; if (${rowOk}) { v${a} = ${at}; } }`).join('\n      ')}
-      ${COMP.map((x, j) => `${target}[(kq * 4u + ${j}u) * 16u + mq] = vec4<f32>(v0.${x}, v1.${x}, v2.${x}, v3.${x});`).join('\n      ')}
+      ${COMP.map((x, j) => `${target}[kq * 4u + ${j}u][mq] = vec4<f32>(v0.${x}, v1.${x}, v2.${x}, v3.${x});`).join('\n      ')}
     }`;
 }
 
@@ -91,7 +92,7 @@ function stageRow(target: string, cond: string, value: string): string {
       let q = tid % 16u;
       var v = vec4<f32>(0.0);
       if (${cond}) { v = ${value}; }
-      ${target}[tid] = v;
+      ${target}[k][q] = v;
     }`;
 }
 
@@ -132,8 +133,8 @@ ${MAIN} {
     ${stageRow('Bs', 'valid(i0 + k) && n0 + q * 4u < N', 'bAt4(i0 + k, n0 / 4u + q)')}
     workgroupBarrier();
     for (var k = 0u; k < 16u; k++) {
-      let a = As[k * 16u + ty];
-      let b = Bs[k * 16u + tx];
+      let a = As[k][ty];
+      let b = Bs[k][tx];
       ${fma('a', [['acc', 'b']])}
     }
     workgroupBarrier();
@@ -157,7 +158,7 @@ ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> y: array<vec4<f32>>;`)}
 ${addressing(R)}
 ${rowSourceWgsl(rows, true, 3)}
-var<workgroup> Ss: array<vec4<f32>, 256>;
+var<workgroup> Ss: array<array<vec4<f32>, 16>, 16>;
 /** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
 fn maskW(i: u32, j: u32) -> f32 {
   if (!valid(i) || !valid(j)) { return 0.0; }
@@ -188,15 +189,15 @@ ${MAIN} {
     workgroupBarrier();
     if (needG) {
       for (var k = 0u; k < 16u; k++) {
-        let a = As[k * 16u + ty];
-        let b = Bs[k * 16u + tx];
-        let s = Ss[k * 16u + tx];
+        let a = As[k][ty];
+        let b = Bs[k][tx];
+        let s = Ss[k][tx];
         ${fma('a', [['g', 'b'], ['acc', 's']])}
       }
     } else {
       for (var k = 0u; k < 16u; k++) {
-        let a = As[k * 16u + ty];
-        let s = Ss[k * 16u + tx];
+        let a = As[k][ty];
+        let s = Ss[k][tx];
         ${fma('a', [['acc', 's']])}
       }
     }
@@ -211,15 +212,15 @@ ${MAIN} {
   let lastT = (i0 + 3u) / R;
   for (var j0 = 0u; j0 < dims.TR; j0 += 16u) {
     if (tx * 4u >= j0 && tx * 4u < j0 + 16u) {
-      let at = (tx * 4u - j0) * 16u + ty;
-      ${COMP.map((x, j) => `As[at + ${j * 16}u] = vec4<f32>(g0.${x}, g1.${x}, g2.${x}, g3.${x});`).join('\n      ')}
+      let at = tx * 4u - j0;
+      ${COMP.map((x, j) => `As[at + ${j}u][ty] = vec4<f32>(g0.${x}, g1.${x}, g2.${x}, g3.${x});`).join('\n      ')}
     }
     ${stageRow('Bs', 'valid(j0 + k) && p0 + q * 4u < P', 'xAt4(j0 + k, p0 / 4u + q)')}
     workgroupBarrier();
     if (j0 / R <= lastT) {
       for (var k = 0u; k < 16u; k++) {
-        let a = As[k * 16u + ty];
-        let b = Bs[k * 16u + tx];
+        let a = As[k][ty];
+        let b = Bs[k][tx];
         ${fma('a', [['acc', 'b']])}
       }
     }
