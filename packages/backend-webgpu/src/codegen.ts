@@ -129,6 +129,40 @@ export function flatIndex(wg: number): string {
   return `(wid.y * nwg.x + wid.x) * ${wg}u + lid3.x`;
 }
 
+/*
+ * Loops Tint can prove finite. Dawn's robustness transform gives every other loop (any shape but
+ * `for (var i = C0; i < C1; i++)`: `j += sg`, `k = lid; k < n; k += 256`, `s = 128; s > 0; s >>= 1`)
+ * a 64-bit iteration counter that is decremented and tested each pass and keeps the driver from
+ * unrolling it. These count 0, 1, 2, ... up to a constant instead (tools/gpu/clamps.mjs finds the rest).
+ */
+
+/** `for (var v = from; v < bound; v += step)` for constant `bound` and `step` (ceil(bound / step) guarded trips cover any `from`). */
+export function strideLoop(v: string, from: string, bound: number, step: number, body: string): string {
+  return `for (var ${v}_i = 0u; ${v}_i < ${Math.ceil(bound / step)}u; ${v}_i++) {
+    let ${v} = ${from} + ${v}_i * ${step}u;
+    if (${v} < ${bound}u) { ${body} }
+  }`;
+}
+
+/** `for (var v = 0; v < bound; v += step)` with a run-time `step` of at least 1 (a subgroup's size). */
+export function runtimeStepLoop(v: string, bound: number, step: string, body: string): string {
+  return `for (var ${v}_i = 0u; ${v}_i < ${bound}u; ${v}_i++) {
+    let ${v} = ${v}_i * ${step};
+    if (${v} >= ${bound}u) { break; }
+    ${body}
+  }`;
+}
+
+/** `for (var v = top; v > 0; v >>= 1)` for a power of two `top` (a reduction tree's levels). */
+export function halvingLoop(v: string, top: number, body: string): string {
+  const levels = Math.log2(top) + 1;
+  if (!Number.isInteger(levels)) throw new Error(`halvingLoop: ${top} is not a power of two`);
+  return `for (var ${v}_i = 0u; ${v}_i < ${levels}u; ${v}_i++) {
+    let ${v} = ${top}u >> ${v}_i;
+    ${body}
+  }`;
+}
+
 export const COMPUTE_BUILTINS =
   '@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>';
 

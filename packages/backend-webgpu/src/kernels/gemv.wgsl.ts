@@ -13,7 +13,7 @@
  * Fusions as `GemvFusion`: an RMSNorm of each A row (weight G; the sum of squares reduced with the
  * dot products) and a residual R added to C.
  */
-import { f32Lit } from '../codegen.js';
+import { f32Lit, halvingLoop, runtimeStepLoop, strideLoop } from '../codegen.js';
 import type { HalfKind } from './half.wgsl.js';
 import { unpackVec4 } from './half.wgsl.js';
 
@@ -114,14 +114,10 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     body = `${loads.join('\n    ')}\n    ${uses.join('\n    ')}`;
   } else {
     const main = Math.floor(KV / 128) * 128;
-    body = `for (var k = lid.x; k < ${main}u; k += 128u) {
+    body = `${strideLoop('k', 'lid.x', main, 128, `
       ${[0, 1, 2, 3].map((i) => load('let', `w${i}`, i ? `k + ${i * 32}u` : 'k')).join('\n      ')}
-      ${[0, 1, 2, 3].map((i) => use(`w${i}`, `(k + ${i * 32}u)`)).join('\n      ')}
-    }
-    for (var k = ${main}u + lid.x; k < ${KV}u; k += 32u) {
-      ${load('let', 'w0', 'k')}
-      ${use('w0', 'k')}
-    }`;
+      ${[0, 1, 2, 3].map((i) => use(`w${i}`, `(k + ${i * 32}u)`)).join('\n      ')}`)}
+    ${KV > main ? strideLoop('kt', 'lid.x', KV - main, 32, `let k = ${main}u + kt;\n      ${load('let', 'w0', 'k')}\n      ${use('w0', 'k')}`) : ''}`;
   }
   /** Writes output row t of the thread for every batch row, from the reduced slots `v(j)` (j as in `accs`). */
   const result = (t: number, v: (j: number) => string): string => {
@@ -143,19 +139,15 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   workgroupBarrier();
   if (lid.x == 0u && n < ${N}u) {
     ${accs.map((_, j) => `var t${j} = 0.0;`).join('\n    ')}
-    for (var j = 0u; j < 32u; j += sg) {
-      ${accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      ')}
-    }
+    ${runtimeStepLoop('j', 32, 'sg', accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      '))}
     ${ts.map((t) => result(t, (j) => `t${j}`)).join('\n    ')}
   }`
     : `${accs.map((a, j) => `${slot(j, 'lid.x')} = ${a};`).join('\n  ')}
   workgroupBarrier();
-  for (var h = 16u; h > 0u; h = h >> 1u) {
-    if (lid.x < h) {
+  ${halvingLoop('h', 16, `if (lid.x < h) {
       ${accs.map((_, j) => `${slot(j, 'lid.x')} += ${slot(j, 'lid.x + h')};`).join('\n      ')}
     }
-    workgroupBarrier();
-  }
+    workgroupBarrier();`)}
   if (lid.x == 0u && n < ${N}u) {
     ${ts.map((t) => result(t, (j) => slot(j, '0u'))).join('\n    ')}
   }`;

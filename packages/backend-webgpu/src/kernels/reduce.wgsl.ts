@@ -12,7 +12,7 @@
  */
 import type { ArgReduceOp, ReduceOp } from '@mamba3/tensor';
 import type { WgslType } from '../codegen.js';
-import { COMPUTE_BUILTINS, flatIndex, layoutDecl, layoutOffsets, layoutValues } from '../codegen.js';
+import { COMPUTE_BUILTINS, flatIndex, halvingLoop, layoutDecl, layoutOffsets, layoutValues, strideLoop } from '../codegen.js';
 
 export const RED_WG = 128;
 
@@ -112,10 +112,8 @@ fn main(${COMPUTE_BUILTINS}) {
   }
   red[lid3.x] = acc;
   workgroupBarrier();
-  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid3.x < s) { red[lid3.x] = ${combine(op, 'red[lid3.x]', 'red[lid3.x + s]')}; }
-    workgroupBarrier();
-  }
+  ${halvingLoop('s', RED_WG / 2, `if (lid3.x < s) { red[lid3.x] = ${combine(op, 'red[lid3.x]', 'red[lid3.x + s]')}; }
+    workgroupBarrier();`)}
   if (lid3.x == 0u) { let acc = red[0]; out[g] = ${finish}; }
 }`;
 }
@@ -136,14 +134,12 @@ function argTree(better: string): string {
   rv[lid3.x] = best;
   ri[lid3.x] = bi;
   workgroupBarrier();
-  for (var s = ${RED_WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid3.x < s) {
+  ${halvingLoop('s', RED_WG / 2, `if (lid3.x < s) {
       let v = rv[lid3.x + s];
       let i = ri[lid3.x + s];
       if (v ${better} rv[lid3.x] || (v == rv[lid3.x] && i < ri[lid3.x])) { rv[lid3.x] = v; ri[lid3.x] = i; }
     }
-    workgroupBarrier();
-  }`;
+    workgroupBarrier();`)}`;
 }
 
 /**
@@ -234,11 +230,9 @@ fn main(${COMPUTE_BUILTINS}) {
   let j0 = min(lid3.x, ${S - 1}u);
   var best = pv[o * ${S}u + j0];
   var bi = pi[o * ${S}u + j0];
-  for (var j = lid3.x + ${RED_WG}u; j < ${S}u; j += ${RED_WG}u) {
-    let v = pv[o * ${S}u + j];
+  ${strideLoop('j', `lid3.x + ${RED_WG}u`, S, RED_WG, `let v = pv[o * ${S}u + j];
     let i = pi[o * ${S}u + j];
-    if (v ${better} best || (v == best && i < bi)) { best = v; bi = i; }
-  }${argTree(better)}
+    if (v ${better} best || (v == best && i < bi)) { best = v; bi = i; }`)}${argTree(better)}
   if (lid3.x == 0u) { out[o] = i32(ri[0]); }
 }`;
 }

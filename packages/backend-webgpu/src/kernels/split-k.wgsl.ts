@@ -2,7 +2,7 @@
  * The second pass of a product whose K is split over workgroups: the partial products [S, n]
  * summed, with fusedLinear's epilogues (a norm's per-row 1/RMS, a residual) applied to the sum.
  */
-import { f32Lit } from '../codegen.js';
+import { f32Lit, strideLoop } from '../codegen.js';
 import { allReduceWgsl } from './workgroup-reduce.wgsl.js';
 
 /** An RMSNorm whose weight the product applied (`scaleA`): the sum scales row m by 1/RMS(X[m]). */
@@ -52,7 +52,7 @@ function rowScaleWgsl(norm: SplitKNorm, M: number, rows: number, subgroups: bool
   const accumulate = squares
     .map((v, r) => `var ${v} = 0.0;
   if (m0 + ${r}u < ${M}u) {
-    for (var k = lid; k < ${norm.K}u; k += 256u) { let v = X[(m0 + ${r}u) * ${norm.K}u + k]; ${v} += v * v; }
+    ${strideLoop('k', 'lid', norm.K, 256, `let v = X[(m0 + ${r}u) * ${norm.K}u + k]; ${v} += v * v;`)}
   }`)
     .join('\n  ');
   const totals = squares.map((_, r) => `ss${r}`);

@@ -2,6 +2,7 @@
  * Workgroup-wide reductions spliced into kernels: every invocation contributes a value and every
  * invocation gets the total.
  */
+import { halvingLoop } from '../codegen.js';
 
 /**
  * WGSL statements leaving the workgroup-wide sum (or max) of `values[r]` (one WGSL expression per
@@ -17,7 +18,10 @@ export function allReduceWgsl(names: readonly string[], values: readonly string[
     const parts = values.map((v, r) => `let part${r} = ${kind === 'sum' ? 'subgroupAdd' : 'subgroupMax'}(${v});`);
     const totals = names.map(
       (name, r) => `var ${name}_acc = ${at(r, '0u')};
-  for (var j = 1u; j < ${wg}u / sgs; j++) { ${name}_acc = ${combine(`${name}_acc`, at(r, 'j'))}; }
+  for (var j = 1u; j < ${wg}u; j++) {
+    if (j >= ${wg}u / sgs) { break; }
+    ${name}_acc = ${combine(`${name}_acc`, at(r, 'j'))};
+  }
   let ${name} = ${name}_acc;`,
     );
     return `{
@@ -30,10 +34,8 @@ export function allReduceWgsl(names: readonly string[], values: readonly string[
   }
   return `${values.map((v, r) => `${at(r, lid)} = ${v};`).join('\n  ')}
   workgroupBarrier();
-  for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
-    if (${lid} < s) { ${values.map((_, r) => `${at(r, lid)} = ${combine(at(r, lid), at(r, `${lid} + s`))};`).join(' ')} }
-    workgroupBarrier();
-  }
+  ${halvingLoop('s', wg / 2, `if (${lid} < s) { ${values.map((_, r) => `${at(r, lid)} = ${combine(at(r, lid), at(r, `${lid} + s`))};`).join(' ')} }
+    workgroupBarrier();`)}
   ${names.map((name, r) => `let ${name} = ${at(r, '0u')};`).join('\n  ')}
   workgroupBarrier();`;
 }
