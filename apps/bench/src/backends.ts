@@ -50,6 +50,9 @@ export async function loadBackends(): Promise<void> {
   // Dawn's robustness transform off (tools/gpu/compare.sh `robust`): no clamping of the shaders'
   // buffer and array indices. Exact, but an out-of-bounds access is then undefined behaviour.
   variant('webgpu-norobust', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=disable_robustness'] });
+  // Every shader's WGSL and SPIR-V on stdout (Dawn's dump_shaders), for tools/gpu/clamps.mjs to
+  // count the index clamps that the robustness transform adds.
+  variant('webgpu-dump', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=dump_shaders'] });
   // No early submits (kickDispatches 0): the runtime's submission before issue 16.
   variant('webgpu-nokick', { kickDispatches: 0 });
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).
