@@ -144,6 +144,18 @@ export function strideLoop(v: string, from: string, bound: number, step: number,
   }`;
 }
 
+/**
+ * `for (var v = from; v < end; v += step)` over a run-time range no longer than the constant `span`
+ * (`from` counted from the range's start plus less than `step`).
+ */
+export function rangeLoop(v: string, from: string, end: string, span: number, step: number, body: string): string {
+  return `for (var ${v}_i = 0u; ${v}_i < ${Math.ceil(span / step)}u; ${v}_i++) {
+    let ${v} = ${from} + ${v}_i * ${step}u;
+    if (${v} >= ${end}) { break; }
+    ${body}
+  }`;
+}
+
 /** `for (var v = 0; v < bound; v += step)` with a run-time `step` of at least 1 (a subgroup's size). */
 export function runtimeStepLoop(v: string, bound: number, step: string, body: string): string {
   return `for (var ${v}_i = 0u; ${v}_i < ${bound}u; ${v}_i++) {

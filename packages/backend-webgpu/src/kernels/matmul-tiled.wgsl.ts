@@ -284,8 +284,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${fb.stash}
   }
   workgroupBarrier();
-  for (var t = t0; t < t1; t++) {
-    let cur = (t - t0) % 2u;
+  for (var ti = 0u; ti < ${split ? slicesPerSplit : all ? 0xffffffff : Math.ceil(d.K / BK)}u; ti++) {
+    let t = t0 + ti;
+    if (t >= t1) { break; } // a loop Tint proves finite: no iteration counter (codegen.ts)
+    let cur = ti % 2u;
     let more = t + 1u < t1;
     if (more) {
       let k0 = (t + 1u) * ${BK}u;

@@ -7,7 +7,7 @@
  * row is read two or three times, L2-resident for usual D.
  * weight is [D] (gated: [D·groups], indexed by the group's position along the last axis).
  */
-import { COMMON, COMPUTE_BUILTINS } from '../codegen.js';
+import { COMMON, COMPUTE_BUILTINS, rangeLoop, strideLoop } from '../codegen.js';
 import { allReduceWgsl } from './workgroup-reduce.wgsl.js';
 
 export const NN_WG = 128;
@@ -34,13 +34,13 @@ fn main(${builtins(sg)}) {
   if (row >= rows.n) { return; }
   let base = row * ${D}u;
   var mx = nonfinite(0xff800000u);
-  for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { mx = max(mx, x[base + k]); }
+  ${strideLoop('k', 'lid3.x', D, NN_WG, `mx = max(mx, x[base + k]);`)}
   ${allReduce('m', 'mx', 'max', sg)}
   var acc = 0.0;
-  for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { acc += exp(x[base + k] - m); }
+  ${strideLoop('k', 'lid3.x', D, NN_WG, `acc += exp(x[base + k] - m);`)}
   ${allReduce('s', 'acc', 'sum', sg)}
   let logS = log(s);
-  for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { out[base + k] = ${write}; }
+  ${strideLoop('k', 'lid3.x', D, NN_WG, `out[base + k] = ${write};`)}
 }`;
 }
 
@@ -69,11 +69,11 @@ fn main(${builtins(sg)}) {
   if (pass === 'stats') {
     return /* wgsl */ `${head}
   var mx = nonfinite(0xff800000u);
-  for (var k = k0 + lid3.x; k < k1; k += ${NN_WG}u) { mx = max(mx, x[base + k]); }
+  ${rangeLoop('k', 'k0 + lid3.x', 'k1', chunk, NN_WG, `mx = max(mx, x[base + k]);`)}
   ${allReduce('m', 'mx', 'max', sg)}
   var acc = 0.0;
   if (m != nonfinite(0xff800000u)) {
-    for (var k = k0 + lid3.x; k < k1; k += ${NN_WG}u) { acc += exp(x[base + k] - m); }
+    ${rangeLoop('k', 'k0 + lid3.x', 'k1', chunk, NN_WG, `acc += exp(x[base + k] - m);`)}
   }
   ${allReduce('s', 'acc', 'sum', sg)}
   if (lid3.x == 0u) { part[2u * g] = m; part[2u * g + 1u] = s; }
@@ -90,7 +90,7 @@ fn main(${builtins(sg)}) {
     if (mc != nonfinite(0xff800000u)) { s += part[p0 + 2u * c + 1u] * exp(mc - m); }
   }
   let logS = log(s);
-  for (var k = k0 + lid3.x; k < k1; k += ${NN_WG}u) { out[base + k] = ${write}; }
+  ${rangeLoop('k', 'k0 + lid3.x', 'k1', chunk, NN_WG, `out[base + k] = ${write};`)}
 }`;
 }
 
@@ -123,9 +123,9 @@ fn main(${builtins(sg)}) {
   let base = row * ${D}u;
   let wbase = (row % ${groups}u) * ${D}u;
   var acc = 0.0;
-  for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { let v = ${input}; acc += v * v; }
+  ${strideLoop('k', 'lid3.x', D, NN_WG, `let v = ${input}; acc += v * v;`)}
   ${allReduce('ss', 'acc', 'sum', sg)}
   let r = 1.0 / sqrt(ss / ${D}.0 + ${eps});
-  for (var k = lid3.x; k < ${D}u; k += ${NN_WG}u) { let v = ${input}; out[base + k] = ${y}; }
+  ${strideLoop('k', 'lid3.x', D, NN_WG, `let v = ${input}; out[base + k] = ${y};`)}
 }`;
 }

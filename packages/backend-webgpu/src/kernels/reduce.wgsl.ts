@@ -12,7 +12,7 @@
  */
 import type { ArgReduceOp, ReduceOp } from '@mamba3/tensor';
 import type { WgslType } from '../codegen.js';
-import { COMPUTE_BUILTINS, flatIndex, halvingLoop, layoutDecl, layoutOffsets, layoutValues, strideLoop } from '../codegen.js';
+import { COMPUTE_BUILTINS, flatIndex, halvingLoop, layoutDecl, layoutOffsets, layoutValues, rangeLoop, strideLoop } from '../codegen.js';
 
 export const RED_WG = 128;
 
@@ -147,14 +147,12 @@ function argTree(better: string): string {
  * rv[0], ri[0]. Each invocation scans k = k0 + lid, + WG, ... in order, so its first best has the
  * lowest k; invocations past k1 repeat the last position.
  */
-function argScanRange(better: string, inner: number): string {
+function argScanRange(better: string, inner: number, span: number): string {
   return `
   var bi = min(k0 + lid3.x, k1 - 1u);
   var best = x[base + bi * ${inner}u];
-  for (var k = k0 + lid3.x + ${RED_WG}u; k < k1; k += ${RED_WG}u) {
-    let v = x[base + k * ${inner}u];
-    if (v ${better} best) { best = v; bi = k; }
-  }${argTree(better)}`;
+  ${rangeLoop('k', `k0 + lid3.x + ${RED_WG}u`, 'k1', span, RED_WG, `let v = x[base + k * ${inner}u];
+    if (v ${better} best) { best = v; bi = k; }`)}${argTree(better)}`;
 }
 
 /** x viewed as [outer, D, inner]; out [outer, inner] int32. */
@@ -187,7 +185,7 @@ fn main(${COMPUTE_BUILTINS}) {
   if (o >= ${nOut}u) { return; }
   let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;
   let k0 = 0u;
-  let k1 = ${D}u;${argScanRange(better, inner)}
+  let k1 = ${D}u;${argScanRange(better, inner, D)}
   if (lid3.x == 0u) { out[o] = i32(ri[0]); }
 }`;
 }
@@ -215,7 +213,7 @@ fn main(${COMPUTE_BUILTINS}) {
   let o = g / ${S}u;
   let k0 = (g % ${S}u) * ${chunk}u;
   let k1 = min(k0 + ${chunk}u, ${D}u);
-  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;${argScanRange(better, inner)}
+  let base = (o / ${inner}u) * ${D * inner}u + o % ${inner}u;${argScanRange(better, inner, chunk)}
   if (lid3.x == 0u) { pv[g] = rv[0]; pi[g] = ri[0]; }
 }`;
   }

@@ -33,6 +33,7 @@ export interface ParamLayout {
 }
 
 import { inProjLayout } from '../../ops/mamba3/layout.js';
+import { loopHead } from './loops.wgsl.js';
 
 /** What the templates need from the backend: its shared WGSL prelude and f32 literals (`WebGPUBackend.wgsl`). */
 export interface WgslLib {
@@ -103,9 +104,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n = min(${ANGLE_CHUNK}u, L - t0);
   if (tid < n) { dts[tid] = dtAt((bi * L + t0 + tid) * ${s.DIN}u, h); }
   workgroupBarrier();
-  for (var i = tid; i < ${A}u; i += ${ANGLE_CHUNK}u) {
+  ${loopHead('i', 'tid', A, ANGLE_CHUNK)}
     var acc = 0.0;
-    for (var t = 0u; t < n; t++) { acc += stepAt((bi * L + t0 + t) * ${s.DIN}u, i, dts[t]); }
+    ${loopHead('t', '0u', 'n', 1)}
+      acc += stepAt((bi * L + t0 + t) * ${s.DIN}u, i, dts[t]);
+    }
     sums[(wid.y * nwg.x + c) * ${A}u + i] = acc;
   }
 }`;
@@ -136,11 +139,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n = min(${ANGLE_CHUNK}u, L - t0);
   if (tid < n) { dts[tid] = dtAt((bi * L + t0 + tid) * ${s.DIN}u, h); }
   workgroupBarrier();
-  for (var i = tid; i < ${A}u; i += ${ANGLE_CHUNK}u) {
+  ${loopHead('i', 'tid', A, ANGLE_CHUNK)}
     var acc = 0.0;
-    for (var k = 0u; k < c; k++) { acc += sums[(bh * nwg.x + k) * ${A}u + i]; }
+    ${loopHead('k', '0u', 'c', 1)}
+      acc += sums[(bh * nwg.x + k) * ${A}u + i];
+    }
     let a0 = ${hasState ? `angleIn[bh * ${A}u + i]` : '0.0'};
-    for (var t = 0u; t < n; t++) {
+    ${loopHead('t', '0u', 'n', 1)}
       let pos = bi * L + t0 + t;
       acc += stepAt(pos * ${s.DIN}u, i, dts[t]);
       theta[(pos * ${H}u + h) * ${A}u + i] = acc + a0;
@@ -197,7 +202,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pos = wid.y * nwg.x + wid.x;
   if (pos >= seq.b * seq.L) { return; }
   let row = pos * ${s.DIN}u;
-  for (var h = tid; h < H; h += 256u) {
+  ${loopHead('h', 'tid', H, 256)}
     let dt = softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]);
     let dda = zx[row + ${s.ODA}u + h];
     adtOut[pos * H + h] = -max(max(dda, 0.0) + 1.0 / (1.0 - min(dda, 0.0)), ${f32(d.AFloor)}) * dt;
@@ -210,7 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let q = tid / ${tpr}u;
     let base = select(${s.OB}u, ${s.OC}u, (q & 1u) == 1u) + (q / 2u) * N;
     var ss = 0.0;
-    for (var n = tid % ${tpr}u; n < N; n += ${tpr}u) { let v = zx[row + base + n]; ss += v * v; }
+    ${loopHead('n', `tid % ${tpr}u`, N, tpr)} let v = zx[row + base + n]; ss += v * v; }
     part[tid] = ss;
   }
   workgroupBarrier();
@@ -223,7 +228,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   workgroupBarrier();
   ${
     xt
-      ? `for (var e = tid; e < R * H * P; e += 256u) {
+      ? `${loopHead('e', 'tid', R * H * P, 256)}
     let hp = e % (H * P);
     let r = e / (H * P);
     xt[pos * R * H * P + e] = ${xTilde(d, o, s, 'row', 'r', 'hp / P', 'hp % P')};
@@ -232,7 +237,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let last = pos % seq.L == seq.L - 1u;
   ${store ? '' : 'if (!last) { return; }'}
-  for (var e = tid; e < R * H * N; e += 256u) {
+  ${loopHead('e', 'tid', R * H * N, 256)}
     let n = e % N;
     let h = (e / N) % H;
     let r = e / (H * N);
@@ -294,14 +299,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let h = ph % H;
   let Dh = prm[${o.D}u + h];
   let row = pos * ${s.DIN}u;
-  for (var e = tid; e < R * P; e += 64u) {
+  ${loopHead('e', 'tid', R * P, 64)}
     let r = e / P;
     let p = e % P;
     yd[e] = ys[((pos * R + r) * H + h) * P + p] + Dh * ${xTilde(d, o, s, 'row', 'r', 'h', 'p')};
   }
   workgroupBarrier();
   ${rankRmsWgsl(d.outNorm, 'yd', P, f32(d.eps))}
-  for (var p = tid; p < P; p += 64u) {
+  ${loopHead('p', 'tid', P, 64)}
     let zv = zx[row + h * P + p];
     var acc = 0.0;
     for (var r = 0u; r < R; r++) {

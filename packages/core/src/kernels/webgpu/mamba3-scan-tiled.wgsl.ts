@@ -22,6 +22,7 @@
  *   initialK: [b, R, H, N4]   initialV: [b, R, H, P] (scalar)
  * x, B and C may instead be formed from the mixer's zxbcdt rows (mamba3-scan-rows.wgsl.ts).
  */
+import { loopHead } from './loops.wgsl.js';
 import type { XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowBindings, rowSourceWgsl } from './mamba3-scan-rows.wgsl.js';
 import { CHUNK_COORDS, CHUNK_ROWS, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
@@ -56,7 +57,10 @@ const PROLOGUE = /* wgsl */ `
   workgroupBarrier();
   if (tid < tc) {
     var acc = 0.0;
-    for (var t = 0u; t <= tid; t++) { acc += raw[t]; }
+    for (var t = 0u; t < 64u; t++) {
+      if (t > tid) { break; }
+      acc += raw[t];
+    }
     cum[tid] = acc;
     ${TRAP_WEIGHTS}
   }
@@ -128,7 +132,7 @@ ${MAIN} {
   if (tid == 0u && wid.x == 0u) { decay[wid.z * NC + c] = cumEnd; }
   workgroupBarrier();
   ${ACC('acc')}
-  for (var i0 = 0u; i0 < dims.TR; i0 += 16u) {
+  ${loopHead('i0', '0u', 'dims.TR', 16)}
     ${stageRow('As', 'valid(i0 + k) && p0 + q * 4u < P', 'xAt4(i0 + k, p0 / 4u + q) * wState[(i0 + k) / R]')}
     ${stageRow('Bs', 'valid(i0 + k) && n0 + q * 4u < N', 'bAt4(i0 + k, n0 / 4u + q)')}
     workgroupBarrier();
@@ -182,7 +186,7 @@ ${MAIN} {
   // One pass over N: scores G = C·Bᵀ (rows × rows) and C·S_enteringᵀ (rows × p) share the C tile.
   ${ACC('g')}
   ${ACC('acc')}
-  for (var n0 = 0u; n0 < dims.N; n0 += 16u) {
+  ${loopHead('n0', '0u', 'dims.N', 16)}
     ${stageK('As', 0, 'valid(m) && n0 + kq * 4u < N', 'cAt4(m, n0 / 4u + kq)')}
     ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'bAt4(m, n0 / 4u + kq)')}
     ${stageK('Ss', 128, 'p0 + m < P && n0 + kq * 4u < N', 'states[(sBase + p0 + m) * N4 + n0 / 4u + kq]')}
@@ -210,7 +214,7 @@ ${MAIN} {
   // Intra-chunk: (W ∘ G)·x, 16 score columns at a time; a thread skips the blocks whose positions
   // all follow its rows' (the mask is zero there).
   let lastT = (i0 + 3u) / R;
-  for (var j0 = 0u; j0 < dims.TR; j0 += 16u) {
+  ${loopHead('j0', '0u', 'dims.TR', 16)}
     if (tx * 4u >= j0 && tx * 4u < j0 + 16u) {
       let at = tx * 4u - j0;
       ${COMP.map((x, j) => `As[at + ${j}u][ty] = vec4<f32>(g0.${x}, g1.${x}, g2.${x}, g3.${x});`).join('\n      ')}
@@ -249,7 +253,7 @@ export function statePassTiledWgsl(initialSsm: boolean, initialKV: boolean): str
       ? `let at0 = bi * L * H + h;
     let beta0 = (1.0 - trap[at0]) * dt[at0];
     var kv = vec4<f32>(0.0);
-    for (var r = 0u; r < dims.R; r++) {
+    ${loopHead('r', '0u', 'dims.R', 1)}
       let kr = (bi * dims.R + r) * H + h;
       kv += initialV[kr * P + p] * initialK[kr * N4 + n4];
     }
@@ -281,17 +285,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // ${UNROLL} chunks per iteration, all loads before any store: the chain is one FMA per chunk,
   // so the loop runs at memory throughput, not at one load latency per chunk.
   var c = 0u;
-  for (; c + ${UNROLL}u <= NC; c += ${UNROLL}u) {
+  for (var ci = 0u; ci < ${Math.floor(0xffffffff / UNROLL)}u; ci++) {
+    if (c + ${UNROLL}u > NC) { break; } // (a loop Tint proves finite: loops.wgsl.ts)
     let at = (bh * NC + c) * PN4 + q;
     ${ks.map((k) => `let l${k} = states[at + ${k}u * PN4];`).join('\n    ')}
     ${ks.map((k) => `let e${k} = exp(decay[bh * NC + c + ${k}u]);`).join('\n    ')}
     ${ks.map((k) => `states[at + ${k}u * PN4] = s;\n    s = e${k} * s + l${k};`).join('\n    ')}
+    c += ${UNROLL}u;
   }
-  for (; c < NC; c++) {
+  for (var ci = 0u; ci < ${UNROLL}u; ci++) {
+    if (c >= NC) { break; }
     let at = (bh * NC + c) * PN4 + q;
     let loc = states[at];
     states[at] = s;
     s = exp(decay[bh * NC + c]) * s + loc;
+    c++;
   }
   finalSsm[bh * PN4 + q] = s;
 }`;
