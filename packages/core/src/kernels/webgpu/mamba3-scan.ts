@@ -104,7 +104,7 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   const scalars = [i.adt, i.dt, i.trap];
   const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows)] as const) : (['m3chunkState', chunkStateWgsl] as const);
   const stateSource = tiled ? source(false) : [i.x, i.B!];
-  rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...stateSource, states.buffer, decay.buffer, dims], [tiles, nc, b * H]);
+  rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...stateSource, states.buffer, decay.buffer, dims], [tiled ? Math.ceil(P / 64) : tiles, nc, b * H]);
   const hasSsm = !!i.initialSsm;
   const hasKV = !!(i.initialK && i.initialV);
   const extra = [...(i.initialSsm ? [i.initialSsm] : []), ...(hasKV ? [i.dt, i.trap, i.initialK!, i.initialV!] : [])];
