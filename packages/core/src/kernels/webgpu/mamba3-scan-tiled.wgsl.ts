@@ -75,6 +75,15 @@ function fma(a: string, pairs: [acc: string, b: string][]): string {
   return pairs.map(([acc, b]) => COMP.map((x, i) => `${acc}${i} += ${a}.${x} * ${b};`).join(' ')).join('\n      ');
 }
 
+/** The 16 k steps over the staged tiles: rows from As[k][ty], columns from each pair's tile ([k][tx]) into its accumulators. */
+function kSteps(pairs: [acc: string, tile: string][]): string {
+  return `for (var k = 0u; k < 16u; k++) {
+        let a = As[k][ty];
+        ${pairs.map(([, tile], i) => `let b${i} = ${tile}[k][tx];`).join('\n        ')}
+        ${fma('a', pairs.map(([acc], i) => [acc, `b${i}`]))}
+      }`;
+}
+
 /**
  * Stages a 64x16 tile whose 16 k are contiguous in memory (C, B, states) into `target[k][m/4]`:
  * 64 invocations from `first`, each loads 4 rows × one vec4 of k and writes them transposed as
@@ -142,11 +151,7 @@ ${MAIN} {
       ${stageRow('As', 'valid(i0 + k) && p0 + q * 4u < P', 'xAt4(i0 + k, p0 / 4u + q) * wState[(i0 + k) / R]')}
       ${stageRow('Bs', 'valid(i0 + k) && n0 + q * 4u < N', 'bAt4(i0 + k, n0 / 4u + q)')}
       workgroupBarrier();
-      for (var k = 0u; k < 16u; k++) {
-        let a = As[k][ty];
-        let b = Bs[k][tx];
-        ${fma('a', [['acc', 'b']])}
-      }
+      ${kSteps([['acc', 'Bs']])}
       workgroupBarrier();
     }
     if (n0 + tx * 4u < N) {
@@ -197,18 +202,9 @@ ${MAIN} {
     ${stageK('Ss', 128, 'p0 + m < P && n0 + kq * 4u < N', 'states[(sBase + p0 + m) * N4 + n0 / 4u + kq]')}
     workgroupBarrier();
     if (needG) {
-      for (var k = 0u; k < 16u; k++) {
-        let a = As[k][ty];
-        let b = Bs[k][tx];
-        let s = Ss[k][tx];
-        ${fma('a', [['g', 'b'], ['acc', 's']])}
-      }
+      ${kSteps([['g', 'Bs'], ['acc', 'Ss']])}
     } else {
-      for (var k = 0u; k < 16u; k++) {
-        let a = As[k][ty];
-        let s = Ss[k][tx];
-        ${fma('a', [['acc', 's']])}
-      }
+      ${kSteps([['acc', 'Ss']])}
     }
     workgroupBarrier();
   }
@@ -227,11 +223,7 @@ ${MAIN} {
     ${stageRow('Bs', 'valid(j0 + k) && p0 + q * 4u < P', 'xAt4(j0 + k, p0 / 4u + q)')}
     workgroupBarrier();
     if (j0 / R <= lastT) {
-      for (var k = 0u; k < 16u; k++) {
-        let a = As[k][ty];
-        let b = Bs[k][tx];
-        ${fma('a', [['acc', 'b']])}
-      }
+      ${kSteps([['acc', 'Bs']])}
     }
     workgroupBarrier();
   }
