@@ -145,8 +145,8 @@ export function strideLoop(v: string, from: string, bound: number, step: number,
 }
 
 /**
- * `for (var v = from; v < end; v += step)` over a run-time range no longer than the constant `span`
- * (`from` counted from the range's start plus less than `step`).
+ * `for (var v = from; v < end; v += step)` over a run-time range [start, end) no longer than the
+ * constant `span`, for any `from` at or after its start (ceil(span / step) trips reach `end`).
  */
 export function rangeLoop(v: string, from: string, end: string, span: number, step: number, body: string): string {
   return `for (var ${v}_i = 0u; ${v}_i < ${Math.ceil(span / step)}u; ${v}_i++) {
