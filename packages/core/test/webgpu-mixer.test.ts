@@ -41,20 +41,33 @@ import { build, compare, CONFIGS, IN_PLACE, LARGE, ops, outputs, SLICED, values 
     });
   }
 
-  /** One step of `b` rows on both backends, compared. */
-  async function step(c: (typeof SLICED)[number], b: number): Promise<void> {
+  /** One step of `b` rows on the CPU and on `on` (the file's WebGPU backend by default), compared. */
+  async function step(c: (typeof SLICED)[number], b: number, on: WebGPUBackend = gpu): Promise<void> {
     const ref = build(cpu, c.attrs, b, 1);
-    const dev = build(gpu, c.attrs, b, 1);
+    const dev = build(on, c.attrs, b, 1);
     const want = ops.mamba3MixerComposites.step(ref.zxbcdt(null, 0), ref.params, c.attrs, ref.state);
-    const before = gpu.stats().dispatches;
+    const before = on.stats().dispatches;
     const got = ops.mamba3MixerStep(dev.zxbcdt(null, 0), dev.params, c.attrs, dev.state);
-    expect(gpu.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
+    expect(on.stats().dispatches - before, 'one dispatch per step (after the one-time parameter packing)').toBeLessThanOrEqual(1);
     for (const [[name, g], [, w]] of outputs(got).map((o, i) => [o, outputs(want)[i]] as const)) await compare(`${c.name} b=${b} ${name}`, g, w);
   }
 
   // 24 heads: 4 slices a head at batch 2, 2 at batches 6 to 32, 1 from 33 (the grid's size decides).
   it(`step at batches 6 and 34 (fewer slices for more rows): ${SLICED[0].name}`, async () => {
     for (const b of [6, 34]) await step(SLICED[0], b);
+  });
+
+  // The step sums within subgroups wherever the runtime has them (lavapipe: 8 wide), so every
+  // case above takes that path; a device without them takes the workgroup trees.
+  it(`step without subgroups (the workgroup trees): 130M SISO and MIMO r4, rows in two passes, a gated norm`, async () => {
+    const tree = await makeBackend({ name: 'webgpu-mixer-tree', noSubgroups: true });
+    try {
+      const byName = (name: string) => [...LARGE, ...SLICED, ...CONFIGS].find((c) => c.name === name)!;
+      const cases = [['130M SISO', 2], ['130M MIMO r4', 2], [SLICED[0].name, 34], [CONFIGS[0].name, 2]] as const;
+      for (const [name, b] of cases) await step(byName(name), b, tree);
+    } finally {
+      tree.dispose();
+    }
   });
 
   for (const c of [...CONFIGS, ...LARGE, ...SLICED, IN_PLACE]) {

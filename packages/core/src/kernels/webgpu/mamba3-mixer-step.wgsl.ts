@@ -77,9 +77,9 @@ const per = (n: number) => Math.max(1, Math.ceil(n / WG));
 
 /**
  * The step kernel at `slices` slices a head. `subgroups` (the runtime's `subgroupReduce`: subgroups
- * of 4-32 consecutive invocations) lets a SISO kernel whose rows take one pass sum the B/C rows'
- * squares and each state row's lanes within subgroups: a barrier for each, where the workgroup
- * tree takes nine and the lane sum reads `lanes` partials. `tune` overrides the register prefetch
+ * of 4-32 consecutive invocations) lets the kernel sum the B/C rows' squares and each state row's
+ * lanes within subgroups: a barrier for each, where the workgroup tree takes nine and the lane
+ * sum reads `lanes` partials. `tune` overrides the register prefetch
  * limit, the lanes per state row and the vec4 state, only to time variants
  * (tools/gpu/decode-variants.mjs); the dispatch uses the defaults, which `stepSharedBytes` sizes.
  */
@@ -110,11 +110,12 @@ export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices =
   // Phase C's ys: with one rank and no norm over P, invocation t writes and then reads ys[t] only.
   const ownRows = R === 1 && !d.outNorm && PS <= WG;
   const ssmAt = (it: string, k: string) => `(bh * P + p0s + ${it} * ${ROWS}u + tid / ${lanes}u) * ${N / V}u + tid % ${lanes}u + ${k} * ${lanes}u`;
-  // Subgroup sums only for one rank and one pass of rows (H200, kernel-time.mjs: 130M SISO at
-  // batch 1 and 4 slices 4.80 µs against 5.07; with two passes, 8.54 against 5.82, and MIMO r4 at
-  // batch 1 8.28 against 7.71). Partial sums per state row left after the lanes' subgroup sum:
-  // one per min(lanes, sg) lanes.
-  const sg = subgroups && R === 1 && passCount === 1;
+  // Subgroup sums wherever the runtime has them (H200, kernel-time.mjs, µs against the workgroup
+  // tree: SISO batch 1 4.44 / 4.81, MIMO r4 batch 1 6.18 / 7.00, batch 32 30.80 / 33.16; SISO at
+  // batch 32 in two passes of rows 19.40 / 19.16). They lost to the tree for MIMO and two passes
+  // while the loops over `sg` carried the robustness transform's iteration counters. Partial sums
+  // per state row left after the lanes' subgroup sum: one per min(lanes, sg) lanes.
+  const sg = subgroups;
   const laneStep = sg ? `min(${lanes}u, sg)` : '1u';
   return /* wgsl */ `${sg ? 'enable subgroups;' : ''}
 const H = ${H}u; const P = ${P}u; const N = ${N}u; const R = ${R}u; const A = ${A}u;
