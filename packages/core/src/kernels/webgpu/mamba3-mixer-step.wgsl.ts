@@ -252,8 +252,8 @@ ${
     scratch[(2u * r + 1u) * ${WG}u + tid] = sc;
   }
   workgroupBarrier();
-  for (var q = 0u; q < ${Math.log2(WG)}u; q++) {
-    let s = ${WG / 2}u >> q;
+  for (var level = 0u; level < ${Math.log2(WG)}u; level++) {
+    let s = ${WG / 2}u >> level;
     if (tid < s) {
       for (var q = 0u; q < 2u * R; q++) { scratch[q * ${WG}u + tid] += scratch[q * ${WG}u + tid + s]; }
     }
