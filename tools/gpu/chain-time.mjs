@@ -6,21 +6,9 @@
 // activations ping-pong. GPU timestamps, median and best of 9 passes, µs for the 24 layers.
 // Usage: cp tools/gpu/{chain-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
 // node chain-time.mjs chains.json [name filter]
-import { createRequire } from 'node:module';
-import { timePass } from './pass-time.mjs';
+import { openTimingDevice, timePass, uniformBuffer } from './pass-time.mjs';
 import { readFileSync } from 'node:fs';
-const require = createRequire(import.meta.url);
-const { create, globals } = require('webgpu');
-Object.assign(globalThis, globals);
-const extra = process.env.DAWN_TOGGLES ? [`enable-dawn-features=${process.env.DAWN_TOGGLES}`] : [];
-const gpu = create(['disable-dawn-features=timestamp_quantization', ...extra]);
-const adapter = await gpu.requestAdapter();
-const lim = adapter.limits;
-const device = await adapter.requestDevice({
-  requiredFeatures: ['timestamp-query', 'subgroups'],
-  requiredLimits: { maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxBufferSize: lim.maxBufferSize, maxStorageBuffersPerShaderStage: Math.min(16, lim.maxStorageBuffersPerShaderStage), maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize },
-});
-device.addEventListener?.('uncapturederror', (e) => console.error('GPU error:', e.error?.message));
+const device = await openTimingDevice();
 const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const chains = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const filter = new RegExp(process.argv[3] ?? '');
@@ -38,9 +26,7 @@ for (const [name, chain] of Object.entries(chains)) {
   for (let l = 0; l < L; l++) chain.stages.forEach((s, i) => {
     const entries = s.bindings.map((b, binding) => {
       if (!b.uniform) return { binding, resource: { buffer: bufs.get(nameAt(b.name, l)) } };
-      const u = device.createBuffer({ size: Math.max(16, b.uniform.length * 4), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      device.queue.writeBuffer(u, 0, new Uint32Array(b.uniform));
-      return { binding, resource: { buffer: u } };
+      return { binding, resource: { buffer: uniformBuffer(device, b.uniform) } };
     });
     bgs.push([i, device.createBindGroup({ layout: pipes[i].getBindGroupLayout(0), entries })]);
   });

@@ -5,21 +5,9 @@
 // with Dawn's 65.5 µs rounding off. Prints the median and the best of 9 passes, µs a dispatch.
 // Usage: cp tools/gpu/{kernel-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
 // node kernel-time.mjs variants.json [name filter]
-import { createRequire } from 'node:module';
-import { timePass } from './pass-time.mjs';
+import { openTimingDevice, timePass, uniformBuffer } from './pass-time.mjs';
 import { readFileSync } from 'node:fs';
-const require = createRequire(import.meta.url);
-const { create, globals } = require('webgpu');
-Object.assign(globalThis, globals);
-// DAWN_TOGGLES: more toggles to enable, comma-separated (e.g. disable_robustness).
-const extra = process.env.DAWN_TOGGLES ? [`enable-dawn-features=${process.env.DAWN_TOGGLES}`] : [];
-const gpu = create(['disable-dawn-features=timestamp_quantization', ...extra]);
-const adapter = await gpu.requestAdapter();
-const device = await adapter.requestDevice({
-  requiredFeatures: ['timestamp-query', 'subgroups'],
-  requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize, maxStorageBuffersPerShaderStage: 12, maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize },
-});
-device.addEventListener?.('uncapturederror', (e) => console.error('GPU error:', e.error?.message));
+const device = await openTimingDevice();
 const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const variants = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const filter = new RegExp(process.argv[3] ?? '');
@@ -31,9 +19,7 @@ for (const [name, v] of Object.entries(variants)) {
   // A binding is storage ({ bytes, distinct?, rw? }) or a uniform's u32 values ({ uniform }).
   const shared = v.bindings.map((b) => {
     if (!b.uniform) return b.distinct ? null : device.createBuffer({ size: b.bytes, usage: S });
-    const u = device.createBuffer({ size: Math.max(16, b.uniform.length * 4), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(u, 0, new Uint32Array(b.uniform));
-    return u;
+    return uniformBuffer(device, b.uniform);
   });
   const distinctBytes = v.bindings.reduce((s, b) => s + (b.distinct ? b.bytes : 0), 0);
   const copies = Math.min(L, Math.max(2, Math.ceil(256e6 / distinctBytes)));

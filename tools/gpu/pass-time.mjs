@@ -1,6 +1,40 @@
+// Shared by the GPU host's timing tools (dispatch-cost.mjs, kernel-time.mjs, chain-time.mjs;
+// copied beside them into /tmp/m3).
+import { createRequire } from 'node:module';
+
+let dawn;
+
+/**
+ * Dawn's device for timing generated kernels: exact timestamps (no 65.5 µs rounding), subgroups,
+ * the adapter's largest buffers and workgroup memory, up to 16 storage buffers a stage; more Dawn
+ * toggles from DAWN_TOGGLES (comma-separated, e.g. disable_robustness). Puts `webgpu`'s globals
+ * on globalThis.
+ */
+export async function openTimingDevice() {
+  const { create, globals } = createRequire(import.meta.url)('webgpu');
+  Object.assign(globalThis, globals);
+  const extra = process.env.DAWN_TOGGLES ? [`enable-dawn-features=${process.env.DAWN_TOGGLES}`] : [];
+  // Held for the process's life: Dawn's instance must outlive its devices.
+  dawn = create(['disable-dawn-features=timestamp_quantization', ...extra]);
+  const adapter = await dawn.requestAdapter();
+  const lim = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: ['timestamp-query', 'subgroups'],
+    requiredLimits: { maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxBufferSize: lim.maxBufferSize, maxStorageBuffersPerShaderStage: Math.min(16, lim.maxStorageBuffersPerShaderStage), maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize },
+  });
+  device.addEventListener?.('uncapturederror', (e) => console.error('GPU error:', e.error?.message));
+  return device;
+}
+
+/** A uniform buffer holding `values` as u32s (a binding given as `{ uniform: [...] }`). */
+export function uniformBuffer(device, values) {
+  const u = device.createBuffer({ size: Math.max(16, values.length * 4), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(u, 0, new Uint32Array(values));
+  return u;
+}
+
 // GPU time of one compute pass from its two timestamps, in µs: `encode(pass)` records the pass's
-// commands. For dispatch-cost.mjs and kernel-time.mjs (copied beside them into /tmp/m3); the
-// device needs the 'timestamp-query' feature and `webgpu`'s globals on globalThis.
+// commands. The device needs the 'timestamp-query' feature and `webgpu`'s globals on globalThis.
 export async function timePass(device, encode) {
   const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
   const res = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
