@@ -19,12 +19,13 @@
  *     each lane 4 neighbours of its row at a time (vec4 loads and stores of S when N % 4 == 0),
  *     lane partials to workgroup memory (no barrier inside the it).
  *  C. y_r + D·x̃_r, then silu(z̃_r) gating or the gated RMSNorm over P, and the MIMO sum over r.
- * Every loop counts 0..C by one (and breaks early when its bound is the subgroup size): Dawn's
+ * Every loop counts 0..C by one (`loopHead` where it breaks early): Dawn's
  * robustness transform gives any other loop (`j += sg`, `e = tid; e < n; e += 256`) a 64-bit
  * iteration counter, checked each pass, that the phases above wait on (H200, batch 1: 4.86 → 4.42
  * µs a dispatch, 111.6 → 98.8 µs for 24 layers).
  */
 import type { MixerDims, ParamLayout, WgslLib } from './mamba3-mixer.wgsl.js';
+import { loopHead } from './loops.wgsl.js';
 import { mixerSections, rankRmsWgsl } from './mamba3-mixer.wgsl.js';
 
 const WG = 256;
@@ -241,9 +242,7 @@ ${
   workgroupBarrier();
   if (tid < 2u * R) {
     var t = 0.0;
-    for (var q = 0u; q < ${WG}u; q++) {
-      let j = q * sg;
-      if (j >= ${WG}u) { break; }
+    ${loopHead('j', '0u', WG, 'sg')}
       t += scratch[tid * ${WG}u + j];
     }
     rr[tid] = 1.0 / sqrt(t / ${N}.0 + ${f32(d.eps)});
@@ -360,9 +359,7 @@ ${
     let e = tid + k * ${WG}u;
     if (e < R * ${PS}u) {
       var s = 0.0;
-      for (var q = 0u; q < ${lanes}u; q++) {
-        let l = q * ${laneStep};
-        if (l >= ${lanes}u) { break; }
+      ${loopHead('l', '0u', lanes, laneStep)}
         s += scratch[e * ${lanes}u + l];
       }
       ys[e] = s + Dh * xs[e];
