@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mod = (p) => import(pathToFileURL(join(root, p)).href);
 const { decodeGemvWgsl } = await mod('packages/backend-webgpu/dist/kernels/gemv.wgsl.js');
-const { COMMON, f32Lit } = await mod('packages/backend-webgpu/dist/codegen.js');
+const { COMMON, f32Lit, loopHead } = await mod('packages/backend-webgpu/dist/codegen.js');
 const { mixerStepWgsl } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer-step.wgsl.js');
 const { mixerDims } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer.js');
 const { mixerSections } = await mod('packages/core/dist/kernels/webgpu/mamba3-mixer.wgsl.js');
@@ -40,7 +40,7 @@ for (const storage of ['f32', 'bf16']) {
   for (const rows of [4, 8]) for (const T of [1, 2, 4]) gemv('lm_head', vocab, d, { norm: true, storage }, rows, T);
 }
 // The mixer step: SISO and MIMO r4, slices of P per workgroup.
-const wgsl = { COMMON, f32Lit };
+const wgsl = { COMMON, f32Lit, loopHead };
 for (const R of [1, 4]) {
   const c = core.resolveMamba3Config({ dModel: 768, dState: 128, headdim: 64, ...(R > 1 ? { isMimo: true, mimoRank: R } : {}) });
   const dims = mixerDims(core.mixerAttrs(c));

@@ -7,7 +7,7 @@ import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/lay
 import { checkMatmulTile, fusedLinear, matmul } from './kernels/matmul.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
-import { COMMON, f32Lit } from './codegen.js';
+import { COMMON, f32Lit, loopHead } from './codegen.js';
 import type { RuntimeOptions, RuntimeStats } from './runtime.js';
 import { GPUStorage, Runtime } from './runtime.js';
 
@@ -43,8 +43,11 @@ export interface WebGPUBackend extends Backend {
    * recorded by step-graph capture like every kernel here), and the device `limits`.
    */
   readonly runtime: Runtime;
-  /** WGSL helpers for kernel templates: the shared function prelude and f32 literals. */
-  readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string };
+  /**
+   * WGSL helpers for kernel templates: the shared function prelude, f32 literals, and loop heads
+   * that Dawn's robustness transform leaves without an iteration counter (codegen.ts `loopHead`).
+   */
+  readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string; loopHead: typeof loopHead };
 }
 
 const DTYPES: readonly DType[] = ['float32', 'int32'];
@@ -86,7 +89,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     features: acquired.features,
     f16: rt.f16,
     runtime: rt,
-    wgsl: { COMMON, f32Lit },
+    wgsl: { COMMON, f32Lit, loopHead },
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
       checkDType('upload', dtype);
       const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);

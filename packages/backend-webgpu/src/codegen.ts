@@ -133,34 +133,46 @@ export function flatIndex(wg: number): string {
  * Loops Tint can prove finite. Dawn's robustness transform gives every other loop (any shape but
  * `for (var i = C0; i < C1; i++)`: `j += sg`, `k = lid; k < n; k += 256`, `s = 128; s > 0; s >>= 1`)
  * a 64-bit iteration counter that is decremented and tested each pass and keeps the driver from
- * unrolling it. These count 0, 1, 2, ... up to a constant instead (tools/gpu/clamps.mjs finds the rest).
+ * unrolling it. These count 0, 1, 2, ... up to a constant instead (tools/gpu/clamps.mjs finds the
+ * rest). `loopHead` is also the fused ops' (`WebGPUBackend.wgsl`).
  */
-
-/** `for (var v = from; v < bound; v += step)` for constant `bound` and `step` (ceil(bound / step) guarded trips cover any `from`). */
-export function strideLoop(v: string, from: string, bound: number, step: number, body: string): string {
-  return `for (var ${v}_i = 0u; ${v}_i < ${Math.ceil(bound / step)}u; ${v}_i++) {
-    let ${v} = ${from} + ${v}_i * ${step}u;
-    if (${v} < ${bound}u) { ${body} }
-  }`;
-}
 
 /**
- * `for (var v = from; v < end; v += step)` over a run-time range [start, end) no longer than the
- * constant `span`, for any `from` at or after its start (ceil(span / step) trips reach `end`).
+ * The head of `for (var v = from; v < bound; v += step) {`, `from` ≥ 0: it counts to a constant
+ * and breaks at the bound (the caller closes the brace). `bound` and `step` are numbers or WGSL
+ * expressions (a run-time step at least 1: a subgroup's size). The count: `trips` when given, else
+ * ceil(bound / step) for a constant bound and step, the bound itself for a run-time step, and as
+ * far as u32 reaches for a run-time bound.
  */
-export function rangeLoop(v: string, from: string, end: string, span: number, step: number, body: string): string {
-  return `for (var ${v}_i = 0u; ${v}_i < ${Math.ceil(span / step)}u; ${v}_i++) {
-    let ${v} = ${from} + ${v}_i * ${step}u;
-    if (${v} >= ${end}) { break; }
+export function loopHead(v: string, from: string, bound: number | string, step: number | string, trips?: number): string {
+  const count = trips ?? (typeof bound === 'string' ? Math.floor(0xffffffff / (typeof step === 'number' ? step : 1)) : typeof step === 'number' ? Math.ceil(bound / step) : bound);
+  const end = typeof bound === 'number' ? `${bound}u` : bound;
+  const by = typeof step === 'number' ? `${step}u` : step;
+  return `for (var ${v}_i = 0u; ${v}_i < ${count}u; ${v}_i++) {
+    let ${v} = ${from} + ${v}_i * ${by};
+    if (${v} >= ${end}) { break; }`;
+}
+
+/** `for (var v = from; v < bound; v += step) { body }` for constant `bound` and `step`, any `from` ≥ 0. */
+export function strideLoop(v: string, from: string, bound: number, step: number, body: string): string {
+  return `${loopHead(v, from, bound, step)}
     ${body}
   }`;
 }
 
-/** `for (var v = 0; v < bound; v += step)` with a run-time `step` of at least 1 (a subgroup's size). */
+/**
+ * `for (var v = from; v < end; v += step) { body }` over a run-time range [start, end) no longer
+ * than the constant `span`, for any `from` at or after its start (ceil(span / step) trips reach `end`).
+ */
+export function rangeLoop(v: string, from: string, end: string, span: number, step: number, body: string): string {
+  return `${loopHead(v, from, end, step, Math.ceil(span / step))}
+    ${body}
+  }`;
+}
+
+/** `for (var v = 0; v < bound; v += step) { body }` with a run-time `step` of at least 1 (a subgroup's size). */
 export function runtimeStepLoop(v: string, bound: number, step: string, body: string): string {
-  return `for (var ${v}_i = 0u; ${v}_i < ${bound}u; ${v}_i++) {
-    let ${v} = ${v}_i * ${step};
-    if (${v} >= ${bound}u) { break; }
+  return `${loopHead(v, '0u', bound, step)}
     ${body}
   }`;
 }

@@ -25,7 +25,6 @@
  * µs a dispatch, 111.6 → 98.8 µs for 24 layers).
  */
 import type { MixerDims, ParamLayout, WgslLib } from './mamba3-mixer.wgsl.js';
-import { loopHead } from './loops.wgsl.js';
 import { mixerSections, rankRmsWgsl } from './mamba3-mixer.wgsl.js';
 
 const WG = 256;
@@ -85,7 +84,7 @@ const per = (n: number) => Math.max(1, Math.ceil(n / WG));
  * (tools/gpu/decode-variants.mjs); the dispatch uses the defaults, which `stepSharedBytes` sizes.
  */
 export function mixerStepWgsl(d: MixerDims, o: ParamLayout, w: WgslLib, slices = 1, subgroups = false, tune: { maxPrefetch?: number; lanes?: number; vec4?: boolean } = {}): string {
-  const { COMMON, f32Lit: f32 } = w;
+  const { COMMON, f32Lit: f32, loopHead } = w;
   const { H, P, N, G, R, A } = d;
   const PS = P / slices;
   const lanes = tune.lanes ?? stepLanes(PS);

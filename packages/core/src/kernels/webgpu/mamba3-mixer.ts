@@ -252,7 +252,7 @@ export function mamba3MixerChunked(
         theta: theta ? theta.buffer : null,
       }
     : null;
-  const scan = chunkScanCore(rt, op, scanDims(b, L, R, H, P, N), {
+  const scan = chunkScanCore(rt, gpu.wgsl, op, scanDims(b, L, R, H, P, N), {
     C: Ct ? Ct.buffer : null,
     B: Bt ? Bt.buffer : null,
     ...(xt ? { x: xt.buffer } : { x: zx, xRows: { stride: dIn, offset: sec.OX, scale: d.isMimo ? buf(params.mimoX!) : null, bc } }),

@@ -33,12 +33,16 @@ export interface ParamLayout {
 }
 
 import { inProjLayout } from '../../ops/mamba3/layout.js';
-import { loopHead } from './loops.wgsl.js';
 
 /** What the templates need from the backend: its shared WGSL prelude and f32 literals (`WebGPUBackend.wgsl`). */
 export interface WgslLib {
   readonly COMMON: string;
   f32Lit(v: number): string;
+  /**
+   * The head of `for (var v = from; v < bound; v += step) {` as a loop Tint proves finite, so that
+   * Dawn's robustness transform adds no iteration counter to it (backend-webgpu's codegen.ts).
+   */
+  loopHead(v: string, from: string, bound: number | string, step: number | string): string;
 }
 
 /**
@@ -84,7 +88,7 @@ fn stepAt(row: u32, i: u32, dt: f32) -> f32 { return tanh_(zx[row + ${s.OANG}u +
  * Every loop is at most 64 (or nChunks) long and the grid covers all chunks at once.
  */
 export function mixerAngleSumsWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
-  const { COMMON, f32Lit: f32 } = w;
+  const { COMMON, f32Lit: f32, loopHead } = w;
   const { H, A } = d;
   const s = mixerSections(d);
   return /* wgsl */ `${COMMON}
@@ -115,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 export function mixerAngleScanWgsl(d: MixerDims, o: ParamLayout, hasState: boolean, w: WgslLib): string {
-  const { COMMON, f32Lit: f32 } = w;
+  const { COMMON, f32Lit: f32, loopHead } = w;
   const { H, A } = d;
   const s = mixerSections(d);
   return /* wgsl */ `${COMMON}
@@ -167,7 +171,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * from zxbcdt themselves).
  */
 export function mixerPrepWgsl(d: MixerDims, o: ParamLayout, xt: boolean, bc: 'store' | 'rows', w: WgslLib): string {
-  const { COMMON, f32Lit: f32 } = w;
+  const { COMMON, f32Lit: f32, loopHead } = w;
   const { H, P, N, G, R, A } = d;
   const s = mixerSections(d);
   const rot = d.complex && A > 0;
@@ -278,7 +282,7 @@ function xTilde(d: MixerDims, o: ParamLayout, s: ReturnType<typeof mixerSections
  * the MIMO sum over r -> out [b, L, H·P].
  */
 export function mixerPostWgsl(d: MixerDims, o: ParamLayout, w: WgslLib): string {
-  const { COMMON, f32Lit: f32 } = w;
+  const { COMMON, f32Lit: f32, loopHead } = w;
   const { H, P, R } = d;
   const s = mixerSections(d);
   const mimo = (base: number) => `prm[${base}u + (h * R + r) * P + p]`;

@@ -22,7 +22,7 @@
  *   initialK: [b, R, H, N4]   initialV: [b, R, H, P] (scalar)
  * x, B and C may instead be formed from the mixer's zxbcdt rows (mamba3-scan-rows.wgsl.ts).
  */
-import { loopHead } from './loops.wgsl.js';
+import type { WgslLib } from './mamba3-mixer.wgsl.js';
 import type { XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowBindings, rowSourceWgsl } from './mamba3-scan-rows.wgsl.js';
 import { CHUNK_COORDS, CHUNK_ROWS, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
@@ -125,7 +125,8 @@ const MAIN = '@compute @workgroup_size(16, 16)\nfn main(@builtin(workgroup_id) w
  * both halves, was slower: 4.03 and 13.40).
  * Bindings: adt, dt, trap, the row source (x̃, B̃: rowSourceWgsl), states, decay, dims.
  */
-export function chunkStateTiledWgsl(R: number, rows: XRows | null): string {
+export function chunkStateTiledWgsl(R: number, rows: XRows | null, w: WgslLib): string {
+  const { loopHead } = w;
   const at = 3 + rowBindings(rows, false);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read_write> states: array<vec4<f32>>;
@@ -165,7 +166,8 @@ ${MAIN} {
  * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ.
  * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims.
  */
-export function chunkOutputTiledWgsl(R: number, rows: XRows | null): string {
+export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib): string {
+  const { loopHead } = w;
   const at = 3 + rowBindings(rows, true);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
@@ -234,7 +236,8 @@ ${MAIN} {
 }
 
 /** Grid (P·N/4/64, b·H): the state hand-off, 4 elements of one row p per invocation. */
-export function statePassTiledWgsl(initialSsm: boolean, initialKV: boolean): string {
+export function statePassTiledWgsl(initialSsm: boolean, initialKV: boolean, w: WgslLib): string {
+  const { loopHead } = w;
   const bindings = [
     '@group(0) @binding(0) var<storage, read> decay: array<f32>;',
     '@group(0) @binding(1) var<storage, read_write> states: array<vec4<f32>>;',
@@ -283,7 +286,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // so the loop runs at memory throughput, not at one load latency per chunk.
   var c = 0u;
   for (var ci = 0u; ci < ${Math.floor(0xffffffff / UNROLL)}u; ci++) {
-    if (c + ${UNROLL}u > NC) { break; } // (a loop Tint proves finite: loops.wgsl.ts)
+    if (c + ${UNROLL}u > NC) { break; } // (a loop Tint proves finite: WgslLib.loopHead)
     let at = (bh * NC + c) * PN4 + q;
     ${ks.map((k) => `let l${k} = states[at + ${k}u * PN4];`).join('\n    ')}
     ${ks.map((k) => `let e${k} = exp(decay[bh * NC + c + ${k}u]);`).join('\n    ')}

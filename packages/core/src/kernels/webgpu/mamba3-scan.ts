@@ -2,6 +2,7 @@ import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu'
 import type { KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import { UnsupportedError } from '@mamba3/tensor';
 import type { Mamba3ChunkScanInputs, Mamba3ChunkScanResult, Mamba3ScanAttrs, Mamba3StepScanInputs, Mamba3StepScanResult } from '../../ops/mamba3/types.js';
+import type { WgslLib } from './mamba3-mixer.wgsl.js';
 import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
 import type { BCRows, XRows } from './mamba3-scan-rows.wgsl.js';
@@ -79,7 +80,7 @@ export function tiledScan(rt: Runtime, P: number, N: number): boolean {
 }
 
 /** The chunked scan in three dispatches: chunk states, the state hand-off, chunk outputs. */
-export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffers): { y: GPUStorage; finalSsm: GPUStorage } {
+export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, i: ScanBuffers): { y: GPUStorage; finalSsm: GPUStorage } {
   const { b, L, R, H, P, N, nc } = d;
   const tiled = tiledScan(rt, P, N);
   const xr = i.xRows;
@@ -102,16 +103,16 @@ export function chunkScanCore(rt: Runtime, op: string, d: ScanDims, i: ScanBuffe
   const dims = rt.uniform(scanDimValues(d));
   const tiles = Math.ceil(P / 64) * Math.ceil(N / 64);
   const scalars = [i.adt, i.dt, i.trap];
-  const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows)] as const) : (['m3chunkState', chunkStateWgsl] as const);
+  const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows, w)] as const) : (['m3chunkState', chunkStateWgsl] as const);
   const stateSource = tiled ? source(false) : [i.x, i.B!];
   rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...stateSource, states.buffer, decay.buffer, dims], [tiled ? Math.ceil(P / 64) : tiles, nc, b * H]);
   const hasSsm = !!i.initialSsm;
   const hasKV = !!(i.initialK && i.initialV);
   const extra = [...(i.initialSsm ? [i.initialSsm] : []), ...(hasKV ? [i.dt, i.trap, i.initialK!, i.initialV!] : [])];
   const passBindings = [decay.buffer, states.buffer, finalSsm.buffer, ...extra, dims];
-  if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
+  if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV, w), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
   else rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 256), b * H]);
-  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
+  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows, w)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
   const outSource = tiled ? source(true) : [i.C!, i.B!, i.x];
   rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
@@ -123,7 +124,7 @@ export function mamba3ChunkScan(gpu: WebGPUBackend, i: KernelInputs<Mamba3ChunkS
   const rt = gpu.runtime;
   const d = chunkDims(i.C, i.x);
   const opt = (t: KernelTensor | undefined) => (t ? buf(t) : undefined);
-  return chunkScanCore(rt, 'mamba3ChunkScan', d, {
+  return chunkScanCore(rt, gpu.wgsl, 'mamba3ChunkScan', d, {
     C: buf(i.C),
     B: buf(i.B),
     x: buf(i.x),
