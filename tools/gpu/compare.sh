@@ -5,6 +5,8 @@
 # anchors/*.py (../shared/anchors). Usage, from the repo root:
 #   OUT=DIR bash tools/gpu/compare.sh anchors             the official perf_ref.py / decode_ref.py
 #                                                          JSON (kept in /tmp for the ratios below)
+#   OUT=DIR bash tools/gpu/compare.sh family              tools/gpu/family_ref.py: the official Mamba-1 /
+#                                                          Mamba-2 130M (kept in /tmp likewise)
 #   OUT=DIR bash tools/gpu/compare.sh base|new STEP...     the earlier bundle or this tree's, STEPs:
 #     model    model suite, f32 weights (SISO, MIMO r4; 512/2048/8192, 5 prefills each; 256 decode steps)
 #     batch    batched graph decode, SISO, batches 1/8/32/128; generate serving 32 prompts at once
@@ -23,6 +25,9 @@
 #              graph decode, batches 1/32/128
 #     sample   batched decode with temperature sampling on the device (T=1), batches 1/8/32/128, f32 and bf16
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
+#     families the model suite for Mamba-1 and Mamba-2 130M: prefill 512/2048/8192 (3 each), graph decode
+#              (256 steps), batches 1/32; then graph decode with bfloat16 weights
+#     fprofile GPU ms per kernel of their 512-token prefill and decode step
 set -uo pipefail
 part=${1:?usage: compare.sh anchors | compare.sh base|new model|batch|profile...}
 shift
@@ -39,11 +44,17 @@ if [[ $part == anchors ]]; then
   cp "$out/perf_ref.json" "$out/decode_ref.json" /tmp/
   exit 0
 fi
+if [[ $part == family ]]; then
+  timeout 200 python3 tools/gpu/family_ref.py .gpu/ref > "$out/family_ref.json" 2> "$out/family_ref.err"; echo "family_ref rc $?" | tee -a "$log"
+  cat "$out/family_ref.json" | tee -a "$log"
+  cp "$out/family_ref.json" /tmp/
+  exit 0
+fi
 rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf .gpu/m3.tgz -C /tmp/m3 || exit 1
 [[ $part == base ]] && { tar xzf .gpu/base/bench.tgz -C /tmp/m3 || exit 1; }
 cd /tmp/m3 || exit 1
 # The anchors' JSON that exists and is not empty (a timed-out script writes nothing).
-refs=""; for f in /tmp/perf_ref.json /tmp/decode_ref.json; do [[ -s $f ]] && refs="$refs,$f"; done
+refs=""; for f in /tmp/perf_ref.json /tmp/decode_ref.json /tmp/family_ref.json; do [[ -s $f ]] && refs="$refs,$f"; done
 ref=""; [[ -n $refs ]] && ref="--set reference=${refs#,}"
 for stepname in "$@"; do
   echo "== $stepname ($part) $(date -u +%T)" | tee -a "$log"
@@ -69,6 +80,11 @@ for stepname in "$@"; do
     sample) timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-bf16 --set models=SISO --set lengths=512 --set decodeSteps=128 --set batches=1,8,32,128 --set temperature=1 \
              --json "$out/sample.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile8k) timeout 90 node bench.mjs --suite webgpu-profile --set length=8192 --json "$out/profile8k.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    families) timeout 240 node bench.mjs --suite model --backend webgpu --set models=Mamba-1,Mamba-2 --set lengths=512,2048,8192 --set prefillRuns=3 --set decodeSteps=256 --set batches=1,32 $ref \
+             --json "$out/families.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
+             timeout 150 node bench.mjs --suite model --backend webgpu-bf16 --set models=Mamba-1,Mamba-2 --set lengths=512 --set decodeSteps=256 $ref \
+             --json "$out/families16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     *) echo "unknown step $stepname" | tee -a "$log" ;;
   esac

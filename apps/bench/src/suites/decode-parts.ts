@@ -97,7 +97,6 @@ export const decodePartsSuite: Suite = {
     const runs = countSetting(opts.settings, 'runs', opts.quick ? 4 : 16, 1);
     // --set batch=B: the parts of a step of B sequences (default 1).
     const batch = countSetting(opts.settings, 'batch', 1, 1);
-    const only = opts.settings.models?.split(',');
     const rows: Row[] = [];
     // The WebGPU backends named with --backend; a run over every backend (no --backend) times `webgpu` alone.
     const named = opts.backends.every((b) => b.startsWith('webgpu')) ? opts.backends : ['webgpu'];
@@ -109,7 +108,11 @@ export const decodePartsSuite: Suite = {
         console.log(`  decode-parts: ${bname} skipped (it has no GPU timestamps: a WebGPU adapter with timestamp-query)`);
         continue;
       }
-      for (const { name, config } of configs(opts.quick, opts.settings).filter((c) => !only || only.some((o) => c.name.includes(o)))) {
+      for (const { name, config } of configs(opts.quick, opts.settings)) {
+        if (config.ssmCfg?.layer !== 'Mamba3') {
+          console.log(`  decode-parts: ${name} skipped (its parts are Mamba-3's; the model and webgpu-profile suites time the other mixers)`);
+          continue;
+        }
         const model = await randomModel(config, backend, weightDTypeOf(bname) ?? 'float32');
         const resolved = resolveMambaConfig(config);
         const m = mixerOptions(resolved);

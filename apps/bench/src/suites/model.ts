@@ -12,17 +12,30 @@ import { loadBackends, weightDTypeOf } from '../backends.js';
 import { writeSvgPlot } from '../svg.js';
 import { ProgressBar } from '@mamba3/train';
 
-/** The 130M-class configuration of the issue (random weights): d_model 768, 24 layers, d_state 128, headdim 64. */
+/**
+ * The 130M-class configurations of the issue (random weights): d_model 768, 24 layers, Mamba-3
+ * with d_state 128 and headdim 64, SISO and MIMO r4; and the released Mamba-1 and Mamba-2 130M
+ * shapes (official defaults: Mamba-1 d_state 16; Mamba-2 d_state 128, headdim 64). `--set
+ * models=A,B` keeps the configurations whose names contain A or B; without it, the two Mamba-3 ones.
+ */
 export function configs(quick: boolean, settings: Record<string, string>): { name: string; config: MambaConfigInput }[] {
   const sizes = quick ? { dModel: 128, nLayer: 2, vocabSize: 1000 } : { dModel: 768, nLayer: 24, vocabSize: 50280 };
   // --set dModel=.. nLayer=.. vocabSize=.. override the sizes (e.g. a deep narrow model to time host overhead).
   const base = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, settings[k] !== undefined ? Number(settings[k]) : v])) as typeof sizes;
   const dState = quick ? 32 : 128;
   const headdim = quick ? 32 : 64;
-  return [
-    { name: quick ? 'small SISO' : '130M SISO', config: { ...base, ssmCfg: { layer: 'Mamba3', dState, headdim, chunkSize: 64 } } },
-    { name: quick ? 'small MIMO r4' : '130M MIMO r4', config: { ...base, ssmCfg: { layer: 'Mamba3', dState, headdim, isMimo: true, mimoRank: 4, chunkSize: 16 } } },
-  ];
+  const size = quick ? 'small' : '130M';
+  const all = [
+    { name: `${size} SISO`, config: { ...base, ssmCfg: { layer: 'Mamba3', dState, headdim, chunkSize: 64 } } },
+    { name: `${size} MIMO r4`, config: { ...base, ssmCfg: { layer: 'Mamba3', dState, headdim, isMimo: true, mimoRank: 4, chunkSize: 16 } } },
+    { name: `${size} Mamba-1`, config: { ...base, ssmCfg: { layer: 'Mamba1' } } },
+    { name: `${size} Mamba-2`, config: { ...base, ssmCfg: { layer: 'Mamba2', dState, headdim } } },
+  ] satisfies { name: string; config: MambaConfigInput }[];
+  const only = settings.models?.split(',');
+  if (!only) return all.slice(0, 2);
+  const kept = all.filter(({ name }) => only.some((o) => name.includes(o)));
+  if (!kept.length) throw new SettingError(`--set models=${settings.models} names none of the configurations (${all.map((c) => c.name).join(', ')}); give parts of those names, comma-separated`);
+  return kept;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -410,20 +423,32 @@ function readReference(files: string | undefined): Reference | null {
   return ref;
 }
 
-/** Ours / official for one row (the official model is SISO; MIMO rows get none). */
+/**
+ * The reference's key prefix for a row's model: none for Mamba-3 SISO (perf_ref.py /
+ * decode_ref.py), `Mamba1_` / `Mamba2_` for the families (tools/gpu/family_ref.py); MIMO has none.
+ */
+function referencePrefix(model: string): string | null {
+  if (model.includes('SISO')) return '';
+  const family = /Mamba-([12])\b/.exec(model);
+  return family ? `Mamba${family[1]}_` : null;
+}
+
+/** Ours / official for one row, by the keys of `referencePrefix`. */
 function ratios(ref: Reference | null, row: SuiteResult['rows'][number]): Record<string, number | string> {
-  if (!ref || !String(row.model).includes('SISO') || typeof row.context !== 'number') return {};
+  const prefix = referencePrefix(String(row.model));
+  if (!ref || prefix === null || typeof row.context !== 'number') return {};
   const num = (k: string) => (typeof ref[k] === 'number' ? (ref[k] as number) : null);
   const ratio = (ours: unknown, theirs: number | null) => (typeof ours === 'number' && theirs ? +(ours / theirs).toFixed(2) : '-');
   const L = row.context;
+  const prefill = (dt: string) => num(prefix ? `${prefix}${dt}_prefill_L${L}_tok_s` : `prefill_${dt}_L${L}_tok_s`);
   const decode = (dt: string) => {
-    const ms = num(`${dt}_cudagraph_ms_per_token`);
+    const ms = num(`${prefix}${dt}_cudagraph_ms_per_token`);
     return ms ? 1000 / ms : null;
   };
   return {
-    'official fp32 prefill tok/s': num(`prefill_float32_L${L}_tok_s`) ?? '-',
-    'prefill / official fp32': ratio(row['prefill tok/s'], num(`prefill_float32_L${L}_tok_s`)),
-    'prefill / official bf16': ratio(row['prefill tok/s'], num(`prefill_bfloat16_L${L}_tok_s`)),
+    'official fp32 prefill tok/s': prefill('float32') ?? '-',
+    'prefill / official fp32': ratio(row['prefill tok/s'], prefill('float32')),
+    'prefill / official bf16': ratio(row['prefill tok/s'], prefill('bfloat16')),
     'graph decode / official fp32 (CUDA graph)': ratio(row['graph decode tok/s'], decode('float32')),
     'graph decode / official bf16 (CUDA graph)': ratio(row['graph decode tok/s'], decode('bfloat16')),
   };
@@ -436,7 +461,7 @@ export interface Curve {
 
 export const modelSuite: Suite = {
   name: 'model',
-  summary: 'prefill/decode throughput, latency percentiles and memory of a 130M-class Mamba-3 LM (random weights), per backend',
+  summary: 'prefill/decode throughput, latency percentiles and memory of a 130M-class LM (random weights; Mamba-3 SISO and MIMO r4, Mamba-1 and Mamba-2 by --set models), per backend',
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     await loadBackends();
     const lengths = (opts.settings.lengths ?? (opts.quick ? '64,256' : '512,2048,8192')).split(',').map(Number);
@@ -448,7 +473,6 @@ export const modelSuite: Suite = {
     countSetting(opts.settings, 'serve', 0);
     temperatureSetting(opts.settings);
     settingsNow = opts.settings;
-    const only = opts.settings.models?.split(',');
     const rows: SuiteResult['rows'] = [];
     const reference = readReference(opts.settings.reference);
     const curves: Curve[] = [];
@@ -459,9 +483,7 @@ export const modelSuite: Suite = {
     const dtypeSetting = checkWeightDType(opts.settings.dtype);
     const models: { name: string; spec: ({ config: MambaConfigInput } | { checkpoint: string }) }[] = ckpt
       ? [{ name: basename(ckpt), spec: { checkpoint: ckpt } }]
-      : configs(opts.quick, opts.settings)
-          .filter(({ name: m }) => !only || only.some((o) => m.includes(o)))
-          .map(({ name: m, config }) => ({ name: m, spec: { config } }));
+      : configs(opts.quick, opts.settings).map(({ name: m, config }) => ({ name: m, spec: { config } }));
     const bar = new ProgressBar(opts.backends.length * models.length * lengths.length, { label: 'model', everyMs: 0 });
     let measured = 0;
     for (const name of opts.backends) {
@@ -495,7 +517,7 @@ export const modelSuite: Suite = {
         `memory plot: ${svg}`,
         ...(settingsNow.serve ? ['generate rows: `generate` serving that many prompts of different lengths (16-256 tokens) at once, greedy, decodeSteps new tokens each, after an untimed run of the same shapes; tok/s counts new tokens of all sequences, over the whole call and after its first token.'] : []),
         ...(batches.length ? ['batch rows ("batch B" in the context column): B sequences prefilled with 16 random tokens each, then greedy decode (with ", T=t": temperature sampling on the device, --set temperature=t) through one step graph for that batch size, three runs in flight; tok/s counts all B sequences.'] : []),
-        ...(reference ? [`ratios: ours / the official mamba_ssm figures of ${opts.settings.reference} (same GPU, same run; the official model is SISO, so MIMO rows have none; decode against its CUDA-graph step).`] : []),
+        ...(reference ? [`ratios: ours / the official mamba_ssm figures of ${opts.settings.reference} (same GPU, same run; Mamba-3 SISO against perf_ref.py and decode_ref.py, Mamba-1 and Mamba-2 against tools/gpu/family_ref.py; MIMO rows have none; decode against the CUDA-graph step).`] : []),
       ],
     };
   },
