@@ -59,8 +59,8 @@ const skip = await webgpuUnavailable();
     });
   }
 
-  // The chunked scans run chunks of 32 positions and registers blocks of 16 state elements: N 40
-  // takes three blocks (the last partial), N 16 one; L 37 and 100 end on a partial chunk.
+  // The scalar chunked scans run chunks of 32 positions and registers blocks of 16 state elements:
+  // N 40 takes three blocks (the last partial), N 16 one; L 37 and 100 end on a partial chunk.
   for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16]] as const) {
     it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
@@ -80,10 +80,15 @@ const skip = await webgpuUnavailable();
       await same(() => mamba1SelectiveScan(inp, { chunkSize: 16 }), () => mamba1SelectiveScan.composite(inp, { chunkSize: 16 }));
       dispose(inp);
     });
+  }
 
-    it(`mamba2SsdChunked (L ${L}, N ${N}, two groups, D per channel${withState ? ', from a state' : ''})`, async () => {
+  // Mamba-2 runs Mamba-3's vec4 chunk kernels (chunks of 64 positions) when P and N are multiples
+  // of 4 (P 12; L 150 takes three chunks) and the scalar ones above otherwise (P 10, N 18).
+  for (const [withState, L, N, P] of [[false, 37, 40, 12], [true, 100, 16, 12], [true, 150, 40, 12], [true, 100, 18, 10]] as const) {
+    const perHead = L === 150;
+    it(`mamba2SsdChunked (L ${L}, N ${N}, P ${P}, two groups, D per ${perHead ? 'head' : 'channel'}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba2SsdChunked', backend)).toBe(true);
-      const [b, H, P, G] = [2, 4, 12, 2];
+      const [b, H, G] = [2, 4, 2];
       const o = { backend };
       const inp = tidy(() => ({
         x: randomNormal([b, L, H, P], { ...o, seed: 31 }),
@@ -91,7 +96,7 @@ const skip = await webgpuUnavailable();
         A: neg(randomUniform([H], { ...o, seed: 33, min: 0.5, max: 3 })),
         B: randomNormal([b, L, G, N], { ...o, seed: 34 }),
         C: randomNormal([b, L, G, N], { ...o, seed: 35 }),
-        D: randomNormal([H * P], { ...o, seed: 36 }),
+        D: randomNormal(perHead ? [H] : [H * P], { ...o, seed: 36 }),
         dtBias: randomNormal([H], { ...o, seed: 37 }),
         ...(withState ? { h0: randomNormal([b, H, P, N], { ...o, seed: 38 }) } : {}),
       }));
@@ -100,6 +105,7 @@ const skip = await webgpuUnavailable();
       dispose(inp);
     });
   }
+
   // The prefill conv reading its channels in place: with and without a cache, a bias, and a
   // sequence shorter than the window (the new cache then keeps part of the old one).
   for (const [L, withState, withBias, offset] of [[37, false, true, 0], [2, true, false, 5], [50, true, true, 3]] as const) {
@@ -135,48 +141,71 @@ const skip = await webgpuUnavailable();
     });
   }
 
-  for (const [E, N, R] of [[40, 36, 5], [70, 16, 3]] as const) {
-    it(`mamba1StepScan (E ${E}, N ${N}, dt_rank ${R})`, async () => {
-      expect(hasKernel('mamba1StepScan', backend)).toBe(true);
-      const b = 2;
-      const o = { backend };
-      const inp = tidy(() => ({
-        xz: randomNormal([b, 2 * E], { ...o, seed: 51 }),
-        x: randomNormal([b, E], { ...o, seed: 52 }),
-        dbc: randomNormal([b, R + 2 * N], { ...o, seed: 53 }),
-        dtWeight: randomNormal([E, R], { ...o, seed: 54 }),
-        dtBias: randomNormal([E], { ...o, seed: 55 }),
-        ALog: randomUniform([E, N], { ...o, seed: 56, min: -1, max: 1 }),
-        D: randomNormal([E], { ...o, seed: 57 }),
-        h: randomNormal([b, E, N], { ...o, seed: 58 }),
-      }));
-      await same(() => mamba1StepScan(inp, {}), () => mamba1StepScan.composite(inp, {}));
-      dispose(inp);
-    });
+  // dt_proj's dot product is split over a row's lanes: dt_rank 48 (the released 130M's) takes three
+  // terms a lane at N 16, 5 fewer lanes than there are; N 36 takes 32 lanes, two elements each.
+  const STEP_SCAN_CASES = [[40, 36, 5], [70, 16, 3], [300, 16, 48]] as const;
+
+  async function stepScan([E, N, R]: (typeof STEP_SCAN_CASES)[number], be: WebGPUBackend): Promise<void> {
+    expect(hasKernel('mamba1StepScan', be)).toBe(true);
+    const b = 2;
+    const o = { backend: be };
+    const inp = tidy(() => ({
+      xz: randomNormal([b, 2 * E], { ...o, seed: 51 }),
+      x: randomNormal([b, E], { ...o, seed: 52 }),
+      dbc: randomNormal([b, R + 2 * N], { ...o, seed: 53 }),
+      dtWeight: randomNormal([E, R], { ...o, seed: 54 }),
+      dtBias: randomNormal([E], { ...o, seed: 55 }),
+      ALog: randomUniform([E, N], { ...o, seed: 56, min: -1, max: 1 }),
+      D: randomNormal([E], { ...o, seed: 57 }),
+      h: randomNormal([b, E, N], { ...o, seed: 58 }),
+    }));
+    await same(() => mamba1StepScan(inp, {}), () => mamba1StepScan.composite(inp, {}));
+    dispose(inp);
   }
 
-  for (const [name, G, dMlp, N, gate, perChannel, dtLimit, withBias] of [
-    ['one group, gate, D per head', 1, 0, 16, true, false, [0, Infinity], true],
-    ['two groups, MLP part, no gate, D per channel, dt_limit, no conv bias', 2, 6, 40, false, true, [0.05, 0.4], false],
-  ] as const) {
-    it(`mamba2StepCore (${name})`, async () => {
-      expect(hasKernel('mamba2StepCore', backend)).toBe(true);
-      const [b, H, P, K] = [2, 4, 12, 4];
-      const convDim = H * P + 2 * G * N;
-      const o = { backend };
-      const inp = tidy(() => ({
-        zxbcdt: randomNormal([b, 2 * dMlp + H * P + convDim + H], { ...o, seed: 61 }),
-        conv: randomNormal([b, convDim, K], { ...o, seed: 62 }),
-        convWeight: randomNormal([convDim, 1, K], { ...o, seed: 63 }),
-        ...(withBias ? { convBias: randomNormal([convDim], { ...o, seed: 64 }) } : {}),
-        dtBias: randomNormal([H], { ...o, seed: 65 }),
-        ALog: randomUniform([H], { ...o, seed: 66, min: -1, max: 1 }),
-        D: randomNormal([perChannel ? H * P : H], { ...o, seed: 67 }),
-        h: randomNormal([b, H, P, N], { ...o, seed: 68 }),
-      }));
-      const attrs = { dMlp, ngroups: G, dtLimit, gate };
-      await same(() => mamba2StepCore(inp, attrs), () => mamba2StepCore.composite(inp, attrs));
-      dispose(inp);
-    });
+  for (const c of STEP_SCAN_CASES) it(`mamba1StepScan (E ${c[0]}, N ${c[1]}, dt_rank ${c[2]})`, () => stepScan(c, backend));
+
+  // P 64 takes four slices of rows a head, P 32 two; N 18 reads the state as scalars, N 600 too much
+  // of it a lane for registers (read in place).
+  const STEP_CORE_CASES = [
+    ['one group, gate, D per head', 1, 0, 16, true, false, [0, Infinity], true, 12, 4],
+    ['two groups, MLP part, no gate, D per channel, dt_limit, no conv bias', 2, 6, 40, false, true, [0.05, 0.4], false, 12, 4],
+    ['P 64 in four slices, N 18, d_conv 3', 1, 0, 18, true, false, [0, Infinity], true, 64, 3],
+    ['P 32 in two slices, N 600, two groups', 2, 0, 600, true, true, [0, Infinity], true, 32, 4],
+  ] as const;
+
+  async function stepCore(c: (typeof STEP_CORE_CASES)[number], be: WebGPUBackend): Promise<void> {
+    const [, G, dMlp, N, gate, perChannel, dtLimit, withBias, P, K] = c;
+    expect(hasKernel('mamba2StepCore', be)).toBe(true);
+    const [b, H] = [2, 4];
+    const convDim = H * P + 2 * G * N;
+    const o = { backend: be };
+    const inp = tidy(() => ({
+      zxbcdt: randomNormal([b, 2 * dMlp + H * P + convDim + H], { ...o, seed: 61 }),
+      conv: randomNormal([b, convDim, K], { ...o, seed: 62 }),
+      convWeight: randomNormal([convDim, 1, K], { ...o, seed: 63 }),
+      ...(withBias ? { convBias: randomNormal([convDim], { ...o, seed: 64 }) } : {}),
+      dtBias: randomNormal([H], { ...o, seed: 65 }),
+      ALog: randomUniform([H], { ...o, seed: 66, min: -1, max: 1 }),
+      D: randomNormal([perChannel ? H * P : H], { ...o, seed: 67 }),
+      h: randomNormal([b, H, P, N], { ...o, seed: 68 }),
+    }));
+    const attrs = { dMlp, ngroups: G, dtLimit, gate };
+    await same(() => mamba2StepCore(inp, attrs), () => mamba2StepCore.composite(inp, attrs));
+    dispose(inp);
   }
+
+  for (const c of STEP_CORE_CASES) it(`mamba2StepCore (${c[0]})`, () => stepCore(c, backend));
+
+  // The lanes of a state row sum within subgroups where the runtime has them (lavapipe: 8 wide);
+  // a device without them takes workgroup memory alone.
+  it('mamba1StepScan and mamba2StepCore without subgroups (every case above)', async () => {
+    const plain = await makeBackend({ name: 'webgpu-family-steps-plain', noSubgroups: true });
+    try {
+      for (const c of STEP_SCAN_CASES) await stepScan(c, plain);
+      for (const c of STEP_CORE_CASES) await stepCore(c, plain);
+    } finally {
+      plain.dispose();
+    }
+  });
 });

@@ -2,8 +2,8 @@ import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu'
 import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
-import { buf } from './mamba3-scan.js';
-import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
+import { buf, chunkScanCore, scanDims, tiledScan } from './mamba3-scan.js';
+import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtTiledWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: three dispatches each (chunk
@@ -60,12 +60,13 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   const rt = gpu.runtime;
   const op = 'mamba2SsdChunked';
   const { T, nc } = chunking(rt, L, b * H * P * N);
+  const hi = Number.isFinite(attrs.dtLimit[1]) ? attrs.dtLimit[1] : 3.4e38;
+  const dims = rt.uniform([L, H, P, N, G, bits(attrs.dtLimit[0]), bits(hi), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, b]);
+  if (tiledScan(rt, P, N) && H % G === 0) return ssdOnTiledScan(gpu, i, b, L, H, P, N, G, dims);
   const y: GPUStorage = rt.alloc(op, b * L * H * P * 4, i.x.dtype);
   const state: GPUStorage = rt.alloc(op, b * H * P * N * 4, i.x.dtype);
   const states = rt.alloc(op, b * H * nc * P * N * 4, 'float32');
   const dsum = rt.alloc(op, b * H * nc * 4, 'float32');
-  const hi = Number.isFinite(attrs.dtLimit[1]) ? attrs.dtLimit[1] : 3.4e38;
-  const dims = rt.uniform([L, H, P, N, G, bits(attrs.dtLimit[0]), bits(hi), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, b]);
   const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
   // Δ and its decay once per (position, head), not once per state element.
   const dts = rt.alloc(op, b * L * H * 4, 'float32');
@@ -78,4 +79,25 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   rt.dispatch(`m2chunkOutput/${blocks}`, () => m2ChunkOutputWgsl(blocks), [x, dts.buffer, das.buffer, B, C, D, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   for (const t of [states, dsum, dts, das]) rt.release(t);
   return { y, state };
+}
+
+/**
+ * The SSD on Mamba-3's vec4 chunk kernels (mamba3-scan-tiled.wgsl.ts): Mamba-2's recurrence
+ * h_t = exp(Δ_t·A)·h_{t-1} + Δ_t·x_t ⊗ B_t, y_t = C_t·h_t is the exponential-trapezoid one with
+ * λ = 1 (both trapezoid weights become Δ_t). B and C stay per group; the D skip follows. H200,
+ * 130M Mamba-2 (BENCHMARKS, issue 16, seventh session): the scalar kernels above took most of an
+ * 8192-token prefill.
+ */
+function ssdOnTiledScan(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>, b: number, L: number, H: number, P: number, N: number, G: number, dims: GPUBuffer): KernelOutputs<SsdResult> {
+  const rt = gpu.runtime;
+  const op = 'mamba2SsdChunked';
+  const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
+  const scalars = [0, 1, 2].map(() => rt.alloc(op, b * L * H * 4, 'float32'));
+  const [dts, adt, trap] = scalars;
+  rt.dispatch('m2dt/t', m2DtTiledWgsl, [dt, A, dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
+  const d = scanDims(b, L, 1, H, P, N);
+  const r = chunkScanCore(rt, gpu.wgsl, op, d, { x, B, C, adt: adt.buffer, dt: dts.buffer, trap: trap.buffer, bcGroups: G, ...(i.h0 ? { initialSsm: buf(i.h0) } : {}) });
+  rt.dispatch('m2dskip', m2DSkipWgsl, [x, D, r.y.buffer, dims], rt.grid(Math.ceil((b * L * H * P) / 4 / 256)));
+  for (const t of scalars) rt.release(t);
+  return { y: r.y, state: r.finalSsm };
 }

@@ -180,6 +180,53 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   das[i] = exp(v * A[hh]);
 }`;
 
+/**
+ * For the vec4 chunk kernels (Mamba-3's, which run Mamba-2's SSD as the exponential-trapezoid
+ * scan with λ = 1): Δ, the log decay Δ·A, and λ = 1, per (batch, position, head).
+ */
+export const m2DtTiledWgsl = (): string => /* wgsl */ `
+${SOFTPLUS}
+${M2_DIMS}
+@group(0) @binding(0) var<storage, read> dt: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> dtBias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dts: array<f32>;
+@group(0) @binding(4) var<storage, read_write> adt: array<f32>;
+@group(0) @binding(5) var<storage, read_write> trap: array<f32>;
+@group(0) @binding(6) var<uniform> dims: Dims;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + tid;
+  if (i >= dims.B * dims.L * dims.H) { return; }
+  let hh = i % dims.H;
+  let v = dtOf(dt[i] + dtBias[hh]);
+  dts[i] = v;
+  adt[i] = v * A[hh];
+  trap[i] = 1.0;
+}`;
+
+/** y += D·x in place, 4 channels per invocation: y, x [b, L, H, P] (P a multiple of 4), D [H] or [H·P]. */
+export const m2DSkipWgsl = (): string => /* wgsl */ `
+${SOFTPLUS}
+${M2_DIMS}
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> D: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> dims: Dims;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + tid;
+  let P4 = dims.P / 4u;
+  if (i >= dims.B * dims.L * dims.H * P4) { return; }
+  let hh = (i / P4) % dims.H;
+  var d = vec4<f32>(D[hh]);
+  if (dims.dPerChannel == 1u) {
+    let c = hh * dims.P + (i % P4) * 4u;
+    d = vec4<f32>(D[c], D[c + 1u], D[c + 2u], D[c + 3u]);
+  }
+  y[i] += d * x[i];
+}`;
+
 export const m2ChunkStateWgsl = (): string => /* wgsl */ `
 ${SOFTPLUS}
 ${M2_DIMS}

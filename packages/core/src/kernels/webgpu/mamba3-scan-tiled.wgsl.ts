@@ -20,7 +20,8 @@
  *   C, B: [b, L, R, H, N4]   x, y: [b, L, R, H, P4]   adt, dt, trap: [b, L, H]
  *   states: [b, H, nc, P, N4]   decay: [b, H, nc]   initialSsm, finalSsm: [b, H, P, N4]
  *   initialK: [b, R, H, N4]   initialV: [b, R, H, P] (scalar)
- * x, B and C may instead be formed from the mixer's zxbcdt rows (mamba3-scan-rows.wgsl.ts).
+ * x, B and C may instead be formed from the mixer's zxbcdt rows (mamba3-scan-rows.wgsl.ts); B and
+ * C may be per group (`addressing`): Mamba-2's SSD runs on these kernels with λ = 1.
  */
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
 import type { XRows } from './mamba3-scan-rows.wgsl.js';
@@ -35,11 +36,15 @@ var<private> P4: u32;`;
 
 const LOAD_DIMS = `${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `${n} = dims.${n};`).join(' ')} N4 = N / 4u; P4 = P / 4u;`;
 
-/** Chunk coordinates, row addressing (row i = t·R + r of chunk c) and the shared tiles. */
-const addressing = (R: number) => /* wgsl */ `
+/**
+ * Chunk coordinates, row addressing (row i = t·R + r of chunk c) and the shared tiles. With
+ * `bcGroups` G > 0, B̃ and C̃ are [b, L, R, G, N4] and head h reads group h / (H / G) (Mamba-2's
+ * B and C, shared by the heads of a group), not [b, L, R, H, N4].
+ */
+const addressing = (R: number, bcGroups: number) => /* wgsl */ `
 const R = ${R}u;
 ${CHUNK_ROWS}
-fn bn4(i: u32, n4: u32) -> u32 { return (pos(i) * H + h) * N4 + n4; }
+fn bn4(i: u32, n4: u32) -> u32 { return ${bcGroups > 0 ? `(pos(i) * ${bcGroups}u + h / (H / ${bcGroups}u))` : '(pos(i) * H + h)'} * N4 + n4; }
 fn x4(i: u32, p4: u32) -> u32 { return (pos(i) * H + h) * P4 + p4; }
 var<workgroup> As: array<array<vec4<f32>, 16>, 16>;
 var<workgroup> Bs: array<array<vec4<f32>, 16>, 16>;
@@ -125,13 +130,13 @@ const MAIN = '@compute @workgroup_size(16, 16)\nfn main(@builtin(workgroup_id) w
  * both halves, was slower: 4.03 and 13.40).
  * Bindings: adt, dt, trap, the row source (x̃, B̃: rowSourceWgsl), states, decay, dims.
  */
-export function chunkStateTiledWgsl(R: number, rows: XRows | null, w: WgslLib): string {
+export function chunkStateTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0): string {
   const { loopHead } = w;
   const at = 3 + rowBindings(rows, false);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read_write> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> decay: array<f32>;`)}
-${addressing(R)}
+${addressing(R, bcGroups)}
 ${rowSourceWgsl(rows, false, 3)}
 var<workgroup> wState: array<f32, 64>;
 ${MAIN} {
@@ -166,13 +171,13 @@ ${MAIN} {
  * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ.
  * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims.
  */
-export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib): string {
+export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0): string {
   const { loopHead } = w;
   const at = 3 + rowBindings(rows, true);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> y: array<vec4<f32>>;`)}
-${addressing(R)}
+${addressing(R, bcGroups)}
 ${rowSourceWgsl(rows, true, 3)}
 var<workgroup> Ss: array<array<vec4<f32>, 16>, 16>;
 /** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */

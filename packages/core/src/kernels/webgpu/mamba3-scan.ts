@@ -53,6 +53,8 @@ export interface ScanBuffers {
   initialSsm?: GPUBuffer;
   initialK?: GPUBuffer;
   initialV?: GPUBuffer;
+  /** B̃ and C̃ per group [b, L, R, G, N], G = bcGroups (vec4 kernels, buffers only); else per head. */
+  bcGroups?: number;
 }
 
 /** B̃ and C̃ formed from zxbcdt's rows: how (BCRows), the packed parameters, rms and θ (null without rotation). */
@@ -94,7 +96,9 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
     ...(xr?.scale ? [xr.scale] : []),
     ...(bc ? [bc.prm, bc.rms, ...(bc.theta ? [bc.theta] : [])] : [...(withC ? [i.C!] : []), i.B!]),
   ];
-  const xKey = rowsKey(rows);
+  const G = i.bcGroups ?? 0;
+  if (G > 0 && (!tiled || xr || H % G !== 0)) throw new Error(`webgpu ${op}: B and C per group (${G} of ${H} heads) need the vec4 kernels, buffers and G dividing H`);
+  const xKey = `${rowsKey(rows)}${G > 0 ? `/g${G}` : ''}`;
   checkGrid(rt, op, { 'chunks (seqlen / chunk)': nc, 'batch·nheads': b * H });
   const y = rt.alloc(op, b * L * R * H * P * 4, 'float32');
   const finalSsm = rt.alloc(op, b * H * P * N * 4, 'float32');
@@ -103,7 +107,7 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   const dims = rt.uniform(scanDimValues(d));
   const tiles = Math.ceil(P / 64) * Math.ceil(N / 64);
   const scalars = [i.adt, i.dt, i.trap];
-  const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows, w)] as const) : (['m3chunkState', chunkStateWgsl] as const);
+  const stateKernel = tiled ? ([`m3chunkState/t${R}/${xKey}`, () => chunkStateTiledWgsl(R, rows, w, G)] as const) : (['m3chunkState', chunkStateWgsl] as const);
   const stateSource = tiled ? source(false) : [i.x, i.B!];
   rt.dispatch(stateKernel[0], stateKernel[1], [...scalars, ...stateSource, states.buffer, decay.buffer, dims], [tiled ? Math.ceil(P / 64) : tiles, nc, b * H]);
   const hasSsm = !!i.initialSsm;
@@ -112,7 +116,7 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   const passBindings = [decay.buffer, states.buffer, finalSsm.buffer, ...extra, dims];
   if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV, w), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
   else rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 256), b * H]);
-  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows, w)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
+  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows, w, G)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
   const outSource = tiled ? source(true) : [i.C!, i.B!, i.x];
   rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
