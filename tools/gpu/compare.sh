@@ -28,6 +28,7 @@
 #     families the model suite for Mamba-1 and Mamba-2 130M: prefill 512/2048/8192 (3 each), graph decode
 #              (256 steps), batches 1/32; then graph decode with bfloat16 weights
 #     fprofile GPU ms per kernel of their 512-token prefill and decode step
+#     fdecode  their graph decode at 512 tokens (256 steps), batches 1/8/32/128
 set -uo pipefail
 part=${1:?usage: compare.sh anchors | compare.sh base|new model|batch|profile...}
 shift
@@ -84,6 +85,8 @@ for stepname in "$@"; do
              --json "$out/families.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
              timeout 150 node bench.mjs --suite model --backend webgpu-bf16 --set models=Mamba-1,Mamba-2 --set lengths=512 --set decodeSteps=256 $ref \
              --json "$out/families16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    fdecode) timeout 200 node bench.mjs --suite model --backend webgpu --set models=Mamba-1,Mamba-2 --set lengths=512 --set decodeSteps=256 --set batches=1,8,32,128 $ref \
+             --json "$out/fdecode.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     *) echo "unknown step $stepname" | tee -a "$log" ;;

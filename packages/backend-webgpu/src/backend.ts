@@ -5,6 +5,8 @@ import { acquireDevice } from './device.js';
 import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
 import { checkMatmulTile, fusedLinear, matmul } from './kernels/matmul.js';
+import { decodeGemv } from './kernels/gemv.js';
+import type { GemvEpilogue } from './kernels/gemv.wgsl.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
 import { COMMON, f32Lit, loopHead } from './codegen.js';
@@ -48,6 +50,13 @@ export interface WebGPUBackend extends Backend {
    * that Dawn's robustness transform leaves without an iteration counter (codegen.ts `loopHead`).
    */
   readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string; loopHead: typeof loopHead };
+  /**
+   * x·Wᵀ (rmsNorm(x)·Wᵀ with `norm`: weight g) by the decode GEMV behind fusedLinear, with a fused
+   * op's epilogue run on each output (`GemvEpilogue`): a kernel finishes its op inside the product
+   * instead of in a dispatch of its own. Null where that GEMV does not serve the shape or the
+   * weights' storage; the kernel then runs its composite.
+   */
+  linearWithEpilogue(x: KernelTensor, w: KernelTensor, epilogue: GemvEpilogue, norm?: { g: KernelTensor; eps: number }): GPUStorage | null;
 }
 
 const DTYPES: readonly DType[] = ['float32', 'int32'];
@@ -90,6 +99,10 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     f16: rt.f16,
     runtime: rt,
     wgsl: { COMMON, f32Lit, loopHead },
+    linearWithEpilogue: (x, w, epilogue, norm) => {
+      if (rt.f16 || x.dtype !== 'float32' || w.shape.length !== 2 || x.size % w.shape[1] !== 0) return null;
+      return decodeGemv(rt, x, w, x.size / w.shape[1], { epilogue, ...(norm ? { g: norm.g, eps: norm.eps } : {}) });
+    },
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
       checkDType('upload', dtype);
       const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);

@@ -13,6 +13,7 @@ import { createWebGPUBackend } from './backend.js';
 export { createWebGPUBackend } from './backend.js';
 export { DEFAULT_DAWN_FLAGS } from './device.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
+export type { GemvEpilogue } from './kernels/gemv.wgsl.js';
 export type { MatmulTile } from './options.js';
 /** The register-tiled matmul shapes `matmulTile` accepts by name (BMxBNxBK-TMxTN). */
 export { TILE_VARIANTS as MATMUL_TILE_VARIANTS } from './kernels/matmul-tiled.wgsl.js';

@@ -40,7 +40,7 @@ export { mamba1ParamShapes, initMamba1Params } from './mamba1/params.js';
 export type { SelectiveScanInputs, SelectiveScanStepInputs, SelectiveScanResult } from './mamba1/scan.js';
 export { selectiveScan, selectiveScanStep, mamba1SelectiveScan, mamba1SelectiveScanStep } from './mamba1/scan.js';
 export type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from './mamba1/step.js';
-export { mamba1ConvStep, mamba1StepScan } from './mamba1/step.js';
+export { mamba1ConvStep, mamba1InProjConv, mamba1StepScan } from './mamba1/step.js';
 export type { Mamba1State } from './mamba1/mixer.js';
 export { Mamba1, mamba1Forward, mamba1StepForward, mamba1ZeroState } from './mamba1/mixer.js';
 export type { Mamba2Options, Mamba2Config } from './mamba2/config.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
 import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { causalConv1dSilu, mamba1ConvStep, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
+import { causalConv1dSilu, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
@@ -137,6 +137,36 @@ const skip = await webgpuUnavailable();
         ...(withBias ? { convBias: randomNormal([E], { ...o, seed: 44 }) } : {}),
       }));
       await same(() => mamba1ConvStep(inp, {}), () => mamba1ConvStep.composite(inp, {}));
+      dispose(inp);
+    });
+  }
+
+  // in_proj's decode GEMV with the conv step as its epilogue: with the block norm or without, a conv
+  // bias or none, d_conv 4 and 3; d_model 30 is no whole number of vec4 loads, so the GEMV declines
+  // it and the composite runs.
+  for (const [name, d, E, K, withNorm, withBias] of [
+    ['norm, bias', 64, 40, 4, true, true],
+    ['no norm, no bias, d_conv 3', 48, 70, 3, false, false],
+    ['d_model 30 (the composite)', 30, 20, 4, true, true],
+  ] as const) {
+    it(`mamba1InProjConv (${name})`, async () => {
+      expect(hasKernel('mamba1InProjConv', backend)).toBe(true);
+      const b = 2;
+      const o = { backend };
+      const inp = tidy(() => ({
+        u: randomNormal([b, d], { ...o, seed: 41 }),
+        weight: randomNormal([2 * E, d], { ...o, seed: 42 }),
+        ...(withNorm ? { normWeight: randomNormal([d], { ...o, seed: 43 }) } : {}),
+        conv: randomNormal([b, E, K], { ...o, seed: 44 }),
+        convWeight: randomNormal([E, 1, K], { ...o, seed: 45 }),
+        ...(withBias ? { convBias: randomNormal([E], { ...o, seed: 46 }) } : {}),
+      }));
+      const before = backend.stats().dispatches;
+      const r = mamba1InProjConv(inp, { eps: 1e-5 });
+      // One dispatch where the GEMV serves (d_model a multiple of 4), two (fusedLinear, the conv step) where it does not.
+      expect(backend.stats().dispatches - before).toBe(d % 4 === 0 ? 1 : 2);
+      dispose(Object.values(r));
+      await same(() => mamba1InProjConv(inp, { eps: 1e-5 }), () => mamba1InProjConv.composite(inp, { eps: 1e-5 }));
       dispose(inp);
     });
   }

@@ -1,6 +1,6 @@
 import type { KernelTensor } from '@mamba3/tensor';
 import type { GPUStorage, Runtime } from '../runtime.js';
-import type { WeightStorage } from './gemv.wgsl.js';
+import type { GemvEpilogue, WeightStorage } from './gemv.wgsl.js';
 import { chunkRows, decodeGemvFits, decodeGemvWgsl } from './gemv.wgsl.js';
 import { buf } from './util.js';
 
@@ -11,6 +11,7 @@ export interface DecodeGemvFusion {
   g?: KernelTensor;
   eps?: number;
   r?: KernelTensor;
+  epilogue?: GemvEpilogue;
 }
 
 /**
@@ -31,10 +32,12 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
   const out = rt.alloc('matmul', M * N * 4, 'float32');
-  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? (residualFirst ? 'rf/' : 'r/') : ''}${MC}/${N}/${K}`;
-  const buffers = [buf(a), ws.own, out.buffer, ...(fuse.g ? [buf(fuse.g)] : []), ...(fuse.r ? [buf(fuse.r)] : [])];
+  const ep = fuse.epilogue;
+  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? (residualFirst ? 'rf/' : 'r/') : ''}${ep ? `e:${ep.key}/` : ''}${MC}/${N}/${K}`;
+  const buffers = [buf(a), ws.own, out.buffer, ...(fuse.g ? [buf(fuse.g)] : []), ...(fuse.r ? [buf(fuse.r)] : []), ...(ep ? ep.buffers : [])];
   const [gx, gy] = rt.grid(Math.ceil(N / (rows * T)));
-  rt.dispatch(key, () => decodeGemvWgsl({ M: MC, N, K, storage, rows, perThread: T, norm, residual, residualFirst, subgroups: sg }), buffers, [gx, gy, chunks]);
+  const spec = { M: MC, N, K, storage, rows, perThread: T, norm, residual, residualFirst, subgroups: sg, ...(ep ? { epilogue: ep } : {}) };
+  rt.dispatch(key, () => decodeGemvWgsl(spec), buffers, [gx, gy, chunks]);
   return out;
 }
 

@@ -11,7 +11,7 @@
  * vec4<u32>, 8 weights a load; the layout and the unpacking of half.wgsl.ts). Math is f32.
  *
  * Fusions as `GemvFusion`: an RMSNorm of each A row (weight G; the sum of squares reduced with the
- * dot products) and a residual R added to C.
+ * dot products), a residual R added to C, and a fused op's epilogue on each output (`GemvEpilogue`).
  */
 import { f32Lit, halvingLoop, runtimeStepLoop, strideLoop } from '../codegen.js';
 import type { HalfKind } from './half.wgsl.js';
@@ -37,7 +37,21 @@ export interface DecodeGemvSpec {
   residual?: boolean;
   /** Load the residual before the product instead of after the reduction (one memory round trip less at the end). */
   residualFirst?: boolean;
+  /** A fused op's work on each output after it is written (see `GemvEpilogue`). */
+  epilogue?: GemvEpilogue;
   subgroups: boolean;
+}
+
+/**
+ * A fused op's epilogue of the decode GEMV: `wgsl(first)` declares the op's bindings from binding
+ * `first` on (the buffers it passes, in order) and defines `fn gemvEpilogue(row: u32, n: u32, v:
+ * f32)`, called once for each output C[row, n] = v (row: the batch row) after it is written.
+ * `key` names it in the pipeline key.
+ */
+export interface GemvEpilogue {
+  key: string;
+  wgsl(first: number): string;
+  buffers: GPUBuffer[];
 }
 
 /** Weights per load of one lane. */
@@ -126,6 +140,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
       let e = v(t * M + m);
       if (s.norm) e = `${e} * inverseSqrt(${v(T * M + m)} / ${K}.0 + ${f32Lit(s.norm.eps)})`;
       if (s.residual) e = `${e} + ${s.residualFirst ? `rs${t}_${m}` : `Rs[cBase + ${m * N}u + ${n}]`}`;
+      if (s.epilogue) return `{ let v = ${e}; C[cBase + ${m * N}u + ${n}] = v; gemvEpilogue(wid.z * ${M}u + ${m}u, ${n}, v); }`;
       return `C[cBase + ${m * N}u + ${n}] = ${e};`;
     });
     return T > 1 && t > 0 ? `if (${n} < ${N}u) {\n      ${writes.join('\n      ')}\n    }` : writes.join('\n    ');
@@ -159,6 +174,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 ${s.norm ? `@group(0) @binding(${binding++}) var<storage, read> G: array<vec4<f32>>;` : ''}
 ${s.residual ? `@group(0) @binding(${binding++}) var<storage, read> Rs: array<f32>;` : ''}
+${s.epilogue ? s.epilogue.wgsl(binding) : ''}
 var<workgroup> red: array<f32, ${32 * R * accs.length}>;
 @compute @workgroup_size(32, ${R})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${s.subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {

@@ -9,7 +9,7 @@ import type { Mamba1Config, Mamba1Options } from './config.js';
 import { resolveMamba1Config } from './config.js';
 import { initMamba1Params, mamba1ParamShapes } from './params.js';
 import { selectiveScan } from './scan.js';
-import { mamba1ConvStep, mamba1StepScan } from './step.js';
+import { mamba1ConvStep, mamba1InProjConv, mamba1StepScan } from './step.js';
 
 /** The official decode cache of `Mamba`: conv [b, dInner, dConv], ssm [b, dInner, dState]. */
 export interface Mamba1State extends Record<string, Tensor> {
@@ -54,14 +54,24 @@ export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Ten
 }
 
 /**
- * One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`): in_proj,
- * the fused conv step, x_proj, the fused dt_proj + scan step + gate, out_proj.
+ * One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`): in_proj
+ * with the fused conv step (one op), x_proj, the fused dt_proj + scan step + gate, out_proj.
  */
 export function mamba1StepForward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state: Mamba1State, fuse: StepFusion = {}): { y: Tensor; state: Mamba1State } {
   checkInput('Mamba1.step', c, u, 2);
   return tidy(() => {
-    const xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
-    const conv = mamba1ConvStep({ xz, conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}) }, {});
+    const convIn = { conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}) };
+    // Without an in_proj bias (the released models have none), the conv step rides in in_proj.
+    let xz: Tensor;
+    let conv: { x: Tensor; conv: Tensor };
+    if (p['in_proj.bias']) {
+      xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+      conv = mamba1ConvStep({ xz, ...convIn }, {});
+    } else {
+      const r = mamba1InProjConv({ u, weight: p['in_proj.weight'], ...(fuse.norm ? { normWeight: fuse.norm.weight } : {}), ...convIn }, { eps: fuse.norm?.eps ?? 0 });
+      xz = r.xz;
+      conv = r;
+    }
     const dbc = linear(conv.x, p['x_proj.weight']);
     const r = mamba1StepScan({ xz, x: conv.x, dbc, dtWeight: p['dt_proj.weight'], dtBias: p['dt_proj.bias'], ALog: p.A_log, D: p.D, h: state.ssm }, {});
     const y = withBias(fusedLinear(r.y, p['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), p['out_proj.bias']);

@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { defineFusedOp, exp, formatShape, linear, neg, ShapeError, silu, split } from '@mamba3/tensor';
+import { defineFusedOp, exp, formatShape, fusedLinear, linear, neg, ShapeError, silu, split } from '@mamba3/tensor';
 import { causalConv1dStep } from '../conv.js';
 import { selectiveScanStep } from './scan.js';
 
@@ -42,6 +42,42 @@ export const mamba1ConvStep = defineFusedOp<Mamba1ConvStepInputs, Record<string,
     const [x0] = split(inp.xz, 2, -1);
     const r = causalConv1dStep(x0, inp.convWeight, inp.convBias ?? null, inp.conv);
     return { x: silu(r.y), conv: r.state };
+  },
+});
+
+export type Mamba1InProjConvInputs = { u: Tensor; weight: Tensor; normWeight?: Tensor; conv: Tensor; convWeight: Tensor; convBias?: Tensor };
+export type Mamba1InProjConvResult = { xz: Tensor; x: Tensor; conv: Tensor };
+export interface Mamba1InProjConvAttrs {
+  /** The block norm's eps (read with `normWeight`). */
+  eps: number;
+}
+
+/**
+ * in_proj (bias-free, with the block's RMSNorm when `normWeight` is given: a decode step's
+ * `fusedLinear`) and `mamba1ConvStep` on its x half, as one op: a backend can run the conv step
+ * on each of in_proj's outputs as the product writes it, one dispatch a layer fewer. u [b, dModel],
+ * weight [2·E, dModel] -> xz [b, 2·E], x [b, E], conv [b, E, dConv].
+ */
+export const mamba1InProjConv = defineFusedOp<Mamba1InProjConvInputs, Mamba1InProjConvAttrs, Mamba1InProjConvResult>({
+  name: 'mamba1InProjConv',
+  inputNames: ['u', 'weight', 'normWeight', 'conv', 'convWeight', 'convBias'],
+  outputNames: ['xz', 'x', 'conv'],
+  check: (inp) => {
+    const op = 'mamba1InProjConv';
+    if (inp.conv.rank !== 3) throw new ShapeError(`${op}: state.conv ${formatShape(inp.conv.shape)} should be [batch, d_inner, d_conv]`);
+    const [b, E, K] = inp.conv.shape;
+    const d = inp.u.shape[1] ?? 0;
+    want(op, 'u', inp.u, [b, d]);
+    want(op, 'in_proj.weight', inp.weight, [2 * E, d]);
+    want(op, 'norm.weight', inp.normWeight, [d]);
+    want(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
+    want(op, 'conv1d.bias', inp.convBias, [E]);
+    return { xz: [b, 2 * E], x: [b, E], conv: [b, E, K] };
+  },
+  composite: (inp, a) => {
+    const xz = fusedLinear(inp.u, inp.weight, inp.normWeight ? { norm: { weight: inp.normWeight, eps: a.eps } } : {});
+    const r = mamba1ConvStep({ xz, conv: inp.conv, convWeight: inp.convWeight, ...(inp.convBias ? { convBias: inp.convBias } : {}) }, {});
+    return { xz, x: r.x, conv: r.conv };
   },
 });
 

@@ -1,19 +1,19 @@
-import type { GPUStorage, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { GemvEpilogue, GPUStorage, WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
-import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
+import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1InProjConvAttrs, Mamba1InProjConvInputs, Mamba1InProjConvResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
 import type { Mamba2StepCoreAttrs, Mamba2StepCoreInputs, Mamba2StepCoreResult } from '../../mamba2/step.js';
-import { m1ConvStepWgsl, m1StepScanWgsl, stateLanes } from './family-mixer-steps.wgsl.js';
+import { m1ConvEpilogueWgsl, m1ConvStepWgsl, m1StepScanWgsl, stateLanes } from './family-mixer-steps.wgsl.js';
 import type { Mamba2StepDims } from './mamba2-step.wgsl.js';
 import { mamba2StepKey, mamba2StepSharedBytes, mamba2StepWgsl } from './mamba2-step.wgsl.js';
 import { stepSlices } from './mamba3-mixer-step.wgsl.js';
 import { buf } from './mamba3-scan.js';
 
 /*
- * The fused Mamba-1/2 decode steps: a Mamba-1 layer's step is in_proj, mamba1ConvStep (one
- * dispatch), x_proj, mamba1StepScan (one dispatch: dt_proj, softplus, scan, D, gate), out_proj;
- * a Mamba-2 layer's is in_proj, mamba2StepCore (one dispatch: conv, SiLU, dt, SSD step, D, gate),
- * out_proj (with the norm; its kernel in mamba2-step.wgsl.ts). No host-written data per step, so
- * step graphs capture them.
+ * The fused Mamba-1/2 decode steps. A Mamba-1 layer's step is in_proj with mamba1ConvStep as its
+ * epilogue (mamba1InProjConv, one dispatch), x_proj, mamba1StepScan (one dispatch: dt_proj,
+ * softplus, scan, D, gate), out_proj. A Mamba-2 layer's is in_proj, mamba2StepCore (one dispatch:
+ * conv, SiLU, dt, SSD step, D, gate; its kernel in mamba2-step.wgsl.ts), out_proj (with the norm).
+ * No host-written data per step, so step graphs capture them.
  */
 
 export function mamba1ConvStepKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1ConvStepInputs>): KernelOutputs<Mamba1ConvStepResult> {
@@ -26,6 +26,31 @@ export function mamba1ConvStepKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1C
   const hasBias = !!i.convBias;
   rt.dispatch(`m1convStep/${E}/${K}/${+hasBias}`, () => m1ConvStepWgsl(E, K, hasBias), [...inputs, x.buffer, conv.buffer], [Math.ceil(E / 256), b]);
   return { x, conv };
+}
+
+/**
+ * in_proj by the backend's decode GEMV with the conv step as its epilogue: one dispatch where
+ * fusedLinear and mamba1ConvStep take two. Null (the composite runs) where that GEMV does not serve.
+ */
+export function mamba1InProjConvKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1InProjConvInputs>, a: Mamba1InProjConvAttrs): KernelOutputs<Mamba1InProjConvResult> | null {
+  const rt = gpu.runtime;
+  const op = 'mamba1InProjConv';
+  const [b, E, K] = i.conv.shape;
+  const x: GPUStorage = rt.alloc(op, b * E * 4, i.u.dtype);
+  const conv: GPUStorage = rt.alloc(op, b * E * K * 4, i.u.dtype);
+  const hasBias = !!i.convBias;
+  const epilogue: GemvEpilogue = {
+    key: `m1conv/${E}/${K}/${+hasBias}`,
+    wgsl: (first) => m1ConvEpilogueWgsl(E, K, hasBias, first),
+    buffers: [i.conv, i.convWeight, ...(i.convBias ? [i.convBias] : [])].map(buf).concat([x.buffer, conv.buffer]),
+  };
+  const xz = gpu.linearWithEpilogue(i.u, i.weight, epilogue, i.normWeight ? { g: i.normWeight, eps: a.eps } : undefined);
+  if (!xz) {
+    rt.release(x);
+    rt.release(conv);
+    return null;
+  }
+  return { xz, x, conv };
 }
 
 export function mamba1StepScanKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1StepScanInputs>): KernelOutputs<Mamba1StepScanResult> {

@@ -44,6 +44,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 }`;
 }
 
+/**
+ * The conv step as the decode GEMV's epilogue (`GemvEpilogue` of @mamba3/backend-webgpu) for
+ * in_proj's outputs n < E (the x half): the window (the state's last K − 1 columns, then v), its
+ * rolled state, and silu of the conv into x; the same operations in the same order as
+ * `m1ConvStepWgsl`. Bindings from `first`: conv [b, E, K], w [E, K], (bias [E]), x, convOut.
+ */
+export function m1ConvEpilogueWgsl(E: number, K: number, hasBias: boolean, first: number): string {
+  const decls = ['read> convIn: array<f32>', 'read> convW: array<f32>', ...(hasBias ? ['read> convB: array<f32>'] : []), 'read_write> xOut: array<f32>', 'read_write> convOut: array<f32>'];
+  return /* wgsl */ `${decls.map((decl, i) => `@group(0) @binding(${first + i}) var<storage, ${decl};`).join('\n')}
+fn gemvEpilogue(row: u32, n: u32, v: f32) {
+  if (n >= ${E}u) { return; }
+  let at = (row * ${E}u + n) * ${K}u;
+  var acc = ${hasBias ? 'convB[n]' : '0.0'};
+  for (var k = 0u; k < ${K}u; k++) {
+    var win = v;
+    if (k + 1u < ${K}u) { win = convIn[at + k + 1u]; }
+    convOut[at + k] = win;
+    acc += win * convW[n * ${K}u + k];
+  }
+  xOut[row * ${E}u + n] = acc / (1.0 + exp(-acc));
+}`;
+}
+
 /** What the Mamba-1 step-scan kernel bakes in: d_inner, d_state, dt_rank. */
 export interface Mamba1StepDims {
   E: number;

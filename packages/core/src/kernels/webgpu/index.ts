@@ -14,8 +14,8 @@ import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
 import { mamba1ScanKernel, mamba2ScanKernel } from './family-scans.js';
 import { convSiluKernel } from './family-conv.js';
 import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult } from '../../conv-silu.js';
-import { mamba1ConvStepKernel, mamba1StepScanKernel, mamba2StepCoreKernel } from './family-mixer-steps.js';
-import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
+import { mamba1ConvStepKernel, mamba1InProjConvKernel, mamba1StepScanKernel, mamba2StepCoreKernel } from './family-mixer-steps.js';
+import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1InProjConvAttrs, Mamba1InProjConvInputs, Mamba1InProjConvResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
 import type { Mamba2StepCoreAttrs, Mamba2StepCoreInputs, Mamba2StepCoreResult } from '../../mamba2/step.js';
 import type { SelectiveScanInputs } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs } from '../../mamba2/ssd.js';
@@ -110,6 +110,12 @@ export const webgpuKernels = [
     supports: storageBuffers(6),
     kernelFunc: ({ inputs, backend }) => mamba1ConvStepKernel(gpuOf(backend, 'mamba1ConvStep'), inputs),
   } satisfies KernelConfig<Mamba1ConvStepInputs, Record<string, never>, Mamba1ConvStepResult>,
+  {
+    kernelName: 'mamba1InProjConv',
+    backendName: 'webgpu',
+    supports: storageBuffers(9),
+    kernelFunc: ({ inputs, attrs, backend }) => mamba1InProjConvKernel(gpuOf(backend, 'mamba1InProjConv'), inputs, attrs),
+  } satisfies KernelConfig<Mamba1InProjConvInputs, Mamba1InProjConvAttrs, Mamba1InProjConvResult>,
   {
     kernelName: 'mamba1StepScan',
     backendName: 'webgpu',
