@@ -40,9 +40,10 @@ export interface WgslLib {
   f32Lit(v: number): string;
   /**
    * The head of `for (var v = from; v < bound; v += step) {` as a loop Tint proves finite, so that
-   * Dawn's robustness transform adds no iteration counter to it (backend-webgpu's codegen.ts).
+   * Dawn's robustness transform adds no iteration counter to it (backend-webgpu's codegen.ts);
+   * `trips`, the most passes it may take, bounds a loop to a run-time `bound`.
    */
-  loopHead(v: string, from: string, bound: number | string, step: number | string): string;
+  loopHead(v: string, from: string, bound: number | string, step: number | string, trips?: number): string;
 }
 
 /**

@@ -69,11 +69,17 @@ export interface BCSource {
 const legacyScan = new WeakSet<Runtime>();
 
 /**
- * Makes `backend` run the earlier scalar chunked-scan kernels instead of the vec4 ones (the
- * results agree to rounding); for side-by-side timings (tools/gpu/scan-kernels.sh).
+ * Makes `backend` run the earlier scalar chunked-scan kernels instead of the vec4 ones (Mamba-3's
+ * and Mamba-2's SSD) and the staged ones (Mamba-1's); the results agree to rounding. For
+ * side-by-side timings (tools/gpu/scan-kernels.sh, the `webgpu-scan-legacy` bench backend).
  */
 export function useLegacyScanKernels(backend: WebGPUBackend): void {
   legacyScan.add(backend.runtime);
+}
+
+/** Whether `useLegacyScanKernels` was called for this runtime. */
+export function legacyScanKernels(rt: Runtime): boolean {
+  return legacyScan.has(rt);
 }
 
 /** Whether chunkScanCore runs the vec4 kernels: they need whole vec4 rows of x, B, C and the states. */
