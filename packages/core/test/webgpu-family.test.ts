@@ -60,8 +60,9 @@ const skip = await webgpuUnavailable();
   }
 
   // Chunks of 32 positions; L 37, 100 and 150 end on a partial chunk. N 16 and 32 take the staged
-  // kernels (a chunk's inputs in workgroup memory; E 20 spans two chunk-state workgroups at N 16),
-  // N 40 the scalar ones, in register blocks of 16 state elements (three, the last partial).
+  // chunk-state kernel (a chunk's inputs in workgroup memory; E 20 spans two of its workgroups at N
+  // 16), N 40 the scalar one. The output pass holds register blocks of 16 state elements: N 40 takes
+  // three (the last partial), N 32 two, N 16 one.
   for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16], [false, 150, 32]] as const) {
     it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);

@@ -3,17 +3,17 @@ import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
-import { m1ChunkOutputStagedWgsl, m1ChunkStateStagedWgsl, OUT_CHANNELS, stagedScanFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
+import { m1ChunkStateStagedWgsl, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
 import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtTiledWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: chunk states, state pass, chunk
- * outputs (family-scans.wgsl.ts). Mamba-1's chunk passes stage each chunk's inputs in workgroup
- * memory where N and the chunk fit (mamba1-scan-staged.wgsl.ts). Mamba-2's SSD runs on Mamba-3's
- * vec4 kernels when P and N are multiples of 4 (`ssdOnTiledScan`), else on the scalar ones here,
- * which first take Δ and its decay per position and head. The chunk length is the kernel's (the
- * result does not depend on it beyond rounding): CHUNK positions, doubled while the chunk states
- * would outgrow one binding.
+ * outputs (family-scans.wgsl.ts). Mamba-1's chunk-state pass stages each chunk's inputs in
+ * workgroup memory where N and the chunk fit (mamba1-scan-staged.wgsl.ts). Mamba-2's SSD runs on
+ * Mamba-3's vec4 kernels when P and N are multiples of 4 (`ssdOnTiledScan`), else on the scalar
+ * ones here, which first take Δ and its decay per position and head. The chunk length is the
+ * kernel's (the result does not depend on it beyond rounding): CHUNK positions, doubled while the
+ * chunk states would outgrow one binding.
  */
 
 /** Positions per chunk: (L / 32) · rows threads in the output pass, 32 recurrence steps each. */
@@ -46,17 +46,15 @@ export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveSc
   const dims = rt.uniform([L, E, N, T, nc, i.h0 ? 1 : 0, 0, 0]);
   const [u, delta, A, B, C, D, z, deltaBias] = [i.u, i.delta, i.A, i.B, i.C, i.D, i.z, i.deltaBias].map(buf);
   const lanes = Math.ceil((E * N) / 256);
-  // The staged kernels where N and the chunk fit them (the scalar ones otherwise, or when asked: useLegacyScanKernels).
-  const staged = !legacyScanKernels(rt) && stagedScanFits(N, T, rt.limits.maxComputeWorkgroupStorageSize);
+  // The staged chunk states where N and the chunk fit (the scalar kernel otherwise, or when asked: useLegacyScanKernels).
+  const staged = !legacyScanKernels(rt) && stagedStateFits(N, T, rt.limits.maxComputeWorkgroupStorageSize);
   const stateInputs = [u, delta, A, B, deltaBias, states.buffer, dsum.buffer, dims];
   if (staged) rt.dispatch(`m1chunkState/s${N}/${T}`, () => m1ChunkStateStagedWgsl(N, T, gpu.wgsl), stateInputs, [Math.ceil(E / stateChannels(N)), nc, b]);
   else rt.dispatch('m1chunkState', m1ChunkStateWgsl, stateInputs, [lanes, nc, b]);
   // Without h0 its binding holds any buffer (never read: hasH0 is 0).
   rt.dispatch('m1statePass', m1StatePassWgsl, [A, dsum.buffer, i.h0 ? buf(i.h0) : u, states.buffer, state.buffer, dims], [lanes, b]);
-  const outInputs = [u, delta, A, B, C, D, z, deltaBias, states.buffer, y.buffer, dims];
   const blocks = Math.ceil(N / NB);
-  if (staged) rt.dispatch(`m1chunkOutput/s${N}/${T}`, () => m1ChunkOutputStagedWgsl(N, T, gpu.wgsl), outInputs, [Math.ceil(E / OUT_CHANNELS), nc, b]);
-  else rt.dispatch(`m1chunkOutput/${blocks}`, () => m1ChunkOutputWgsl(blocks), outInputs, [Math.ceil(E / 64), nc, b]);
+  rt.dispatch(`m1chunkOutput/${blocks}`, () => m1ChunkOutputWgsl(blocks), [u, delta, A, B, C, D, z, deltaBias, states.buffer, y.buffer, dims], [Math.ceil(E / 64), nc, b]);
   rt.release(states);
   rt.release(dsum);
   return { y, state };
