@@ -7,6 +7,7 @@ import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/lay
 import { checkMatmulTile, fusedLinear, matmul } from './kernels/matmul.js';
 import { decodeGemv } from './kernels/gemv.js';
 import type { GemvEpilogue } from './kernels/gemv.wgsl.js';
+import { halfElementFn } from './kernels/half.wgsl.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
 import { argReduce, cumsum, reduce } from './kernels/reduce.js';
 import { COMMON, f32Lit, loopHead } from './codegen.js';
@@ -46,10 +47,12 @@ export interface WebGPUBackend extends Backend {
    */
   readonly runtime: Runtime;
   /**
-   * WGSL helpers for kernel templates: the shared function prelude, f32 literals, and loop heads
-   * that Dawn's robustness transform leaves without an iteration counter (codegen.ts `loopHead`).
+   * WGSL helpers for kernel templates: the shared function prelude, f32 literals, loop heads that
+   * Dawn's robustness transform leaves without an iteration counter (codegen.ts `loopHead`), and a
+   * reader of one element of a 16-bit storage's packed pairs (`halfElementFn`: a kernel binds
+   * `GPUStorage.own` of a storage whose `half` is set, and skips the per-op float32 copy).
    */
-  readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string; loopHead: typeof loopHead };
+  readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string; loopHead: typeof loopHead; halfElementFn: typeof halfElementFn };
   /**
    * x·Wᵀ (rmsNorm(x)·Wᵀ with `norm`: weight g) by the decode GEMV behind fusedLinear, with a fused
    * op's epilogue run on each output (`GemvEpilogue`): a kernel finishes its op inside the product
@@ -98,7 +101,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     features: acquired.features,
     f16: rt.f16,
     runtime: rt,
-    wgsl: { COMMON, f32Lit, loopHead },
+    wgsl: { COMMON, f32Lit, loopHead, halfElementFn },
     linearWithEpilogue: (x, w, epilogue, norm) => {
       const M = w.shape.length === 2 && w.shape[1] > 0 ? x.size / w.shape[1] : 0;
       // The rows fusedLinear gives the GEMV (more go to the tiled product, faster there: a Mamba-1

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
-import { dispose, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
+import { dispose, engine, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
 import { causalConv1dSilu, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
@@ -197,6 +197,38 @@ const skip = await webgpuUnavailable();
   }
 
   for (const c of STEP_SCAN_CASES) it(`mamba1StepScan (E ${c[0]}, N ${c[1]}, dt_rank ${c[2]})`, () => stepScan(c, backend));
+
+  // 16-bit dt_proj and A_log weights are read packed: the step is one dispatch (no float32 copies
+  // unpacked for the op), and it matches the composite, which reads those copies.
+  it('mamba1StepScan with bfloat16 and float16 dt_proj and A_log weights', async () => {
+    const half = await makeBackend({ name: 'webgpu-family-half', halfMinElements: 0 });
+    try {
+      const [b, E, N, R] = [2, 300, 16, 48];
+      const o = { backend: half };
+      for (const storage of ['bfloat16', 'float16'] as const) {
+        const values = Float32Array.from({ length: E * R }, (_, i) => Math.sin(i) / 8);
+        const dtWeight = engine.makeTensor(half, half.uploadHalf!(values, [E, R], storage), [E, R], 'float32');
+        const inp = tidy(() => ({
+          xz: randomNormal([b, 2 * E], { ...o, seed: 51 }),
+          x: randomNormal([b, E], { ...o, seed: 52 }),
+          dbc: randomNormal([b, R + 2 * N], { ...o, seed: 53 }),
+          dtWeight,
+          dtBias: randomNormal([E], { ...o, seed: 55 }),
+          ALog: engine.makeTensor(half, half.uploadHalf!(Float32Array.from({ length: E * N }, (_, i) => Math.cos(i)), [E, N], storage), [E, N], 'float32'),
+          D: randomNormal([E], { ...o, seed: 57 }),
+          h: randomNormal([b, E, N], { ...o, seed: 58 }),
+        }));
+        const before = half.stats().dispatches;
+        const r = mamba1StepScan(inp, {});
+        expect(half.stats().dispatches - before, storage).toBe(1);
+        dispose(Object.values(r));
+        await same(() => mamba1StepScan(inp, {}), () => mamba1StepScan.composite(inp, {}));
+        dispose(inp);
+      }
+    } finally {
+      half.dispose();
+    }
+  });
 
   // P 64 takes four slices of rows a head, P 32 two; N 18 reads the state as scalars, N 600 too much
   // of it a lane for registers (read in place).

@@ -1,7 +1,8 @@
 import type { GemvEpilogue, GPUStorage, WebGPUBackend } from '@mamba3/backend-webgpu';
-import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
+import type { KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1InProjConvAttrs, Mamba1InProjConvInputs, Mamba1InProjConvResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
 import type { Mamba2StepCoreAttrs, Mamba2StepCoreInputs, Mamba2StepCoreResult } from '../../mamba2/step.js';
+import type { Mamba1StepHalves } from './family-mixer-steps.wgsl.js';
 import { m1ConvEpilogueWgsl, m1ConvStepWgsl, m1StepScanWgsl, stateLanes } from './family-mixer-steps.wgsl.js';
 import type { Mamba2StepDims } from './mamba2-step.wgsl.js';
 import { mamba2StepKey, mamba2StepSharedBytes, mamba2StepWgsl } from './mamba2-step.wgsl.js';
@@ -61,9 +62,14 @@ export function mamba1StepScanKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1S
   const lanes = stateLanes(N);
   const y: GPUStorage = rt.alloc(op, b * E * 4, i.x.dtype);
   const state: GPUStorage = rt.alloc(op, b * E * N * 4, i.x.dtype);
-  const inputs = [i.xz, i.x, i.dbc, i.dtWeight, i.dtBias, i.ALog, i.D, i.h].map(buf);
+  // 16-bit dt_proj and A_log weights are bound packed (their `own` buffers), not as the op's float32 copies.
+  const packed = (t: KernelTensor) => (t.storage as GPUStorage).half?.kind;
+  const half: Mamba1StepHalves = { dtWeight: packed(i.dtWeight), ALog: packed(i.ALog) };
+  const own = (t: KernelTensor) => (packed(t) ? (t.storage as GPUStorage).own : buf(t));
+  const inputs = [buf(i.xz), buf(i.x), buf(i.dbc), own(i.dtWeight), buf(i.dtBias), own(i.ALog), buf(i.D), buf(i.h)];
   const sg = rt.subgroupReduce;
-  rt.dispatch(`m1stepScan/${E}/${N}/${R}/${lanes}${sg ? '/sg' : ''}`, () => m1StepScanWgsl({ E, N, R }, lanes, sg, gpu.wgsl), [...inputs, y.buffer, state.buffer], [Math.ceil(E / (256 / lanes)), b]);
+  const key = `m1stepScan/${E}/${N}/${R}/${lanes}${sg ? '/sg' : ''}/${half.dtWeight ?? ''}/${half.ALog ?? ''}`;
+  rt.dispatch(key, () => m1StepScanWgsl({ E, N, R }, lanes, sg, gpu.wgsl, half), [...inputs, y.buffer, state.buffer], [Math.ceil(E / (256 / lanes)), b]);
   return { y, state };
 }
 

@@ -67,6 +67,14 @@ fn gemvEpilogue(row: u32, n: u32, v: f32) {
 }`;
 }
 
+/** The step-scan kernel's inputs stored as 16-bit pairs (GPUStorage.half.kind), read packed. */
+export interface Mamba1StepHalves {
+  dtWeight?: HalfKind;
+  ALog?: HalfKind;
+}
+
+type HalfKind = 'f16' | 'bf16';
+
 /** What the Mamba-1 step-scan kernel bakes in: d_inner, d_state, dt_rank. */
 export interface Mamba1StepDims {
   E: number;
@@ -105,9 +113,17 @@ function laneTotal(v: string, out: string, lanes: number, subgroups: boolean, lo
  * channels. Sizes are baked in, so every loop counts to a constant (Dawn's robustness transform
  * adds a 64-bit counter to others); every global read is issued first; dt_proj's R-long dot
  * product is split over the row's lanes, and both lane sums (Δ, y) run within subgroups where the
- * runtime has them.
+ * runtime has them. 16-bit dt_proj and A_log weights (`half`; A_log from 64K elements, as in
+ * the 2.8B model) are read packed: the float32 copy the backend would unpack for the op costs a
+ * dispatch a layer (H200, 130M with bf16 weights: 0.519 GPU ms a step against f32's 0.511).
  */
-export function m1StepScanWgsl(d: Mamba1StepDims, lanes: number, subgroups: boolean, w: WgslLib): string {
+export function m1StepScanWgsl(d: Mamba1StepDims, lanes: number, subgroups: boolean, w: WgslLib, half: Mamba1StepHalves = {}): string {
+  const packed = (name: string, kind: HalfKind | undefined, fn: string) => ({
+    type: kind ? 'u32' : 'f32',
+    fn: kind ? w.halfElementFn(kind, fn, name) : `fn ${fn}(i: u32) -> f32 { return ${name}[i]; }`,
+  });
+  const dtW = packed('dtW', half.dtWeight, 'dtWAt');
+  const aLog = packed('ALog', half.ALog, 'aLogAt');
   const { E, N, R } = d;
   const ROWS = 256 / lanes;
   const NS = Math.ceil(N / lanes);
@@ -117,15 +133,17 @@ export function m1StepScanWgsl(d: Mamba1StepDims, lanes: number, subgroups: bool
 @group(0) @binding(0) var<storage, read> xz: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dbc: array<f32>;
-@group(0) @binding(3) var<storage, read> dtW: array<f32>;
+@group(0) @binding(3) var<storage, read> dtW: array<${dtW.type}>;
 @group(0) @binding(4) var<storage, read> dtBias: array<f32>;
-@group(0) @binding(5) var<storage, read> ALog: array<f32>;
+@group(0) @binding(5) var<storage, read> ALog: array<${aLog.type}>;
 @group(0) @binding(6) var<storage, read> D: array<f32>;
 @group(0) @binding(7) var<storage, read> h: array<f32>;
 @group(0) @binding(8) var<storage, read_write> y: array<f32>;
 @group(0) @binding(9) var<storage, read_write> hOut: array<f32>;
 var<workgroup> red: array<f32, 256>;
 ${SOFTPLUS}
+${dtW.fn}
+${aLog.fn}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32${subgroups ? ', @builtin(subgroup_size) sg: u32' : ''}) {
   let lane = tid % ${lanes}u;
@@ -147,14 +165,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let n = lane + k * ${lanes}u;
       if (n < ${N}u) {
         hv[k] = h[(bi * ${E}u + e) * ${N}u + n];
-        al[k] = ALog[e * ${N}u + n];
+        al[k] = aLogAt(e * ${N}u + n);
         bv[k] = dbc[row + ${R}u + n];
         cv[k] = dbc[row + ${R + N}u + n];
       }
     }
     for (var k = 0u; k < ${RS}u; k++) {
       let r = lane + k * ${lanes}u;
-      if (r < ${R}u) { dPart += dbc[row + r] * dtW[e * ${R}u + r]; }
+      if (r < ${R}u) { dPart += dbc[row + r] * dtWAt(e * ${R}u + r); }
     }
     uv = x[bi * ${E}u + e];
     zv = xz[bi * ${2 * E}u + ${E}u + e];

@@ -44,6 +44,8 @@ export interface WgslLib {
    * `trips`, the most passes it may take, bounds a loop to a run-time `bound`.
    */
   loopHead(v: string, from: string, bound: number | string, step: number | string, trips?: number): string;
+  /** `fn name(i: u32) -> f32`: element i of a 16-bit storage's packed u32 array `array` (`kind` as GPUStorage.half.kind). */
+  halfElementFn(kind: 'f16' | 'bf16', name: string, array: string): string;
 }
 
 /**
