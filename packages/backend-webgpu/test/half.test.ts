@@ -79,7 +79,27 @@ function normals(rng: ops.Rng, n: number): Float32Array {
         expect(be.stats().dispatches - before).toBe(1);
         y.dispose();
       }
-      ops.dispose([x, a, bT, c, d, ids, row, g16, g32]);
+      // The register-tiled product reads W packed too (K a multiple of 4, unbatched): batched
+      // decode's products (more rows than the GEMV takes, with and without fusedLinear's norm and
+      // residual in the K split's sum) take as many dispatches as with float32 W, and equal them.
+      const rows = ops.tensor(normals(rng, 40 * 64), [40, 64], o);
+      const gw = ops.tensor(normals(rng, 64), [64], o);
+      const res = ops.tensor(normals(rng, 40 * 24), [40, 24], o);
+      const tiled: [string, (w: Tensor) => Tensor][] = [
+        ['matmul x·Wᵀ, 40 rows', (w) => ops.matmul(rows, w, { transposeB: true })],
+        ['fusedLinear, 40 rows, norm and residual', (w) => ops.fusedLinear(rows, w, { norm: { weight: gw, eps: 1e-5 }, residual: res })],
+      ];
+      for (const [name, fn] of tiled) {
+        const counts = [g16, g32].map((w) => {
+          const before = be.stats().dispatches;
+          const y = ops.tidy(() => fn(w));
+          return [be.stats().dispatches - before, y] as const;
+        });
+        expect(counts[0][0], name).toBe(counts[1][0]);
+        expect(Array.from((await counts[0][1].data()) as Float32Array), name).toEqual(Array.from((await counts[1][1].data()) as Float32Array));
+        ops.dispose([counts[0][1], counts[1][1]]);
+      }
+      ops.dispose([x, a, bT, c, d, ids, row, g16, g32, rows, gw, res]);
       // The transient float32 copies went with their ops.
       expect(be.memoryBytes()).toBe(base);
       ops.dispose([h, f]);

@@ -22,6 +22,8 @@
  */
 import { layoutDecl, layoutOffsets, layoutValues, offsets } from '../codegen.js';
 import type { MatmulDims } from './matmul.wgsl.js';
+import type { HalfKind } from './half.wgsl.js';
+import { unpackPair } from './half.wgsl.js';
 
 /** One tile shape: BM x BN outputs per workgroup, TM x TN per invocation, BK deep k-steps. */
 export interface TileVariant {
@@ -127,6 +129,8 @@ interface Operand {
   vec4: boolean;
   /** A k-indexed scale array the slice is multiplied by on its way in (kContig operands only). */
   scale?: string;
+  /** Stored as 16-bit pairs (`uploadHalf`), bound as vec2<u32>: 4 elements a read, unpacked on the way in (vec4 reads only). */
+  half?: HalfKind;
 }
 
 /** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
@@ -150,7 +154,9 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
     let body: string;
     if (o.vec4) {
       const scaled = o.scale ? ` * ${o.scale}[(${col}) / 4u]` : '';
-      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${r} = ${o.name}[(${at}) / 4u]${scaled}; } else { ${r} = vec4<f32>(0.0); }`;
+      const read = `${o.name}[(${at}) / 4u]`;
+      const value = o.half ? `vec4<f32>(${unpackPair(o.half, `${read}.x`).join(', ')}, ${unpackPair(o.half, `${read}.y`).join(', ')})` : read;
+      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${r} = ${value}${scaled}; } else { ${r} = vec4<f32>(0.0); }`;
     } else {
       const scaled = (j: number) => (o.scale ? ` * ${o.scale}[${col} + ${j}u]` : '');
       const lanes = [0, 1, 2, 3].map((j) => `if (${row} < ${rowLim} && ${col} + ${j}u < ${colLim}) { ${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)}; }`);
@@ -187,8 +193,10 @@ export function runtimeDimsUniform(d: MatmulDims, v: TileVariant, mode: RuntimeD
  * (batched decode: 8-128 rows) otherwise give a few dozen workgroups, each one dependent global
  * load after another through K. `scaleA` multiplies A's columns by G [K] (binding 4) as they are
  * staged: an RMSNorm's weight, whose per-row 1/RMS the split's sum applies (A plain only).
+ * `halfB` reads a 16-bit B (`uploadHalf`: 16-bit pairs in u32) packed, unbatched with vec4 reads,
+ * instead of the float32 copy the backend would unpack for the op.
  */
-export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0, scaleA = false): string {
+export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0, scaleA = false, halfB: HalfKind | null = null): string {
   const { transA, transB } = d;
   const { BM, BN, BK, TM, TN } = v;
   const TX = BN / TN;
@@ -206,7 +214,8 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const rank = d.batchShape.length;
   const vr = vec4Reads(d);
   const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA ? { scale: 'G' } : {}) };
-  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b };
+  if (halfB && (!vr.b || rank > 0)) throw new Error('matmul: a 16-bit B is read packed only unbatched, 4 elements at a time');
+  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b, ...(halfB ? { half: halfB } : {}) };
   const fa = fetchCode(a, v, T, K);
   const fb = fetchCode(b, v, T, K);
   const SA = rowVec4s(v, BM, a.kContig);
@@ -246,7 +255,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const elem = (v4: boolean) => (v4 ? 'vec4<f32>' : 'f32');
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<${elem(vr.a)}>;
-@group(0) @binding(1) var<storage, read> B: array<${elem(vr.b)}>;
+@group(0) @binding(1) var<storage, read> B: array<${halfB ? 'vec2<u32>' : elem(vr.b)}>;
 @group(0) @binding(2) var<storage, read_write> C: array<${elem(vr.c)}>;
 ${layoutDecl(3, all ? rank : 0)}
 ${scaleA ? `@group(0) @binding(4) var<storage, read> G: array<${elem(vr.a)}>;` : ''}

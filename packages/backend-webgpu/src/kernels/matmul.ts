@@ -9,6 +9,7 @@ import { splitKReduceWgsl } from './split-k.wgsl.js';
 import { decodeGemv } from './gemv.js';
 import type { TileVariant } from './matmul-tiled.wgsl.js';
 import type { RuntimeDims } from './matmul-tiled.wgsl.js';
+import type { HalfKind } from './half.wgsl.js';
 import { matmulRegTiledWgsl, runtimeDimsUniform, sharedBytesOf, threadsOf, TILE_VARIANTS, variantName, vec4Reads } from './matmul-tiled.wgsl.js';
 import { buf } from './util.js';
 
@@ -53,7 +54,8 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
   // Opt-in f16 weights: a B operand used again (a weight, not an activation) is read from its
   // cached f16 copy; `h` marks the kernel variant.
   const half = rt.f16 && batch.length === 0 ? f16Copy(rt, b) : null;
-  const B = half ?? buf(b);
+  // Taken where a kernel binds it: a 16-bit B's float32 copy is an unpack dispatch (regTiled reads it packed).
+  const B = () => half ?? buf(b);
   const h = half ? 'h/' : '';
   const f = (code: () => string) => (half ? () => withF16B(code()) : code);
   const key = `${h}${M}/${N}/${K}/${+transA}${+transB}/${batchShape}/${batchStrides.join(';')}`;
@@ -61,13 +63,13 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
     const sg = rt.subgroupReduce;
     const [x, y] = rt.grid(Math.ceil(N / 8));
     const vec4 = !half && !transA && K % 4 === 0;
-    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${+vec4}/${key}`, f(() => gemvTransBWgsl(d, sg, { vec4 })), [buf(a), B, out.buffer], [x, y, nBatch]);
+    rt.dispatch(`gemvT/${sg ? 'sg/' : ''}${+vec4}/${key}`, f(() => gemvTransBWgsl(d, sg, { vec4 })), [buf(a), B(), out.buffer], [x, y, nBatch]);
   } else if (M <= 4 && batch.length === 0) {
-    gemv(rt, d, buf(a), B, out, h, f);
+    gemv(rt, d, buf(a), B(), out, h, f);
   } else if (half || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') {
-    legacyTiled(rt, d, buf(a), B, out, h, f);
+    legacyTiled(rt, d, buf(a), B(), out, h, f);
   } else {
-    regTiled(rt, d, buf(a), buf(b), out, nBatch);
+    regTiled(rt, d, buf(a), operandB(d, b), out, nBatch);
   }
   return out;
 }
@@ -92,7 +94,21 @@ interface SplitEpilogue {
  * `splitK`). An `epilogue` is applied by the split's sum: only for a product that splits (a
  * caller that checked passes the `tiling` it checked).
  */
-function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: GPUStorage, nBatch: number, epilogue: SplitEpilogue = {}, t = tiling(rt, d, nBatch)): void {
+/**
+ * B's buffer for the register-tiled kernel: a 16-bit weight's packed pairs where the kernel can
+ * read them (unbatched, vec4 reads along B's contiguous axis), with their kind; else `buf(b)` (a
+ * 16-bit B's float32 copy for the op). Batched decode's products then stream half the weight
+ * bytes and skip an unpack dispatch per weight.
+ */
+function operandB(d: MatmulDims, b: KernelTensor): { buffer: GPUBuffer; half: HalfKind | null } {
+  const s = b.storage as GPUStorage;
+  if (s.half && d.batchShape.length === 0 && vec4Reads(d).b) return { buffer: s.own, half: s.half.kind };
+  return { buffer: buf(b), half: null };
+}
+
+function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, bOp: { buffer: GPUBuffer; half: HalfKind | null }, out: GPUStorage, nBatch: number, epilogue: SplitEpilogue = {}, t = tiling(rt, d, nBatch)): void {
+  const b = bOp.buffer;
+  const halfB = bOp.half;
   const { M, N, K, transA, transB } = d;
   const { v, grid, per, S } = t;
   const { residual, norm } = epilogue;
@@ -101,14 +117,14 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, b: GPUBuffer, out: G
   const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
   const vr = vec4Reads(d);
   const sizes = mode === 'rows' ? `${N}/${K}${per ? `/s${per}` : ''}` : `b${d.batchShape.length}`;
-  const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}${norm ? '/g' : ''}`;
+  const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}${norm ? '/g' : ''}${halfB ? `/${halfB}` : ''}`;
   const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
   if (S === 1) {
-    rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode), [a, b, out.buffer, uniform], [grid[0], grid[1], nBatch]);
+    rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, 0, false, halfB), [a, b, out.buffer, uniform], [grid[0], grid[1], nBatch]);
     return;
   }
   const part = rt.alloc('matmul', S * M * N * 4, 'float32');
-  rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per, !!norm), [a, b, part.buffer, uniform, ...(norm ? [norm.g] : [])], [grid[0], grid[1], S]);
+  rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, per, !!norm, halfB), [a, b, part.buffer, uniform, ...(norm ? [norm.g] : [])], [grid[0], grid[1], S]);
   const n = M * N;
   const sumNorm = norm ? { N, K, eps: norm.eps } : undefined;
   const sg = rt.subgroupReduce;
@@ -178,7 +194,7 @@ function splitLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTen
   const t = tiling(rt, d, 1);
   if (t.S === 1) return null;
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
-  regTiled(rt, d, buf(x), buf(w), out, 1, { ...(r ? { residual: buf(r) } : {}), ...(g ? { norm: { g: buf(g), eps } } : {}) }, t);
+  regTiled(rt, d, buf(x), operandB(d, w), out, 1, { ...(r ? { residual: buf(r) } : {}), ...(g ? { norm: { g: buf(g), eps } } : {}) }, t);
   return out;
 }
 
