@@ -4,7 +4,7 @@ import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
 import { m1ChunkStateStagedWgsl, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
-import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtTiledWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
+import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: chunk states, state pass, chunk
@@ -78,7 +78,7 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   // Δ and its decay once per (position, head), not once per state element.
   const dts = rt.alloc(op, b * L * H * 4, 'float32');
   const das = rt.alloc(op, b * L * H * 4, 'float32');
-  rt.dispatch('m2dt', m2DtWgsl, [dt, A, dtBias, dts.buffer, das.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
+  rt.dispatch('m2dt', () => m2DtWgsl(), [dt, A, dtBias, dts.buffer, das.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
   const lanes = Math.ceil((P * N) / 256);
   rt.dispatch('m2chunkState', m2ChunkStateWgsl, [x, dts.buffer, das.buffer, B, states.buffer, dsum.buffer, dims], [lanes, nc, b * H]);
   rt.dispatch('m2statePass', m2StatePassWgsl, [A, dsum.buffer, i.h0 ? buf(i.h0) : x, states.buffer, state.buffer, dims], [lanes, b * H]);
@@ -101,7 +101,7 @@ function ssdOnTiledScan(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>, b: numbe
   const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
   const scalars = [0, 1, 2].map(() => rt.alloc(op, b * L * H * 4, 'float32'));
   const [dts, adt, trap] = scalars;
-  rt.dispatch('m2dt/t', m2DtTiledWgsl, [dt, A, dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
+  rt.dispatch('m2dt/t', () => m2DtWgsl(true), [dt, A, dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
   const d = scanDims(b, L, 1, H, P, N);
   const r = chunkScanCore(rt, gpu.wgsl, op, d, { x, B, C, adt: adt.buffer, dt: dts.buffer, trap: trap.buffer, bcGroups: G, ...(i.h0 ? { initialSsm: buf(i.h0) } : {}) });
   rt.dispatch('m2dskip', m2DSkipWgsl, [x, D, r.y.buffer, dims], rt.grid(Math.ceil((b * L * H * P) / 4 / 256)));

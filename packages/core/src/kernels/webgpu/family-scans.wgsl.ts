@@ -15,16 +15,16 @@
 /** State elements per register block of the output pass. */
 export const NB = 16;
 
-const SOFTPLUS = /* wgsl */ `
+export const SOFTPLUS = /* wgsl */ `
 fn softplus(v: f32) -> f32 { return select(log(1.0 + exp(v)), v, v > 20.0); }`;
 
 // Mamba-1. u, delta, z [b, L, E]; A [E, N]; B, C [b, L, N]; D, deltaBias [E]; h0 [b, E, N];
 // states [b, nc, E, N]; dsum [b, nc, E].
-const M1_DIMS = /* wgsl */ `
+export const M1_DIMS = /* wgsl */ `
 struct Dims { L: u32, E: u32, N: u32, T: u32, nc: u32, hasH0: u32, pad0: u32, pad1: u32 }`;
 
-export const m1ChunkStateWgsl = (): string => /* wgsl */ `
-${M1_DIMS}
+/** The chunk-state pass's bindings (this file's kernel and the staged one of mamba1-scan-staged.wgsl.ts). */
+export const M1_STATE_BINDINGS = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> u: array<f32>;
 @group(0) @binding(1) var<storage, read> delta: array<f32>;
 @group(0) @binding(2) var<storage, read> A: array<f32>;
@@ -32,7 +32,11 @@ ${M1_DIMS}
 @group(0) @binding(4) var<storage, read> deltaBias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> states: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dsum: array<f32>;
-@group(0) @binding(7) var<uniform> dims: Dims;
+@group(0) @binding(7) var<uniform> dims: Dims;`;
+
+export const m1ChunkStateWgsl = (): string => /* wgsl */ `
+${M1_DIMS}
+${M1_STATE_BINDINGS}
 ${SOFTPLUS}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -160,40 +164,21 @@ const M2_DIMS = /* wgsl */ `
 struct Dims { L: u32, H: u32, P: u32, N: u32, G: u32, lo: u32, hi: u32, dPerChannel: u32, hasH0: u32, T: u32, nc: u32, B: u32 }
 fn dtOf(raw: f32) -> f32 { return clamp(softplus(raw), bitcast<f32>(dims.lo), bitcast<f32>(dims.hi)); }`;
 
-/** Δ = clamp(softplus(dt + dtBias)) and its decay exp(Δ·A) per (batch, position, head), read by the other passes. */
-export const m2DtWgsl = (): string => /* wgsl */ `
-${SOFTPLUS}
-${M2_DIMS}
-@group(0) @binding(0) var<storage, read> dt: array<f32>;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> dtBias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dts: array<f32>;
-@group(0) @binding(4) var<storage, read_write> das: array<f32>;
-@group(0) @binding(5) var<uniform> dims: Dims;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + tid;
-  if (i >= dims.B * dims.L * dims.H) { return; }
-  let hh = i % dims.H;
-  let v = dtOf(dt[i] + dtBias[hh]);
-  dts[i] = v;
-  das[i] = exp(v * A[hh]);
-}`;
-
 /**
- * For the vec4 chunk kernels (Mamba-3's, which run Mamba-2's SSD as the exponential-trapezoid
- * scan with λ = 1): Δ, the log decay Δ·A, and λ = 1, per (batch, position, head).
+ * Δ = clamp(softplus(dt + dtBias)) per (batch, position, head), read by the other passes, with its
+ * decay exp(Δ·A) for the scalar kernels here; or (`forTiled`) with the log decay Δ·A and λ = 1 for
+ * Mamba-3's vec4 chunk kernels, which run Mamba-2's SSD as the exponential-trapezoid scan with λ = 1.
  */
-export const m2DtTiledWgsl = (): string => /* wgsl */ `
+export const m2DtWgsl = (forTiled = false): string => /* wgsl */ `
 ${SOFTPLUS}
 ${M2_DIMS}
 @group(0) @binding(0) var<storage, read> dt: array<f32>;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> dtBias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dts: array<f32>;
-@group(0) @binding(4) var<storage, read_write> adt: array<f32>;
-@group(0) @binding(5) var<storage, read_write> trap: array<f32>;
-@group(0) @binding(6) var<uniform> dims: Dims;
+@group(0) @binding(4) var<storage, read_write> decay: array<f32>;
+${forTiled ? '@group(0) @binding(5) var<storage, read_write> trap: array<f32>;' : ''}
+@group(0) @binding(${forTiled ? 6 : 5}) var<uniform> dims: Dims;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + tid;
@@ -201,8 +186,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let hh = i % dims.H;
   let v = dtOf(dt[i] + dtBias[hh]);
   dts[i] = v;
-  adt[i] = v * A[hh];
-  trap[i] = 1.0;
+  ${forTiled ? 'decay[i] = v * A[hh]; trap[i] = 1.0;' : 'decay[i] = exp(v * A[hh]);'}
 }`;
 
 /** y += D·x in place, 4 channels per invocation: y, x [b, L, H, P] (P a multiple of 4), D [H] or [H·P]. */

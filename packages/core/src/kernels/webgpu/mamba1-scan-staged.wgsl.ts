@@ -10,11 +10,8 @@
  * than its scalar kernel (6.77 → 18.26 ms), so it stays scalar.
  * Shapes: u, delta [b, L, E]; A [E, N]; B [b, L, N]; deltaBias [E]; states [b, nc, E, N]; dsum [b, nc, E].
  */
+import { M1_DIMS, M1_STATE_BINDINGS, SOFTPLUS } from './family-scans.wgsl.js';
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
-
-const DIMS = /* wgsl */ `
-struct Dims { L: u32, E: u32, N: u32, T: u32, nc: u32, hasH0: u32, pad0: u32, pad1: u32 }
-fn softplus(v: f32) -> f32 { return select(log(1.0 + exp(v)), v, v > 20.0); }`;
 
 /** Channels a chunk-state workgroup takes: 256 invocations as channels × N state elements. */
 export function stateChannels(N: number): number {
@@ -33,15 +30,9 @@ export function stagedStateFits(N: number, T: number, shared: number): boolean {
 export function m1ChunkStateStagedWgsl(N: number, T: number, w: WgslLib): string {
   const CE = stateChannels(N);
   const { loopHead } = w;
-  return /* wgsl */ `${DIMS}
-@group(0) @binding(0) var<storage, read> u: array<f32>;
-@group(0) @binding(1) var<storage, read> delta: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read> deltaBias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> states: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dsum: array<f32>;
-@group(0) @binding(7) var<uniform> dims: Dims;
+  return /* wgsl */ `${M1_DIMS}
+${M1_STATE_BINDINGS}
+${SOFTPLUS}
 var<workgroup> dts: array<array<f32, ${CE}>, ${T}>;
 var<workgroup> dus: array<array<f32, ${CE}>, ${T}>;
 var<workgroup> bs: array<array<f32, ${N}>, ${T}>;
