@@ -59,11 +59,11 @@ const skip = await webgpuUnavailable();
     });
   }
 
-  // Chunks of 32 positions; L 37, 100 and 150 end on a partial chunk. N 16 and 32 take the staged
-  // chunk-state kernel (a chunk's inputs in workgroup memory; E 20 spans two of its workgroups at N
-  // 16), N 40 the scalar one. The output pass holds register blocks of 16 state elements: N 40 takes
-  // three (the last partial), N 32 two, N 16 one.
-  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16], [false, 150, 32]] as const) {
+  // Chunks of 32 positions; L 37, 100 and 150 end on a partial chunk. The staged kernels (a chunk's
+  // shared inputs in workgroup memory): chunk states for N 16 and 32 (E 20 spans two of their
+  // workgroups at N 16), chunk outputs up to N 64. N 40 takes the scalar chunk states, N 72 both
+  // scalar kernels, whose output pass holds register blocks of 16 state elements (five, the last partial).
+  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16], [false, 150, 32], [true, 37, 72]] as const) {
     it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
       const [b, E] = [2, 20];

@@ -3,12 +3,12 @@ import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
-import { m1ChunkStateStagedWgsl, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
+import { m1ChunkOutputStagedWgsl, m1ChunkStateStagedWgsl, OUTPUT_CHANNELS, stagedOutputFits, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
 import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: chunk states, state pass, chunk
- * outputs (family-scans.wgsl.ts). Mamba-1's chunk-state pass stages each chunk's inputs in
+ * outputs (family-scans.wgsl.ts). Mamba-1's chunk passes stage a chunk's shared inputs in
  * workgroup memory where N and the chunk fit (mamba1-scan-staged.wgsl.ts). Mamba-2's SSD runs on
  * Mamba-3's vec4 kernels when P and N are multiples of 4 (`ssdOnTiledScan`), else on the scalar
  * ones here, which first take Δ and its decay per position and head. The chunk length is the
@@ -53,8 +53,13 @@ export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveSc
   else rt.dispatch('m1chunkState', m1ChunkStateWgsl, stateInputs, [lanes, nc, b]);
   // Without h0 its binding holds any buffer (never read: hasH0 is 0).
   rt.dispatch('m1statePass', m1StatePassWgsl, [A, dsum.buffer, i.h0 ? buf(i.h0) : u, states.buffer, state.buffer, dims], [lanes, b]);
-  const blocks = Math.ceil(N / NB);
-  rt.dispatch(`m1chunkOutput/${blocks}`, () => m1ChunkOutputWgsl(blocks), [u, delta, A, B, C, D, z, deltaBias, states.buffer, y.buffer, dims], [Math.ceil(E / 64), nc, b]);
+  const outInputs = [u, delta, A, B, C, D, z, deltaBias, states.buffer, y.buffer, dims];
+  if (!legacyScanKernels(rt) && stagedOutputFits(N, T, rt.limits.maxComputeWorkgroupStorageSize)) {
+    rt.dispatch(`m1chunkOutput/s${N}/${T}`, () => m1ChunkOutputStagedWgsl(N, T), outInputs, [Math.ceil(E / OUTPUT_CHANNELS), nc, b]);
+  } else {
+    const blocks = Math.ceil(N / NB);
+    rt.dispatch(`m1chunkOutput/${blocks}`, () => m1ChunkOutputWgsl(blocks), outInputs, [Math.ceil(E / 64), nc, b]);
+  }
   rt.release(states);
   rt.release(dsum);
   return { y, state };

@@ -1,14 +1,19 @@
 /**
- * Mamba-1's chunk-state pass (family-scans.wgsl.ts has the formulas, and the state and output
- * passes around it) with each chunk's inputs staged in workgroup memory first. The scalar kernel
- * reads Δ, u and B from global memory inside the recurrence, one dependent round trip per
- * position; here every load of a chunk is issued at once, the recurrence reads workgroup memory,
- * and softplus(Δ + bias) is taken once per (position, channel), not once per state element. The
- * same f32 operations in the same order as the scalar kernel, so the results are the same. T (the
- * chunk length) and N are baked in: the shared arrays are sized by them. H200, 130M, 8192 tokens
- * (webgpu-profile): 9.26 → 2.88 ms for 24 layers. The output pass staged alike ran 2.7× slower
- * than its scalar kernel (6.77 → 18.26 ms), so it stays scalar.
- * Shapes: u, delta [b, L, E]; A [E, N]; B [b, L, N]; deltaBias [E]; states [b, nc, E, N]; dsum [b, nc, E].
+ * Mamba-1's chunk-state and chunk-output passes (family-scans.wgsl.ts has the formulas, and the
+ * state pass between them) with shared inputs staged in workgroup memory first; the scalar
+ * kernels read them from global memory inside the recurrence, one dependent round trip per
+ * position. The same f32 operations in the same order as the scalar kernels (for N ≤ 16, where
+ * those sum y in one register block), so the results are the same. T (the chunk length) and N
+ * are baked in: the shared arrays are sized by them.
+ *  - chunk states: a chunk's Δ, Δ·u and B loaded at once, softplus once per (position, channel)
+ *    instead of once per state element; H200, 130M, 8192 tokens (webgpu-profile): 9.26 → 2.88 ms
+ *    for 24 layers.
+ *  - chunk outputs: the chunk's B and C (shared by its channels) staged; Δ, u and z read per
+ *    position as before. H200, one layer at 8192 tokens (kernel-time.mjs): 278 → 142 µs. Staging
+ *    Δ and u as well (20 KB a workgroup: fewer workgroups resident) ran at 2.7× the scalar
+ *    kernel's time, and holding them in registers at 230-303 µs.
+ * Shapes: u, delta, z [b, L, E]; A [E, N]; B, C [b, L, N]; D, deltaBias [E]; states [b, nc, E, N];
+ * dsum [b, nc, E].
  */
 import { M1_DIMS, M1_STATE_BINDINGS, SOFTPLUS } from './family-scans.wgsl.js';
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
@@ -18,9 +23,17 @@ export function stateChannels(N: number): number {
   return 256 / N;
 }
 
-/** Whether the staged kernel serves N (a divisor of 256) and chunks of T in `shared` bytes of workgroup memory. */
+/** Whether the staged chunk-state kernel serves N (a divisor of 256) and chunks of T in `shared` bytes of workgroup memory. */
 export function stagedStateFits(N: number, T: number, shared: number): boolean {
   return 256 % N === 0 && 4 * T * (2 * stateChannels(N) + N) <= shared;
+}
+
+/** Channels (invocations) a chunk-output workgroup takes. */
+export const OUTPUT_CHANNELS = 64;
+
+/** Whether the staged chunk-output kernel serves N (its state in registers: at most 64) and chunks of T. */
+export function stagedOutputFits(N: number, T: number, shared: number): boolean {
+  return N <= 64 && T <= 64 && 8 * T * N <= shared;
 }
 
 /**
@@ -77,5 +90,71 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let o = (bi * dims.nc + c) * E + e;
   states[o * ${N}u + n] = s;
   if (n == 0u) { dsum[o] = sum; }
+}`;
+}
+
+/**
+ * Grid (E / 64, chunk, b): invocation e reruns its channel's chunk from the state entering it, all
+ * N elements in registers, over the staged B and C; y = (h·C + D·u)·silu(z).
+ */
+export function m1ChunkOutputStagedWgsl(N: number, T: number): string {
+  const CE = OUTPUT_CHANNELS;
+  return /* wgsl */ `${M1_DIMS}
+@group(0) @binding(0) var<storage, read> u: array<f32>;
+@group(0) @binding(1) var<storage, read> delta: array<f32>;
+@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(3) var<storage, read> B: array<f32>;
+@group(0) @binding(4) var<storage, read> C: array<f32>;
+@group(0) @binding(5) var<storage, read> D: array<f32>;
+@group(0) @binding(6) var<storage, read> z: array<f32>;
+@group(0) @binding(7) var<storage, read> deltaBias: array<f32>;
+@group(0) @binding(8) var<storage, read> states: array<f32>;
+@group(0) @binding(9) var<storage, read_write> y: array<f32>;
+@group(0) @binding(10) var<uniform> dims: Dims;
+${SOFTPLUS}
+fn gate(v: f32, zv: f32) -> f32 { return v * (zv / (1.0 + exp(-zv))); }
+var<workgroup> bs: array<array<f32, ${N}>, ${T}>;
+var<workgroup> cs: array<array<f32, ${N}>, ${T}>;
+@compute @workgroup_size(${CE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let E = dims.E;
+  let L = dims.L;
+  let c = wid.y;
+  let bi = wid.z;
+  let t0 = c * ${T}u;
+  let tc = min(${T}u, L - t0);
+  for (var k = 0u; k < ${Math.ceil((T * N) / CE)}u; k++) {
+    let i = tid + k * ${CE}u;
+    let t = i / ${N}u;
+    if (t < tc) {
+      let at = (bi * L + t0 + t) * ${N}u + i % ${N}u;
+      bs[t][i % ${N}u] = B[at];
+      cs[t][i % ${N}u] = C[at];
+    }
+  }
+  workgroupBarrier();
+  let e = wid.x * ${CE}u + tid;
+  if (e >= E) { return; }
+  let bias = deltaBias[e];
+  let d = D[e];
+  var s: array<f32, ${N}>;
+  var a: array<f32, ${N}>;
+  let so = ((bi * dims.nc + c) * E + e) * ${N}u;
+  for (var n = 0u; n < ${N}u; n++) {
+    s[n] = states[so + n];
+    a[n] = A[e * ${N}u + n];
+  }
+  for (var t = 0u; t < ${T}u; t++) {
+    if (t >= tc) { break; }
+    let be = (bi * L + t0 + t) * E + e;
+    let dtv = softplus(delta[be] + bias);
+    let xv = u[be];
+    var acc = 0.0;
+    for (var n = 0u; n < ${N}u; n++) {
+      s[n] = exp(dtv * a[n]) * s[n] + dtv * xv * bs[t][n];
+      acc += s[n] * cs[t][n];
+    }
+    y[be] = gate(acc + d * xv, z[be]);
+  }
 }`;
 }
