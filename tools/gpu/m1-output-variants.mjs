@@ -8,23 +8,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mod = (p) => import(pathToFileURL(`${root}/${p}`).href);
-const { m1ChunkOutputWgsl } = await mod('packages/core/dist/kernels/webgpu/family-scans.wgsl.js');
+const { m1ChunkOutputWgsl, M1_OUTPUT_HEAD } = await mod('packages/core/dist/kernels/webgpu/family-scans.wgsl.js');
 const L = 8192, E = 1536, N = 16, T = 32, nc = L / T;
-const head = `
-struct Dims { L: u32, E: u32, N: u32, T: u32, nc: u32, hasH0: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<storage, read> u: array<f32>;
-@group(0) @binding(1) var<storage, read> delta: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read> C: array<f32>;
-@group(0) @binding(5) var<storage, read> D: array<f32>;
-@group(0) @binding(6) var<storage, read> z: array<f32>;
-@group(0) @binding(7) var<storage, read> deltaBias: array<f32>;
-@group(0) @binding(8) var<storage, read> states: array<f32>;
-@group(0) @binding(9) var<storage, read_write> y: array<f32>;
-@group(0) @binding(10) var<uniform> dims: Dims;
-fn softplus(v: f32) -> f32 { return select(log(1.0 + exp(v)), v, v > 20.0); }
-fn gate(v: f32, zv: f32) -> f32 { return v * (zv / (1.0 + exp(-zv))); }`;
+const head = M1_OUTPUT_HEAD;
 function variant(stageBC, prefetch) {
   return `${head}
 ${stageBC ? `var<workgroup> bs: array<array<f32, ${N}>, ${T}>;\nvar<workgroup> cs: array<array<f32, ${N}>, ${T}>;` : ''}

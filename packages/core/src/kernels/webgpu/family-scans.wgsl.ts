@@ -105,7 +105,11 @@ const blockStep = (decay: string): string => /* wgsl */ `
  * y per (chunk, channel). One register block (N ≤ NB): y written once, gated. More: each block
  * adds its partial sum into y (the thread owns its y entries), then a last loop adds D·u and gates.
  */
-export const m1ChunkOutputWgsl = (blocks: number): string => /* wgsl */ `
+/**
+ * The chunk-output pass's dims, bindings and helpers (this file's kernel and the staged one of
+ * mamba1-scan-staged.wgsl.ts).
+ */
+export const M1_OUTPUT_HEAD = /* wgsl */ `
 ${M1_DIMS}
 @group(0) @binding(0) var<storage, read> u: array<f32>;
 @group(0) @binding(1) var<storage, read> delta: array<f32>;
@@ -119,7 +123,10 @@ ${M1_DIMS}
 @group(0) @binding(9) var<storage, read_write> y: array<f32>;
 @group(0) @binding(10) var<uniform> dims: Dims;
 ${SOFTPLUS}
-fn gate(v: f32, zv: f32) -> f32 { return v * (zv / (1.0 + exp(-zv))); }
+fn gate(v: f32, zv: f32) -> f32 { return v * (zv / (1.0 + exp(-zv))); }`;
+
+export const m1ChunkOutputWgsl = (blocks: number): string => /* wgsl */ `
+${M1_OUTPUT_HEAD}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let E = dims.E;

@@ -15,7 +15,7 @@
  * Shapes: u, delta, z [b, L, E]; A [E, N]; B, C [b, L, N]; D, deltaBias [E]; states [b, nc, E, N];
  * dsum [b, nc, E].
  */
-import { M1_DIMS, M1_STATE_BINDINGS, SOFTPLUS } from './family-scans.wgsl.js';
+import { M1_DIMS, M1_OUTPUT_HEAD, M1_STATE_BINDINGS, SOFTPLUS } from './family-scans.wgsl.js';
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
 
 /** Channels a chunk-state workgroup takes: 256 invocations as channels × N state elements. */
@@ -99,20 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  */
 export function m1ChunkOutputStagedWgsl(N: number, T: number): string {
   const CE = OUTPUT_CHANNELS;
-  return /* wgsl */ `${M1_DIMS}
-@group(0) @binding(0) var<storage, read> u: array<f32>;
-@group(0) @binding(1) var<storage, read> delta: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read> C: array<f32>;
-@group(0) @binding(5) var<storage, read> D: array<f32>;
-@group(0) @binding(6) var<storage, read> z: array<f32>;
-@group(0) @binding(7) var<storage, read> deltaBias: array<f32>;
-@group(0) @binding(8) var<storage, read> states: array<f32>;
-@group(0) @binding(9) var<storage, read_write> y: array<f32>;
-@group(0) @binding(10) var<uniform> dims: Dims;
-${SOFTPLUS}
-fn gate(v: f32, zv: f32) -> f32 { return v * (zv / (1.0 + exp(-zv))); }
+  return /* wgsl */ `${M1_OUTPUT_HEAD}
 var<workgroup> bs: array<array<f32, ${N}>, ${T}>;
 var<workgroup> cs: array<array<f32, ${N}>, ${T}>;
 @compute @workgroup_size(${CE})
