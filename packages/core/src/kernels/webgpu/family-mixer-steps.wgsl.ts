@@ -18,37 +18,12 @@ export function stateLanes(N: number): number {
 }
 
 /**
- * xz [b, 2E]; conv [b, E, K]; w [E, K]; bias [E] -> x [b, E] (silu of the conv), convOut [b, E, K].
+ * The conv step of in_proj's output n < E (the x half) of batch row `row`, v: the window (the
+ * state's last K − 1 columns, then v), its rolled state, and silu of the conv into x. The decode
+ * GEMV's epilogue (`GemvEpilogue` of @mamba3/backend-webgpu) and the body of `m1ConvStepWgsl`.
  * Sizes baked in (a loop to a run-time K carries the robustness transform's counter); without a
- * conv bias there is no bias binding.
- */
-export function m1ConvStepWgsl(E: number, K: number, hasBias: boolean): string {
-  const decls = ['read> xz: array<f32>', 'read> conv: array<f32>', 'read> w: array<f32>', ...(hasBias ? ['read> bias: array<f32>'] : []), 'read_write> x: array<f32>', 'read_write> convOut: array<f32>'];
-  return /* wgsl */ `
-${decls.map((decl, i) => `@group(0) @binding(${i}) var<storage, ${decl};`).join('\n')}
-${SOFTPLUS}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let e = gid.x;
-  if (e >= ${E}u) { return; }
-  let bi = wid.y;
-  let at = (bi * ${E}u + e) * ${K}u;
-  var acc = ${hasBias ? 'bias[e]' : '0.0'};
-  for (var k = 0u; k < ${K}u; k++) {
-    var v = xz[bi * ${2 * E}u + e];
-    if (k + 1u < ${K}u) { v = conv[at + k + 1u]; }
-    convOut[at + k] = v;
-    acc += v * w[e * ${K}u + k];
-  }
-  x[bi * ${E}u + e] = silu(acc);
-}`;
-}
-
-/**
- * The conv step as the decode GEMV's epilogue (`GemvEpilogue` of @mamba3/backend-webgpu) for
- * in_proj's outputs n < E (the x half): the window (the state's last K − 1 columns, then v), its
- * rolled state, and silu of the conv into x; the same operations in the same order as
- * `m1ConvStepWgsl`. Bindings from `first`: conv [b, E, K], w [E, K], (bias [E]), x, convOut.
+ * conv bias there is no bias binding. Bindings from `first`: conv [b, E, K], w [E, K], (bias
+ * [E]), x [b, E], convOut [b, E, K].
  */
 export function m1ConvEpilogueWgsl(E: number, K: number, hasBias: boolean, first: number): string {
   const decls = ['read> convIn: array<f32>', 'read> convW: array<f32>', ...(hasBias ? ['read> convB: array<f32>'] : []), 'read_write> xOut: array<f32>', 'read_write> convOut: array<f32>'];
@@ -64,6 +39,18 @@ fn gemvEpilogue(row: u32, n: u32, v: f32) {
     acc += win * convW[n * ${K}u + k];
   }
   xOut[row * ${E}u + n] = acc / (1.0 + exp(-acc));
+}`;
+}
+
+/** The conv step alone: xz [b, 2E] and the bindings of `m1ConvEpilogueWgsl` from 1 on. */
+export function m1ConvStepWgsl(E: number, K: number, hasBias: boolean): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> xz: array<f32>;
+${m1ConvEpilogueWgsl(E, K, hasBias, 1)}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  if (gid.x >= ${E}u) { return; }
+  gemvEpilogue(wid.y, gid.x, xz[wid.y * ${2 * E}u + gid.x]);
 }`;
 }
 
