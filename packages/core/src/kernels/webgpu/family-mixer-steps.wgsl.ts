@@ -17,6 +17,34 @@ export function stateLanes(N: number): number {
   return lanes;
 }
 
+/** The arrays (bindings) a conv step reads and writes. */
+export interface ConvStepArrays {
+  state: string;
+  weight: string;
+  bias: string | null;
+  stateOut: string;
+}
+
+/**
+ * `fn name(row: u32, ch: u32, v: f32, write: bool) -> f32`: the decode conv step of channel ch of
+ * batch row `row` (C channels, K taps), before SiLU: its window (the state's last K − 1 columns,
+ * then the new input v) against the weights, plus the bias; with `write`, also the channel's rolled
+ * state. Mamba-1's (`m1ConvEpilogueWgsl`) and Mamba-2's (mamba2-step.wgsl.ts) conv steps.
+ */
+export function convStepFn(name: string, C: number, K: number, a: ConvStepArrays): string {
+  return /* wgsl */ `fn ${name}(row: u32, ch: u32, v: f32, write: bool) -> f32 {
+  let at = (row * ${C}u + ch) * ${K}u;
+  var acc = ${a.bias ? `${a.bias}[ch]` : '0.0'};
+  for (var k = 0u; k < ${K}u; k++) {
+    var win = v;
+    if (k + 1u < ${K}u) { win = ${a.state}[at + k + 1u]; }
+    if (write) { ${a.stateOut}[at + k] = win; }
+    acc += win * ${a.weight}[ch * ${K}u + k];
+  }
+  return acc;
+}`;
+}
+
 /**
  * The conv step of in_proj's output n < E (the x half) of batch row `row`, v: the window (the
  * state's last K − 1 columns, then v), its rolled state, and silu of the conv into x. The decode
@@ -28,16 +56,10 @@ export function stateLanes(N: number): number {
 export function m1ConvEpilogueWgsl(E: number, K: number, hasBias: boolean, first: number): string {
   const decls = ['read> convIn: array<f32>', 'read> convW: array<f32>', ...(hasBias ? ['read> convB: array<f32>'] : []), 'read_write> xOut: array<f32>', 'read_write> convOut: array<f32>'];
   return /* wgsl */ `${decls.map((decl, i) => `@group(0) @binding(${first + i}) var<storage, ${decl};`).join('\n')}
+${convStepFn('convStep', E, K, { state: 'convIn', weight: 'convW', bias: hasBias ? 'convB' : null, stateOut: 'convOut' })}
 fn gemvEpilogue(row: u32, n: u32, v: f32) {
   if (n >= ${E}u) { return; }
-  let at = (row * ${E}u + n) * ${K}u;
-  var acc = ${hasBias ? 'convB[n]' : '0.0'};
-  for (var k = 0u; k < ${K}u; k++) {
-    var win = v;
-    if (k + 1u < ${K}u) { win = convIn[at + k + 1u]; }
-    convOut[at + k] = win;
-    acc += win * convW[n * ${K}u + k];
-  }
+  let acc = convStep(row, n, v, true);
   xOut[row * ${E}u + n] = acc / (1.0 + exp(-acc));
 }`;
 }

@@ -20,6 +20,7 @@
  *  C. y = Σ lanes + D·x, gated.
  */
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
+import { convStepFn } from './family-mixer-steps.wgsl.js';
 import { stepLanes } from './mamba3-mixer-step.wgsl.js';
 
 const WG = 256;
@@ -70,7 +71,7 @@ export function mamba2StepWgsl(d: Mamba2StepDims, w: WgslLib, slices: number, su
   const sv = (i: string) => (V === 4 ? `vec4<f32>(bc[${i}], bc[${i} + 1u], bc[${i} + 2u], bc[${i} + 3u])` : `bc[${i}]`);
   const hAt = (it: string, k: string) => `((bi * ${H}u + hh) * ${P}u + p0s + ${it} * ${ROWS}u + tid / ${lanes}u) * ${N / V}u + lane + ${k} * ${lanes}u`;
   const laneStep = subgroups ? `min(${lanes}u, sg)` : '1u';
-  // Bindings in mamba2StepKernel's order; without a conv bias there is none (an unused binding
+  // Bindings in mamba2StepCoreKernel's order; without a conv bias there is none (an unused binding
   // would not be in the pipeline's layout).
   const decls = [
     'read> zx: array<f32>',
@@ -93,17 +94,10 @@ var<workgroup> xs: array<f32, ${PS}>;
 var<workgroup> scratch: array<f32, ${PS * lanes}>;
 fn silu(v: f32) -> f32 { return v / (1.0 + exp(-v)); }
 fn softplus(v: f32) -> f32 { return select(log(1.0 + exp(v)), v, v > 20.0); }
+${convStepFn('convStep', convDim, K, { state: 'conv', weight: 'w', bias: d.hasBias ? 'bias' : null, stateOut: 'convOut' })}
 /** The conv output (before SiLU) of xBC channel ch of batch row bi; with write, also its rolled state. */
 fn convAt(bi: u32, ch: u32, write: bool) -> f32 {
-  let at = (bi * ${convDim}u + ch) * ${K}u;
-  var acc = ${d.hasBias ? 'bias[ch]' : '0.0'};
-  for (var k = 0u; k < ${K}u; k++) {
-    var v = zx[bi * ${dIn}u + ${xbc}u + ch];
-    if (k + 1u < ${K}u) { v = conv[at + k + 1u]; }
-    if (write) { convOut[at + k] = v; }
-    acc += v * w[ch * ${K}u + k];
-  }
-  return acc;
+  return convStep(bi, ch, zx[bi * ${dIn}u + ${xbc}u + ch], write);
 }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32${subgroups ? ', @builtin(subgroup_size) sg: u32' : ''}) {
