@@ -24,18 +24,23 @@ function want(op: string, name: string, t: Tensor | undefined, shape: readonly n
   }
 }
 
+/** The conv cache and weights of a conv step: its [batch, d_inner, d_conv], checked. */
+function checkConv(op: string, inp: { conv: Tensor; convWeight: Tensor; convBias?: Tensor }): [number, number, number] {
+  if (inp.conv.rank !== 3) throw new ShapeError(`${op}: state.conv ${formatShape(inp.conv.shape)} should be [batch, d_inner, d_conv]`);
+  const [b, E, K] = inp.conv.shape;
+  want(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
+  want(op, 'conv1d.bias', inp.convBias, [E]);
+  return [b, E, K];
+}
+
 /** The x half of xz through the conv step and SiLU; the rolled conv state. */
 export const mamba1ConvStep = defineFusedOp<Mamba1ConvStepInputs, Record<string, never>, Mamba1ConvStepResult>({
   name: 'mamba1ConvStep',
   inputNames: ['xz', 'conv', 'convWeight', 'convBias'],
   outputNames: ['x', 'conv'],
   check: (inp) => {
-    const op = 'mamba1ConvStep';
-    if (inp.conv.rank !== 3) throw new ShapeError(`${op}: state.conv ${formatShape(inp.conv.shape)} should be [batch, d_inner, d_conv]`);
-    const [b, E, K] = inp.conv.shape;
-    want(op, 'xz', inp.xz, [b, 2 * E]);
-    want(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
-    want(op, 'conv1d.bias', inp.convBias, [E]);
+    const [b, E, K] = checkConv('mamba1ConvStep', inp);
+    want('mamba1ConvStep', 'xz', inp.xz, [b, 2 * E]);
     return { x: [b, E], conv: [b, E, K] };
   },
   composite: (inp) => {
@@ -64,14 +69,11 @@ export const mamba1InProjConv = defineFusedOp<Mamba1InProjConvInputs, Mamba1InPr
   outputNames: ['xz', 'x', 'conv'],
   check: (inp) => {
     const op = 'mamba1InProjConv';
-    if (inp.conv.rank !== 3) throw new ShapeError(`${op}: state.conv ${formatShape(inp.conv.shape)} should be [batch, d_inner, d_conv]`);
-    const [b, E, K] = inp.conv.shape;
+    const [b, E, K] = checkConv(op, inp);
     const d = inp.u.shape[1] ?? 0;
     want(op, 'u', inp.u, [b, d]);
     want(op, 'in_proj.weight', inp.weight, [2 * E, d]);
     want(op, 'norm.weight', inp.normWeight, [d]);
-    want(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
-    want(op, 'conv1d.bias', inp.convBias, [E]);
     return { xz: [b, 2 * E], x: [b, E], conv: [b, E, K] };
   },
   composite: (inp, a) => {
