@@ -134,6 +134,29 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
     };
   }
 }
+// Batch 1's GEMVs of the three families' 130M shapes at 32, 64 and 128 lanes an output row
+// (gemvLanes), rows per workgroup and per thread as gemvShape picks them. Mamba-1's x_proj
+// (80 outputs of K 1,536) and the 768-wide out_proj are the narrow ones.
+{
+  const { gemvShape } = await mod('packages/backend-webgpu/dist/kernels/gemv.js');
+  const shapes = [
+    ['m3 in_proj', cfg.dInProj, d, { norm: true }],
+    ['out_proj', d, 2 * d, { residual: true }],
+    ['m2 out_proj', d, 2 * d, { norm: true, residual: true }],
+    ['m1 in_proj', 4 * d, d, { norm: true }],
+    ['m1 x_proj', 48 + 2 * 16, 2 * d, {}],
+    ['m2 in_proj', 2 * 2 * d + 2 * 128 + 24, d, { norm: true }],
+    ['lm_head', vocab, d, { norm: true }],
+  ];
+  for (const storage of ['f32', 'bf16']) for (const [name, N, K, f] of shapes) for (const lanes of [32, 64, 128]) {
+    const sh = gemvShape(1, N, K, 2, lanes);
+    const code = decodeGemvWgsl({ M: 1, N, K, storage, rows: sh.rows, perThread: sh.perThread, lanes, norm: f.norm ? { eps: 1e-5 } : undefined, residual: !!f.residual, residualFirst: sh.residualFirst, subgroups: true });
+    const bindings = [{ bytes: K * 4 }, { bytes: N * K * (storage === 'f32' ? 4 : 2), distinct: true }, { bytes: N * 4, distinct: true, rw: true }];
+    if (f.norm) bindings.push({ bytes: K * 4 });
+    if (f.residual) bindings.push({ bytes: N * 4 });
+    variants[`lanes ${name} ${storage} l${lanes} r${sh.rows} t${sh.perThread}`] = { code, bindings, grid: grid(Math.ceil(N / (sh.rows * sh.perThread))) };
+  }
+}
 const file = join(root, '.gpu', 'decode-variants.json');
 writeFileSync(file, JSON.stringify(variants));
 console.log(`wrote ${Object.keys(variants).length} variants to ${file}`);

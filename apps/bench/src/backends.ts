@@ -37,6 +37,9 @@ export async function loadBackends(): Promise<void> {
   // The decode GEMV with 1 or 4 output rows per thread for batched chunks (default 2), for
   // batched-decode comparisons (tools/gpu/prefill-host.sh).
   for (const t of [1, 4] as const) variant(`webgpu-gemv${t}`, { gemvRowsPerThread: t });
+  // Batch 1's decode GEMVs at 32, 64 or 128 lanes an output row (gemvLanes; default 'auto'),
+  // f32 or bf16 weights (tools/gpu/compare.sh `lanes`).
+  for (const lanes of [32, 64, 128] as const) for (const suffix of ['', '-bf16']) variant(`webgpu-lanes${lanes}${suffix}`, { gemvLanes: lanes });
   // Batched decode rows above 4, 16 (the default) or 128 through the tiled matmul (K split)
   // instead of the decode GEMV (gemvMaxRows), with float32 or bfloat16 weights, for
   // batched-decode comparisons (tools/gpu/tiles-batch.sh, compare.sh).

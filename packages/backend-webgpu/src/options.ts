@@ -1,3 +1,6 @@
+/** See `RuntimeOptions.gemvLanes`. */
+export type GemvLanes = 32 | 64 | 128 | 'auto';
+
 /** See `RuntimeOptions.matmulTile`. */
 export type MatmulTile = 64 | 128 | 'auto' | 'legacy' | (string & {});
 
@@ -44,6 +47,12 @@ export interface RuntimeOptions {
    * (batched decode): 1, 2 (default) or 4. Results are bit-identical; only the speed differs.
    */
   gemvRowsPerThread?: 1 | 2 | 4;
+  /**
+   * Lanes sharing one output row's K in the decode GEMV of a single row (batch-1 decode): 32,
+   * 64, 128, or 'auto' (default: the measured rule of `gemvShape`). Sums then split K in a
+   * different order, so results differ by rounding between settings.
+   */
+  gemvLanes?: GemvLanes;
   /**
    * Most rows of an x·Wᵀ product (batched decode) that take the decode GEMV (default 16); more
    * rows take the register-tiled matmul, its K split over workgroups when the output alone gives

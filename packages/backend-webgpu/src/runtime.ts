@@ -10,7 +10,7 @@ import { BufferPool, GPUStorage, sizeClass } from './pool.js';
 import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
 import { waitGently, wantsGentleWaits } from './waiting.js';
-import type { MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
+import type { GemvLanes, MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
 
 export { GPUStorage, sizeClass } from './pool.js';
 export { StepGraphGPU } from './capture.js';
@@ -79,6 +79,8 @@ export class Runtime {
   readonly matmulTile: MatmulTile;
   /** See `RuntimeOptions.gemvRowsPerThread`. */
   readonly gemvRowsPerThread: number;
+  /** See `RuntimeOptions.gemvLanes`. */
+  readonly gemvLanes: GemvLanes;
   /** See `RuntimeOptions.gemvMaxRows`. */
   readonly gemvMaxRows: number;
   /** See `RuntimeOptions.splitKWorkgroups`. */
@@ -107,6 +109,8 @@ export class Runtime {
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.gemvRowsPerThread = opts.gemvRowsPerThread ?? 2;
     if (![1, 2, 4].includes(this.gemvRowsPerThread)) throw new UnsupportedError(`webgpu: gemvRowsPerThread must be 1, 2 or 4, got ${opts.gemvRowsPerThread}`);
+    this.gemvLanes = opts.gemvLanes ?? 'auto';
+    if (![32, 64, 128, 'auto'].includes(this.gemvLanes)) throw new UnsupportedError(`webgpu: gemvLanes must be 32, 64, 128 or 'auto', got ${String(opts.gemvLanes)}`);
     this.splitKWorkgroups = opts.splitKWorkgroups ?? DEFAULT_SPLIT_K_WORKGROUPS;
     if (!Number.isInteger(this.splitKWorkgroups) || this.splitKWorkgroups < 1) throw new UnsupportedError(`webgpu: splitKWorkgroups must be a whole number of workgroups (1 or more), got ${opts.splitKWorkgroups}`);
     this.gemvMaxRows = opts.gemvMaxRows ?? DEFAULT_GEMV_MAX_ROWS;

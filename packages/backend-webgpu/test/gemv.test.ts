@@ -158,6 +158,30 @@ async function run(be: WebGPUBackend, c: Case, storage?: HalfStorage, fusedOnly 
     }
 }, 300_000); // lavapipe compiles the unpack2x16float kernels slowly (~70 s on a loaded 2-core VM)
 
+  it('one row at 64 and 128 lanes an output (subgroup sums and the workgroup tree): float32 and bfloat16 match float64', async () => {
+    // Single-row shapes only (more rows keep 32 lanes): straight-line loads with a guarded tail,
+    // the unrolled loop (4,104 and 8,200 long K), 2 and 4 output rows a thread, 4 rows a
+    // workgroup (clamped to 2 at 128 lanes).
+    const shapes = [[1, 768, 50], [1, 96, 2200], [1, 64, 33797], [1, 4104, 33], [1, 8200, 9]] as const;
+    for (const [lanes, noSubgroups] of [[128, false], [64, true]] as const) {
+      const f = await makeBackend({ name: `webgpu-gemv-l${lanes}`, gemvLanes: lanes, noSubgroups });
+      const h = await makeBackend({ name: `webgpu-gemv-l${lanes}-bf16`, gemvLanes: lanes, noSubgroups, halfMinElements: 0 });
+      const rng = new ops.Rng(25);
+      for (const shape of shapes) {
+        const c = makeCase(rng, shape);
+        for (const [be2, storage, q] of [[f, undefined, (v: number) => v], [h, 'bfloat16', bf16]] as const) {
+          const got = await run(be2, c, storage);
+          for (const [fused, outs] of [[false, got.plain], [true, got.fused]] as const) {
+            const { y, mag } = reference(c, fused, q);
+            for (const o of outs) o.forEach((v, i) => expect(Math.abs(v - y[i]), `${shape} lanes ${lanes} ${storage ?? 'f32'} fused=${fused} [${i}]`).toBeLessThan(4e-7 * mag[i] + 1e-5));
+          }
+        }
+      }
+      f.dispose();
+      h.dispose();
+    }
+  }, 600_000); // lavapipe compiles each new kernel in seconds on a loaded 2-core VM
+
   it('batched chunks: 1, 2 (default) and 4 output rows per thread give the same bits (f32, bf16, ragged N)', async () => {
     // Two chunks of 16 rows and N = 33: the last thread's second to fourth rows are past N. The
     // fused kernel only (its main loop is the plain one's, plus the norm and residual per row):

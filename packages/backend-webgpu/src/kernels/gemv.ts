@@ -1,4 +1,5 @@
 import type { KernelTensor } from '@mamba3/tensor';
+import type { GemvLanes } from '../options.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { GemvEpilogue, WeightStorage } from './gemv.wgsl.js';
 import { chunkRows, decodeGemvFits, decodeGemvWgsl } from './gemv.wgsl.js';
@@ -27,16 +28,16 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   if (a.dtype !== 'float32' || w.shape.length !== 2 || !decodeGemvFits(M, K, storage)) return null;
   const MC = chunkRows(M);
   const chunks = M / MC;
-  const { rows, perThread: T, residualFirst } = gemvShape(MC, N, rt.gemvRowsPerThread);
+  const { rows, perThread: T, residualFirst, lanes } = gemvShape(MC, N, K, rt.gemvRowsPerThread, rt.gemvLanes);
   const sg = rt.subgroupReduce;
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
   const out = rt.alloc('matmul', M * N * 4, 'float32');
   const ep = fuse.epilogue;
-  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? (residualFirst ? 'rf/' : 'r/') : ''}${ep ? `e:${ep.key}/` : ''}${MC}/${N}/${K}`;
+  const key = `gemvD/${storage}/${rows}${T > 1 ? `x${T}` : ''}${lanes !== 32 ? `l${lanes}` : ''}/${sg ? 'sg/' : ''}${norm ? `n${norm.eps}/` : ''}${residual ? (residualFirst ? 'rf/' : 'r/') : ''}${ep ? `e:${ep.key}/` : ''}${MC}/${N}/${K}`;
   const buffers = [buf(a), ws.own, out.buffer, ...(fuse.g ? [buf(fuse.g)] : []), ...(fuse.r ? [buf(fuse.r)] : []), ...(ep ? ep.buffers : [])];
   const [gx, gy] = rt.grid(Math.ceil(N / (rows * T)));
-  const spec = { M: MC, N, K, storage, rows, perThread: T, norm, residual, residualFirst, subgroups: sg, ...(ep ? { epilogue: ep } : {}) };
+  const spec = { M: MC, N, K, storage, rows, perThread: T, lanes, norm, residual, residualFirst, subgroups: sg, ...(ep ? { epilogue: ep } : {}) };
   rt.dispatch(key, () => decodeGemvWgsl(spec), buffers, [gx, gy, chunks]);
   return out;
 }
@@ -48,6 +49,8 @@ export interface GemvShape {
   perThread: number;
   /** Whether the residual is loaded before the product (see DecodeGemvSpec). */
   residualFirst: boolean;
+  /** Lanes sharing an output row's K (see DecodeGemvSpec). */
+  lanes: number;
 }
 
 /**
@@ -59,10 +62,16 @@ export interface GemvShape {
  * Chunks of 2 to 4 rows keep the earlier rule; chunks of 8 or more take `batchedPerThread` rows
  * a thread and one or two rows a workgroup, as the reduction's workgroup memory grows with both.
  */
-export function gemvShape(MC: number, N: number, batchedPerThread: number): GemvShape {
-  if (MC >= 8) return { rows: batchedPerThread >= 4 ? 1 : 2, perThread: batchedPerThread, residualFirst: false };
-  if (MC > 4) return { rows: 2, perThread: 1, residualFirst: false };
-  if (MC > 1) return { rows: [8, 4].find((r) => Math.ceil(N / r) >= TARGET_WORKGROUPS) ?? 2, perThread: 1, residualFirst: true };
+export function gemvShape(MC: number, N: number, K: number, batchedPerThread: number, lanes: GemvLanes): GemvShape {
+  if (MC >= 8) return { rows: batchedPerThread >= 4 ? 1 : 2, perThread: batchedPerThread, residualFirst: false, lanes: 32 };
+  if (MC > 4) return { rows: 2, perThread: 1, residualFirst: false, lanes: 32 };
+  if (MC > 1) return { rows: [8, 4].find((r) => Math.ceil(N / r) >= TARGET_WORKGROUPS) ?? 2, perThread: 1, residualFirst: true, lanes: 32 };
   const perThread = N >= 64 * TARGET_WORKGROUPS ? 4 : N >= 4 * TARGET_WORKGROUPS ? 2 : 1;
-  return { rows: N >= 4 * perThread * TARGET_WORKGROUPS ? 4 : 1, perThread, residualFirst: true };
+  const LN = lanes === 'auto' ? autoLanes(N, K) : lanes;
+  return { rows: Math.min(N >= 4 * perThread * TARGET_WORKGROUPS ? 4 : 1, 256 / LN), perThread, residualFirst: true, lanes: LN };
+}
+
+/** Lanes an output row of a one-row GEMV takes by default. */
+function autoLanes(_N: number, _K: number): number {
+  return 32;
 }

@@ -1,11 +1,11 @@
 /**
  * Decode GEMV, the bandwidth-bound product of a decode step: C [M, N] = A [M, K] · Wᵀ with W
  * stored [N, K] (nn.Linear), unbatched, A not transposed. Rows come in chunks of `M` (at most 16)
- * along workgroup_id.z (batched decode): each chunk reads W once, the chunks at once (mostly from L2). W is read exactly once:
- * 32 lanes per output row stream its contiguous K as 16-byte loads. Every load of a lane is
- * issued before the first is used (straight-line code for the usual K, a 4-way unrolled loop
- * otherwise), so enough bytes are in flight to reach the memory bandwidth; rows per workgroup
- * shrink for narrow outputs so every SM gets work.
+ * along workgroup_id.z (batched decode): each chunk reads W once, the chunks at once (mostly from
+ * L2). W is read exactly once: `lanes` (32, 64 or 128) lanes per output row stream its contiguous
+ * K as 16-byte loads. Every load of a lane is issued before the first is used (straight-line
+ * code for the usual K, a 4-way unrolled loop otherwise), so enough bytes are in flight to reach
+ * the memory bandwidth; rows per workgroup shrink for narrow outputs so every SM gets work.
  *
  * W's storage: `f32` (vec4<f32>, 4 weights a load) or 16-bit pairs packed in u32 (`f16`, `bf16`:
  * vec4<u32>, 8 weights a load; the layout and the unpacking of half.wgsl.ts). Math is f32.
@@ -27,6 +27,11 @@ export interface DecodeGemvSpec {
   storage: WeightStorage;
   /** Threads per workgroup along lid.y: 8, or fewer for narrow N. */
   rows: number;
+  /**
+   * Lanes (along lid.x) sharing one output row's K (default 32): more lanes give a narrow
+   * output (few rows, long K) more loads in flight at once, each lane fewer in turn.
+   */
+  lanes?: number;
   /**
    * Output rows per thread (default 1): each A load then serves `perThread` weight rows, which
    * is what bounds a chunk of many rows (16 A loads per weight load at 1). Every output sums
@@ -79,6 +84,8 @@ const MAX_UNROLLED = 16;
 export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   const { M, N, K, storage, rows: R } = s;
   const T = s.perThread ?? 1;
+  const LN = s.lanes ?? 32;
+  if (![32, 64, 128].includes(LN) || LN * R > 256) throw new Error(`decode GEMV: ${LN} lanes a row and ${R} rows a workgroup (lanes 32, 64 or 128; at most 256 invocations)`);
   const per = weightsPerLoad(storage);
   const KV = K / per; // loads per row
   const ms = Array.from({ length: M }, (_, m) => m);
@@ -107,15 +114,15 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   /** Loads `w` = B[row + k] for every output row of the thread (`w_t` from row t). */
   const load = (decl: string, w: string, k: string): string =>
     ts.map((t) => `${decl} ${T > 1 ? `${w}_${t}` : w} = B[row${T > 1 ? t : ''} + ${k}];`).join(' ');
-  const iters = Math.ceil(KV / 32);
+  const iters = Math.ceil(KV / LN);
   let body: string;
   if (iters <= MAX_UNROLLED) {
     const loads: string[] = [];
     const uses: string[] = [];
     for (let i = 0; i < iters; i++) {
       const k = `k${i}`;
-      const guard = (i + 1) * 32 > KV;
-      loads.push(`let ${k} = lid.x + ${i * 32}u;`);
+      const guard = (i + 1) * LN > KV;
+      loads.push(`let ${k} = lid.x + ${i * LN}u;`);
       if (guard) {
         const names = ts.map((t) => (T > 1 ? `w${i}_${t}` : `w${i}`));
         loads.push(`${names.map((w) => `var ${w} = ${zero(storage)};`).join(' ')} if (${k} < ${KV}u) { ${load('', `w${i}`, k).replace(/^ /, '')} }`);
@@ -127,11 +134,11 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     }
     body = `${loads.join('\n    ')}\n    ${uses.join('\n    ')}`;
   } else {
-    const main = Math.floor(KV / 128) * 128;
-    body = `${strideLoop('k', 'lid.x', main, 128, `
-      ${[0, 1, 2, 3].map((i) => load('let', `w${i}`, i ? `k + ${i * 32}u` : 'k')).join('\n      ')}
-      ${[0, 1, 2, 3].map((i) => use(`w${i}`, `(k + ${i * 32}u)`)).join('\n      ')}`)}
-    ${KV > main ? strideLoop('kt', 'lid.x', KV - main, 32, `let k = ${main}u + kt;\n      ${load('let', 'w0', 'k')}\n      ${use('w0', 'k')}`) : ''}`;
+    const main = Math.floor(KV / (4 * LN)) * 4 * LN;
+    body = `${strideLoop('k', 'lid.x', main, 4 * LN, `
+      ${[0, 1, 2, 3].map((i) => load('let', `w${i}`, i ? `k + ${i * LN}u` : 'k')).join('\n      ')}
+      ${[0, 1, 2, 3].map((i) => use(`w${i}`, `(k + ${i * LN}u)`)).join('\n      ')}`)}
+    ${KV > main ? strideLoop('kt', 'lid.x', KV - main, LN, `let k = ${main}u + kt;\n      ${load('let', 'w0', 'k')}\n      ${use('w0', 'k')}`) : ''}`;
   }
   /** Writes output row t of the thread for every batch row, from the reduced slots `v(j)` (j as in `accs`). */
   const result = (t: number, v: (j: number) => string): string => {
@@ -145,7 +152,7 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     });
     return T > 1 && t > 0 ? `if (${n} < ${N}u) {\n      ${writes.join('\n      ')}\n    }` : writes.join('\n    ');
   };
-  const slot = (j: number, x: string) => `red[${j * R * 32}u + lid.y * 32u + ${x}]`;
+  const slot = (j: number, x: string) => `red[${j * R * LN}u + lid.y * ${LN}u + ${x}]`;
   const reduce = s.subgroups
     ? `${accs.map((a, j) => `let s${j} = subgroupAdd(${a});`).join('\n  ')}
   if (sgi == 0u) {
@@ -154,12 +161,12 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
   workgroupBarrier();
   if (lid.x == 0u && n < ${N}u) {
     ${accs.map((_, j) => `var t${j} = 0.0;`).join('\n    ')}
-    ${runtimeStepLoop('j', 32, 'sg', accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      '))}
+    ${runtimeStepLoop('j', LN, 'sg', accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      '))}
     ${ts.map((t) => result(t, (j) => `t${j}`)).join('\n    ')}
   }`
     : `${accs.map((a, j) => `${slot(j, 'lid.x')} = ${a};`).join('\n  ')}
   workgroupBarrier();
-  ${halvingLoop('h', 16, `if (lid.x < h) {
+  ${halvingLoop('h', LN / 2, `if (lid.x < h) {
       ${accs.map((_, j) => `${slot(j, 'lid.x')} += ${slot(j, 'lid.x + h')};`).join('\n      ')}
     }
     workgroupBarrier();`)}
@@ -175,8 +182,8 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
 ${s.norm ? `@group(0) @binding(${binding++}) var<storage, read> G: array<vec4<f32>>;` : ''}
 ${s.residual ? `@group(0) @binding(${binding++}) var<storage, read> Rs: array<f32>;` : ''}
 ${s.epilogue ? s.epilogue.wgsl(binding) : ''}
-var<workgroup> red: array<f32, ${32 * R * accs.length}>;
-@compute @workgroup_size(32, ${R})
+var<workgroup> red: array<f32, ${LN * R * accs.length}>;
+@compute @workgroup_size(${LN}, ${R})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${s.subgroups ? ', @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) sgi: u32' : ''}) {
   let n = ((wid.y * nwg.x + wid.x) * ${R}u + lid.y) * ${T}u;
   let aBase = wid.z * ${(M * K) / 4}u;
