@@ -31,6 +31,8 @@
 #     fdecode  their graph decode at 512 tokens (256 steps), batches 1/8/32/128
 #     lanes    batch-1 graph decode of SISO, Mamba-1 and Mamba-2 with the decode GEMV at 32, 64 and
 #              128 lanes an output row (webgpu-lanesN), f32 weights; then SISO with bf16 weights
+#     lanesauto the same models' batch-1 graph decode with the default lanes ('auto') beside 32 lanes
+#              (the rule before), f32 and bf16 weights
 set -uo pipefail
 part=${1:?usage: compare.sh anchors | compare.sh base|new model|batch|profile...}
 shift
@@ -93,6 +95,10 @@ for stepname in "$@"; do
              --json "$out/lanes.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
            timeout 120 node bench.mjs --suite model --backend webgpu-lanes32-bf16 --backend webgpu-lanes64-bf16 --backend webgpu-lanes128-bf16 --set models=SISO --set lengths=512 --set prefillRuns=1 --set decodeSteps=256 $ref \
              --json "$out/lanes16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    lanesauto) timeout 200 node bench.mjs --suite model --backend webgpu-lanes32 --backend webgpu --set models=SISO,Mamba-1,Mamba-2 --set lengths=512 --set prefillRuns=1 --set decodeSteps=256 $ref \
+             --json "$out/lanesauto.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
+           timeout 200 node bench.mjs --suite model --backend webgpu-lanes32-bf16 --backend webgpu-bf16 --set models=SISO,Mamba-1,Mamba-2 --set lengths=512 --set prefillRuns=1 --set decodeSteps=256 $ref \
+             --json "$out/lanesauto16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     *) echo "unknown step $stepname" | tee -a "$log" ;;

@@ -49,8 +49,9 @@ export interface RuntimeOptions {
   gemvRowsPerThread?: 1 | 2 | 4;
   /**
    * Lanes sharing one output row's K in the decode GEMV of a single row (batch-1 decode): 32,
-   * 64, 128, or 'auto' (default: the measured rule of `gemvShape`). Sums then split K in a
-   * different order, so results differ by rounding between settings.
+   * 64, 128, or 'auto' (default: 128, and 32 for vocabulary-wide outputs; the measured rule of
+   * `gemvShape`). Sums then split K in a different order, so results differ by rounding between
+   * settings.
    */
   gemvLanes?: GemvLanes;
   /**

@@ -28,7 +28,7 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   if (a.dtype !== 'float32' || w.shape.length !== 2 || !decodeGemvFits(M, K, storage)) return null;
   const MC = chunkRows(M);
   const chunks = M / MC;
-  const { rows, perThread: T, residualFirst, lanes } = gemvShape(MC, N, K, rt.gemvRowsPerThread, rt.gemvLanes);
+  const { rows, perThread: T, residualFirst, lanes } = gemvShape(MC, N, rt.gemvRowsPerThread, rt.gemvLanes);
   const sg = rt.subgroupReduce;
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
@@ -62,16 +62,15 @@ export interface GemvShape {
  * Chunks of 2 to 4 rows keep the earlier rule; chunks of 8 or more take `batchedPerThread` rows
  * a thread and one or two rows a workgroup, as the reduction's workgroup memory grows with both.
  */
-export function gemvShape(MC: number, N: number, K: number, batchedPerThread: number, lanes: GemvLanes): GemvShape {
+export function gemvShape(MC: number, N: number, batchedPerThread: number, lanes: GemvLanes): GemvShape {
   if (MC >= 8) return { rows: batchedPerThread >= 4 ? 1 : 2, perThread: batchedPerThread, residualFirst: false, lanes: 32 };
   if (MC > 4) return { rows: 2, perThread: 1, residualFirst: false, lanes: 32 };
   if (MC > 1) return { rows: [8, 4].find((r) => Math.ceil(N / r) >= TARGET_WORKGROUPS) ?? 2, perThread: 1, residualFirst: true, lanes: 32 };
   const perThread = N >= 64 * TARGET_WORKGROUPS ? 4 : N >= 4 * TARGET_WORKGROUPS ? 2 : 1;
-  const LN = lanes === 'auto' ? autoLanes(N, K) : lanes;
+  // Lanes by default (BENCHMARKS, issue 16, eighth session, `kernel-time.mjs` on an H200): 128
+  // for every product but the vocabulary-wide one (out_proj 5.00 -> 4.66 µs f32, 4.39 -> 4.09
+  // bf16; in_proj 5.70 -> 5.47 bf16, even in f32); the LM head loses at 128 (39.3 -> 39.9 µs
+  // f32, 23.7 -> 25.1 bf16), and 64 lanes lost almost everywhere.
+  const LN = lanes !== 'auto' ? lanes : perThread < 4 ? 128 : 32;
   return { rows: Math.min(N >= 4 * perThread * TARGET_WORKGROUPS ? 4 : 1, 256 / LN), perThread, residualFirst: true, lanes: LN };
-}
-
-/** Lanes an output row of a one-row GEMV takes by default. */
-function autoLanes(_N: number, _K: number): number {
-  return 32;
 }
