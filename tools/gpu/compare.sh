@@ -29,6 +29,7 @@
 #              (256 steps), batches 1/32; then graph decode with bfloat16 weights
 #     fprofile GPU ms per kernel of their 512-token prefill and decode step
 #     fdecode  their graph decode at 512 tokens (256 steps), batches 1/8/32/128
+#     fparts   GPU µs of each part of their decode step replayed in one stream (decode-parts), f32 and bf16
 #     lanes    batch-1 graph decode of SISO, Mamba-1 and Mamba-2 with the decode GEMV at 32, 64 and
 #              128 lanes an output row (webgpu-lanesN), f32 weights; then SISO with bf16 weights
 #     lanesauto the same models' batch-1 graph decode with the default lanes ('auto') beside 32 lanes
@@ -99,6 +100,7 @@ for stepname in "$@"; do
              --json "$out/lanesauto.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
            timeout 200 node bench.mjs --suite model --backend webgpu-lanes32-bf16 --backend webgpu-bf16 --set models=SISO,Mamba-1,Mamba-2 --set lengths=512 --set prefillRuns=1 --set decodeSteps=256 $ref \
              --json "$out/lanesauto16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    fparts) timeout 200 node bench.mjs --suite decode-parts --backend webgpu --backend webgpu-bf16 --set models=Mamba-1,Mamba-2 --json "$out/fparts.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     *) echo "unknown step $stepname" | tee -a "$log" ;;

@@ -1,6 +1,7 @@
 /**
  * Where a decode step's GPU time goes: each kind of kernel of the step (the in_proj GEMVs of all
- * layers, their mixer steps, their out_proj GEMVs, the head) recorded as a step graph of its own
+ * layers, their mixer kernels, their out_proj GEMVs, the head; Mamba-3, Mamba-1 and Mamba-2
+ * models by `--set models=`) recorded as a step graph of its own
  * and replayed `runs` times between two GPU timestamps. webgpu-profile times every dispatch in a
  * pass of its own, which adds a pass boundary to each; these run in one stream, as in a step. The
  * layers' dispatches of one part do not depend on each other (each reads the part's one input),
@@ -8,90 +9,43 @@
  * times whole steps. Also the host time to queue one run of each graph. `--set batch=B` times the
  * parts of a step of B sequences.
  */
-import type { Mamba3Config, Mamba3MixerState, Mamba3Options } from '@mamba3/core';
-import { mamba3MixerStep, mixerAttrs, mixerParams, resolveMamba3Config } from '@mamba3/core';
-import type { LmWeights } from '@mamba3/model';
-import type { MambaLMHeadModel } from '@mamba3/model';
-import { mixerOptions, organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite } from '@mamba3/model';
-import type { Backend, StepGraph, Tensor } from '@mamba3/tensor';
-import { argMax, captureStep, dispose, fusedLinear, keep, matmul, randomNormal, setBackend, tensor, tidy } from '@mamba3/tensor';
+import { organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite } from '@mamba3/model';
+import type { Backend, Tensor } from '@mamba3/tensor';
+import { argMax, captureStep, dispose, fusedLinear, keep, matmul, randomNormal, setBackend, tensor } from '@mamba3/tensor';
 import type { Suite, SuiteResult } from '../suite.js';
 import { countSetting } from '../suite.js';
 import { machineInfo } from '../machine.js';
 import { loadBackends, weightDTypeOf } from '../backends.js';
+import type { Part, PartContext } from './decode-parts-layers.js';
+import { layerParts, partContext } from './decode-parts-layers.js';
 import { backendGpuTimer, configs, counters, randomModel } from './model.js';
 
 type Row = SuiteResult['rows'][number];
 
-/** One part of the step: its name, and how to record it as a step graph (which owns its inputs). */
-interface Part {
-  name: string;
-  make(): StepGraph;
-}
-
-function parts(model: MambaLMHeadModel, w: LmWeights, mc: Mamba3Config, eps: number, b: number): Part[] {
-  const be = model.backend;
-  const d = model.config.dModel;
-  const L = w.layers.length;
-  const attrs = mixerAttrs(mc);
-  const rand = (shape: number[]) => keep(tidy(() => randomNormal(shape, { backend: be, seed: shape[1] })));
+/** The step's parts: each layer kind of the model's family (decode-parts-layers.ts), then the head. */
+function parts(ctx: PartContext): Part[] {
+  const { w, config } = ctx;
+  const eps = config.normEpsilon;
+  const head = (x: Tensor) => fusedLinear(x, w.lmHead, { norm: { weight: w.normF.weight, eps } });
   return [
-    {
-      name: `in_proj GEMV with the block norm, ×${L}`,
-      make: () => captureStep([rand([b, d])], (x) => w.layers.map((l) => fusedIn(l, x, eps)), { own: [0] }),
-    },
-    {
-      name: `Mamba-3 mixer step, ×${L}`,
-      make: () => {
-        const cache = model.allocateInferenceCache(b);
-        const states = cache.layers.map((c) => c.state() as unknown as Record<string, Tensor>);
-        const keys = Object.keys(states[0]);
-        const zx = rand([b, mc.dInProj]);
-        const flat = states.flatMap((s) => keys.map((k) => s[k]));
-        return captureStep(
-          [zx, ...flat],
-          (z, ...st) =>
-            w.layers.flatMap((l, i) => {
-              const s = Object.fromEntries(keys.map((k, j) => [k, st[i * keys.length + j]]));
-              const r = mamba3MixerStep(z, mixerParams(l.mixer), attrs, s as unknown as Mamba3MixerState);
-              return [r.y, ...keys.map((k) => (r.state as unknown as Record<string, Tensor>)[k])];
-            }),
-          {
-            own: [0],
-            feedback: w.layers.flatMap((_, i) => keys.map((_k, j) => [i * (keys.length + 1) + 1 + j, 1 + i * keys.length + j] as const)),
-          },
-        );
-      },
-    },
-    {
-      name: `out_proj GEMV with the residual add, ×${L}`,
-      make: () =>
-        captureStep([rand([b, mc.dInner]), rand([b, d])], (y, res) => w.layers.map((l) => fusedOut(l, y, res)), { own: [0, 1] }),
-    },
-    {
-      name: 'LM head with norm_f, argmax',
-      make: () => captureStep([rand([b, d])], (x) => [argMax(fusedHead(w, x, eps), -1)], { own: [0] }),
-    },
+    ...layerParts(ctx),
+    { name: 'LM head with norm_f, argmax', make: () => captureStep([ctx.rand(config.dModel)], (x) => [argMax(head(x), -1)], { own: [0] }) },
     ...([
       ['LM head with norm_f, sampling (fused inverse CDF)', sampleByInverseCdf],
       ['LM head with norm_f, sampling (composite: softmax, running sum, inverse CDF)', sampleByInverseCdfComposite],
     ] as const).map(([name, sample]) => ({
       name,
       make: () => {
-        const u = keep(tensor(new Array<number>(b).fill(0.5), [b, 1], { backend: be }));
-        return captureStep([rand([b, d]), u], (x, ui) => [sample(fusedHead(w, x, eps), 1, ui)], { own: [0, 1] });
+        const u = keep(tensor(new Array<number>(ctx.batch).fill(0.5), [ctx.batch, 1], { backend: ctx.model.backend }));
+        return captureStep([ctx.rand(config.dModel), u], (x, ui) => [sample(head(x), 1, ui)], { own: [0, 1] });
       },
     })),
   ];
 }
 
-const fusedIn = (l: LmWeights['layers'][number], x: Tensor, eps: number) => fusedLinear(x, l.mixer['in_proj.weight'], { norm: { weight: l.norm.weight, eps } });
-const fusedOut = (l: LmWeights['layers'][number], y: Tensor, res: Tensor) => fusedLinear(y, l.mixer['out_proj.weight'], { residual: res });
-const fusedHead = (w: LmWeights, x: Tensor, eps: number) => fusedLinear(x, w.lmHead, { norm: { weight: w.normF.weight, eps } });
-
 export const decodePartsSuite: Suite = {
   name: 'decode-parts',
-  summary: 'GPU µs of each part of a 130M-class decode step (in_proj, mixer step, out_proj, head), each replayed as a step graph in one stream',
+  summary: 'GPU µs of each part of a 130M-class decode step (in_proj, mixer kernels, out_proj, head; Mamba-1 and Mamba-2 by --set models), each replayed as a step graph in one stream',
   async run(opts) {
     await loadBackends();
     const runs = countSetting(opts.settings, 'runs', opts.quick ? 4 : 16, 1);
@@ -109,15 +63,9 @@ export const decodePartsSuite: Suite = {
         continue;
       }
       for (const { name, config } of configs(opts.quick, opts.settings)) {
-        if (config.ssmCfg?.layer !== 'Mamba3') {
-          console.log(`  decode-parts: ${name} skipped (its parts are Mamba-3's; the model and webgpu-profile suites time the other mixers)`);
-          continue;
-        }
         const model = await randomModel(config, backend, weightDTypeOf(bname) ?? 'float32');
         const resolved = resolveMambaConfig(config);
-        const m = mixerOptions(resolved);
-        const mc = resolveMamba3Config(m.options as Mamba3Options);
-        const w = organise(model.params, resolved);
+        const ctx = partContext(model, organise(model.params, resolved), resolved, batch);
         const side = opts.quick ? 128 : 4096;
         const heater = [0, 1].map((seed) => keep(randomNormal([side, side], { backend, seed })));
         const heat = (count: number) => {
@@ -132,7 +80,7 @@ export const decodePartsSuite: Suite = {
         const productMs = await timeGpu(() => heat(1));
         // --set parts=in_proj,mixer: only the parts whose names contain one of these.
         const pick = opts.settings.parts?.split(',');
-        for (const part of parts(model, w, mc, resolved.normEpsilon, batch).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
+        for (const part of parts(ctx).filter((p) => !pick || pick.some((k) => p.name.includes(k)))) {
           const graph = part.make();
           try {
             const c0 = counters(backend);
