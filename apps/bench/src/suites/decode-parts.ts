@@ -18,7 +18,8 @@ import { machineInfo } from '../machine.js';
 import { loadBackends, weightDTypeOf } from '../backends.js';
 import type { Part, PartContext } from './decode-parts-layers.js';
 import { layerParts, partContext } from './decode-parts-layers.js';
-import { backendGpuTimer, configs, counters, randomModel } from './model.js';
+import { configs, randomModel } from './model.js';
+import { backendGpuTimer, counters } from './model-timing.js';
 
 type Row = SuiteResult['rows'][number];
 

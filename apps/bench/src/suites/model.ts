@@ -1,6 +1,6 @@
 import type { MambaConfigInput } from '@mamba3/model';
 import type { WeightDType } from '@mamba3/model';
-import { checkWeightDType, generate, loadPretrained, MambaLMHeadModel, uploadWeight } from '@mamba3/model';
+import { checkWeightDType, loadPretrained, MambaLMHeadModel, uploadWeight } from '@mamba3/model';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Backend, Tensor } from '@mamba3/tensor';
@@ -11,6 +11,7 @@ import { machineInfo } from '../machine.js';
 import { loadBackends, weightDTypeOf } from '../backends.js';
 import { writeSvgPlot } from '../svg.js';
 import { ProgressBar } from '@mamba3/train';
+import { batchedDecode, counters, graphDecode, hostPrefill, percentile, prefillGpuMs, randomIds, serveBatch, stepGreedy, timedPrefill } from './model-timing.js';
 
 /**
  * The 130M-class configurations of the issue (random weights): d_model 768, 24 layers, Mamba-3
@@ -38,132 +39,9 @@ export function configs(quick: boolean, settings: Record<string, string>): { nam
   return kept;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 const MB = 1024 * 1024;
 /** The settings of the run in progress (read by measureModel for per-model switches). */
 let settingsNow: Record<string, string> = {};
-
-/**
- * Greedy next token on the device: the only readback of a decode step is one int per sequence.
- * Also returns the milliseconds spent encoding the step (host work before the readback waits).
- */
-async function stepGreedy(model: MambaLMHeadModel, token: number, cache: ReturnType<MambaLMHeadModel['allocateInferenceCache']>): Promise<[number, number]> {
-  const t0 = performance.now();
-  const logits = model.step([token], cache);
-  const next = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
-  const encodeMs = performance.now() - t0;
-  const id = (await next.data())[0];
-  dispose([logits, next]);
-  return [id, encodeMs];
-}
-
-const WARM_MS = 500;
-
-/**
- * Greedy decode through a recorded step graph (`greedyStepGraph`), `depth` steps in flight
- * (`generate` keeps three): milliseconds per token in the steady state, host time per queued step,
- * and the tokens. Only on backends that record (WebGPU); null elsewhere.
- */
-async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number, depth: number): Promise<{ msPerToken: number; encodeP50: number; gpuMs: number | null; tokens: number[] } | null> {
-  if (!model.backend.beginCapture) return null;
-  const cache = model.allocateInferenceCache(1);
-  const logits = model.prefill([ids], cache);
-  const first = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
-  const token = (await first.data())[0];
-  dispose([logits, first]);
-  const graph = model.greedyStepGraph([token], cache, { vocab: model.vocabSize });
-  try {
-    const tokens = [token, (await graph.read(0))[0]];
-    const inflight: Promise<ArrayLike<number>>[] = [];
-    const encodes: number[] = [];
-    // Untimed warm-up: 32 tokens and at least WARM_MS of decoding (JIT, staging buffers, and the
-    // GPU's clocks, which drop while the op-by-op decode before this leaves it mostly idle).
-    const started = performance.now();
-    let t0 = 0;
-    let timed = -1;
-    while (timed < steps) {
-      while (inflight.length < depth) {
-        const e = performance.now();
-        graph.run();
-        inflight.push(graph.read(0));
-        encodes.push(performance.now() - e);
-      }
-      tokens.push((await inflight.shift()!)[0]);
-      if (timed >= 0) timed++;
-      else if (tokens.length >= 34 && performance.now() - started >= WARM_MS) {
-        timed = 0;
-        t0 = performance.now();
-      }
-    }
-    const msPerToken = (performance.now() - t0) / steps;
-    await Promise.all(inflight);
-    encodes.sort((a, b) => a - b);
-    // GPU time of one replayed step from timestamps (WebGPU with timestamp-query), median of 7.
-    const timeGpu = backendGpuTimer(model.backend);
-    let gpuMs: number | null = null;
-    if (timeGpu) {
-      const times: number[] = [];
-      for (let i = 0; i < 7; i++) times.push(await timeGpu(() => graph.run()));
-      times.sort((a, b) => a - b);
-      gpuMs = times[3];
-    }
-    return { msPerToken, encodeP50: percentile(encodes, 50), gpuMs, tokens };
-  } finally {
-    graph.dispose();
-  }
-}
-
-/**
- * Batched decode through one step graph per batch size: `batch` sequences prefilled with 16
- * random tokens each ([batch, 16] in one prefill), then `steps` graph runs with three in flight.
- * Greedy (`greedyStepGraph`), or with `temperature` > 0 drawn on the device as `generate` does
- * (`samplingStepGraph`, fresh uniforms written before each run). Tokens/s counts every sequence.
- */
-async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: number, rng: Rng, temperature: number): Promise<{ tokPerS: number; gpuMs: number | null } | null> {
-  if (!model.backend.beginCapture) return null;
-  const cache = model.allocateInferenceCache(batch);
-  const prompts = Array.from({ length: batch }, () => randomIds(16, model.vocabSize, rng));
-  const logits = model.prefill(prompts, cache);
-  const first = tidy(() => argMax(sliceAxis(logits, 1, 0, model.vocabSize), -1));
-  const start = Array.from(await first.data());
-  dispose([logits, first]);
-  const uniforms = () => Array.from({ length: batch }, () => rng.uniform());
-  const graph =
-    temperature > 0
-      ? model.samplingStepGraph(start, cache, { vocab: model.vocabSize, temperature, uniforms: uniforms() })
-      : model.greedyStepGraph(start, cache, { vocab: model.vocabSize });
-  try {
-    const inflight: Promise<ArrayLike<number>>[] = [];
-    let done = -16; // untimed warm-up runs
-    let t0 = 0;
-    while (done < steps) {
-      while (inflight.length < 3) {
-        if (temperature > 0) graph.write(1, uniforms());
-        graph.run();
-        inflight.push(graph.read(0));
-      }
-      await inflight.shift()!;
-      if (++done === 0) t0 = performance.now();
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    await Promise.all(inflight);
-    const timeGpu = backendGpuTimer(model.backend);
-    let gpuMs: number | null = null;
-    if (timeGpu) {
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) times.push(await timeGpu(() => graph.run()));
-      times.sort((a, b) => a - b);
-      gpuMs = times[2];
-    }
-    return { tokPerS: (batch * steps) / seconds, gpuMs };
-  } finally {
-    graph.dispose();
-    cache.dispose();
-  }
-}
 
 /** `--set temperature=T`: batch rows sample at T on the device (default 0: greedy). */
 function temperatureSetting(settings: Readonly<Record<string, string>>): number {
@@ -175,53 +53,12 @@ function temperatureSetting(settings: Readonly<Record<string, string>>): number 
 }
 
 /** Seconds of one prefill (to the first greedy token read back), on a fresh cache. */
-async function timedPrefill(model: MambaLMHeadModel, ids: number[]): Promise<number> {
-  return (await hostPrefill(model, ids)).seconds;
-}
 
 /** Submit and dispatch counters of backends that keep them (WebGPU). */
-export function counters(backend: Backend): { submits: number; dispatches: number } | null {
-  const stats = (backend as unknown as { stats?: () => { submits: number; dispatches: number } }).stats;
-  return stats ? stats() : null;
-}
-
-/**
- * One prefill on a fresh cache: seconds to the first greedy token read back, host ms until
- * `prefill` and the argmax returned (encoding, before waiting), and its submits and dispatches.
- */
-async function hostPrefill(model: MambaLMHeadModel, ids: number[]): Promise<{ seconds: number; hostMs: number; submits: number | null; dispatches: number | null }> {
-  const cache = model.allocateInferenceCache(1);
-  const c0 = counters(model.backend);
-  const t0 = performance.now();
-  const first = tidy(() => argMax(sliceAxis(model.prefill([ids], cache), 1, 0, model.vocabSize), -1));
-  const hostMs = performance.now() - t0;
-  await first.data();
-  const seconds = (performance.now() - t0) / 1000;
-  const c1 = counters(model.backend);
-  first.dispose();
-  cache.dispose();
-  return { seconds, hostMs, submits: c0 && c1 ? c1.submits - c0.submits : null, dispatches: c0 && c1 ? c1.dispatches - c0.dispatches : null };
-}
 
 /** The backend's GPU timer (WebGPU with timestamp-query), or null. */
-export function backendGpuTimer(backend: Backend): ((fn: () => void) => Promise<number>) | null {
-  const b = backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
-  return b.timeGpu && b.features?.has('timestamp-query') ? (fn) => b.timeGpu!(fn) : null;
-}
 
 /** GPU milliseconds of one prefill from timestamps (WebGPU with timestamp-query), else null. */
-async function prefillGpuMs(model: MambaLMHeadModel, ids: number[]): Promise<number | null> {
-  const timeGpu = backendGpuTimer(model.backend);
-  if (!timeGpu) return null;
-  const cache = model.allocateInferenceCache(1);
-  const ms = await timeGpu(() => tidy(() => void model.prefill([ids], cache)));
-  cache.dispose();
-  return ms;
-}
-
-function randomIds(n: number, vocab: number, rng: Rng): number[] {
-  return Array.from({ length: n }, () => rng.int(vocab));
-}
 
 /** A random-weight model of a config, or a checkpoint folder of any layout loaded through loadPretrained; weights stored as `dtype` on the device. */
 type ModelSpec = ({ config: MambaConfigInput } | { checkpoint: string }) & { dtype: WeightDType };
@@ -383,30 +220,6 @@ async function measureModel(
   } finally {
     model.dispose();
   }
-}
-
-/**
- * `--set serve=B`: `generate` serving B prompts of different lengths at once (each prefilled on
- * its own, then decoded as one batch; greedy, decodeSteps new tokens each), timed end to end
- * after an untimed run of the same shapes.
- */
-async function serveBatch(model: MambaLMHeadModel, B: number, steps: number, rng: Rng): Promise<{ tokens: number; seconds: number; tokPerS: number; decodeTokPerS: number; lengths: string }> {
-  const lens = Array.from({ length: B }, (_, i) => 16 + ((i * 37) % 241));
-  const prompts = lens.map((n) => randomIds(n, model.config.vocabSize, rng));
-  const run = async () => {
-    const t0 = performance.now();
-    let first = 0;
-    let tokens = 0;
-    for await (const _chunk of generate(model, prompts, { maxNewTokens: steps })) {
-      if (tokens === 0) first = performance.now();
-      tokens++;
-    }
-    const end = performance.now();
-    return { tokens, seconds: (end - t0) / 1000, decodeSeconds: (end - first) / 1000 };
-  };
-  await run();
-  const r = await run();
-  return { tokens: r.tokens, seconds: r.seconds, tokPerS: r.tokens / r.seconds, decodeTokPerS: (r.tokens - 1) / r.decodeSeconds, lengths: `${Math.min(...lens)}-${Math.max(...lens)} tokens` };
 }
 
 /**
