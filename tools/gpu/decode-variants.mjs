@@ -149,7 +149,7 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
     ['lm_head', vocab, d, { norm: true }],
   ];
   for (const storage of ['f32', 'bf16']) for (const [name, N, K, f] of shapes) for (const lanes of [32, 64, 128]) {
-    const sh = gemvShape(1, N, 2, lanes);
+    const sh = gemvShape(1, N, K / (storage === 'f32' ? 4 : 8), 2, lanes);
     const code = decodeGemvWgsl({ M: 1, N, K, storage, rows: sh.rows, perThread: sh.perThread, lanes, norm: f.norm ? { eps: 1e-5 } : undefined, residual: !!f.residual, residualFirst: sh.residualFirst, subgroups: true });
     const bindings = [{ bytes: K * 4 }, { bytes: N * K * (storage === 'f32' ? 4 : 2), distinct: true }, { bytes: N * 4, distinct: true, rw: true }];
     if (f.norm) bindings.push({ bytes: K * 4 });

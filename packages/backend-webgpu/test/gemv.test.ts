@@ -161,8 +161,9 @@ async function run(be: WebGPUBackend, c: Case, storage?: HalfStorage, fusedOnly 
   it('one row at 64 and 128 lanes an output (subgroup sums and the workgroup tree): float32 and bfloat16 match float64', async () => {
     // Single-row shapes only (more rows keep 32 lanes): straight-line loads with a guarded tail,
     // the unrolled loop (4,104 and 8,200 long K), 2 and 4 output rows a thread, 4 rows a
-    // workgroup (clamped to 2 at 128 lanes). The default ('auto': 128 lanes, 32 for the widest
-    // output) runs with subgroup sums in the tests above; here 128 also through the workgroup tree.
+    // workgroup (clamped to 2 at 128 lanes). The default ('auto': 128 lanes for rows of 64 loads
+    // or more but the widest output) runs with subgroup sums in the tests above (1 × 768 × 50);
+    // here 128 also through the workgroup tree.
     const shapes = [[1, 768, 50], [1, 96, 2200], [1, 64, 33797], [1, 4104, 33], [1, 8200, 9]] as const;
     for (const [lanes, noSubgroups] of [[64, false], [128, true]] as const) {
       const f = await makeBackend({ name: `webgpu-gemv-l${lanes}`, gemvLanes: lanes, noSubgroups });

@@ -2,7 +2,7 @@ import type { KernelTensor } from '@mamba3/tensor';
 import type { GemvLanes } from '../options.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { GemvEpilogue, WeightStorage } from './gemv.wgsl.js';
-import { chunkRows, decodeGemvFits, decodeGemvWgsl } from './gemv.wgsl.js';
+import { chunkRows, decodeGemvFits, decodeGemvWgsl, weightsPerLoad } from './gemv.wgsl.js';
 import { buf } from './util.js';
 
 /** Workgroups to aim for: about four per SM of a large GPU (132 SMs), for loads in flight. */
@@ -28,7 +28,7 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   if (a.dtype !== 'float32' || w.shape.length !== 2 || !decodeGemvFits(M, K, storage)) return null;
   const MC = chunkRows(M);
   const chunks = M / MC;
-  const { rows, perThread: T, residualFirst, lanes } = gemvShape(MC, N, rt.gemvRowsPerThread, rt.gemvLanes);
+  const { rows, perThread: T, residualFirst, lanes } = gemvShape(MC, N, K / weightsPerLoad(storage), rt.gemvRowsPerThread, rt.gemvLanes);
   const sg = rt.subgroupReduce;
   const norm = fuse.g ? { eps: fuse.eps ?? 0 } : undefined;
   const residual = !!fuse.r;
@@ -62,7 +62,7 @@ export interface GemvShape {
  * Chunks of 2 to 4 rows keep the earlier rule; chunks of 8 or more take `batchedPerThread` rows
  * a thread and one or two rows a workgroup, as the reduction's workgroup memory grows with both.
  */
-export function gemvShape(MC: number, N: number, batchedPerThread: number, lanes: GemvLanes): GemvShape {
+export function gemvShape(MC: number, N: number, loadsPerRow: number, batchedPerThread: number, lanes: GemvLanes): GemvShape {
   if (MC >= 8) return { rows: batchedPerThread >= 4 ? 1 : 2, perThread: batchedPerThread, residualFirst: false, lanes: 32 };
   if (MC > 4) return { rows: 2, perThread: 1, residualFirst: false, lanes: 32 };
   if (MC > 1) return { rows: [8, 4].find((r) => Math.ceil(N / r) >= TARGET_WORKGROUPS) ?? 2, perThread: 1, residualFirst: true, lanes: 32 };
@@ -70,7 +70,8 @@ export function gemvShape(MC: number, N: number, batchedPerThread: number, lanes
   // Lanes by default (BENCHMARKS, issue 16, eighth session, `kernel-time.mjs` on an H200): 128
   // for every product but the vocabulary-wide one (out_proj 5.00 -> 4.66 µs f32, 4.39 -> 4.09
   // bf16; in_proj 5.70 -> 5.47 bf16, even in f32); the LM head loses at 128 (39.3 -> 39.9 µs
-  // f32, 23.7 -> 25.1 bf16), and 64 lanes lost almost everywhere.
-  const LN = lanes !== 'auto' ? lanes : perThread < 4 ? 128 : 32;
+  // f32, 23.7 -> 25.1 bf16), and 64 lanes lost almost everywhere. The measured rows were 96 to
+  // 384 loads long; shorter ones (small models) keep 32 lanes rather than idle most of 128.
+  const LN = lanes !== 'auto' ? lanes : perThread < 4 && loadsPerRow >= 64 ? 128 : 32;
   return { rows: Math.min(N >= 4 * perThread * TARGET_WORKGROUPS ? 4 : 1, 256 / LN), perThread, residualFirst: true, lanes: LN };
 }
