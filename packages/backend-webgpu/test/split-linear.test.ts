@@ -68,6 +68,47 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
   });
 });
 
+// fusedLinear over many rows (prefill's in_proj and out_proj): the product does not split, and
+// its own writes scale each row by 1/RMS (from the squares it sums while fetching x) and add the
+// residual: one dispatch.
+(SKIP_WEBGPU ? describe.skip : describe)(`webgpu fusedLinear in the unsplit product${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await makeBackend({ name: 'webgpu-tiled-linear' });
+  });
+  afterAll(() => be?.dispose());
+
+  it('prefill-sized rows: norm and residual in one dispatch, against float64; the residual alone gives the composite\'s bits', async () => {
+    const rng = new ops.Rng(47);
+    const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+    // 2,050 rows (the last tile ragged), K 256 (vec4 reads) and 258 (scalar: the norm falls back to
+    // the composite, the residual still fuses); rows scaled 1-7x as above.
+    for (const [M, K, N] of [[2050, 256, 200], [2050, 258, 203]] as const) {
+      const [xs, ws, gs, rs] = [draw(M * K).map((v, i) => v * (1 + (Math.floor(i / K) % 7))), draw(N * K), draw(K), draw(M * N)];
+      const x = ops.tensor(xs, [M, K], { backend: be });
+      const w = ops.tensor(ws, [N, K], { backend: be });
+      const g = ops.tensor(gs, [K], { backend: be });
+      const r = ops.tensor(rs, [M, N], { backend: be });
+      let before = be.stats().dispatches;
+      const added = ops.fusedLinear(x, w, { residual: r });
+      expect(be.stats().dispatches - before, `M ${M} K ${K} N ${N}: the product adds the residual`).toBe(1);
+      const composite = ops.tidy(() => ops.add(ops.linear(x, w), r));
+      expect(Array.from(await added.data())).toEqual(Array.from(await composite.data()));
+      before = be.stats().dispatches;
+      const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, residual: r });
+      if (K % 4 === 0) expect(be.stats().dispatches - before, `M ${M} K ${K} N ${N}: norm and residual in the product`).toBe(1);
+      // Held to the composite's float32 rounding against float64, as the split's test above.
+      const normed = ops.tidy(() => ops.add(ops.linear(ops.rmsNorm(x, g, 1e-5), w), r));
+      const want = normLinear64(xs, ws, gs, rs, M, N, K, 1e-5);
+      const err = (got: ArrayLike<number>) => want.reduce((e, v, i) => Math.max(e, Math.abs(got[i] - v) / (1 + Math.abs(v))), 0);
+      const [fusedErr, compositeErr] = [err(await fused.data()), err(await normed.data())];
+      expect(compositeErr, `M ${M} K ${K} N ${N}: composite against float64`).toBeLessThan(1e-4);
+      expect(fusedErr, `M ${M} K ${K} N ${N}: fused against float64 (composite ${compositeErr})`).toBeLessThan(Math.max(2 * compositeErr, 1e-6));
+      ops.dispose([x, w, g, r, added, composite, fused, normed]);
+    }
+  });
+});
+
 /** rmsNorm(x, g)·Wᵀ (+ r) in float64: x [M, K], W [N, K], g [K], r [M, N]. */
 function normLinear64(x: number[], w: number[], g: number[], r: number[] | null, M: number, N: number, K: number, eps: number): number[] {
   const out: number[] = [];

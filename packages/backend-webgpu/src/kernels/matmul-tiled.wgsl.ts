@@ -20,7 +20,7 @@
  * clamp on every read of the inner loop; each part alone is provably in range (H200: in_proj at
  * 8192 rows 31.6 → 33.8 TFLOP/s, against 34.8 with the transform off).
  */
-import { layoutDecl, layoutOffsets, layoutValues, offsets } from '../codegen.js';
+import { f32Lit, layoutDecl, layoutOffsets, layoutValues, offsets } from '../codegen.js';
 import type { MatmulDims } from './matmul.wgsl.js';
 import type { HalfKind } from './half.wgsl.js';
 import { unpackPair } from './half.wgsl.js';
@@ -131,10 +131,12 @@ interface Operand {
   scale?: string;
   /** Stored as 16-bit pairs (`uploadHalf`), bound as vec2<u32>: 4 elements a read, unpacked on the way in (vec4 reads only). */
   half?: HalfKind;
+  /** Sum each thread's squares of the (unscaled) elements it fetches, per unit (vec4 kContig only: an RMSNorm's rows). */
+  squares?: boolean;
 }
 
 /** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
-function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: string; fetch: string; stash: string } {
+function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: string; fetch: string; stash: string; squares: string } {
   const units = (o.width * v.BK) / 4;
   const per = Math.ceil(units / T);
   const guard = units % T !== 0;
@@ -144,9 +146,12 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
   const decl: string[] = [];
   const fetch: string[] = [];
   const stash: string[] = [];
+  const squares: string[] = [];
   for (let q = 0; q < per; q++) {
     const r = `p${o.name}${q}`;
     decl.push(`var ${r} = vec4<f32>(0.0);`);
+    const ss = `ss${o.name}${q}`;
+    if (o.squares) decl.push(`var ${ss} = 0.0;`);
     const e = `(tid + ${q * T}u)`;
     const [row, col] = o.kContig ? [`(${o.origin} + ${e} / ${perRow}u)`, `(k0 + (${e} % ${perRow}u) * 4u)`] : [`(k0 + ${e} / ${perRow}u)`, `(${o.origin} + (${e} % ${perRow}u) * 4u)`];
     const [rowLim, colLim] = o.kContig ? [o.extent, K] : [K, o.extent];
@@ -156,7 +161,8 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
       const scaled = o.scale ? ` * ${o.scale}[(${col}) / 4u]` : '';
       const read = `${o.name}[(${at}) / 4u]`;
       const value = o.half ? `vec4<f32>(${unpackPair(o.half, `${read}.x`).join(', ')}, ${unpackPair(o.half, `${read}.y`).join(', ')})` : read;
-      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${r} = ${value}${scaled}; } else { ${r} = vec4<f32>(0.0); }`;
+      const load = o.squares ? `let raw = ${value}; ${r} = raw${scaled}; ${ss} += dot(raw, raw);` : `${r} = ${value}${scaled};`;
+      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${load} } else { ${r} = vec4<f32>(0.0); }`;
     } else {
       const scaled = (j: number) => (o.scale ? ` * ${o.scale}[${col} + ${j}u]` : '');
       const lanes = [0, 1, 2, 3].map((j) => `if (${row} < ${rowLim} && ${col} + ${j}u < ${colLim}) { ${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)}; }`);
@@ -168,8 +174,19 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
       ? `{ let w = ${e} / ${perRow}u; let k = (${e} % ${perRow}u) * 4u;\n      ${[0, 1, 2, 3].map((j) => `${o.shared}[nxt][k + ${j}u][w / 4u][w % 4u] = ${r}[${j}];`).join('\n      ')} }`
       : `${o.shared}[nxt][${e} / ${perRow}u][${e} % ${perRow}u] = ${r};`;
     stash.push(guard ? `if (${e} < ${units}u) ${st.startsWith('{') ? st : `{ ${st} }`}` : st);
+    // Unit e is (row e / perRow, k quarter e % perRow): its squares land in rowSq[e].
+    if (o.squares) squares.push(guard ? `if (${e} < ${units}u) { rowSq[${e}] = ${ss}; }` : `rowSq[${e}] = ${ss};`);
   }
-  return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), stash: stash.join('\n    ') };
+  if (o.squares && !(o.vec4 && o.kContig)) throw new Error('matmul: row sums of squares need A plain with vec4 reads');
+  return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), stash: stash.join('\n    '), squares: squares.join('\n  ') };
+}
+
+/** fusedLinear's epilogue inside an unsplit product (see `matmulRegTiledWgsl`). */
+export interface TiledEpilogue {
+  /** Scale each output row by 1/RMS of its A row (eps as given); A's columns are scaled by G. */
+  rowNormEps?: number;
+  /** Add R [M, N]. */
+  residual?: boolean;
 }
 
 /**
@@ -194,9 +211,13 @@ export function runtimeDimsUniform(d: MatmulDims, v: TileVariant, mode: RuntimeD
  * load after another through K. `scaleA` multiplies A's columns by G [K] (binding 4) as they are
  * staged: an RMSNorm's weight, whose per-row 1/RMS the split's sum applies (A plain only).
  * `halfB` reads a 16-bit B (`uploadHalf`: 16-bit pairs in u32) packed, unbatched with vec4 reads,
- * instead of the float32 copy the backend would unpack for the op.
+ * instead of the float32 copy the backend would unpack for the op. `fused` (unsplit, unbatched
+ * only) is fusedLinear's epilogue in the product itself: with `rowNormEps` (and `scaleA`) each
+ * output row is scaled by its A row's 1/RMS, from the squares the threads sum as they fetch A
+ * (a workgroup fetches its rows' whole K); with `residual` R [M, N] (binding 4, or 5 after G)
+ * is added.
  */
-export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0, scaleA = false, halfB: HalfKind | null = null): string {
+export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeDims, slicesPerSplit = 0, scaleA = false, halfB: HalfKind | null = null, fused: TiledEpilogue = {}): string {
   const { transA, transB } = d;
   const { BM, BN, BK, TM, TN } = v;
   const TX = BN / TN;
@@ -206,6 +227,9 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const all = mode === 'all';
   if (all && slicesPerSplit > 0) throw new Error('matmul: split K is for unbatched products (workgroup_id.z is the batch index otherwise)');
   if (scaleA && transA) throw new Error('matmul: a per-k scale of A needs A stored [M, K]');
+  const rowNorm = fused.rowNormEps !== undefined;
+  if ((rowNorm || fused.residual) && (slicesPerSplit > 0 || all)) throw new Error('matmul: a fused epilogue is for unsplit, unbatched products (a split applies it in its sum)');
+  if (rowNorm && !scaleA) throw new Error("matmul: a row norm scales A's columns by its weight (scaleA)");
   const M = 'M';
   const N = all ? 'N' : `${d.N}u`;
   const K = all ? 'K' : `${d.K}u`;
@@ -213,7 +237,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const split = slicesPerSplit > 0;
   const rank = d.batchShape.length;
   const vr = vec4Reads(d);
-  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA ? { scale: 'G' } : {}) };
+  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA ? { scale: 'G' } : {}), squares: rowNorm };
   if (halfB && (!vr.b || rank > 0)) throw new Error('matmul: a 16-bit B is read packed only unbatched, 4 elements at a time');
   const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b, ...(halfB ? { half: halfB } : {}) };
   const fa = fetchCode(a, v, T, K);
@@ -241,14 +265,21 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
     ? Array.from({ length: BK }, (_, k) => `{\n      ${step(`${k}u`)}\n    }`).join('\n    ')
     : `for (var k = 0u; k < ${BK}u; k++) {\n      ${step('k')}\n    }`;
   const writes: string[] = [];
+  // The row norm's factors: this thread's TM rows (local index lr), each summed over its units.
+  const perRowA = BK / 4;
+  const localRow = (r: number) => `${(r >> 2) * 4 * TY + (r & 3)}u + ty * 4u`;
+  const norms = rowNorm
+    ? [fa.squares, 'workgroupBarrier();', ...Array.from({ length: TM }, (_, r) => `let inv${r} = inverseSqrt((${Array.from({ length: perRowA }, (_, j) => `rowSq[(${localRow(r)}) * ${perRowA}u + ${j}u]`).join(' + ')}) / ${d.K}.0 + ${f32Lit(fused.rowNormEps!)});`)]
+    : [];
   for (let r = 0; r < TM; r++) {
-    const row = `m0 + ${(r >> 2) * 4 * TY + (r & 3)}u + ty * 4u`;
+    const row = `m0 + ${localRow(r)}`;
     for (let h = 0; h < H; h++) {
       const col = `n0 + ${h * 4 * TX}u + tx * 4u`;
+      const out = rowNorm ? `${acc(r, h)} * inv${r}` : acc(r, h);
       writes.push(
         vr.c
-          ? `{ let row = ${row}; let col = ${col}; if (row < ${M} && col < ${N}) { C[(offC + row * ${N} + col) / 4u] = ${acc(r, h)}; } }`
-          : `{ let row = ${row}; let col = ${col}; if (row < ${M}) { for (var j = 0u; j < 4u; j++) { if (col + j < ${N}) { C[offC + row * ${N} + col + j] = ${acc(r, h)}[j]; } } } }`,
+          ? `{ let row = ${row}; let col = ${col}; if (row < ${M} && col < ${N}) { let at = (offC + row * ${N} + col) / 4u; C[at] = ${out}${fused.residual ? ' + R[at]' : ''}; } }`
+          : `{ let row = ${row}; let col = ${col}; if (row < ${M}) { let v = ${out}; for (var j = 0u; j < 4u; j++) { if (col + j < ${N}) { let at = offC + row * ${N} + col + j; C[at] = v[j]${fused.residual ? ' + R[at]' : ''}; } } } }`,
       );
     }
   }
@@ -259,6 +290,8 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
 @group(0) @binding(2) var<storage, read_write> C: array<${elem(vr.c)}>;
 ${layoutDecl(3, all ? rank : 0)}
 ${scaleA ? `@group(0) @binding(4) var<storage, read> G: array<${elem(vr.a)}>;` : ''}
+${fused.residual ? `@group(0) @binding(${scaleA ? 5 : 4}) var<storage, read> R: array<${elem(vr.c)}>;` : ''}
+${rowNorm ? `var<workgroup> rowSq: array<f32, ${(BM * BK) / 4}>; // [row][k quarter] of this workgroup's A rows` : ''}
 var<workgroup> As: array<array<array<vec4<f32>, ${SA}>, ${BK}>, 2>; // [buffer][k][m/4]
 var<workgroup> Bs: array<array<array<vec4<f32>, ${SB}>, ${BK}>, 2>; // [buffer][k][n/4]
 @compute @workgroup_size(${T})
@@ -311,6 +344,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
+  ${norms.join('\n  ')}
   ${writes.join('\n  ')}
 }`;
 }

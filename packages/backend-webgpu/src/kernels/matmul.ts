@@ -1,5 +1,5 @@
 import type { KernelTensor, Shape } from '@mamba3/tensor';
-import { BackendError, sizeOf, UnsupportedError } from '@mamba3/tensor';
+import { sizeOf, UnsupportedError } from '@mamba3/tensor';
 import { broadcastStrides, collapse } from '../codegen.js';
 import type { GPUStorage, Runtime } from '../runtime.js';
 import type { MatmulTile } from '../options.js';
@@ -82,18 +82,16 @@ function tiling(rt: Runtime, d: MatmulDims, nBatch: number): { v: TileVariant; g
   return { v, grid, per, S: per ? Math.ceil(Math.ceil(d.K / v.BK) / per) : 1 };
 }
 
-/** What a K split's sum applies beside the sum: fusedLinear's norm (see `SplitKNorm`) and residual. */
-interface SplitEpilogue {
+/**
+ * fusedLinear's norm and residual: applied by a K split's sum (see `SplitKNorm`), or unsplit by
+ * the product itself (`TiledEpilogue`).
+ */
+interface LinearEpilogue {
   residual?: GPUBuffer;
   /** The RMSNorm's weight (the product scales A's columns by it) and eps; A's rows give the RMS. */
   norm?: { g: GPUBuffer; eps: number };
 }
 
-/**
- * The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see
- * `splitK`). An `epilogue` is applied by the split's sum: only for a product that splits (a
- * caller that checked passes the `tiling` it checked).
- */
 /**
  * B's buffer for the register-tiled kernel: a 16-bit weight's packed pairs where the kernel can
  * read them (unbatched, vec4 reads along B's contiguous axis), with their kind; else `buf(b)` (a
@@ -106,21 +104,27 @@ function operandB(d: MatmulDims, b: KernelTensor): { buffer: GPUBuffer; half: Ha
   return { buffer: buf(b), half: null };
 }
 
-function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, bOp: { buffer: GPUBuffer; half: HalfKind | null }, out: GPUStorage, nBatch: number, epilogue: SplitEpilogue = {}, t = tiling(rt, d, nBatch)): void {
+/**
+ * The register-tiled kernel, K split over workgroup_id.z for thin unbatched products (see
+ * `splitK`). An `epilogue` (unbatched only) is applied by the split's sum, or without a split by
+ * the product's own writes (its norm needs K a multiple of 4: `tiledLinear` checks).
+ */
+function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, bOp: { buffer: GPUBuffer; half: HalfKind | null }, out: GPUStorage, nBatch: number, epilogue: LinearEpilogue = {}, t = tiling(rt, d, nBatch)): void {
   const b = bOp.buffer;
   const halfB = bOp.half;
   const { M, N, K, transA, transB } = d;
   const { v, grid, per, S } = t;
   const { residual, norm } = epilogue;
-  // Unreachable (splitLinear checks): without a split there is no sum to apply them in.
-  if ((residual || norm) && S === 1) throw new BackendError('webgpu fusedLinear: a norm or residual needs a K split to be applied in');
   const mode: RuntimeDims = d.batchShape.length === 0 ? 'rows' : 'all';
   const vr = vec4Reads(d);
   const sizes = mode === 'rows' ? `${N}/${K}${per ? `/s${per}` : ''}` : `b${d.batchShape.length}`;
   const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}${norm ? '/g' : ''}${halfB ? `/${halfB}` : ''}`;
   const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
   if (S === 1) {
-    rt.dispatch(key, () => matmulRegTiledWgsl(d, v, mode, 0, false, halfB), [a, b, out.buffer, uniform], [grid[0], grid[1], nBatch]);
+    const fused = { ...(norm ? { rowNormEps: norm.eps } : {}), ...(residual ? { residual: true } : {}) };
+    const fusedKey = `${norm ? `/n${norm.eps}` : ''}${residual ? '/r' : ''}`;
+    const extra = [...(norm ? [norm.g] : []), ...(residual ? [residual] : [])];
+    rt.dispatch(key + fusedKey, () => matmulRegTiledWgsl(d, v, mode, 0, !!norm, halfB, fused), [a, b, out.buffer, uniform, ...extra], [grid[0], grid[1], nBatch]);
     return;
   }
   const part = rt.alloc('matmul', S * M * N * 4, 'float32');
@@ -162,7 +166,7 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const N = w.shape[0];
   const M = x.size / K;
   if (x.dtype !== 'float32' || M < 1 || N === 0 || K === 0) return null;
-  if (M > Math.max(rt.gemvMaxRows, 4)) return splitLinear(rt, x, w, g, eps, r, M, N, K);
+  if (M > Math.max(rt.gemvMaxRows, 4)) return tiledLinear(rt, x, w, g, eps, r, M, N, K);
   if (!rt.f16) {
     const out = decodeGemv(rt, x, w, M, { ...(g ? { g, eps } : {}), ...(r ? { r } : {}) });
     if (out || M > 4) return out;
@@ -183,16 +187,18 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
 
 /**
  * rmsNorm(x)·Wᵀ and/or + residual for more rows than the GEMV takes (batched decode's in_proj and
- * out_proj), when the tiled kernel splits K: the product stages x's columns times the norm weight,
- * and the split's sum scales each row by its 1/RMS and adds the residual, two dispatches where the
- * composite takes three or four (norm, product, sum, add). Null otherwise (neither, no split, the
- * f16 path): the op layer runs the composite.
+ * out_proj, prefill's) on the register-tiled kernel: the product stages x's columns times the
+ * norm weight, and each row's 1/RMS and the residual are applied by the K split's sum when the
+ * product splits (thin products), else by the product's own writes (it fetches its rows' whole
+ * K, summing their squares as it goes). One or two dispatches where the composite takes three or
+ * four (norm, product, add). Null otherwise (neither fusion, the f16 or legacy kernels, or a norm
+ * with K not a multiple of 4 unsplit): the op layer runs the composite.
  */
-function splitLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, eps: number, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
+function tiledLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, eps: number, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
   if ((!g && !r) || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
   const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
   const t = tiling(rt, d, 1);
-  if (t.S === 1) return null;
+  if (t.S === 1 && g && !vec4Reads(d).a) return null;
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
   regTiled(rt, d, buf(x), operandB(d, w), out, 1, { ...(r ? { residual: buf(r) } : {}), ...(g ? { norm: { g: buf(g), eps } } : {}) }, t);
   return out;
