@@ -7,7 +7,6 @@ import {
   formatShape,
   fusedLinear,
   keep,
-  linear,
   reshape,
   ShapeError,
   sliceAxis,
@@ -47,19 +46,20 @@ function checkInput(op: string, c: Mamba3Config, u: Tensor, rank: number): void 
  * optionally continuing from a cache; returns the cache after the last position. A pure
  * function of `params`, so gradients flow to whatever tensors are passed.
  */
-export function mamba3Forward(params: Mamba3Params, c: Mamba3Config, u: Tensor, state?: Mamba3MixerState): { y: Tensor; state: Mamba3MixerState } {
+export function mamba3Forward(params: Mamba3Params, c: Mamba3Config, u: Tensor, state?: Mamba3MixerState, fuse: StepFusion = {}): { y: Tensor; state: Mamba3MixerState } {
   checkInput('Mamba3.forward', c, u, 3);
   return tidy(() => {
-    const zxbcdt = linear(u, params['in_proj.weight']);
+    const zxbcdt = fusedLinear(u, params['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {});
     const r = mamba3MixerChunked(zxbcdt, mixerParams(params), mixerAttrs(c), state);
-    return { y: linear(r.y, params['out_proj.weight']), state: r.state };
+    return { y: fusedLinear(r.y, params['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), state: r.state };
   });
 }
 
 /**
- * What a pre-norm block can fold into the step's projections (a decode step of an LM): the
- * block's RMSNorm into in_proj, and the residual add into out_proj. `u` is then the un-normed
- * residual stream and `y` comes back as residual + mixer output.
+ * What a pre-norm block can fold into the mixer's projections (an LM's decode step, and its
+ * sequence forward): the block's RMSNorm into in_proj, and the residual add into out_proj. `u`
+ * is then the un-normed residual stream and `y` comes back as residual + mixer output. Without
+ * fused kernels (fusedLinear's composite) the values are the unfused block's.
  */
 export interface StepFusion {
   norm?: { weight: Tensor; eps: number };

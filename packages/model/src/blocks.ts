@@ -37,7 +37,7 @@ export interface LayerSpec {
    */
   readonly prefill: { floatsPerToken: number; chunk: number };
   init(opts: InitOptions): Record<string, Tensor>;
-  forward(p: Record<string, Tensor>, x: Tensor, state?: MixerState): { y: Tensor; state: MixerState | null };
+  forward(p: Record<string, Tensor>, x: Tensor, state?: MixerState, fuse?: StepFusion): { y: Tensor; state: MixerState | null };
   step(p: Record<string, Tensor>, x: Tensor, state: MixerState, fuse?: StepFusion): { y: Tensor; state: MixerState };
   zeroState(batch: number, opts: StateOptions): MixerState;
 }
@@ -52,8 +52,8 @@ function mamba3Spec(c: Mamba3Config): LayerSpec {
       chunk: c.chunkSize,
     },
     init: (o) => initMamba3Params(c, o),
-    forward: (p, x, s) => {
-      const r = mamba3Forward(p, c, x, s as unknown as Mamba3MixerState | undefined);
+    forward: (p, x, s, fuse) => {
+      const r = mamba3Forward(p, c, x, s as unknown as Mamba3MixerState | undefined, fuse);
       return { y: r.y, state: { ...r.state } };
     },
     step: (p, x, s, fuse) => {
@@ -83,7 +83,7 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
         // scans keep one per chunk, never one per position).
         prefill: { floatsPerToken: Math.max(2 * mc.dInner, Math.ceil((mc.dInner * mc.dState) / mc.chunkSize)), chunk: mc.chunkSize },
         init: (o) => initMamba1Params(mc, o),
-        forward: (p, x, s) => mamba1Forward(p, mc, x, s as Mamba1State | undefined),
+        forward: (p, x, s, fuse) => mamba1Forward(p, mc, x, s as Mamba1State | undefined, fuse),
         step: (p, x, s, fuse) => mamba1StepForward(p, mc, x, s as Mamba1State, fuse),
         zeroState: (batch, o) => mamba1ZeroState(mc, batch, o),
       };
@@ -95,7 +95,7 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
         // in_proj's output, the intra-chunk [C, C] blocks per head, the chunk states.
         prefill: { floatsPerToken: Math.max(mc.dInProj, mc.nheads * mc.chunkSize, Math.ceil((mc.nheads * mc.headdim * mc.dState) / mc.chunkSize)), chunk: mc.chunkSize },
         init: (o) => initMamba2Params(mc, o),
-        forward: (p, x, s) => mamba2Forward(p, mc, x, s as Mamba2State | undefined),
+        forward: (p, x, s, fuse) => mamba2Forward(p, mc, x, s as Mamba2State | undefined, fuse),
         step: (p, x, s, fuse) => mamba2StepForward(p, mc, x, s as Mamba2State, fuse),
         zeroState: (batch, o) => mamba2ZeroState(mc, batch, o),
       };
@@ -107,7 +107,7 @@ export function layerSpecs(c: MambaConfig): LayerSpec[] {
     // Scores of each new token against up to a slice's worth of keys per head.
     prefill: { floatsPerToken: Math.max(attn.qkvDim, attn.numHeads * MAX_PREFILL_SLICE), chunk: 1 },
     init: (o) => initMhaParams(attn, o),
-    forward: (p, x, s) => mhaForward(p, attn, x, s as MhaState | undefined),
+    forward: (p, x, s, fuse) => mhaForward(p, attn, x, s as MhaState | undefined, fuse),
     step: (p, x, s, fuse) => mhaStepForward(p, attn, x, s as MhaState, fuse),
     zeroState: (batch, o) => mhaZeroState(attn, batch, o.maxSeqlen, o),
   };

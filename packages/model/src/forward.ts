@@ -84,10 +84,28 @@ function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (M
 
 /**
  * Sequence forward: ids [b, L] -> hidden [b, L, d] (after norm_f) and each layer's decode state.
- * Without `states` attention layers see only this sequence and return a null state.
+ * Without `states` attention layers see only this sequence and return a null state. With
+ * RMSNorm blocks and no MLPs each block's norm rides in its in_proj and the residual add in its
+ * out_proj, as in `lmStepLogits` (one product each on backends with fused kernels; the same
+ * values otherwise).
  */
 export function lmSequence(w: LmWeights, c: MambaConfig, ids: Tensor, states?: readonly MixerState[]): { hidden: Tensor; states: (MixerState | null)[] } {
-  return tidy(() => backbone(w, c, ids, states ?? [], (l, x, s) => l.spec.forward(l.mixer, x, s)));
+  if (!fusesBlocks(w, c)) return tidy(() => backbone(w, c, ids, states ?? [], (l, x, s) => l.spec.forward(l.mixer, x, s)));
+  return tidy(() => {
+    let residual = gather(w.embedding, ids, 0);
+    const out: (MixerState | null)[] = [];
+    w.layers.forEach((layer, i) => {
+      const r = layer.spec.forward(layer.mixer, residual, states?.[i], { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
+      residual = r.y;
+      out.push(r.state);
+    });
+    return { hidden: applyNorm(residual, w.normF, c), states: out };
+  });
+}
+
+/** Whether a block's norm and residual add can ride in its mixer's projections: RMSNorm blocks, no MLPs. */
+function fusesBlocks(w: LmWeights, c: MambaConfig): boolean {
+  return c.rmsNorm && !w.layers.some((l) => l.mlp);
 }
 
 /** One decode step: ids [b] -> hidden [b, d] and the next states. */
@@ -102,7 +120,7 @@ export function lmStep(w: LmWeights, c: MambaConfig, ids: Tensor, states: readon
  * `fusedLinear`. Same values as `lmStep` + `lmLogits`.
  */
 export function lmStepLogits(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[]): { logits: Tensor; states: MixerState[] } {
-  if (!c.rmsNorm || w.layers.some((l) => l.mlp)) {
+  if (!fusesBlocks(w, c)) {
     return tidy(() => {
       const r = lmStep(w, c, ids, states);
       return { logits: lmLogits(w, r.hidden), states: r.states };

@@ -39,17 +39,17 @@ function projections(p: Record<string, Tensor>, c: Mamba1Config, x: Tensor): { d
  * and the cache after the last position, optionally continuing from `state`. A pure function
  * of `params` (official names), so gradients reach every weight.
  */
-export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state?: Mamba1State): { y: Tensor; state: Mamba1State } {
+export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state?: Mamba1State, fuse: StepFusion = {}): { y: Tensor; state: Mamba1State } {
   checkInput('Mamba1.forward', c, u, 3);
   return tidy(() => {
-    const xz = withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']);
+    const xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
     const conv = causalConv1dSilu({ xz, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) }, { offset: 0 });
     const x = conv.y;
     const z = sliceAxis(xz, -1, c.dInner, 2 * c.dInner);
     const { delta, B, C } = projections(p, c, x);
     const A = neg(exp(p.A_log));
     const r = selectiveScan({ u: x, delta, A, B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) }, c.chunkSize);
-    return { y: withBias(linear(r.y, p['out_proj.weight']), p['out_proj.bias']), state: { conv: conv.state, ssm: r.state } };
+    return { y: withBias(fusedLinear(r.y, p['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), p['out_proj.bias']), state: { conv: conv.state, ssm: r.state } };
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, linear, mul, neg, reshape, ShapeError, silu, sliceAxis, split, tidy, zeros,
+  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, mul, neg, reshape, ShapeError, silu, sliceAxis, split, tidy, zeros,
 } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
 import { causalConv1dSilu } from '../conv-silu.js';
@@ -56,12 +56,12 @@ function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor
  * The mixer over a sequence (chunked SSD): u [b, L, dModel] -> y [b, L, dModel] and the cache
  * after the last position, optionally continuing from `state`. A pure function of `params`.
  */
-export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state?: Mamba2State): { y: Tensor; state: Mamba2State } {
+export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state?: Mamba2State, fuse: StepFusion = {}): { y: Tensor; state: Mamba2State } {
   checkInput('Mamba2.forward', c, u, 3);
   const [b, L] = u.shape;
   const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
   return tidy(() => {
-    const zxbcdt = withBias(linear(u, p['in_proj.weight']), p['in_proj.bias']);
+    const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
     const s = projParts(c, zxbcdt);
     const convIn = { xz: zxbcdt, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) };
     const conv = causalConv1dSilu(convIn, { offset: xBCOffset(c) });
@@ -70,7 +70,7 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
       { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
       { chunkSize: c.chunkSize, dtLimit: c.dtLimit },
     );
-    return { y: finish(p, c, reshape(r.y, [b, L, c.dSsm]), s.z, s.mlp), state: { conv: conv.state, ssm: r.state } };
+    return { y: finish(p, c, reshape(r.y, [b, L, c.dSsm]), s.z, s.mlp, fuse.residual), state: { conv: conv.state, ssm: r.state } };
   });
 }
 

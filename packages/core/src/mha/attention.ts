@@ -1,6 +1,6 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, arange, cast, concat, cos, engine, equal, expandDims, formatShape, fusedLinear, keep, lessEqual, linear, matmul, mul, Rng, reshape, repeatInterleave,
+  add, ArgumentError, arange, cast, concat, cos, engine, equal, expandDims, formatShape, fusedLinear, keep, lessEqual, matmul, mul, Rng, reshape, repeatInterleave,
   ShapeError, silu, sin, sliceAxis, softmax, split, stack, sub, sum, tensor, tidy, transpose, where, zeros,
 } from '@mamba3/tensor';
 import { causalConv1d, causalConv1dStep } from '../conv.js';
@@ -126,12 +126,12 @@ function checkInput(op: string, c: MhaConfig, x: Tensor, rank: number): void {
  * row's cache (positions pos_b + t), is written into it, and the next state comes back.
  * The caller keeps pos_b + L within maxSeqlen (the model checks it).
  */
-export function mhaForward(p: Record<string, Tensor>, c: MhaConfig, x: Tensor, state?: MhaState): { y: Tensor; state: MhaState | null } {
+export function mhaForward(p: Record<string, Tensor>, c: MhaConfig, x: Tensor, state?: MhaState, fuse: StepFusion = {}): { y: Tensor; state: MhaState | null } {
   checkInput('MHA.forward', c, x, 3);
   const [b, L] = x.shape;
   return tidy(() => {
     let convState: Tensor | undefined;
-    const r = project(p, c, withBias(linear(x, p['in_proj.weight']), p['in_proj.bias']), (qkv) => {
+    const r = project(p, c, withBias(fusedLinear(x, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']), (qkv) => {
       const out = causalConv1d(qkv, p['conv1d.weight'], p['conv1d.bias'], state?.conv);
       convState = out.state;
       return out.y;
@@ -141,10 +141,10 @@ export function mhaForward(p: Record<string, Tensor>, c: MhaConfig, x: Tensor, s
       const [q, k] = c.rotaryEmbDim > 0 ? [rotary(c, r.q, positions), rotary(c, r.k, positions)] : [r.q, r.k];
       const keyPos = reshape(positions, [1, 1, L]);
       const allowed = c.causal ? lessEqual(keyPos, reshape(positions, [1, L, 1])) : add(mul(keyPos, 0), 1);
-      return { y: output(p, attend(c, q, k, r.v, allowed), r.mlp), state: null };
+      return { y: output(p, attend(c, q, k, r.v, allowed), r.mlp, fuse.residual), state: null };
     }
     const next = cachedAttention(c, r, state);
-    return { y: output(p, next.ctx, r.mlp), state: { ...next.state, ...(convState ? { conv: convState } : {}) } };
+    return { y: output(p, next.ctx, r.mlp, fuse.residual), state: { ...next.state, ...(convState ? { conv: convState } : {}) } };
   });
 }
 
