@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@mamba3/tensor';
 import { dispose, engine, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { causalConv1dSilu, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
+import { causalConv1dSilu, causalConv1dSiluXBC, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
@@ -122,6 +122,14 @@ const skip = await webgpuUnavailable();
         ...(withState ? { state: randomNormal([b, C, K], { ...o, seed: 74 }) } : {}),
       }));
       await same(() => causalConv1dSilu(inp, { offset }), () => causalConv1dSilu.composite(inp, { offset }));
+      // Mamba-2's form: the same conv written as x, B and C (300 = 100 + 2·100 channels, a
+      // workgroup's 256 channels spanning all three), one dispatch.
+      expect(hasKernel('causalConv1dSiluXBC', backend)).toBe(true);
+      const before = backend.stats().dispatches;
+      const parts = tidy(() => causalConv1dSiluXBC(inp, { offset, x: 100, bc: 100 }));
+      expect(backend.stats().dispatches - before).toBe(1);
+      dispose(parts);
+      await same(() => causalConv1dSiluXBC(inp, { offset, x: 100, bc: 100 }), () => causalConv1dSiluXBC.composite(inp, { offset, x: 100, bc: 100 }));
       dispose(inp);
     });
   }

@@ -1,9 +1,9 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, mul, neg, reshape, ShapeError, silu, sliceAxis, split, tidy, zeros,
+  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, mul, neg, reshape, ShapeError, silu, sliceAxis, tidy, zeros,
 } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
-import { causalConv1dSilu } from '../conv-silu.js';
+import { causalConv1dSiluXBC } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
@@ -64,8 +64,8 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
     const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
     const s = projParts(c, zxbcdt);
     const convIn = { xz: zxbcdt, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) };
-    const conv = causalConv1dSilu(convIn, { offset: xBCOffset(c) });
-    const [x, B, C] = split(conv.y, [c.dSsm, G * N, G * N], -1);
+    const conv = causalConv1dSiluXBC(convIn, { offset: xBCOffset(c), x: c.dSsm, bc: G * N });
+    const { x, B, C } = conv;
     const r = ssdChunked(
       { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
       { chunkSize: c.chunkSize, dtLimit: c.dtLimit },

@@ -12,8 +12,8 @@ import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
 import { mamba1ScanKernel, mamba2ScanKernel } from './family-scans.js';
-import { convSiluKernel } from './family-conv.js';
-import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult } from '../../conv-silu.js';
+import { convSiluKernel, convSiluXBCKernel } from './family-conv.js';
+import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult, ConvSiluXBCAttrs, ConvSiluXBCResult } from '../../conv-silu.js';
 import { mamba1ConvStepKernel, mamba1InProjConvKernel, mamba1StepScanKernel, mamba2StepCoreKernel } from './family-mixer-steps.js';
 import type { Mamba1ConvStepInputs, Mamba1ConvStepResult, Mamba1InProjConvAttrs, Mamba1InProjConvInputs, Mamba1InProjConvResult, Mamba1StepScanInputs, Mamba1StepScanResult } from '../../mamba1/step.js';
 import type { Mamba2StepCoreAttrs, Mamba2StepCoreInputs, Mamba2StepCoreResult } from '../../mamba2/step.js';
@@ -104,6 +104,12 @@ export const webgpuKernels = [
     supports: storageBuffers(6),
     kernelFunc: ({ inputs, attrs, backend }) => convSiluKernel(gpuOf(backend, 'causalConv1dSilu'), inputs, attrs),
   } satisfies KernelConfig<ConvSiluInputs, ConvSiluAttrs, ConvSiluResult>,
+  {
+    kernelName: 'causalConv1dSiluXBC',
+    backendName: 'webgpu',
+    supports: storageBuffers(8),
+    kernelFunc: ({ inputs, attrs, backend }) => convSiluXBCKernel(gpuOf(backend, 'causalConv1dSiluXBC'), inputs, attrs),
+  } satisfies KernelConfig<ConvSiluInputs, ConvSiluXBCAttrs, ConvSiluXBCResult>,
   {
     kernelName: 'mamba1ConvStep',
     backendName: 'webgpu',
