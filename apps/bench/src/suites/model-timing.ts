@@ -68,15 +68,8 @@ export async function graphDecode(model: MambaLMHeadModel, ids: number[], steps:
     const msPerToken = (performance.now() - t0) / steps;
     await Promise.all(inflight);
     encodes.sort((a, b) => a - b);
-    // GPU time of one replayed step from timestamps (WebGPU with timestamp-query), median of 7.
-    const timeGpu = backendGpuTimer(model.backend);
-    let gpuMs: number | null = null;
-    if (timeGpu) {
-      const times: number[] = [];
-      for (let i = 0; i < 7; i++) times.push(await timeGpu(() => graph.run()));
-      times.sort((a, b) => a - b);
-      gpuMs = times[3];
-    }
+    // GPU time of one replayed step from timestamps, median of 7.
+    const gpuMs = await medianGpuMs(model.backend, 7, () => graph.run());
     return { msPerToken, encodeP50: percentile(encodes, 50), gpuMs, tokens };
   } finally {
     graph.dispose();
@@ -117,14 +110,7 @@ export async function batchedDecode(model: MambaLMHeadModel, batch: number, step
     }
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all(inflight);
-    const timeGpu = backendGpuTimer(model.backend);
-    let gpuMs: number | null = null;
-    if (timeGpu) {
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) times.push(await timeGpu(() => graph.run()));
-      times.sort((a, b) => a - b);
-      gpuMs = times[2];
-    }
+    const gpuMs = await medianGpuMs(model.backend, 5, () => graph.run());
     return { tokPerS: (batch * steps) / seconds, gpuMs };
   } finally {
     graph.dispose();
@@ -132,10 +118,12 @@ export async function batchedDecode(model: MambaLMHeadModel, batch: number, step
   }
 }
 
+/** Seconds of one prefill (to the first greedy token read back), on a fresh cache. */
 export async function timedPrefill(model: MambaLMHeadModel, ids: number[]): Promise<number> {
   return (await hostPrefill(model, ids)).seconds;
 }
 
+/** Submit and dispatch counters of backends that keep them (WebGPU). */
 export function counters(backend: Backend): { submits: number; dispatches: number } | null {
   const stats = (backend as unknown as { stats?: () => { submits: number; dispatches: number } }).stats;
   return stats ? stats() : null;
@@ -159,11 +147,23 @@ export async function hostPrefill(model: MambaLMHeadModel, ids: number[]): Promi
   return { seconds, hostMs, submits: c0 && c1 ? c1.submits - c0.submits : null, dispatches: c0 && c1 ? c1.dispatches - c0.dispatches : null };
 }
 
+/** GPU ms of `fn` from timestamps (WebGPU with timestamp-query), the median of `runs` (odd); null without a GPU timer. */
+async function medianGpuMs(backend: Backend, runs: number, fn: () => void): Promise<number | null> {
+  const timeGpu = backendGpuTimer(backend);
+  if (!timeGpu) return null;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timeGpu(fn));
+  times.sort((a, b) => a - b);
+  return times[runs >> 1];
+}
+
+/** The backend's GPU timer (WebGPU with timestamp-query), or null. */
 export function backendGpuTimer(backend: Backend): ((fn: () => void) => Promise<number>) | null {
   const b = backend as unknown as { timeGpu?: (fn: () => void) => Promise<number>; features?: ReadonlySet<string> };
   return b.timeGpu && b.features?.has('timestamp-query') ? (fn) => b.timeGpu!(fn) : null;
 }
 
+/** GPU milliseconds of one prefill from timestamps (WebGPU with timestamp-query), else null. */
 export async function prefillGpuMs(model: MambaLMHeadModel, ids: number[]): Promise<number | null> {
   const timeGpu = backendGpuTimer(model.backend);
   if (!timeGpu) return null;
@@ -173,6 +173,7 @@ export async function prefillGpuMs(model: MambaLMHeadModel, ids: number[]): Prom
   return ms;
 }
 
+/** n random token ids below `vocab`. */
 export function randomIds(n: number, vocab: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
 }

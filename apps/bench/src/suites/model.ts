@@ -52,14 +52,6 @@ function temperatureSetting(settings: Readonly<Record<string, string>>): number 
   return t;
 }
 
-/** Seconds of one prefill (to the first greedy token read back), on a fresh cache. */
-
-/** Submit and dispatch counters of backends that keep them (WebGPU). */
-
-/** The backend's GPU timer (WebGPU with timestamp-query), or null. */
-
-/** GPU milliseconds of one prefill from timestamps (WebGPU with timestamp-query), else null. */
-
 /** A random-weight model of a config, or a checkpoint folder of any layout loaded through loadPretrained; weights stored as `dtype` on the device. */
 type ModelSpec = ({ config: MambaConfigInput } | { checkpoint: string }) & { dtype: WeightDType };
 
