@@ -107,6 +107,29 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
       ops.dispose([x, w, g, r, added, composite, fused, normed]);
     }
   });
+
+  it("a tile with no room for the rows' sums beside it (128×128×16: 32 KiB staged) falls back to the composite for the norm", async () => {
+    const big = await makeBackend({ name: 'webgpu-tiled-linear-bk16', matmulTile: '128x128x16-8x8wu' });
+    const rng = new ops.Rng(53);
+    const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
+    // 17 × 8 tiles of 128 × 128: enough workgroups that the product does not split K.
+    const [M, K, N] = [2050, 256, 1000];
+    const [xs, ws, gs, rs] = [draw(M * K), draw(N * K), draw(K), draw(M * N)];
+    const [x, w, g, r] = [ops.tensor(xs, [M, K], { backend: big }), ops.tensor(ws, [N, K], { backend: big }), ops.tensor(gs, [K], { backend: big }), ops.tensor(rs, [M, N], { backend: big })];
+    const room = big.runtime.limits.maxComputeWorkgroupStorageSize;
+    let before = big.stats().dispatches;
+    ops.fusedLinear(x, w, { residual: r }).dispose();
+    expect(big.stats().dispatches - before, 'unsplit: the product adds the residual').toBe(1);
+    before = big.stats().dispatches;
+    const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, residual: r });
+    // 32 KiB of staged tiles plus 2 KiB of sums: more than a 32 KiB device gives one workgroup.
+    if (room < 34816) expect(big.stats().dispatches - before, 'the composite: norm, product, add').toBe(3);
+    const want = normLinear64(xs, ws, gs, rs, M, N, K, 1e-5);
+    const got = await fused.data();
+    expect(want.reduce((e, v, i) => Math.max(e, Math.abs(got[i] - v) / (1 + Math.abs(v))), 0)).toBeLessThan(1e-4);
+    ops.dispose([x, w, g, r, fused]);
+    big.dispose();
+  });
 });
 
 /** rmsNorm(x, g)·Wᵀ (+ r) in float64: x [M, K], W [N, K], g [K], r [M, N]. */

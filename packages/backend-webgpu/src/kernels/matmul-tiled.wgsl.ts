@@ -86,6 +86,11 @@ export function sharedBytesOf(v: TileVariant, transA: boolean, transB: boolean):
   return 2 * v.BK * (rowVec4s(v, v.BM, !transA) + rowVec4s(v, v.BN, transB)) * 16;
 }
 
+/** Workgroup memory a fused row norm adds (`TiledEpilogue.rowNormEps`): one f32 per (row, 4 k) of a slice. */
+export function rowNormSharedBytes(v: TileVariant): number {
+  return ((v.BM * v.BK) / 4) * 4;
+}
+
 /** Workgroup memory every WebGPU device offers (the default maxComputeWorkgroupStorageSize is half). */
 const SHARED_BUDGET = 32768;
 
@@ -291,7 +296,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
 ${layoutDecl(3, all ? rank : 0)}
 ${scaleA ? `@group(0) @binding(4) var<storage, read> G: array<${elem(vr.a)}>;` : ''}
 ${fused.residual ? `@group(0) @binding(${scaleA ? 5 : 4}) var<storage, read> R: array<${elem(vr.c)}>;` : ''}
-${rowNorm ? `var<workgroup> rowSq: array<f32, ${(BM * BK) / 4}>; // [row][k quarter] of this workgroup's A rows` : ''}
+${rowNorm ? `var<workgroup> rowSq: array<f32, ${rowNormSharedBytes(v) / 4}>; // [row][k quarter] of this workgroup's A rows` : ''}
 var<workgroup> As: array<array<array<vec4<f32>, ${SA}>, ${BK}>, 2>; // [buffer][k][m/4]
 var<workgroup> Bs: array<array<array<vec4<f32>, ${SB}>, ${BK}>, 2>; // [buffer][k][n/4]
 @compute @workgroup_size(${T})

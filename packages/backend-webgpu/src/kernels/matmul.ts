@@ -10,7 +10,7 @@ import { decodeGemv } from './gemv.js';
 import type { TileVariant } from './matmul-tiled.wgsl.js';
 import type { RuntimeDims } from './matmul-tiled.wgsl.js';
 import type { HalfKind } from './half.wgsl.js';
-import { matmulRegTiledWgsl, runtimeDimsUniform, sharedBytesOf, threadsOf, TILE_VARIANTS, variantName, vec4Reads } from './matmul-tiled.wgsl.js';
+import { matmulRegTiledWgsl, rowNormSharedBytes, runtimeDimsUniform, sharedBytesOf, threadsOf, TILE_VARIANTS, variantName, vec4Reads } from './matmul-tiled.wgsl.js';
 import { buf } from './util.js';
 
 /** Throws on a `matmulTile` option that names no kernel (checked before a device is made). */
@@ -198,7 +198,8 @@ function tiledLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTen
   if ((!g && !r) || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
   const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
   const t = tiling(rt, d, 1);
-  if (t.S === 1 && g && !vec4Reads(d).a) return null;
+  // Unsplit, the norm needs vec4 reads of x and room for the rows' sums beside the staged tiles.
+  if (t.S === 1 && g && (!vec4Reads(d).a || sharedBytesOf(t.v, false, true) + rowNormSharedBytes(t.v) > rt.limits.maxComputeWorkgroupStorageSize)) return null;
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
   regTiled(rt, d, buf(x), operandB(d, w), out, 1, { ...(r ? { residual: buf(r) } : {}), ...(g ? { norm: { g: buf(g), eps } } : {}) }, t);
   return out;
