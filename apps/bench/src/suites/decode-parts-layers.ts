@@ -39,8 +39,27 @@ export function partContext(model: MambaLMHeadModel, w: LmWeights, config: Mamba
   return { model, w, config, batch, rand };
 }
 
-/** The block norm and in_proj as one fused product (Mamba-3 and Mamba-2 steps). */
-const normedInProj = (l: Layer, x: Tensor, eps: number): Tensor => fusedLinear(x, l.mixer['in_proj.weight'], { norm: { weight: l.norm.weight, eps } });
+/** Every layer's block norm and in_proj as one fused product (Mamba-3 and Mamba-2 steps). */
+function normedInProjPart(ctx: PartContext, eps: number): Part {
+  const { w, config } = ctx;
+  return {
+    name: `in_proj GEMV with the block norm, ×${w.layers.length}`,
+    make: () => captureStep([ctx.rand(config.dModel)], (x) => w.layers.map((l) => fusedLinear(x, l.mixer['in_proj.weight'], { norm: { weight: l.norm.weight, eps } })), { own: [0] }),
+  };
+}
+
+/** Every layer's out_proj over `dIn` inputs adding the residual, with Mamba-2's gated norm when `gatedNormEps` is given. */
+function outProjPart(ctx: PartContext, dIn: number, gatedNormEps?: number): Part {
+  const { w, config } = ctx;
+  const norm = (l: Layer) => (gatedNormEps === undefined ? {} : { norm: { weight: l.mixer['norm.weight'], eps: gatedNormEps } });
+  return {
+    name: `out_proj GEMV with ${gatedNormEps === undefined ? '' : 'the gated norm and '}the residual add, ×${w.layers.length}`,
+    make: () => captureStep([ctx.rand(dIn), ctx.rand(config.dModel)], (y, res) => w.layers.map((l) => fusedLinear(y, l.mixer['out_proj.weight'], { ...norm(l), residual: res })), { own: [0, 1] }),
+  };
+}
+
+/** A layer's conv weight and bias (if any) under the fused ops' names. */
+const convWeights = (l: Layer) => ({ convWeight: l.mixer['conv1d.weight'], ...(l.mixer['conv1d.bias'] ? { convBias: l.mixer['conv1d.bias'] } : {}) });
 
 /**
  * Every layer's mixer kernels over the layer's cache, fed back run to run as in decode: `step`
@@ -77,25 +96,24 @@ function mamba3Parts(ctx: PartContext, eps: number): Part[] {
   const attrs = mixerAttrs(mc);
   const L = w.layers.length;
   return [
-    { name: `in_proj GEMV with the block norm, ×${L}`, make: () => captureStep([ctx.rand(config.dModel)], (x) => w.layers.map((l) => normedInProj(l, x, eps)), { own: [0] }) },
+    normedInProjPart(ctx, eps),
     statefulPart(ctx, `Mamba-3 mixer step, ×${L}`, [ctx.rand(mc.dInProj)], (l, [zx], s) => {
       const r = mamba3MixerStep(zx, mixerParams(l.mixer), attrs, s as unknown as Mamba3MixerState);
       return { y: r.y, state: r.state as unknown as State };
     }),
-    { name: `out_proj GEMV with the residual add, ×${L}`, make: () => captureStep([ctx.rand(mc.dInner), ctx.rand(config.dModel)], (y, res) => w.layers.map((l) => fusedLinear(y, l.mixer['out_proj.weight'], { residual: res })), { own: [0, 1] }) },
+    outProjPart(ctx, mc.dInner),
   ];
 }
 
-/** Mamba-1 without in_proj and conv biases (the released models): the conv step rides in in_proj. */
+/** Mamba-1 without an in_proj bias (the released models): the conv step rides in in_proj. */
 function mamba1Parts(ctx: PartContext, eps: number): Part[] {
   const { w, config } = ctx;
   const c = resolveMamba1Config(mixerOptions(config).options as Mamba1Options);
   const L = w.layers.length;
   const E = c.dInner;
-  const conv = (l: Layer) => ({ convWeight: l.mixer['conv1d.weight'], ...(l.mixer['conv1d.bias'] ? { convBias: l.mixer['conv1d.bias'] } : {}) });
   return [
     statefulPart(ctx, `in_proj GEMV with the block norm and the conv step, ×${L}`, [ctx.rand(config.dModel)], (l, [u], s) => {
-      const r = mamba1InProjConv({ u, weight: l.mixer['in_proj.weight'], normWeight: l.norm.weight, conv: s.conv, ...conv(l) }, { eps });
+      const r = mamba1InProjConv({ u, weight: l.mixer['in_proj.weight'], normWeight: l.norm.weight, conv: s.conv, ...convWeights(l) }, { eps });
       return { y: r.x, state: { conv: r.conv } };
     }, ['conv']),
     { name: `x_proj GEMV, ×${L}`, make: () => captureStep([ctx.rand(E)], (x) => w.layers.map((l) => linear(x, l.mixer['x_proj.weight'])), { own: [0] }) },
@@ -103,7 +121,7 @@ function mamba1Parts(ctx: PartContext, eps: number): Part[] {
       const r = mamba1StepScan({ xz, x, dbc, dtWeight: l.mixer['dt_proj.weight'], dtBias: l.mixer['dt_proj.bias'], ALog: l.mixer.A_log, D: l.mixer.D, h: s.ssm }, {});
       return { y: r.y, state: { ssm: r.state } };
     }, ['ssm']),
-    { name: `out_proj GEMV with the residual add, ×${L}`, make: () => captureStep([ctx.rand(E), ctx.rand(config.dModel)], (y, res) => w.layers.map((l) => fusedLinear(y, l.mixer['out_proj.weight'], { residual: res })), { own: [0, 1] }) },
+    outProjPart(ctx, E),
   ];
 }
 
@@ -117,16 +135,14 @@ function mamba2Parts(ctx: PartContext, eps: number): Part[] {
   const L = w.layers.length;
   const attrs = { dMlp: c.dMlp, ngroups: c.ngroups, dtLimit: c.dtLimit, gate: true };
   return [
-    { name: `in_proj GEMV with the block norm, ×${L}`, make: () => captureStep([ctx.rand(config.dModel)], (x) => w.layers.map((l) => normedInProj(l, x, eps)), { own: [0] }) },
+    normedInProjPart(ctx, eps),
     statefulPart(ctx, `Mamba-2 step core (conv step, SSD step, D, the gate), ×${L}`, [ctx.rand(c.dInProj)], (l, [zxbcdt], s) => {
       const m = l.mixer;
-      const r = mamba2StepCore({ zxbcdt, conv: s.conv, convWeight: m['conv1d.weight'], ...(m['conv1d.bias'] ? { convBias: m['conv1d.bias'] } : {}), dtBias: m.dt_bias, ALog: m.A_log, D: m.D, h: s.ssm }, attrs);
+      const r = mamba2StepCore({ zxbcdt, conv: s.conv, ...convWeights(l), dtBias: m.dt_bias, ALog: m.A_log, D: m.D, h: s.ssm }, attrs);
       return { y: r.y, state: { conv: r.conv, ssm: r.state } };
     }),
-    {
-      name: `out_proj GEMV with the gated norm and the residual add, ×${L}`,
-      make: () => captureStep([ctx.rand(c.dSsm), ctx.rand(config.dModel)], (y, res) => w.layers.map((l) => fusedLinear(y, l.mixer['out_proj.weight'], { norm: { weight: l.mixer['norm.weight'], eps: 1e-5 }, residual: res })), { own: [0, 1] }),
-    },
+    // The gated norm's eps (core's Mamba-2 takes 1e-5) names the kernel only; the time is the same.
+    outProjPart(ctx, c.dSsm, 1e-5),
   ];
 }
 
