@@ -5,7 +5,7 @@ import { acquireDevice } from './device.js';
 import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
 import { checkMatmulTile, fusedLinear, matmul } from './kernels/matmul.js';
-import { decodeGemv } from './kernels/gemv.js';
+import { decodeGemv, gemvTakesRows } from './kernels/gemv.js';
 import type { GemvEpilogue } from './kernels/gemv.wgsl.js';
 import { halfElementFn } from './kernels/half.wgsl.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
@@ -106,7 +106,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
       const M = w.shape.length === 2 && w.shape[1] > 0 ? x.size / w.shape[1] : 0;
       // The rows fusedLinear gives the GEMV (more go to the tiled product, faster there: a Mamba-1
       // step of 32 sequences took 2.19 GPU ms with this GEMV, 1.39 on the tiled product; H200).
-      if (rt.f16 || x.dtype !== 'float32' || !Number.isInteger(M) || M < 1 || M > Math.max(rt.gemvMaxRows, 4)) return null;
+      if (rt.f16 || x.dtype !== 'float32' || !Number.isInteger(M) || !gemvTakesRows(rt, M)) return null;
       return decodeGemv(rt, x, w, M, { epilogue, ...(norm ? { g: norm.g, eps: norm.eps } : {}) });
     },
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {

@@ -50,8 +50,8 @@ export interface RuntimeOptions {
   /**
    * Lanes sharing one output row's K in the decode GEMV of a single row (batch-1 decode): 32,
    * 64, 128, or 'auto' (default: 128, and 32 for vocabulary-wide outputs and short rows; the
-   * measured rule of `gemvShape`). Sums then split K in a different order, so results differ by rounding between
-   * settings.
+   * measured rule of `gemvShape`). Sums then split K in a different order, so results differ by
+   * rounding between settings.
    */
   gemvLanes?: GemvLanes;
   /**

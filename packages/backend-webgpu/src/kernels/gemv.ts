@@ -42,6 +42,14 @@ export function decodeGemv(rt: Runtime, a: KernelTensor, w: KernelTensor, M: num
   return out;
 }
 
+/**
+ * Whether a fused product (fusedLinear, a fused op's epilogue) of M rows takes the decode GEMV:
+ * up to `gemvMaxRows`, and up to 4 whatever it is. More rows go to the tiled product.
+ */
+export function gemvTakesRows(rt: Runtime, M: number): boolean {
+  return M >= 1 && M <= Math.max(rt.gemvMaxRows, 4);
+}
+
 export interface GemvShape {
   /** Output rows per workgroup (threads along lid.y). */
   rows: number;

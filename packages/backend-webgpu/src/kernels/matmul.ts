@@ -6,7 +6,7 @@ import type { MatmulTile } from '../options.js';
 import type { MatmulDims } from './matmul.wgsl.js';
 import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, TILE, toF16Wgsl, withF16B } from './matmul.wgsl.js';
 import { splitKReduceWgsl } from './split-k.wgsl.js';
-import { decodeGemv } from './gemv.js';
+import { decodeGemv, gemvTakesRows } from './gemv.js';
 import type { TileVariant } from './matmul-tiled.wgsl.js';
 import type { RuntimeDims } from './matmul-tiled.wgsl.js';
 import type { HalfKind } from './half.wgsl.js';
@@ -166,7 +166,7 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const N = w.shape[0];
   const M = x.size / K;
   if (x.dtype !== 'float32' || M < 1 || N === 0 || K === 0) return null;
-  if (M > Math.max(rt.gemvMaxRows, 4)) return tiledLinear(rt, x, w, g, eps, r, M, N, K);
+  if (!gemvTakesRows(rt, M)) return tiledLinear(rt, x, w, g, eps, r, M, N, K);
   if (!rt.f16) {
     const out = decodeGemv(rt, x, w, M, { ...(g ? { g, eps } : {}), ...(r ? { r } : {}) });
     if (out || M > 4) return out;
