@@ -24,6 +24,11 @@ function bits(v: number): number {
   return new Uint32Array(new Float32Array([v]).buffer)[0];
 }
 
+/** Mamba-2's dt limit as the two u32 words its kernels' uniforms hold (an infinite upper bound as f32's largest). */
+export function dtLimitWords(limit: readonly [number, number]): [number, number] {
+  return [bits(limit[0]), bits(Number.isFinite(limit[1]) ? limit[1] : 3.4e38)];
+}
+
 /** Chunk length and count for `stateFloats` state elements per chunk (all rows, all batches). */
 function chunking(rt: Runtime, L: number, stateFloats: number): { T: number; nc: number } {
   const max = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
@@ -72,8 +77,7 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   const rt = gpu.runtime;
   const op = 'mamba2SsdChunked';
   const { T, nc } = chunking(rt, L, b * H * P * N);
-  const hi = Number.isFinite(attrs.dtLimit[1]) ? attrs.dtLimit[1] : 3.4e38;
-  const dims = rt.uniform([L, H, P, N, G, bits(attrs.dtLimit[0]), bits(hi), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, b]);
+  const dims = rt.uniform([L, H, P, N, G, ...dtLimitWords(attrs.dtLimit), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, b]);
   if (tiledScan(rt, P, N) && H % G === 0) return ssdOnTiledScan(gpu, i, b, L, H, P, N, G, dims);
   const y: GPUStorage = rt.alloc(op, b * L * H * P * 4, i.x.dtype);
   const state: GPUStorage = rt.alloc(op, b * H * P * N * 4, i.x.dtype);

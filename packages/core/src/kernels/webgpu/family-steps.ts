@@ -3,17 +3,13 @@ import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { buf } from './mamba3-scan.js';
+import { dtLimitWords } from './family-scans.js';
 
 /*
  * Decode steps of the Mamba-1 and Mamba-2 mixers in one dispatch each (the composites take ~10
  * kernels). Workgroup 32 × 8: 32 lanes over the state dimension n (summed for y by a tree
  * reduction), 8 rows of channels; grid (channel blocks, heads or 1, batch).
  */
-
-/** f32 bits as u32, for the uniform (which holds u32 words). */
-function bits(v: number): number {
-  return new Uint32Array(new Float32Array([v]).buffer)[0];
-}
 
 const SOFTPLUS = /* wgsl */ `
 fn softplus(v: f32) -> f32 { return select(log(1.0 + exp(v)), v, v > 20.0); }`;
@@ -137,8 +133,7 @@ export function mamba2StepKernel(gpu: WebGPUBackend, i: KernelInputs<SsdStepInpu
   const y: GPUStorage = rt.alloc(op, b * H * P * 4, i.x.dtype);
   const state: GPUStorage = rt.alloc(op, b * H * P * N * 4, i.x.dtype);
   const inputs = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias, i.h].map(buf);
-  const hi = Number.isFinite(dtLimit[1]) ? dtLimit[1] : 3.4e38;
-  const uniform = rt.uniform([H, P, N, G, bits(dtLimit[0]), bits(hi), i.D.size === H ? 0 : 1, 0]);
+  const uniform = rt.uniform([H, P, N, G, ...dtLimitWords(dtLimit), i.D.size === H ? 0 : 1, 0]);
   rt.dispatch('m2step', mamba2StepWgsl, [...inputs, y.buffer, state.buffer, uniform], [Math.ceil(P / 8), H, b]);
   return { y, state };
 }
