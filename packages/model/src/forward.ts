@@ -1,4 +1,4 @@
-import type { MixerState } from '@mamba3/core';
+import type { MixerState, StepFusion } from '@mamba3/core';
 import { unprefixed } from '@mamba3/core';
 import type { Tensor } from '@mamba3/tensor';
 import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
@@ -92,20 +92,35 @@ function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (M
 export function lmSequence(w: LmWeights, c: MambaConfig, ids: Tensor, states?: readonly MixerState[]): { hidden: Tensor; states: (MixerState | null)[] } {
   if (!fusesBlocks(w, c)) return tidy(() => backbone(w, c, ids, states ?? [], (l, x, s) => l.spec.forward(l.mixer, x, s)));
   return tidy(() => {
-    let residual = gather(w.embedding, ids, 0);
-    const out: (MixerState | null)[] = [];
-    w.layers.forEach((layer, i) => {
-      const r = layer.spec.forward(layer.mixer, residual, states?.[i], { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
-      residual = r.y;
-      out.push(r.state);
-    });
-    return { hidden: applyNorm(residual, w.normF, c), states: out };
+    const r = fusedBackbone(w, c, ids, (l, x, i, fuse) => l.spec.forward(l.mixer, x, states?.[i], fuse));
+    return { hidden: applyNorm(r.residual, w.normF, c), states: r.states };
   });
 }
 
 /** Whether a block's norm and residual add can ride in its mixer's projections: RMSNorm blocks, no MLPs. */
 function fusesBlocks(w: LmWeights, c: MambaConfig): boolean {
   return c.rmsNorm && !w.layers.some((l) => l.mlp);
+}
+
+/**
+ * The blocks with their norms and residual adds in the mixers' projections (`fusesBlocks`):
+ * embedding, then each layer's `run` with the block's fusion; the residual stream after the last
+ * layer (before norm_f) and each layer's state.
+ */
+function fusedBackbone<S extends MixerState | null>(
+  w: LmWeights,
+  c: MambaConfig,
+  ids: Tensor,
+  run: (layer: LmWeights['layers'][number], x: Tensor, i: number, fuse: StepFusion) => { y: Tensor; state: S },
+): { residual: Tensor; states: S[] } {
+  let residual = gather(w.embedding, ids, 0);
+  const states: S[] = [];
+  w.layers.forEach((layer, i) => {
+    const r = run(layer, residual, i, { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
+    residual = r.y;
+    states.push(r.state);
+  });
+  return { residual, states };
 }
 
 /** One decode step: ids [b] -> hidden [b, d] and the next states. */
@@ -127,14 +142,8 @@ export function lmStepLogits(w: LmWeights, c: MambaConfig, ids: Tensor, states: 
     });
   }
   return tidy(() => {
-    let residual = gather(w.embedding, ids);
-    const out: MixerState[] = [];
-    w.layers.forEach((layer, i) => {
-      const r = layer.spec.step(layer.mixer, residual, states[i], { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
-      residual = r.y;
-      out.push(r.state);
-    });
-    return { logits: fusedLinear(residual, w.lmHead, { norm: { weight: w.normF.weight, eps: c.normEpsilon } }), states: out };
+    const r = fusedBackbone(w, c, ids, (l, x, i, fuse) => l.spec.step(l.mixer, x, states[i], fuse));
+    return { logits: fusedLinear(r.residual, w.lmHead, { norm: { weight: w.normF.weight, eps: c.normEpsilon } }), states: r.states };
   });
 }
 
