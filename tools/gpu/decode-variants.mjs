@@ -25,12 +25,15 @@ const { splitKReduceWgsl } = await mod('packages/backend-webgpu/dist/kernels/spl
 const variants = {};
 const grid = (groups) => { const gx = Math.min(groups, 65535); return [gx, Math.ceil(groups / gx), 1]; };
 /** A GEMV: bindings A, W (distinct per dispatch), C (distinct), then G and/or Rs. */
-function gemv(name, N, K, { norm, residual, storage = 'f32' }, rows, T, residualFirst = false) {
-  const code = decodeGemvWgsl({ M: 1, N, K, storage, rows, perThread: T, norm: norm ? { eps: 1e-5 } : undefined, residual, residualFirst, subgroups: true });
+function gemvVariant(N, K, { norm, residual, storage = 'f32' }, rows, T, residualFirst = false, lanes = 32) {
+  const code = decodeGemvWgsl({ M: 1, N, K, storage, rows, perThread: T, lanes, norm: norm ? { eps: 1e-5 } : undefined, residual: !!residual, residualFirst, subgroups: true });
   const bindings = [{ bytes: K * 4 }, { bytes: (N * K * (storage === 'f32' ? 4 : 2)), distinct: true }, { bytes: N * 4, distinct: true, rw: true }];
   if (norm) bindings.push({ bytes: K * 4 });
   if (residual) bindings.push({ bytes: N * 4 });
-  variants[`${name} ${storage} r${rows} t${T}${residualFirst ? ' rsFirst' : ''}`] = { code, bindings, grid: grid(Math.ceil(N / (rows * T))) };
+  return { code, bindings, grid: grid(Math.ceil(N / (rows * T))) };
+}
+function gemv(name, N, K, f, rows, T, residualFirst = false) {
+  variants[`${name} ${f.storage ?? 'f32'} r${rows} t${T}${residualFirst ? ' rsFirst' : ''}`] = gemvVariant(N, K, f, rows, T, residualFirst);
 }
 const cfg = core.resolveMamba3Config({ dModel: 768, dState: 128, headdim: 64 });
 const d = 768, vocab = 50280;
@@ -139,6 +142,7 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
 // (80 outputs of K 1,536) and the 768-wide out_proj are the narrow ones.
 {
   const { gemvShape } = await mod('packages/backend-webgpu/dist/kernels/gemv.js');
+  const { weightsPerLoad } = await mod('packages/backend-webgpu/dist/kernels/gemv.wgsl.js');
   const shapes = [
     ['m3 in_proj', cfg.dInProj, d, { norm: true }],
     ['out_proj', d, 2 * d, { residual: true }],
@@ -149,12 +153,8 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
     ['lm_head', vocab, d, { norm: true }],
   ];
   for (const storage of ['f32', 'bf16']) for (const [name, N, K, f] of shapes) for (const lanes of [32, 64, 128]) {
-    const sh = gemvShape(1, N, K / (storage === 'f32' ? 4 : 8), 2, lanes);
-    const code = decodeGemvWgsl({ M: 1, N, K, storage, rows: sh.rows, perThread: sh.perThread, lanes, norm: f.norm ? { eps: 1e-5 } : undefined, residual: !!f.residual, residualFirst: sh.residualFirst, subgroups: true });
-    const bindings = [{ bytes: K * 4 }, { bytes: N * K * (storage === 'f32' ? 4 : 2), distinct: true }, { bytes: N * 4, distinct: true, rw: true }];
-    if (f.norm) bindings.push({ bytes: K * 4 });
-    if (f.residual) bindings.push({ bytes: N * 4 });
-    variants[`lanes ${name} ${storage} l${lanes} r${sh.rows} t${sh.perThread}`] = { code, bindings, grid: grid(Math.ceil(N / (sh.rows * sh.perThread))) };
+    const sh = gemvShape(1, N, K / weightsPerLoad(storage), 2, lanes);
+    variants[`lanes ${name} ${storage} l${lanes} r${sh.rows} t${sh.perThread}`] = gemvVariant(N, K, { ...f, storage }, sh.rows, sh.perThread, sh.residualFirst, lanes);
   }
 }
 const file = join(root, '.gpu', 'decode-variants.json');
