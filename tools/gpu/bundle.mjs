@@ -19,6 +19,7 @@ const banner = "import { createRequire as __cr } from 'node:module'; const requi
 for (const [entry, file] of [
   ['apps/cli/dist/main.js', 'cli.mjs'],
   ['apps/bench/dist/main.js', 'bench.mjs'],
+  ['tools/gpu/encode-cost.mjs', 'encode-cost.mjs'],
 ]) {
   await build({
     entryPoints: [join(root, entry)],

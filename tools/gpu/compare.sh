@@ -24,6 +24,10 @@
 #     robust   Dawn's robustness off (webgpu-norobust) beside webgpu: SISO prefill 512/2048/8192 (5 each),
 #              graph decode, batches 1/32/128
 #     sample   batched decode with temperature sampling on the device (T=1), batches 1/8/32/128, f32 and bf16
+#     prefill  prefill of SISO, Mamba-1 and Mamba-2 130M at 512/2048/8192 (5 each; 8 decode steps)
+#     profile8kf GPU ms per kernel of an 8192-token prefill of SISO, Mamba-1 and Mamba-2
+#     host     the host's cost a dispatch (encode-cost.mjs) and the adapter's features and
+#              subgroup-matrix configs with and without allow_unsafe_apis (subgroup-matrix.mjs)
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
 #     families the model suite for Mamba-1 and Mamba-2 130M: prefill 512/2048/8192 (3 each), graph decode
 #              (256 steps), batches 1/32; then graph decode with bfloat16 weights
@@ -58,6 +62,7 @@ if [[ $part == family ]]; then
 fi
 rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf .gpu/m3.tgz -C /tmp/m3 || exit 1
 [[ $part == base ]] && { tar xzf .gpu/base/bench.tgz -C /tmp/m3 || exit 1; }
+repo=$PWD
 cd /tmp/m3 || exit 1
 # The anchors' JSON that exists and is not empty (a timed-out script writes nothing).
 refs=""; for f in /tmp/perf_ref.json /tmp/decode_ref.json /tmp/family_ref.json; do [[ -s $f ]] && refs="$refs,$f"; done
@@ -102,6 +107,11 @@ for stepname in "$@"; do
              --json "$out/lanesauto16.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     fparts) timeout 200 node bench.mjs --suite decode-parts --backend webgpu --backend webgpu-bf16 --set models=Mamba-1,Mamba-2 --json "$out/fparts.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    prefill) timeout 200 node bench.mjs --suite model --backend webgpu --set models=SISO,Mamba-1,Mamba-2 --set lengths=512,2048,8192 --set prefillRuns=5 --set decodeSteps=8 $ref \
+             --json "$out/prefill.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    profile8kf) timeout 120 node bench.mjs --suite webgpu-profile --set models=SISO,Mamba-1,Mamba-2 --set length=8192 --json "$out/profile8kf.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    host) timeout 150 node encode-cost.mjs 2>&1 | q | tee -a "$log"
+          cp "$repo/tools/gpu/subgroup-matrix.mjs" . && timeout 60 node subgroup-matrix.mjs 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     *) echo "unknown step $stepname" | tee -a "$log" ;;
   esac
