@@ -33,27 +33,7 @@ async function timed(device, encode) {
   return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]));
 }
 
-/** Encodes `dispatches` ([pipeline, bindGroup, x, y, z]) in one pass, then finish and submit, timing each. */
-function encodeLoop(device, dispatches) {
-  const t0 = performance.now();
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  let last = null;
-  for (const [pipeline, group, x, y, z] of dispatches) {
-    if (pipeline !== last) pass.setPipeline((last = pipeline));
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y, z);
-  }
-  pass.end();
-  const t1 = performance.now();
-  const cb = enc.finish();
-  const t2 = performance.now();
-  device.queue.submit([cb]);
-  const t3 = performance.now();
-  return { pass: t1 - t0, finish: t2 - t1, submit: t3 - t2, total: t3 - t0 };
-}
-
-/** Encodes `body`'s calls in one pass, then finish and submit, timing each (for the call-at-a-time cases). */
+/** Encodes `body`'s calls in one pass, then finish and submit, timing each phase (ms). */
 function encodeBody(device, body) {
   const t0 = performance.now();
   const enc = device.createCommandEncoder();
@@ -66,6 +46,18 @@ function encodeBody(device, body) {
   device.queue.submit([cb]);
   const t3 = performance.now();
   return { pass: t1 - t0, finish: t2 - t1, submit: t3 - t2, total: t3 - t0 };
+}
+
+/** `encodeBody` over `dispatches` ([pipeline, bindGroup, x, y, z]), a pipeline set only when it changes. */
+function encodeLoop(device, dispatches) {
+  return encodeBody(device, (pass) => {
+    let last = null;
+    for (const [pipeline, group, x, y, z] of dispatches) {
+      if (pipeline !== last) pass.setPipeline((last = pipeline));
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(x, y, z);
+    }
+  });
 }
 
 function bareDispatches(device, buffers) {
