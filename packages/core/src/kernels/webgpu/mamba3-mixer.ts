@@ -234,6 +234,7 @@ export function mamba3MixerChunked(
     initialV = gpu.binary('mul', v4, m4, [b, R, H, P]) as GPUStorage;
     rt.release(mx);
   }
+  const foldPost = !!rms && !d.isMimo && !d.outNorm && R === 1;
   const bc: BCSource | null = rms
     ? {
         form: {
@@ -260,13 +261,18 @@ export function mamba3MixerChunked(
     dt: dt.buffer,
     trap: trap.buffer,
     ...(state ? { initialSsm: buf(state.ssm), initialK: buf(state.k), initialV: initialV ? initialV.buffer : buf(state.v) } : {}),
+    // SISO without the output norm: the output kernel's work is elementwise, done in the chunk outputs' writes.
+    ...(foldPost ? { gate: { z: sec.OZ, D: l.D } } : {}),
   });
   for (const t of [initialV, Bt, Ct, rms, theta, xt, adt, dt, trap]) if (t) rt.release(t);
 
-  const y = rt.alloc(op, positions * H * P * 4, 'float32');
-  rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, y.buffer, seq], rt.grid(positions * H));
+  let y = scan.y;
+  if (!foldPost) {
+    y = rt.alloc(op, positions * H * P * 4, 'float32');
+    rt.dispatch(`m3mixPost/${tag}`, () => mixerPostWgsl(d, l, gpu.wgsl), [zx, packed.buffer, scan.y.buffer, y.buffer, seq], rt.grid(positions * H));
+    rt.release(scan.y);
+  }
   const v = rt.alloc(op, b * H * P * 4, 'float32');
   for (let bi = 0; bi < b; bi++) rt.copy(zx, v.buffer, bi * H * P * 4, H * P * 4, ((bi * L + L - 1) * dIn + sec.OX) * 4);
-  rt.release(scan.y);
   return { y, angle, ssm: scan.finalSsm, k, v };
 }

@@ -71,7 +71,7 @@ const SEQ_DIMS = (binding: number) => `struct Seq { b: u32, L: u32, pad0: u32, p
 export function mixerSections(d: MixerDims) {
   const l = inProjLayout({ nheads: d.H, headdim: d.P, dState: d.N, ngroups: d.G, mimoRank: d.R, numRopeAngles: d.A });
   const o = l.offsets;
-  return { dInner: l.sizes.z, OX: o.x, OB: o.B, OC: o.C, ODT: o.ddDt, ODA: o.ddA, OTRAP: o.trap, OANG: o.angles, DIN: l.dInProj };
+  return { dInner: l.sizes.z, OZ: o.z, OX: o.x, OB: o.B, OC: o.C, ODT: o.ddDt, ODA: o.ddA, OTRAP: o.trap, OANG: o.angles, DIN: l.dInProj };
 }
 
 /** Positions per workgroup of the angle running sum. */

@@ -168,17 +168,48 @@ ${MAIN} {
 }
 
 /**
- * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ.
+ * The SISO mixer's output step (mixerPostWgsl without the output norm) folded into the chunk
+ * outputs' writes: y = (y + D_h·x̃)·silu(z), with z at element `z` of each zxbcdt row and D_h at
+ * prm[D + h]. Needs x̃ from the rows with B̃ and C̃ formed there (so prm is bound) and R = 1.
+ */
+export interface OutputGate {
+  z: number;
+  D: number;
+}
+
+/** A pipeline-key fragment for a gate. */
+export function gateKey(gate: OutputGate | null): string {
+  return gate ? `/gate${gate.z}+${gate.D}` : '';
+}
+
+/**
+ * The gated write of one vec4 of outputs, in mixerPostWgsl's operations and order (so the same
+ * values): (y + D·x̃)·z·sigmoid(z), sigmoid as COMMON's sigmoid_ takes it, a component at a time.
+ */
+function gateWgsl(gate: OutputGate, stride: number): string {
+  return `fn gated(v: vec4<f32>, i: u32, p4: u32, Dh: f32) -> vec4<f32> {
+  let yd = v + Dh * xAt4(i, p4);
+  let zv = zx4(rowAt(i) * ${stride}u + ${gate.z}u + h * P + p4 * 4u);
+  let en = exp(-abs(zv));
+  return yd * zv * select(en / (1.0 + en), 1.0 / (1.0 + en), zv >= vec4<f32>(0.0));
+}`;
+}
+
+/**
+ * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ,
+ * then (`gate`) the SISO mixer's output step on it.
  * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims.
  */
-export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0): string {
+export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0, gate: OutputGate | null = null): string {
   const { loopHead } = w;
+  if (gate && (!rows?.bc || rows.scaled || R !== 1)) throw new Error('chunkOutputTiledWgsl: the output gate needs x̃, B̃ and C̃ from zxbcdt rows, unscaled, rank 1');
   const at = 3 + rowBindings(rows, true);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> y: array<vec4<f32>>;`)}
 ${addressing(R, bcGroups)}
 ${rowSourceWgsl(rows, true, 3)}
+${gate && rows ? gateWgsl(gate, rows.stride) : ''}
 var<workgroup> Ss: array<array<vec4<f32>, 16>, 16>;
 /** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
 fn maskW(i: u32, j: u32) -> f32 {
@@ -235,7 +266,8 @@ ${MAIN} {
     workgroupBarrier();
   }
   if (p0 + tx * 4u < P) {
-    ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { y[x4(i0 + ${a}u, p0 / 4u + tx)] = acc${a}; }`).join('\n    ')}
+    ${gate ? `let dAt = ${gate.D}u + h;\n    let Dh = prm[dAt / 4u][dAt % 4u];` : ''}
+    ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { y[x4(i0 + ${a}u, p0 / 4u + tx)] = ${gate ? `gated(acc${a}, i0 + ${a}u, p0 / 4u + tx, Dh)` : `acc${a}`}; }`).join('\n    ')}
   }
 }`;
 }

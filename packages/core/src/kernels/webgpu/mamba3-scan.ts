@@ -7,7 +7,8 @@ import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
 import type { BCRows, XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowsKey } from './mamba3-scan-rows.wgsl.js';
-import { chunkOutputTiledWgsl, chunkStateTiledWgsl, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
+import type { OutputGate } from './mamba3-scan-tiled.wgsl.js';
+import { chunkOutputTiledWgsl, chunkStateTiledWgsl, gateKey, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
 
 /** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
 export function buf(x: KernelTensor): GPUBuffer {
@@ -55,6 +56,8 @@ export interface ScanBuffers {
   initialV?: GPUBuffer;
   /** B̃ and C̃ per group [b, L, R, G, N], G = bcGroups (vec4 kernels, buffers only); else per head. */
   bcGroups?: number;
+  /** The SISO mixer's output step in the chunk outputs' writes (vec4 kernels, `xRows` with `bc`): y is then the mixer's output. */
+  gate?: OutputGate;
 }
 
 /** B̃ and C̃ formed from zxbcdt's rows: how (BCRows), the packed parameters, rms and θ (null without rotation). */
@@ -122,7 +125,9 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   const passBindings = [decay.buffer, states.buffer, finalSsm.buffer, ...extra, dims];
   if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV, w), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
   else rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 256), b * H]);
-  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}`, () => chunkOutputTiledWgsl(R, rows, w, G)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
+  const gate = i.gate ?? null;
+  if (gate && !tiled) throw new Error(`webgpu ${op}: the output gate needs the vec4 scan kernels`);
+  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}${gateKey(gate)}`, () => chunkOutputTiledWgsl(R, rows, w, G, gate)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
   const outSource = tiled ? source(true) : [i.C!, i.B!, i.x];
   rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
