@@ -25,6 +25,8 @@
 #              graph decode, batches 1/32/128
 #     sample   batched decode with temperature sampling on the device (T=1), batches 1/8/32/128, f32 and bf16
 #     prefill  prefill of SISO, Mamba-1 and Mamba-2 130M at 512/2048/8192 (5 each; 8 decode steps)
+#     kick     SISO and Mamba-2 prefill at 512/2048 (9 each) with the first early submit after 32
+#              dispatches (default), 16 and 8 (webgpu-kick16, webgpu-kick8)
 #     profile8kf GPU ms per kernel of an 8192-token prefill of SISO, Mamba-1 and Mamba-2
 #     host     the host's cost a dispatch (encode-cost.mjs) and the adapter's features and
 #              subgroup-matrix configs with and without allow_unsafe_apis (subgroup-matrix.mjs)
@@ -109,6 +111,8 @@ for stepname in "$@"; do
     fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     prefill) timeout 200 node bench.mjs --suite model --backend webgpu --set models=SISO,Mamba-1,Mamba-2 --set lengths=512,2048,8192 --set prefillRuns=5 --set decodeSteps=8 $ref \
              --json "$out/prefill.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    kick) timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-kick16 --backend webgpu-kick8 --set models=SISO,Mamba-2 --set lengths=512,2048 --set prefillRuns=9 --set decodeSteps=8 \
+             --json "$out/kick.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile8kf) timeout 120 node bench.mjs --suite webgpu-profile --set models=SISO,Mamba-1,Mamba-2 --set length=8192 --json "$out/profile8kf.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     host) timeout 150 node encode-cost.mjs 2>&1 | q | tee -a "$log"
           cp "$repo/tools/gpu/subgroup-matrix.mjs" . && timeout 60 node subgroup-matrix.mjs 2>&1 | q | tee -a "$log" ;;

@@ -56,8 +56,10 @@ export async function loadBackends(): Promise<void> {
   // Every shader's WGSL and SPIR-V on stdout (Dawn's dump_shaders), for tools/gpu/clamps.mjs to
   // count the index clamps that the robustness transform adds.
   variant('webgpu-dump', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=dump_shaders'] });
-  // No early submits (kickDispatches 0): the runtime's submission before issue 16.
+  // No early submits (kickDispatches 0): the runtime's submission before issue 16; and the first
+  // early submit after 8 or 16 dispatches instead of 32 (short prefills, whose host encode the GPU waits on).
   variant('webgpu-nokick', { kickDispatches: 0 });
+  for (const kick of [8, 16] as const) variant(`webgpu-kick${kick}`, { kickDispatches: kick });
   // The earlier scalar chunked-scan kernels, for before/after model runs (tools/gpu/scan-kernels.sh).
   variant('webgpu-scan-legacy', {}, useLegacyScanKernels);
   // B̃ and C̃ stored by the mixer's prep kernel instead of formed in the scan kernels (tools/gpu/bc-source.sh).
