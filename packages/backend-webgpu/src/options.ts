@@ -39,7 +39,7 @@ export interface RuntimeOptions {
   /**
    * While no readback is outstanding (the GPU may be idle), submit after this many dispatches,
    * then after twice as many more, and so on up to `maxBatchDispatches`, so the GPU starts on a
-   * long forward while the host still encodes it (default 32; 0 turns it off).
+   * long forward while the host still encodes it (default `DEFAULT_KICK_DISPATCHES`; 0 turns it off).
    */
   kickDispatches?: number;
   /**
@@ -97,3 +97,10 @@ export interface RuntimeOptions {
    */
   matmulTile?: MatmulTile;
 }
+
+/**
+ * The first early submit of a burst of work (`RuntimeOptions.kickDispatches`). On an H200 host, 16
+ * beat 32 in both orders of two runs: 512-token prefill 3.7-11.5% more tokens/s, 2048-token 0.8-3.9%
+ * (SISO and Mamba-2 130M; BENCHMARKS.md, ninth session); 8 did about as well.
+ */
+export const DEFAULT_KICK_DISPATCHES = 16;

@@ -11,6 +11,7 @@ import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
 import { waitGently, wantsGentleWaits } from './waiting.js';
 import type { GemvLanes, MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
+import { DEFAULT_KICK_DISPATCHES } from './options.js';
 
 export { GPUStorage, sizeClass } from './pool.js';
 export { StepGraphGPU } from './capture.js';
@@ -104,7 +105,7 @@ export class Runtime {
     const [lo, hi] = opts.subgroupSizes ?? [0, 0];
     this.subgroupReduce = device.features.has('subgroups') && lo >= 4 && hi <= 32 && !opts.noSubgroups;
     this.maxBatch = opts.maxBatchDispatches ?? 512;
-    this.kickFirst = opts.kickDispatches ?? 32;
+    this.kickFirst = opts.kickDispatches ?? DEFAULT_KICK_DISPATCHES;
     this.kickAt = this.kickFirst || Infinity;
     this.matmulTile = opts.matmulTile ?? 'auto';
     this.gemvRowsPerThread = opts.gemvRowsPerThread ?? 2;

@@ -3,7 +3,14 @@ import type { Tensor } from '@mamba3/tensor';
 import * as ops from '@mamba3/tensor';
 import { BackendError, BackendUnavailableError, UnsupportedError } from '@mamba3/tensor';
 import type { WebGPUBackend } from '../src/index.js';
-import { createWebGPUBackend } from '../src/index.js';
+import { createWebGPUBackend, DEFAULT_KICK_DISPATCHES } from '../src/index.js';
+
+/** Early submits while `queued` dispatches are encoded with no read waiting: at k, 3k, 7k, ... (k = the first kick). */
+function kicksFor(queued: number, k = DEFAULT_KICK_DISPATCHES): number {
+  let n = 0;
+  for (let at = k, step = k; at <= queued; step *= 2, at += step) n++;
+  return n;
+}
 import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
 
 describe('device acquisition errors (no GPU needed)', () => {
@@ -111,11 +118,11 @@ describe('device acquisition errors (no GPU needed)', () => {
       }
       return ops.argMax(ops.linear(h, head), -1);
     });
-    // Nothing is submitted per op: only the early kick that starts an idle GPU once 32 dispatches
-    // are queued (`kickDispatches`; the next would come at 96), and the read's submission.
+    // Nothing is submitted per op: only the early kicks that start an idle GPU (`kickDispatches`),
+    // and the read's submission.
     const dispatched = be.stats().dispatches - dispatches0;
-    expect(dispatched).toBeLessThan(96);
-    const kicks = dispatched >= 32 ? 1 : 0;
+    const kicks = kicksFor(dispatched);
+    expect(kicks).toBeLessThan(3);
     expect(be.stats().submits - before, 'nothing but the kick is submitted while ops are encoded').toBe(kicks);
     const id = await next.data();
     expect(be.stats().submits - before, 'one submission for the rest of the step').toBe(kicks + 1);
@@ -125,7 +132,7 @@ describe('device acquisition errors (no GPU needed)', () => {
     ops.dispose([embed, head, token, ...layers.flatMap((l) => [l.inProj, l.norm, l.ssm])]);
   });
 
-  it('early submits: at 32, 96, 224 queued dispatches while no read waits; none while one does, none while timed (not even a full batch), none when off', async () => {
+  it('early submits: at k, 3k, 7k, 15k queued dispatches (k = 16) while no read waits; none while one does, none while timed (not even a full batch), none when off', async () => {
     const x = ops.keep(ops.ones([64], { backend: be }));
     const chain = (n: number): Tensor => ops.tidy(() => {
       let y = x;
@@ -139,7 +146,9 @@ describe('device acquisition errors (no GPU needed)', () => {
     };
     await be.sync();
     let y = chain(0);
-    expect(submitsOf(() => (y = chain(250)))).toBe(3);
+    expect(DEFAULT_KICK_DISPATCHES).toBe(16);
+    expect(submitsOf(() => (y = chain(250)))).toBe(kicksFor(250)); // 16, 48, 112, 240
+    expect(kicksFor(250)).toBe(4);
     expect(Array.from(await y.data())).toEqual(new Array(64).fill(251));
     y.dispose();
     // A read in flight keeps the GPU busy: nothing is kicked until it resolves.

@@ -26,7 +26,9 @@ async function values(logits: Tensor, cache: MambaInferenceCache): Promise<Float
   const ids = (b: number, L: number) => Array.from({ length: b }, () => Array.from({ length: L }, () => rng.int(config.vocabSize)));
 
   beforeAll(async () => {
-    backend = await createWebGPUBackend();
+    // No early submits (the runtime's kick policy, tested in backend-webgpu): the submit counts
+    // below are the replay's own.
+    backend = await createWebGPUBackend({ kickDispatches: 0 });
     model = MambaLMHeadModel.create(config, { seed: 1, backend });
   });
   afterAll(() => {
