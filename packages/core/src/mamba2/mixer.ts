@@ -45,21 +45,6 @@ function projParts(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | n
 
 const xBCOffset = (c: Mamba2Config): number => 2 * c.dMlp + c.dSsm;
 
-/**
- * The released models' shape (the norm after the gate over all of d_ssm, no MLP part): the gate
- * can ride in the scan (prefill) or the step kernel, and the norm in out_proj's product, since
- * norm(y·silu(z))·w is the same value.
- */
-function normInOutProj(c: Mamba2Config): boolean {
-  return c.rmsnorm && !c.normBeforeGate && c.ngroups === 1 && c.dMlp === 0;
-}
-
-/** out_proj of the gated y (y·silu(z)) with the gated RMSNorm's norm and weight folded in. */
-function outProjNormed(p: Record<string, Tensor>, g: Tensor, residual?: Tensor): Tensor {
-  const opts = { norm: { weight: p['norm.weight'], eps: NORM_EPS }, ...(residual ? { residual } : {}) };
-  return withBias(fusedLinear(g, p['out_proj.weight'], opts), p['out_proj.bias']);
-}
-
 /** After the scan: the gated RMSNorm (or the plain gate), the MLP part in front, out_proj. */
 function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
   let g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: NORM_EPS, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
@@ -75,7 +60,6 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
   checkInput('Mamba2.forward', c, u, 3);
   const [b, L] = u.shape;
   const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
-  const gated = normInOutProj(c);
   return tidy(() => {
     const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
     const s = projParts(c, zxbcdt);
@@ -83,29 +67,28 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
     const conv = causalConv1dSiluXBC(convIn, { offset: xBCOffset(c), x: c.dSsm, bc: G * N });
     const { x, B, C } = conv;
     const r = ssdChunked(
-      {
-        x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias,
-        ...(state ? { h0: state.ssm } : {}),
-        ...(gated ? { z: reshape(s.z, [b, L, H, P]) } : {}),
-      },
+      { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
       { chunkSize: c.chunkSize, dtLimit: c.dtLimit },
     );
-    const y = reshape(r.y, [b, L, c.dSsm]);
-    const out = gated ? outProjNormed(p, y, fuse.residual) : finish(p, c, y, s.z, s.mlp, fuse.residual);
-    return { y: out, state: { conv: conv.state, ssm: r.state } };
+    return { y: finish(p, c, reshape(r.y, [b, L, c.dSsm]), s.z, s.mlp, fuse.residual), state: { conv: conv.state, ssm: r.state } };
   });
 }
 
 /** One decode step: u [b, dModel] -> y [b, dModel] and the next cache (see `StepFusion`). */
 export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state: Mamba2State, fuse: StepFusion = {}): { y: Tensor; state: Mamba2State } {
   checkInput('Mamba2.step', c, u, 2);
-  const gated = normInOutProj(c);
+  // The common shape (norm after the gate over all of d_ssm, no MLP part): the gate in the step
+  // kernel and the norm in out_proj's GEMV (norm(y·silu(z))·w is the same value).
+  const normInOutProj = c.rmsnorm && !c.normBeforeGate && c.ngroups === 1 && c.dMlp === 0;
   return tidy(() => {
     const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
     const inputs = { zxbcdt, conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}), dtBias: p.dt_bias, ALog: p.A_log, D: p.D, h: state.ssm };
-    const r = mamba2StepCore(inputs, { dMlp: c.dMlp, ngroups: c.ngroups, dtLimit: c.dtLimit, gate: gated });
+    const r = mamba2StepCore(inputs, { dMlp: c.dMlp, ngroups: c.ngroups, dtLimit: c.dtLimit, gate: normInOutProj });
     const next = { conv: r.conv, ssm: r.state };
-    if (gated) return { y: outProjNormed(p, r.y, fuse.residual), state: next };
+    if (normInOutProj) {
+      const opts = { norm: { weight: p['norm.weight'], eps: NORM_EPS }, ...(fuse.residual ? { residual: fuse.residual } : {}) };
+      return { y: withBias(fusedLinear(r.y, p['out_proj.weight'], opts), p['out_proj.bias']), state: next };
+    }
     const s = projParts(c, zxbcdt);
     return { y: finish(p, c, r.y, s.z, s.mlp, fuse.residual), state: next };
   });

@@ -1,14 +1,13 @@
 import type { Tensor } from '@mamba3/tensor';
 import {
-  add, clip, concat, defineFusedOp, formatShape, ShapeError, cumsum, exp, expandDims, matmul, mul, repeatInterleave, reshape, silu, sliceAxis, softplus, sub, sum, tensor, tidy, transpose, where, zeros,
+  add, clip, concat, defineFusedOp, formatShape, ShapeError, cumsum, exp, expandDims, matmul, mul, repeatInterleave, reshape, sliceAxis, softplus, sub, sum, tensor, tidy, transpose, where, zeros,
 } from '@mamba3/tensor';
 
 /**
- * The Mamba-2 SSD scan (official `mamba_chunk_scan_combined` with dt_softplus and D):
+ * The Mamba-2 SSD scan (official `mamba_chunk_scan_combined` with dt_softplus, D, no z):
  *   Δ = clamp(softplus(dt + dtBias), dtLimit); h_t = exp(Δ_t·A_h)·h_{t−1} + Δ_t·x_t ⊗ B_t;
- *   y_t = h_t·C_t + D·x_t, head h reading group h / (H/G); with z (the official argument of
- *   that name), y_t·silu(z_t).
- * Shapes: x, z [b, L, H, P]; dt [b, L, H]; A, dtBias [H]; B, C [b, L, G, N]; D [H] or [H·P];
+ *   y_t = h_t·C_t + D·x_t, head h reading group h / (H/G).
+ * Shapes: x [b, L, H, P]; dt [b, L, H]; A, dtBias [H]; B, C [b, L, G, N]; D [H] or [H·P];
  * h0 [b, H, P, N] (the official ssm_state layout).
  */
 export type SsdInputs = {
@@ -20,11 +19,10 @@ export type SsdInputs = {
   D: Tensor;
   dtBias: Tensor;
   h0?: Tensor;
-  z?: Tensor;
 };
 
 /** One position: x [b, H, P]; dt [b, H]; B, C [b, G, N]; h [b, H, P, N]. */
-export type SsdStepInputs = Omit<SsdInputs, 'h0' | 'z'> & { h: Tensor };
+export type SsdStepInputs = Omit<SsdInputs, 'h0'> & { h: Tensor };
 
 export interface SsdAttrs {
   chunkSize: number;
@@ -90,8 +88,8 @@ function chunkedComposite(inp: SsdInputs, attrs: SsdAttrs): SsdResult {
       h = r.h;
       ys.push(transpose(r.y, [0, 2, 1, 3]));
     }
-    const y = add(ys.length === 1 ? ys[0] : concat(ys, 1), mul(inp.x, skip(inp.D, H)));
-    return { y: inp.z ? mul(y, silu(inp.z)) : y, state: h };
+    const y = ys.length === 1 ? ys[0] : concat(ys, 1);
+    return { y: add(y, mul(inp.x, skip(inp.D, H))), state: h };
   });
 }
 
@@ -134,14 +132,13 @@ function checkSsd(op: string, inp: SsdInputs | SsdStepInputs, lead: readonly num
 /** The fused op `mamba2SsdChunked`. Backends may register a kernel under this name. */
 export const mamba2SsdChunked = defineFusedOp<SsdInputs, SsdAttrs, SsdResult>({
   name: 'mamba2SsdChunked',
-  inputNames: ['x', 'dt', 'A', 'B', 'C', 'D', 'dtBias', 'h0', 'z'],
+  inputNames: ['x', 'dt', 'A', 'B', 'C', 'D', 'dtBias', 'h0'],
   outputNames: ['y', 'state'],
   check: (inp) => {
     if (inp.x.rank !== 4) throw new ShapeError(`mamba2SsdChunked: x ${formatShape(inp.x.shape)} should be [batch, seqlen, nheads, headdim]`);
     const [b, L] = inp.x.shape;
     const [H, P, , N] = checkSsd('mamba2SsdChunked', inp, [b, L]);
     want('mamba2SsdChunked', 'h0', inp.h0, [b, H, P, N]);
-    want('mamba2SsdChunked', 'z', inp.z, [b, L, H, P]);
     return { y: [b, L, H, P], state: [b, H, P, N] };
   },
   composite: (inp, attrs) => chunkedComposite(inp, attrs),

@@ -4,7 +4,7 @@ import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
 import { m1ChunkOutputStagedWgsl, m1ChunkStateStagedWgsl, OUTPUT_CHANNELS, stagedOutputFits, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
-import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtWgsl, m2GateWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
+import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: chunk states, state pass, chunk
@@ -93,10 +93,6 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   rt.dispatch('m2statePass', m2StatePassWgsl, [A, dsum.buffer, i.h0 ? buf(i.h0) : x, states.buffer, state.buffer, dims], [lanes, b * H]);
   const blocks = Math.ceil(N / NB);
   rt.dispatch(`m2chunkOutput/${blocks}`, () => m2ChunkOutputWgsl(blocks), [x, dts.buffer, das.buffer, B, C, D, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
-  if (i.z) {
-    const n = b * L * H * P;
-    rt.dispatch('m2gate', m2GateWgsl, [y.buffer, buf(i.z), rt.uniform([n, 0, 0, 0])], rt.grid(Math.ceil(n / 256)));
-  }
   for (const t of [states, dsum, dts, das]) rt.release(t);
   return { y, state };
 }
@@ -117,8 +113,7 @@ function ssdOnTiledScan(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>, b: numbe
   rt.dispatch('m2dt/t', () => m2DtWgsl(true), [dt, A, dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
   const d = scanDims(b, L, 1, H, P, N);
   const r = chunkScanCore(rt, gpu.wgsl, op, d, { x, B, C, adt: adt.buffer, dt: dts.buffer, trap: trap.buffer, bcGroups: G, ...(i.h0 ? { initialSsm: buf(i.h0) } : {}) });
-  const gate = i.z ? [buf(i.z)] : [];
-  rt.dispatch(`m2dskip${i.z ? '/z' : ''}`, () => m2DSkipWgsl(!!i.z), [x, D, r.y.buffer, dims, ...gate], rt.grid(Math.ceil((b * L * H * P) / 4 / 256)));
+  rt.dispatch('m2dskip', m2DSkipWgsl, [x, D, r.y.buffer, dims], rt.grid(Math.ceil((b * L * H * P) / 4 / 256)));
   for (const t of scalars) rt.release(t);
   return { y: r.y, state: r.finalSsm };
 }

@@ -197,26 +197,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 
 /** y += D·x in place, 4 channels per invocation: y, x [b, L, H, P] (P a multiple of 4), D [H] or [H·P]. */
-/** silu(v) = v·sigmoid(v), sigmoid as the backend's COMMON sigmoid_ takes it, for vec4s. */
-const SILU4 = /* wgsl */ `
-fn silu4(v: vec4<f32>) -> vec4<f32> {
-  let e = exp(-abs(v));
-  return v * select(e / (1.0 + e), 1.0 / (1.0 + e), v >= vec4<f32>(0.0));
-}`;
-
-/**
- * The D skip after the vec4 chunk kernels, y += D·x, and (`gate`: the scan's z) y·silu(z).
- * x, y, z [b, L, H, P] as vec4s.
- */
-export const m2DSkipWgsl = (gate: boolean): string => /* wgsl */ `
+export const m2DSkipWgsl = (): string => /* wgsl */ `
 ${SOFTPLUS}
 ${M2_DIMS}
-${gate ? SILU4 : ''}
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> D: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> dims: Dims;
-${gate ? '@group(0) @binding(4) var<storage, read> z: array<vec4<f32>>;' : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + tid;
@@ -228,20 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let c = hh * dims.P + (i % P4) * 4u;
     d = vec4<f32>(D[c], D[c + 1u], D[c + 2u], D[c + 3u]);
   }
-  ${gate ? 'y[i] = (y[i] + d * x[i]) * silu4(z[i]);' : 'y[i] += d * x[i];'}
-}`;
-
-/** y·silu(z) after the scalar kernels (any P): y, z [b, L, H, P]. */
-export const m2GateWgsl = (): string => /* wgsl */ `
-${SILU4}
-@group(0) @binding(0) var<storage, read_write> y: array<f32>;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<uniform> n: vec4<u32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + tid;
-  if (i >= n.x) { return; }
-  y[i] = y[i] * silu4(vec4<f32>(z[i])).x;
+  y[i] += d * x[i];
 }`;
 
 export const m2ChunkStateWgsl = (): string => /* wgsl */ `
