@@ -136,6 +136,36 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
       flops: 2 * M * N * K,
     };
   }
+  // fusedLinear's epilogue in the unsplit product (the block's RMSNorm: x's columns times its weight
+  // as staged, each row's 1/RMS from the squares summed while fetching; the residual in the writes).
+  const v = TILE_VARIANTS['128x128x8-8x8wu'];
+  for (const [fname, norm, residual] of [['norm', true, false], ['residual', false, true], ['norm residual', true, true]]) {
+    const fused = { ...(norm ? { rowNormEps: 1e-5 } : {}), ...(residual ? { residual: true } : {}) };
+    variants[`prefill ${name} M${M} 128x128x8-8x8wu ${fname}`] = {
+      code: matmulRegTiledWgsl(dims, v, 'rows', 0, norm, null, fused),
+      bindings: [
+        { bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') },
+        ...(norm ? [{ bytes: K * 4 }] : []), ...(residual ? [{ bytes: M * N * 4 }] : []),
+      ],
+      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
+      flops: 2 * M * N * K,
+    };
+  }
+}
+// The fused norm against K and N (is its cost the product's width or its depth?): x·Wᵀ at 8192
+// rows on 128x128x8-8x8wu, plain and with the norm, N 3,432 or 768, K 768, 1,536 or 2,048.
+{
+  const v = TILE_VARIANTS['128x128x8-8x8wu'];
+  const M = 8192;
+  for (const N of [3432, 768]) for (const K of [768, 1536, 2048]) for (const norm of [false, true]) {
+    const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+    variants[`normK N${N} K${K}${norm ? ' norm' : ''}`] = {
+      code: matmulRegTiledWgsl(dims, v, 'rows', 0, norm, null, norm ? { rowNormEps: 1e-5 } : {}),
+      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }, ...(norm ? [{ bytes: K * 4 }] : [])],
+      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
+      flops: 2 * M * N * K,
+    };
+  }
 }
 // Batch 1's GEMVs of the three families' 130M shapes at 32, 64 and 128 lanes an output row
 // (gemvLanes), rows per workgroup and per thread as gemvShape picks them. Mamba-1's x_proj
