@@ -152,16 +152,19 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
     };
   }
 }
-// The fused norm against K and N (is its cost the product's width or its depth?): x·Wᵀ at 8192
-// rows on 128x128x8-8x8wu, plain and with the norm, N 3,432 or 768, K 768, 1,536 or 2,048.
+// The fused norm against K, N and M (its cost follows the grid?): x·Wᵀ on 128x128x8-8x8wu, plain
+// and with the norm, at 8192 rows with N 3,432 or 768 and K 768, 1,536 or 2,048; and in_proj's
+// shape (N 3,432, K 768) at 512, 1,024 and 2,048 rows.
 {
   const v = TILE_VARIANTS['128x128x8-8x8wu'];
-  const M = 8192;
-  for (const N of [3432, 768]) for (const K of [768, 1536, 2048]) for (const norm of [false, true]) {
+  const shapes = [...[3432, 768].flatMap((N) => [768, 1536, 2048].map((K) => [8192, N, K])), ...[512, 1024, 2048].map((M) => [M, 3432, 768])];
+  // 'scale': x's columns times a weight as staged, without the row norm (which of the two costs or pays?).
+  for (const [M, N, K] of shapes) for (const mode of ['', ' scale', ' norm']) {
     const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-    variants[`normK N${N} K${K}${norm ? ' norm' : ''}`] = {
-      code: matmulRegTiledWgsl(dims, v, 'rows', 0, norm, null, norm ? { rowNormEps: 1e-5 } : {}),
-      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }, ...(norm ? [{ bytes: K * 4 }] : [])],
+    const scaled = mode !== '';
+    variants[`normK${M === 8192 ? '' : ` M${M}`} N${N} K${K}${mode}`] = {
+      code: matmulRegTiledWgsl(dims, v, 'rows', 0, scaled, null, mode === ' norm' ? { rowNormEps: 1e-5 } : {}),
+      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }, ...(scaled ? [{ bytes: K * 4 }] : [])],
       grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
       flops: 2 * M * N * K,
     };
