@@ -163,8 +163,9 @@ export function mamba3MixerStep(
 
 /**
  * The whole mixer over a sequence: angles (a two-pass running sum), a per-position prep kernel,
- * the three-dispatch chunked scan, a per-(position, head) output kernel; the cache's k is written
- * by the prep, v is a buffer copy of the last position. 7 dispatches (+2 for MIMO with a cache)
+ * the three-dispatch chunked scan, a per-(position, head) output kernel (for SISO without the
+ * output norm, done in the chunk outputs' writes instead); the cache's k is written by the prep, v
+ * is a buffer copy of the last position. 7 dispatches (6 for that SISO; +2 for MIMO with a cache)
  * instead of the composite's ~60. The vec4 scan kernels form x̃ = x ⊙ mimo_x, B̃ and C̃ from
  * zxbcdt themselves (the prep gives them the 1/RMS of each B and C row), and the output kernel
  * forms x̃ too; only the scalar scan kernels get x̃, B̃, C̃ [b, L, R, H, ·] from the prep kernel,
