@@ -170,6 +170,35 @@ for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dIn
     };
   }
 }
+// The chunked scan's state hand-off at 8192 tokens (SISO: 128 chunks; MIMO r4: 512), 8, 16 or 32
+// chunks' loads issued before their stores (statePassTiledWgsl's unroll).
+{
+  const { statePassTiledWgsl } = await mod('packages/core/dist/kernels/webgpu/mamba3-scan-tiled.wgsl.js');
+  const { scanDimValues } = await mod('packages/core/dist/kernels/webgpu/mamba3-scan.wgsl.js');
+  const w = { COMMON, f32Lit, loopHead };
+  const [H, P, N, L] = [24, 64, 128, 8192];
+  for (const [name, R, T] of [['siso', 1, 64], ['mimo4', 4, 16]]) {
+    const nc = L / T;
+    for (const unroll of [8, 16, 32]) {
+      variants[`statepass ${name} u${unroll}`] = {
+        code: statePassTiledWgsl(false, false, w, unroll),
+        bindings: [{ bytes: H * nc * 4 }, { bytes: H * nc * P * N * 4, distinct: true, rw: true }, { bytes: H * P * N * 4, rw: true }, { uniform: scanDimValues({ b: 1, L, R, H, P, N, T, nc }) }],
+        grid: [Math.ceil((P * N) / 4 / 64), H, 1],
+      };
+    }
+  }
+  // Mamba-1's (E 1,536 channels, N 16; 256 chunks of 32): 1 chunk at a time (the kernel before) or 16.
+  const { m1StatePassWgsl } = await mod('packages/core/dist/kernels/webgpu/family-scans.wgsl.js');
+  const [E, N1, T1] = [1536, 16, 32];
+  const nc1 = L / T1;
+  for (const unroll of [1, 16]) {
+    variants[`statepass m1 u${unroll}`] = {
+      code: m1StatePassWgsl(unroll),
+      bindings: [{ bytes: E * N1 * 4 }, { bytes: nc1 * E * 4 }, { bytes: E * N1 * 4 }, { bytes: nc1 * E * N1 * 4, distinct: true, rw: true }, { bytes: E * N1 * 4, rw: true }, { uniform: [L, E, N1, T1, nc1, 0, 0, 0] }],
+      grid: [Math.ceil((E * N1) / 256), 1, 1],
+    };
+  }
+}
 // Batch 1's GEMVs of the three families' 130M shapes at 32, 64 and 128 lanes an output row
 // (gemvLanes), rows per workgroup and per thread as gemvShape picks them. Mamba-1's x_proj
 // (80 outputs of K 1,536) and the 768-wide out_proj are the narrow ones.

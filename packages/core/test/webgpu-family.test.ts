@@ -59,11 +59,12 @@ const skip = await webgpuUnavailable();
     });
   }
 
-  // Chunks of 32 positions; L 37, 100 and 150 end on a partial chunk. The staged kernels (a chunk's
-  // shared inputs in workgroup memory): chunk states for N 16 and 32 (E 20 spans two of their
-  // workgroups at N 16), chunk outputs up to N 64. N 40 takes the scalar chunk states, N 72 both
-  // scalar kernels, whose output pass holds register blocks of 16 state elements (five, the last partial).
-  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16], [false, 150, 32], [true, 37, 72]] as const) {
+  // Chunks of 32 positions; L 37, 100 and 150 end on a partial chunk, L 549 takes 18 (more than
+  // the state hand-off's group of 16). The staged kernels (a chunk's shared inputs in workgroup
+  // memory): chunk states for N 16 and 32 (E 20 spans two of their workgroups at N 16), chunk
+  // outputs up to N 64. N 40 takes the scalar chunk states, N 72 both scalar kernels, whose output
+  // pass holds register blocks of 16 state elements (five, the last partial).
+  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16], [false, 150, 32], [true, 37, 72], [true, 549, 16]] as const) {
     it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
       const [b, E] = [2, 20];

@@ -41,13 +41,15 @@ function rand(n: number, seed: number, kind: 'normal' | 'unit'): number[] {
     [1, 130, 1, 24, 64, 128, true],
     [1, 40, 4, 24, 64, 128, true],
     // The vec4 kernels (P and N multiples of 4): partial 64-wide tiles, odd lengths with a short
-    // last chunk, batch > 1, ranks 1 to 4, P beyond one tile, more chunks than statePass unrolls.
+    // last chunk, batch > 1, ranks 1 to 4, P beyond one tile, more chunks than statePass takes a
+    // group (18 chunks of 64 positions, rank 1; of 16, rank 4).
     [2, 77, 1, 3, 8, 12, true],
     [2, 45, 4, 2, 68, 20, true],
     [1, 99, 2, 1, 16, 132, false],
     [3, 23, 3, 2, 4, 4, true],
-    [1, 601, 1, 1, 4, 8, true],
+    [1, 1125, 1, 1, 4, 8, true],
     [2, 150, 4, 1, 12, 16, false],
+    [1, 277, 4, 1, 8, 8, false],
   ];
   for (const [b, L, R, H, P, N, init] of cases) {
     it(`b${b} L${L} R${R} H${H} P${P} N${N}${init ? ' with initial state' : ''}`, async () => {

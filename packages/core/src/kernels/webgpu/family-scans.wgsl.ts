@@ -63,7 +63,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   if (n == 0u) { dsum[o] = sum; }
 }`;
 
-export const m1StatePassWgsl = (): string => /* wgsl */ `
+/**
+ * The state hand-off across chunks, per (batch, channel, state element): `unroll` chunks' loads
+ * issued before their stores, so the chain waits on memory once per group, not once per chunk.
+ */
+export const m1StatePassWgsl = (unroll = 16): string => {
+  const ks = Array.from({ length: unroll }, (_, k) => k);
+  return /* wgsl */ `
 ${M1_DIMS}
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> dsum: array<f32>;
@@ -81,14 +87,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let a = A[gid.x];
   var h = 0.0;
   if (dims.hasH0 == 1u) { h = h0[bi * E * N + gid.x]; }
-  for (var c = 0u; c < dims.nc; c++) {
+  var c = 0u;
+  for (var ci = 0u; ci < ${Math.floor(0xffffffff / unroll)}u; ci++) {
+    if (c + ${unroll}u > dims.nc) { break; } // (a loop Tint proves finite: WgslLib.loopHead)
+    ${ks.map((k) => `let o${k} = (bi * dims.nc + c + ${k}u) * E;`).join('\n    ')}
+    ${ks.map((k) => `let l${k} = states[o${k} * N + gid.x];`).join('\n    ')}
+    ${ks.map((k) => `let d${k} = dsum[o${k} + e];`).join('\n    ')}
+    ${ks.map((k) => `states[o${k} * N + gid.x] = h;\n    h = exp(a * d${k}) * h + l${k};`).join('\n    ')}
+    c += ${unroll}u;
+  }
+  for (var ci = 0u; ci < ${unroll}u; ci++) {
+    if (c >= dims.nc) { break; }
     let o = (bi * dims.nc + c) * E;
     let sc = states[o * N + gid.x];
     states[o * N + gid.x] = h;
     h = exp(a * dsum[o + e]) * h + sc;
+    c++;
   }
   hOut[bi * E * N + gid.x] = h;
 }`;
+};
 
 /** Sums of one register block (NB elements of n from n0) into acc; the state in s. */
 const blockStep = (decay: string): string => /* wgsl */ `
