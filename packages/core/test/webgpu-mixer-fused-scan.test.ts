@@ -30,6 +30,12 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './webgpu.js';
     }
   }
 
+  // 18 chunks of 64 positions: the angle kernels add the chunks before theirs in groups of 16 (and
+  // their 64 positions too), and the scan's state hand-off takes its chunks in groups of 16.
+  it('chunked over 18 chunks of 64 positions (b=2, L=1100, from a cache): SISO and MIMO rank 2', async () => {
+    for (const c of [FUSED_X[FUSED_X.length - 1], FUSED_X[1]]) await chunked(gpu, c, 1100, true);
+  }, 120_000);
+
   it('chunked on the scalar scan kernels, which read a materialised x̃, B̃, C̃ (b=2, L=150, from a cache): MIMO rank 2', async () => {
     const legacy = await makeBackend({ name: 'webgpu-mixer-legacy-scan' });
     core.useLegacyScanKernels(legacy);

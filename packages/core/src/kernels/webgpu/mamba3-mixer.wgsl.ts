@@ -77,9 +77,34 @@ export function mixerSections(d: MixerDims) {
 /** Positions per workgroup of the angle running sum. */
 export const ANGLE_CHUNK = 64;
 
+/** Positions (or chunk sums) whose loads the angle kernels issue together before adding them in order. */
+const ANGLE_GROUP = 16;
+
+/**
+ * `acc += term(t)` for t from 0 while t < `bound`, in order (the same sums as a plain loop), with
+ * each group of ANGLE_GROUP terms' loads issued together: a plain loop waits on one load per term,
+ * and the angle kernels are such chains (64 positions, or up to a sequence's chunks, a thread).
+ * `load(t)` is the term's memory read, `use(v, t)` the term from it, `after(t)` runs after each add.
+ */
+function groupedSum(t: string, bound: string, load: (t: string) => string, use: (v: string, t: string) => string, after: (t: string) => string = () => ''): string {
+  const ks = Array.from({ length: ANGLE_GROUP }, (_, k) => k);
+  return `var ${t} = 0u;
+    for (var ${t}g = 0u; ${t}g < ${Math.floor(0xffffffff / ANGLE_GROUP)}u; ${t}g++) {
+      if (${t} + ${ANGLE_GROUP}u > ${bound}) { break; } // (a loop Tint proves finite: WgslLib.loopHead)
+      ${ks.map((k) => `let ${t}v${k} = ${load(`${t} + ${k}u`)};`).join('\n      ')}
+      ${ks.map((k) => `acc += ${use(`${t}v${k}`, `${t} + ${k}u`)};${after(`${t} + ${k}u`)}`).join('\n      ')}
+      ${t} += ${ANGLE_GROUP}u;
+    }
+    for (var ${t}r = 0u; ${t}r < ${ANGLE_GROUP}u; ${t}r++) {
+      if (${t} >= ${bound}) { break; }
+      acc += ${use(load(t), t)};${after(t)}
+      ${t}++;
+    }`;
+}
+
 const ANGLE_STEP = (s: ReturnType<typeof mixerSections>, o: ParamLayout, f32: (v: number) => string) => `
 fn dtAt(row: u32, h: u32) -> f32 { return softplus_(zx[row + ${s.ODT}u + h] + prm[${o.dtBias}u + h]); }
-fn stepAt(row: u32, i: u32, dt: f32) -> f32 { return tanh_(zx[row + ${s.OANG}u + i]) * dt * ${f32(Math.PI)}; }`;
+fn stepOf(angle: f32, dt: f32) -> f32 { return tanh_(angle) * dt * ${f32(Math.PI)}; }`;
 
 /**
  * Chunked mixer, dispatches 1-2 (complex with A > 0 only): the rotation angles, a running sum
@@ -113,9 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   workgroupBarrier();
   ${loopHead('i', 'tid', A, ANGLE_CHUNK)}
     var acc = 0.0;
-    ${loopHead('t', '0u', 'n', 1)}
-      acc += stepAt((bi * L + t0 + t) * ${s.DIN}u, i, dts[t]);
-    }
+    ${groupedSum('t', 'n', (t) => `zx[(bi * L + t0 + ${t}) * ${s.DIN}u + ${s.OANG}u + i]`, (v, t) => `stepOf(${v}, dts[${t}])`)}
     sums[(wid.y * nwg.x + c) * ${A}u + i] = acc;
   }
 }`;
@@ -148,15 +171,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   workgroupBarrier();
   ${loopHead('i', 'tid', A, ANGLE_CHUNK)}
     var acc = 0.0;
-    ${loopHead('k', '0u', 'c', 1)}
-      acc += sums[(bh * nwg.x + k) * ${A}u + i];
-    }
+    ${groupedSum('k', 'c', (k) => `sums[(bh * nwg.x + ${k}) * ${A}u + i]`, (v) => v)}
     let a0 = ${hasState ? `angleIn[bh * ${A}u + i]` : '0.0'};
-    ${loopHead('t', '0u', 'n', 1)}
-      let pos = bi * L + t0 + t;
-      acc += stepAt(pos * ${s.DIN}u, i, dts[t]);
-      theta[(pos * ${H}u + h) * ${A}u + i] = acc + a0;
-    }
+    ${groupedSum(
+      't',
+      'n',
+      (t) => `zx[(bi * L + t0 + ${t}) * ${s.DIN}u + ${s.OANG}u + i]`,
+      (v, t) => `stepOf(${v}, dts[${t}])`,
+      (t) => ` theta[((bi * L + t0 + ${t}) * ${H}u + h) * ${A}u + i] = acc + a0;`,
+    )}
     if (c == nwg.x - 1u) { angleOut[bh * ${A}u + i] = acc + a0; }
   }
 }`;
