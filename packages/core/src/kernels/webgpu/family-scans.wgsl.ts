@@ -11,6 +11,7 @@
  *      in the thread, then the skip (and Mamba-1's gate).
  * Work: 2·L·rows·N recurrence steps, parallel over (L/T)·rows·N in 1 and (L/T)·rows in 3.
  */
+import { LOAD_GROUP } from './mamba3-scan.wgsl.js';
 
 /** State elements per register block of the output pass. */
 export const NB = 16;
@@ -65,9 +66,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 
 /**
  * The state hand-off across chunks, per (batch, channel, state element): `unroll` chunks' loads
- * issued before their stores, so the chain waits on memory once per group, not once per chunk.
+ * issued before their stores (see LOAD_GROUP), so the chain waits on memory once per group.
  */
-export const m1StatePassWgsl = (unroll = 16): string => {
+export const m1StatePassWgsl = (unroll = LOAD_GROUP): string => {
   const ks = Array.from({ length: unroll }, (_, k) => k);
   return /* wgsl */ `
 ${M1_DIMS}

@@ -33,6 +33,7 @@ export interface ParamLayout {
 }
 
 import { inProjLayout } from '../../ops/mamba3/layout.js';
+import { LOAD_GROUP } from './mamba3-scan.wgsl.js';
 
 /** What the templates need from the backend: its shared WGSL prelude and f32 literals (`WebGPUBackend.wgsl`). */
 export interface WgslLib {
@@ -77,25 +78,22 @@ export function mixerSections(d: MixerDims) {
 /** Positions per workgroup of the angle running sum. */
 export const ANGLE_CHUNK = 64;
 
-/** Positions (or chunk sums) whose loads the angle kernels issue together before adding them in order. */
-const ANGLE_GROUP = 16;
-
 /**
  * `acc += term(t)` for t from 0 while t < `bound`, in order (the same sums as a plain loop), with
- * each group of ANGLE_GROUP terms' loads issued together: a plain loop waits on one load per term,
- * and the angle kernels are such chains (64 positions, or up to a sequence's chunks, a thread).
- * `load(t)` is the term's memory read, `use(v, t)` the term from it, `after(t)` runs after each add.
+ * each group of LOAD_GROUP terms' loads issued together: the angle kernels are such chains (64
+ * positions, or up to a sequence's chunks, a thread). `load(t)` is the term's memory read,
+ * `use(v, t)` the term from it, `after(t)` runs after each add.
  */
 function groupedSum(t: string, bound: string, load: (t: string) => string, use: (v: string, t: string) => string, after: (t: string) => string = () => ''): string {
-  const ks = Array.from({ length: ANGLE_GROUP }, (_, k) => k);
+  const ks = Array.from({ length: LOAD_GROUP }, (_, k) => k);
   return `var ${t} = 0u;
-    for (var ${t}g = 0u; ${t}g < ${Math.floor(0xffffffff / ANGLE_GROUP)}u; ${t}g++) {
-      if (${t} + ${ANGLE_GROUP}u > ${bound}) { break; } // (a loop Tint proves finite: WgslLib.loopHead)
+    for (var ${t}g = 0u; ${t}g < ${Math.floor(0xffffffff / LOAD_GROUP)}u; ${t}g++) {
+      if (${t} + ${LOAD_GROUP}u > ${bound}) { break; } // (a loop Tint proves finite: WgslLib.loopHead)
       ${ks.map((k) => `let ${t}v${k} = ${load(`${t} + ${k}u`)};`).join('\n      ')}
       ${ks.map((k) => `acc += ${use(`${t}v${k}`, `${t} + ${k}u`)};${after(`${t} + ${k}u`)}`).join('\n      ')}
-      ${t} += ${ANGLE_GROUP}u;
+      ${t} += ${LOAD_GROUP}u;
     }
-    for (var ${t}r = 0u; ${t}r < ${ANGLE_GROUP}u; ${t}r++) {
+    for (var ${t}r = 0u; ${t}r < ${LOAD_GROUP}u; ${t}r++) {
       if (${t} >= ${bound}) { break; }
       acc += ${use(load(t), t)};${after(t)}
       ${t}++;

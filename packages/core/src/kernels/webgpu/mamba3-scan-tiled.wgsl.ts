@@ -26,7 +26,7 @@
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
 import type { XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowBindings, rowSourceWgsl } from './mamba3-scan-rows.wgsl.js';
-import { CHUNK_COORDS, CHUNK_ROWS, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
+import { CHUNK_COORDS, CHUNK_ROWS, LOAD_GROUP, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
 
 const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
 @group(0) @binding(${binding}) var<uniform> dims: Dims;
@@ -274,10 +274,10 @@ ${MAIN} {
 
 /**
  * Grid (P·N/4/64, b·H): the state hand-off, 4 elements of one row p per invocation, `unroll`
- * chunks' loads issued before their stores (H200, 8192 tokens, `kernel-time.mjs`: 8 → 16 chunks
- * took SISO's 128 chunks 120.8 → 64.2 µs a layer and MIMO r4's 512 chunks 487 → 246; 32: 1% more).
+ * chunks' loads issued before their stores (see LOAD_GROUP; MIMO r4's 512 chunks: 487 µs a layer
+ * with 8, 246 with 16).
  */
-export function statePassTiledWgsl(initialSsm: boolean, initialKV: boolean, w: WgslLib, unroll = 16): string {
+export function statePassTiledWgsl(initialSsm: boolean, initialKV: boolean, w: WgslLib, unroll = LOAD_GROUP): string {
   const { loopHead } = w;
   const bindings = [
     '@group(0) @binding(0) var<storage, read> decay: array<f32>;',

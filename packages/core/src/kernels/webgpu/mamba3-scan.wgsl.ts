@@ -44,6 +44,14 @@ export interface ScanDims {
  */
 export const SCAN_DIM_NAMES = ['L', 'R', 'H', 'P', 'N', 'T', 'NC', 'TR'] as const;
 
+/**
+ * Terms of a chained sum (the scans' state hand-off, the angle running sums) whose loads a thread
+ * issues together before adding them in order: a plain loop waits on one load per term. H200,
+ * 8192 tokens (BENCHMARKS.md, ninth session): the SISO hand-off 120.8 µs a layer with 8, 64.2
+ * with 16, 63.5 with 32; Mamba-1's 116.1 with 1, 32.0 with 16.
+ */
+export const LOAD_GROUP = 16;
+
 export function scanDimValues(d: ScanDims): number[] {
   return [d.L, d.R, d.H, d.P, d.N, d.T, d.nc, d.T * d.R];
 }
