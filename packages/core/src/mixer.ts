@@ -5,7 +5,6 @@ import {
   dispose,
   engine,
   formatShape,
-  fusedLinear,
   keep,
   reshape,
   ShapeError,
@@ -19,6 +18,7 @@ import { mamba3MixerChunked, mamba3MixerStep } from './ops/mamba3/mixer.js';
 import { mixerAttrs, resolveMamba3Config } from './config.js';
 import type { InitOptions, Mamba3Params } from './params.js';
 import { checkWeights, initMamba3Params, mamba3ParamShapes } from './params.js';
+import { inProjection, outProjection } from './projections.js';
 
 /** The fused op's parameter record from official names. */
 export function mixerParams(p: Mamba3Params): Mamba3MixerParams {
@@ -49,9 +49,9 @@ function checkInput(op: string, c: Mamba3Config, u: Tensor, rank: number): void 
 export function mamba3Forward(params: Mamba3Params, c: Mamba3Config, u: Tensor, state?: Mamba3MixerState, fuse: StepFusion = {}): { y: Tensor; state: Mamba3MixerState } {
   checkInput('Mamba3.forward', c, u, 3);
   return tidy(() => {
-    const zxbcdt = fusedLinear(u, params['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {});
+    const zxbcdt = inProjection(u, params['in_proj.weight'], undefined, fuse);
     const r = mamba3MixerChunked(zxbcdt, mixerParams(params), mixerAttrs(c), state);
-    return { y: fusedLinear(r.y, params['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), state: r.state };
+    return { y: outProjection(r.y, params['out_proj.weight'], undefined, fuse.residual), state: r.state };
   });
 }
 
@@ -70,9 +70,9 @@ export interface StepFusion {
 export function mamba3StepForward(params: Mamba3Params, c: Mamba3Config, u: Tensor, state: Mamba3MixerState, fuse: StepFusion = {}): { y: Tensor; state: Mamba3MixerState } {
   checkInput('Mamba3.step', c, u, 2);
   return tidy(() => {
-    const zxbcdt = fusedLinear(u, params['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {});
+    const zxbcdt = inProjection(u, params['in_proj.weight'], undefined, fuse);
     const r = mamba3MixerStep(zxbcdt, mixerParams(params), mixerAttrs(c), state);
-    return { y: fusedLinear(r.y, params['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), state: r.state };
+    return { y: outProjection(r.y, params['out_proj.weight'], undefined, fuse.residual), state: r.state };
   });
 }
 

@@ -1,8 +1,9 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
-import { add, ArgumentError, dispose, engine, exp, formatShape, fusedLinear, keep, linear, neg, ShapeError, sliceAxis, split, tidy, zeros } from '@mamba3/tensor';
+import { ArgumentError, dispose, engine, exp, formatShape, keep, linear, neg, ShapeError, sliceAxis, split, tidy, zeros } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
 import { causalConv1dSilu } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
+import { inProjection, outProjection } from '../projections.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
 import type { Mamba1Config, Mamba1Options } from './config.js';
@@ -15,10 +16,6 @@ import { mamba1ConvStep, mamba1InProjConv, mamba1StepScan } from './step.js';
 export interface Mamba1State extends Record<string, Tensor> {
   conv: Tensor;
   ssm: Tensor;
-}
-
-function withBias(y: Tensor, bias: Tensor | undefined): Tensor {
-  return bias ? add(y, bias) : y;
 }
 
 function checkInput(op: string, c: Mamba1Config, u: Tensor, rank: number): void {
@@ -42,14 +39,14 @@ function projections(p: Record<string, Tensor>, c: Mamba1Config, x: Tensor): { d
 export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Tensor, state?: Mamba1State, fuse: StepFusion = {}): { y: Tensor; state: Mamba1State } {
   checkInput('Mamba1.forward', c, u, 3);
   return tidy(() => {
-    const xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+    const xz = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
     const conv = causalConv1dSilu({ xz, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) }, { offset: 0 });
     const x = conv.y;
     const z = sliceAxis(xz, -1, c.dInner, 2 * c.dInner);
     const { delta, B, C } = projections(p, c, x);
     const A = neg(exp(p.A_log));
     const r = selectiveScan({ u: x, delta, A, B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) }, c.chunkSize);
-    return { y: withBias(fusedLinear(r.y, p['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), p['out_proj.bias']), state: { conv: conv.state, ssm: r.state } };
+    return { y: outProjection(r.y, p['out_proj.weight'], p['out_proj.bias'], fuse.residual), state: { conv: conv.state, ssm: r.state } };
   });
 }
 
@@ -65,7 +62,7 @@ export function mamba1StepForward(p: Record<string, Tensor>, c: Mamba1Config, u:
     let xz: Tensor;
     let conv: { x: Tensor; conv: Tensor };
     if (p['in_proj.bias']) {
-      xz = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+      xz = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
       conv = mamba1ConvStep({ xz, ...convIn }, {});
     } else {
       const r = mamba1InProjConv({ u, weight: p['in_proj.weight'], ...(fuse.norm ? { normWeight: fuse.norm.weight } : {}), ...convIn }, { eps: fuse.norm?.eps ?? 0 });
@@ -74,7 +71,7 @@ export function mamba1StepForward(p: Record<string, Tensor>, c: Mamba1Config, u:
     }
     const dbc = linear(conv.x, p['x_proj.weight']);
     const r = mamba1StepScan({ xz, x: conv.x, dbc, dtWeight: p['dt_proj.weight'], dtBias: p['dt_proj.bias'], ALog: p.A_log, D: p.D, h: state.ssm }, {});
-    const y = withBias(fusedLinear(r.y, p['out_proj.weight'], fuse.residual ? { residual: fuse.residual } : {}), p['out_proj.bias']);
+    const y = outProjection(r.y, p['out_proj.weight'], p['out_proj.bias'], fuse.residual);
     return { y, state: { conv: conv.conv, ssm: r.state } };
   });
 }

@@ -1,10 +1,11 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, mul, neg, reshape, ShapeError, silu, sliceAxis, tidy, zeros,
+  ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, mul, neg, reshape, ShapeError, silu, sliceAxis, tidy, zeros,
 } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
 import { causalConv1dSiluXBC } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
+import { inProjection, outProjection, withBias } from '../projections.js';
 import type { InitOptions } from '../params.js';
 import { checkWeights } from '../params.js';
 import type { Mamba2Config, Mamba2Options } from './config.js';
@@ -21,10 +22,6 @@ export interface Mamba2State extends Record<string, Tensor> {
 
 /** The official RMSNormGated's eps in Mamba2. */
 const NORM_EPS = 1e-5;
-
-function withBias(y: Tensor, bias: Tensor | undefined): Tensor {
-  return bias ? add(y, bias) : y;
-}
 
 function checkInput(op: string, c: Mamba2Config, u: Tensor, rank: number): void {
   if (u.rank !== rank || u.shape[rank - 1] !== c.dModel) {
@@ -49,7 +46,7 @@ const xBCOffset = (c: Mamba2Config): number => 2 * c.dMlp + c.dSsm;
 function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
   let g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: NORM_EPS, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
   if (mlp) g = concat([mul(silu(mlp[0]), mlp[1]), g], -1);
-  return withBias(fusedLinear(g, p['out_proj.weight'], residual ? { residual } : {}), p['out_proj.bias']);
+  return outProjection(g, p['out_proj.weight'], p['out_proj.bias'], residual);
 }
 
 /**
@@ -61,7 +58,7 @@ export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Ten
   const [b, L] = u.shape;
   const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
   return tidy(() => {
-    const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+    const zxbcdt = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
     const s = projParts(c, zxbcdt);
     const convIn = { xz: zxbcdt, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) };
     const conv = causalConv1dSiluXBC(convIn, { offset: xBCOffset(c), x: c.dSsm, bc: G * N });
@@ -81,7 +78,7 @@ export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u:
   // kernel and the norm in out_proj's GEMV (norm(y·silu(z))·w is the same value).
   const normInOutProj = c.rmsnorm && !c.normBeforeGate && c.ngroups === 1 && c.dMlp === 0;
   return tidy(() => {
-    const zxbcdt = withBias(fusedLinear(u, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+    const zxbcdt = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
     const inputs = { zxbcdt, conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}), dtBias: p.dt_bias, ALog: p.A_log, D: p.D, h: state.ssm };
     const r = mamba2StepCore(inputs, { dMlp: c.dMlp, ngroups: c.ngroups, dtLimit: c.dtLimit, gate: normInOutProj });
     const next = { conv: r.conv, ssm: r.state };

@@ -1,10 +1,11 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  add, ArgumentError, arange, cast, concat, cos, engine, equal, expandDims, formatShape, fusedLinear, keep, lessEqual, matmul, mul, Rng, reshape, repeatInterleave,
+  add, ArgumentError, arange, cast, concat, cos, engine, equal, expandDims, formatShape, keep, lessEqual, matmul, mul, Rng, reshape, repeatInterleave,
   ShapeError, silu, sin, sliceAxis, softmax, split, stack, sub, sum, tensor, tidy, transpose, where, zeros,
 } from '@mamba3/tensor';
 import { causalConv1d, causalConv1dStep } from '../conv.js';
 import type { StepFusion } from '../mixer.js';
+import { inProjection, outProjection } from '../projections.js';
 import type { InitOptions } from '../params.js';
 import { linearInit } from '../params.js';
 import type { MhaConfig } from './config.js';
@@ -87,10 +88,6 @@ function attend(c: MhaConfig, q: Tensor, k: Tensor, v: Tensor, allowed: Tensor):
   return reshape(ctx, [q.shape[0], q.shape[1], c.outDim]);
 }
 
-function withBias(y: Tensor, bias: Tensor | undefined): Tensor {
-  return bias ? add(y, bias) : y;
-}
-
 /** in_proj (+ the optional conv over qkv) -> q [b, L, H, D], k and v [b, L, Hkv, D], the MLP part. */
 function project(p: Record<string, Tensor>, c: MhaConfig, qkvAll: Tensor, conv: (qkv: Tensor) => Tensor): { q: Tensor; k: Tensor; v: Tensor; mlp: Tensor | null } {
   const [b, L] = qkvAll.shape;
@@ -111,7 +108,7 @@ function project(p: Record<string, Tensor>, c: MhaConfig, qkvAll: Tensor, conv: 
 
 function output(p: Record<string, Tensor>, ctx: Tensor, mlp: Tensor | null, residual?: Tensor): Tensor {
   const h = mlp ? concat([ctx, mlp], -1) : ctx;
-  return withBias(fusedLinear(h, p['out_proj.weight'], residual ? { residual } : {}), p['out_proj.bias']);
+  return outProjection(h, p['out_proj.weight'], p['out_proj.bias'], residual);
 }
 
 function checkInput(op: string, c: MhaConfig, x: Tensor, rank: number): void {
@@ -131,7 +128,7 @@ export function mhaForward(p: Record<string, Tensor>, c: MhaConfig, x: Tensor, s
   const [b, L] = x.shape;
   return tidy(() => {
     let convState: Tensor | undefined;
-    const r = project(p, c, withBias(fusedLinear(x, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']), (qkv) => {
+    const r = project(p, c, inProjection(x, p['in_proj.weight'], p['in_proj.bias'], fuse), (qkv) => {
       const out = causalConv1d(qkv, p['conv1d.weight'], p['conv1d.bias'], state?.conv);
       convState = out.state;
       return out.y;
@@ -174,7 +171,7 @@ export function mhaStepForward(p: Record<string, Tensor>, c: MhaConfig, x: Tenso
   const b = x.shape[0];
   return tidy(() => {
     let convState: Tensor | undefined;
-    const qkv = withBias(fusedLinear(x, p['in_proj.weight'], fuse.norm ? { norm: fuse.norm } : {}), p['in_proj.bias']);
+    const qkv = inProjection(x, p['in_proj.weight'], p['in_proj.bias'], fuse);
     const r = project(p, c, reshape(qkv, [b, 1, qkv.shape[1]]), (t) => {
       const out = causalConv1dStep(reshape(t, [b, c.qkvDim]), p['conv1d.weight'], p['conv1d.bias'], state.conv);
       convState = out.state;
