@@ -184,14 +184,14 @@ export function gateKey(gate: OutputGate | null): string {
 
 /**
  * The gated write of one vec4 of outputs, in mixerPostWgsl's operations and order (so the same
- * values): (y + D·x̃)·z·sigmoid(z), sigmoid as COMMON's sigmoid_ takes it, a component at a time.
+ * values): (y + D·x̃)·z·sigmoid(z), with the backend's sigmoid_ (COMMON) a component at a time.
  */
-function gateWgsl(gate: OutputGate, stride: number): string {
-  return `fn gated(v: vec4<f32>, i: u32, p4: u32, Dh: f32) -> vec4<f32> {
+function gateWgsl(gate: OutputGate, stride: number, w: WgslLib): string {
+  return `${w.COMMON}
+fn gated(v: vec4<f32>, i: u32, p4: u32, Dh: f32) -> vec4<f32> {
   let yd = v + Dh * xAt4(i, p4);
   let zv = zx4(rowAt(i) * ${stride}u + ${gate.z}u + h * P + p4 * 4u);
-  let en = exp(-abs(zv));
-  return yd * zv * select(en / (1.0 + en), 1.0 / (1.0 + en), zv >= vec4<f32>(0.0));
+  return yd * zv * vec4<f32>(sigmoid_(zv.x), sigmoid_(zv.y), sigmoid_(zv.z), sigmoid_(zv.w));
 }`;
 }
 
@@ -209,7 +209,7 @@ ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> y: array<vec4<f32>>;`)}
 ${addressing(R, bcGroups)}
 ${rowSourceWgsl(rows, true, 3)}
-${gate && rows ? gateWgsl(gate, rows.stride) : ''}
+${gate && rows ? gateWgsl(gate, rows.stride, w) : ''}
 var<workgroup> Ss: array<array<vec4<f32>, 16>, 16>;
 /** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
 fn maskW(i: u32, j: u32) -> f32 {
