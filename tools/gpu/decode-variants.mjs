@@ -122,34 +122,57 @@ for (const [name, N, K, norm, M] of [['in_proj', cfg.dInProj, d, true, 32], ['ou
     variants[`head M32 gemv16 r${rows} t${T}`] = { code, bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4, distinct: true }, { bytes: M * N * 4, distinct: true, rw: true }], grid: [...grid(groups).slice(0, 2), 2], flops: 2 * M * N * K };
   }
 }
-// Prefill's products at 8192 rows (in_proj and out_proj, x·Wᵀ): the tile 'auto' picks and its neighbours,
-// to time with and without Dawn's robustness checks (kernel-time.mjs reads DAWN_TOGGLES).
-for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dInner]]) {
-  const M = 8192;
+// Prefill's products (x·Wᵀ): in_proj and out_proj at 8192 rows on the tile 'auto' picks and its
+// neighbours, to time with and without Dawn's robustness checks (kernel-time.mjs reads DAWN_TOGGLES),
+// and larger micro-tiles (8x16, 16x8 a thread: fewer workgroup-memory reads an FMA) on the three
+// families' in_proj shapes at 512, 2048 and 8192 rows, plain and with fusedLinear's norm.
+/** Tile shapes beyond TILE_VARIANTS, by name (BMxBNxBK-TMxTN, w: warp layout, u: unrolled). */
+const WIDE = Object.fromEntries(['128x128x8-8x16w', '128x128x8-8x16wu', '128x128x8-16x8wu', '128x256x8-8x16wu', '256x128x8-16x8wu', '128x256x8-8x16w', '64x128x16-8x8wu', '32x128x8-8x8wu', '64x64x8-8x8wu', '128x64x8-8x8wu', '64x128x8-8x16wu', '128x128x16-8x16wu'].map((n) => {
+  const [, BM, BN, BK, TM, TN] = n.match(/^(\d+)x(\d+)x(\d+)-(\d+)x(\d+)/).map(Number);
+  return [n, { BM, BN, BK, TM, TN, warp: true, unroll: true }];
+}));
+function prefillVariant(label, M, N, K, tn, fused = {}) {
+  const v = TILE_VARIANTS[tn] ?? WIDE[tn];
   const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-  for (const tn of ['128x128x8-8x8wu', '128x128x16-8x8wu', '128x64x8-8x8']) {
-    const v = TILE_VARIANTS[tn];
-    variants[`prefill ${name} M${M} ${tn}`] = {
-      code: matmulRegTiledWgsl(dims, v, 'rows'),
-      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }],
-      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
-      flops: 2 * M * N * K,
-    };
-  }
+  const norm = fused.rowNormEps !== undefined;
+  variants[label] = {
+    code: matmulRegTiledWgsl(dims, v, 'rows', 0, norm, null, fused),
+    bindings: [
+      { bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') },
+      ...(norm ? [{ bytes: K * 4 }] : []), ...(fused.residual ? [{ bytes: M * N * 4 }] : []),
+    ],
+    grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
+    flops: 2 * M * N * K,
+  };
+}
+for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dInner]]) {
+  for (const tn of ['128x128x8-8x8wu', '128x128x16-8x8wu', '128x64x8-8x8', '64x128x8-8x8wu', ...Object.keys(WIDE)]) prefillVariant(`prefill ${name} M8192 ${tn}`, 8192, N, K, tn);
   // fusedLinear's epilogue in the unsplit product (the block's RMSNorm: x's columns times its weight
   // as staged, each row's 1/RMS from the squares summed while fetching; the residual in the writes).
-  const v = TILE_VARIANTS['128x128x8-8x8wu'];
   for (const [fname, norm, residual] of [['norm', true, false], ['residual', false, true], ['norm residual', true, true]]) {
     const fused = { ...(norm ? { rowNormEps: 1e-5 } : {}), ...(residual ? { residual: true } : {}) };
-    variants[`prefill ${name} M${M} 128x128x8-8x8wu ${fname}`] = {
-      code: matmulRegTiledWgsl(dims, v, 'rows', 0, norm, null, fused),
-      bindings: [
-        { bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') },
-        ...(norm ? [{ bytes: K * 4 }] : []), ...(residual ? [{ bytes: M * N * 4 }] : []),
-      ],
-      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
-      flops: 2 * M * N * K,
-    };
+    prefillVariant(`prefill ${name} M8192 128x128x8-8x8wu ${fname}`, 8192, N, K, '128x128x8-8x8wu', fused);
+  }
+}
+// The model's products with their epilogues (in_proj with the norm, out_proj with the residual)
+// on the current tile and on its smaller-tile neighbours, at 512, 2048 and 8192 rows.
+for (const [name, N, K, fused] of [['m3 in_proj', cfg.dInProj, d, { rowNormEps: 1e-5 }], ['out_proj', d, cfg.dInner, { residual: true }], ['m1 in_proj', 4 * d, d, { rowNormEps: 1e-5 }], ['m2 in_proj', 2 * 2 * d + 2 * 128 + 24, d, { rowNormEps: 1e-5 }]]) {
+  for (const M of [512, 2048, 8192]) for (const tn of ['128x128x8-8x8wu', '64x128x8-8x8wu', '64x128x16-8x8wu', '32x128x8-8x8wu', '64x64x8-8x8wu', '128x64x8-8x8wu', '64x128x8-8x16wu']) {
+    prefillVariant(`wide ${name} M${M} ${tn}`, M, N, K, tn, fused);
+  }
+}
+// 'auto''s rule for x·Wᵀ without a fused norm (64×128 tiles from 132 workgroups on): out_proj with
+// the residual, plain in_proj and Mamba-1's dt_proj (K 48) on the tiles 'auto' took before and on
+// 64×128 and 128×64, at 512 to 8192 rows.
+for (const [name, N, K, fused] of [['out_proj residual', d, cfg.dInner, { residual: true }], ['m3 in_proj plain', cfg.dInProj, d, {}], ['m1 dt_proj plain', 2 * d, 48, {}]]) {
+  for (const M of [512, 1024, 2048, 4096, 8192]) for (const tn of ['128x128x8-8x8wu', '128x64x8-8x8', '64x64x16-4x4w', '32x64x16-4x4w', '64x128x8-8x8wu', '128x64x8-8x8wu']) {
+    prefillVariant(`rule ${name} M${M} ${tn}`, M, N, K, tn, fused);
+  }
+}
+// The norm fused on 128×64 tiles (128 rows a workgroup, as 128×128) beside 128×128 and 64×128.
+for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m2 in_proj', 2 * 2 * d + 2 * 128 + 24]]) {
+  for (const M of [2048, 8192]) for (const tn of ['128x128x8-8x8wu', '64x128x8-8x8wu', '128x64x8-8x8wu']) {
+    prefillVariant(`norm2 ${name} M${M} ${tn}`, M, N, d, tn, { rowNormEps: 1e-5 });
   }
 }
 // The fused norm against K, N and M (its cost follows the grid?): x·Wᵀ on 128x128x8-8x8wu, plain

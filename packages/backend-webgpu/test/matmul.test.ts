@@ -4,6 +4,8 @@ import { UnsupportedError } from '@mamba3/tensor';
 import type { WebGPUBackend } from '../src/index.js';
 import { MATMUL_TILE_VARIANTS } from '../src/index.js';
 import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
+import { pickVariant } from '../src/kernels/matmul.js';
+import { variantName } from '../src/kernels/matmul-tiled.wgsl.js';
 
 /** [batch of A, batch of B, M, K, N, transA, transB]: batch dims broadcast like numpy. */
 type Case = readonly [readonly number[], readonly number[], number, number, number, boolean, boolean];
@@ -135,5 +137,30 @@ describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGP
   it('an unknown matmulTile is a clear error at creation', async () => {
     await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(UnsupportedError);
     await expect(makeBackend({ matmulTile: '96x96x8-6x6' })).rejects.toThrow(/matmulTile '96x96x8-6x6' is not a tile variant; use 'auto', 'legacy', 64, 128 or one of 128x128x8-8x8/);
+  });
+});
+
+describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
+  // 32 KiB of workgroup memory: what the backend requests (every adapter offers it; the default limit is half).
+  const rt = { limits: { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 32768 } as GPUSupportedLimits, matmulTile: 'auto' as const };
+  const xwt = (M: number, N: number, K: number) => ({ M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] });
+  const pick = (M: number, N: number, K: number, rowNorm: boolean, nBatch = 1) => variantName(pickVariant(rt, xwt(M, N, K), nBatch, rowNorm));
+
+  it('64×128 tiles for a product without the norm once they give 132 workgroups; 128×128 with the norm fused', () => {
+    // out_proj (N 768, K 1,536) with its residual at 8192 and 2048 rows: 768 and 192 workgroups.
+    expect(pick(8192, 768, 1536, false)).toBe('64x128x8-8x8wu');
+    expect(pick(2048, 768, 1536, false)).toBe('64x128x8-8x8wu');
+    // in_proj (N 3,432, K 768) with the block's norm.
+    expect(pick(8192, 3432, 768, true)).toBe('128x128x8-8x8wu');
+    expect(pick(2048, 3432, 768, true)).toBe('128x128x8-8x8wu');
+  });
+
+  it('shorter products keep the earlier picks (64×128 would give under 132 workgroups)', () => {
+    // 512 rows of out_proj: 48 workgroups of 64×128; the earlier rule's 32×64 tiles give 192.
+    expect(pick(512, 768, 1536, false)).toBe(pick(512, 768, 1536, true));
+    expect(pick(512, 768, 1536, false)).not.toBe('64x128x8-8x8wu');
+    // Batched decode's thin rows (a K split) are unchanged.
+    expect(pick(32, 768, 1536, false)).toBe(pick(32, 768, 1536, true));
+    expect(pick(128, 768, 1536, false)).toBe(pick(128, 768, 1536, true));
   });
 });

@@ -82,8 +82,9 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
     const rng = new ops.Rng(47);
     const draw = (n: number) => Array.from({ length: n }, () => rng.normal());
     // 2,050 rows (the last tile ragged), K 256 (vec4 reads) and 258 (scalar: the norm falls back to
-    // the composite, the residual still fuses); rows scaled 1-7x as above.
-    for (const [M, K, N] of [[2050, 256, 200], [2050, 258, 203]] as const) {
+    // the composite, the residual still fuses); rows scaled 1-7x as above. 1,500 rows of 768
+    // outputs: 144 workgroups of 64×128, the tile 'auto' takes without the norm.
+    for (const [M, K, N] of [[2050, 256, 200], [2050, 258, 203], [1500, 64, 768]] as const) {
       const [xs, ws, gs, rs] = [draw(M * K).map((v, i) => v * (1 + (Math.floor(i / K) % 7))), draw(N * K), draw(K), draw(M * N)];
       const x = ops.tensor(xs, [M, K], { backend: be });
       const w = ops.tensor(ws, [N, K], { backend: be });
@@ -93,7 +94,10 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
       const added = ops.fusedLinear(x, w, { residual: r });
       expect(be.stats().dispatches - before, `M ${M} K ${K} N ${N}: the product adds the residual`).toBe(1);
       const composite = ops.tidy(() => ops.add(ops.linear(x, w), r));
-      expect(Array.from(await added.data())).toEqual(Array.from(await composite.data()));
+      const sum = await added.data();
+      expect(Array.from(sum)).toEqual(Array.from(await composite.data()));
+      const plain = normLinear64(xs, ws, null, rs, M, N, K, 0);
+      expect(plain.reduce((e, v, i) => Math.max(e, Math.abs(sum[i] - v) / (1 + Math.abs(v))), 0), `M ${M} K ${K} N ${N}: x·Wᵀ + r against float64`).toBeLessThan(1e-4);
       before = be.stats().dispatches;
       const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, residual: r });
       if (K % 4 === 0) expect(be.stats().dispatches - before, `M ${M} K ${K} N ${N}: norm and residual in the product`).toBe(1);
@@ -132,16 +136,16 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
   });
 });
 
-/** rmsNorm(x, g)·Wᵀ (+ r) in float64: x [M, K], W [N, K], g [K], r [M, N]. */
-function normLinear64(x: number[], w: number[], g: number[], r: number[] | null, M: number, N: number, K: number, eps: number): number[] {
+/** rmsNorm(x, g)·Wᵀ (+ r) in float64, or x·Wᵀ (+ r) with g null: x [M, K], W [N, K], g [K], r [M, N]. */
+function normLinear64(x: number[], w: number[], g: number[] | null, r: number[] | null, M: number, N: number, K: number, eps: number): number[] {
   const out: number[] = [];
   for (let m = 0; m < M; m++) {
     let ss = 0;
     for (let k = 0; k < K; k++) ss += x[m * K + k] ** 2;
-    const inv = 1 / Math.sqrt(ss / K + eps);
+    const inv = g ? 1 / Math.sqrt(ss / K + eps) : 1;
     for (let n = 0; n < N; n++) {
       let acc = 0;
-      for (let k = 0; k < K; k++) acc += x[m * K + k] * inv * g[k] * w[n * K + k];
+      for (let k = 0; k < K; k++) acc += x[m * K + k] * inv * (g ? g[k] : 1) * w[n * K + k];
       out.push(acc + (r ? r[m * N + n] : 0));
     }
   }

@@ -51,7 +51,8 @@ export const TILE_VARIANTS: Readonly<Record<string, TileVariant>> = Object.fromE
     [
       [128, 128, 8, 8, 8, true],
       [128, 128, 16, 8, 8, true],
-      [128, 64, 8, 8, 8, false],
+      [128, 64, 8, 8, 8, true],
+      [64, 128, 8, 8, 8, true],
       [128, 64, 16, 8, 8, true],
       [64, 128, 16, 8, 8, false],
       [128, 64, 16, 8, 4, false],

@@ -75,8 +75,8 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
 }
 
 /** The tile shape of the register-tiled kernel for `d`, and its K split: BK slices per split (0: none) and splits. */
-function tiling(rt: Runtime, d: MatmulDims, nBatch: number): { v: TileVariant; grid: [number, number]; per: number; S: number } {
-  const v = pickVariant(rt, d, nBatch);
+function tiling(rt: Runtime, d: MatmulDims, nBatch: number, rowNorm = false): { v: TileVariant; grid: [number, number]; per: number; S: number } {
+  const v = pickVariant(rt, d, nBatch, rowNorm);
   const grid: [number, number] = [Math.ceil(d.N / v.BN), Math.ceil(d.M / v.BM)];
   const per = d.batchShape.length === 0 ? splitK(grid[0] * grid[1], Math.ceil(d.K / v.BK), rt.splitKWorkgroups) : 0;
   return { v, grid, per, S: per ? Math.ceil(Math.ceil(d.K / v.BK) / per) : 1 };
@@ -197,7 +197,7 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
 function tiledLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: KernelTensor | null, eps: number, r: KernelTensor | null, M: number, N: number, K: number): GPUStorage | null {
   if ((!g && !r) || rt.f16 || typeof rt.matmulTile === 'number' || rt.matmulTile === 'legacy') return null;
   const d: MatmulDims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-  const t = tiling(rt, d, 1);
+  const t = tiling(rt, d, 1, g !== null);
   // Unsplit, the norm needs vec4 reads of x and room for the rows' sums beside the staged tiles.
   if (t.S === 1 && g && (!vec4Reads(d).a || sharedBytesOf(t.v, false, true) + rowNormSharedBytes(t.v) > rt.limits.maxComputeWorkgroupStorageSize)) return null;
   const out = rt.alloc('fusedLinear', M * N * 4, 'float32');
@@ -261,13 +261,25 @@ const AUTO_VARIANTS: readonly (readonly [string, number])[] = [
 ];
 const AUTO_VARIANTS_XWT: readonly (readonly [string, number])[] = [['128x128x8-8x8wu', 96], ...AUTO_VARIANTS];
 
+/**
+ * Unbatched x·Wᵀ without a fused row norm (out_proj with its residual, plain products): 64×128
+ * tiles first, from 132 workgroups. On an H200 (kernel-time.mjs, µs) out_proj with the residual
+ * took 512.7 on them against 591.1 on 128×128 at 8192 rows (37.7 against 32.7 TFLOP/s; cuBLAS's
+ * float32 product 40.8), 260.2 against 362.5 at 4096 and 188.8 against 237.2 at 2048; a plain
+ * in_proj (N 3,432, K 768) 1,194.7 against 1,264.0 at 8192 rows and 99.9 against 117.4 at 512,
+ * but 211.4 against 191.5 at 1,024. With the norm fused, in_proj keeps 128×128 (34.7 against 30.9
+ * TFLOP/s at 8192 rows: the norm costs the smaller tile more).
+ */
+const AUTO_VARIANTS_XWT_PLAIN: readonly (readonly [string, number])[] = [['64x128x8-8x8wu', 132], ...AUTO_VARIANTS_XWT];
+
 /** Workgroups below which a product is thin (K split, see `splitK`): one per SM of a large GPU (132 on an H100). */
 const AUTO_MIN_WORKGROUPS = 132;
 
 /** Most padding (tile area over output area) 'auto' accepts from a tile shape. */
 const MAX_TILE_WASTE = 1.15;
 
-function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
+/** The tile shape for `d` (`matmulTile`, or 'auto''s rule); `rowNorm`: the product carries fusedLinear's norm. Exported for its tests. */
+export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: MatmulDims, nBatch: number, rowNorm: boolean): TileVariant {
   const fits = (v: TileVariant) =>
     threadsOf(v) <= rt.limits.maxComputeInvocationsPerWorkgroup && sharedBytesOf(v, d.transA, d.transB) <= rt.limits.maxComputeWorkgroupStorageSize;
   if (typeof rt.matmulTile === 'string' && rt.matmulTile !== 'auto' && rt.matmulTile !== 'legacy') {
@@ -275,7 +287,8 @@ function pickVariant(rt: Runtime, d: MatmulDims, nBatch: number): TileVariant {
     if (v && fits(v)) return v;
     throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
   }
-  const list = d.transB && !d.transA ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
+  const xwt = d.transB && !d.transA;
+  const list = xwt && !rowNorm && nBatch === 1 && d.batchShape.length === 0 ? AUTO_VARIANTS_XWT_PLAIN : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
   const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
   const snug = cands.filter(([v]) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
