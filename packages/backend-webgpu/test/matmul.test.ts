@@ -155,6 +155,11 @@ describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
     expect(pick(2048, 3432, 768, true)).toBe('128x128x8-8x8wu');
   });
 
+  it('below that, 32×64 tiles rather than 64×64 (out_proj at 1,024 rows)', () => {
+    expect(pick(1024, 768, 1536, false)).toBe('32x64x16-4x4w');
+    expect(pick(1024, 768, 1536, true)).toBe('64x64x16-4x4w');
+  });
+
   it('shorter products keep the earlier picks (64×128 would give under 132 workgroups)', () => {
     // 512 rows of out_proj: 48 workgroups of 64×128; the earlier rule's 32×64 tiles give 192.
     expect(pick(512, 768, 1536, false)).toBe(pick(512, 768, 1536, true));

@@ -268,9 +268,11 @@ const AUTO_VARIANTS_XWT: readonly (readonly [string, number])[] = [['128x128x8-8
  * float32 product 40.8), 260.2 against 362.5 at 4096 and 188.8 against 237.2 at 2048; a plain
  * in_proj (N 3,432, K 768) 1,194.7 against 1,264.0 at 8192 rows and 99.9 against 117.4 at 512,
  * but 211.4 against 191.5 at 1,024. With the norm fused, in_proj keeps 128×128 (34.7 against 30.9
- * TFLOP/s at 8192 rows: the norm costs the smaller tile more).
+ * TFLOP/s at 8192 rows: the norm costs the smaller tile more). Below 132 workgroups of 64×128 the
+ * list skips 64×64×16 for 32×64×16 tiles: out_proj at 1,024 rows 101.2 against 116.8 µs (at 512
+ * both lists take 32×64), Mamba-1's dt_proj 10.4 against 11.4.
  */
-const AUTO_VARIANTS_XWT_PLAIN: readonly (readonly [string, number])[] = [['64x128x8-8x8wu', 132], ...AUTO_VARIANTS_XWT];
+const AUTO_VARIANTS_XWT_PLAIN: readonly (readonly [string, number])[] = [['64x128x8-8x8wu', 132], ...AUTO_VARIANTS_XWT.filter(([n]) => n !== '64x64x16-4x4w')];
 
 /** Workgroups below which a product is thin (K split, see `splitK`): one per SM of a large GPU (132 on an H100). */
 const AUTO_MIN_WORKGROUPS = 132;
