@@ -175,6 +175,32 @@ for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m
     prefillVariant(`norm2 ${name} M${M} ${tn}`, M, N, d, tn, { rowNormEps: 1e-5 });
   }
 }
+// What the norm costs the 64×128 tile: in_proj at 8192 rows plain, with x's columns scaled by the
+// norm weight only ('scale'), with the rows' squares summed only (the norm with the weight's
+// product removed from the generated code: 'squares'), and with both ('norm'); 128×128 beside it.
+for (const tn of ['64x128x8-8x8wu', '128x128x8-8x8wu']) {
+  const [M, N, K] = [8192, cfg.dInProj, d];
+  prefillVariant(`normcost ${tn} plain`, M, N, K, tn);
+  prefillVariant(`normcost ${tn} scale`, M, N, K, tn);
+  const v = TILE_VARIANTS[tn];
+  const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
+  variants[`normcost ${tn} scale`].code = matmulRegTiledWgsl(dims, v, 'rows', 0, true);
+  variants[`normcost ${tn} scale`].bindings.push({ bytes: K * 4 });
+  prefillVariant(`normcost ${tn} norm`, M, N, K, tn, { rowNormEps: 1e-5 });
+  const norm = variants[`normcost ${tn} norm`];
+  const squares = norm.code.replace(/ \* G\[[^\]]*\]/g, '');
+  if (squares === norm.code) throw new Error('normcost: no weight product found to remove');
+  // G unused: its declaration and binding go ('auto' layouts drop unused bindings).
+  variants[`normcost ${tn} squares`] = { ...norm, code: squares.replace(/@group\(0\) @binding\(4\) var<storage, read> G[^\n]*\n/, ''), bindings: norm.bindings.slice(0, 4) };
+}
+// The norm's weight on W's columns (weightOnB) against on x's, on the three families' in_proj
+// shapes at 512 to 8192 rows.
+for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m2 in_proj', 2 * 2 * d + 2 * 128 + 24]]) {
+  for (const M of [512, 1024, 2048, 8192]) for (const tn of ['128x128x8-8x8wu', '64x128x8-8x8wu', '32x64x16-4x4w']) for (const onB of [false, true]) {
+    if (tn === '32x64x16-4x4w' && M > 1024) continue;
+    prefillVariant(`normB ${name} M${M} ${tn}${onB ? ' onB' : ''}`, M, N, d, tn, { rowNormEps: 1e-5, weightOnB: onB });
+  }
+}
 // The fused norm against K, N and M (its cost follows the grid?): x·Wᵀ on 128x128x8-8x8wu, plain
 // and with the norm, at 8192 rows with N 3,432 or 768 and K 768, 1,536 or 2,048; and in_proj's
 // shape (N 3,432, K 768) at 512, 1,024 and 2,048 rows.

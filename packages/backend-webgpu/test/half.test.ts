@@ -85,9 +85,13 @@ function normals(rng: ops.Rng, n: number): Float32Array {
       const rows = ops.tensor(normals(rng, 40 * 64), [40, 64], o);
       const gw = ops.tensor(normals(rng, 64), [64], o);
       const res = ops.tensor(normals(rng, 40 * 24), [40, 24], o);
+      const tall = ops.tensor(normals(rng, 200 * 64), [200, 64], o);
+      const tallRes = ops.tensor(normals(rng, 200 * 24), [200, 24], o);
       const tiled: [string, (w: Tensor) => Tensor][] = [
         ['matmul x·Wᵀ, 40 rows', (w) => ops.matmul(rows, w, { transposeB: true })],
         ['fusedLinear, 40 rows, norm and residual', (w) => ops.fusedLinear(rows, w, { norm: { weight: gw, eps: 1e-5 }, residual: res })],
+        // Prefill-sized rows, unsplit: the norm's weight scales W's columns as they are staged.
+        ['fusedLinear, 200 rows, norm and residual', (w) => ops.fusedLinear(tall, w, { norm: { weight: gw, eps: 1e-5 }, residual: tallRes })],
       ];
       for (const [name, fn] of tiled) {
         const counts = [g16, g32].map((w) => {
@@ -99,7 +103,7 @@ function normals(rng: ops.Rng, n: number): Float32Array {
         expect(Array.from((await counts[0][1].data()) as Float32Array), name).toEqual(Array.from((await counts[1][1].data()) as Float32Array));
         ops.dispose([counts[0][1], counts[1][1]]);
       }
-      ops.dispose([x, a, bT, c, d, ids, row, g16, g32, rows, gw, res]);
+      ops.dispose([x, a, bT, c, d, ids, row, g16, g32, rows, gw, res, tall, tallRes]);
       // The transient float32 copies went with their ops.
       expect(be.memoryBytes()).toBe(base);
       ops.dispose([h, f]);

@@ -146,26 +146,27 @@ describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
   const xwt = (M: number, N: number, K: number) => ({ M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] });
   const pick = (M: number, N: number, K: number, rowNorm: boolean, nBatch = 1) => variantName(pickVariant(rt, xwt(M, N, K), nBatch, rowNorm));
 
-  it('64×128 tiles for a product without the norm once they give 132 workgroups; 128×128 with the norm fused', () => {
-    // out_proj (N 768, K 1,536) with its residual at 8192 and 2048 rows: 768 and 192 workgroups.
+  it('prefill rows: 64×128 or 128×128 tiles, whichever leaves less of a last wave empty (the timed choices)', () => {
+    // out_proj (N 768, K 1,536) with its residual: 64×128 at 2048 and 8192 rows.
     expect(pick(8192, 768, 1536, false)).toBe('64x128x8-8x8wu');
     expect(pick(2048, 768, 1536, false)).toBe('64x128x8-8x8wu');
-    // in_proj (N 3,432, K 768) with the block's norm.
-    expect(pick(8192, 3432, 768, true)).toBe('128x128x8-8x8wu');
-    expect(pick(2048, 3432, 768, true)).toBe('128x128x8-8x8wu');
+    // Mamba-3's in_proj (N 3,432) with the norm: 64×128 at 512 rows (216 workgroups, one wave),
+    // 128×128 at 1,024 (432 workgroups of 64×128 would take two waves of 396).
+    expect(pick(512, 3432, 768, true)).toBe('64x128x8-8x8wu');
+    expect(pick(1024, 3432, 768, true)).toBe('128x128x8-8x8wu');
+    // Mamba-1's (N 3,072): 384 workgroups of 64×128 at 1,024 rows fill one wave.
+    expect(pick(1024, 3072, 768, true)).toBe('64x128x8-8x8wu');
+    expect(pick(2048, 3072, 768, true)).toBe('64x128x8-8x8wu');
   });
 
-  it('below that, 32×64 tiles rather than 64×64 (out_proj at 1,024 rows)', () => {
+  it('below the large tiles, 32×64 rather than 64×64 without the norm (out_proj at 1,024 rows)', () => {
     expect(pick(1024, 768, 1536, false)).toBe('32x64x16-4x4w');
     expect(pick(1024, 768, 1536, true)).toBe('64x64x16-4x4w');
   });
 
-  it('shorter products keep the earlier picks (64×128 would give under 132 workgroups)', () => {
-    // 512 rows of out_proj: 48 workgroups of 64×128; the earlier rule's 32×64 tiles give 192.
-    expect(pick(512, 768, 1536, false)).toBe(pick(512, 768, 1536, true));
-    expect(pick(512, 768, 1536, false)).not.toBe('64x128x8-8x8wu');
-    // Batched decode's thin rows (a K split) are unchanged.
-    expect(pick(32, 768, 1536, false)).toBe(pick(32, 768, 1536, true));
-    expect(pick(128, 768, 1536, false)).toBe(pick(128, 768, 1536, true));
+  it("thin rows (batched decode) keep the rule of before: the norm and the residual do not change them", () => {
+    for (const [M, N] of [[32, 768], [128, 768], [128, 50280], [64, 3432]]) expect(pick(M, N, 1536, false)).toBe(pick(M, N, 1536, true));
+    // Batch 128's head (N 50,280): 128×128 tiles, unsplit, as before.
+    expect(pick(128, 50280, 768, true)).toBe('128x128x8-8x8wu');
   });
 });

@@ -191,6 +191,13 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
 export interface TiledEpilogue {
   /** Scale each output row by 1/RMS of its A row (eps as given); A's columns are scaled by G. */
   rowNormEps?: number;
+  /**
+   * With `rowNormEps` and B stored [N, K]: G scales B's columns (k) as they are staged instead of
+   * A's, the same products in another float32 order. On an H100 (kernel-time.mjs, in_proj at 8192
+   * rows) the 64×128 tile took 1,402 µs with G on A and the squares summed, 1,224 with G on A
+   * alone, 1,112 with the squares alone: the two together on A cost it most.
+   */
+  weightOnB?: boolean;
   /** Add R [M, N]. */
   residual?: boolean;
 }
@@ -243,9 +250,11 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const split = slicesPerSplit > 0;
   const rank = d.batchShape.length;
   const vr = vec4Reads(d);
-  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA ? { scale: 'G' } : {}), squares: rowNorm };
+  const onB = rowNorm && fused.weightOnB === true;
+  if (onB && !transB) throw new Error("matmul: the norm weight on B's columns needs B stored [N, K]");
+  const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA && !onB ? { scale: 'G' } : {}), squares: rowNorm };
   if (halfB && (!vr.b || rank > 0)) throw new Error('matmul: a 16-bit B is read packed only unbatched, 4 elements at a time');
-  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b, ...(halfB ? { half: halfB } : {}) };
+  const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b, ...(halfB ? { half: halfB } : {}), ...(onB ? { scale: 'G' } : {}) };
   const fa = fetchCode(a, v, T, K);
   const fb = fetchCode(b, v, T, K);
   const SA = rowVec4s(v, BM, a.kContig);
@@ -295,7 +304,7 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
 @group(0) @binding(1) var<storage, read> B: array<${halfB ? 'vec2<u32>' : elem(vr.b)}>;
 @group(0) @binding(2) var<storage, read_write> C: array<${elem(vr.c)}>;
 ${layoutDecl(3, all ? rank : 0)}
-${scaleA ? `@group(0) @binding(4) var<storage, read> G: array<${elem(vr.a)}>;` : ''}
+${scaleA ? `@group(0) @binding(4) var<storage, read> G: array<${elem(onB ? vr.b : vr.a)}>;` : ''}
 ${fused.residual ? `@group(0) @binding(${scaleA ? 5 : 4}) var<storage, read> R: array<${elem(vr.c)}>;` : ''}
 ${rowNorm ? `var<workgroup> rowSq: array<f32, ${rowNormSharedBytes(v) / 4}>; // [row][k quarter] of this workgroup's A rows` : ''}
 var<workgroup> As: array<array<array<vec4<f32>, ${SA}>, ${BK}>, 2>; // [buffer][k][m/4]

@@ -121,8 +121,10 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, bOp: { buffer: GPUBu
   const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}${norm ? '/g' : ''}${halfB ? `/${halfB}` : ''}`;
   const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
   if (S === 1) {
-    const fused = { ...(norm ? { rowNormEps: norm.eps } : {}), ...(residual ? { residual: true } : {}) };
-    const fusedKey = `${norm ? `/n${norm.eps}` : ''}${residual ? '/r' : ''}`;
+    // The norm's weight on W's columns for prefill-sized rows (see WAVE_TILES), on x's for thin ones.
+    const weightOnB = M > THIN_MAX_ROWS;
+    const fused = { ...(norm ? { rowNormEps: norm.eps, weightOnB } : {}), ...(residual ? { residual: true } : {}) };
+    const fusedKey = `${norm ? `/n${norm.eps}${weightOnB ? '/wB' : ''}` : ''}${residual ? '/r' : ''}`;
     const extra = [...(norm ? [norm.g] : []), ...(residual ? [residual] : [])];
     rt.dispatch(key + fusedKey, () => matmulRegTiledWgsl(d, v, mode, 0, !!norm, halfB, fused), [a, b, out.buffer, uniform, ...extra], [grid[0], grid[1], nBatch]);
     return;
@@ -262,17 +264,40 @@ const AUTO_VARIANTS: readonly (readonly [string, number])[] = [
 const AUTO_VARIANTS_XWT: readonly (readonly [string, number])[] = [['128x128x8-8x8wu', 96], ...AUTO_VARIANTS];
 
 /**
- * Unbatched x·Wᵀ without a fused row norm (out_proj with its residual, plain products): 64×128
- * tiles first, from 132 workgroups. On an H200 (kernel-time.mjs, µs) out_proj with the residual
- * took 512.7 on them against 591.1 on 128×128 at 8192 rows (37.7 against 32.7 TFLOP/s; cuBLAS's
- * float32 product 40.8), 260.2 against 362.5 at 4096 and 188.8 against 237.2 at 2048; a plain
- * in_proj (N 3,432, K 768) 1,194.7 against 1,264.0 at 8192 rows and 99.9 against 117.4 at 512,
- * but 211.4 against 191.5 at 1,024. With the norm fused, in_proj keeps 128×128 (34.7 against 30.9
- * TFLOP/s at 8192 rows: the norm costs the smaller tile more). Below 132 workgroups of 64×128 the
- * list skips 64×64×16 for 32×64×16 tiles: out_proj at 1,024 rows 101.2 against 116.8 µs (at 512
- * both lists take 32×64), Mamba-1's dt_proj 10.4 against 11.4.
+ * Prefill-sized unbatched x·Wᵀ (more than THIN_MAX_ROWS rows): the two large tiles, each with the
+ * fewest workgroups it needs and the workgroups an SM holds at once, which the timings imply on an
+ * H100 / H200 (132 SMs): 64×128 (128 invocations) 3, 128×128 (256) 2. Of those that qualify 'auto'
+ * takes the one of least `waveCost` (the first on a tie). H100, µs (kernel-time.mjs; in_proj with
+ * the norm fused, its weight on W's columns, `TiledEpilogue.weightOnB`):
+ *
+ *   in_proj N 3,432 (Mamba-3; Mamba-2's 3,352 alike)   512: 93.0 / 115.3   1,024: 208.7 / 171.6
+ *                                                      2,048: 335.4 / 338.7   8,192: 1,151.5 / 1,158.1
+ *   in_proj N 3,072 (Mamba-1)                          512: 93.1 / 115.6   1,024: 134.6 / 171.4
+ *                                                      2,048: 265.9 / 296.3   8,192: 1,029.7 / 999.5
+ *
+ * (64×128 / 128×128): 432 workgroups of 64×128 (N 3,432 at 1,024 rows) run in two waves of 396,
+ * 384 (N 3,072) in one. Without the norm (H200): out_proj with its residual at 8192 rows 512.7 /
+ * 591.1 (37.7 against 32.7 TFLOP/s; cuBLAS's float32 product 37.0-40.8 in three runs), at 2048
+ * 188.8 / 237.2; a plain in_proj 1,194.7 / 1,264.0 at 8192 rows, 211.4 / 191.5 at 1,024.
  */
-const AUTO_VARIANTS_XWT_PLAIN: readonly (readonly [string, number])[] = [['64x128x8-8x8wu', 132], ...AUTO_VARIANTS_XWT.filter(([n]) => n !== '64x64x16-4x4w')];
+const WAVE_TILES: readonly (readonly [name: string, minGroups: number, perSM: number])[] = [
+  ['128x128x8-8x8wu', 96, 2],
+  ['64x128x8-8x8wu', 132, 3],
+];
+
+/** Rows up to which an unbatched product is thin (batched decode: see `thinPick`). */
+const THIN_MAX_ROWS = 128;
+
+/** A tile's time in waves of SM-fulls, each worth its tiles' area: the last wave costs a full one. */
+function waveCost(v: TileVariant, groups: number, perSM: number): number {
+  return Math.ceil(groups / (AUTO_MIN_WORKGROUPS * perSM)) * v.BM * v.BN * perSM;
+}
+
+/**
+ * Below the large tiles, products without a fused norm skip 64×64×16 for 32×64×16 (H200: out_proj
+ * with its residual at 1,024 rows 101.2 against 116.8 µs, Mamba-1's dt_proj 10.4 against 11.4).
+ */
+const AUTO_VARIANTS_PLAIN: readonly (readonly [string, number])[] = AUTO_VARIANTS.filter(([n]) => n !== '64x64x16-4x4w');
 
 /** Workgroups below which a product is thin (K split, see `splitK`): one per SM of a large GPU (132 on an H100). */
 const AUTO_MIN_WORKGROUPS = 132;
@@ -290,10 +315,16 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: Matmu
     throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
   }
   const xwt = d.transB && !d.transA;
-  const list = xwt && !rowNorm && nBatch === 1 && d.batchShape.length === 0 ? AUTO_VARIANTS_XWT_PLAIN : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
-  const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
+  const prefill = xwt && nBatch === 1 && d.batchShape.length === 0 && d.M > THIN_MAX_ROWS;
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
-  const snug = cands.filter(([v]) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N);
+  const isSnug = (v: TileVariant) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N;
+  if (prefill) {
+    const wave = WAVE_TILES.map(([n, min, perSM]) => [TILE_VARIANTS[n], min, perSM] as const).filter(([v, min]) => fits(v) && isSnug(v) && groups(v) >= min);
+    if (wave.length > 0) return wave.reduce((best, c) => (waveCost(c[0], groups(c[0]), c[2]) < waveCost(best[0], groups(best[0]), best[2]) ? c : best))[0];
+  }
+  const list = prefill ? (rowNorm ? AUTO_VARIANTS : AUTO_VARIANTS_PLAIN) : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
+  const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
+  const snug = cands.filter(([v]) => isSnug(v));
   const picked = (snug.find(([v, min]) => groups(v) >= min) ?? snug[snug.length - 1] ?? cands[cands.length - 1])[0];
   return thinPick(d, snug.map(([v]) => v), groups, picked) ?? picked;
 }
@@ -306,7 +337,7 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: Matmu
  * the 32×64 tiles that 'auto' took before, unsplit and reading the weight four times.
  */
 function thinPick(d: MatmulDims, snug: readonly TileVariant[], groups: (v: TileVariant) => number, picked: TileVariant): TileVariant | null {
-  if (d.batchShape.length > 0 || d.M > 128 || snug.length === 0) return null;
+  if (d.batchShape.length > 0 || d.M > THIN_MAX_ROWS || snug.length === 0) return null;
   const rowTiles = (v: TileVariant) => Math.ceil(d.M / v.BM);
   const fewest = Math.min(...snug.map(rowTiles));
   if (rowTiles(picked) === fewest) return null;
