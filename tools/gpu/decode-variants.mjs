@@ -6,7 +6,8 @@
 // state as vec4s), f32
 // and bf16 weights, and the mixer step's register prefetch limit and lanes per state row; batched
 // decode's tiled products and their K split's sums; prefill's products at 8192 rows. Run after
-// `pnpm build`, on the development machine.
+// `pnpm build`, on the development machine: `node tools/gpu/decode-variants.mjs [REGEX]`, REGEX
+// keeping only the variants whose names match (all of them pass the 64 MiB a device call carries).
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -269,5 +270,7 @@ for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m
   }
 }
 const file = join(root, '.gpu', 'decode-variants.json');
-writeFileSync(file, JSON.stringify(variants));
-console.log(`wrote ${Object.keys(variants).length} variants to ${file}`);
+const keep = process.argv[2] ? new RegExp(process.argv[2]) : null;
+const kept = keep ? Object.fromEntries(Object.entries(variants).filter(([name]) => keep.test(name))) : variants;
+writeFileSync(file, JSON.stringify(kept));
+console.log(`wrote ${Object.keys(kept).length} of ${Object.keys(variants).length} variants to ${file}`);
