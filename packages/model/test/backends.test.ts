@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '@mamba3/tensor';
-import { argMax, dispose, Rng, SafetensorsReader, sliceAxis, tidy } from '@mamba3/tensor';
+import { argMax, dispose, Rng, SafetensorsReader, sliceAxis, tensor, tidy } from '@mamba3/tensor';
 import { createWebGPUBackend } from '@mamba3/backend-webgpu';
 import { createTfjsBackend } from '@mamba3/backend-tfjs';
+import { createCpuBackend } from '@mamba3/backend-cpu';
 import { relativeL2 } from '@mamba3/core';
 import { MambaLMHeadModel } from '../src/index.js';
 
@@ -117,3 +118,38 @@ for (const [name, make, skip] of makers) {
     });
   });
 }
+
+// One layer at the released 130M width (d_model 768, in_proj N 3,432), 512 tokens: prefill-sized
+// products, so WebGPU's in_proj takes 64×128 tiles with the block norm's weight scaling W's columns
+// as staged (TiledEpilogue.weightOnB), and its logits stay within float32 of the CPU oracle's. The
+// norm weights are drawn (the initialisation's ones would hide a misapplied weight).
+(SKIP_WEBGPU ? describe.skip : describe)(`prefill at the released width on webgpu${SKIP_WEBGPU ? ' (skipped: MAMBA3_SKIP_WEBGPU=1)' : ''}`, () => {
+  it('512 tokens through one 768-wide Mamba-3 layer: logits within 1e-5 relative L2 of the cpu', async () => {
+    const config = { dModel: 768, nLayer: 1, vocabSize: 256, ssmCfg: { layer: 'Mamba3' as const, dState: 128, headdim: 64, chunkSize: 64 } };
+    const rng = new Rng(21);
+    const ids = [Array.from({ length: 512 }, () => rng.int(256))];
+    const [cpu, gpu] = [createCpuBackend(), await createWebGPUBackend()];
+    try {
+      const init = MambaLMHeadModel.create(config, { seed: 7, backend: cpu });
+      const values: [string, Float32Array, number[]][] = [];
+      for (const [name, t] of Object.entries(init.params)) {
+        const v = Float32Array.from((await t.data()) as Float32Array);
+        if (name.endsWith('norm.weight') || name.endsWith('norm_f.weight')) v.forEach((_, k) => (v[k] = 0.5 + rng.uniform()));
+        values.push([name, v, [...t.shape]]);
+      }
+      init.dispose();
+      const logits: Float32Array[] = [];
+      for (const backend of [cpu, gpu]) {
+        const model = MambaLMHeadModel.fromWeights(config, Object.fromEntries(values.map(([name, v, shape]) => [name, tensor(v, shape, { backend })])));
+        const out = model.forward(ids);
+        logits.push(Float32Array.from((await out.data()) as Float32Array));
+        dispose(out);
+        model.dispose();
+      }
+      expect(relativeL2(logits[1], logits[0])).toBeLessThan(1e-5);
+    } finally {
+      gpu.dispose();
+      cpu.dispose?.();
+    }
+  });
+});
