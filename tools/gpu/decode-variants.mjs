@@ -123,12 +123,13 @@ for (const [name, N, K, norm, M] of [['in_proj', cfg.dInProj, d, true, 32], ['ou
     variants[`head M32 gemv16 r${rows} t${T}`] = { code, bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4, distinct: true }, { bytes: M * N * 4, distinct: true, rw: true }], grid: [...grid(groups).slice(0, 2), 2], flops: 2 * M * N * K };
   }
 }
-// Prefill's products (x·Wᵀ): in_proj and out_proj at 8192 rows on the tile 'auto' picks and its
-// neighbours, to time with and without Dawn's robustness checks (kernel-time.mjs reads DAWN_TOGGLES),
-// and larger micro-tiles (8x16, 16x8 a thread: fewer workgroup-memory reads an FMA) on the three
-// families' in_proj shapes at 512, 2048 and 8192 rows, plain and with fusedLinear's norm.
+// Prefill's products (x·Wᵀ), the tenth session's sweeps (BENCHMARKS.md): in_proj and out_proj at
+// 8192 rows on the tile 'auto' picks and its neighbours, to time with and without Dawn's robustness
+// checks (kernel-time.mjs reads DAWN_TOGGLES), and on tiles beyond TILE_VARIANTS (`WIDE`: larger
+// micro-tiles, 8x16 and 16x8 a thread, fewer workgroup-memory reads an FMA; smaller workgroups);
+// then the model's epilogues, 'auto''s rules and the norm's cost, each block below.
 /** Tile shapes beyond TILE_VARIANTS, by name (BMxBNxBK-TMxTN, w: warp layout, u: unrolled). */
-const WIDE = Object.fromEntries(['128x128x8-8x16w', '128x128x8-8x16wu', '128x128x8-16x8wu', '128x256x8-8x16wu', '256x128x8-16x8wu', '128x256x8-8x16w', '64x128x16-8x8wu', '32x128x8-8x8wu', '64x64x8-8x8wu', '128x64x8-8x8wu', '64x128x8-8x16wu', '128x128x16-8x16wu'].map((n) => {
+const WIDE = Object.fromEntries(['128x128x8-8x16w', '128x128x8-8x16wu', '128x128x8-16x8wu', '128x256x8-8x16wu', '256x128x8-16x8wu', '128x256x8-8x16w', '64x128x16-8x8wu', '32x128x8-8x8wu', '64x64x8-8x8wu', '64x128x8-8x16wu', '128x128x16-8x16wu'].map((n) => {
   const [, BM, BN, BK, TM, TN] = n.match(/^(\d+)x(\d+)x(\d+)-(\d+)x(\d+)/).map(Number);
   return [n, { BM, BN, BK, TM, TN, warp: true, unroll: true }];
 }));
@@ -147,7 +148,7 @@ function prefillVariant(label, M, N, K, tn, fused = {}) {
   };
 }
 for (const [name, N, K] of [['in_proj', cfg.dInProj, d], ['out_proj', d, cfg.dInner]]) {
-  for (const tn of ['128x128x8-8x8wu', '128x128x16-8x8wu', '128x64x8-8x8', '64x128x8-8x8wu', ...Object.keys(WIDE)]) prefillVariant(`prefill ${name} M8192 ${tn}`, 8192, N, K, tn);
+  for (const tn of ['128x128x8-8x8wu', '128x128x16-8x8wu', '128x64x8-8x8', '64x128x8-8x8wu', '128x64x8-8x8wu', ...Object.keys(WIDE)]) prefillVariant(`prefill ${name} M8192 ${tn}`, 8192, N, K, tn);
   // fusedLinear's epilogue in the unsplit product (the block's RMSNorm: x's columns times its weight
   // as staged, each row's 1/RMS from the squares summed while fetching; the residual in the writes).
   for (const [fname, norm, residual] of [['norm', true, false], ['residual', false, true], ['norm residual', true, true]]) {
