@@ -157,6 +157,10 @@ describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
     // Mamba-1's (N 3,072): 384 workgroups of 64×128 at 1,024 rows fill one wave.
     expect(pick(1024, 3072, 768, true)).toBe('64x128x8-8x8wu');
     expect(pick(2048, 3072, 768, true)).toBe('64x128x8-8x8wu');
+    // At 8192 rows: 64×128 for Mamba-3's (9 waves of 396 against 7 of 264); a tie for Mamba-1's
+    // (8 waves against 6) goes to 128×128, which timed 3% ahead.
+    expect(pick(8192, 3432, 768, true)).toBe('64x128x8-8x8wu');
+    expect(pick(8192, 3072, 768, true)).toBe('128x128x8-8x8wu');
   });
 
   it('below the large tiles, 32×64 rather than 64×64 without the norm (out_proj at 1,024 rows)', () => {
