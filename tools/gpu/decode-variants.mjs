@@ -133,15 +133,15 @@ const WIDE = Object.fromEntries(['128x128x8-8x16w', '128x128x8-8x16wu', '128x128
   const [, BM, BN, BK, TM, TN] = n.match(/^(\d+)x(\d+)x(\d+)-(\d+)x(\d+)/).map(Number);
   return [n, { BM, BN, BK, TM, TN, warp: true, unroll: true }];
 }));
-function prefillVariant(label, M, N, K, tn, fused = {}) {
+/** x·Wᵀ on tile `tn` with `fused`'s epilogue; `scaled`: the norm weight G bound (by default with the norm). */
+function prefillVariant(label, M, N, K, tn, fused = {}, scaled = fused.rowNormEps !== undefined) {
   const v = TILE_VARIANTS[tn] ?? WIDE[tn];
   const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-  const norm = fused.rowNormEps !== undefined;
   variants[label] = {
-    code: matmulRegTiledWgsl(dims, v, 'rows', 0, norm, null, fused),
+    code: matmulRegTiledWgsl(dims, v, 'rows', 0, scaled, null, fused),
     bindings: [
       { bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') },
-      ...(norm ? [{ bytes: K * 4 }] : []), ...(fused.residual ? [{ bytes: M * N * 4 }] : []),
+      ...(scaled ? [{ bytes: K * 4 }] : []), ...(fused.residual ? [{ bytes: M * N * 4 }] : []),
     ],
     grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
     flops: 2 * M * N * K,
@@ -183,11 +183,7 @@ for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m
 for (const tn of ['64x128x8-8x8wu', '128x128x8-8x8wu']) {
   const [M, N, K] = [8192, cfg.dInProj, d];
   prefillVariant(`normcost ${tn} plain`, M, N, K, tn);
-  prefillVariant(`normcost ${tn} scale`, M, N, K, tn);
-  const v = TILE_VARIANTS[tn];
-  const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-  variants[`normcost ${tn} scale`].code = matmulRegTiledWgsl(dims, v, 'rows', 0, true);
-  variants[`normcost ${tn} scale`].bindings.push({ bytes: K * 4 });
+  prefillVariant(`normcost ${tn} scale`, M, N, K, tn, {}, true);
   prefillVariant(`normcost ${tn} norm`, M, N, K, tn, { rowNormEps: 1e-5 });
   const norm = variants[`normcost ${tn} norm`];
   const squares = norm.code.replace(/ \* G\[[^\]]*\]/g, '');
@@ -207,18 +203,10 @@ for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m
 // and with the norm, at 8192 rows with N 3,432 or 768 and K 768, 1,536 or 2,048; and in_proj's
 // shape (N 3,432, K 768) at 512, 1,024 and 2,048 rows.
 {
-  const v = TILE_VARIANTS['128x128x8-8x8wu'];
   const shapes = [...[3432, 768].flatMap((N) => [768, 1536, 2048].map((K) => [8192, N, K])), ...[512, 1024, 2048].map((M) => [M, 3432, 768])];
   // 'scale': x's columns times a weight as staged, without the row norm (which of the two costs or pays?).
   for (const [M, N, K] of shapes) for (const mode of ['', ' scale', ' norm']) {
-    const dims = { M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] };
-    const scaled = mode !== '';
-    variants[`normK${M === 8192 ? '' : ` M${M}`} N${N} K${K}${mode}`] = {
-      code: matmulRegTiledWgsl(dims, v, 'rows', 0, scaled, null, mode === ' norm' ? { rowNormEps: 1e-5 } : {}),
-      bindings: [{ bytes: M * K * 4 }, { bytes: N * K * 4 }, { bytes: M * N * 4, distinct: true, rw: true }, { uniform: runtimeDimsUniform(dims, v, 'rows') }, ...(scaled ? [{ bytes: K * 4 }] : [])],
-      grid: [Math.ceil(N / v.BN), Math.ceil(M / v.BM), 1],
-      flops: 2 * M * N * K,
-    };
+    prefillVariant(`normK${M === 8192 ? '' : ` M${M}`} N${N} K${K}${mode}`, M, N, K, '128x128x8-8x8wu', mode === ' norm' ? { rowNormEps: 1e-5 } : {}, mode !== '');
   }
 }
 // The chunked scan's state hand-off at 8192 tokens (SISO: 128 chunks; MIMO r4: 512), 8, 16 or 32

@@ -4,6 +4,7 @@ import * as ops from '@mamba3/tensor';
 import { BackendError, BackendUnavailableError, UnsupportedError } from '@mamba3/tensor';
 import type { WebGPUBackend } from '../src/index.js';
 import { createWebGPUBackend, DEFAULT_KICK_DISPATCHES } from '../src/index.js';
+import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
 
 /** Early submits while `queued` dispatches are encoded with no read waiting: at k, 3k, 7k, ... (k = the first kick). */
 function kicksFor(queued: number, k = DEFAULT_KICK_DISPATCHES): number {
@@ -11,7 +12,6 @@ function kicksFor(queued: number, k = DEFAULT_KICK_DISPATCHES): number {
   for (let at = k, step = k; at <= queued; step *= 2, at += step) n++;
   return n;
 }
-import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
 
 describe('device acquisition errors (no GPU needed)', () => {
   it('no adapter: BackendUnavailableError saying why and how to get one', async () => {

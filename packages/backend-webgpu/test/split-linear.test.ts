@@ -56,7 +56,7 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
         // shares the workgroup reduction (its rmsNorm), so it is held to float32 rounding too
         // (1e-4; both measure 1-2e-5 here): a broken shared reduction fails both, not neither.
         const want = normLinear64(xs, ws, gs, residual ? rs : null, M, N, K, 1e-5);
-        const err = (got: ArrayLike<number>) => Math.max(...want.map((v, i) => Math.abs(got[i] - v) / (1 + Math.abs(v))));
+        const err = (got: ArrayLike<number>) => maxRelErr(got, want);
         const [fusedErr, compositeErr] = [err(await fused.data()), err(await composite.data())];
         expect(compositeErr, `M ${M} K ${K} N ${N} residual ${!!residual}: composite against float64`).toBeLessThan(1e-4);
         expect(fusedErr, `M ${M} K ${K} N ${N} residual ${!!residual}: fused against float64 (composite ${compositeErr})`).toBeLessThan(Math.max(2 * compositeErr, 1e-6));
@@ -97,14 +97,14 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
       const sum = await added.data();
       expect(Array.from(sum)).toEqual(Array.from(await composite.data()));
       const plain = normLinear64(xs, ws, null, rs, M, N, K, 0);
-      expect(plain.reduce((e, v, i) => Math.max(e, Math.abs(sum[i] - v) / (1 + Math.abs(v))), 0), `M ${M} K ${K} N ${N}: x·Wᵀ + r against float64`).toBeLessThan(1e-4);
+      expect(maxRelErr(sum, plain), `M ${M} K ${K} N ${N}: x·Wᵀ + r against float64`).toBeLessThan(1e-4);
       before = be.stats().dispatches;
       const fused = ops.fusedLinear(x, w, { norm: { weight: g, eps: 1e-5 }, residual: r });
       if (K % 4 === 0) expect(be.stats().dispatches - before, `M ${M} K ${K} N ${N}: norm and residual in the product`).toBe(1);
       // Held to the composite's float32 rounding against float64, as the split's test above.
       const normed = ops.tidy(() => ops.add(ops.linear(ops.rmsNorm(x, g, 1e-5), w), r));
       const want = normLinear64(xs, ws, gs, rs, M, N, K, 1e-5);
-      const err = (got: ArrayLike<number>) => want.reduce((e, v, i) => Math.max(e, Math.abs(got[i] - v) / (1 + Math.abs(v))), 0);
+      const err = (got: ArrayLike<number>) => maxRelErr(got, want);
       const [fusedErr, compositeErr] = [err(await fused.data()), err(await normed.data())];
       expect(compositeErr, `M ${M} K ${K} N ${N}: composite against float64`).toBeLessThan(1e-4);
       expect(fusedErr, `M ${M} K ${K} N ${N}: fused against float64 (composite ${compositeErr})`).toBeLessThan(Math.max(2 * compositeErr, 1e-6));
@@ -130,11 +130,16 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
     if (room < 34816) expect(big.stats().dispatches - before, 'the composite: norm, product, add').toBe(3);
     const want = normLinear64(xs, ws, gs, rs, M, N, K, 1e-5);
     const got = await fused.data();
-    expect(want.reduce((e, v, i) => Math.max(e, Math.abs(got[i] - v) / (1 + Math.abs(v))), 0)).toBeLessThan(1e-4);
+    expect(maxRelErr(got, want)).toBeLessThan(1e-4);
     ops.dispose([x, w, g, r, fused]);
     big.dispose();
   });
 });
+
+/** The largest |got - want| / (1 + |want|): float32 results against a float64 reference. */
+function maxRelErr(got: ArrayLike<number>, want: readonly number[]): number {
+  return want.reduce((e, v, i) => Math.max(e, Math.abs(got[i] - v) / (1 + Math.abs(v))), 0);
+}
 
 /** rmsNorm(x, g)·Wᵀ (+ r) in float64, or x·Wᵀ (+ r) with g null: x [M, K], W [N, K], g [K], r [M, N]. */
 function normLinear64(x: number[], w: number[], g: number[] | null, r: number[] | null, M: number, N: number, K: number, eps: number): number[] {

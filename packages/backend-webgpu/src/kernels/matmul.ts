@@ -121,8 +121,8 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, bOp: { buffer: GPUBu
   const key = `mmreg/${variantName(v)}/${sizes}/${+transA}${+transB}/${+vr.a}${+vr.b}${+vr.c}${norm ? '/g' : ''}${halfB ? `/${halfB}` : ''}`;
   const uniform = rt.uniform(runtimeDimsUniform(d, v, mode));
   if (S === 1) {
-    // The norm's weight on W's columns for prefill-sized rows (see WAVE_TILES), on x's for thin ones.
-    const weightOnB = M > THIN_MAX_ROWS;
+    // The norm's weight on W's columns for prefill-sized products (see WAVE_TILES), on x's for thin ones.
+    const weightOnB = prefillSized(d, nBatch);
     const fused = { ...(norm ? { rowNormEps: norm.eps, weightOnB } : {}), ...(residual ? { residual: true } : {}) };
     const fusedKey = `${norm ? `/n${norm.eps}${weightOnB ? '/wB' : ''}` : ''}${residual ? '/r' : ''}`;
     const extra = [...(norm ? [norm.g] : []), ...(residual ? [residual] : [])];
@@ -288,6 +288,11 @@ const WAVE_TILES: readonly (readonly [name: string, minGroups: number, perSM: nu
 /** Rows up to which an unbatched product is thin (batched decode: see `thinPick`). */
 const THIN_MAX_ROWS = 128;
 
+/** Unbatched x·Wᵀ of more than THIN_MAX_ROWS rows: the products WAVE_TILES and `TiledEpilogue.weightOnB` are for. */
+function prefillSized(d: MatmulDims, nBatch: number): boolean {
+  return d.transB && !d.transA && nBatch === 1 && d.batchShape.length === 0 && d.M > THIN_MAX_ROWS;
+}
+
 /** A tile's time in waves of SM-fulls, each worth its tiles' area: the last wave costs a full one. */
 function waveCost(v: TileVariant, groups: number, perSM: number): number {
   return Math.ceil(groups / (AUTO_MIN_WORKGROUPS * perSM)) * v.BM * v.BN * perSM;
@@ -315,12 +320,13 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: Matmu
     throw new UnsupportedError(`webgpu matmul: matmulTile '${rt.matmulTile}' needs ${v ? `${threadsOf(v)} invocations and ${sharedBytesOf(v, d.transA, d.transB)} bytes of workgroup memory, more than this device allows` : 'is not a tile variant'}; use 'auto', 'legacy', 64, 128 or one of ${Object.keys(TILE_VARIANTS).join(', ')}`);
   }
   const xwt = d.transB && !d.transA;
-  const prefill = xwt && nBatch === 1 && d.batchShape.length === 0 && d.M > THIN_MAX_ROWS;
+  const prefill = prefillSized(d, nBatch);
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
   const isSnug = (v: TileVariant) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N;
   if (prefill) {
-    const wave = WAVE_TILES.map(([n, min, perSM]) => [TILE_VARIANTS[n], min, perSM] as const).filter(([v, min]) => fits(v) && isSnug(v) && groups(v) >= min);
-    if (wave.length > 0) return wave.reduce((best, c) => (waveCost(c[0], groups(c[0]), c[2]) < waveCost(best[0], groups(best[0]), best[2]) ? c : best))[0];
+    const wave = WAVE_TILES.map(([n, min, perSM]) => ({ v: TILE_VARIANTS[n], min, cost: waveCost(TILE_VARIANTS[n], groups(TILE_VARIANTS[n]), perSM) }))
+      .filter(({ v, min }) => fits(v) && isSnug(v) && groups(v) >= min);
+    if (wave.length > 0) return wave.reduce((best, c) => (c.cost < best.cost ? c : best)).v;
   }
   const list = prefill ? (rowNorm ? AUTO_VARIANTS : AUTO_VARIANTS_PLAIN) : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
   const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
