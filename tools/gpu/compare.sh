@@ -7,7 +7,8 @@
 #                                                          JSON (kept in /tmp for the ratios below)
 #   OUT=DIR bash tools/gpu/compare.sh family              tools/gpu/family_ref.py: the official Mamba-1 /
 #                                                          Mamba-2 130M (kept in /tmp likewise)
-#   OUT=DIR bash tools/gpu/compare.sh base|new STEP...     the earlier bundle or this tree's, STEPs:
+#   OUT=DIR bash tools/gpu/compare.sh base|new STEP...     the earlier bundle or this tree's, STEPs (baseN:
+#                                                          another earlier bundle, .gpu/baseN/bench.tgz):
 #     model    model suite, f32 weights (SISO, MIMO r4; 512/2048/8192, 5 prefills each; 256 decode steps)
 #     batch    batched graph decode, SISO, batches 1/8/32/128; generate serving 32 prompts at once
 #     batch16  the same batches with bfloat16 weights on the device (webgpu-bf16), and with the
@@ -64,7 +65,7 @@ if [[ $part == family ]]; then
   exit 0
 fi
 rm -rf /tmp/m3 && mkdir -p /tmp/m3 && tar xzf .gpu/m3.tgz -C /tmp/m3 || exit 1
-[[ $part == base ]] && { tar xzf .gpu/base/bench.tgz -C /tmp/m3 || exit 1; }
+[[ $part == base* ]] && { tar xzf ".gpu/$part/bench.tgz" -C /tmp/m3 || exit 1; }
 repo=$PWD
 cd /tmp/m3 || exit 1
 # The anchors' JSON that exists and is not empty (a timed-out script writes nothing).

@@ -1,18 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tensor } from '@mamba3/tensor';
-import { dispose, engine, hasKernel, neg, randomNormal, randomUniform, tidy } from '@mamba3/tensor';
+import type { Backend, Tensor } from '@mamba3/tensor';
+import { dispose, engine, hasKernel, neg, randomNormal, randomUniform, tensor, tidy } from '@mamba3/tensor';
+import { createCpuBackend } from '@mamba3/backend-cpu';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { causalConv1dSilu, causalConv1dSiluXBC, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
+import { causalConv1dSilu, causalConv1dSiluXBC, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2ChunkCore, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
 const skip = await webgpuUnavailable();
 (skip ? describe.skip : describe)(`Mamba-1/2 step kernels on WebGPU${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let backend: WebGPUBackend;
+  let cpu: Backend;
   beforeAll(async () => {
     backend = await makeBackend({ name: 'webgpu-family-steps' });
+    cpu = await createCpuBackend({ name: 'cpu-family-steps' });
   });
-  afterAll(() => backend?.dispose());
+  afterAll(() => {
+    backend?.dispose();
+    cpu?.dispose?.();
+  });
 
   async function same(run: () => Record<string, Tensor>, ref: () => Record<string, Tensor>): Promise<void> {
     const [a, b] = [run(), ref()];
@@ -106,6 +112,35 @@ const skip = await webgpuUnavailable();
       const attrs = { chunkSize: 16, dtLimit: L === 100 ? ([0.05, 0.4] as const) : ([0, Infinity] as const) };
       await same(() => mamba2SsdChunked(inp, attrs), () => mamba2SsdChunked.composite(inp, attrs));
       dispose(inp);
+    });
+  }
+
+  // Mamba-2's prefill core: dt and z read in place from in_proj's rows, A from A_log, D and the
+  // gate in the chunk outputs' writes: four dispatches. dMlp 3 puts z and dt off vec4 alignment
+  // (scalar reads); P 10 has no vec4 kernels, so the composite runs.
+  for (const [dMlp, gate, perHead, P, withState] of [[0, true, false, 12, true], [3, true, true, 12, false], [0, false, true, 12, true], [0, true, false, 10, false]] as const) {
+    it(`mamba2ChunkCore (dMlp ${dMlp}, P ${P}, ${gate ? 'gated' : 'no gate'}, D per ${perHead ? 'head' : 'channel'}${withState ? ', from a state' : ''})`, async () => {
+      expect(hasKernel('mamba2ChunkCore', backend)).toBe(true);
+      const [b, L, H, G, N] = [2, 150, 4, 2, 16];
+      const o = { backend };
+      const inp = tidy(() => ({
+        zxbcdt: randomNormal([b, L, 2 * dMlp + 2 * H * P + 2 * G * N + H], { ...o, seed: 41 }),
+        x: randomNormal([b, L, H * P], { ...o, seed: 42 }),
+        B: randomNormal([b, L, G * N], { ...o, seed: 43 }),
+        C: randomNormal([b, L, G * N], { ...o, seed: 44 }),
+        dtBias: randomNormal([H], { ...o, seed: 45 }),
+        ALog: randomUniform([H], { ...o, seed: 46, min: -0.5, max: 1 }),
+        D: randomNormal(perHead ? [H] : [H * P], { ...o, seed: 47 }),
+        ...(withState ? { h0: randomNormal([b, H, P, N], { ...o, seed: 48 }) } : {}),
+      }));
+      const attrs = { dMlp, ngroups: G, chunkSize: 16, gate, dtLimit: withState ? ([0.05, 0.4] as const) : ([0, Infinity] as const) };
+      const before = backend.stats().dispatches;
+      const fused = mamba2ChunkCore(inp, attrs);
+      if (P % 4 === 0) expect(backend.stats().dispatches - before).toBe(4);
+      // The reference on the cpu backend: the composite there runs no WebGPU kernel.
+      const onCpu = Object.fromEntries(await Promise.all(Object.entries(inp).map(async ([k, t]) => [k, tensor(await t.data(), t.shape, { backend: cpu })] as const))) as typeof inp;
+      await same(() => fused, () => mamba2ChunkCore(onCpu, attrs));
+      dispose([inp, onCpu]);
     });
   }
 

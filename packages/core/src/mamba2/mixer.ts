@@ -1,6 +1,6 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
 import {
-  ArgumentError, concat, dispose, engine, exp, formatShape, fusedLinear, gatedRmsNorm, keep, mul, neg, reshape, ShapeError, silu, sliceAxis, tidy, zeros,
+  ArgumentError, concat, dispose, engine, formatShape, fusedLinear, gatedRmsNorm, keep, mul, rmsNorm, ShapeError, silu, sliceAxis, tidy, zeros,
 } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
 import { causalConv1dSiluXBC } from '../conv-silu.js';
@@ -11,7 +11,7 @@ import { checkWeights } from '../params.js';
 import type { Mamba2Config, Mamba2Options } from './config.js';
 import { resolveMamba2Config } from './config.js';
 import { initMamba2Params, mamba2ParamShapes } from './params.js';
-import { ssdChunked } from './ssd.js';
+import { mamba2ChunkCore } from './chunk-core.js';
 import { mamba2StepCore } from './step.js';
 
 /** The official decode cache of `Mamba2`: conv [b, dSsm + 2·ngroups·dState, dConv], ssm [b, nheads, headdim, dState]. */
@@ -30,21 +30,31 @@ function checkInput(op: string, c: Mamba2Config, u: Tensor, rank: number): void 
   }
 }
 
-/**
- * in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt; the
- * parts besides xBC (which the conv reads in place from channel `xBCOffset`).
- */
-function projParts(c: Mamba2Config, zxbcdt: Tensor): { mlp: [Tensor, Tensor] | null; z: Tensor; dt: Tensor } {
-  const part = (start: number, n: number): Tensor => sliceAxis(zxbcdt, -1, start, start + n);
-  const mlp: [Tensor, Tensor] | null = c.dMlp === 0 ? null : [part(0, c.dMlp), part(c.dMlp, c.dMlp)];
-  return { mlp, z: part(2 * c.dMlp, c.dSsm), dt: part(c.dInProj - c.nheads, c.nheads) };
+/** in_proj's output in the official order: z0, x0 (the MLP part, dMlp each), z, xBC, dt. */
+function zPart(c: Mamba2Config, zxbcdt: Tensor): Tensor {
+  return sliceAxis(zxbcdt, -1, 2 * c.dMlp, 2 * c.dMlp + c.dSsm);
+}
+
+function mlpPart(c: Mamba2Config, zxbcdt: Tensor): [Tensor, Tensor] | null {
+  return c.dMlp === 0 ? null : [sliceAxis(zxbcdt, -1, 0, c.dMlp), sliceAxis(zxbcdt, -1, c.dMlp, 2 * c.dMlp)];
 }
 
 const xBCOffset = (c: Mamba2Config): number => 2 * c.dMlp + c.dSsm;
 
-/** After the scan: the gated RMSNorm (or the plain gate), the MLP part in front, out_proj. */
-function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
-  let g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: NORM_EPS, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
+/**
+ * Whether the gate y·silu(z) can come first, inside the scan's op: with no norm, or with the norm
+ * after the gate over all of d_ssm (the official default), norm(y·silu(z))·w is rmsNorm of it.
+ */
+const gateFirst = (c: Mamba2Config): boolean => !c.rmsnorm || (!c.normBeforeGate && c.ngroups === 1);
+
+/**
+ * After the scan: the gated RMSNorm (or the plain gate) with z, or (z null: y is gated already)
+ * the plain RMSNorm; the MLP part in front, out_proj.
+ */
+function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor | null, mlp: [Tensor, Tensor] | null, residual?: Tensor): Tensor {
+  let g: Tensor;
+  if (z === null) g = c.rmsnorm ? rmsNorm(y, p['norm.weight'], NORM_EPS) : y;
+  else g = c.rmsnorm ? gatedRmsNorm(y, z, p['norm.weight'], { eps: NORM_EPS, groupSize: c.dSsm / c.ngroups, normBeforeGate: c.normBeforeGate }) : mul(y, silu(z));
   if (mlp) g = concat([mul(silu(mlp[0]), mlp[1]), g], -1);
   return outProjection(g, p['out_proj.weight'], p['out_proj.bias'], residual);
 }
@@ -55,19 +65,18 @@ function finish(p: Record<string, Tensor>, c: Mamba2Config, y: Tensor, z: Tensor
  */
 export function mamba2Forward(p: Record<string, Tensor>, c: Mamba2Config, u: Tensor, state?: Mamba2State, fuse: StepFusion = {}): { y: Tensor; state: Mamba2State } {
   checkInput('Mamba2.forward', c, u, 3);
-  const [b, L] = u.shape;
-  const { nheads: H, headdim: P, ngroups: G, dState: N } = c;
+  const { ngroups: G, dState: N } = c;
   return tidy(() => {
     const zxbcdt = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
-    const s = projParts(c, zxbcdt);
     const convIn = { xz: zxbcdt, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) };
     const conv = causalConv1dSiluXBC(convIn, { offset: xBCOffset(c), x: c.dSsm, bc: G * N });
-    const { x, B, C } = conv;
-    const r = ssdChunked(
-      { x: reshape(x, [b, L, H, P]), dt: s.dt, A: neg(exp(p.A_log)), B: reshape(B, [b, L, G, N]), C: reshape(C, [b, L, G, N]), D: p.D, dtBias: p.dt_bias, ...(state ? { h0: state.ssm } : {}) },
-      { chunkSize: c.chunkSize, dtLimit: c.dtLimit },
+    const gated = gateFirst(c);
+    const r = mamba2ChunkCore(
+      { zxbcdt, x: conv.x, B: conv.B, C: conv.C, dtBias: p.dt_bias, ALog: p.A_log, D: p.D, ...(state ? { h0: state.ssm } : {}) },
+      { dMlp: c.dMlp, ngroups: G, chunkSize: c.chunkSize, dtLimit: c.dtLimit, gate: gated },
     );
-    return { y: finish(p, c, reshape(r.y, [b, L, c.dSsm]), s.z, s.mlp, fuse.residual), state: { conv: conv.state, ssm: r.state } };
+    const y = finish(p, c, r.y, gated ? null : zPart(c, zxbcdt), mlpPart(c, zxbcdt), fuse.residual);
+    return { y, state: { conv: conv.state, ssm: r.state } };
   });
 }
 
@@ -86,8 +95,7 @@ export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u:
       const opts = { norm: { weight: p['norm.weight'], eps: NORM_EPS }, ...(fuse.residual ? { residual: fuse.residual } : {}) };
       return { y: withBias(fusedLinear(r.y, p['out_proj.weight'], opts), p['out_proj.bias']), state: next };
     }
-    const s = projParts(c, zxbcdt);
-    return { y: finish(p, c, r.y, s.z, s.mlp, fuse.residual), state: next };
+    return { y: finish(p, c, r.y, zPart(c, zxbcdt), mlpPart(c, zxbcdt), fuse.residual), state: next };
   });
 }
 

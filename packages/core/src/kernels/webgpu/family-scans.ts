@@ -2,9 +2,12 @@ import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu'
 import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
+import type { Mamba2ChunkCoreAttrs, Mamba2ChunkCoreInputs, Mamba2ChunkCoreResult } from '../../mamba2/chunk-core.js';
+import { chunkCoreSizes } from '../../mamba2/chunk-core.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
 import { m1ChunkOutputStagedWgsl, m1ChunkStateStagedWgsl, OUTPUT_CHANNELS, stagedOutputFits, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
-import { m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DSkipWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
+import type { DtSource } from './family-scans.wgsl.js';
+import { dtSourceKey, m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: chunk states, state pass, chunk
@@ -70,15 +73,24 @@ export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveSc
   return { y, state };
 }
 
+/** The uniform of Mamba-2's kernels (M2_DIMS), with the scalar kernels' chunking. */
+function m2Dims(rt: Runtime, [b, L, H, P, N, G]: readonly number[], dtLimit: readonly [number, number], perChannelD: boolean, hasH0: boolean): { T: number; nc: number; dims: GPUBuffer } {
+  const { T, nc } = chunking(rt, L, b * H * P * N);
+  return { T, nc, dims: rt.uniform([L, H, P, N, G, ...dtLimitWords(dtLimit), +perChannelD, +hasH0, T, nc, b]) };
+}
+
 export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>, attrs: SsdAttrs): KernelOutputs<SsdResult> | null {
   const [b, L, H, P] = i.x.shape;
   const [G, N] = i.B.shape.slice(2);
   if (L === 0) return null;
   const rt = gpu.runtime;
   const op = 'mamba2SsdChunked';
-  const { T, nc } = chunking(rt, L, b * H * P * N);
-  const dims = rt.uniform([L, H, P, N, G, ...dtLimitWords(attrs.dtLimit), i.D.size === H ? 0 : 1, i.h0 ? 1 : 0, T, nc, b]);
-  if (tiledScan(rt, P, N) && H % G === 0) return ssdOnTiledScan(gpu, i, b, L, H, P, N, G, dims);
+  const { T, nc, dims } = m2Dims(rt, [b, L, H, P, N, G], attrs.dtLimit, i.D.size !== H, !!i.h0);
+  if (tiledScan(rt, P, N) && H % G === 0) {
+    const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
+    const s: TiledSsd = { x, B, C, D, dt, A, dtBias, h0: i.h0 ? buf(i.h0) : null, dtSource: { rows: null, aLog: false }, perChannelD: i.D.size !== H, z: null };
+    return ssdOnTiledScan(gpu, s, b, L, H, P, N, G, dims);
+  }
   const y: GPUStorage = rt.alloc(op, b * L * H * P * 4, i.x.dtype);
   const state: GPUStorage = rt.alloc(op, b * H * P * N * 4, i.x.dtype);
   const states = rt.alloc(op, b * H * nc * P * N * 4, 'float32');
@@ -97,23 +109,57 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   return { y, state };
 }
 
+/** The SSD's buffers on the vec4 kernels: dt as `dtSource` says, D (and z when gated) in the chunk outputs' writes. */
+interface TiledSsd {
+  x: GPUBuffer;
+  B: GPUBuffer;
+  C: GPUBuffer;
+  D: GPUBuffer;
+  dt: GPUBuffer;
+  A: GPUBuffer;
+  dtBias: GPUBuffer;
+  h0: GPUBuffer | null;
+  dtSource: DtSource;
+  perChannelD: boolean;
+  /** zxbcdt and z's place in its rows, for the gate y·silu(z); null: no gate. */
+  z: { zxbcdt: GPUBuffer; stride: number; offset: number } | null;
+}
+
 /**
  * The SSD on Mamba-3's vec4 chunk kernels (mamba3-scan-tiled.wgsl.ts): Mamba-2's recurrence
  * h_t = exp(Δ_t·A)·h_{t-1} + Δ_t·x_t ⊗ B_t, y_t = C_t·h_t is the exponential-trapezoid one with
- * λ = 1 (both trapezoid weights become Δ_t). B and C stay per group; the D skip follows. H200,
- * 130M Mamba-2 (BENCHMARKS, issue 16, seventh session): the scalar kernels above took most of an
- * 8192-token prefill.
+ * λ = 1 (both trapezoid weights become Δ_t). B and C stay per group; D (and the gate) ride in the
+ * chunk outputs' writes. H200, 130M Mamba-2 (BENCHMARKS, issue 16, seventh session): the scalar
+ * kernels above took most of an 8192-token prefill.
  */
-function ssdOnTiledScan(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>, b: number, L: number, H: number, P: number, N: number, G: number, dims: GPUBuffer): KernelOutputs<SsdResult> {
+function ssdOnTiledScan(gpu: WebGPUBackend, s: TiledSsd, b: number, L: number, H: number, P: number, N: number, G: number, dims: GPUBuffer): KernelOutputs<SsdResult> {
   const rt = gpu.runtime;
   const op = 'mamba2SsdChunked';
-  const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
   const scalars = [0, 1, 2].map(() => rt.alloc(op, b * L * H * 4, 'float32'));
   const [dts, adt, trap] = scalars;
-  rt.dispatch('m2dt/t', () => m2DtWgsl(true), [dt, A, dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
+  rt.dispatch(`m2dt/t${dtSourceKey(s.dtSource)}`, () => m2DtWgsl(true, s.dtSource), [s.dt, s.A, s.dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
   const d = scanDims(b, L, 1, H, P, N);
-  const r = chunkScanCore(rt, gpu.wgsl, op, d, { x, B, C, adt: adt.buffer, dt: dts.buffer, trap: trap.buffer, bcGroups: G, ...(i.h0 ? { initialSsm: buf(i.h0) } : {}) });
-  rt.dispatch('m2dskip', m2DSkipWgsl, [x, D, r.y.buffer, dims], rt.grid(Math.ceil((b * L * H * P) / 4 / 256)));
+  const skip = { form: { perChannel: s.perChannelD, z: s.z ? { stride: s.z.stride, offset: s.z.offset } : null }, D: s.D, zxbcdt: s.z?.zxbcdt ?? null };
+  const r = chunkScanCore(rt, gpu.wgsl, op, d, { x: s.x, B: s.B, C: s.C, adt: adt.buffer, dt: dts.buffer, trap: trap.buffer, bcGroups: G, skip, ...(s.h0 ? { initialSsm: s.h0 } : {}) });
   for (const t of scalars) rt.release(t);
   return { y: r.y, state: r.finalSsm };
+}
+
+/** `mamba2ChunkCore` on the vec4 kernels; null (the composite) where they do not apply. */
+export function mamba2ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba2ChunkCoreInputs>, attrs: Mamba2ChunkCoreAttrs): KernelOutputs<Mamba2ChunkCoreResult> | null {
+  const [b, L, H, P, G, N] = chunkCoreSizes(i as unknown as Mamba2ChunkCoreInputs, attrs);
+  const rt = gpu.runtime;
+  if (L === 0 || !tiledScan(rt, P, N)) return null;
+  const stride = i.zxbcdt.shape[2];
+  const perChannelD = i.D.size !== H;
+  const { dims } = m2Dims(rt, [b, L, H, P, N, G], attrs.dtLimit, perChannelD, !!i.h0);
+  const zxbcdt = buf(i.zxbcdt);
+  const [x, B, C, D, A, dtBias] = [i.x, i.B, i.C, i.D, i.ALog, i.dtBias].map(buf);
+  const s: TiledSsd = {
+    x, B, C, D, A, dtBias, dt: zxbcdt, h0: i.h0 ? buf(i.h0) : null, perChannelD,
+    dtSource: { rows: { stride, offset: stride - H }, aLog: true },
+    z: attrs.gate ? { zxbcdt, stride, offset: 2 * attrs.dMlp } : null,
+  };
+  const r = ssdOnTiledScan(gpu, s, b, L, H, P, N, G, dims);
+  return { y: r.y, state: r.state };
 }

@@ -191,11 +191,26 @@ struct Dims { L: u32, H: u32, P: u32, N: u32, G: u32, lo: u32, hi: u32, dPerChan
 fn dtOf(raw: f32) -> f32 { return clamp(softplus(raw), bitcast<f32>(dims.lo), bitcast<f32>(dims.hi)); }`;
 
 /**
+ * Where m2dt reads dt and A: dt [b, L, H] and A [H]; or dt at element `rows.offset` of each
+ * `rows.stride`-wide row of in_proj's output (zxbcdt, so that dt needs no copy of its own), and
+ * (`aLog`) A = −exp(A_log) taken here instead of by two ops on [H].
+ */
+export interface DtSource {
+  rows: { stride: number; offset: number } | null;
+  aLog: boolean;
+}
+
+/** A pipeline-key fragment for a dt source. */
+export function dtSourceKey(src: DtSource): string {
+  return `${src.rows ? `/r${src.rows.stride}+${src.rows.offset}` : ''}${src.aLog ? '/alog' : ''}`;
+}
+
+/**
  * Δ = clamp(softplus(dt + dtBias)) per (batch, position, head), read by the other passes, with its
  * decay exp(Δ·A) for the scalar kernels here; or (`forTiled`) with the log decay Δ·A and λ = 1 for
  * Mamba-3's vec4 chunk kernels, which run Mamba-2's SSD as the exponential-trapezoid scan with λ = 1.
  */
-export const m2DtWgsl = (forTiled = false): string => /* wgsl */ `
+export const m2DtWgsl = (forTiled = false, src: DtSource = { rows: null, aLog: false }): string => /* wgsl */ `
 ${SOFTPLUS}
 ${M2_DIMS}
 @group(0) @binding(0) var<storage, read> dt: array<f32>;
@@ -210,31 +225,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = (wid.y * nwg.x + wid.x) * 256u + tid;
   if (i >= dims.B * dims.L * dims.H) { return; }
   let hh = i % dims.H;
-  let v = dtOf(dt[i] + dtBias[hh]);
+  let v = dtOf(dt[${src.rows ? `(i / dims.H) * ${src.rows.stride}u + ${src.rows.offset}u + hh` : 'i'}] + dtBias[hh]);
+  let a = ${src.aLog ? '-exp(A[hh])' : 'A[hh]'};
   dts[i] = v;
-  ${forTiled ? 'decay[i] = v * A[hh]; trap[i] = 1.0;' : 'decay[i] = exp(v * A[hh]);'}
-}`;
-
-/** y += D·x in place, 4 channels per invocation: y, x [b, L, H, P] (P a multiple of 4), D [H] or [H·P]. */
-export const m2DSkipWgsl = (): string => /* wgsl */ `
-${SOFTPLUS}
-${M2_DIMS}
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> D: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(3) var<uniform> dims: Dims;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + tid;
-  let P4 = dims.P / 4u;
-  if (i >= dims.B * dims.L * dims.H * P4) { return; }
-  let hh = (i / P4) % dims.H;
-  var d = vec4<f32>(D[hh]);
-  if (dims.dPerChannel == 1u) {
-    let c = hh * dims.P + (i % P4) * 4u;
-    d = vec4<f32>(D[c], D[c + 1u], D[c + 2u], D[c + 3u]);
-  }
-  y[i] += d * x[i];
+  ${forTiled ? 'decay[i] = v * a; trap[i] = 1.0;' : 'decay[i] = exp(v * a);'}
 }`;
 
 export const m2ChunkStateWgsl = (): string => /* wgsl */ `

@@ -11,7 +11,8 @@ import { mamba3ChunkScan, mamba3StepScan } from './mamba3-scan.js';
 import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
-import { mamba1ScanKernel, mamba2ScanKernel } from './family-scans.js';
+import { mamba1ScanKernel, mamba2ChunkCoreKernel, mamba2ScanKernel } from './family-scans.js';
+import type { Mamba2ChunkCoreAttrs, Mamba2ChunkCoreInputs, Mamba2ChunkCoreResult } from '../../mamba2/chunk-core.js';
 import { convSiluKernel, convSiluXBCKernel } from './family-conv.js';
 import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult, ConvSiluXBCAttrs, ConvSiluXBCResult } from '../../conv-silu.js';
 import { mamba1ConvStepKernel, mamba1InProjConvKernel, mamba1StepScanKernel, mamba2StepCoreKernel } from './family-mixer-steps.js';
@@ -98,6 +99,12 @@ export const webgpuKernels = [
     supports: storageBuffers(10),
     kernelFunc: ({ inputs, attrs, backend }) => mamba2ScanKernel(gpuOf(backend, 'mamba2SsdChunked'), inputs, attrs),
   } satisfies KernelConfig<SsdInputs, SsdAttrs, SsdResult>,
+  {
+    kernelName: 'mamba2ChunkCore',
+    backendName: 'webgpu',
+    supports: storageBuffers(10),
+    kernelFunc: ({ inputs, attrs, backend }) => mamba2ChunkCoreKernel(gpuOf(backend, 'mamba2ChunkCore'), inputs, attrs),
+  } satisfies KernelConfig<Mamba2ChunkCoreInputs, Mamba2ChunkCoreAttrs, Mamba2ChunkCoreResult>,
   {
     kernelName: 'causalConv1dSilu',
     backendName: 'webgpu',

@@ -196,13 +196,51 @@ fn gated(v: vec4<f32>, i: u32, p4: u32, Dh: f32) -> vec4<f32> {
 }
 
 /**
- * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ,
- * then (`gate`) the SISO mixer's output step on it.
- * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims.
+ * Mamba-2's D skip, and (`z`) its gate, folded into the chunk outputs' writes with x̃ from a buffer:
+ * y = (y + D·x̃)·silu(z), with D [H] or (`perChannel`) [H·P] and z at element `offset` of each
+ * `stride`-wide row of in_proj's output (zxbcdt), so that neither needs a pass of its own.
  */
-export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0, gate: OutputGate | null = null): string {
+export interface OutputSkip {
+  perChannel: boolean;
+  z: { stride: number; offset: number } | null;
+}
+
+/** A pipeline-key fragment for a skip. */
+export function skipKey(skip: OutputSkip | null): string {
+  return skip ? `/skip${+skip.perChannel}${skip.z ? `z${skip.z.stride}+${skip.z.offset}` : ''}` : '';
+}
+
+/**
+ * The skip's write of one vec4 of outputs, in the composite's operations and order (ssdChunked's
+ * y + x·D, then mul(y, silu(z)) with silu(z) = z·sigmoid_(z)). Bindings `at` (D) and `at + 1` (zxbcdt).
+ */
+function skipWgsl(skip: OutputSkip, at: number, w: WgslLib): string {
+  const z = skip.z;
+  const zVec = z !== null && z.stride % 4 === 0 && z.offset % 4 === 0;
+  const d = skip.perChannel ? 'let ch = h * P + p4 * 4u;\n  let d = vec4<f32>(D[ch], D[ch + 1u], D[ch + 2u], D[ch + 3u]);' : 'let d = vec4<f32>(D[h]);';
+  const zRead = (e: string) => (zVec ? `zx[(${e}) / 4u]` : `vec4<f32>(zx[${e}], zx[${e} + 1u], zx[${e} + 2u], zx[${e} + 3u])`);
+  const gate = z ? `let e = pos(i) * ${z.stride}u + ${z.offset}u + h * P + p4 * 4u;
+  let zv = ${zRead('e')};
+  return yd * (zv * vec4<f32>(sigmoid_(zv.x), sigmoid_(zv.y), sigmoid_(zv.z), sigmoid_(zv.w)));` : 'return yd;';
+  return `${z ? w.COMMON : ''}
+@group(0) @binding(${at}) var<storage, read> D: array<f32>;
+${z ? `@group(0) @binding(${at + 1}) var<storage, read> zx: array<${zVec ? 'vec4<f32>' : 'f32'}>;` : ''}
+fn skipped(v: vec4<f32>, i: u32, p4: u32) -> vec4<f32> {
+  ${d}
+  let yd = v + xAt4(i, p4) * d;
+  ${gate}
+}`;
+}
+
+/**
+ * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ,
+ * then (`gate`) the SISO mixer's output step on it, or (`skip`) Mamba-2's.
+ * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims, then the skip's.
+ */
+export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0, gate: OutputGate | null = null, skip: OutputSkip | null = null): string {
   const { loopHead } = w;
   if (gate && (!rows?.bc || rows.scaled || R !== 1)) throw new Error('chunkOutputTiledWgsl: the output gate needs x̃, B̃ and C̃ from zxbcdt rows, unscaled, rank 1');
+  if (skip && (gate || rows || R !== 1)) throw new Error('chunkOutputTiledWgsl: the skip needs x̃ from a buffer, rank 1 and no gate');
   const at = 3 + rowBindings(rows, true);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
@@ -210,6 +248,7 @@ ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 ${addressing(R, bcGroups)}
 ${rowSourceWgsl(rows, true, 3)}
 ${gate && rows ? gateWgsl(gate, rows.stride, w) : ''}
+${skip ? skipWgsl(skip, at + 3, w) : ''}
 var<workgroup> Ss: array<array<vec4<f32>, 16>, 16>;
 /** W[t_i, s_j] of the two-band mask for rows i, j of the chunk. */
 fn maskW(i: u32, j: u32) -> f32 {
@@ -267,7 +306,7 @@ ${MAIN} {
   }
   if (p0 + tx * 4u < P) {
     ${gate ? `let dAt = ${gate.D}u + h;\n    let Dh = prm[dAt / 4u][dAt % 4u];` : ''}
-    ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { y[x4(i0 + ${a}u, p0 / 4u + tx)] = ${gate ? `gated(acc${a}, i0 + ${a}u, p0 / 4u + tx, Dh)` : `acc${a}`}; }`).join('\n    ')}
+    ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { y[x4(i0 + ${a}u, p0 / 4u + tx)] = ${gate ? `gated(acc${a}, i0 + ${a}u, p0 / 4u + tx, Dh)` : skip ? `skipped(acc${a}, i0 + ${a}u, p0 / 4u + tx)` : `acc${a}`}; }`).join('\n    ')}
   }
 }`;
 }

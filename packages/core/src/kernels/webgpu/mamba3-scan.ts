@@ -7,8 +7,8 @@ import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
 import type { BCRows, XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowsKey } from './mamba3-scan-rows.wgsl.js';
-import type { OutputGate } from './mamba3-scan-tiled.wgsl.js';
-import { chunkOutputTiledWgsl, chunkStateTiledWgsl, gateKey, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
+import type { OutputGate, OutputSkip } from './mamba3-scan-tiled.wgsl.js';
+import { chunkOutputTiledWgsl, chunkStateTiledWgsl, gateKey, skipKey, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
 
 /** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
 export function buf(x: KernelTensor): GPUBuffer {
@@ -58,6 +58,8 @@ export interface ScanBuffers {
   bcGroups?: number;
   /** The SISO mixer's output step in the chunk outputs' writes (vec4 kernels, `xRows` with `bc`): y is then the mixer's output. */
   gate?: OutputGate;
+  /** Mamba-2's D skip and z gate in the chunk outputs' writes (vec4 kernels, x from a buffer): D, and zxbcdt when gated. */
+  skip?: { form: OutputSkip; D: GPUBuffer; zxbcdt: GPUBuffer | null };
 }
 
 /** B̃ and C̃ formed from zxbcdt's rows: how (BCRows), the packed parameters, rms and θ (null without rotation). */
@@ -126,10 +128,13 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   if (tiled) rt.dispatch(`m3statePass/t${+hasSsm}${+hasKV}`, () => statePassTiledWgsl(hasSsm, hasKV, w), passBindings, [Math.ceil((P * N) / 4 / 64), b * H]);
   else rt.dispatch(`m3statePass/${+hasSsm}${+hasKV}`, () => statePassWgsl(hasSsm, hasKV), passBindings, [Math.ceil((P * N) / 256), b * H]);
   const gate = i.gate ?? null;
-  if (gate && !tiled) throw new Error(`webgpu ${op}: the output gate needs the vec4 scan kernels`);
-  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}${gateKey(gate)}`, () => chunkOutputTiledWgsl(R, rows, w, G, gate)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
+  const skip = i.skip ?? null;
+  if ((gate || skip) && !tiled) throw new Error(`webgpu ${op}: the output gate and skip need the vec4 scan kernels`);
+  if (skip && !skip.form.z !== !skip.zxbcdt) throw new Error(`webgpu ${op}: the skip's z gate needs zxbcdt bound, and only then`);
+  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}${gateKey(gate)}${skipKey(skip?.form ?? null)}`, () => chunkOutputTiledWgsl(R, rows, w, G, gate, skip?.form ?? null)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
   const outSource = tiled ? source(true) : [i.C!, i.B!, i.x];
-  rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims], [Math.ceil(P / 64), nc, b * H]);
+  const skipBindings = skip ? [skip.D, ...(skip.zxbcdt ? [skip.zxbcdt] : [])] : [];
+  rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims, ...skipBindings], [Math.ceil(P / 64), nc, b * H]);
   rt.release(states);
   rt.release(decay);
   return { y, finalSsm };
