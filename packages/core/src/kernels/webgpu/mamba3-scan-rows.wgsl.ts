@@ -60,26 +60,27 @@ function vecRows(rows: XRows): boolean {
 
 /**
  * The source's storage bindings as [name, element type], in order: x or zxbcdt, mimo_x; then C̃
- * (when `withC`, the kernel reads C̃) and B̃, or prm, rms and θ.
+ * (when `withC`, the kernel reads C̃) and B̃ (unless `withB` is false: buffers only), or prm, rms and θ.
  */
-function sourceBindings(rows: XRows | null, withC: boolean): [string, string][] {
+function sourceBindings(rows: XRows | null, withC: boolean, withB = true): [string, string][] {
   const vec = rows ? vecRows(rows) : true;
   const out: [string, string][] = [['x', vec ? 'vec4<f32>' : 'f32']];
   if (rows?.scaled) out.push(['xScale', 'vec4<f32>']);
   const bc = rows?.bc;
   if (bc) out.push(['prm', 'vec4<f32>'], ['rms', 'f32'], ...(bc.rotate ? [['theta', 'f32'] as [string, string]] : []));
-  else out.push(...(withC ? [['C', 'vec4<f32>'] as [string, string]] : []), ['B', 'vec4<f32>']);
+  else out.push(...(withC ? [['C', 'vec4<f32>'] as [string, string]] : []), ...(withB ? [['B', 'vec4<f32>'] as [string, string]] : []));
   return out;
 }
 
-/** Bindings a source takes (`withC`: the kernel reads C̃). */
-export function rowBindings(rows: XRows | null, withC: boolean): number {
-  return sourceBindings(rows, withC).length;
+/** Bindings a source takes (`withC`: the kernel reads C̃; `withB`: B̃). */
+export function rowBindings(rows: XRows | null, withC: boolean, withB = true): number {
+  return sourceBindings(rows, withC, withB).length;
 }
 
-/** The source's bindings (see `sourceBindings`) from `binding` on, and its xAt4, bAt4 (and cAt4). */
-export function rowSourceWgsl(rows: XRows | null, withC: boolean, binding: number): string {
-  const decls = sourceBindings(rows, withC).map(([name, type], i) => `@group(0) @binding(${binding + i}) var<storage, read> ${name}: array<${type}>;`);
+/** The source's bindings (see `sourceBindings`) from `binding` on, and its xAt4, bAt4 (with B) and cAt4 (with C). */
+export function rowSourceWgsl(rows: XRows | null, withC: boolean, binding: number, withB = true): string {
+  if (rows && !withB) throw new Error('rowSourceWgsl: rows always form B̃');
+  const decls = sourceBindings(rows, withC, withB).map(([name, type], i) => `@group(0) @binding(${binding + i}) var<storage, read> ${name}: array<${type}>;`);
   const vec = rows ? vecRows(rows) : true;
   const bc = rows?.bc;
   const x = rows
@@ -95,7 +96,7 @@ fn xAt4(i: u32, p4: u32) -> vec4<f32> {
     rows && bc
       ? formWgsl(bc, rows.stride, withC)
       : `${withC ? 'fn cAt4(i: u32, n4: u32) -> vec4<f32> { return C[bn4(i, n4)]; }' : ''}
-fn bAt4(i: u32, n4: u32) -> vec4<f32> { return B[bn4(i, n4)]; }`;
+${withB ? 'fn bAt4(i: u32, n4: u32) -> vec4<f32> { return B[bn4(i, n4)]; }' : ''}`;
   return `${decls.join('\n')}
 ${x}
 ${bcFns}`;

@@ -26,33 +26,10 @@
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
 import type { XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowBindings, rowSourceWgsl } from './mamba3-scan-rows.wgsl.js';
-import { CHUNK_COORDS, CHUNK_ROWS, LOAD_GROUP, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
-
-const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
-@group(0) @binding(${binding}) var<uniform> dims: Dims;
-${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `var<private> ${n}: u32;`).join('\n')}
-var<private> N4: u32;
-var<private> P4: u32;`;
-
-const LOAD_DIMS = `${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `${n} = dims.${n};`).join(' ')} N4 = N / 4u; P4 = P / 4u;`;
-
-/**
- * Chunk coordinates, row addressing (row i = t·R + r of chunk c) and the shared tiles. With
- * `bcGroups` G > 0, B̃ and C̃ are [b, L, R, G, N4] and head h reads group h / (H / G) (Mamba-2's
- * B and C, shared by the heads of a group), not [b, L, R, H, N4].
- */
-const addressing = (R: number, bcGroups: number) => /* wgsl */ `
-const R = ${R}u;
-${CHUNK_ROWS}
-fn bn4(i: u32, n4: u32) -> u32 { return ${bcGroups > 0 ? `(pos(i) * ${bcGroups}u + h / (H / ${bcGroups}u))` : '(pos(i) * H + h)'} * N4 + n4; }
-fn x4(i: u32, p4: u32) -> u32 { return (pos(i) * H + h) * P4 + p4; }
-var<workgroup> As: array<array<vec4<f32>, 16>, 16>;
-var<workgroup> Bs: array<array<vec4<f32>, 16>, 16>;
-var<workgroup> raw: array<f32, 64>;
-var<workgroup> cum: array<f32, 64>;
-var<workgroup> wOff: array<f32, 64>;
-var<workgroup> wDiag: array<f32, 64>;
-`;
+import { CHUNK_COORDS, LOAD_GROUP, SCAN_DIM_NAMES, TRAP_WEIGHTS } from './mamba3-scan.wgsl.js';
+import type { OutputSkip } from './mamba2-ssd-tiled.wgsl.js';
+import { CB_TILE, skipWgsl } from './mamba2-ssd-tiled.wgsl.js';
+import { ACC, addressing, COMP, dimsDecl, HEAD, kSteps, LOAD_DIMS, MAIN, stageK, stageRow } from './scan-tiles.wgsl.js';
 
 /** Sets the chunk coordinates and fills cum (inclusive cumsum of adt, each row its own sum in the serial order), wOff and wDiag. */
 const PROLOGUE = /* wgsl */ `
@@ -71,56 +48,6 @@ const PROLOGUE = /* wgsl */ `
   }
   workgroupBarrier();
 `;
-
-const COMP = ['x', 'y', 'z', 'w'];
-const ACC = (name: string) => [0, 1, 2, 3].map((i) => `var ${name}${i} = vec4<f32>(0.0);`).join('\n  ');
-
-/** One k step of 4x4 register blocks: rows from `a` (a vec4 of 4 rows), columns from each `b`. */
-function fma(a: string, pairs: [acc: string, b: string][]): string {
-  return pairs.map(([acc, b]) => COMP.map((x, i) => `${acc}${i} += ${a}.${x} * ${b};`).join(' ')).join('\n      ');
-}
-
-/** The 16 k steps over the staged tiles: rows from As[k][ty], columns from each pair's tile ([k][tx]) into its accumulators. */
-function kSteps(pairs: [acc: string, tile: string][]): string {
-  return `for (var k = 0u; k < 16u; k++) {
-        let a = As[k][ty];
-        ${pairs.map(([, tile], i) => `let b${i} = ${tile}[k][tx];`).join('\n        ')}
-        ${fma('a', pairs.map(([acc], i) => [acc, `b${i}`]))}
-      }`;
-}
-
-/**
- * Stages a 64x16 tile whose 16 k are contiguous in memory (C, B, states) into `target[k][m/4]`:
- * 64 invocations from `first`, each loads 4 rows × one vec4 of k and writes them transposed as
- * 4 whole vec4 (no component stores to workgroup memory, which would race).
- */
-function stageK(target: string, first: number, rowOk: string, at: string): string {
-  return `if (tid >= ${first}u && tid < ${first + 64}u) {
-      let mq = (tid - ${first}u) / 4u;
-      let kq = (tid - ${first}u) % 4u;
-      ${[0, 1, 2, 3].map((a) => `var v${a} = vec4<f32>(0.0);\n      { let m = mq * 4u + ${a}u; if (${rowOk}) { v${a} = ${at}; } }`).join('\n      ')}
-      ${COMP.map((x, j) => `${target}[kq * 4u + ${j}u][mq] = vec4<f32>(v0.${x}, v1.${x}, v2.${x}, v3.${x});`).join('\n      ')}
-    }`;
-}
-
-/** Stages 16 rows k × 64 contiguous columns (x) into `target[k][m/4]`: one vec4 per invocation. */
-function stageRow(target: string, cond: string, value: string): string {
-  return `{
-      let k = tid / 16u;
-      let q = tid % 16u;
-      var v = vec4<f32>(0.0);
-      if (${cond}) { v = ${value}; }
-      ${target}[k][q] = v;
-    }`;
-}
-
-const HEAD = (extra: string) => `
-@group(0) @binding(0) var<storage, read> adt: array<f32>;
-@group(0) @binding(1) var<storage, read> dt: array<f32>;
-@group(0) @binding(2) var<storage, read> trap: array<f32>;
-${extra}`;
-
-const MAIN = '@compute @workgroup_size(16, 16)\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32)';
 
 /**
  * Grid (P/64, chunk, b·H): states[c][p, n] = Σ_i wState_t(i) · x̃[i, p] · B̃[i, n], a workgroup
@@ -196,57 +123,24 @@ fn gated(v: vec4<f32>, i: u32, p4: u32, Dh: f32) -> vec4<f32> {
 }
 
 /**
- * Mamba-2's D skip, and (`z`) its gate, folded into the chunk outputs' writes with x̃ from a buffer:
- * y = (y + D·x̃)·silu(z), with D [H] or (`perChannel`) [H·P] and z at element `offset` of each
- * `stride`-wide row of in_proj's output (zxbcdt), so that neither needs a pass of its own.
- */
-export interface OutputSkip {
-  perChannel: boolean;
-  z: { stride: number; offset: number } | null;
-}
-
-/** A pipeline-key fragment for a skip. */
-export function skipKey(skip: OutputSkip | null): string {
-  return skip ? `/skip${+skip.perChannel}${skip.z ? `z${skip.z.stride}+${skip.z.offset}` : ''}` : '';
-}
-
-/**
- * The skip's write of one vec4 of outputs, in the composite's operations and order (ssdChunked's
- * y + x·D, then mul(y, silu(z)) with silu(z) = z·sigmoid_(z)). Bindings `at` (D) and `at + 1` (zxbcdt).
- */
-function skipWgsl(skip: OutputSkip, at: number, w: WgslLib): string {
-  const z = skip.z;
-  const zVec = z !== null && z.stride % 4 === 0 && z.offset % 4 === 0;
-  const d = skip.perChannel ? 'let ch = h * P + p4 * 4u;\n  let d = vec4<f32>(D[ch], D[ch + 1u], D[ch + 2u], D[ch + 3u]);' : 'let d = vec4<f32>(D[h]);';
-  const zRead = (e: string) => (zVec ? `zx[(${e}) / 4u]` : `vec4<f32>(zx[${e}], zx[${e} + 1u], zx[${e} + 2u], zx[${e} + 3u])`);
-  const gate = z ? `let e = pos(i) * ${z.stride}u + ${z.offset}u + h * P + p4 * 4u;
-  let zv = ${zRead('e')};
-  return yd * (zv * vec4<f32>(sigmoid_(zv.x), sigmoid_(zv.y), sigmoid_(zv.z), sigmoid_(zv.w)));` : 'return yd;';
-  return `${z ? w.COMMON : ''}
-@group(0) @binding(${at}) var<storage, read> D: array<f32>;
-${z ? `@group(0) @binding(${at + 1}) var<storage, read> zx: array<${zVec ? 'vec4<f32>' : 'f32'}>;` : ''}
-fn skipped(v: vec4<f32>, i: u32, p4: u32) -> vec4<f32> {
-  ${d}
-  let yd = v + xAt4(i, p4) * d;
-  ${gate}
-}`;
-}
-
-/**
  * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ,
  * then (`gate`) the SISO mixer's output step on it, or (`skip`) Mamba-2's.
  * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims, then the skip's.
  */
-export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0, gate: OutputGate | null = null, skip: OutputSkip | null = null): string {
+export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0, gate: OutputGate | null = null, skip: OutputSkip | null = null, sharedCB = false): string {
   const { loopHead } = w;
   if (gate && (!rows?.bc || rows.scaled || R !== 1)) throw new Error('chunkOutputTiledWgsl: the output gate needs x̃, B̃ and C̃ from zxbcdt rows, unscaled, rank 1');
   if (skip && (gate || rows || R !== 1)) throw new Error('chunkOutputTiledWgsl: the skip needs x̃ from a buffer, rank 1 and no gate');
-  const at = 3 + rowBindings(rows, true);
+  if (sharedCB && (rows || R !== 1 || bcGroups === 0)) throw new Error('chunkOutputTiledWgsl: C·Bᵀ per group needs B and C per group from buffers, rank 1');
+  // With sharedCB the group's C·Bᵀ (chunkScoresWgsl) takes B̃'s binding: B̃ is read nowhere else here.
+  const at = 3 + rowBindings(rows, true, !sharedCB) + (sharedCB ? 1 : 0);
   return /* wgsl */ `${dimsDecl(at + 2)}
 ${HEAD(`@group(0) @binding(${at}) var<storage, read> states: array<vec4<f32>>;
 @group(0) @binding(${at + 1}) var<storage, read_write> y: array<vec4<f32>>;`)}
 ${addressing(R, bcGroups)}
-${rowSourceWgsl(rows, true, 3)}
+${rowSourceWgsl(rows, true, 3, !sharedCB)}
+${sharedCB ? `@group(0) @binding(${at - 1}) var<storage, read> cb: array<vec4<f32>>;
+fn cbAt(i: u32, j4: u32) -> u32 { return ((bi * NC + c) * ${bcGroups}u + h / (H / ${bcGroups}u)) * ${CB_TILE}u + i * 16u + j4; }` : ''}
 ${gate && rows ? gateWgsl(gate, rows.stride, w) : ''}
 ${skip ? skipWgsl(skip, at + 3, w) : ''}
 var<workgroup> Ss: array<array<vec4<f32>, 16>, 16>;
@@ -275,17 +169,23 @@ ${MAIN} {
   ${ACC('acc')}
   ${loopHead('n0', '0u', 'dims.N', 16)}
     ${stageK('As', 0, 'valid(m) && n0 + kq * 4u < N', 'cAt4(m, n0 / 4u + kq)')}
-    ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'bAt4(m, n0 / 4u + kq)')}
+    ${sharedCB ? '' : stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'bAt4(m, n0 / 4u + kq)')}
     ${stageK('Ss', 128, 'p0 + m < P && n0 + kq * 4u < N', 'states[(sBase + p0 + m) * N4 + n0 / 4u + kq]')}
     workgroupBarrier();
-    if (needG) {
+    ${
+      sharedCB
+        ? kSteps([['acc', 'Ss']])
+        : `if (needG) {
       ${kSteps([['g', 'Bs'], ['acc', 'Ss']])}
     } else {
       ${kSteps([['acc', 'Ss']])}
+    }`
     }
     workgroupBarrier();
   }
   let i0 = ty * 4u;
+  ${sharedCB ? `if (needG) {\n    ${[0, 1, 2, 3].map((a) => `g${a} = cb[cbAt(i0 + ${a}u, tx)];`).join('\n    ')}
+  }` : ''}
   ${[0, 1, 2, 3].map((a) => `if (valid(i0 + ${a}u)) { acc${a} *= exp(cum[(i0 + ${a}u) / R]); }`).join('\n  ')}
   // The two-band trapezoid mask, applied in place.
   ${[0, 1, 2, 3].flatMap((a) => COMP.map((x, j) => `g${a}.${x} *= maskW(i0 + ${a}u, tx * 4u + ${j}u);`)).join('\n  ')}

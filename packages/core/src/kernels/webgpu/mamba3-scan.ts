@@ -7,8 +7,10 @@ import type { ScanDims } from './mamba3-scan.wgsl.js';
 import { chunkOutputWgsl, chunkStateWgsl, scanDimValues, statePassWgsl, stepScanWgsl } from './mamba3-scan.wgsl.js';
 import type { BCRows, XRows } from './mamba3-scan-rows.wgsl.js';
 import { rowsKey } from './mamba3-scan-rows.wgsl.js';
-import type { OutputGate, OutputSkip } from './mamba3-scan-tiled.wgsl.js';
-import { chunkOutputTiledWgsl, chunkStateTiledWgsl, gateKey, skipKey, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
+import type { OutputGate } from './mamba3-scan-tiled.wgsl.js';
+import { chunkOutputTiledWgsl, chunkStateTiledWgsl, gateKey, statePassTiledWgsl } from './mamba3-scan-tiled.wgsl.js';
+import type { OutputSkip } from './mamba2-ssd-tiled.wgsl.js';
+import { CB_TILE, chunkScoresWgsl, skipKey } from './mamba2-ssd-tiled.wgsl.js';
 
 /** The GPU buffer behind a kernel tensor (storage the webgpu backend made). */
 export function buf(x: KernelTensor): GPUBuffer {
@@ -131,12 +133,20 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   const skip = i.skip ?? null;
   if ((gate || skip) && !tiled) throw new Error(`webgpu ${op}: the output gate and skip need the vec4 scan kernels`);
   if (skip && !skip.form.z !== !skip.zxbcdt) throw new Error(`webgpu ${op}: the skip's z gate needs zxbcdt bound, and only then`);
-  const outKernel = tiled ? ([`m3chunkOutput/t${R}/${xKey}${gateKey(gate)}${skipKey(skip?.form ?? null)}`, () => chunkOutputTiledWgsl(R, rows, w, G, gate, skip?.form ?? null)] as const) : (['m3chunkOutput', chunkOutputWgsl] as const);
-  const outSource = tiled ? source(true) : [i.C!, i.B!, i.x];
+  // Heads sharing a group's B and C (Mamba-2) share its scores C·Bᵀ: formed once per chunk and group.
+  const sharedCB = tiled && G > 0 && H / G > 1;
+  let scores: GPUStorage | null = null;
+  if (sharedCB) {
+    scores = rt.alloc(op, b * nc * G * CB_TILE * 16, 'float32');
+    rt.dispatch(`m2chunkScores/${G}`, () => chunkScoresWgsl(G, w), [i.C!, i.B!, scores.buffer, dims], [1, nc, b * G]);
+  }
+  const outKernel = tiled
+    ? ([`m3chunkOutput/t${R}/${xKey}${gateKey(gate)}${skipKey(skip?.form ?? null)}${sharedCB ? '/cb' : ''}`, () => chunkOutputTiledWgsl(R, rows, w, G, gate, skip?.form ?? null, sharedCB)] as const)
+    : (['m3chunkOutput', chunkOutputWgsl] as const);
+  const outSource = scores ? [i.x, i.C!, scores.buffer] : tiled ? source(true) : [i.C!, i.B!, i.x];
   const skipBindings = skip ? [skip.D, ...(skip.zxbcdt ? [skip.zxbcdt] : [])] : [];
   rt.dispatch(outKernel[0], outKernel[1], [...scalars, ...outSource, states.buffer, y.buffer, dims, ...skipBindings], [Math.ceil(P / 64), nc, b * H]);
-  rt.release(states);
-  rt.release(decay);
+  for (const t of [states, decay, ...(scores ? [scores] : [])]) rt.release(t);
   return { y, finalSsm };
 }
 
