@@ -4,7 +4,7 @@
  * formed once per chunk for the heads that share the group (`chunkScoresWgsl`).
  */
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
-import { ACC, addressing, dimsDecl, kSteps, LOAD_DIMS, MAIN, stageK } from './scan-tiles.wgsl.js';
+import { addressing, COMP, dimsDecl, LOAD_DIMS, MAIN, stageK } from './scan-tiles.wgsl.js';
 
 /**
  * Mamba-2's D skip, and (`z`) its gate, folded into the chunk outputs' writes with x̃ from a buffer:
@@ -47,10 +47,13 @@ fn skipped(v: vec4<f32>, i: u32, p4: u32) -> vec4<f32> {
 export const CB_TILE = 1024;
 
 /**
- * Grid (1, chunk, b·G): the scores G = C·Bᵀ of one chunk for one group of B and C (Mamba-2's, which
+ * Grid (4, chunk, b·G): the scores G = C·Bᵀ of one chunk for one group of B and C (Mamba-2's, which
  * all H/G heads of the group share), so that the chunk outputs (sharedCB) read them instead of
- * each head's workgroups forming them again; the same FMAs in the same order as there, and the
- * same 4×4 blocks per invocation. cb: [b, nc, G, 64, 16] vec4s. Bindings: C, B, cb, dims.
+ * each head's workgroups forming them again. A workgroup takes 16 rows (wid.x), an invocation one
+ * row and 4 columns, summed over n in the chunk outputs' order (the same FMAs); blocks whose
+ * columns all follow their row are left zero (the mask zeroes them there; zero, not unset, as the
+ * mask multiplies). One workgroup a chunk took 23 µs a layer at 8192 tokens (H100, 128 chunks):
+ * too few workgroups. cb: [b, nc, G, 64, 16] vec4s. Bindings: C, B, cb, dims.
  */
 export function chunkScoresWgsl(bcGroups: number, w: WgslLib): string {
   const { loopHead } = w;
@@ -59,28 +62,39 @@ export function chunkScoresWgsl(bcGroups: number, w: WgslLib): string {
 @group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> cb: array<vec4<f32>>;
 ${addressing(1, bcGroups)}
-fn cAt4(i: u32, n4: u32) -> vec4<f32> { return C[bn4(i, n4)]; }
 fn bAt4(i: u32, n4: u32) -> vec4<f32> { return B[bn4(i, n4)]; }
+var<workgroup> Cs: array<array<vec4<f32>, 4>, 16>;
 ${MAIN} {
-  let warp = tid / 32u;
-  let lane = tid % 32u;
-  let ty = (warp / 2u) * 4u + lane / 8u;
-  let tx = (warp % 2u) * 8u + lane % 8u;
+  let ty = tid / 16u;
+  let tx = tid % 16u;
   ${LOAD_DIMS}
   bi = wid.z / ${bcGroups}u;
   let grp = wid.z % ${bcGroups}u;
   h = grp * (H / ${bcGroups}u);
   c = wid.y;
   tc = min(T, L - c * T);
-  ${ACC('g')}
+  let row = wid.x * 16u + ty;
+  let needed = tx * 4u <= row;
+  var g = vec4<f32>(0.0);
   ${loopHead('n0', '0u', 'dims.N', 16)}
-    ${stageK('As', 0, 'valid(m) && n0 + kq * 4u < N', 'cAt4(m, n0 / 4u + kq)')}
-    ${stageK('Bs', 64, 'valid(m) && n0 + kq * 4u < N', 'bAt4(m, n0 / 4u + kq)')}
+    ${stageK('Bs', 0, 'valid(m) && n0 + kq * 4u < N', 'bAt4(m, n0 / 4u + kq)')}
+    if (tid >= 64u && tid < 128u) {
+      let r = (tid - 64u) / 4u;
+      let kq = (tid - 64u) % 4u;
+      let m = wid.x * 16u + r;
+      var v = vec4<f32>(0.0);
+      if (valid(m) && n0 + kq * 4u < N) { v = C[bn4(m, n0 / 4u + kq)]; }
+      Cs[r][kq] = v;
+    }
     workgroupBarrier();
-    ${kSteps([['g', 'Bs']])}
+    if (needed) {
+      for (var kq = 0u; kq < 4u; kq++) {
+        let cv = Cs[ty][kq];
+        ${COMP.map((x, j) => `g += cv.${x} * Bs[kq * 4u + ${j}u][tx];`).join('\n        ')}
+      }
+    }
     workgroupBarrier();
   }
-  let at = ((bi * NC + c) * ${bcGroups}u + grp) * ${CB_TILE}u + ty * 64u + tx;
-  ${[0, 1, 2, 3].map((a) => `cb[at + ${a * 16}u] = g${a};`).join('\n  ')}
+  cb[((bi * NC + c) * ${bcGroups}u + grp) * ${CB_TILE}u + row * 16u + tx] = g;
 }`;
 }

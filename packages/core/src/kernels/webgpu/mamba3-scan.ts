@@ -138,7 +138,7 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   let scores: GPUStorage | null = null;
   if (sharedCB) {
     scores = rt.alloc(op, b * nc * G * CB_TILE * 16, 'float32');
-    rt.dispatch(`m2chunkScores/${G}`, () => chunkScoresWgsl(G, w), [i.C!, i.B!, scores.buffer, dims], [1, nc, b * G]);
+    rt.dispatch(`m2chunkScores/${G}`, () => chunkScoresWgsl(G, w), [i.C!, i.B!, scores.buffer, dims], [4, nc, b * G]);
   }
   const outKernel = tiled
     ? ([`m3chunkOutput/t${R}/${xKey}${gateKey(gate)}${skipKey(skip?.form ?? null)}${sharedCB ? '/cb' : ''}`, () => chunkOutputTiledWgsl(R, rows, w, G, gate, skip?.form ?? null, sharedCB)] as const)
