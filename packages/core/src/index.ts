@@ -50,6 +50,8 @@ export type { SsdInputs, SsdStepInputs, SsdAttrs, SsdResult } from './mamba2/ssd
 export { ssdChunked, ssdStep, mamba2SsdChunked, mamba2SsdStep } from './mamba2/ssd.js';
 export type { Mamba2StepCoreInputs, Mamba2StepCoreAttrs, Mamba2StepCoreResult } from './mamba2/step.js';
 export { mamba2StepCore } from './mamba2/step.js';
+export type { Mamba1ChunkCoreInputs, Mamba1ChunkCoreAttrs, Mamba1ChunkCoreResult } from './mamba1/chunk-core.js';
+export { mamba1ChunkCore } from './mamba1/chunk-core.js';
 export type { Mamba2ChunkCoreInputs, Mamba2ChunkCoreAttrs, Mamba2ChunkCoreResult } from './mamba2/chunk-core.js';
 export { mamba2ChunkCore } from './mamba2/chunk-core.js';
 export type { Mamba2State } from './mamba2/mixer.js';

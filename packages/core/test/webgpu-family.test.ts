@@ -3,7 +3,7 @@ import type { Backend, Tensor } from '@mamba3/tensor';
 import { dispose, engine, hasKernel, neg, randomNormal, randomUniform, tensor, tidy } from '@mamba3/tensor';
 import { createCpuBackend } from '@mamba3/backend-cpu';
 import type { WebGPUBackend } from '@mamba3/backend-webgpu';
-import { causalConv1dSilu, causalConv1dSiluXBC, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1StepScan, mamba2ChunkCore, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
+import { causalConv1dSilu, causalConv1dSiluXBC, mamba1ConvStep, mamba1InProjConv, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba1ChunkCore, mamba1StepScan, mamba2ChunkCore, mamba2SsdChunked, mamba2SsdStep, mamba2StepCore, relativeL2 } from '../src/index.js';
 import { makeBackend, webgpuUnavailable } from './webgpu.js';
 
 // The Mamba-1 and Mamba-2 scan and decode-step kernels against their reference composites on WebGPU.
@@ -88,6 +88,34 @@ const skip = await webgpuUnavailable();
       }));
       await same(() => mamba1SelectiveScan(inp, { chunkSize: 16 }), () => mamba1SelectiveScan.composite(inp, { chunkSize: 16 }));
       dispose(inp);
+    });
+  }
+
+  // Mamba-1's prefill core: B and C read in place from x_proj's rows (dt rank 3 puts them off
+  // vec4 alignment), z from in_proj's, A from A_log; the staged kernels (N 16), the scalar chunk
+  // states (N 40) and both scalar passes (N 72): three dispatches, against the cpu backend.
+  for (const [withState, L, N] of [[true, 100, 16], [false, 37, 40], [true, 37, 72]] as const) {
+    it(`mamba1ChunkCore (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
+      expect(hasKernel('mamba1ChunkCore', backend)).toBe(true);
+      const [b, E, R] = [2, 20, 3];
+      const o = { backend };
+      const inp = tidy(() => ({
+        xz: randomNormal([b, L, 2 * E], { ...o, seed: 51 }),
+        x: randomNormal([b, L, E], { ...o, seed: 52 }),
+        dbc: randomNormal([b, L, R + 2 * N], { ...o, seed: 53 }),
+        delta: randomNormal([b, L, E], { ...o, seed: 54 }),
+        ALog: randomUniform([E, N], { ...o, seed: 55, min: -0.5, max: 1 }),
+        D: randomNormal([E], { ...o, seed: 56 }),
+        deltaBias: randomNormal([E], { ...o, seed: 57 }),
+        ...(withState ? { h0: randomNormal([b, E, N], { ...o, seed: 58 }) } : {}),
+      }));
+      const attrs = { dtRank: R, chunkSize: 16 };
+      const before = backend.stats().dispatches;
+      const fused = mamba1ChunkCore(inp, attrs);
+      expect(backend.stats().dispatches - before).toBe(3);
+      const onCpu = Object.fromEntries(await Promise.all(Object.entries(inp).map(async ([k, t]) => [k, tensor(await t.data(), t.shape, { backend: cpu })] as const))) as typeof inp;
+      await same(() => fused, () => mamba1ChunkCore(onCpu, attrs));
+      dispose([inp, onCpu]);
     });
   }
 

@@ -1,5 +1,5 @@
 import type { Backend, DType, Tensor } from '@mamba3/tensor';
-import { ArgumentError, dispose, engine, exp, formatShape, keep, linear, neg, ShapeError, sliceAxis, split, tidy, zeros } from '@mamba3/tensor';
+import { ArgumentError, dispose, engine, formatShape, keep, linear, ShapeError, sliceAxis, tidy, zeros } from '@mamba3/tensor';
 import { MixerCache } from '../cache.js';
 import { causalConv1dSilu } from '../conv-silu.js';
 import type { StepFusion } from '../mixer.js';
@@ -9,7 +9,7 @@ import { checkWeights } from '../params.js';
 import type { Mamba1Config, Mamba1Options } from './config.js';
 import { resolveMamba1Config } from './config.js';
 import { initMamba1Params, mamba1ParamShapes } from './params.js';
-import { selectiveScan } from './scan.js';
+import { mamba1ChunkCore } from './chunk-core.js';
 import { mamba1ConvStep, mamba1InProjConv, mamba1StepScan } from './step.js';
 
 /** The official decode cache of `Mamba`: conv [b, dInner, dConv], ssm [b, dInner, dState]. */
@@ -25,12 +25,6 @@ function checkInput(op: string, c: Mamba1Config, u: Tensor, rank: number): void 
   }
 }
 
-/** x_proj and dt_proj (no bias: the scan adds it inside the softplus): x [..., E] -> delta [..., E], B, C [..., N]. */
-function projections(p: Record<string, Tensor>, c: Mamba1Config, x: Tensor): { delta: Tensor; B: Tensor; C: Tensor } {
-  const [dt, B, C] = split(linear(x, p['x_proj.weight']), [c.dtRank, c.dState, c.dState], -1);
-  return { delta: linear(dt, p['dt_proj.weight']), B, C };
-}
-
 /**
  * The mixer over a sequence (the parallel selective scan): u [b, L, dModel] -> y [b, L, dModel]
  * and the cache after the last position, optionally continuing from `state`. A pure function
@@ -42,10 +36,12 @@ export function mamba1Forward(p: Record<string, Tensor>, c: Mamba1Config, u: Ten
     const xz = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
     const conv = causalConv1dSilu({ xz, weight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { bias: p['conv1d.bias'] } : {}), ...(state ? { state: state.conv } : {}) }, { offset: 0 });
     const x = conv.y;
-    const z = sliceAxis(xz, -1, c.dInner, 2 * c.dInner);
-    const { delta, B, C } = projections(p, c, x);
-    const A = neg(exp(p.A_log));
-    const r = selectiveScan({ u: x, delta, A, B, C, D: p.D, z, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) }, c.chunkSize);
+    // x_proj's output (dt, B, C) and in_proj's (x, z) go whole to the scan's op, which reads B, C
+    // and z in place; only dt is cut out, for dt_proj (no bias: the scan adds it inside the softplus).
+    const dbc = linear(x, p['x_proj.weight']);
+    const delta = linear(sliceAxis(dbc, -1, 0, c.dtRank), p['dt_proj.weight']);
+    const inputs = { xz, x, dbc, delta, ALog: p.A_log, D: p.D, deltaBias: p['dt_proj.bias'], ...(state ? { h0: state.ssm } : {}) };
+    const r = mamba1ChunkCore(inputs, { dtRank: c.dtRank, chunkSize: c.chunkSize });
     return { y: outProjection(r.y, p['out_proj.weight'], p['out_proj.bias'], fuse.residual), state: { conv: conv.state, ssm: r.state } };
   });
 }

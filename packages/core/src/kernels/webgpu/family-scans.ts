@@ -4,10 +4,12 @@ import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import type { Mamba2ChunkCoreAttrs, Mamba2ChunkCoreInputs, Mamba2ChunkCoreResult } from '../../mamba2/chunk-core.js';
 import { chunkCoreSizes } from '../../mamba2/chunk-core.js';
+import type { Mamba1ChunkCoreAttrs, Mamba1ChunkCoreInputs, Mamba1ChunkCoreResult } from '../../mamba1/chunk-core.js';
+import { mamba1CoreSizes } from '../../mamba1/chunk-core.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
 import { m1ChunkOutputStagedWgsl, m1ChunkStateStagedWgsl, OUTPUT_CHANNELS, stagedOutputFits, stagedStateFits, stateChannels } from './mamba1-scan-staged.wgsl.js';
-import type { DtSource } from './family-scans.wgsl.js';
-import { dtSourceKey, m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
+import type { DtSource, M1Source } from './family-scans.wgsl.js';
+import { dtSourceKey, M1_PLAIN, m1SourceKey, m1ChunkOutputWgsl, m1ChunkStateWgsl, m1StatePassWgsl, m2ChunkOutputWgsl, m2ChunkStateWgsl, m2DtWgsl, m2StatePassWgsl, NB } from './family-scans.wgsl.js';
 
 /*
  * Prefill scans of the Mamba-1 and Mamba-2 mixers, chunked: chunk states, state pass, chunk
@@ -41,32 +43,46 @@ function chunking(rt: Runtime, L: number, stateFloats: number): { T: number; nc:
 }
 
 export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveScanInputs>): KernelOutputs<SelectiveScanResult> | null {
-  const [b, L, E] = i.u.shape;
-  const N = i.A.shape[1];
+  const [u, delta, A, B, C, D, z, deltaBias] = [i.u, i.delta, i.A, i.B, i.C, i.D, i.z, i.deltaBias].map(buf);
+  return m1Scan(gpu, i.u, i.A.shape[1], { u, delta, A, B, C, D, z, deltaBias, h0: i.h0 ? buf(i.h0) : null }, M1_PLAIN);
+}
+
+/** `mamba1ChunkCore`: the same kernels reading B, C and z in place and A from A_log (`M1Source`). */
+export function mamba1ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1ChunkCoreInputs>, attrs: Mamba1ChunkCoreAttrs): KernelOutputs<Mamba1ChunkCoreResult> | null {
+  const [, , E, N] = mamba1CoreSizes(i as unknown as Mamba1ChunkCoreInputs, attrs);
+  const [xz, dbc] = [buf(i.xz), buf(i.dbc)];
+  const src: M1Source = { bc: { stride: attrs.dtRank + 2 * N, B: attrs.dtRank, C: attrs.dtRank + N }, z: { stride: 2 * E, offset: E }, aLog: true };
+  const [u, delta, A, D, deltaBias] = [i.x, i.delta, i.ALog, i.D, i.deltaBias].map(buf);
+  return m1Scan(gpu, i.x, N, { u, delta, A, B: dbc, C: dbc, D, z: xz, deltaBias, h0: i.h0 ? buf(i.h0) : null }, src);
+}
+
+/** Mamba-1's three chunk passes over `b` (u [b, L, E]; the rest as `src` says where they are). */
+function m1Scan(gpu: WebGPUBackend, uT: KernelInputs<SelectiveScanInputs>['u'], N: number, b: Record<'u' | 'delta' | 'A' | 'B' | 'C' | 'D' | 'z' | 'deltaBias', GPUBuffer> & { h0: GPUBuffer | null }, src: M1Source): KernelOutputs<SelectiveScanResult> | null {
+  const [bs, L, E] = uT.shape;
   if (L === 0) return null;
   const rt = gpu.runtime;
   const op = 'mamba1SelectiveScan';
-  const { T, nc } = chunking(rt, L, b * E * N);
-  const y: GPUStorage = rt.alloc(op, b * L * E * 4, i.u.dtype);
-  const state: GPUStorage = rt.alloc(op, b * E * N * 4, i.u.dtype);
-  const states = rt.alloc(op, b * nc * E * N * 4, 'float32');
-  const dsum = rt.alloc(op, b * nc * E * 4, 'float32');
-  const dims = rt.uniform([L, E, N, T, nc, i.h0 ? 1 : 0, 0, 0]);
-  const [u, delta, A, B, C, D, z, deltaBias] = [i.u, i.delta, i.A, i.B, i.C, i.D, i.z, i.deltaBias].map(buf);
+  const key = m1SourceKey(src);
+  const { T, nc } = chunking(rt, L, bs * E * N);
+  const y: GPUStorage = rt.alloc(op, bs * L * E * 4, uT.dtype);
+  const state: GPUStorage = rt.alloc(op, bs * E * N * 4, uT.dtype);
+  const states = rt.alloc(op, bs * nc * E * N * 4, 'float32');
+  const dsum = rt.alloc(op, bs * nc * E * 4, 'float32');
+  const dims = rt.uniform([L, E, N, T, nc, b.h0 ? 1 : 0, 0, 0]);
   const lanes = Math.ceil((E * N) / 256);
   // The staged chunk states where N and the chunk fit (the scalar kernel otherwise, or when asked: useLegacyScanKernels).
   const staged = !legacyScanKernels(rt) && stagedStateFits(N, T, rt.limits.maxComputeWorkgroupStorageSize);
-  const stateInputs = [u, delta, A, B, deltaBias, states.buffer, dsum.buffer, dims];
-  if (staged) rt.dispatch(`m1chunkState/s${N}/${T}`, () => m1ChunkStateStagedWgsl(N, T, gpu.wgsl), stateInputs, [Math.ceil(E / stateChannels(N)), nc, b]);
-  else rt.dispatch('m1chunkState', m1ChunkStateWgsl, stateInputs, [lanes, nc, b]);
+  const stateInputs = [b.u, b.delta, b.A, b.B, b.deltaBias, states.buffer, dsum.buffer, dims];
+  if (staged) rt.dispatch(`m1chunkState/s${N}/${T}${key}`, () => m1ChunkStateStagedWgsl(N, T, gpu.wgsl, src), stateInputs, [Math.ceil(E / stateChannels(N)), nc, bs]);
+  else rt.dispatch(`m1chunkState${key}`, () => m1ChunkStateWgsl(src), stateInputs, [lanes, nc, bs]);
   // Without h0 its binding holds any buffer (never read: hasH0 is 0).
-  rt.dispatch('m1statePass', m1StatePassWgsl, [A, dsum.buffer, i.h0 ? buf(i.h0) : u, states.buffer, state.buffer, dims], [lanes, b]);
-  const outInputs = [u, delta, A, B, C, D, z, deltaBias, states.buffer, y.buffer, dims];
+  rt.dispatch(`m1statePass${key}`, () => m1StatePassWgsl(undefined, src), [b.A, dsum.buffer, b.h0 ?? b.u, states.buffer, state.buffer, dims], [lanes, bs]);
+  const outInputs = [b.u, b.delta, b.A, b.B, b.C, b.D, b.z, b.deltaBias, states.buffer, y.buffer, dims];
   if (!legacyScanKernels(rt) && stagedOutputFits(N, T, rt.limits.maxComputeWorkgroupStorageSize)) {
-    rt.dispatch(`m1chunkOutput/s${N}/${T}`, () => m1ChunkOutputStagedWgsl(N, T), outInputs, [Math.ceil(E / OUTPUT_CHANNELS), nc, b]);
+    rt.dispatch(`m1chunkOutput/s${N}/${T}${key}`, () => m1ChunkOutputStagedWgsl(N, T, src), outInputs, [Math.ceil(E / OUTPUT_CHANNELS), nc, bs]);
   } else {
     const blocks = Math.ceil(N / NB);
-    rt.dispatch(`m1chunkOutput/${blocks}`, () => m1ChunkOutputWgsl(blocks), outInputs, [Math.ceil(E / 64), nc, b]);
+    rt.dispatch(`m1chunkOutput/${blocks}${key}`, () => m1ChunkOutputWgsl(blocks, src), outInputs, [Math.ceil(E / 64), nc, bs]);
   }
   rt.release(states);
   rt.release(dsum);

@@ -24,6 +24,33 @@ fn softplus(v: f32) -> f32 { return select(log(1.0 + exp(v)), v, v > 20.0); }`;
 export const M1_DIMS = /* wgsl */ `
 struct Dims { L: u32, E: u32, N: u32, T: u32, nc: u32, hasH0: u32, pad0: u32, pad1: u32 }`;
 
+/**
+ * Where Mamba-1's scan kernels read A, B, C and z: their own tensors (`M1_PLAIN`), or in place for
+ * the prefill core (mamba1ChunkCore): B and C at columns `bc.B`, `bc.C` of each `bc.stride`-wide
+ * row of x_proj's output, z at column `z.offset` of in_proj's, and (`aLog`) A = −exp(A_log)
+ * taken where A is read. The plain source's code is the kernels' as before, character for character.
+ */
+export interface M1Source {
+  bc: { stride: number; B: number; C: number } | null;
+  z: { stride: number; offset: number } | null;
+  aLog: boolean;
+}
+
+export const M1_PLAIN: M1Source = { bc: null, z: null, aLog: false };
+
+/** A pipeline-key fragment for a source ('' for the plain one). */
+export function m1SourceKey(s: M1Source): string {
+  return `${s.bc ? `/bc${s.bc.stride}+${s.bc.B}+${s.bc.C}` : ''}${s.z ? `/z${s.z.stride}+${s.z.offset}` : ''}${s.aLog ? '/alog' : ''}`;
+}
+
+/** WGSL expressions for a source's reads: A at flat index i; the start of B's or C's row `row` (N its length when plain); z at (row, e), `be` being row·E + e. */
+export const m1Reads = (s: M1Source) => ({
+  a: (i: string): string => (s.aLog ? `-exp(A[${i}])` : `A[${i}]`),
+  rowB: (row: string, N: string): string => (s.bc ? `${row} * ${s.bc.stride}u + ${s.bc.B}u` : `${row} * ${N}`),
+  rowC: (row: string, N: string): string => (s.bc ? `${row} * ${s.bc.stride}u + ${s.bc.C}u` : `${row} * ${N}`),
+  z: (row: string, e: string, be: string): string => (s.z ? `z[${row} * ${s.z.stride}u + ${s.z.offset}u + ${e}]` : `z[${be}]`),
+});
+
 /** The chunk-state pass's bindings (this file's kernel and the staged one of mamba1-scan-staged.wgsl.ts). */
 export const M1_STATE_BINDINGS = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> u: array<f32>;
@@ -35,7 +62,7 @@ export const M1_STATE_BINDINGS = /* wgsl */ `
 @group(0) @binding(6) var<storage, read_write> dsum: array<f32>;
 @group(0) @binding(7) var<uniform> dims: Dims;`;
 
-export const m1ChunkStateWgsl = (): string => /* wgsl */ `
+export const m1ChunkStateWgsl = (src: M1Source = M1_PLAIN): string => /* wgsl */ `
 ${M1_DIMS}
 ${M1_STATE_BINDINGS}
 ${SOFTPLUS}
@@ -49,14 +76,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let n = gid.x % N;
   let c = wid.y;
   let bi = wid.z;
-  let a = A[e * N + n];
+  let a = ${m1Reads(src).a('e * N + n')};
   let bias = deltaBias[e];
   var s = 0.0;
   var sum = 0.0;
   for (var t = c * dims.T; t < min(L, (c + 1u) * dims.T); t++) {
     let be = (bi * L + t) * E + e;
     let dt = softplus(delta[be] + bias);
-    s = exp(dt * a) * s + dt * u[be] * B[(bi * L + t) * N + n];
+    s = exp(dt * a) * s + dt * u[be] * B[${m1Reads(src).rowB('(bi * L + t)', 'N')} + n];
     sum += dt;
   }
   let o = (bi * dims.nc + c) * E + e;
@@ -68,7 +95,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
  * The state hand-off across chunks, per (batch, channel, state element): `unroll` chunks' loads
  * issued before their stores (see LOAD_GROUP), so the chain waits on memory once per group.
  */
-export const m1StatePassWgsl = (unroll = LOAD_GROUP): string => {
+export const m1StatePassWgsl = (unroll = LOAD_GROUP, src: M1Source = M1_PLAIN): string => {
   const ks = Array.from({ length: unroll }, (_, k) => k);
   return /* wgsl */ `
 ${M1_DIMS}
@@ -85,7 +112,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   if (gid.x >= E * N) { return; }
   let e = gid.x / N;
   let bi = wid.y;
-  let a = A[gid.x];
+  let a = ${m1Reads(src).a('gid.x')};
   var h = 0.0;
   if (dims.hasH0 == 1u) { h = h0[bi * E * N + gid.x]; }
   var c = 0u;
@@ -110,13 +137,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 };
 
 /** Sums of one register block (NB elements of n from n0) into acc; the state in s. */
-const blockStep = (decay: string): string => /* wgsl */ `
+const blockStep = (decay: string, cRow: string): string => /* wgsl */ `
       var acc = 0.0;
       for (var k = 0u; k < ${NB}u; k++) {
         let n = n0 + k;
         if (n < N) {
           s[k] = ${decay} * s[k] + dtv * xv * B[bn + n];
-          acc += s[k] * C[bn + n];
+          acc += s[k] * C[${cRow} + n];
         }
       }`;
 
@@ -144,7 +171,7 @@ ${M1_DIMS}
 ${SOFTPLUS}
 fn gate(v: f32, zv: f32) -> f32 { return v * (zv / (1.0 + exp(-zv))); }`;
 
-export const m1ChunkOutputWgsl = (blocks: number): string => /* wgsl */ `
+export const m1ChunkOutputWgsl = (blocks: number, src: M1Source = M1_PLAIN): string => /* wgsl */ `
 ${M1_OUTPUT_HEAD}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -167,20 +194,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     for (var k = 0u; k < ${NB}u; k++) {
       let n = min(n0 + k, N - 1u);
       s[k] = select(0.0, states[so + n], n0 + k < N);
-      a[k] = A[e * N + n];
+      a[k] = ${m1Reads(src).a('e * N + n')};
     }
     for (var t = t0; t < t1; t++) {
       let be = (bi * L + t) * E + e;
       let dtv = softplus(delta[be] + bias);
       let xv = u[be];
-      let bn = (bi * L + t) * N;
-${blockStep('exp(dtv * a[k])')}
-      ${blocks === 1 ? 'y[be] = gate(acc + d * xv, z[be]);' : 'if (blk == 0u) { y[be] = acc; } else { y[be] += acc; }'}
+      let bn = ${m1Reads(src).rowB('(bi * L + t)', 'N')};${src.bc ? `\n      let cn = ${m1Reads(src).rowC('(bi * L + t)', 'N')};` : ''}
+${blockStep('exp(dtv * a[k])', src.bc ? 'cn' : 'bn')}
+      ${blocks === 1 ? `y[be] = gate(acc + d * xv, ${m1Reads(src).z('(bi * L + t)', 'e', 'be')});` : 'if (blk == 0u) { y[be] = acc; } else { y[be] += acc; }'}
     }
   }
   ${blocks === 1 ? '' : `for (var t = t0; t < t1; t++) {
     let be = (bi * L + t) * E + e;
-    y[be] = gate(y[be] + d * u[be], z[be]);
+    y[be] = gate(y[be] + d * u[be], ${m1Reads(src).z('(bi * L + t)', 'e', 'be')});
   }`}
 }`;
 
@@ -333,7 +360,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       let dA = das[bth];
       let xv = x[bth * P + p];
       let bn = ((bi * L + t) * dims.G + g) * N;
-${blockStep('dA')}
+${blockStep('dA', 'bn')}
       ${blocks === 1 ? 'y[bth * P + p] = acc + d * xv;' : 'if (blk == 0u) { y[bth * P + p] = acc; } else { y[bth * P + p] += acc; }'}
     }
   }

@@ -11,7 +11,8 @@ import { mamba3ChunkScan, mamba3StepScan } from './mamba3-scan.js';
 import type { SelectiveScanResult, SelectiveScanStepInputs } from '../../mamba1/scan.js';
 import type { SsdResult, SsdStepInputs } from '../../mamba2/ssd.js';
 import { mamba1StepKernel, mamba2StepKernel } from './family-steps.js';
-import { mamba1ScanKernel, mamba2ChunkCoreKernel, mamba2ScanKernel } from './family-scans.js';
+import { mamba1ChunkCoreKernel, mamba1ScanKernel, mamba2ChunkCoreKernel, mamba2ScanKernel } from './family-scans.js';
+import type { Mamba1ChunkCoreAttrs, Mamba1ChunkCoreInputs, Mamba1ChunkCoreResult } from '../../mamba1/chunk-core.js';
 import type { Mamba2ChunkCoreAttrs, Mamba2ChunkCoreInputs, Mamba2ChunkCoreResult } from '../../mamba2/chunk-core.js';
 import { convSiluKernel, convSiluXBCKernel } from './family-conv.js';
 import type { ConvSiluAttrs, ConvSiluInputs, ConvSiluResult, ConvSiluXBCAttrs, ConvSiluXBCResult } from '../../conv-silu.js';
@@ -99,6 +100,12 @@ export const webgpuKernels = [
     supports: storageBuffers(10),
     kernelFunc: ({ inputs, attrs, backend }) => mamba2ScanKernel(gpuOf(backend, 'mamba2SsdChunked'), inputs, attrs),
   } satisfies KernelConfig<SsdInputs, SsdAttrs, SsdResult>,
+  {
+    kernelName: 'mamba1ChunkCore',
+    backendName: 'webgpu',
+    supports: storageBuffers(10),
+    kernelFunc: ({ inputs, attrs, backend }) => mamba1ChunkCoreKernel(gpuOf(backend, 'mamba1ChunkCore'), inputs, attrs),
+  } satisfies KernelConfig<Mamba1ChunkCoreInputs, Mamba1ChunkCoreAttrs, Mamba1ChunkCoreResult>,
   {
     kernelName: 'mamba2ChunkCore',
     backendName: 'webgpu',

@@ -15,7 +15,8 @@
  * Shapes: u, delta, z [b, L, E]; A [E, N]; B, C [b, L, N]; D, deltaBias [E]; states [b, nc, E, N];
  * dsum [b, nc, E].
  */
-import { M1_DIMS, M1_OUTPUT_HEAD, M1_STATE_BINDINGS, SOFTPLUS } from './family-scans.wgsl.js';
+import type { M1Source } from './family-scans.wgsl.js';
+import { M1_DIMS, M1_OUTPUT_HEAD, M1_PLAIN, M1_STATE_BINDINGS, m1Reads, SOFTPLUS } from './family-scans.wgsl.js';
 import type { WgslLib } from './mamba3-mixer.wgsl.js';
 
 /** Channels a chunk-state workgroup takes: 256 invocations as channels × N state elements. */
@@ -40,8 +41,9 @@ export function stagedOutputFits(N: number, T: number, shared: number): boolean 
  * Grid (E / (256 / N), chunk, b): invocation (channel j, element n) runs its chunk's recurrence
  * from zero over staged Δ, Δ·u and B; it writes its state element and (n = 0) the chunk's Σ Δ.
  */
-export function m1ChunkStateStagedWgsl(N: number, T: number, w: WgslLib): string {
+export function m1ChunkStateStagedWgsl(N: number, T: number, w: WgslLib, src: M1Source = M1_PLAIN): string {
   const CE = stateChannels(N);
+  const r = m1Reads(src);
   const { loopHead } = w;
   return /* wgsl */ `${M1_DIMS}
 ${M1_STATE_BINDINGS}
@@ -72,14 +74,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var k = 0u; k < ${Math.ceil((T * N) / 256)}u; k++) {
     let i = tid + k * 256u;
     let t = i / ${N}u;
-    if (t < tc) { bs[t][i % ${N}u] = B[(bi * L + t0 + t) * ${N}u + i % ${N}u]; }
+    if (t < tc) { bs[t][i % ${N}u] = B[${r.rowB('(bi * L + t0 + t)', `${N}u`)} + i % ${N}u]; }
   }
   workgroupBarrier();
   let j = tid / ${N}u;
   let n = tid % ${N}u;
   let e = e0 + j;
   if (e >= E) { return; }
-  let a = A[e * ${N}u + n];
+  let a = ${r.a(`e * ${N}u + n`)};
   var s = 0.0;
   var sum = 0.0;
   ${loopHead('t', '0u', 'tc', 1, T)}
@@ -97,8 +99,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * Grid (E / 64, chunk, b): invocation e reruns its channel's chunk from the state entering it, all
  * N elements in registers, over the staged B and C; y = (h·C + D·u)·silu(z).
  */
-export function m1ChunkOutputStagedWgsl(N: number, T: number): string {
+export function m1ChunkOutputStagedWgsl(N: number, T: number, src: M1Source = M1_PLAIN): string {
   const CE = OUTPUT_CHANNELS;
+  const r = m1Reads(src);
   return /* wgsl */ `${M1_OUTPUT_HEAD}
 var<workgroup> bs: array<array<f32, ${N}>, ${T}>;
 var<workgroup> cs: array<array<f32, ${N}>, ${T}>;
@@ -114,9 +117,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let i = tid + k * ${CE}u;
     let t = i / ${N}u;
     if (t < tc) {
-      let at = (bi * L + t0 + t) * ${N}u + i % ${N}u;
+      ${
+        src.bc
+          ? `bs[t][i % ${N}u] = B[${r.rowB('(bi * L + t0 + t)', `${N}u`)} + i % ${N}u];
+      cs[t][i % ${N}u] = C[${r.rowC('(bi * L + t0 + t)', `${N}u`)} + i % ${N}u];`
+          : `let at = (bi * L + t0 + t) * ${N}u + i % ${N}u;
       bs[t][i % ${N}u] = B[at];
-      cs[t][i % ${N}u] = C[at];
+      cs[t][i % ${N}u] = C[at];`
+      }
     }
   }
   workgroupBarrier();
@@ -129,7 +137,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let so = ((bi * dims.nc + c) * E + e) * ${N}u;
   for (var n = 0u; n < ${N}u; n++) {
     s[n] = states[so + n];
-    a[n] = A[e * ${N}u + n];
+    a[n] = ${r.a(`e * ${N}u + n`)};
   }
   for (var t = 0u; t < ${T}u; t++) {
     if (t >= tc) { break; }
@@ -141,7 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       s[n] = exp(dtv * a[n]) * s[n] + dtv * xv * bs[t][n];
       acc += s[n] * cs[t][n];
     }
-    y[be] = gate(acc + d * xv, z[be]);
+    y[be] = gate(acc + d * xv, ${r.z('(bi * L + t0 + t)', 'e', 'be')});
   }
 }`;
 }

@@ -1,0 +1,67 @@
+import type { Tensor } from '@mamba3/tensor';
+import { exp, formatShape, neg, ShapeError, sliceAxis, defineFusedOp } from '@mamba3/tensor';
+import { selectiveScan } from './scan.js';
+import type { SelectiveScanResult } from './scan.js';
+
+/*
+ * A Mamba-1 prefill's selective scan fed in place as one fused op `mamba1ChunkCore`: B and C read
+ * from x_proj's output (dt, B, C), z from in_proj's (x, z), A = −exp(A_log). A backend kernel
+ * then needs no copies of z, B and C and no ops on A_log (five dispatches a layer on WebGPU).
+ * Shapes: xz [b, L, 2·E] (in_proj's output); x [b, L, E] (the conv's output, the scan's u);
+ * dbc [b, L, dtRank + 2·N] (x_proj's output); delta [b, L, E] (dt_proj's output, before its bias);
+ * ALog [E, N]; D, deltaBias [E]; h0 [b, E, N] -> y [b, L, E], state [b, E, N].
+ */
+
+export type Mamba1ChunkCoreInputs = { xz: Tensor; x: Tensor; dbc: Tensor; delta: Tensor; ALog: Tensor; D: Tensor; deltaBias: Tensor; h0?: Tensor };
+export type Mamba1ChunkCoreResult = SelectiveScanResult;
+export interface Mamba1ChunkCoreAttrs {
+  dtRank: number;
+  chunkSize: number;
+}
+
+/** The sizes the inputs give: [b, L, E, N]. */
+export function mamba1CoreSizes(inp: Mamba1ChunkCoreInputs, a: Mamba1ChunkCoreAttrs): [number, number, number, number] {
+  const op = 'mamba1ChunkCore';
+  if (inp.x.rank !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_inner]`);
+  const [b, L, E] = inp.x.shape;
+  if (inp.ALog.rank !== 2 || inp.ALog.shape[0] !== E) throw new ShapeError(`${op}: A_log ${formatShape(inp.ALog.shape)} should be [${E}, d_state]`);
+  const N = inp.ALog.shape[1];
+  const want = (name: string, t: Tensor | undefined, shape: readonly number[]): void => {
+    if (t && formatShape(t.shape) !== formatShape(shape)) throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
+  };
+  want('xz', inp.xz, [b, L, 2 * E]);
+  want('dbc', inp.dbc, [b, L, a.dtRank + 2 * N]);
+  want('delta', inp.delta, [b, L, E]);
+  want('D', inp.D, [E]);
+  want('deltaBias', inp.deltaBias, [E]);
+  want('h0', inp.h0, [b, E, N]);
+  return [b, L, E, N];
+}
+
+export const mamba1ChunkCore = defineFusedOp<Mamba1ChunkCoreInputs, Mamba1ChunkCoreAttrs, Mamba1ChunkCoreResult>({
+  name: 'mamba1ChunkCore',
+  inputNames: ['xz', 'x', 'dbc', 'delta', 'ALog', 'D', 'deltaBias', 'h0'],
+  outputNames: ['y', 'state'],
+  check: (inp, a) => {
+    const [b, L, E, N] = mamba1CoreSizes(inp, a);
+    return { y: [b, L, E], state: [b, E, N] };
+  },
+  composite: (inp, a) => {
+    const [, , E, N] = mamba1CoreSizes(inp, a);
+    const part = (t: Tensor, start: number, n: number): Tensor => sliceAxis(t, -1, start, start + n);
+    return selectiveScan(
+      {
+        u: inp.x,
+        delta: inp.delta,
+        A: neg(exp(inp.ALog)),
+        B: part(inp.dbc, a.dtRank, N),
+        C: part(inp.dbc, a.dtRank + N, N),
+        D: inp.D,
+        z: part(inp.xz, E, E),
+        deltaBias: inp.deltaBias,
+        ...(inp.h0 ? { h0: inp.h0 } : {}),
+      },
+      a.chunkSize,
+    );
+  },
+});
