@@ -20,6 +20,11 @@ const skip = await webgpuUnavailable();
     cpu?.dispose?.();
   });
 
+  /** The same tensors on the cpu backend. */
+  async function toCpu<T extends Record<string, Tensor>>(inp: T): Promise<T> {
+    return Object.fromEntries(await Promise.all(Object.entries(inp).map(async ([k, t]) => [k, tensor(await t.data(), t.shape, { backend: cpu })] as const))) as T;
+  }
+
   async function same(run: () => Record<string, Tensor>, ref: () => Record<string, Tensor>): Promise<void> {
     const [a, b] = [run(), ref()];
     for (const k of Object.keys(b)) expect(relativeL2(await a[k].data(), await b[k].data()), k).toBeLessThan(1e-5);
@@ -113,7 +118,7 @@ const skip = await webgpuUnavailable();
       const before = backend.stats().dispatches;
       const fused = mamba1ChunkCore(inp, attrs);
       expect(backend.stats().dispatches - before).toBe(3);
-      const onCpu = Object.fromEntries(await Promise.all(Object.entries(inp).map(async ([k, t]) => [k, tensor(await t.data(), t.shape, { backend: cpu })] as const))) as typeof inp;
+      const onCpu = await toCpu(inp);
       await same(() => fused, () => mamba1ChunkCore(onCpu, attrs));
       dispose([inp, onCpu]);
     });
@@ -168,7 +173,7 @@ const skip = await webgpuUnavailable();
       const fused = mamba2ChunkCore(inp, attrs);
       if (P % 4 === 0) expect(backend.stats().dispatches - before).toBe(L >= 32 * 64 ? 5 : 4);
       // The reference on the cpu backend: the composite there runs no WebGPU kernel.
-      const onCpu = Object.fromEntries(await Promise.all(Object.entries(inp).map(async ([k, t]) => [k, tensor(await t.data(), t.shape, { backend: cpu })] as const))) as typeof inp;
+      const onCpu = await toCpu(inp);
       await same(() => fused, () => mamba2ChunkCore(onCpu, attrs));
       dispose([inp, onCpu]);
     });
