@@ -1,4 +1,4 @@
-import type { Tensor } from '@mamba3/tensor';
+import type { KernelInputs, KernelTensor, Tensor } from '@mamba3/tensor';
 import { exp, formatShape, neg, ShapeError, sliceAxis, defineFusedOp } from '@mamba3/tensor';
 import { selectiveScan } from './scan.js';
 import type { SelectiveScanResult } from './scan.js';
@@ -19,14 +19,14 @@ export interface Mamba1ChunkCoreAttrs {
   chunkSize: number;
 }
 
-/** The sizes the inputs give: [b, L, E, N]. */
-export function mamba1CoreSizes(inp: Mamba1ChunkCoreInputs, a: Mamba1ChunkCoreAttrs): [number, number, number, number] {
+/** The sizes the inputs (tensors, or a kernel's view of them) give: [b, L, E, N]. */
+export function mamba1CoreSizes(inp: KernelInputs<Mamba1ChunkCoreInputs>, a: Mamba1ChunkCoreAttrs): [number, number, number, number] {
   const op = 'mamba1ChunkCore';
-  if (inp.x.rank !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_inner]`);
+  if (inp.x.shape.length !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_inner]`);
   const [b, L, E] = inp.x.shape;
-  if (inp.ALog.rank !== 2 || inp.ALog.shape[0] !== E) throw new ShapeError(`${op}: A_log ${formatShape(inp.ALog.shape)} should be [${E}, d_state]`);
+  if (inp.ALog.shape.length !== 2 || inp.ALog.shape[0] !== E) throw new ShapeError(`${op}: A_log ${formatShape(inp.ALog.shape)} should be [${E}, d_state]`);
   const N = inp.ALog.shape[1];
-  const want = (name: string, t: Tensor | undefined, shape: readonly number[]): void => {
+  const want = (name: string, t: KernelTensor | undefined, shape: readonly number[]): void => {
     if (t && formatShape(t.shape) !== formatShape(shape)) throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
   };
   want('xz', inp.xz, [b, L, 2 * E]);

@@ -1,4 +1,4 @@
-import type { Tensor } from '@mamba3/tensor';
+import type { KernelInputs, KernelTensor, Tensor } from '@mamba3/tensor';
 import { defineFusedOp, exp, formatShape, mul, neg, reshape, ShapeError, silu, sliceAxis } from '@mamba3/tensor';
 import { ssdChunked } from './ssd.js';
 
@@ -25,18 +25,18 @@ export interface Mamba2ChunkCoreAttrs {
   gate: boolean;
 }
 
-/** The sizes the inputs give: [b, L, H, P, G, N]. */
-export function chunkCoreSizes(inp: Mamba2ChunkCoreInputs, a: Mamba2ChunkCoreAttrs): [number, number, number, number, number, number] {
+/** The sizes the inputs (tensors, or a kernel's view of them) give: [b, L, H, P, G, N]. */
+export function chunkCoreSizes(inp: KernelInputs<Mamba2ChunkCoreInputs>, a: Mamba2ChunkCoreAttrs): [number, number, number, number, number, number] {
   const op = 'mamba2ChunkCore';
-  if (inp.x.rank !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_ssm]`);
+  if (inp.x.shape.length !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_ssm]`);
   const [b, L, dSsm] = inp.x.shape;
   const H = inp.dtBias.size;
   const G = a.ngroups;
-  if (!Number.isInteger(G) || G < 1 || H % G !== 0 || dSsm % H !== 0 || inp.B.rank !== 3 || inp.B.shape[2] % G !== 0) {
+  if (!Number.isInteger(G) || G < 1 || H % G !== 0 || dSsm % H !== 0 || inp.B.shape.length !== 3 || inp.B.shape[2] % G !== 0) {
     throw new ShapeError(`${op}: ngroups ${G} and nheads ${H} (from dt_bias) do not divide x ${formatShape(inp.x.shape)} and B ${formatShape(inp.B.shape)}`);
   }
   const N = inp.B.shape[2] / G;
-  const want = (name: string, t: Tensor | undefined, shape: readonly number[]): void => {
+  const want = (name: string, t: KernelTensor | undefined, shape: readonly number[]): void => {
     if (t && formatShape(t.shape) !== formatShape(shape)) throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
   };
   want('B', inp.B, [b, L, G * N]);

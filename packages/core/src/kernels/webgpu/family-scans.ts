@@ -1,5 +1,5 @@
 import type { GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
-import type { KernelInputs, KernelOutputs } from '@mamba3/tensor';
+import type { KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import type { Mamba2ChunkCoreAttrs, Mamba2ChunkCoreInputs, Mamba2ChunkCoreResult } from '../../mamba2/chunk-core.js';
@@ -18,7 +18,8 @@ import { dtSourceKey, M1_PLAIN, m1SourceKey, m1ChunkOutputWgsl, m1ChunkStateWgsl
  * Mamba-3's vec4 kernels when P and N are multiples of 4 (`ssdOnTiledScan`), else on the scalar
  * ones here, which first take Δ and its decay per position and head. The chunk length is the
  * kernel's (the result does not depend on it beyond rounding): CHUNK positions, doubled while the
- * chunk states would outgrow one binding.
+ * chunk states would outgrow one binding. The mixers' prefill cores (mamba1ChunkCore,
+ * mamba2ChunkCore) run the same kernels on their inputs in place: in_proj's and x_proj's rows, A_log.
  */
 
 /** Positions per chunk: (L / 32) · rows threads in the output pass, 32 recurrence steps each. */
@@ -49,40 +50,40 @@ export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveSc
 
 /** `mamba1ChunkCore`: the same kernels reading B, C and z in place and A from A_log (`M1Source`). */
 export function mamba1ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1ChunkCoreInputs>, attrs: Mamba1ChunkCoreAttrs): KernelOutputs<Mamba1ChunkCoreResult> | null {
-  const [, , E, N] = mamba1CoreSizes(i as unknown as Mamba1ChunkCoreInputs, attrs);
+  const [, , E, N] = mamba1CoreSizes(i, attrs);
   const [xz, dbc] = [buf(i.xz), buf(i.dbc)];
   const src: M1Source = { bc: { stride: attrs.dtRank + 2 * N, B: attrs.dtRank, C: attrs.dtRank + N }, z: { stride: 2 * E, offset: E }, aLog: true };
   const [u, delta, A, D, deltaBias] = [i.x, i.delta, i.ALog, i.D, i.deltaBias].map(buf);
   return m1Scan(gpu, i.x, N, { u, delta, A, B: dbc, C: dbc, D, z: xz, deltaBias, h0: i.h0 ? buf(i.h0) : null }, src);
 }
 
-/** Mamba-1's three chunk passes over `b` (u [b, L, E]; the rest as `src` says where they are). */
-function m1Scan(gpu: WebGPUBackend, uT: KernelInputs<SelectiveScanInputs>['u'], N: number, b: Record<'u' | 'delta' | 'A' | 'B' | 'C' | 'D' | 'z' | 'deltaBias', GPUBuffer> & { h0: GPUBuffer | null }, src: M1Source): KernelOutputs<SelectiveScanResult> | null {
-  const [bs, L, E] = uT.shape;
+/** Mamba-1's three chunk passes over `bufs` (u [b, L, E]; the rest where `src` says). */
+function m1Scan(gpu: WebGPUBackend, uT: KernelTensor, N: number, bufs: Record<'u' | 'delta' | 'A' | 'B' | 'C' | 'D' | 'z' | 'deltaBias', GPUBuffer> & { h0: GPUBuffer | null }, src: M1Source): KernelOutputs<SelectiveScanResult> | null {
+  const [b, L, E] = uT.shape;
   if (L === 0) return null;
   const rt = gpu.runtime;
   const op = 'mamba1SelectiveScan';
   const key = m1SourceKey(src);
-  const { T, nc } = chunking(rt, L, bs * E * N);
-  const y: GPUStorage = rt.alloc(op, bs * L * E * 4, uT.dtype);
-  const state: GPUStorage = rt.alloc(op, bs * E * N * 4, uT.dtype);
-  const states = rt.alloc(op, bs * nc * E * N * 4, 'float32');
-  const dsum = rt.alloc(op, bs * nc * E * 4, 'float32');
-  const dims = rt.uniform([L, E, N, T, nc, b.h0 ? 1 : 0, 0, 0]);
+  const { T, nc } = chunking(rt, L, b * E * N);
+  const y: GPUStorage = rt.alloc(op, b * L * E * 4, uT.dtype);
+  const state: GPUStorage = rt.alloc(op, b * E * N * 4, uT.dtype);
+  const states = rt.alloc(op, b * nc * E * N * 4, 'float32');
+  const dsum = rt.alloc(op, b * nc * E * 4, 'float32');
+  const dims = rt.uniform([L, E, N, T, nc, bufs.h0 ? 1 : 0, 0, 0]);
   const lanes = Math.ceil((E * N) / 256);
   // The staged chunk states where N and the chunk fit (the scalar kernel otherwise, or when asked: useLegacyScanKernels).
   const staged = !legacyScanKernels(rt) && stagedStateFits(N, T, rt.limits.maxComputeWorkgroupStorageSize);
-  const stateInputs = [b.u, b.delta, b.A, b.B, b.deltaBias, states.buffer, dsum.buffer, dims];
-  if (staged) rt.dispatch(`m1chunkState/s${N}/${T}${key}`, () => m1ChunkStateStagedWgsl(N, T, gpu.wgsl, src), stateInputs, [Math.ceil(E / stateChannels(N)), nc, bs]);
-  else rt.dispatch(`m1chunkState${key}`, () => m1ChunkStateWgsl(src), stateInputs, [lanes, nc, bs]);
+  const stateInputs = [bufs.u, bufs.delta, bufs.A, bufs.B, bufs.deltaBias, states.buffer, dsum.buffer, dims];
+  if (staged) rt.dispatch(`m1chunkState/s${N}/${T}${key}`, () => m1ChunkStateStagedWgsl(N, T, gpu.wgsl, src), stateInputs, [Math.ceil(E / stateChannels(N)), nc, b]);
+  else rt.dispatch(`m1chunkState${key}`, () => m1ChunkStateWgsl(src), stateInputs, [lanes, nc, b]);
   // Without h0 its binding holds any buffer (never read: hasH0 is 0).
-  rt.dispatch(`m1statePass${key}`, () => m1StatePassWgsl(undefined, src), [b.A, dsum.buffer, b.h0 ?? b.u, states.buffer, state.buffer, dims], [lanes, bs]);
-  const outInputs = [b.u, b.delta, b.A, b.B, b.C, b.D, b.z, b.deltaBias, states.buffer, y.buffer, dims];
+  rt.dispatch(`m1statePass${key}`, () => m1StatePassWgsl(undefined, src), [bufs.A, dsum.buffer, bufs.h0 ?? bufs.u, states.buffer, state.buffer, dims], [lanes, b]);
+  const outInputs = [bufs.u, bufs.delta, bufs.A, bufs.B, bufs.C, bufs.D, bufs.z, bufs.deltaBias, states.buffer, y.buffer, dims];
   if (!legacyScanKernels(rt) && stagedOutputFits(N, T, rt.limits.maxComputeWorkgroupStorageSize)) {
-    rt.dispatch(`m1chunkOutput/s${N}/${T}${key}`, () => m1ChunkOutputStagedWgsl(N, T, src), outInputs, [Math.ceil(E / OUTPUT_CHANNELS), nc, bs]);
+    rt.dispatch(`m1chunkOutput/s${N}/${T}${key}`, () => m1ChunkOutputStagedWgsl(N, T, src), outInputs, [Math.ceil(E / OUTPUT_CHANNELS), nc, b]);
   } else {
     const blocks = Math.ceil(N / NB);
-    rt.dispatch(`m1chunkOutput/${blocks}${key}`, () => m1ChunkOutputWgsl(blocks, src), outInputs, [Math.ceil(E / 64), nc, bs]);
+    rt.dispatch(`m1chunkOutput/${blocks}${key}`, () => m1ChunkOutputWgsl(blocks, src), outInputs, [Math.ceil(E / 64), nc, b]);
   }
   rt.release(states);
   rt.release(dsum);
@@ -163,7 +164,7 @@ function ssdOnTiledScan(gpu: WebGPUBackend, s: TiledSsd, b: number, L: number, H
 
 /** `mamba2ChunkCore` on the vec4 kernels; null (the composite) where they do not apply. */
 export function mamba2ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba2ChunkCoreInputs>, attrs: Mamba2ChunkCoreAttrs): KernelOutputs<Mamba2ChunkCoreResult> | null {
-  const [b, L, H, P, G, N] = chunkCoreSizes(i as unknown as Mamba2ChunkCoreInputs, attrs);
+  const [b, L, H, P, G, N] = chunkCoreSizes(i, attrs);
   const rt = gpu.runtime;
   if (L === 0 || !tiledScan(rt, P, N)) return null;
   const stride = i.zxbcdt.shape[2];
