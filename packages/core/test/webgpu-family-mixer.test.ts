@@ -67,6 +67,24 @@ const skip = await webgpuUnavailable();
     return out;
   }
 
+  // The prefills feed their scans in place (mamba1ChunkCore, mamba2ChunkCore): no copies out of
+  // in_proj's or x_proj's output but Mamba-1's dt (for dt_proj), no ops on A_log (before: four
+  // copies and two unary ops a layer for Mamba-1, two and two for Mamba-2). Counted per kernel by
+  // the profiler (each dispatch timed alone).
+  for (const [v, copies] of [[VARIANTS[0], 1], [VARIANTS[2], 0]] as const) {
+    it(`${v.name}: the prefill's kernels (${copies} copy, no unary ops)`, async (ctx) => {
+      if (!gpu.features.has('timestamp-query')) ctx.skip();
+      const m = v.make(undefined, gpu);
+      const u = randomNormal([2, 40, m.config.dModel], { seed: 3, backend: gpu });
+      const { kernels } = await gpu.profile(() => tidy(() => void m.forward(u)));
+      const calls = (k: string): number => kernels.find((x) => x.kernel === k)?.calls ?? 0;
+      expect(calls('copy'), kernels.map((k) => `${k.kernel} ×${k.calls}`).join(', ')).toBe(copies);
+      expect(calls('unary')).toBe(0);
+      dispose(u);
+      m.dispose();
+    });
+  }
+
   for (const [v, half] of [...VARIANTS.map((x) => [x, false] as const), [VARIANTS[0], true] as const, [VARIANTS[2], true] as const]) {
     it(`${v.name}${half ? ', 16-bit weights on the device' : ''}: prefill of 40 positions (two chunks) then 3 steps, outputs and cache within 1e-5`, async () => {
       const dev = half ? gpuHalf : gpu;
