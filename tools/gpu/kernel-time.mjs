@@ -3,8 +3,13 @@
 // marked `distinct`, enough of them to hold 256 MB, five times the H200's L2 (so weights come
 // from DRAM, as in a decode step), at most 24, GPU timestamps (DAWN_TOGGLES adds Dawn toggles)
 // with Dawn's 65.5 µs rounding off. Prints the median and the best of 9 passes, µs a dispatch.
+// Dispatches writing different copies need no barrier between them, so Dawn lets them overlap on
+// the GPU: the figure is then a throughput, and a grid short of a wave is filled by the next
+// dispatch's workgroups. KT_CHAIN=1 binds one copy to all 24 (each dispatch rewrites the output
+// the one before wrote, so Dawn puts a barrier between them): a latency, as in the model's chain
+// of dependent kernels, with the weights warm in L2 (for compute-bound products).
 // Usage: cp tools/gpu/{kernel-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
-// node kernel-time.mjs variants.json [name filter]
+// [KT_CHAIN=1] node kernel-time.mjs variants.json [name filter]
 import { openTimingDevice, timePass, uniformBuffer } from './pass-time.mjs';
 import { readFileSync } from 'node:fs';
 const device = await openTimingDevice();
@@ -22,7 +27,7 @@ for (const [name, v] of Object.entries(variants)) {
     return uniformBuffer(device, b.uniform);
   });
   const distinctBytes = v.bindings.reduce((s, b) => s + (b.distinct ? b.bytes : 0), 0);
-  const copies = Math.min(L, Math.max(2, Math.ceil(256e6 / distinctBytes)));
+  const copies = process.env.KT_CHAIN === '1' ? 1 : Math.min(L, Math.max(2, Math.ceil(256e6 / distinctBytes)));
   const own = Array.from({ length: copies }, () => v.bindings.map((b, i) => shared[i] ?? device.createBuffer({ size: b.bytes, usage: S })));
   const bgs = own.map((bufs) => device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
   const err = await device.popErrorScope();
