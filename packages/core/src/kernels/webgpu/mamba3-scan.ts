@@ -95,10 +95,10 @@ export function tiledScan(rt: Runtime, P: number, N: number): boolean {
 }
 
 /**
- * Chunks from which Mamba-2's heads share their group's scores (m2chunkScores): the extra
- * dispatch pays for itself only over many chunks. 130M Mamba-2 on an H100, GPU ms of a prefill
- * without → with: 8192 tokens 55.15 → 53.75-54.06, 2048 16.63 → 16.40-16.52, 1024 8.98 →
- * 8.98-9.03, 512 6.59 → 6.64-6.70 (BENCHMARKS, issue 16, eleventh session).
+ * Chunks (over the batch) from which Mamba-2's heads share their group's scores (m2chunkScores):
+ * the extra dispatch pays for itself only over many chunks. 130M Mamba-2 on an H100, one
+ * sequence, GPU ms of a prefill without → with: 8192 tokens 55.15 → 53.75-54.06, 2048 16.63 →
+ * 16.40-16.52, 1024 8.98 → 8.98-9.03, 512 6.59 → 6.64-6.70 (BENCHMARKS, issue 16, eleventh session).
  */
 const SHARED_SCORES_MIN_CHUNKS = 32;
 
@@ -142,7 +142,7 @@ export function chunkScanCore(rt: Runtime, w: WgslLib, op: string, d: ScanDims, 
   if ((gate || skip) && !tiled) throw new Error(`webgpu ${op}: the output gate and skip need the vec4 scan kernels`);
   if (skip && !skip.form.z !== !skip.zxbcdt) throw new Error(`webgpu ${op}: the skip's z gate needs zxbcdt bound, and only then`);
   // Heads sharing a group's B and C (Mamba-2) share its scores C·Bᵀ: formed once per chunk and group.
-  const sharedCB = tiled && G > 0 && H / G > 1 && nc >= SHARED_SCORES_MIN_CHUNKS;
+  const sharedCB = tiled && G > 0 && H / G > 1 && b * nc >= SHARED_SCORES_MIN_CHUNKS;
   let scores: GPUStorage | null = null;
   if (sharedCB) {
     scores = rt.alloc(op, b * nc * G * CB_TILE * 16, 'float32');
