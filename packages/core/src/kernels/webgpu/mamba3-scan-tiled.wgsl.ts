@@ -124,8 +124,10 @@ fn gated(v: vec4<f32>, i: u32, p4: u32, Dh: f32) -> vec4<f32> {
 
 /**
  * Grid (P/64, chunk, b·H): y_i = Σ_j W[t_i, s_j]·(C̃_i·B̃_j)·x̃_j + exp(cumA_t)·C̃_i·S_enteringᵀ,
- * then (`gate`) the SISO mixer's output step on it, or (`skip`) Mamba-2's.
- * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl), states, y, dims, then the skip's.
+ * then (`gate`) the SISO mixer's output step on it, or (`skip`) Mamba-2's; with `sharedCB` the
+ * scores C̃·B̃ᵀ come ready from chunkScoresWgsl (Mamba-2's groups) instead of being formed here.
+ * Bindings: adt, dt, trap, the row source (x̃, C̃, B̃: rowSourceWgsl; sharedCB: the scores in B̃'s
+ * place), states, y, dims, then the skip's (D, zxbcdt).
  */
 export function chunkOutputTiledWgsl(R: number, rows: XRows | null, w: WgslLib, bcGroups = 0, gate: OutputGate | null = null, skip: OutputSkip | null = null, sharedCB = false): string {
   const { loopHead } = w;

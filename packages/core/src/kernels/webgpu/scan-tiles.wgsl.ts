@@ -4,6 +4,7 @@
  * blocks' k steps. Each kernel is a 16×16 workgroup (`MAIN`).
  */
 import { CHUNK_ROWS, SCAN_DIM_NAMES } from './mamba3-scan.wgsl.js';
+
 export const dimsDecl = (binding: number) => `struct Dims { ${SCAN_DIM_NAMES.map((n) => `${n}: u32`).join(', ')} }
 @group(0) @binding(${binding}) var<uniform> dims: Dims;
 ${SCAN_DIM_NAMES.filter((n) => n !== 'R').map((n) => `var<private> ${n}: u32;`).join('\n')}
@@ -34,7 +35,7 @@ export const COMP = ['x', 'y', 'z', 'w'];
 export const ACC = (name: string) => [0, 1, 2, 3].map((i) => `var ${name}${i} = vec4<f32>(0.0);`).join('\n  ');
 
 /** One k step of 4x4 register blocks: rows from `a` (a vec4 of 4 rows), columns from each `b`. */
-export function fma(a: string, pairs: [acc: string, b: string][]): string {
+function fma(a: string, pairs: [acc: string, b: string][]): string {
   return pairs.map(([acc, b]) => COMP.map((x, i) => `${acc}${i} += ${a}.${x} * ${b};`).join(' ')).join('\n      ');
 }
 
