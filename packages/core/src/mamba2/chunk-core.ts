@@ -26,7 +26,7 @@ export interface Mamba2ChunkCoreAttrs {
 }
 
 /** The sizes the inputs (tensors, or a kernel's view of them) give: [b, L, H, P, G, N]. */
-export function chunkCoreSizes(inp: KernelInputs<Mamba2ChunkCoreInputs>, a: Mamba2ChunkCoreAttrs): [number, number, number, number, number, number] {
+export function mamba2CoreSizes(inp: KernelInputs<Mamba2ChunkCoreInputs>, a: Mamba2ChunkCoreAttrs): [number, number, number, number, number, number] {
   const op = 'mamba2ChunkCore';
   if (inp.x.shape.length !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_ssm]`);
   const [b, L, dSsm] = inp.x.shape;
@@ -53,11 +53,11 @@ export const mamba2ChunkCore = defineFusedOp<Mamba2ChunkCoreInputs, Mamba2ChunkC
   inputNames: ['zxbcdt', 'x', 'B', 'C', 'dtBias', 'ALog', 'D', 'h0'],
   outputNames: ['y', 'state'],
   check: (inp, a) => {
-    const [b, L, H, P, , N] = chunkCoreSizes(inp, a);
+    const [b, L, H, P, , N] = mamba2CoreSizes(inp, a);
     return { y: [b, L, H * P], state: [b, H, P, N] };
   },
   composite: (inp, a) => {
-    const [b, L, H, P, G, N] = chunkCoreSizes(inp, a);
+    const [b, L, H, P, G, N] = mamba2CoreSizes(inp, a);
     const dInProj = inp.zxbcdt.shape[2];
     const dt = sliceAxis(inp.zxbcdt, -1, dInProj - H, dInProj);
     const heads = (t: Tensor): Tensor => reshape(t, [b, L, G, N]);

@@ -3,7 +3,7 @@ import type { KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import type { SelectiveScanInputs, SelectiveScanResult } from '../../mamba1/scan.js';
 import type { SsdAttrs, SsdInputs, SsdResult } from '../../mamba2/ssd.js';
 import type { Mamba2ChunkCoreAttrs, Mamba2ChunkCoreInputs, Mamba2ChunkCoreResult } from '../../mamba2/chunk-core.js';
-import { chunkCoreSizes } from '../../mamba2/chunk-core.js';
+import { mamba2CoreSizes } from '../../mamba2/chunk-core.js';
 import type { Mamba1ChunkCoreAttrs, Mamba1ChunkCoreInputs, Mamba1ChunkCoreResult } from '../../mamba1/chunk-core.js';
 import { mamba1CoreSizes } from '../../mamba1/chunk-core.js';
 import { buf, chunkScanCore, legacyScanKernels, scanDims, tiledScan } from './mamba3-scan.js';
@@ -164,7 +164,7 @@ function ssdOnTiledScan(gpu: WebGPUBackend, s: TiledSsd, b: number, L: number, H
 
 /** `mamba2ChunkCore` on the vec4 kernels; null (the composite) where they do not apply. */
 export function mamba2ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba2ChunkCoreInputs>, attrs: Mamba2ChunkCoreAttrs): KernelOutputs<Mamba2ChunkCoreResult> | null {
-  const [b, L, H, P, G, N] = chunkCoreSizes(i, attrs);
+  const [b, L, H, P, G, N] = mamba2CoreSizes(i, attrs);
   const rt = gpu.runtime;
   if (L === 0 || !tiledScan(rt, P, N)) return null;
   const stride = i.zxbcdt.shape[2];
