@@ -4,7 +4,7 @@ import { add, concat, ConfigError, dispose, grads, mul, randomNormal, reshape, s
 import '@mamba3/backend-cpu';
 import type { MixerState } from '../src/index.js';
 import {
-  initMamba1Params, initMamba2Params, Mamba1, Mamba2, mamba1Forward, mamba1ParamShapes, mamba2Forward, mamba2ParamShapes, relativeL2, resolveMamba1Config, resolveMamba2Config,
+  initMamba1Params, initMamba2Params, Mamba1, Mamba2, mamba1ChunkCore, mamba1Forward, mamba2ChunkCore, mamba1ParamShapes, mamba2Forward, mamba2ParamShapes, relativeL2, resolveMamba1Config, resolveMamba2Config,
 } from '../src/index.js';
 import { perturb } from './helpers.js';
 
@@ -131,6 +131,19 @@ describe('configuration, weights and cache shapes', () => {
     expect(() => resolveMamba2Config({ dModel: 64, headdim: 48 })).toThrow(/headdim \(48\) must divide d_ssm = 128/);
     expect(() => resolveMamba2Config({ dModel: 64, headdim: 16, ngroups: 3 })).toThrow(/ngroups \(3\) must divide nheads \(8\)/);
     expect(() => resolveMamba2Config({ dModel: 64, dtLimit: [1, 0] })).toThrow(/dtLimit must be \[low, high\]/);
+  });
+
+  it("the prefill cores' bad inputs name the op, the input and both shapes", () => {
+    const z = (...shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    // Mamba-2: b 1, L 3, H 2, P 4, G 1, N 4 (zxbcdt 2·8 + 2·4 + 2 = 26 wide).
+    const m2 = { zxbcdt: z(1, 3, 26), x: z(1, 3, 8), B: z(1, 3, 4), C: z(1, 3, 5), dtBias: z(2), ALog: z(2), D: z(2) };
+    const a2 = { dMlp: 0, ngroups: 1, chunkSize: 4, dtLimit: [0, Infinity] as const, gate: true };
+    expect(() => mamba2ChunkCore(m2, a2)).toThrow(/mamba2ChunkCore: "C" should be \[1, 3, 4\], got \[1, 3, 5\]/);
+    expect(() => mamba2ChunkCore({ ...m2, C: z(1, 3, 4) }, { ...a2, ngroups: 3 })).toThrow(/mamba2ChunkCore: ngroups 3 and nheads 2/);
+    // Mamba-1: b 1, L 3, E 4, N 2, dt rank 1 (dbc 1 + 2·2 = 5 wide).
+    const m1 = { xz: z(1, 3, 8), x: z(1, 3, 4), dbc: z(1, 3, 6), delta: z(1, 3, 4), ALog: z(4, 2), D: z(4), deltaBias: z(4) };
+    expect(() => mamba1ChunkCore(m1, { dtRank: 1, chunkSize: 4 })).toThrow(/mamba1ChunkCore: "dbc" should be \[1, 3, 5\], got \[1, 3, 6\]/);
+    dispose([...Object.values(m2), ...Object.values(m1)]);
   });
 
   it('official shapes: dt_rank auto, in_proj widths, caches', () => {

@@ -1,5 +1,5 @@
-import type { KernelInputs, KernelTensor, Tensor } from '@mamba3/tensor';
-import { exp, formatShape, neg, ShapeError, sliceAxis, defineFusedOp } from '@mamba3/tensor';
+import type { KernelInputs, Tensor } from '@mamba3/tensor';
+import { defineFusedOp, exp, expectShape, formatShape, neg, ShapeError, sliceAxis } from '@mamba3/tensor';
 import { selectiveScan } from './scan.js';
 import type { SelectiveScanResult } from './scan.js';
 
@@ -19,23 +19,24 @@ export interface Mamba1ChunkCoreAttrs {
   chunkSize: number;
 }
 
-/** The sizes the inputs (tensors, or a kernel's view of them) give: [b, L, E, N]. */
-export function mamba1CoreSizes(inp: KernelInputs<Mamba1ChunkCoreInputs>, a: Mamba1ChunkCoreAttrs): [number, number, number, number] {
-  const op = 'mamba1ChunkCore';
-  if (inp.x.shape.length !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_inner]`);
+/** The sizes the inputs (tensors, or a kernel's view of them) give, once `checkCore` passed them: [b, L, E, N]. */
+export function mamba1CoreSizes(inp: KernelInputs<Mamba1ChunkCoreInputs>): [number, number, number, number] {
   const [b, L, E] = inp.x.shape;
-  if (inp.ALog.shape.length !== 2 || inp.ALog.shape[0] !== E) throw new ShapeError(`${op}: A_log ${formatShape(inp.ALog.shape)} should be [${E}, d_state]`);
+  return [b, L, E, inp.ALog.shape[1]];
+}
+
+function checkCore(inp: Mamba1ChunkCoreInputs, a: Mamba1ChunkCoreAttrs): void {
+  const op = 'mamba1ChunkCore';
+  if (inp.x.rank !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_inner]`);
+  const [b, L, E] = inp.x.shape;
+  if (inp.ALog.rank !== 2 || inp.ALog.shape[0] !== E) throw new ShapeError(`${op}: A_log ${formatShape(inp.ALog.shape)} should be [${E}, d_state]`);
   const N = inp.ALog.shape[1];
-  const want = (name: string, t: KernelTensor | undefined, shape: readonly number[]): void => {
-    if (t && formatShape(t.shape) !== formatShape(shape)) throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
-  };
-  want('xz', inp.xz, [b, L, 2 * E]);
-  want('dbc', inp.dbc, [b, L, a.dtRank + 2 * N]);
-  want('delta', inp.delta, [b, L, E]);
-  want('D', inp.D, [E]);
-  want('deltaBias', inp.deltaBias, [E]);
-  want('h0', inp.h0, [b, E, N]);
-  return [b, L, E, N];
+  expectShape(op, 'xz', inp.xz, [b, L, 2 * E]);
+  expectShape(op, 'dbc', inp.dbc, [b, L, a.dtRank + 2 * N]);
+  expectShape(op, 'delta', inp.delta, [b, L, E]);
+  expectShape(op, 'D', inp.D, [E]);
+  expectShape(op, 'deltaBias', inp.deltaBias, [E]);
+  expectShape(op, 'h0', inp.h0, [b, E, N]);
 }
 
 export const mamba1ChunkCore = defineFusedOp<Mamba1ChunkCoreInputs, Mamba1ChunkCoreAttrs, Mamba1ChunkCoreResult>({
@@ -43,11 +44,12 @@ export const mamba1ChunkCore = defineFusedOp<Mamba1ChunkCoreInputs, Mamba1ChunkC
   inputNames: ['xz', 'x', 'dbc', 'delta', 'ALog', 'D', 'deltaBias', 'h0'],
   outputNames: ['y', 'state'],
   check: (inp, a) => {
-    const [b, L, E, N] = mamba1CoreSizes(inp, a);
+    checkCore(inp, a);
+    const [b, L, E, N] = mamba1CoreSizes(inp);
     return { y: [b, L, E], state: [b, E, N] };
   },
   composite: (inp, a) => {
-    const [, , E, N] = mamba1CoreSizes(inp, a);
+    const [, , E, N] = mamba1CoreSizes(inp);
     const part = (t: Tensor, start: number, n: number): Tensor => sliceAxis(t, -1, start, start + n);
     return selectiveScan(
       {

@@ -1,5 +1,5 @@
-import type { KernelInputs, KernelTensor, Tensor } from '@mamba3/tensor';
-import { defineFusedOp, exp, formatShape, mul, neg, reshape, ShapeError, silu, sliceAxis } from '@mamba3/tensor';
+import type { KernelInputs, Tensor } from '@mamba3/tensor';
+import { defineFusedOp, exp, expectShape, formatShape, mul, neg, reshape, ShapeError, silu, sliceAxis } from '@mamba3/tensor';
 import { ssdChunked } from './ssd.js';
 
 /*
@@ -25,27 +25,29 @@ export interface Mamba2ChunkCoreAttrs {
   gate: boolean;
 }
 
-/** The sizes the inputs (tensors, or a kernel's view of them) give: [b, L, H, P, G, N]. */
+/** The sizes the inputs (tensors, or a kernel's view of them) give, once `checkCore` passed them: [b, L, H, P, G, N]. */
 export function mamba2CoreSizes(inp: KernelInputs<Mamba2ChunkCoreInputs>, a: Mamba2ChunkCoreAttrs): [number, number, number, number, number, number] {
+  const [b, L, dSsm] = inp.x.shape;
+  const H = inp.dtBias.size;
+  return [b, L, H, dSsm / H, a.ngroups, inp.B.shape[2] / a.ngroups];
+}
+
+function checkCore(inp: Mamba2ChunkCoreInputs, a: Mamba2ChunkCoreAttrs): void {
   const op = 'mamba2ChunkCore';
-  if (inp.x.shape.length !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_ssm]`);
+  if (inp.x.rank !== 3) throw new ShapeError(`${op}: x ${formatShape(inp.x.shape)} should be [batch, seqlen, d_ssm]`);
   const [b, L, dSsm] = inp.x.shape;
   const H = inp.dtBias.size;
   const G = a.ngroups;
-  if (!Number.isInteger(G) || G < 1 || H % G !== 0 || dSsm % H !== 0 || inp.B.shape.length !== 3 || inp.B.shape[2] % G !== 0) {
+  if (!Number.isInteger(G) || G < 1 || H % G !== 0 || dSsm % H !== 0 || inp.B.rank !== 3 || inp.B.shape[2] % G !== 0) {
     throw new ShapeError(`${op}: ngroups ${G} and nheads ${H} (from dt_bias) do not divide x ${formatShape(inp.x.shape)} and B ${formatShape(inp.B.shape)}`);
   }
   const N = inp.B.shape[2] / G;
-  const want = (name: string, t: KernelTensor | undefined, shape: readonly number[]): void => {
-    if (t && formatShape(t.shape) !== formatShape(shape)) throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
-  };
-  want('B', inp.B, [b, L, G * N]);
-  want('C', inp.C, [b, L, G * N]);
-  want('zxbcdt', inp.zxbcdt, [b, L, 2 * a.dMlp + 2 * dSsm + 2 * G * N + H]);
-  want('ALog', inp.ALog, [H]);
-  want('h0', inp.h0, [b, H, dSsm / H, N]);
+  expectShape(op, 'B', inp.B, [b, L, G * N]);
+  expectShape(op, 'C', inp.C, [b, L, G * N]);
+  expectShape(op, 'zxbcdt', inp.zxbcdt, [b, L, 2 * a.dMlp + 2 * dSsm + 2 * G * N + H]);
+  expectShape(op, 'ALog', inp.ALog, [H]);
+  expectShape(op, 'h0', inp.h0, [b, H, dSsm / H, N]);
   if (inp.D.size !== H && inp.D.size !== dSsm) throw new ShapeError(`${op}: D ${formatShape(inp.D.shape)} should be [${H}] or [${dSsm}]`);
-  return [b, L, H, dSsm / H, G, N];
 }
 
 export const mamba2ChunkCore = defineFusedOp<Mamba2ChunkCoreInputs, Mamba2ChunkCoreAttrs, Mamba2ChunkCoreResult>({
@@ -53,6 +55,7 @@ export const mamba2ChunkCore = defineFusedOp<Mamba2ChunkCoreInputs, Mamba2ChunkC
   inputNames: ['zxbcdt', 'x', 'B', 'C', 'dtBias', 'ALog', 'D', 'h0'],
   outputNames: ['y', 'state'],
   check: (inp, a) => {
+    checkCore(inp, a);
     const [b, L, H, P, , N] = mamba2CoreSizes(inp, a);
     return { y: [b, L, H * P], state: [b, H, P, N] };
   },

@@ -41,11 +41,11 @@ function mlpPart(c: Mamba2Config, zxbcdt: Tensor): [Tensor, Tensor] | null {
 
 const xBCOffset = (c: Mamba2Config): number => 2 * c.dMlp + c.dSsm;
 
-/**
- * Whether the gate y·silu(z) can come first, inside the scan's op: with no norm, or with the norm
- * after the gate over all of d_ssm (the official default), norm(y·silu(z))·w is rmsNorm of it.
- */
-const gateFirst = (c: Mamba2Config): boolean => !c.rmsnorm || (!c.normBeforeGate && c.ngroups === 1);
+/** The norm after the gate over all of d_ssm (the official default): norm(y·silu(z))·w is a plain RMSNorm of the gated y. */
+const normOfGated = (c: Mamba2Config): boolean => c.rmsnorm && !c.normBeforeGate && c.ngroups === 1;
+
+/** Whether the gate y·silu(z) can come first, inside the scan's op: with no norm, or with `normOfGated`. */
+const gateFirst = (c: Mamba2Config): boolean => !c.rmsnorm || normOfGated(c);
 
 /**
  * After the scan: the gated RMSNorm (or the plain gate) with z, or (z null: y is gated already)
@@ -85,7 +85,7 @@ export function mamba2StepForward(p: Record<string, Tensor>, c: Mamba2Config, u:
   checkInput('Mamba2.step', c, u, 2);
   // The common shape (norm after the gate over all of d_ssm, no MLP part): the gate in the step
   // kernel and the norm in out_proj's GEMV (norm(y·silu(z))·w is the same value).
-  const normInOutProj = c.rmsnorm && !c.normBeforeGate && c.ngroups === 1 && c.dMlp === 0;
+  const normInOutProj = normOfGated(c) && c.dMlp === 0;
   return tidy(() => {
     const zxbcdt = inProjection(u, p['in_proj.weight'], p['in_proj.bias'], fuse);
     const inputs = { zxbcdt, conv: state.conv, convWeight: p['conv1d.weight'], ...(p['conv1d.bias'] ? { convBias: p['conv1d.bias'] } : {}), dtBias: p.dt_bias, ALog: p.A_log, D: p.D, h: state.ssm };

@@ -50,7 +50,7 @@ export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveSc
 
 /** `mamba1ChunkCore`: the same kernels reading B, C and z in place and A from A_log (`M1Source`). */
 export function mamba1ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1ChunkCoreInputs>, attrs: Mamba1ChunkCoreAttrs): KernelOutputs<Mamba1ChunkCoreResult> | null {
-  const [, , E, N] = mamba1CoreSizes(i, attrs);
+  const [, , E, N] = mamba1CoreSizes(i);
   const [xz, dbc] = [buf(i.xz), buf(i.dbc)];
   const src: M1Source = { bc: { stride: attrs.dtRank + 2 * N, B: attrs.dtRank, C: attrs.dtRank + N }, z: { stride: 2 * E, offset: E }, aLog: true };
   const [u, delta, A, D, deltaBias] = [i.x, i.delta, i.ALog, i.D, i.deltaBias].map(buf);
