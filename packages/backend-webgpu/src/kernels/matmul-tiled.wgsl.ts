@@ -142,7 +142,7 @@ interface Operand {
 }
 
 /** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
-function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: string; fetch: string; stash: string; squares: string } {
+function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boolean): { decl: string; fetch: string; stash: string; squares: string } {
   const units = (o.width * v.BK) / 4;
   const per = Math.ceil(units / T);
   const guard = units % T !== 0;
@@ -160,7 +160,13 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
     if (o.squares) decl.push(`var ${ss} = 0.0;`);
     const e = `(tid + ${q * T}u)`;
     const [row, col] = o.kContig ? [`(${o.origin} + ${e} / ${perRow}u)`, `(k0 + (${e} % ${perRow}u) * 4u)`] : [`(k0 + ${e} / ${perRow}u)`, `(${o.origin} + (${e} % ${perRow}u) * 4u)`];
-    const [rowLim, colLim] = o.kContig ? [o.extent, K] : [K, o.extent];
+    // The bounds a read is compared with. k's is left out when the slices tile K exactly (no slice
+    // starts past K): in_proj with its norm 1.0-1.8% faster at 8192 rows on an H200. The other
+    // extent's stays even where the tiles tile it: with it left out too, out_proj (N 768) ran 3%
+    // slower there (BENCHMARKS, issue 16, twelfth session).
+    const [rowLim, colLim] = o.kContig ? [o.extent, kWhole ? null : K] : [kWhole ? null : K, o.extent];
+    const inside = (colOffset: string) => [rowLim === null ? null : `${row} < ${rowLim}`, colLim === null ? null : `${col}${colOffset} < ${colLim}`].filter((c) => c !== null).join(' && ');
+    const guarded = (cond: string, then: string, otherwise = '') => (cond ? `if (${cond}) { ${then} }${otherwise ? ` else { ${otherwise} }` : ''}` : then);
     const at = `off${o.name} + ${row} * ${o.ld} + ${col}`;
     let body: string;
     if (o.vec4) {
@@ -168,10 +174,10 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string): { decl: st
       const read = `${o.name}[(${at}) / 4u]`;
       const value = o.half ? `vec4<f32>(${unpackPair(o.half, `${read}.x`).join(', ')}, ${unpackPair(o.half, `${read}.y`).join(', ')})` : read;
       const load = o.squares ? `let raw = ${value}; ${r} = raw${scaled}; ${ss} += dot(raw, raw);` : `${r} = ${value}${scaled};`;
-      body = `if (${row} < ${rowLim} && ${col} < ${colLim}) { ${load} } else { ${r} = vec4<f32>(0.0); }`;
+      body = guarded(inside(''), load, `${r} = vec4<f32>(0.0);`);
     } else {
       const scaled = (j: number) => (o.scale ? ` * ${o.scale}[${col} + ${j}u]` : '');
-      const lanes = [0, 1, 2, 3].map((j) => `if (${row} < ${rowLim} && ${col} + ${j}u < ${colLim}) { ${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)}; }`);
+      const lanes = [0, 1, 2, 3].map((j) => guarded(inside(` + ${j}u`), `${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)};`));
       body = `${r} = vec4<f32>(0.0);\n      ${lanes.join('\n      ')}`;
     }
     fetch.push(guard ? `if (${e} < ${units}u) {\n      ${body}\n    }` : `{\n      ${body}\n    }`);
@@ -255,8 +261,9 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
   const a: Operand = { name: 'A', shared: 'As', kContig: !transA, width: BM, origin: 'm0', extent: M, ld: transA ? M : K, vec4: vr.a, ...(scaleA && !onB ? { scale: 'G' } : {}), squares: rowNorm };
   if (halfB && (!vr.b || rank > 0)) throw new Error('matmul: a 16-bit B is read packed only unbatched, 4 elements at a time');
   const b: Operand = { name: 'B', shared: 'Bs', kContig: transB, width: BN, origin: 'n0', extent: N, ld: transB ? K : N, vec4: vr.b, ...(halfB ? { half: halfB } : {}), ...(onB ? { scale: 'G' } : {}) };
-  const fa = fetchCode(a, v, T, K);
-  const fb = fetchCode(b, v, T, K);
+  const kWhole = !all && d.K % BK === 0;
+  const fa = fetchCode(a, v, T, K, kWhole);
+  const fb = fetchCode(b, v, T, K, kWhole);
   const SA = rowVec4s(v, BM, a.kContig);
   const SB = rowVec4s(v, BN, b.kContig);
   const G = TM / 4;
