@@ -161,7 +161,7 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boo
     const e = `(tid + ${q * T}u)`;
     const [row, col] = o.kContig ? [`(${o.origin} + ${e} / ${perRow}u)`, `(k0 + (${e} % ${perRow}u) * 4u)`] : [`(k0 + ${e} / ${perRow}u)`, `(${o.origin} + (${e} % ${perRow}u) * 4u)`];
     // The bounds a read is compared with. k's is left out when the slices tile K exactly (no slice
-    // starts past K): in_proj with its norm 1.0-1.8% faster at 8192 rows on an H200. The other
+    // starts past K): in_proj with its norm 1.1-1.8% faster at 8192 rows on an H200. The other
     // extent's stays even where the tiles tile it: with it left out too, out_proj (N 768) ran 3%
     // slower there (BENCHMARKS, issue 16, twelfth session).
     const [rowLim, colLim] = o.kContig ? [o.extent, kWhole ? null : K] : [kWhole ? null : K, o.extent];
