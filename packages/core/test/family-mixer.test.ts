@@ -4,7 +4,7 @@ import { add, concat, ConfigError, dispose, grads, mul, randomNormal, reshape, s
 import '@mamba3/backend-cpu';
 import type { MixerState } from '../src/index.js';
 import {
-  initMamba1Params, initMamba2Params, Mamba1, Mamba2, mamba1ChunkCore, mamba1Forward, mamba2ChunkCore, mamba1ParamShapes, mamba2Forward, mamba2ParamShapes, relativeL2, resolveMamba1Config, resolveMamba2Config,
+  initMamba1Params, initMamba2Params, Mamba1, Mamba2, mamba1ChunkCore, mamba1Forward, mamba1SelectiveScan, mamba1SelectiveScanStep, mamba2ChunkCore, mamba1ParamShapes, mamba2Forward, mamba2ParamShapes, mamba2SsdStep, relativeL2, resolveMamba1Config, resolveMamba2Config,
 } from '../src/index.js';
 import { perturb } from './helpers.js';
 
@@ -144,6 +144,19 @@ describe('configuration, weights and cache shapes', () => {
     const m1 = { xz: z(1, 3, 8), x: z(1, 3, 4), dbc: z(1, 3, 6), delta: z(1, 3, 4), ALog: z(4, 2), D: z(4), deltaBias: z(4) };
     expect(() => mamba1ChunkCore(m1, { dtRank: 1, chunkSize: 4 })).toThrow(/mamba1ChunkCore: "dbc" should be \[1, 3, 5\], got \[1, 3, 6\]/);
     dispose([...Object.values(m2), ...Object.values(m1)]);
+  });
+
+  it("the scans' bad inputs name the op, the input and both shapes", () => {
+    const z = (...shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    // Mamba-1's selective scan: b 1, L 3, E 4, N 2.
+    const s1 = { u: z(1, 3, 4), delta: z(1, 3, 4), A: z(4, 2), B: z(1, 3, 2), C: z(1, 3, 2), D: z(4), z: z(1, 3, 4), deltaBias: z(5) };
+    expect(() => mamba1SelectiveScan(s1, { chunkSize: 2 })).toThrow(/mamba1SelectiveScan: "deltaBias" should be \[4\], got \[5\]/);
+    const step1 = { u: z(1, 4), delta: z(1, 4), A: z(4, 2), B: z(1, 2), C: z(1, 2), D: z(4), z: z(1, 4), deltaBias: z(4), h: z(1, 4, 3) };
+    expect(() => mamba1SelectiveScanStep(step1, {})).toThrow(/mamba1SelectiveScanStep: "state.ssm" should be \[1, 4, 2\], got \[1, 4, 3\]/);
+    // Mamba-2's SSD step: b 1, H 2, P 4, G 1, N 4.
+    const step2 = { x: z(1, 2, 4), dt: z(1, 2), A: z(2), B: z(1, 1, 4), C: z(1, 1, 4), D: z(2), dtBias: z(2), h: z(1, 2, 4, 5) };
+    expect(() => mamba2SsdStep(step2, { dtLimit: [0, Infinity] })).toThrow(/mamba2SsdStep: "state.ssm" should be \[1, 2, 4, 4\], got \[1, 2, 4, 5\]/);
+    dispose([...Object.values(s1), ...Object.values(step1), ...Object.values(step2)]);
   });
 
   it('official shapes: dt_rank auto, in_proj widths, caches', () => {

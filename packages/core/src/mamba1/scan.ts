@@ -1,6 +1,6 @@
 import type { Tensor } from '@mamba3/tensor';
 import type { Tensor as T } from '@mamba3/tensor';
-import { add, concat, defineFusedOp, expandDims, exp, formatShape, mul, pad, reshape, ShapeError, silu, sliceAxis, softplus, sum, tidy, zeros } from '@mamba3/tensor';
+import { add, concat, defineFusedOp, expandDims, exp, expectShape, formatShape, mul, pad, reshape, ShapeError, silu, sliceAxis, softplus, sum, tidy, zeros } from '@mamba3/tensor';
 
 /**
  * The Mamba-1 selective scan (official `selective_scan_fn` with delta_softplus, z and D):
@@ -91,18 +91,12 @@ function stepComposite(inp: SelectiveScanStepInputs): SelectiveScanResult {
   });
 }
 
-function want(op: string, name: string, t: T | undefined, shape: readonly number[]): void {
-  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
-  }
-}
-
 function checkScan(op: string, inp: SelectiveScanInputs | SelectiveScanStepInputs, lead: readonly number[]): void {
   const [E, N] = inp.A.shape;
-  want(op, 'A', inp.A, [inp.u.shape[inp.u.rank - 1], N]);
-  for (const k of ['delta', 'z'] as const) want(op, k, inp[k], [...lead, E]);
-  for (const k of ['B', 'C'] as const) want(op, k, inp[k], [...lead, N]);
-  for (const k of ['D', 'deltaBias'] as const) want(op, k, inp[k], [E]);
+  expectShape(op, 'A', inp.A, [inp.u.shape[inp.u.rank - 1], N]);
+  for (const k of ['delta', 'z'] as const) expectShape(op, k, inp[k], [...lead, E]);
+  for (const k of ['B', 'C'] as const) expectShape(op, k, inp[k], [...lead, N]);
+  for (const k of ['D', 'deltaBias'] as const) expectShape(op, k, inp[k], [E]);
 }
 
 /**
@@ -117,7 +111,7 @@ export const mamba1SelectiveScan = defineFusedOp<SelectiveScanInputs, { chunkSiz
     if (inp.u.rank !== 3) throw new ShapeError(`mamba1SelectiveScan: u ${formatShape(inp.u.shape)} should be [batch, seqlen, d_inner]`);
     const [b, L, E] = inp.u.shape;
     checkScan('mamba1SelectiveScan', inp, [b, L]);
-    want('mamba1SelectiveScan', 'h0', inp.h0, [b, E, inp.A.shape[1]]);
+    expectShape('mamba1SelectiveScan', 'h0', inp.h0, [b, E, inp.A.shape[1]]);
     return { y: [b, L, E], state: [b, E, inp.A.shape[1]] };
   },
   composite: (inp, attrs) => scanComposite(inp, attrs.chunkSize),
@@ -132,7 +126,7 @@ export const mamba1SelectiveScanStep = defineFusedOp<SelectiveScanStepInputs, Re
     if (inp.u.rank !== 2) throw new ShapeError(`mamba1SelectiveScanStep: u ${formatShape(inp.u.shape)} should be [batch, d_inner]`);
     const [b, E] = inp.u.shape;
     checkScan('mamba1SelectiveScanStep', inp, [b]);
-    want('mamba1SelectiveScanStep', 'state.ssm', inp.h, [b, E, inp.A.shape[1]]);
+    expectShape('mamba1SelectiveScanStep', 'state.ssm', inp.h, [b, E, inp.A.shape[1]]);
     return { y: [b, E], state: [b, E, inp.A.shape[1]] };
   },
   composite: (inp) => stepComposite(inp),

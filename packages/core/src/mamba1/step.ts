@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { defineFusedOp, exp, formatShape, fusedLinear, linear, neg, ShapeError, silu, split } from '@mamba3/tensor';
+import { defineFusedOp, exp, expectShape, formatShape, fusedLinear, linear, neg, ShapeError, silu, split } from '@mamba3/tensor';
 import { causalConv1dStep } from '../conv.js';
 import { selectiveScanStep } from './scan.js';
 
@@ -18,18 +18,12 @@ export type Mamba1ConvStepResult = { x: Tensor; conv: Tensor };
 export type Mamba1StepScanInputs = { xz: Tensor; x: Tensor; dbc: Tensor; dtWeight: Tensor; dtBias: Tensor; ALog: Tensor; D: Tensor; h: Tensor };
 export type Mamba1StepScanResult = { y: Tensor; state: Tensor };
 
-function want(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
-  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
-  }
-}
-
 /** The conv cache and weights of a conv step: its [batch, d_inner, d_conv], checked. */
 function checkConv(op: string, inp: { conv: Tensor; convWeight: Tensor; convBias?: Tensor }): [number, number, number] {
   if (inp.conv.rank !== 3) throw new ShapeError(`${op}: state.conv ${formatShape(inp.conv.shape)} should be [batch, d_inner, d_conv]`);
   const [b, E, K] = inp.conv.shape;
-  want(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
-  want(op, 'conv1d.bias', inp.convBias, [E]);
+  expectShape(op, 'conv1d.weight', inp.convWeight, [E, 1, K]);
+  expectShape(op, 'conv1d.bias', inp.convBias, [E]);
   return [b, E, K];
 }
 
@@ -40,7 +34,7 @@ export const mamba1ConvStep = defineFusedOp<Mamba1ConvStepInputs, Record<string,
   outputNames: ['x', 'conv'],
   check: (inp) => {
     const [b, E, K] = checkConv('mamba1ConvStep', inp);
-    want('mamba1ConvStep', 'xz', inp.xz, [b, 2 * E]);
+    expectShape('mamba1ConvStep', 'xz', inp.xz, [b, 2 * E]);
     return { x: [b, E], conv: [b, E, K] };
   },
   composite: (inp) => {
@@ -71,9 +65,9 @@ export const mamba1InProjConv = defineFusedOp<Mamba1InProjConvInputs, Mamba1InPr
     const op = 'mamba1InProjConv';
     const [b, E, K] = checkConv(op, inp);
     const d = inp.u.shape[1] ?? 0;
-    want(op, 'u', inp.u, [b, d]);
-    want(op, 'in_proj.weight', inp.weight, [2 * E, d]);
-    want(op, 'norm.weight', inp.normWeight, [d]);
+    expectShape(op, 'u', inp.u, [b, d]);
+    expectShape(op, 'in_proj.weight', inp.weight, [2 * E, d]);
+    expectShape(op, 'norm.weight', inp.normWeight, [d]);
     return { xz: [b, 2 * E], x: [b, E], conv: [b, E, K] };
   },
   composite: (inp, a) => {
@@ -93,12 +87,12 @@ export const mamba1StepScan = defineFusedOp<Mamba1StepScanInputs, Record<string,
     if (inp.h.rank !== 3) throw new ShapeError(`${op}: state.ssm ${formatShape(inp.h.shape)} should be [batch, d_inner, d_state]`);
     const [b, E, N] = inp.h.shape;
     const R = inp.dtWeight.shape[1] ?? 0;
-    want(op, 'xz', inp.xz, [b, 2 * E]);
-    want(op, 'x', inp.x, [b, E]);
-    want(op, 'dt_proj.weight', inp.dtWeight, [E, R]);
-    want(op, 'x_proj output', inp.dbc, [b, R + 2 * N]);
-    want(op, 'A_log', inp.ALog, [E, N]);
-    for (const k of ['dtBias', 'D'] as const) want(op, k, inp[k], [E]);
+    expectShape(op, 'xz', inp.xz, [b, 2 * E]);
+    expectShape(op, 'x', inp.x, [b, E]);
+    expectShape(op, 'dt_proj.weight', inp.dtWeight, [E, R]);
+    expectShape(op, 'x_proj output', inp.dbc, [b, R + 2 * N]);
+    expectShape(op, 'A_log', inp.ALog, [E, N]);
+    for (const k of ['dtBias', 'D'] as const) expectShape(op, k, inp[k], [E]);
     return { y: [b, E], state: [b, E, N] };
   },
   composite: (inp) => {

@@ -1,6 +1,6 @@
 import type { Tensor } from '@mamba3/tensor';
 import {
-  add, clip, concat, defineFusedOp, formatShape, ShapeError, cumsum, exp, expandDims, matmul, mul, repeatInterleave, reshape, sliceAxis, softplus, sub, sum, tensor, tidy, transpose, where, zeros,
+  add, clip, concat, defineFusedOp, expectShape, formatShape, ShapeError, cumsum, exp, expandDims, matmul, mul, repeatInterleave, reshape, sliceAxis, softplus, sub, sum, tensor, tidy, transpose, where, zeros,
 } from '@mamba3/tensor';
 
 /**
@@ -109,22 +109,16 @@ function stepComposite(inp: SsdStepInputs, dtLimit: readonly [number, number]): 
   });
 }
 
-function want(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
-  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
-  }
-}
-
 /** Checks x [...lead, H, P] against the rest; returns [H, P, G, N]. */
 function checkSsd(op: string, inp: SsdInputs | SsdStepInputs, lead: readonly number[]): [number, number, number, number] {
   const [H, P] = inp.x.shape.slice(lead.length);
   if (inp.B.rank !== lead.length + 2) throw new ShapeError(`${op}: B ${formatShape(inp.B.shape)} should be [${lead.join(', ')}, ngroups, d_state]`);
   const [G, N] = inp.B.shape.slice(lead.length);
   if (H % G !== 0) throw new ShapeError(`${op}: ngroups ${G} (from B) must divide nheads ${H} (from x)`);
-  want(op, 'B', inp.B, [...lead, G, N]);
-  want(op, 'C', inp.C, [...lead, G, N]);
-  want(op, 'dt', inp.dt, [...lead, H]);
-  for (const k of ['A', 'dtBias'] as const) want(op, k, inp[k], [H]);
+  expectShape(op, 'B', inp.B, [...lead, G, N]);
+  expectShape(op, 'C', inp.C, [...lead, G, N]);
+  expectShape(op, 'dt', inp.dt, [...lead, H]);
+  for (const k of ['A', 'dtBias'] as const) expectShape(op, k, inp[k], [H]);
   if (inp.D.size !== H && inp.D.size !== H * P) throw new ShapeError(`${op}: D ${formatShape(inp.D.shape)} should be [${H}] or [${H * P}]`);
   return [H, P, G, N];
 }
@@ -138,7 +132,7 @@ export const mamba2SsdChunked = defineFusedOp<SsdInputs, SsdAttrs, SsdResult>({
     if (inp.x.rank !== 4) throw new ShapeError(`mamba2SsdChunked: x ${formatShape(inp.x.shape)} should be [batch, seqlen, nheads, headdim]`);
     const [b, L] = inp.x.shape;
     const [H, P, , N] = checkSsd('mamba2SsdChunked', inp, [b, L]);
-    want('mamba2SsdChunked', 'h0', inp.h0, [b, H, P, N]);
+    expectShape('mamba2SsdChunked', 'h0', inp.h0, [b, H, P, N]);
     return { y: [b, L, H, P], state: [b, H, P, N] };
   },
   composite: (inp, attrs) => chunkedComposite(inp, attrs),
@@ -153,7 +147,7 @@ export const mamba2SsdStep = defineFusedOp<SsdStepInputs, { dtLimit: readonly [n
     if (inp.x.rank !== 3) throw new ShapeError(`mamba2SsdStep: x ${formatShape(inp.x.shape)} should be [batch, nheads, headdim]`);
     const b = inp.x.shape[0];
     const [H, P, , N] = checkSsd('mamba2SsdStep', inp, [b]);
-    want('mamba2SsdStep', 'state.ssm', inp.h, [b, H, P, N]);
+    expectShape('mamba2SsdStep', 'state.ssm', inp.h, [b, H, P, N]);
     return { y: [b, H, P], state: [b, H, P, N] };
   },
   composite: (inp, attrs) => stepComposite(inp, attrs.dtLimit),

@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { defineFusedOp, exp, formatShape, mul, neg, reshape, ShapeError, silu, sliceAxis, split } from '@mamba3/tensor';
+import { defineFusedOp, exp, expectShape, formatShape, mul, neg, reshape, ShapeError, silu, sliceAxis, split } from '@mamba3/tensor';
 import { causalConv1dStep } from '../conv.js';
 import { ssdStep } from './ssd.js';
 
@@ -23,12 +23,6 @@ export interface Mamba2StepCoreAttrs {
   gate: boolean;
 }
 
-function want(op: string, name: string, t: Tensor | undefined, shape: readonly number[]): void {
-  if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-    throw new ShapeError(`${op}: ${name} ${formatShape(t.shape)} should be ${formatShape(shape)}`);
-  }
-}
-
 export const mamba2StepCore = defineFusedOp<Mamba2StepCoreInputs, Mamba2StepCoreAttrs, Mamba2StepCoreResult>({
   name: 'mamba2StepCore',
   inputNames: ['zxbcdt', 'conv', 'convWeight', 'convBias', 'dtBias', 'ALog', 'D', 'h'],
@@ -39,11 +33,11 @@ export const mamba2StepCore = defineFusedOp<Mamba2StepCoreInputs, Mamba2StepCore
     const [b, H, P, N] = inp.h.shape;
     const K = inp.conv.shape[2] ?? 0;
     const convDim = H * P + 2 * a.ngroups * N;
-    want(op, 'state.conv', inp.conv, [b, convDim, K]);
-    want(op, 'zxbcdt', inp.zxbcdt, [b, 2 * a.dMlp + H * P + convDim + H]);
-    want(op, 'conv1d.weight', inp.convWeight, [convDim, 1, K]);
-    want(op, 'conv1d.bias', inp.convBias, [convDim]);
-    for (const k of ['dtBias', 'ALog'] as const) want(op, k, inp[k], [H]);
+    expectShape(op, 'state.conv', inp.conv, [b, convDim, K]);
+    expectShape(op, 'zxbcdt', inp.zxbcdt, [b, 2 * a.dMlp + H * P + convDim + H]);
+    expectShape(op, 'conv1d.weight', inp.convWeight, [convDim, 1, K]);
+    expectShape(op, 'conv1d.bias', inp.convBias, [convDim]);
+    for (const k of ['dtBias', 'ALog'] as const) expectShape(op, k, inp[k], [H]);
     if (inp.D.size !== H && inp.D.size !== H * P) throw new ShapeError(`${op}: D ${formatShape(inp.D.shape)} should be [${H}] or [${H * P}]`);
     return { y: [b, H * P], conv: [b, convDim, K], state: [b, H, P, N] };
   },
