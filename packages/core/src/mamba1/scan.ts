@@ -1,5 +1,4 @@
 import type { Tensor } from '@mamba3/tensor';
-import type { Tensor as T } from '@mamba3/tensor';
 import { add, concat, defineFusedOp, expandDims, exp, expectShape, formatShape, mul, pad, reshape, ShapeError, silu, sliceAxis, softplus, sum, tidy, zeros } from '@mamba3/tensor';
 
 /**
