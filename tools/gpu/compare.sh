@@ -31,6 +31,8 @@
 #     kick     SISO and Mamba-2 prefill at 512/2048 (9 each) with the first early submit after 32
 #              dispatches (default), 16 and 8 (webgpu-kick16, webgpu-kick8)
 #     profile8kf GPU ms per kernel of an 8192-token prefill of SISO, Mamba-1 and Mamba-2
+#     scan8k   GPU ms per kernel of an 8192-token SISO and MIMO r4 prefill on the vec4 scan kernels
+#              and on the scalar ones (`scan=legacy`): the issue's "scan kernels 2x" side by side
 #     host     the host's cost a dispatch (encode-cost.mjs) and the adapter's features and
 #              subgroup-matrix configs with and without allow_unsafe_apis (subgroup-matrix.mjs)
 #     profile  GPU ms per kernel of a 512-token prefill and a decode step (webgpu-profile)
@@ -121,6 +123,7 @@ for stepname in "$@"; do
     kick) timeout 200 node bench.mjs --suite model --backend webgpu --backend webgpu-kick16 --backend webgpu-kick8 --set models=SISO,Mamba-2 --set lengths=512,2048 --set prefillRuns=9 --set decodeSteps=8 \
              --json "$out/kick.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     profile8kf) timeout 120 node bench.mjs --suite webgpu-profile --set models=SISO,Mamba-1,Mamba-2 --set length=8192 --json "$out/profile8kf.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    scan8k) for v in new legacy; do timeout 120 node bench.mjs --suite webgpu-profile --set length=8192 --set scan=$v --json "$out/scan8k-$v.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"; done ;;
     host) timeout 150 node encode-cost.mjs 2>&1 | q | tee -a "$log"
           cp "$repo/tools/gpu/subgroup-matrix.mjs" . && timeout 60 node subgroup-matrix.mjs 2>&1 | q | tee -a "$log" ;;
     profile) timeout 90 node bench.mjs --suite webgpu-profile --set length=512 --json "$out/profile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
