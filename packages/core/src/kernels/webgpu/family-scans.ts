@@ -45,7 +45,7 @@ function chunking(rt: Runtime, L: number, stateFloats: number): { T: number; nc:
 
 export function mamba1ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SelectiveScanInputs>): KernelOutputs<SelectiveScanResult> | null {
   const [u, delta, A, B, C, D, z, deltaBias] = [i.u, i.delta, i.A, i.B, i.C, i.D, i.z, i.deltaBias].map(buf);
-  return m1Scan(gpu, i.u, i.A.shape[1], { u, delta, A, B, C, D, z, deltaBias, h0: i.h0 ? buf(i.h0) : null }, M1_PLAIN);
+  return m1Scan(gpu, 'mamba1SelectiveScan', i.u, i.A.shape[1], { u, delta, A, B, C, D, z, deltaBias, h0: i.h0 ? buf(i.h0) : null }, M1_PLAIN);
 }
 
 /** `mamba1ChunkCore`: the same kernels reading B, C and z in place and A from A_log (`M1Source`). */
@@ -54,15 +54,14 @@ export function mamba1ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba1
   const [xz, dbc] = [buf(i.xz), buf(i.dbc)];
   const src: M1Source = { bc: { stride: attrs.dtRank + 2 * N, B: attrs.dtRank, C: attrs.dtRank + N }, z: { stride: 2 * E, offset: E }, aLog: true };
   const [u, delta, A, D, deltaBias] = [i.x, i.delta, i.ALog, i.D, i.deltaBias].map(buf);
-  return m1Scan(gpu, i.x, N, { u, delta, A, B: dbc, C: dbc, D, z: xz, deltaBias, h0: i.h0 ? buf(i.h0) : null }, src);
+  return m1Scan(gpu, 'mamba1ChunkCore', i.x, N, { u, delta, A, B: dbc, C: dbc, D, z: xz, deltaBias, h0: i.h0 ? buf(i.h0) : null }, src);
 }
 
-/** Mamba-1's three chunk passes over `bufs` (u [b, L, E]; the rest where `src` says). */
-function m1Scan(gpu: WebGPUBackend, uT: KernelTensor, N: number, bufs: Record<'u' | 'delta' | 'A' | 'B' | 'C' | 'D' | 'z' | 'deltaBias', GPUBuffer> & { h0: GPUBuffer | null }, src: M1Source): KernelOutputs<SelectiveScanResult> | null {
+/** Mamba-1's three chunk passes over `bufs` (u [b, L, E]; the rest where `src` says), for the fused op `op`. */
+function m1Scan(gpu: WebGPUBackend, op: string, uT: KernelTensor, N: number, bufs: Record<'u' | 'delta' | 'A' | 'B' | 'C' | 'D' | 'z' | 'deltaBias', GPUBuffer> & { h0: GPUBuffer | null }, src: M1Source): KernelOutputs<SelectiveScanResult> | null {
   const [b, L, E] = uT.shape;
   if (L === 0) return null;
   const rt = gpu.runtime;
-  const op = 'mamba1SelectiveScan';
   const key = m1SourceKey(src);
   const { T, nc } = chunking(rt, L, b * E * N);
   const y: GPUStorage = rt.alloc(op, b * L * E * 4, uT.dtype);
@@ -106,7 +105,7 @@ export function mamba2ScanKernel(gpu: WebGPUBackend, i: KernelInputs<SsdInputs>,
   if (tiledScan(rt, P, N) && H % G === 0) {
     const [x, dt, A, B, C, D, dtBias] = [i.x, i.dt, i.A, i.B, i.C, i.D, i.dtBias].map(buf);
     const s: TiledSsd = { x, B, C, D, dt, A, dtBias, h0: i.h0 ? buf(i.h0) : null, dtSource: { rows: null, aLog: false }, perChannelD: i.D.size !== H, z: null };
-    return ssdOnTiledScan(gpu, s, b, L, H, P, N, G, dims);
+    return ssdOnTiledScan(gpu, op, s, b, L, H, P, N, G, dims);
   }
   const y: GPUStorage = rt.alloc(op, b * L * H * P * 4, i.x.dtype);
   const state: GPUStorage = rt.alloc(op, b * H * P * N * 4, i.x.dtype);
@@ -149,9 +148,8 @@ interface TiledSsd {
  * chunk outputs' writes. H200, 130M Mamba-2 (BENCHMARKS, issue 16, seventh session): the scalar
  * kernels above took most of an 8192-token prefill.
  */
-function ssdOnTiledScan(gpu: WebGPUBackend, s: TiledSsd, b: number, L: number, H: number, P: number, N: number, G: number, dims: GPUBuffer): KernelOutputs<SsdResult> {
+function ssdOnTiledScan(gpu: WebGPUBackend, op: string, s: TiledSsd, b: number, L: number, H: number, P: number, N: number, G: number, dims: GPUBuffer): KernelOutputs<SsdResult> {
   const rt = gpu.runtime;
-  const op = 'mamba2SsdChunked';
   const scalars = [0, 1, 2].map(() => rt.alloc(op, b * L * H * 4, 'float32'));
   const [dts, adt, trap] = scalars;
   rt.dispatch(`m2dt/t${dtSourceKey(s.dtSource)}`, () => m2DtWgsl(true, s.dtSource), [s.dt, s.A, s.dtBias, dts.buffer, adt.buffer, trap.buffer, dims], rt.grid(Math.ceil((b * L * H) / 256)));
@@ -177,6 +175,5 @@ export function mamba2ChunkCoreKernel(gpu: WebGPUBackend, i: KernelInputs<Mamba2
     dtSource: { rows: { stride, offset: stride - H }, aLog: true },
     z: attrs.gate ? { zxbcdt, stride, offset: 2 * attrs.dMlp } : null,
   };
-  const r = ssdOnTiledScan(gpu, s, b, L, H, P, N, G, dims);
-  return { y: r.y, state: r.state };
+  return ssdOnTiledScan(gpu, 'mamba2ChunkCore', s, b, L, H, P, N, G, dims);
 }
