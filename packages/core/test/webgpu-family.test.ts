@@ -74,11 +74,12 @@ const skip = await webgpuUnavailable();
   // the state hand-off's group of 16). The staged kernels (a chunk's shared inputs in workgroup
   // memory): chunk states for N 16 and 32 (E 20 spans two of their workgroups at N 16), chunk
   // outputs up to N 64. N 40 takes the scalar chunk states, N 72 both scalar kernels, whose output
-  // pass holds register blocks of 16 state elements (five, the last partial).
-  for (const [withState, L, N] of [[false, 37, 40], [true, 37, 40], [true, 100, 16], [false, 150, 32], [true, 37, 72], [true, 549, 16]] as const) {
-    it(`mamba1SelectiveScan (L ${L}, N ${N}${withState ? ', from a state' : ''})`, async () => {
+  // pass holds register blocks of 16 state elements (five, the last partial). E 140 spans two of
+  // the staged chunk outputs' workgroups (OUTPUT_CHANNELS, 128), the second partial.
+  for (const [withState, L, N, E] of [[false, 37, 40, 20], [true, 37, 40, 20], [true, 100, 16, 20], [false, 150, 32, 20], [true, 37, 72, 20], [true, 549, 16, 20], [true, 37, 16, 140]] as const) {
+    it(`mamba1SelectiveScan (L ${L}, N ${N}, E ${E}${withState ? ', from a state' : ''})`, async () => {
       expect(hasKernel('mamba1SelectiveScan', backend)).toBe(true);
-      const [b, E] = [2, 20];
+      const b = 2;
       const o = { backend };
       const inp = tidy(() => ({
         u: randomNormal([b, L, E], { ...o, seed: 21 }),

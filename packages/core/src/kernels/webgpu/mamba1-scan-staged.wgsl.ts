@@ -9,9 +9,10 @@
  *    instead of once per state element; H200, 130M, 8192 tokens (webgpu-profile): 9.26 → 2.88 ms
  *    for 24 layers.
  *  - chunk outputs: the chunk's B and C (shared by its channels) staged; Δ, u and z read per
- *    position as before. H200, one layer at 8192 tokens (kernel-time.mjs): 278 → 142 µs. Staging
- *    Δ and u as well (20 KB a workgroup: fewer workgroups resident) ran at 2.7× the scalar
- *    kernel's time, and holding them in registers at 230-303 µs.
+ *    position as before. H200, one layer at 8192 tokens (kernel-time.mjs): 278 → 142 µs, and 126
+ *    with 128 channels a workgroup instead of 64 (OUTPUT_CHANNELS). Staging Δ and u as well (20 KB
+ *    a workgroup: fewer workgroups resident) ran at 2.7× the scalar kernel's time, and holding
+ *    them in registers at 230-303 µs.
  * Shapes: u, delta, z [b, L, E]; A [E, N]; B, C [b, L, N]; D, deltaBias [E]; states [b, nc, E, N];
  * dsum [b, nc, E].
  */
@@ -29,8 +30,14 @@ export function stagedStateFits(N: number, T: number, shared: number): boolean {
   return 256 % N === 0 && 4 * T * (2 * stateChannels(N) + N) <= shared;
 }
 
-/** Channels (invocations) a chunk-output workgroup takes. */
-export const OUTPUT_CHANNELS = 64;
+/**
+ * Channels (invocations) a chunk-output workgroup takes, all sharing its staged B and C. An SM gives
+ * WebGPU kernels about 48 KiB of workgroup memory (H200, BENCHMARKS: issue 16, thirteenth
+ * session), so the 4 KiB a workgroup stages bounds the workgroups an SM holds, and wider ones hold
+ * more channels: one layer at 8192 tokens (kernel-time.mjs) took 142.2 µs with 64, 126.3 with
+ * 128, 151.7 with 256.
+ */
+export const OUTPUT_CHANNELS = 128;
 
 /** Whether the staged chunk-output kernel serves N (its state in registers: at most 64) and chunks of T. */
 export function stagedOutputFits(N: number, T: number, shared: number): boolean {
@@ -96,11 +103,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 /**
- * Grid (E / 64, chunk, b): invocation e reruns its channel's chunk from the state entering it, all
+ * Grid (E / CE, chunk, b): invocation e reruns its channel's chunk from the state entering it, all
  * N elements in registers, over the staged B and C; y = (h·C + D·u)·silu(z).
  */
-export function m1ChunkOutputStagedWgsl(N: number, T: number, src: M1Source = M1_PLAIN): string {
-  const CE = OUTPUT_CHANNELS;
+export function m1ChunkOutputStagedWgsl(N: number, T: number, src: M1Source = M1_PLAIN, CE = OUTPUT_CHANNELS): string {
   const r = m1Reads(src);
   return /* wgsl */ `${M1_OUTPUT_HEAD}
 var<workgroup> bs: array<array<f32, ${N}>, ${T}>;
