@@ -15,7 +15,11 @@
  *    thread's rows;
  *  - the cumulative decay is summed per row in parallel, not by one invocation;
  *  - statePass moves 4 state elements per invocation and issues 8 chunks' loads before their
- *    stores, in workgroups of 64 so that one head's 2,048 invocations spread over 32 SMs.
+ *    stores, in workgroups of 64 so that one head's 2,048 invocations spread over 32 SMs;
+ *  - one set of tiles, staged and multiplied between two barriers: an SM gives WebGPU kernels
+ *    about 48 KiB of workgroup memory (H200), so chunkOutput's 13 KiB already hold it to three
+ *    workgroups an SM, and double-buffered tiles (25 KiB: one) ran 1.9× slower (BENCHMARKS,
+ *    issue 16, thirteenth session).
  * Shapes (vec4 units: N4 = N/4, P4 = P/4):
  *   C, B: [b, L, R, H, N4]   x, y: [b, L, R, H, P4]   adt, dt, trap: [b, L, H]
  *   states: [b, H, nc, P, N4]   decay: [b, H, nc]   initialSsm, finalSsm: [b, H, P, N4]
