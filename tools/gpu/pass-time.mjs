@@ -6,7 +6,7 @@ let dawn;
 
 /**
  * Dawn's device for timing generated kernels: exact timestamps (no 65.5 µs rounding), subgroups,
- * the adapter's largest buffers and workgroup memory, up to 16 storage buffers a stage; more Dawn
+ * the adapter's largest buffers, workgroups and workgroup memory, up to 16 storage buffers a stage; more Dawn
  * toggles from DAWN_TOGGLES (comma-separated, e.g. disable_robustness). Puts `webgpu`'s globals
  * on globalThis.
  */
@@ -20,7 +20,7 @@ export async function openTimingDevice() {
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: ['timestamp-query', 'subgroups'],
-    requiredLimits: { maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxBufferSize: lim.maxBufferSize, maxStorageBuffersPerShaderStage: Math.min(16, lim.maxStorageBuffersPerShaderStage), maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize },
+    requiredLimits: { maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxBufferSize: lim.maxBufferSize, maxStorageBuffersPerShaderStage: Math.min(16, lim.maxStorageBuffersPerShaderStage), maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: lim.maxComputeWorkgroupSizeX, maxComputeWorkgroupSizeY: lim.maxComputeWorkgroupSizeY },
   });
   device.addEventListener?.('uncapturederror', (e) => console.error('GPU error:', e.error?.message));
   return device;
