@@ -246,8 +246,8 @@ ${entry}
 }
 
 /** One phase as its own kernel (phaseArg.x: the layer); P large, so every loop runs once. */
-function chainKernel(kind) {
-  const body = kind === 'mixer' ? mixer : kind === 'outproj' ? outProj(false) : kind === 'argmax' ? argmax : normGemv(kind, false);
+function chainKernel(kind, work = true) {
+  const body = !work ? '' : kind === 'mixer' ? mixer : kind === 'outproj' ? outProj(false) : kind === 'argmax' ? argmax : normGemv(kind, false);
   return `${header(1 << 20)}
 ${entry}
   let l = ${kind === 'head' ? `${L}u` : 'phaseArg.x'};
@@ -302,10 +302,16 @@ const chainPipes = Object.fromEntries(kinds.map((k) => [k, mk(chainKernel(k))]))
 const grid = { inproj: Math.ceil(NIN / Y), mixer: Math.ceil(E / Y), outproj: Math.ceil(D / RW), head: Math.ceil(V / Y), argmax: 1 };
 const cb = bufs();
 const chainBgs = layerUni.map((u) => bind(cb, u));
-const chainStep = (p) => {
-  for (let l = 0; l < L; l++) for (const k of ['inproj', 'mixer', 'outproj']) { p.setPipeline(chainPipes[k]); p.setBindGroup(0, chainBgs[l]); p.dispatchWorkgroups(grid[k]); }
-  for (const k of ['head', 'argmax']) { p.setPipeline(chainPipes[k]); p.setBindGroup(0, chainBgs[L]); p.dispatchWorkgroups(grid[k]); }
+const chainOf = (pipes, one = false) => (p) => {
+  for (let l = 0; l < L; l++) for (const k of ['inproj', 'mixer', 'outproj']) { p.setPipeline(pipes[k]); p.setBindGroup(0, chainBgs[l]); p.dispatchWorkgroups(one ? 1 : grid[k]); }
+  for (const k of ['head', 'argmax']) { p.setPipeline(pipes[k]); p.setBindGroup(0, chainBgs[L]); p.dispatchWorkgroups(one ? 1 : grid[k]); }
 };
+const chainStep = chainOf(chainPipes);
+// The same dispatches with empty bodies: what the chain's boundaries cost alone (the bindings,
+// hence Dawn's barriers between the dispatches, are the same).
+const emptyPipes = Object.fromEntries(kinds.map((k) => [k, mk(chainKernel(k, false))]));
+const emptyStep = chainOf(emptyPipes);
+const emptyStep1 = chainOf(emptyPipes, true); // and of one workgroup each
 async function runTokens(stepFn, b) {
   reset(b);
   const toks = [];
@@ -321,7 +327,7 @@ const differ = (a, b) => a.reduce((n, v, i) => n + (v !== b[i] ? 1 : 0), 0);
 device.pushErrorScope('validation');
 const ref = await runTokens(chainStep, cb);
 console.log(`shapes: D ${D}, E ${E}, in_proj ${NIN}, V ${V}, L ${L}; weights ${BF ? 'bf16' : 'f32'} ${(WQ * 16 / 1e6).toFixed(1)} MB; workgroups of ${T}; sync ${AT ? 'atomic' : 'plain'}; tokens ${ref.toks.join(' ')}`);
-console.log(`chain (${3 * L + 2} dispatches): ${(await median(chainStep, 9)).toFixed(1)} µs a step`);
+console.log(`chain (${3 * L + 2} dispatches): ${(await median(chainStep, 9)).toFixed(1)} µs a step; the same dispatches empty: ${(await median(emptyStep, 9)).toFixed(1)} µs, empty of one workgroup each: ${(await median(emptyStep1, 9)).toFixed(1)} µs`);
 for (const P of Ps) for (const [pf, trailing, work] of [[false, true, false], [false, true, true], [true, true, true]]) {
   const name = `persist P ${P}${work ? '' : ' barriers only'}${pf ? ' +pf' : ''}${trailing ? '' : ' no-trailing-fence'}`;
   const pipe = mk(persistent(P, pf, trailing, work));
