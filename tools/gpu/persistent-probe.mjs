@@ -8,7 +8,8 @@
 // phase's workgroup first stages the activations it needs in workgroup memory (each read once a
 // workgroup), then runs its pieces: an in_proj or head row is one subgroup of 32 lanes, an
 // out_proj row RL lanes (3 weight loads a lane), a channel one subgroup. Workgroups of 32 × Y.
-//   chain:    each phase a dispatch (3 a layer, 74 in all), Dawn's barriers between them;
+//   chain:    each phase a dispatch (3 a layer, 74 in all), Dawn's barriers between them; also
+//             timed with empty bodies (its boundaries alone);
 //   persist:  one dispatch of P workgroups (at most what the GPU holds at once: more hang); a
 //             grid barrier between phases: an arrival counter every workgroup spins on;
 //   +pf:      the persistent kernel issuing the next phase's first weight loads before it waits
