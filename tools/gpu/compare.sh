@@ -27,6 +27,9 @@
 #     sample   batched decode with temperature sampling on the device (T=1), batches 1/8/32/128, f32 and bf16
 #     prefill  prefill of SISO, Mamba-1 and Mamba-2 130M at 512/2048/8192 (5 each; 8 decode steps)
 #     prefill1k the same at 1024 tokens
+#     noinit   SISO, Mamba-1 and Mamba-2: prefill 512/2048/8192 (5 each) and graph decode (256 steps)
+#              with Dawn's zero-initialization of workgroup memory in each shader (webgpu), off
+#              (webgpu-noinit) and by the Vulkan driver (webgpu-wginit-ext), twice in opposite orders
 #     prefillm2 Mamba-2 130M alone at 512/1024/2048/8192 (5 each)
 #     kick     SISO and Mamba-2 prefill at 512/2048 (9 each) with the first early submit after 32
 #              dispatches (default), 16 and 8 (webgpu-kick16, webgpu-kick8)
@@ -116,6 +119,10 @@ for stepname in "$@"; do
     fprofile) timeout 120 node bench.mjs --suite webgpu-profile --set models=Mamba-1,Mamba-2 --set length=512 --json "$out/fprofile.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     prefill) timeout 200 node bench.mjs --suite model --backend webgpu --set models=SISO,Mamba-1,Mamba-2 --set lengths=512,2048,8192 --set prefillRuns=5 --set decodeSteps=8 $ref \
              --json "$out/prefill.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
+    noinit) for order in "webgpu webgpu-noinit webgpu-wginit-ext" "webgpu-wginit-ext webgpu-noinit webgpu"; do
+             timeout 280 node bench.mjs --suite model $(printf -- '--backend %s ' $order) --set models=SISO,Mamba-1,Mamba-2 --set lengths=512,2048,8192 --set prefillRuns=5 --set decodeSteps=256 $ref \
+               --json "$out/noinit-${order%% *}.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log"
+           done ;;
     prefillm2) timeout 150 node bench.mjs --suite model --backend webgpu --set models=Mamba-2 --set lengths=512,1024,2048,8192 --set prefillRuns=5 --set decodeSteps=8 $ref \
              --json "$out/prefillm2.json" --md "$out/bench.md" 2>&1 | q | tee -a "$log" ;;
     prefill1k) timeout 120 node bench.mjs --suite model --backend webgpu --set models=SISO,Mamba-1,Mamba-2 --set lengths=1024 --set prefillRuns=5 --set decodeSteps=8 $ref \

@@ -53,6 +53,12 @@ export async function loadBackends(): Promise<void> {
   // Dawn's robustness transform off (tools/gpu/compare.sh `robust`): no clamping of the shaders'
   // buffer and array indices. Exact, but an out-of-bounds access is then undefined behaviour.
   variant('webgpu-norobust', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=disable_robustness'] });
+  // Dawn's zero-initialization of workgroup memory at each workgroup's start off (compare.sh
+  // `noinit`): what it costs. Exact only for kernels that write workgroup memory before reading it.
+  variant('webgpu-noinit', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=disable_workgroup_init'] });
+  // The same zero-initialization done by the Vulkan driver (VK_KHR_zero_initialize_workgroup_memory)
+  // instead of by code Dawn adds to each shader: exact either way.
+  variant('webgpu-wginit-ext', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension'] });
   // Every shader's WGSL and SPIR-V on stdout (Dawn's dump_shaders), for tools/gpu/clamps.mjs to
   // count the index clamps that the robustness transform adds.
   variant('webgpu-dump', { dawnFlags: [...webgpu.DEFAULT_DAWN_FLAGS, 'enable-dawn-features=dump_shaders'] });
