@@ -271,6 +271,9 @@ function weightWords(n) {
   return w;
 }
 const Wbuf = device.createBuffer({ size: WQ * 16, usage: S_ });
+// Each chunk of 2^20 loads repeats the same values (the generator restarts): enough for timing and
+// for the bit-for-bit comparison, whose argmax breaks the ties between repeated head rows the same
+// way in every variant (the lowest index).
 for (let o = 0; o < WQ; o += 1 << 20) device.queue.writeBuffer(Wbuf, o * 16, weightWords(Math.min(1 << 20, WQ - o)));
 const stateInit = rnd(L * E * 128, 0.5);
 const bufs = () => ({
