@@ -6,7 +6,7 @@
 // activations ping-pong. GPU timestamps, median and best of 9 passes, µs for the 24 layers.
 // Usage: cp tools/gpu/{chain-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
 // node chain-time.mjs chains.json [name filter]
-import { openTimingDevice, timePass, uniformBuffer } from './pass-time.mjs';
+import { openTimingDevice, timeRuns, uniformBuffer } from './pass-time.mjs';
 import { readFileSync } from 'node:fs';
 const device = await openTimingDevice();
 const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -33,10 +33,7 @@ for (const [name, chain] of Object.entries(chains)) {
   const err = await device.popErrorScope();
   if (err) { console.log(`${name}: ERROR ${err.message.split('\n')[0]}`); continue; }
   const run = (p) => { for (const [i, bg] of bgs) { p.setPipeline(pipes[i]); p.setBindGroup(0, bg); p.dispatchWorkgroups(...chain.stages[i].grid); } };
-  for (let r = 0; r < 3; r++) await timePass(device, run);
-  const xs = [];
-  for (let r = 0; r < 9; r++) xs.push(await timePass(device, run));
-  xs.sort((a, b) => a - b);
+  const xs = await timeRuns(device, run, 9);
   const mb = [...sizes.values()].reduce((s, b) => s + b, 0) / 1e6;
   console.log(`${name}: median ${xs[4].toFixed(1)} µs, best ${xs[0].toFixed(1)} µs for ${L} layers (${(xs[4] / L).toFixed(2)} a layer; ${chain.stages.length} dispatches a layer, ${mb.toFixed(0)} MB of buffers)`);
   for (const b of bufs.values()) b.destroy();

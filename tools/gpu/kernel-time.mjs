@@ -10,7 +10,7 @@
 // of dependent kernels, with the weights warm in L2 (for compute-bound products).
 // Usage: cp tools/gpu/{kernel-time,pass-time}.mjs /tmp/m3/ (after unpack), then in /tmp/m3:
 // [KT_CHAIN=1] node kernel-time.mjs variants.json [name filter]
-import { openTimingDevice, timePass, uniformBuffer } from './pass-time.mjs';
+import { openTimingDevice, timeRuns, uniformBuffer } from './pass-time.mjs';
 import { readFileSync } from 'node:fs';
 const device = await openTimingDevice();
 const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -33,10 +33,7 @@ for (const [name, v] of Object.entries(variants)) {
   const err = await device.popErrorScope();
   if (err) { console.log(`${name}: ERROR ${err.message.split('\n')[0]}`); continue; }
   const run = (p) => { p.setPipeline(pipe); for (let i = 0; i < L; i++) { p.setBindGroup(0, bgs[i % copies]); p.dispatchWorkgroups(...v.grid); } };
-  for (let r = 0; r < 3; r++) await timePass(device, run);
-  const xs = [];
-  for (let r = 0; r < 9; r++) xs.push((await timePass(device, run)) / L);
-  xs.sort((a, b) => a - b);
+  const xs = (await timeRuns(device, run, 9)).map((t) => t / L);
   const bytes = v.bindings.reduce((s, b) => s + (b.bytes ?? 0), 0);
   const rate = v.flops ? `${(v.flops / xs[4] / 1e6).toFixed(1)} TFLOP/s` : `${(bytes / xs[4] / 1e3).toFixed(0)} GB/s of bindings`;
   console.log(`${name}: median ${xs[4].toFixed(2)} µs, best ${xs[0].toFixed(2)} µs (${rate}, grid ${v.grid.join('x')}, ${copies} copies)`);

@@ -33,6 +33,14 @@ export function uniformBuffer(device, values) {
   return u;
 }
 
+/** `timePass` run `warmup` times untimed, then `runs` times: the µs of those runs, sorted ascending. */
+export async function timeRuns(device, encode, runs, warmup = 3) {
+  for (let r = 0; r < warmup; r++) await timePass(device, encode);
+  const xs = [];
+  for (let r = 0; r < runs; r++) xs.push(await timePass(device, encode));
+  return xs.sort((a, b) => a - b);
+}
+
 // GPU time of one compute pass from its two timestamps, in µs: `encode(pass)` records the pass's
 // commands. The device needs the 'timestamp-query' feature and `webgpu`'s globals on globalThis.
 export async function timePass(device, encode) {

@@ -24,7 +24,7 @@
 // Usage (GPU host, after unpack): cp tools/gpu/{persistent-probe,pass-time}.mjs /tmp/m3/ then in
 // /tmp/m3: [PROBE_WEIGHTS=bf16] [PROBE_SYNC=atomic] [PROBE_Y=32] node persistent-probe.mjs P...
 // (PROBE_SMALL=1: tiny shapes, for lavapipe, where only P = 1 or 2 can be resident.)
-import { openTimingDevice, timePass } from './pass-time.mjs';
+import { openTimingDevice, timeRuns, uniformBuffer } from './pass-time.mjs';
 
 const env = process.env;
 const small = env.PROBE_SMALL === '1';
@@ -204,7 +204,9 @@ const argmax = /* wgsl */ `if (wg == 0u) {
   if (lid == 0u) { fa ^= sti(${iTok}, redI[0] % ${V}u); }
 }`;
 
-const gridSync = (trailing) => /* wgsl */ `
+// The trailing storageBarrier stays: without it, plain loads after the wait went wrong far more
+// often on H200s (BENCHMARKS, issue 16, fourteenth session).
+const gridSync = /* wgsl */ `
   ${AT ? 'if (fa == 0x7fc00123u) { fenceSink = fa; }' : ''}
   storageBarrier(); workgroupBarrier();
   if (lid == 0u) {
@@ -213,7 +215,7 @@ const gridSync = (trailing) => /* wgsl */ `
     atomicAdd(&sync[0], 1u);
     loop { if (bitcast<i32>(atomicLoad(&sync[0]) - goal) >= 0) { break; } }
   }
-  workgroupBarrier();${trailing ? ' storageBarrier();' : ''}`;
+  workgroupBarrier(); storageBarrier();`;
 
 const entry = `@compute @workgroup_size(32, ${Y})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(local_invocation_id) li: vec3<u32>) {
@@ -221,8 +223,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var wr: array<${BF ? 'vec4<u32>' : 'vec4<f32>'}, ${Math.max(LD, 3)}>;
   var fa = 0u;`;
 
-function persistent(P, pf, trailing, work = true) {
-  const sync = gridSync(trailing);
+function persistent(P, pf, work = true) {
   const next = (kind, p, ok) => (pf ? `{ let p = ${p}; ${weightLoads(kind, 'p', ok)} }` : '');
   return `${header(P)}
 ${entry}
@@ -231,16 +232,16 @@ ${entry}
   ${pf ? `{ let l = 0u; ${next('inproj', 'vs', `vs < ${NIN}u`)} }` : ''}
   for (var l = 0u; l < ${L}u; l++) {
     ${work ? normGemv('inproj', pf) : ''}
-    ${sync}
+    ${gridSync}
     ${work ? mixer : ''}
     ${next('outproj', `wg * ${RW * SPR}u + y`, `wg * ${RW}u + y / ${SPR}u < ${D}u`)}
-    ${sync}
+    ${gridSync}
     ${work ? outProj(pf) : ''}
     ${pf ? `if (l + 1u < ${L}u) { let l = l + 1u; ${next('inproj', 'vs', `vs < ${NIN}u`)} } else { ${next('head', 'vs', `vs < ${V}u`)} }` : ''}
-    ${sync}
+    ${gridSync}
   }
   ${work ? `{ let l = ${L}u; ${normGemv('head', pf)} }` : ''}
-  ${sync}
+  ${gridSync}
   ${argmax}
   if (wg == 0u && lid == 0u) { fa ^= sti(${iEpoch}, ldi(${iEpoch}) + 1u); }
 }`;
@@ -293,8 +294,7 @@ async function read(buf, n) {
   const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(buf, 0, rd, 0, n * 4); device.queue.submit([enc.finish()]);
   await rd.mapAsync(GPUMapMode.READ); const out = new Uint32Array(rd.getMappedRange().slice(0)); rd.unmap(); rd.destroy(); return out;
 }
-const uni = (v) => { const u = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }); device.queue.writeBuffer(u, 0, new Uint32Array([v, 0, 0, 0])); return u; };
-const layerUni = Array.from({ length: L + 1 }, (_, l) => uni(l));
+const layerUni = Array.from({ length: L + 1 }, (_, l) => uniformBuffer(device, [l]));
 // One explicit layout: 'auto' would drop the bindings a phase's kernel does not use.
 const bgl = device.createBindGroupLayout({ entries: ['read-only-storage', 'storage', 'storage', 'storage', 'storage', 'uniform'].map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })) });
 const layout = device.createPipelineLayout({ bindGroupLayouts: [bgl] });
@@ -325,16 +325,16 @@ async function runTokens(stepFn, b) {
   }
   return { toks, state: await read(b.state, stateInit.length), acts: await read(b.acts, oCand) };
 }
-const median = async (stepFn, n) => { for (let r = 0; r < 3; r++) await timePass(device, stepFn); const xs = []; for (let r = 0; r < n; r++) xs.push(await timePass(device, stepFn)); xs.sort((a, b) => a - b); return xs[n >> 1]; };
+const median = async (stepFn, n) => (await timeRuns(device, stepFn, n))[n >> 1];
 const differ = (a, b) => a.reduce((n, v, i) => n + (v !== b[i] ? 1 : 0), 0);
 
 device.pushErrorScope('validation');
 const ref = await runTokens(chainStep, cb);
 console.log(`shapes: D ${D}, E ${E}, in_proj ${NIN}, V ${V}, L ${L}; weights ${BF ? 'bf16' : 'f32'} ${(WQ * 16 / 1e6).toFixed(1)} MB; workgroups of ${T}; sync ${AT ? 'atomic' : 'plain'}; tokens ${ref.toks.join(' ')}`);
 console.log(`chain (${3 * L + 2} dispatches): ${(await median(chainStep, 9)).toFixed(1)} µs a step; the same dispatches empty: ${(await median(emptyStep, 9)).toFixed(1)} µs, empty of one workgroup each: ${(await median(emptyStep1, 9)).toFixed(1)} µs`);
-for (const P of Ps) for (const [pf, trailing, work] of [[false, true, false], [false, true, true], [true, true, true]]) {
-  const name = `persist P ${P}${work ? '' : ' barriers only'}${pf ? ' +pf' : ''}${trailing ? '' : ' no-trailing-fence'}`;
-  const pipe = mk(persistent(P, pf, trailing, work));
+for (const P of Ps) for (const [pf, work] of [[false, false], [false, true], [true, true]]) {
+  const name = `persist P ${P}${work ? '' : ' barriers only'}${pf ? ' +pf' : ''}`;
+  const pipe = mk(persistent(P, pf, work));
   const b = bufs();
   const bg = bind(b, layerUni[0]);
   const step = (p) => { p.setPipeline(pipe); p.setBindGroup(0, bg); p.dispatchWorkgroups(P); };

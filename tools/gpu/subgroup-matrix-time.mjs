@@ -13,7 +13,7 @@
 // bundle into /tmp/m3: cp tools/gpu/{subgroup-matrix-time,pass-time}.mjs /tmp/m3/ && node
 // /tmp/m3/subgroup-matrix-time.mjs. Elsewhere (no such feature) it says so and stops.
 import { createRequire } from 'node:module';
-import { timePass } from './pass-time.mjs';
+import { timeRuns } from './pass-time.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const { create, globals } = createRequire(import.meta.url)('webgpu');
@@ -40,7 +40,6 @@ const HEAD = 'enable chromium_experimental_subgroup_matrix;\nenable subgroups;';
 const L = 'subgroup_matrix_left<i8, 32, 16>';
 const Rt = 'subgroup_matrix_right<i8, 16, 32>';
 const Res = 'subgroup_matrix_result<i32, 16, 16>';
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
  * Compiles `code`; when this Dawn lacks the `subgroup_id` built-in, again with the subgroup's
@@ -75,10 +74,7 @@ async function timeIt(p, entries, grid) {
     pass.setBindGroup(0, bg);
     pass.dispatchWorkgroups(...grid);
   };
-  for (let r = 0; r < 3; r++) await timePass(device, run);
-  const xs = [];
-  for (let r = 0; r < 7; r++) xs.push(await timePass(device, run));
-  return median(xs);
+  return (await timeRuns(device, run, 7))[3]; // the median
 }
 
 async function peak(R, ITER, groups) {
