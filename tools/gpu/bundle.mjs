@@ -20,6 +20,7 @@ for (const [entry, file] of [
   ['apps/cli/dist/main.js', 'cli.mjs'],
   ['apps/bench/dist/main.js', 'bench.mjs'],
   ['tools/gpu/encode-cost.mjs', 'encode-cost.mjs'],
+  ['tools/gpu/read-groups.mjs', 'read-groups.mjs'],
 ]) {
   await build({
     entryPoints: [join(root, entry)],

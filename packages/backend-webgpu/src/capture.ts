@@ -84,6 +84,7 @@ export interface GraphHost {
   writeAfterQueued(buffer: GPUBuffer, values: TypedArray): void;
   read(op: string, s: GPUStorage, bytes: number, dtype: DType): Promise<TypedArray>;
   alloc(op: string, bytes: number, dtype: DType): GPUStorage;
+  release(s: GPUStorage): void;
   copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number): void;
   releaseGraph(buffers: Iterable<GPUBuffer>, bytes: number): void;
 }
@@ -96,6 +97,8 @@ export class StepGraphGPU {
   private runs = 0;
   private disposed = false;
   private readonly variants: (GPUBindGroup | null)[][];
+  /** Collected outputs (`collect`): each run copies the output into the next slot of its log. */
+  private readonly logs = new Map<number, { log: GPUStorage; slots: number; used: number }>();
 
   constructor(
     private readonly rt: GraphHost,
@@ -124,6 +127,33 @@ export class StepGraphGPU {
     this.runs++;
     const v = this.runs % 2;
     this.rt.encodeRecorded(this.commands, this.variants[v], v ? (b) => this.swapped(b) : (b) => b);
+    for (const [i, entry] of this.logs) {
+      if (entry.used === entry.slots) throw new BackendError(`webgpu captureStep: output ${i}'s log of ${entry.slots} runs is full; read it first`);
+      const bytes = this.outputTypes[i][0];
+      this.rt.copy(this.current(i), entry.log.buffer, entry.used++ * bytes, bytes);
+    }
+  }
+
+  /** From the next run on, each run copies output i into a log of `capacity` runs on the device. */
+  collect(i: number, capacity: number): void {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    const [bytes, dtype] = this.outputTypes[i];
+    this.logs.set(i, { log: this.rt.alloc('captureStep collect', bytes * capacity, dtype), slots: capacity, used: 0 });
+  }
+
+  /**
+   * The first `runs` entries of output i's log, in one copy and one map. Later runs write the log
+   * from its start again: they are queued after this read's copy, so they cannot overwrite what
+   * it reads.
+   */
+  readCollected(i: number, runs: number): Promise<TypedArray> {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    const entry = this.logs.get(i);
+    if (!entry) throw new BackendError(`webgpu captureStep: output ${i} is not collected`);
+    if (runs > entry.used) throw new BackendError(`webgpu captureStep: output ${i}'s log holds ${entry.used} runs, not ${runs}`);
+    entry.used = 0;
+    const [bytes, dtype] = this.outputTypes[i];
+    return this.rt.read('captureStep readCollected', new GPUStorage(entry.log.buffer, runs * bytes, dtype), runs * bytes, dtype);
   }
 
   /** Output i's buffer as of the last run. */
@@ -164,6 +194,7 @@ export class StepGraphGPU {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const { log } of this.logs.values()) this.rt.release(log);
     this.rt.releaseGraph(this.held, this.bytes);
   }
 }

@@ -84,6 +84,44 @@ function step(w: Tensor, table: Tensor) {
     table.dispose();
   });
 
+  it('collect(): a device-side log of every run, read a group at a time while later runs are queued behind the read', async () => {
+    const { w, table, inputs } = setup();
+    const feedback = [[0, 0], [1, 1]] as const;
+    const recorded = ops.captureStep(inputs(), step(w, table), { feedback });
+    const eager = ops.captureStep(inputs(), step(w, table), { feedback, record: false });
+    recorded.collect(0, 4); // the picked ids, int32 [2]
+    recorded.collect(2, 4); // the sums, float32 [2]
+    const bytesBefore = be.memoryBytes();
+    const sizes = [1, 4, 3, 4];
+    const want: number[][][] = [];
+    for (const size of sizes) {
+      const ids: number[] = [];
+      const sums: number[] = [];
+      for (let r = 0; r < size; r++) {
+        eager.run();
+        ids.push(...(await eager.read(0)));
+        sums.push(...(await eager.read(2)));
+      }
+      want.push([ids, sums]);
+    }
+    // Every group queued before anything is awaited: each read's copy is queued ahead of the next
+    // group's runs, which write the log's first slots again.
+    const pending = sizes.map((size) => {
+      for (let r = 0; r < size; r++) recorded.run();
+      return Promise.all([recorded.readCollected(0), recorded.readCollected(2)]);
+    });
+    const got = await Promise.all(pending);
+    expect(got.map(([a, b]) => [Array.from(a), Array.from(b)])).toEqual(want);
+    expect(got[0][0]).toBeInstanceOf(Int32Array);
+    expect(be.memoryBytes()).toBe(bytesBefore);
+    for (let r = 0; r < 4; r++) recorded.run();
+    expect(() => recorded.run()).toThrow(/collected for 4 runs/);
+    recorded.dispose();
+    eager.dispose();
+    w.dispose();
+    table.dispose();
+  });
+
   it('write() feeds a per-step input: replays match re-running with the same values, and queued runs keep theirs', async () => {
     const { w, table, inputs } = setup();
     const noisy = (ids: Tensor, s: Tensor, noise: Tensor): Tensor[] => {

@@ -76,12 +76,23 @@ export interface GenerationResult {
 }
 
 /**
- * Greedy steps kept queued ahead of the one being read back, so the GPU never waits on the host.
- * On the H100 host two and three measure alike once the GPU is warm (854-1169 and 851-1138
- * tokens/s for the 130M models, BENCHMARKS.md); three leave slack for host pauses (garbage
- * collection). A stop wastes at most this many steps.
+ * Groups of graph steps kept queued ahead of the one being read back, so the GPU never waits on
+ * the host. On the H100 host two and three single steps measured alike once the GPU is warm
+ * (854-1169 and 851-1138 tokens/s for the 130M models, BENCHMARKS.md); three leave slack for host
+ * pauses (garbage collection).
  */
-const GRAPH_STEPS_IN_FLIGHT = 3;
+const GRAPH_GROUPS_IN_FLIGHT = 3;
+
+/**
+ * The most graph steps whose picked ids come back in one read (`StepGraph.collect`). Each read
+ * costs the host a copy, a submit and a map. Where the host bounds the decode, reading 8 steps at
+ * a time instead of each one took the 130M model from 2,242 to 2,666 tokens/s (bf16 weights) and
+ * 1,940 to 2,109 (f32) on an H200 host; where the GPU bounds it the two are within 3%
+ * (BENCHMARKS.md, issue 16, fifteenth session). Groups grow 1, 2, 4, 8 from the first token, so
+ * the first tokens stream as soon as before; a stop wastes at most
+ * GRAPH_GROUPS_IN_FLIGHT · GRAPH_READ_GROUP steps.
+ */
+const GRAPH_READ_GROUP = 8;
 
 
 /** The longest suffix of `text` that begins some stop string: held back until it cannot. */
@@ -237,9 +248,12 @@ export async function* generate(
   let logitsGraph: StepGraph | null = null;
   const uniforms = (): number[] => rngs.map((r) => r.uniform());
   let graph: StepGraph | null = null;
-  // Picked ids of queued graph runs, oldest first; the run for token index k is queued before token k-1 is awaited.
+  // Picked ids of queued groups of graph runs ([runs · batch] each), oldest first, and the rows
+  // of the last group read that are not used yet.
   const inflight: Promise<TypedArray>[] = [];
+  const readyIds: number[][] = [];
   let queuedUpTo = 0;
+  let groupSize = 1;
   try {
     // Attention layers keep every position: room for the longest prompt and every new token.
     const maxSeqlen = Math.max(...prompts.map((p) => p.length)) + maxNewTokens;
@@ -284,7 +298,11 @@ export async function* generate(
         next = pickFromRows(graphLogits, seqs.length, V, sampling, rngs, seqs);
         graphLogits = null;
       } else {
-        next = Array.from(await inflight.shift()!);
+        if (!readyIds.length) {
+          const ids = await inflight.shift()!;
+          for (let at = 0; at < ids.length; at += seqs.length) readyIds.push(Array.from(ids.subarray(at, at + seqs.length)));
+        }
+        next = readyIds.shift()!;
       }
       for (const [i, s] of seqs.entries()) {
         if (s.finishReason) continue;
@@ -307,14 +325,19 @@ export async function* generate(
             : model.greedyStepGraph(next, cache!, { vocab: V });
           cache = null;
           inflight.push(graph.read(0));
+          graph.collect(0, GRAPH_READ_GROUP);
           queuedUpTo = index + 1;
         }
-        // Queue steps ahead before waiting for the next token: the GPU never idles on the host.
-        while (inflight.length < GRAPH_STEPS_IN_FLIGHT && queuedUpTo < maxNewTokens - 1) {
-          if (plainTemperature) graph.write(1, uniforms());
-          graph.run();
-          inflight.push(graph.read(0));
-          queuedUpTo++;
+        // Queue groups of steps ahead before waiting for the next token: the GPU never idles on the host.
+        while (inflight.length < GRAPH_GROUPS_IN_FLIGHT && queuedUpTo < maxNewTokens - 1) {
+          const runs = Math.min(groupSize, maxNewTokens - 1 - queuedUpTo);
+          for (let r = 0; r < runs; r++) {
+            if (plainTemperature) graph.write(1, uniforms());
+            graph.run();
+          }
+          inflight.push(graph.readCollected(0));
+          queuedUpTo += runs;
+          groupSize = Math.min(2 * groupSize, GRAPH_READ_GROUP);
         }
         continue;
       }

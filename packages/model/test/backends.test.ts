@@ -62,12 +62,14 @@ for (const [name, make, skip] of makers) {
     it('greedy decoding through the step graph gives the tokens of the op-by-op path (batch of 2, a stop token)', async () => {
       const model = await MambaLMHeadModel.fromPretrained({ weights: bytes }, { backend });
       const prompts = [[5, 17, 99], [200, 31, 7, 8]];
-      const plain = await model.generateText(prompts, { temperature: 0, maxNewTokens: 12, stepGraph: false });
-      const graphed = await model.generateText(prompts, { temperature: 0, maxNewTokens: 12 });
+      // 30 tokens: the graph's reads come in groups of 1, 2, 4, 8, 8 and a last short one.
+      const plain = await model.generateText(prompts, { temperature: 0, maxNewTokens: 30, stepGraph: false });
+      const graphed = await model.generateText(prompts, { temperature: 0, maxNewTokens: 30 });
+      expect(graphed.sequences[1].ids.length).toBe(30);
       expect(graphed.sequences.map((s) => s.ids)).toEqual(plain.sequences.map((s) => s.ids));
       // Stopping on the 5th token of sequence 0 (with runs still in flight) ends it there.
       const stop = plain.sequences[0].ids[4];
-      const stopped = await model.generateText(prompts, { temperature: 0, maxNewTokens: 12, stopTokens: [stop] });
+      const stopped = await model.generateText(prompts, { temperature: 0, maxNewTokens: 30, stopTokens: [stop] });
       const first = plain.sequences[0].ids.indexOf(stop);
       expect(stopped.sequences[0].ids).toEqual(plain.sequences[0].ids.slice(0, first + 1));
       expect(stopped.sequences[0].finishReason).toBe('stop');

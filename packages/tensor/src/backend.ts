@@ -199,6 +199,13 @@ export interface BackendGraph {
   copyOutput(i: number): unknown;
   /** New values (the input's dtype and size) for input i, one not fed back, from the next run on. */
   write(i: number, values: TypedArray): void;
+  /**
+   * From the next run on, copy output i of each run into a device-side log of `capacity` runs
+   * (optional: `StepGraph.collect` keeps output copies as tensors where a backend has none).
+   */
+  collect?(i: number, capacity: number): void;
+  /** The first `runs` entries of output i's log, read back in one transfer; the log then starts over. */
+  readCollected?(i: number, runs: number): Promise<TypedArray>;
   /** Device bytes the graph holds (intermediates, outputs, donated inputs). */
   readonly bytes: number;
   dispose(): void;

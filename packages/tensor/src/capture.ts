@@ -2,10 +2,10 @@ import type { Backend, BackendGraph } from './backend.js';
 import type { TypedArray } from './dtype.js';
 import { engine } from './engine.js';
 import { ArgumentError, DisposedError, ShapeError, UnsupportedError } from './errors.js';
-import { identity } from './ops/layout.js';
+import { concat, identity, reshape } from './ops/layout.js';
 import { tensor } from './ops/creation.js';
-import { toArrayOf } from './dtype.js';
-import { keep, tidy } from './scope.js';
+import { allocArray, toArrayOf } from './dtype.js';
+import { dispose, keep, tidy } from './scope.js';
 import { formatShape, sizeOf } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -43,6 +43,8 @@ export class StepGraph {
   readonly mode: 'recorded' | 'eager';
   private runCount = 1;
   private disposed = false;
+  /** Collected outputs (`collect`): runs since the last read, and their copies where the backend keeps no log. */
+  private readonly logs = new Map<number, { capacity: number; count: number; copies: Tensor[] | null }>();
   private readonly recorded: BackendGraph | null;
   private readonly eager: EagerRuns | null;
 
@@ -76,9 +78,51 @@ export class StepGraph {
   /** Runs the step again (queued on GPU backends: nothing waits). */
   run(): void {
     this.check('run');
+    for (const [i, log] of this.logs) {
+      if (log.count === log.capacity) throw new ArgumentError(`StepGraph.run: output ${i} is collected for ${log.capacity} runs and none of them has been read; call readCollected(${i}) first, or collect with a larger capacity`);
+    }
     if (this.recorded) this.recorded.run();
     else this.eager!.run();
     this.runCount++;
+    for (const [i, log] of this.logs) {
+      // Without a device-side log: a copy of the output as a tensor, concatenated at the read.
+      if (log.copies) log.copies.push(keep(this.output(i)));
+      log.count++;
+    }
+  }
+
+  /**
+   * Keeps output i of every run from the next one on, up to `capacity` runs between reads, for
+   * \`readCollected\`: one readback for many runs, where \`read\` after each run costs a copy, a
+   * submit and a map each (a decode's picked ids, read a group of tokens at a time). On a GPU
+   * backend each run adds one device-side copy of the output.
+   */
+  collect(i: number, capacity: number): void {
+    this.check('collect', i);
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new ArgumentError(`StepGraph.collect: capacity must be a whole number of runs, 1 or more; got ${capacity}`);
+    if (this.logs.has(i)) throw new ArgumentError(`StepGraph.collect: output ${i} is collected already`);
+    const native = !!this.recorded?.collect && !!this.recorded.readCollected;
+    if (native) this.recorded!.collect!(i, capacity);
+    this.logs.set(i, { capacity, count: 0, copies: native ? null : [] });
+  }
+
+  /**
+   * Output i of each run since \`collect\` or the last \`readCollected\`, in run order ([runs, ...the
+   * output's shape] flattened; empty when no run happened), read back at once. The log starts over
+   * when this is called: runs queued after it go into the next read.
+   */
+  readCollected(i: number): Promise<TypedArray> {
+    this.check('readCollected', i);
+    const log = this.logs.get(i);
+    if (!log) throw new ArgumentError(`StepGraph.readCollected: output ${i} is not collected; call collect(${i}, capacity) first`);
+    const runs = log.count;
+    log.count = 0;
+    if (!log.copies) return this.recorded!.readCollected!(i, runs);
+    const copies = log.copies.splice(0);
+    if (!copies.length) return Promise.resolve(allocArray(this.outputMeta[i].dtype, 0));
+    const all = keep(tidy(() => concat(copies.map((c) => reshape(c, [sizeOf(c.shape)])))));
+    dispose(copies);
+    return all.data().finally(() => all.dispose());
   }
 
   /**
@@ -131,6 +175,7 @@ export class StepGraph {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const log of this.logs.values()) if (log.copies) dispose(log.copies);
     this.recorded?.dispose();
     this.eager?.dispose();
     for (const t of this.owned) if (!t.isDisposed) t.dispose();

@@ -50,6 +50,43 @@ describe('captureStep (eager mode: backends that do not record)', () => {
     w.dispose();
   });
 
+  it('collect() keeps an output of every run for one read: the values read() gave run by run, then it starts over', async () => {
+    const w = keep(tensor([[0.5, 0.1], [0.2, 0.3]]));
+    const x = keep(tensor([[1, -1]]));
+    const before = memory().numTensors;
+    const make = () => captureStep([x, keep(tensor([[0, 0]]))], toyStep(w), { feedback: [[0, 1]] });
+    const graph = make();
+    const byRun = make();
+    graph.collect(0, 3);
+    expect(Array.from(await graph.readCollected(0))).toEqual([]); // no run since collect
+    const want: number[] = [];
+    for (let group = 0; group < 2; group++) {
+      for (let run = 0; run < 3; run++) {
+        graph.run();
+        byRun.run();
+        want.push(...(await byRun.read(0)));
+      }
+      // Three runs of a [1, 2] output: six values, run after run.
+      expect(Array.from(await graph.readCollected(0))).toEqual(want.splice(0));
+    }
+    graph.run();
+    graph.run();
+    graph.run();
+    // Full: a fourth run before a read is refused, and runs nothing.
+    expect(() => graph.run()).toThrow(/collected for 3 runs.*readCollected\(0\) first/);
+    expect(graph.runs).toBe(10);
+    expect((await graph.readCollected(0)).length).toBe(6);
+    expect(() => graph.collect(0, 2)).toThrow(/collected already/);
+    expect(() => graph.collect(1, 0)).toThrow(ArgumentError);
+    expect(() => graph.readCollected(1)).toThrow(/not collected/);
+    graph.run(); // a copy held, unread, goes with the graph
+    graph.dispose();
+    byRun.dispose();
+    expect(memory().numTensors).toBe(before);
+    x.dispose();
+    w.dispose();
+  });
+
   it('write() gives a non-fed input new values for the following runs; owned inputs go with the graph', async () => {
     const before = memory().numTensors;
     const bias = keep(tensor([[10, 20]]));

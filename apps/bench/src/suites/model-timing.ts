@@ -26,15 +26,19 @@ export async function stepGreedy(model: MambaLMHeadModel, token: number, cache: 
   return [id, encodeMs];
 }
 
+/** Steps a batched decode reads back at once, as `generate` does once its groups have grown. */
+const GROUP = 8;
+
 /** Untimed decoding before the graph decode's timed steps (see graphDecode). */
 const WARM_MS = 500;
 
 /**
- * Greedy decode through a recorded step graph (`greedyStepGraph`), `depth` steps in flight
- * (`generate` keeps three): milliseconds per token in the steady state, host time per queued step,
- * and the tokens. Only on backends that record (WebGPU); null elsewhere.
+ * Greedy decode through a recorded step graph (`greedyStepGraph`), `depth` groups of `group`
+ * steps in flight, each group's picked ids read back at once (`collect`; `generate` keeps three
+ * groups of up to 8): milliseconds per token in the steady state, host time per queued step, and
+ * the tokens. Only on backends that record (WebGPU); null elsewhere.
  */
-export async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number, depth: number): Promise<{ msPerToken: number; encodeP50: number; gpuMs: number | null; tokens: number[] } | null> {
+export async function graphDecode(model: MambaLMHeadModel, ids: number[], steps: number, depth: number, group: number): Promise<{ msPerToken: number; encodeP50: number; gpuMs: number | null; tokens: number[] } | null> {
   if (!model.backend.beginCapture) return null;
   const cache = model.allocateInferenceCache(1);
   const logits = model.prefill([ids], cache);
@@ -51,25 +55,27 @@ export async function graphDecode(model: MambaLMHeadModel, ids: number[], steps:
     const started = performance.now();
     let t0 = 0;
     let timed = -1;
+    if (group > 1) graph.collect(0, group);
     while (timed < steps) {
       while (inflight.length < depth) {
         const e = performance.now();
-        graph.run();
-        inflight.push(graph.read(0));
-        encodes.push(performance.now() - e);
+        for (let r = 0; r < group; r++) graph.run();
+        inflight.push(group > 1 ? graph.readCollected(0) : graph.read(0));
+        encodes.push((performance.now() - e) / group);
       }
-      tokens.push((await inflight.shift()!)[0]);
-      if (timed >= 0) timed++;
+      tokens.push(...Array.from(await inflight.shift()!));
+      if (timed >= 0) timed += group;
       else if (tokens.length >= 34 && performance.now() - started >= WARM_MS) {
         timed = 0;
         t0 = performance.now();
       }
     }
-    const msPerToken = (performance.now() - t0) / steps;
+    const msPerToken = (performance.now() - t0) / timed;
     await Promise.all(inflight);
     encodes.sort((a, b) => a - b);
-    // GPU time of one replayed step from timestamps, median of 7.
-    const gpuMs = await medianGpuMs(model.backend, 7, () => graph.run());
+    // GPU time of one replayed step from timestamps, median of 7 (with its copy into the log
+    // when collecting, as generate's steps have; the log read before each, so it never fills).
+    const gpuMs = await medianGpuMs(model.backend, 7, () => graph.run(), group > 1 ? () => graph.readCollected(0) : undefined);
     return { msPerToken, encodeP50: percentile(encodes, 50), gpuMs, tokens };
   } finally {
     graph.dispose();
@@ -78,7 +84,8 @@ export async function graphDecode(model: MambaLMHeadModel, ids: number[], steps:
 
 /**
  * Batched decode through one step graph per batch size: `batch` sequences prefilled with 16
- * random tokens each ([batch, 16] in one prefill), then `steps` graph runs with three in flight.
+ * random tokens each ([batch, 16] in one prefill), then at least `steps` graph runs, as
+ * `generate` runs them: three groups of GROUP in flight, each group's ids read back at once.
  * Greedy (`greedyStepGraph`), or with `temperature` > 0 drawn on the device as `generate` does
  * (`samplingStepGraph`, fresh uniforms written before each run). Tokens/s counts every sequence.
  */
@@ -96,22 +103,27 @@ export async function batchedDecode(model: MambaLMHeadModel, batch: number, step
       ? model.samplingStepGraph(start, cache, { vocab: model.vocabSize, temperature, uniforms: uniforms() })
       : model.greedyStepGraph(start, cache, { vocab: model.vocabSize });
   try {
+    // As generate decodes: three groups of GROUP runs in flight, each group's ids read at once.
+    graph.collect(0, GROUP);
     const inflight: Promise<ArrayLike<number>>[] = [];
     let done = -16; // untimed warm-up runs
     let t0 = 0;
     while (done < steps) {
       while (inflight.length < 3) {
-        if (temperature > 0) graph.write(1, uniforms());
-        graph.run();
-        inflight.push(graph.read(0));
+        for (let r = 0; r < GROUP; r++) {
+          if (temperature > 0) graph.write(1, uniforms());
+          graph.run();
+        }
+        inflight.push(graph.readCollected(0));
       }
       await inflight.shift()!;
-      if (++done === 0) t0 = performance.now();
+      done += GROUP;
+      if (done === 0) t0 = performance.now();
     }
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all(inflight);
-    const gpuMs = await medianGpuMs(model.backend, 5, () => graph.run());
-    return { tokPerS: (batch * steps) / seconds, gpuMs };
+    const gpuMs = await medianGpuMs(model.backend, 5, () => graph.run(), () => graph.readCollected(0));
+    return { tokPerS: (batch * done) / seconds, gpuMs };
   } finally {
     graph.dispose();
     cache.dispose();
@@ -148,11 +160,14 @@ export async function hostPrefill(model: MambaLMHeadModel, ids: number[]): Promi
 }
 
 /** GPU ms of `fn` from timestamps (WebGPU with timestamp-query), the median of `runs` (odd); null without a GPU timer. */
-async function medianGpuMs(backend: Backend, runs: number, fn: () => void): Promise<number | null> {
+async function medianGpuMs(backend: Backend, runs: number, fn: () => void, before?: () => Promise<unknown>): Promise<number | null> {
   const timeGpu = backendGpuTimer(backend);
   if (!timeGpu) return null;
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await timeGpu(fn));
+  for (let i = 0; i < runs; i++) {
+    await before?.();
+    times.push(await timeGpu(fn));
+  }
   times.sort((a, b) => a - b);
   return times[runs >> 1];
 }
