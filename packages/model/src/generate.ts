@@ -85,10 +85,10 @@ const GRAPH_GROUPS_IN_FLIGHT = 3;
 
 /**
  * The most graph steps whose picked ids come back in one read (`StepGraph.collect`). Each read
- * costs the host a copy, a submit and a map. Where the host bounds the decode, reading 8 steps at
- * a time instead of each one took the 130M model from 2,242 to 2,666 tokens/s (bf16 weights) and
- * 1,940 to 2,109 (f32) on an H200 host; where the GPU bounds it the two are within 3%
- * (BENCHMARKS.md, issue 16, fifteenth session). Groups grow 1, 2, 4, 8 from the first token, so
+ * costs the host a copy, a submit and a map. On H200 hosts reading 8 steps at a time instead of
+ * each one sped the 130M model's decode up by a median 3% (bf16 weights) and 11% (f32) over 24
+ * paired rounds, by 20% or more in a quarter of them, where the host was slowest (BENCHMARKS.md,
+ * issue 16, fifteenth session). Groups grow 1, 2, 4, 8 from the first token, so
  * the first tokens stream as soon as before; a stop wastes at most
  * GRAPH_GROUPS_IN_FLIGHT · GRAPH_READ_GROUP steps.
  */
