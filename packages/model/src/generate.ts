@@ -1,6 +1,7 @@
 import type { StepGraph, Tensor, TypedArray } from '@mamba3/tensor';
 import { ArgumentError, argMax, Rng, sliceAxis, sum, tidy, concat, UnsupportedError } from '@mamba3/tensor';
 import { NonFiniteLogitsError } from './errors.js';
+import { GraphDecodeQueue } from './graph-decode.js';
 import type { PrefillProgress } from './prefill.js';
 import { prefillInSlices, yieldToEventLoop } from './prefill.js';
 import type { MambaLMHeadModel } from './model.js';
@@ -75,24 +76,6 @@ export interface GenerationResult {
   sequences: SequenceResult[];
 }
 
-/**
- * Groups of graph steps kept queued ahead of the one being read back, so the GPU never waits on
- * the host. On the H100 host two and three single steps measured alike once the GPU is warm
- * (854-1169 and 851-1138 tokens/s for the 130M models, BENCHMARKS.md); three leave slack for host
- * pauses (garbage collection).
- */
-const GRAPH_GROUPS_IN_FLIGHT = 3;
-
-/**
- * The most graph steps whose picked ids come back in one read (`StepGraph.collect`). Each read
- * costs the host a copy, a submit and a map. On H200 hosts reading 8 steps at a time instead of
- * each one sped the 130M model's decode up by a median 3% (bf16 weights) and 11% (f32) over 24
- * paired rounds, by 20% or more in a quarter of them, where the host was slowest (BENCHMARKS.md,
- * issue 16, fifteenth session). Groups grow 1, 2, 4, 8 from the first token, so
- * the first tokens stream as soon as before; a stop wastes at most
- * GRAPH_GROUPS_IN_FLIGHT · GRAPH_READ_GROUP steps.
- */
-const GRAPH_READ_GROUP = 8;
 
 
 /** The longest suffix of `text` that begins some stop string: held back until it cannot. */
@@ -248,12 +231,7 @@ export async function* generate(
   let logitsGraph: StepGraph | null = null;
   const uniforms = (): number[] => rngs.map((r) => r.uniform());
   let graph: StepGraph | null = null;
-  // Picked ids of queued groups of graph runs ([runs · batch] each), oldest first, and the rows
-  // of the last group read that are not used yet.
-  const inflight: Promise<TypedArray>[] = [];
-  const readyIds: number[][] = [];
-  let queuedUpTo = 0;
-  let groupSize = 1;
+  let queue: GraphDecodeQueue | null = null;
   try {
     // Attention layers keep every position: room for the longest prompt and every new token.
     const maxSeqlen = Math.max(...prompts.map((p) => p.length)) + maxNewTokens;
@@ -298,11 +276,7 @@ export async function* generate(
         next = pickFromRows(graphLogits, seqs.length, V, sampling, rngs, seqs);
         graphLogits = null;
       } else {
-        if (!readyIds.length) {
-          const ids = await inflight.shift()!;
-          for (let at = 0; at < ids.length; at += seqs.length) readyIds.push(Array.from(ids.subarray(at, at + seqs.length)));
-        }
-        next = readyIds.shift()!;
+        next = await queue!.next();
       }
       for (const [i, s] of seqs.entries()) {
         if (s.finishReason) continue;
@@ -324,21 +298,12 @@ export async function* generate(
             ? model.samplingStepGraph(next, cache!, { vocab: V, temperature: sampling.temperature, uniforms: uniforms() })
             : model.greedyStepGraph(next, cache!, { vocab: V });
           cache = null;
-          inflight.push(graph.read(0));
-          graph.collect(0, GRAPH_READ_GROUP);
-          queuedUpTo = index + 1;
+          // The capture stepped token index + 1; runs for the tokens after it, up to the last.
+          const g = graph;
+          queue = new GraphDecodeQueue(g, seqs.length, maxNewTokens - 2 - index, plainTemperature ? () => g.write(1, uniforms()) : null);
         }
-        // Queue groups of steps ahead before waiting for the next token: the GPU never idles on the host.
-        while (inflight.length < GRAPH_GROUPS_IN_FLIGHT && queuedUpTo < maxNewTokens - 1) {
-          const runs = Math.min(groupSize, maxNewTokens - 1 - queuedUpTo);
-          for (let r = 0; r < runs; r++) {
-            if (plainTemperature) graph.write(1, uniforms());
-            graph.run();
-          }
-          inflight.push(graph.readCollected(0));
-          queuedUpTo += runs;
-          groupSize = Math.min(2 * groupSize, GRAPH_READ_GROUP);
-        }
+        // Queue steps ahead before waiting for the next token: the GPU never idles on the host.
+        queue!.fill();
         continue;
       }
       // Finished sequences ride along with a dummy token; their outputs are ignored.
@@ -368,8 +333,7 @@ export async function* generate(
   } finally {
     logits?.dispose();
     cache?.dispose();
-    // Runs still in flight are dropped: their reads finish (or fail with the device) unobserved.
-    for (const p of inflight) p.catch(() => undefined);
+    queue?.drop();
     graph?.dispose();
     logitsGraph?.dispose();
   }
