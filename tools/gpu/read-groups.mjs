@@ -10,12 +10,15 @@
 // - `copies K`: the same through the general API: each output copied as a tensor (`output(0)`),
 //   then one read of the K (`concat`);
 // - `last of K`: K runs, then a read of the last only (a bound: the K-1 others are not seen);
-// - `no reads`: runs only, one read at the end of the round (the host's encode rate, or the GPU's).
+// - `no reads`: runs only, one read at the end of the round (the host's encode rate, or the GPU's);
+// - `generate`: the model's `generate` (greedy, batch 1), TOKENS tokens after its first 16: its
+//   own graph, prefill and paced groups (`GraphDecodeQueue`), as a user gets them.
 // Prints tok/s per round and the median over rounds, f32 and bf16 weights.
 // Development machine, after `pnpm build`: node tools/gpu/read-groups.mjs [rounds] [tokens]
 // GPU host: bundle.mjs bundles it as /tmp/m3/read-groups.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { concat, dispose } from '../../packages/tensor/dist/index.js';
+import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -79,6 +82,16 @@ async function rate(graphs, group) {
   return (1000 * seen) / ms;
 }
 
+/** tok/s of `generate` (greedy, batch 1, a 16-token prompt) over its tokens after the first 16. */
+async function viaGenerate(model) {
+  let n = 0;
+  let t0 = 0;
+  for await (const _ of generate(model, [Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize)], { maxNewTokens: TOKENS + 16 })) {
+    if (++n === 16) t0 = performance.now();
+  }
+  return (1000 * (n - 16)) / (performance.now() - t0);
+}
+
 /** tok/s of `TOKENS` runs queued with no read until the last. */
 async function noReads({ graph }) {
   const t0 = performance.now();
@@ -96,12 +109,12 @@ for (const dtype of ['bfloat16', 'float32']) {
   const logged = model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab: CONFIG.vocabSize });
   logged.collect(0, 8);
   const graphs = { graph, logged };
-  const variants = { ...groups, 'no reads': null };
+  const variants = { ...groups, 'no reads': null, generate: 'generate' };
   const rates = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   // Warm-up: pipelines, staging buffers, the GPU's clocks.
   for (const group of Object.values(groups)) await rate(graphs, group);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, group] of Object.entries(variants)) rates[name].push(group ? await rate(graphs, group) : await noReads(graphs));
+    for (const [name, group] of Object.entries(variants)) rates[name].push(group === 'generate' ? await viaGenerate(model) : group ? await rate(graphs, group) : await noReads(graphs));
   }
   for (const [name, xs] of Object.entries(rates)) {
     const sorted = [...xs].sort((a, b) => a - b);

@@ -10,10 +10,10 @@ export const GRAPH_GROUPS_IN_FLIGHT = 3;
 
 /**
  * The most graph steps whose picked ids come back in one read (`StepGraph.collect`). Each read
- * costs the host a copy, a submit and a map. On H200 hosts reading 8 steps at a time instead of
- * each one sped the 130M model's decode up by a median 3% (bf16 weights) and 11% (f32) over 24
- * paired rounds, by 20% or more in a quarter of them, where the host was slowest (BENCHMARKS.md,
- * issue 16, fifteenth session).
+ * costs the host a copy, a submit and a map. On H200 hosts a decode loop reading 8 steps at a
+ * time instead of each one ran the 130M model a median 5% (bf16 weights) and 10% (f32) faster
+ * over 40 paired rounds, 20% or more in a quarter of them, where the host was slowest
+ * (BENCHMARKS.md, issue 16, fifteenth session).
  */
 export const GRAPH_READ_GROUP = 8;
 
