@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `generate`'s decode rate, for comparing two builds of it (issue 16): the 130M SISO model with
-// random weights, greedy, batch 1, a 16-token prompt; RUNS timed calls of TOKENS new tokens after
+// random weights, greedy (TEMPERATURE=0, the default here), batch 1, a 16-token prompt; RUNS timed calls of TOKENS new tokens after
 // an untimed one, each timed over its tokens after the first 16. Prints one line per weight
 // dtype: the median and every run's tok/s.
 // Usage: node generate-rate.mjs [runs] [tokens] [--small] (bundled with a build's @mamba3/model:
@@ -11,6 +11,8 @@ import { randomModel } from '../../apps/bench/dist/suites/model.js';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const RUNS = Number(process.argv[2] ?? 3);
+// TEMPERATURE=1: generate's default, sampling on the device (call 6 of the fifteenth session ran that).
+const TEMPERATURE = Number(process.env.TEMPERATURE ?? 0);
 const TOKENS = Number(process.argv[3] ?? 512);
 // --small: a 24-layer d_model 128 model that fits a software adapter's 128 MB bindings (a check).
 const CONFIG = process.argv.includes('--small')
@@ -21,7 +23,7 @@ const prompt = Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSiz
 async function once(model, tokens) {
   let n = 0;
   let t0 = 0;
-  for await (const _ of generate(model, [prompt], { maxNewTokens: tokens + 16 })) if (++n === 16) t0 = performance.now();
+  for await (const _ of generate(model, [prompt], { maxNewTokens: tokens + 16, temperature: TEMPERATURE })) if (++n === 16) t0 = performance.now();
   return (1000 * (n - 16)) / (performance.now() - t0);
 }
 

@@ -12,7 +12,11 @@
 // - `last of K`: K runs, then a read of the last only (a bound: the K-1 others are not seen);
 // - `no reads`: runs only, one read at the end of the round (the host's encode rate, or the GPU's);
 // - `generate`: the model's `generate` (greedy, batch 1), TOKENS tokens after its first 16: its
-//   own graph, prefill and paced groups (`GraphDecodeQueue`), as a user gets them.
+//   own graph, prefill and paced groups (`GraphDecodeQueue`), as a user gets them;
+// - `generate T=1`: the same with temperature 1 (`generate`'s default), drawn on the device by
+//   the sampling step graph, which takes fresh uniforms written before each run.
+// (Calls 5 and 6 of the fifteenth session ran `generate` with its default, temperature 1, and
+// called it greedy: see BENCHMARKS.md.)
 // Prints tok/s per round and the median over rounds, f32 and bf16 weights.
 // Development machine, after `pnpm build`: node tools/gpu/read-groups.mjs [rounds] [tokens]
 // GPU host: bundle.mjs bundles it as /tmp/m3/read-groups.mjs.
@@ -82,11 +86,11 @@ async function rate(graphs, group) {
   return (1000 * seen) / ms;
 }
 
-/** tok/s of `generate` (greedy, batch 1, a 16-token prompt) over its tokens after the first 16. */
-async function viaGenerate(model) {
+/** tok/s of `generate` (batch 1, a 16-token prompt; greedy, or `temperature`) over its tokens after the first 16. */
+async function viaGenerate(model, temperature) {
   let n = 0;
   let t0 = 0;
-  for await (const _ of generate(model, [Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize)], { maxNewTokens: TOKENS + 16 })) {
+  for await (const _ of generate(model, [Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize)], { maxNewTokens: TOKENS + 16, temperature })) {
     if (++n === 16) t0 = performance.now();
   }
   return (1000 * (n - 16)) / (performance.now() - t0);
@@ -109,12 +113,12 @@ for (const dtype of ['bfloat16', 'float32']) {
   const logged = model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab: CONFIG.vocabSize });
   logged.collect(0, 8);
   const graphs = { graph, logged };
-  const variants = { ...groups, 'no reads': null, generate: 'generate' };
+  const variants = { ...groups, 'no reads': null, generate: 0, 'generate T=1': 1 };
   const rates = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   // Warm-up: pipelines, staging buffers, the GPU's clocks.
   for (const group of Object.values(groups)) await rate(graphs, group);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, group] of Object.entries(variants)) rates[name].push(group === 'generate' ? await viaGenerate(model) : group ? await rate(graphs, group) : await noReads(graphs));
+    for (const [name, group] of Object.entries(variants)) rates[name].push(typeof group === 'number' ? await viaGenerate(model, group) : group ? await rate(graphs, group) : await noReads(graphs));
   }
   for (const [name, xs] of Object.entries(rates)) {
     const sorted = [...xs].sort((a, b) => a - b);

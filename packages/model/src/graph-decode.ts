@@ -11,9 +11,10 @@ export const GRAPH_GROUPS_IN_FLIGHT = 3;
 /**
  * The most graph steps whose picked ids come back in one read (`StepGraph.collect`). Each read
  * costs the host a copy, a submit and a map. On H200 hosts a decode loop reading 8 steps at a
- * time instead of each one ran the 130M model a median 5% (bf16 weights) and 10% (f32) faster
- * over 40 paired rounds, 20% or more in a quarter of them, where the host was slowest
- * (BENCHMARKS.md, issue 16, fifteenth session).
+ * time instead of each one ran the 130M model a median 7% (bf16 weights) and 8% (f32) faster
+ * over 56 paired rounds, 20% or more in a quarter of them, where the host was slowest; greedy
+ * `generate` so paced ran 7-8% faster than that loop reading each step (BENCHMARKS.md, issue 16,
+ * fifteenth session).
  */
 export const GRAPH_READ_GROUP = 8;
 

@@ -205,7 +205,7 @@ export async function serveBatch(model: MambaLMHeadModel, B: number, steps: numb
     const t0 = performance.now();
     let first = 0;
     let tokens = 0;
-    for await (const _chunk of generate(model, prompts, { maxNewTokens: steps })) {
+    for await (const _chunk of generate(model, prompts, { maxNewTokens: steps, temperature: 0 })) {
       if (tokens === 0) first = performance.now();
       tokens++;
     }

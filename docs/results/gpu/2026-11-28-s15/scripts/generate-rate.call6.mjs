@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// `generate`'s decode rate, for comparing two builds of it (issue 16): the 130M SISO model with
+// random weights, greedy, batch 1, a 16-token prompt; RUNS timed calls of TOKENS new tokens after
+// an untimed one, each timed over its tokens after the first 16. Prints one line per weight
+// dtype: the median and every run's tok/s.
+// Usage: node generate-rate.mjs [runs] [tokens] [--small] (bundled with a build's @mamba3/model:
+// esbuild's --alias:@mamba3/model=packages/model/dist/index.js, the build's dist in place).
+import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
+import { generate } from '@mamba3/model';
+import { randomModel } from '../../apps/bench/dist/suites/model.js';
+
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const RUNS = Number(process.argv[2] ?? 3);
+const TOKENS = Number(process.argv[3] ?? 512);
+// --small: a 24-layer d_model 128 model that fits a software adapter's 128 MB bindings (a check).
+const CONFIG = process.argv.includes('--small')
+  ? { dModel: 128, nLayer: 24, vocabSize: 1000, ssmCfg: { layer: 'Mamba3', dState: 32, headdim: 32, chunkSize: 64 } }
+  : { dModel: 768, nLayer: 24, vocabSize: 50280, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
+const prompt = Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize);
+
+async function once(model, tokens) {
+  let n = 0;
+  let t0 = 0;
+  for await (const _ of generate(model, [prompt], { maxNewTokens: tokens + 16 })) if (++n === 16) t0 = performance.now();
+  return (1000 * (n - 16)) / (performance.now() - t0);
+}
+
+const backend = await createWebGPUBackend({ name: 'webgpu-generate-rate' });
+for (const dtype of (process.env.DTYPES ?? 'bfloat16,float32').split(',')) {
+  const model = await randomModel(CONFIG, backend, dtype);
+  await once(model, 64);
+  const rates = [];
+  for (let r = 0; r < RUNS; r++) rates.push(await once(model, TOKENS));
+  const sorted = [...rates].sort((a, b) => a - b);
+  console.log(`${dtype} median ${sorted[sorted.length >> 1].toFixed(0)} tok/s; runs ${rates.map((x) => x.toFixed(0)).join(' ')}`);
+  model.dispose();
+}
+process.exit(0);
