@@ -66,6 +66,11 @@ for (const [name, make, skip] of makers) {
       const plain = await model.generateText(prompts, { temperature: 0, maxNewTokens: 30, stepGraph: false });
       const graphed = await model.generateText(prompts, { temperature: 0, maxNewTokens: 30 });
       expect(graphed.sequences[1].ids.length).toBe(30);
+      // The shortest runs: the capture's own step only (2 tokens), and one queued step after it (3).
+      for (const maxNewTokens of [1, 2, 3]) {
+        const short = await model.generateText(prompts, { temperature: 0, maxNewTokens });
+        expect(short.sequences.map((s) => s.ids)).toEqual(plain.sequences.map((s) => s.ids.slice(0, maxNewTokens)));
+      }
       expect(graphed.sequences.map((s) => s.ids)).toEqual(plain.sequences.map((s) => s.ids));
       // Stopping on the 5th token of sequence 0 (with runs still in flight) ends it there.
       const stop = plain.sequences[0].ids[4];
