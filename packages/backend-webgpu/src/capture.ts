@@ -124,11 +124,13 @@ export class StepGraphGPU {
   /** The capture itself was run 0; run k uses variant k mod 2 (reads what run k-1 wrote). */
   run(): void {
     if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    for (const [i, entry] of this.logs) {
+      if (entry.used === entry.slots) throw new BackendError(`webgpu captureStep: output ${i}'s log of ${entry.slots} runs is full; read it first`);
+    }
     this.runs++;
     const v = this.runs % 2;
     this.rt.encodeRecorded(this.commands, this.variants[v], v ? (b) => this.swapped(b) : (b) => b);
     for (const [i, entry] of this.logs) {
-      if (entry.used === entry.slots) throw new BackendError(`webgpu captureStep: output ${i}'s log of ${entry.slots} runs is full; read it first`);
       const bytes = this.outputTypes[i][0];
       this.rt.copy(this.current(i), entry.log.buffer, entry.used++ * bytes, bytes);
     }
@@ -137,6 +139,7 @@ export class StepGraphGPU {
   /** From the next run on, each run copies output i into a log of `capacity` runs on the device. */
   collect(i: number, capacity: number): void {
     if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    if (this.logs.has(i)) throw new BackendError(`webgpu captureStep: output ${i} is collected already`);
     const [bytes, dtype] = this.outputTypes[i];
     this.logs.set(i, { log: this.rt.alloc('captureStep collect', bytes * capacity, dtype), slots: capacity, used: 0 });
   }

@@ -76,8 +76,6 @@ export interface GenerationResult {
   sequences: SequenceResult[];
 }
 
-
-
 /** The longest suffix of `text` that begins some stop string: held back until it cannot. */
 function heldBack(text: string, stops: readonly string[]): number {
   let hold = 0;

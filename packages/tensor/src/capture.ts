@@ -93,7 +93,7 @@ export class StepGraph {
 
   /**
    * Keeps output i of every run from the next one on, up to `capacity` runs between reads, for
-   * \`readCollected\`: one readback for many runs, where \`read\` after each run costs a copy, a
+   * `readCollected`: one readback for many runs, where `read` after each run costs a copy, a
    * submit and a map each (a decode's picked ids, read a group of tokens at a time). On a GPU
    * backend each run adds one device-side copy of the output.
    */
@@ -107,7 +107,7 @@ export class StepGraph {
   }
 
   /**
-   * Output i of each run since \`collect\` or the last \`readCollected\`, in run order ([runs, ...the
+   * Output i of each run since `collect` or the last `readCollected`, in run order ([runs, ...the
    * output's shape] flattened; empty when no run happened), read back at once. The log starts over
    * when this is called: runs queued after it go into the next read.
    */
