@@ -85,7 +85,7 @@ export interface GraphHost {
   read(op: string, s: GPUStorage, bytes: number, dtype: DType): Promise<TypedArray>;
   alloc(op: string, bytes: number, dtype: DType): GPUStorage;
   release(s: GPUStorage): void;
-  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number): void;
+  copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset?: number): void;
   releaseGraph(buffers: Iterable<GPUBuffer>, bytes: number): void;
 }
 
@@ -99,6 +99,8 @@ export class StepGraphGPU {
   private readonly variants: (GPUBindGroup | null)[][];
   /** Collected outputs (`collect`): each run copies the output into the next slot of its log. */
   private readonly logs = new Map<number, { log: GPUStorage; slots: number; used: number }>();
+  /** Rows written ahead (`writeAhead`), by input: each run first copies its row into the input. */
+  private readonly tables = new Map<number, { table: GPUStorage; rows: number; next: number }>();
 
   constructor(
     private readonly rt: GraphHost,
@@ -126,6 +128,11 @@ export class StepGraphGPU {
     if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
     for (const [i, entry] of this.logs) {
       if (entry.used === entry.slots) throw new BackendError(`webgpu captureStep: output ${i}'s log of ${entry.slots} runs is full; read it first`);
+    }
+    for (const [i, t] of this.tables) {
+      if (t.next === t.rows) continue;
+      const bytes = this.inputs[i].bytes;
+      this.rt.copy(t.table.buffer, this.inputs[i].buffer, 0, bytes, t.next++ * bytes);
     }
     this.runs++;
     const v = this.runs % 2;
@@ -177,6 +184,29 @@ export class StepGraphGPU {
     this.rt.writeAfterQueued(input.buffer, values);
   }
 
+  /**
+   * Rows of input i for the next `runs` runs: uploaded once, after everything queued so far,
+   * into a table on the device that each run copies its row from. Runs queued earlier copied
+   * theirs before this upload lands, so the table is reused.
+   */
+  writeAhead(i: number, values: TypedArray, runs: number): void {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    const input = this.inputs[i];
+    if (input.fed) throw new UnsupportedError(`webgpu captureStep writeAhead: input ${i} is fed back from an output; only the other inputs can be written`);
+    if (values.byteLength !== runs * input.bytes) throw new UnsupportedError(`webgpu captureStep writeAhead: ${runs} runs of input ${i} hold ${runs * input.bytes} bytes, got ${values.byteLength}`);
+    // Buffer copies move whole 4-byte words.
+    if (input.bytes % 4) throw new UnsupportedError(`webgpu captureStep writeAhead: input ${i} is ${input.bytes} bytes, not whole 4-byte words; use write before each run`);
+    const old = this.tables.get(i);
+    if (old && old.next < old.rows) throw new BackendError(`webgpu captureStep writeAhead: input ${i} still has ${old.rows - old.next} rows no run has taken`);
+    let table = old?.table;
+    if (!table || table.bytes < values.byteLength) {
+      if (table) this.rt.release(table);
+      table = this.rt.alloc('captureStep writeAhead', values.byteLength, input.dtype);
+    }
+    this.rt.writeAfterQueued(table.buffer, values);
+    this.tables.set(i, { table, rows: runs, next: 0 });
+  }
+
   read(i: number): Promise<TypedArray> {
     const [bytes, dtype] = this.outputTypes[i];
     return this.rt.read('captureStep read', new GPUStorage(this.current(i), bytes, dtype), bytes, dtype);
@@ -198,6 +228,7 @@ export class StepGraphGPU {
     if (this.disposed) return;
     this.disposed = true;
     for (const { log } of this.logs.values()) this.rt.release(log);
+    for (const { table } of this.tables.values()) this.rt.release(table);
     this.rt.releaseGraph(this.held, this.bytes);
   }
 }

@@ -7,7 +7,7 @@ import { prefillInSlices, yieldToEventLoop } from './prefill.js';
 import type { MambaLMHeadModel } from './model.js';
 import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
-import { argmax, checkSampling, isGreedy, sampleToken } from './sampling.js';
+import { argmax, checkSampling, float32Draw, isGreedy, sampleToken } from './sampling.js';
 
 /** Longest run of decode steps between two yields to the event loop (abort latency is about this plus one step). */
 const YIELD_EVERY_MS = 4;
@@ -227,7 +227,7 @@ export async function* generate(
   // A logits graph's output of the last run (read in place), picked from at the next token.
   let graphLogits: TypedArray | null = null;
   let logitsGraph: StepGraph | null = null;
-  const uniforms = (): number[] => rngs.map((r) => r.uniform());
+  const uniforms = (): number[] => rngs.map((r) => float32Draw(r.uniform()));
   let graph: StepGraph | null = null;
   let queue: GraphDecodeQueue | null = null;
   try {
@@ -298,7 +298,10 @@ export async function* generate(
           cache = null;
           // The capture stepped token index + 1; runs for the tokens after it, up to the last.
           const g = graph;
-          queue = new GraphDecodeQueue(g, seqs.length, maxNewTokens - 2 - index, plainTemperature ? () => g.write(1, uniforms()) : null);
+          // A group's draws go up in one write (each run copies its row on the device), in the
+          // order per-step writes would draw them: the same tokens for a seed.
+          const drawAhead = (runs: number) => g.writeAhead(1, Array.from({ length: runs }, uniforms).flat(), runs);
+          queue = new GraphDecodeQueue(g, seqs.length, maxNewTokens - 2 - index, plainTemperature ? drawAhead : null);
         }
         // Queue steps ahead before waiting for the next token: the GPU never idles on the host.
         queue!.fill();

@@ -43,14 +43,14 @@ export class GraphDecodeQueue {
 
   /**
    * `graph` has just been captured (its run 0 is the first step to read); `steps` runs are wanted
-   * after it; `beforeRun` writes a run's per-step inputs (sampling draws); `clock` reads the time
-   * in ms (tests pass their own).
+   * after it; `beforeGroup` writes the per-step inputs (sampling draws) of the next `runs` runs
+   * before they are queued; `clock` reads the time in ms (tests pass their own).
    */
   constructor(
     private readonly graph: StepGraph,
     private readonly batch: number,
     private readonly steps: number,
-    private readonly beforeRun: (() => void) | null,
+    private readonly beforeGroup: ((runs: number) => void) | null,
     private readonly clock: () => number = () => performance.now(),
   ) {
     this.inflight.push(graph.read(0));
@@ -63,10 +63,8 @@ export class GraphDecodeQueue {
       // Single steps until a read has measured the pace; then double, up to what fits GROUP_MS.
       if (this.msPerStep > 0) this.groupSize = Math.max(1, Math.min(2 * this.groupSize, Math.floor(GROUP_MS / this.msPerStep), GRAPH_READ_GROUP));
       const runs = Math.min(this.groupSize, this.steps - this.queued);
-      for (let r = 0; r < runs; r++) {
-        this.beforeRun?.();
-        this.graph.run();
-      }
+      this.beforeGroup?.(runs);
+      for (let r = 0; r < runs; r++) this.graph.run();
       this.inflight.push(this.graph.readCollected(0));
       this.queued += runs;
     }

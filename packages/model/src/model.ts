@@ -305,12 +305,13 @@ export class MambaLMHeadModel {
    * Temperature sampling as a step graph: like `greedyStepGraph`, but each run draws from
    * softmax(logits / temperature) over the first `vocab` ids on the device, by inverse CDF
    * against one uniform number per sequence. Input 1 holds those numbers [b, 1] (float32, in
-   * [0, 1)): `uniforms` for run 0, then `graph.write(1, ...)` before each run.
+   * [0, 1)): `uniforms` for run 0, then `graph.write(1, ...)` before each run, or
+   * `graph.writeAhead(1, ..., runs)` once for a group of runs (one upload for the group).
    */
   samplingStepGraph(ids: readonly number[], cache: MambaInferenceCache, opts: { temperature: number; uniforms: readonly number[]; vocab?: number; record?: boolean }): StepGraph {
     if (!(opts.temperature > 0) || !Number.isFinite(opts.temperature)) throw new ArgumentError(`samplingStepGraph: temperature must be > 0, got ${opts.temperature}`);
-    if (opts.uniforms.length !== ids.length || opts.uniforms.some((u) => !(u >= 0 && u < 1))) {
-      throw new ArgumentError(`samplingStepGraph: uniforms must be ${ids.length} numbers in [0, 1), one per sequence`);
+    if (opts.uniforms.length !== ids.length || opts.uniforms.some((u) => !(u >= 0 && Math.fround(u) < 1))) {
+      throw new ArgumentError(`samplingStepGraph: uniforms must be ${ids.length} numbers in [0, 1) also as float32 (within 2^-25 of 1 they round to 1; float32Draw clamps them), one per sequence`);
     }
     return this.decodeStepGraph('samplingStepGraph', ids, cache, opts.vocab, { temperature: opts.temperature, uniforms: opts.uniforms }, opts.record);
   }

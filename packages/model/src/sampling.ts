@@ -138,6 +138,18 @@ export function argmax(values: ArrayLike<number>, n = values.length): number {
   return best;
 }
 
+/** The largest float32 below 1. */
+const FLOAT32_BELOW_ONE = 1 - 2 ** -24;
+
+/**
+ * A uniform draw in [0, 1) as the device takes it, in float32: draws within 2⁻²⁵ of 1 would round
+ * to 1, where the composite below finds no id above u times the total and picks id 0 (one draw in
+ * ~3·10⁷). They become the largest float32 below 1; every other draw is kept as it is.
+ */
+export function float32Draw(u: number): number {
+  return Math.min(u, FLOAT32_BELOW_ONE);
+}
+
 export type SampleInputs = { logits: Tensor; u: Tensor };
 export type SampleAttrs = { temperature: number };
 export type SampleOutputs = { ids: Tensor };

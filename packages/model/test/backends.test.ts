@@ -105,8 +105,21 @@ for (const [name, make, skip] of makers) {
         expect(a, `run ${k}`).toEqual(b);
         a.forEach((id) => expect(id).toBeLessThan(model.vocabSize));
       }
-      recorded.dispose();
-      eager.dispose();
+      // The draws of three runs written ahead at once give the ids written one run at a time.
+      const ahead = model.samplingStepGraph([1, 2], fresh(), opts(true));
+      const byRun = model.samplingStepGraph([1, 2], fresh(), opts(true));
+      ahead.collect(0, 5);
+      byRun.collect(0, 5);
+      for (const group of [draws.slice(1, 4), draws.slice(4, 6)]) {
+        ahead.writeAhead(1, group.flat(), group.length);
+        for (const d of group) {
+          ahead.run();
+          byRun.write(1, d);
+          byRun.run();
+        }
+      }
+      expect(Array.from(await ahead.readCollected(0))).toEqual(Array.from(await byRun.readCollected(0)));
+      for (const g of [recorded, eager, ahead, byRun]) g.dispose();
       const cold = model.samplingStepGraph([1, 2], fresh(), { temperature: 1e-6, uniforms: [0.3, 0.9], vocab: model.vocabSize });
       const greedy = model.greedyStepGraph([1, 2], fresh(), { vocab: model.vocabSize });
       for (let k = 0; k < 4; k++) {
@@ -119,6 +132,9 @@ for (const [name, make, skip] of makers) {
       }
       cold.dispose();
       greedy.dispose();
+      const spare = fresh();
+      expect(() => model.samplingStepGraph([1, 2], spare, { temperature: 1, uniforms: [0.5, 1 - 2 ** -30] })).toThrow(/\[0, 1\) also as float32/);
+      spare.dispose();
       const text = async () => (await model.generateText([prompt], { temperature: 0.8, maxNewTokens: 10, seed: 5 })).sequences[0].ids;
       expect(await text()).toEqual(await text());
       model.dispose();

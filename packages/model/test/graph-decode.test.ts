@@ -32,23 +32,27 @@ function fakeGraph(stepMs: number) {
   return { graph: graph as unknown as StepGraph, groups: sizes.slice(1), sizes, clock };
 }
 
-async function decode(stepMs: number, steps: number): Promise<{ ids: number[][]; groups: number[] }> {
+async function decode(stepMs: number, steps: number): Promise<{ ids: number[][]; groups: number[]; written: number[] }> {
   const fake = fakeGraph(stepMs);
-  const queue = new GraphDecodeQueue(fake.graph, 2, steps, null, fake.clock);
+  // What a group's per-step inputs are written for: the runs queued since the last read.
+  const written: number[] = [];
+  const queue = new GraphDecodeQueue(fake.graph, 2, steps, (runs) => written.push(runs), fake.clock);
   const ids: number[][] = [];
   for (let k = 0; k <= steps; k++) {
     ids.push(await queue.next());
     queue.fill();
   }
-  return { ids, groups: fake.sizes.slice(1) };
+  return { ids, groups: fake.sizes.slice(1), written };
 }
 
 describe('GraphDecodeQueue: the graph decode read a group of steps at a time', () => {
   it('gives every step its ids in order, in groups that double to GRAPH_READ_GROUP when steps are fast', async () => {
-    const { ids, groups } = await decode(0.4, 40);
+    const { ids, groups, written } = await decode(0.4, 40);
     expect(ids).toEqual(Array.from({ length: 41 }, (_, k) => [k * 10, k * 10 + 1]));
     // Single steps until a read has measured the pace, then 2, 4, 8 (4 ms fits 10 steps of 0.4 ms).
     expect(groups).toEqual([1, 1, 1, 2, 4, 8, 8, 8, 7]);
+    // Each group's inputs are written once, for its runs, before they are queued.
+    expect(written).toEqual(groups);
     expect(GRAPH_GROUPS_IN_FLIGHT).toBe(3);
     expect(GRAPH_READ_GROUP).toBe(8);
   });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '@mamba3/tensor';
+import { createCpuBackend } from '@mamba3/backend-cpu';
+import { Rng, tensor } from '@mamba3/tensor';
 import type { SamplingOptions } from '../src/index.js';
-import { checkSampling, sampleToken } from '../src/index.js';
+import { checkSampling, float32Draw, sampleByInverseCdfComposite, sampleToken } from '../src/index.js';
 
 /**
  * The sampler's definition, written plainly: every candidate id sorted by probability (a stable
@@ -77,5 +78,27 @@ describe('sampleToken', () => {
     expect(sampleToken(row, 5, checkSampling({ temperature: 0, repetitionPenalty: 10 }), new Rng(1), [1, 2])).toBe(3);
     // With a tiny temperature the draw is the argmax.
     expect(sampleToken(row, 5, checkSampling({ temperature: 1e-3 }), new Rng(2))).toBe(1);
+  });
+});
+
+describe('float32Draw: the device draw below 1', () => {
+  it('keeps draws that float32 holds below 1 and clamps those that would round to 1 (the composite would pick id 0 there)', async () => {
+    const below = 1 - 2 ** -24; // the largest float32 below 1
+    expect(float32Draw(0.25)).toBe(0.25);
+    expect(float32Draw(below)).toBe(below);
+    for (const u of [1 - 2 ** -25, 1 - 2 ** -30, 1 - 2 ** -52]) {
+      expect(Math.fround(u)).toBe(1);
+      expect(Math.fround(float32Draw(u))).toBe(below);
+    }
+    // Id 0 has no weight at all; a u of 1 finds no id above u times the total, so argmax gives 0.
+    const backend = createCpuBackend();
+    const logits = tensor([[-Infinity, 1, 2, 3]], [1, 4], { backend });
+    const pick = async (u: number) => {
+      const ids = sampleByInverseCdfComposite(logits, 1, tensor([[u]], [1, 1], { backend }));
+      return (await ids.data())[0];
+    };
+    expect(await pick(Math.fround(1 - 2 ** -30))).toBe(0);
+    expect(await pick(float32Draw(1 - 2 ** -30))).toBe(3);
+    backend.dispose?.();
   });
 });

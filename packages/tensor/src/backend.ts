@@ -206,6 +206,12 @@ export interface BackendGraph {
   collect?(i: number, capacity: number): void;
   /** The first `runs` entries of output i's log, read back in one transfer; the log then starts over. */
   readCollected?(i: number, runs: number): Promise<TypedArray>;
+  /**
+   * Values of input i for each of the next `runs` runs ([runs, ...input] flattened), kept on the
+   * device: each run first takes its row (optional: `StepGraph.writeAhead` writes each row before
+   * its run where a backend has no table).
+   */
+  writeAhead?(i: number, values: TypedArray, runs: number): void;
   /** Device bytes the graph holds (intermediates, outputs, donated inputs). */
   readonly bytes: number;
   dispose(): void;

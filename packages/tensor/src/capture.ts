@@ -45,6 +45,8 @@ export class StepGraph {
   private disposed = false;
   /** Collected outputs (`collect`): runs since the last read, and their copies where the backend keeps no log. */
   private readonly logs = new Map<number, { capacity: number; count: number; copies: Tensor[] | null }>();
+  /** Rows written ahead (`writeAhead`) that runs have still to take, by input; the rows themselves where the backend keeps no table. */
+  private readonly ahead = new Map<number, { left: number; rows: TypedArray[] | null }>();
   private readonly recorded: BackendGraph | null;
   private readonly eager: EagerRuns | null;
 
@@ -52,7 +54,7 @@ export class StepGraph {
   constructor(
     readonly backend: Backend,
     private readonly outputMeta: readonly { shape: readonly number[]; dtype: Tensor['dtype'] }[],
-    private readonly inputMeta: readonly { shape: readonly number[]; dtype: Tensor['dtype']; fed: boolean }[],
+    private readonly inputMeta: readonly InputMeta[],
     recorded: BackendGraph | null,
     eager: EagerRuns | null,
   ) {
@@ -80,6 +82,10 @@ export class StepGraph {
     this.check('run');
     for (const [i, log] of this.logs) {
       if (log.count === log.capacity) throw new ArgumentError(`StepGraph.run: output ${i} is collected for ${log.capacity} runs and none of them has been read; call readCollected(${i}) first, or collect with a larger capacity`);
+    }
+    for (const [i, rows] of this.ahead) {
+      if (rows.rows) this.writeInput(i, rows.rows.shift()!);
+      if (--rows.left === 0) this.ahead.delete(i);
     }
     if (this.recorded) this.recorded.run();
     else this.eager!.run();
@@ -131,14 +137,52 @@ export class StepGraph {
    * the input tensor's storage.
    */
   write(i: number, values: TypedArray | readonly number[]): void {
-    this.check('write');
-    if (!(Number.isInteger(i) && i >= 0 && i < this.inputMeta.length)) {
-      throw new ArgumentError(`StepGraph.write: input ${i} does not exist (the step has ${this.inputMeta.length} inputs)`);
-    }
-    const { shape, dtype, fed } = this.inputMeta[i];
-    if (fed) throw new ArgumentError(`StepGraph.write: input ${i} is fed back from an output; only the other inputs can be written`);
+    const { shape, dtype } = this.writable('write', i);
     const typed = toArrayOf(dtype, values);
     if (typed.length !== sizeOf(shape)) throw new ShapeError(`StepGraph.write: input ${i} is ${formatShape(shape)} (${sizeOf(shape)} values), got ${typed.length}`);
+    this.writeInput(i, typed);
+  }
+
+  /**
+   * Values of input i (one not fed back) for each of the next `runs` runs, `values` being
+   * [runs, ...the input's shape] flattened: run k of them reads row k, and the input keeps the
+   * last row after them. Where `write` before each run costs an upload a run, this is one upload
+   * for them all (a sampled decode's draws, a group of steps at a time); a GPU backend keeps the
+   * rows on the device and each run starts with a copy of its row. Runs queued earlier keep their
+   * values. Every row must be taken by a run before input i is written again.
+   */
+  writeAhead(i: number, values: TypedArray | readonly number[], runs: number): void {
+    const { shape, dtype } = this.writable('writeAhead', i);
+    if (!(Number.isInteger(runs) && runs >= 1)) throw new ArgumentError(`StepGraph.writeAhead: runs must be a whole number, 1 or more; got ${runs}`);
+    const size = sizeOf(shape);
+    const typed = toArrayOf(dtype, values);
+    if (typed.length !== runs * size) {
+      throw new ShapeError(`StepGraph.writeAhead: input ${i} is ${formatShape(shape)} (${size} values), so ${runs} runs need ${runs * size} values; got ${typed.length}`);
+    }
+    if (this.recorded?.writeAhead) {
+      this.recorded.writeAhead(i, typed, runs);
+      this.ahead.set(i, { left: runs, rows: null });
+      return;
+    }
+    const rows = Array.from({ length: runs }, (_, k) => typed.slice(k * size, (k + 1) * size));
+    this.ahead.set(i, { left: runs, rows });
+  }
+
+  /** Input i's metadata, if `op` may write it (it exists, is not fed back, has no rows written ahead left). */
+  private writable(op: string, i: number): InputMeta {
+    this.check(op);
+    if (!(Number.isInteger(i) && i >= 0 && i < this.inputMeta.length)) {
+      throw new ArgumentError(`StepGraph.${op}: input ${i} does not exist (the step has ${this.inputMeta.length} inputs)`);
+    }
+    const meta = this.inputMeta[i];
+    if (meta.fed) throw new ArgumentError(`StepGraph.${op}: input ${i} is fed back from an output; only the other inputs can be written`);
+    const left = this.ahead.get(i)?.left;
+    if (left) throw new ArgumentError(`StepGraph.${op}: input ${i} has ${left} rows written ahead that no run has taken yet; run the graph ${left} more times first`);
+    return meta;
+  }
+
+  private writeInput(i: number, typed: TypedArray): void {
+    const { shape, dtype } = this.inputMeta[i];
     if (this.recorded) this.recorded.write(i, typed);
     else this.eager!.write(i, typed, shape, dtype);
   }
@@ -188,6 +232,9 @@ export class StepGraph {
     }
   }
 }
+
+/** A step input's shape and dtype, and whether an output feeds it. */
+type InputMeta = { shape: readonly number[]; dtype: Tensor['dtype']; fed: boolean };
 
 /** The eager fallback: the current inputs and outputs, as kept tensors. */
 class EagerRuns {
@@ -274,7 +321,7 @@ function checkFeedback(inputs: readonly Tensor[], outputs: readonly Tensor[], fe
   }
 }
 
-function inputMeta(inputs: readonly Tensor[], feedback: readonly (readonly [number, number])[]) {
+function inputMeta(inputs: readonly Tensor[], feedback: readonly (readonly [number, number])[]): InputMeta[] {
   const fed = new Set(feedback.map(([, i]) => i));
   return inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, fed: fed.has(i) }));
 }

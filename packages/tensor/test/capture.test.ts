@@ -107,6 +107,33 @@ describe('captureStep (eager mode: backends that do not record)', () => {
     expect(() => captureStep([keep(tensor([1]))], (a) => [add(a, 1)], { feedback: [[0, 0]], own: [0] })).toThrow(/fed back/);
   });
 
+  it('writeAhead() gives the next runs one row each, in order; the last row stays; rows left block another write', async () => {
+    const before = memory().numTensors;
+    const s0 = keep(tensor([[1, 2]]));
+    const graph = captureStep([keep(tensor([[0, 0]])), s0], (b, s) => [add(s, b)], { feedback: [[0, 1]], own: [0] });
+    expect(Array.from(await graph.read(0))).toEqual([1, 2]);
+    graph.writeAhead(0, [10, 20, 100, 200, 1000, 2000], 3);
+    expect(() => graph.write(0, [5, 5])).toThrow(/3 rows written ahead that no run has taken yet; run the graph 3 more times first/);
+    const sums: number[][] = [];
+    for (let run = 0; run < 4; run++) {
+      if (run === 2) expect(() => graph.writeAhead(0, [1, 1], 1)).toThrow(/1 rows written ahead/);
+      graph.run();
+      sums.push(Array.from(await graph.read(0)));
+    }
+    // Rows 10/20, 100/200, 1000/2000, then the last row again.
+    expect(sums).toEqual([[11, 22], [111, 222], [1111, 2222], [2111, 4222]]);
+    graph.writeAhead(0, Float32Array.from([-1, -2]), 1);
+    graph.run();
+    expect(Array.from(await graph.read(0))).toEqual([2110, 4220]);
+    graph.write(0, [0, 0]); // every row taken: plain writes again
+    expect(() => graph.writeAhead(1, [0, 0], 1)).toThrow(/fed back/);
+    expect(() => graph.writeAhead(0, [1, 2, 3], 2)).toThrow(/\[1, 2\] \(2 values\), so 2 runs need 4 values; got 3/);
+    expect(() => graph.writeAhead(0, [], 0)).toThrow(/runs must be a whole number, 1 or more; got 0/);
+    graph.writeAhead(0, [7, 7, 7, 7], 2); // rows not taken go with the graph
+    graph.dispose();
+    expect(memory().numTensors).toBe(before);
+  });
+
   it('rejects bad feedback pairs, bad outputs and outputs that change shape', () => {
     const w = keep(tensor([[1, 0], [0, 1]]));
     const make = () => [keep(tensor([[1, 2]])), keep(tensor([[0, 0]]))];

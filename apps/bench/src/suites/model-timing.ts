@@ -87,7 +87,7 @@ export async function graphDecode(model: MambaLMHeadModel, ids: number[], steps:
  * random tokens each ([batch, 16] in one prefill), then at least `steps` graph runs, as
  * `generate` runs them: three groups of GROUP in flight, each group's ids read back at once.
  * Greedy (`greedyStepGraph`), or with `temperature` > 0 drawn on the device as `generate` does
- * (`samplingStepGraph`, fresh uniforms written before each run). Tokens/s counts every sequence.
+ * (`samplingStepGraph`, each group's uniforms written ahead at once). Tokens/s counts every sequence.
  */
 export async function batchedDecode(model: MambaLMHeadModel, batch: number, steps: number, rng: Rng, temperature: number): Promise<{ tokPerS: number; gpuMs: number | null } | null> {
   if (!model.backend.beginCapture) return null;
@@ -110,10 +110,8 @@ export async function batchedDecode(model: MambaLMHeadModel, batch: number, step
     let t0 = 0;
     while (done < steps) {
       while (inflight.length < 3) {
-        for (let r = 0; r < GROUP; r++) {
-          if (temperature > 0) graph.write(1, uniforms());
-          graph.run();
-        }
+        if (temperature > 0) graph.writeAhead(1, Array.from({ length: GROUP }, uniforms).flat(), GROUP);
+        for (let r = 0; r < GROUP; r++) graph.run();
         inflight.push(graph.readCollected(0));
       }
       await inflight.shift()!;
