@@ -21,6 +21,7 @@ for (const [entry, file] of [
   ['apps/bench/dist/main.js', 'bench.mjs'],
   ['tools/gpu/encode-cost.mjs', 'encode-cost.mjs'],
   ['tools/gpu/read-groups.mjs', 'read-groups.mjs'],
+  ['tools/gpu/sample-ahead.mjs', 'sample-ahead.mjs'],
 ]) {
   await build({
     entryPoints: [join(root, entry)],
