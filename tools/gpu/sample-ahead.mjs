@@ -9,6 +9,7 @@
 // - `greedy`: the greedy step graph (no per-step input: the bound for sampling);
 // - `write each run`: the sampling graph, `write(1, u)` before each run (the old way);
 // - `writeAhead`: the sampling graph, one `writeAhead(1, u×8, 8)` a group (the new way);
+// - `no writes`: the sampling graph with one draw for every run (a bound: no upload, no row copy);
 // - `generate greedy` / `generate T=1`: the model's `generate` (batch 1), TOKENS tokens after its
 //   first 16, with its own graph, prefill and paced groups, as a user gets them.
 // Prints tok/s per round, the median over rounds, and each variant's median ratio to `greedy` and
@@ -41,6 +42,10 @@ const groups = {
       sampled.write(1, [rng.uniform()]);
       sampled.run();
     }
+    return sampled.readCollected(0);
+  },
+  'no writes': ({ sampled }) => {
+    for (let r = 0; r < GROUP; r++) sampled.run();
     return sampled.readCollected(0);
   },
   writeAhead: ({ sampled }) => {
