@@ -1,13 +1,13 @@
 import type { StepGraph, Tensor, TypedArray } from '@mamba3/tensor';
-import { ArgumentError, argMax, Rng, sliceAxis, sum, tidy, concat, UnsupportedError } from '@mamba3/tensor';
-import { NonFiniteLogitsError } from './errors.js';
+import { ArgumentError, Rng, tidy, concat, UnsupportedError } from '@mamba3/tensor';
 import { GraphDecodeQueue } from './graph-decode.js';
 import type { PrefillProgress } from './prefill.js';
 import { prefillInSlices, yieldToEventLoop } from './prefill.js';
 import type { MambaLMHeadModel } from './model.js';
 import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
-import { argmax, checkSampling, float32Draw, isGreedy, sampleToken } from './sampling.js';
+import { checkSampling, float32Draw, isGreedy } from './sampling.js';
+import { pickFromRows, pickTokens } from './picking.js';
 
 /** Longest run of decode steps between two yields to the event loop (abort latency is about this plus one step). */
 const YIELD_EVERY_MS = 4;
@@ -342,42 +342,6 @@ export async function* generate(
 }
 
 /**
- * Greedy picks on the device (one int and one sum per sequence read back: a NaN or infinite
- * logit makes the row's sum non-finite); otherwise the logits rows are sampled here. A
- * non-finite logit is a `NonFiniteLogitsError`: an argmax over NaN would pick id 0 forever.
- * On a backend that reads synchronously (cpu, wasm) it returns the ids at once: no promise per
- * token, which is a visible share of a small model's step on the CPU.
- */
-function pickTokens(logits: Tensor, V: number, s: ReturnType<typeof checkSampling>, rngs: readonly Rng[], seqs: readonly SequenceState[]): number[] | Promise<number[]> {
-  const sync = logits.backend.info.syncRead;
-  if (isGreedy(s)) {
-    const { ids, sums } = tidy(() => {
-      const real = sliceAxis(logits, 1, 0, V);
-      return { ids: argMax(real, -1), sums: sum(real, -1) };
-    });
-    const picks = (picked: TypedArray, totals: TypedArray): number[] => {
-      const bad = Array.from(totals).findIndex((t) => !Number.isFinite(t));
-      if (bad >= 0) throw new NonFiniteLogitsError(bad, seqs[bad].ids.length);
-      return Array.from(picked);
-    };
-    const free = (): void => {
-      ids.dispose();
-      sums.dispose();
-    };
-    if (sync) {
-      try {
-        return picks(ids.dataSync(), sums.dataSync());
-      } finally {
-        free();
-      }
-    }
-    return Promise.all([ids.data(), sums.data()]).then(([a, b]) => picks(a, b)).finally(free);
-  }
-  const sampleRows = (rows: TypedArray): number[] => pickFromRows(rows, logits.shape[0], V, s, rngs, seqs);
-  return sync ? sampleRows(logits.dataSync()) : logits.data().then(sampleRows);
-}
-
-/**
  * The logits step graph of this decode step, or null when the step cannot be recorded (a layer
  * hands an input on as its state): the op path then decodes, the cache untouched.
  */
@@ -388,23 +352,6 @@ function recordLogitsStep(model: MambaLMHeadModel, ids: readonly number[], cache
     if (err instanceof UnsupportedError) return null;
     throw err;
   }
-}
-
-/**
- * Picks one id per row of logits read to the host (B rows of the padded vocabulary, the first
- * V ids eligible): the argmax (first of equals) when greedy, else a draw. A non-finite logit is
- * a `NonFiniteLogitsError`.
- */
-function pickFromRows(rows: TypedArray, B: number, V: number, s: ReturnType<typeof checkSampling>, rngs: readonly Rng[], seqs: readonly SequenceState[]): number[] {
-  const Vp = rows.length / B;
-  for (let b = 0; b < B; b++) {
-    const row = rows.subarray(b * Vp, b * Vp + V);
-    if (!row.every(Number.isFinite)) throw new NonFiniteLogitsError(b, seqs[b].ids.length);
-  }
-  if (isGreedy(s)) return Array.from({ length: B }, (_, b) => argmax(rows.subarray(b * Vp, b * Vp + V)));
-  // The context (prompt and tokens so far) matters only to the repetition penalty: not copied otherwise.
-  const context = (b: number): number[] => (s.repetitionPenalty !== 1 ? [...seqs[b].promptIds, ...seqs[b].ids] : []);
-  return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * Vp, (b + 1) * Vp), V, s, rngs[b], context(b)));
 }
 
 /** Runs `generate` to the end and returns the result (and calls `onChunk` for each chunk). */
