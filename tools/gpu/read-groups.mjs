@@ -22,8 +22,8 @@
 // GPU host: bundle.mjs bundles it as /tmp/m3/read-groups.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { concat, dispose } from '../../packages/tensor/dist/index.js';
-import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
+import { generateRate, groupRate } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const ROUNDS = Number(process.argv[2] ?? 6);
@@ -72,30 +72,6 @@ const groups = {
   ),
 };
 
-/** tok/s of `TOKENS` tokens through `group`, DEPTH groups in flight. */
-async function rate(graphs, group) {
-  const inflight = [];
-  let seen = 0;
-  const t0 = performance.now();
-  while (seen < TOKENS) {
-    while (inflight.length < DEPTH) inflight.push(group(graphs));
-    seen += (await inflight.shift()).length;
-  }
-  const ms = performance.now() - t0;
-  await Promise.all(inflight);
-  return (1000 * seen) / ms;
-}
-
-/** tok/s of `generate` (batch 1, a 16-token prompt; greedy, or `temperature`) over its tokens after the first 16. */
-async function viaGenerate(model, temperature) {
-  let n = 0;
-  let t0 = 0;
-  for await (const _ of generate(model, [Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize)], { maxNewTokens: TOKENS + 16, temperature })) {
-    if (++n === 16) t0 = performance.now();
-  }
-  return (1000 * (n - 16)) / (performance.now() - t0);
-}
-
 /** tok/s of `TOKENS` runs queued with no read until the last. */
 async function noReads({ graph }) {
   const t0 = performance.now();
@@ -116,9 +92,10 @@ for (const dtype of ['bfloat16', 'float32']) {
   const variants = { ...groups, 'no reads': null, generate: 0, 'generate T=1': 1 };
   const rates = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   // Warm-up: pipelines, staging buffers, the GPU's clocks.
-  for (const group of Object.values(groups)) await rate(graphs, group);
+  const rate = (group) => groupRate(graphs, group, TOKENS, DEPTH);
+  for (const group of Object.values(groups)) await rate(group);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, group] of Object.entries(variants)) rates[name].push(typeof group === 'number' ? await viaGenerate(model, group) : group ? await rate(graphs, group) : await noReads(graphs));
+    for (const [name, group] of Object.entries(variants)) rates[name].push(typeof group === 'number' ? await generateRate(model, { tokens: TOKENS, temperature: group, vocabSize: CONFIG.vocabSize }) : group ? await rate(group) : await noReads(graphs));
   }
   for (const [name, xs] of Object.entries(rates)) {
     const sorted = [...xs].sort((a, b) => a - b);

@@ -18,8 +18,8 @@
 // GPU host: bundle.mjs bundles it as /tmp/m3/sample-ahead.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { Rng } from '../../packages/tensor/dist/index.js';
-import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
+import { generateRate, groupRate, median } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const ROUNDS = Number(process.argv[2] ?? 8);
@@ -55,32 +55,6 @@ const groups = {
   },
 };
 
-/** tok/s of TOKENS tokens through `group`, DEPTH groups in flight. */
-async function rate(graphs, group) {
-  const inflight = [];
-  let seen = 0;
-  const t0 = performance.now();
-  while (seen < TOKENS) {
-    while (inflight.length < DEPTH) inflight.push(group(graphs));
-    seen += (await inflight.shift()).length;
-  }
-  const ms = performance.now() - t0;
-  await Promise.all(inflight);
-  return (1000 * seen) / ms;
-}
-
-/** tok/s of `generate` (batch 1, a 16-token prompt) over its tokens after the first 16. */
-async function viaGenerate(model, temperature) {
-  let n = 0;
-  let t0 = 0;
-  const prompt = [Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize)];
-  for await (const _ of generate(model, prompt, { maxNewTokens: TOKENS + 16, temperature, seed: 3 })) {
-    if (++n === 16) t0 = performance.now();
-  }
-  return (1000 * (n - 16)) / (performance.now() - t0);
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const backend = await createWebGPUBackend({ name: 'webgpu-sample-ahead' });
 const info = backend.device.adapterInfo ?? {};
 console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown'}; ${ROUNDS} rounds of ${TOKENS} tokens a variant`);
@@ -94,9 +68,10 @@ for (const dtype of ['bfloat16', 'float32']) {
   const graphs = { greedy, sampled };
   const variants = { ...groups, 'generate greedy': 0, 'generate T=1': 1 };
   const rates = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-  for (const group of Object.values(groups)) await rate(graphs, group); // warm-up
+  const rate = (group) => groupRate(graphs, group, TOKENS, DEPTH);
+  for (const group of Object.values(groups)) await rate(group); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, v] of Object.entries(variants)) rates[name].push(typeof v === 'number' ? await viaGenerate(model, v) : await rate(graphs, v));
+    for (const [name, v] of Object.entries(variants)) rates[name].push(typeof v === 'number' ? await generateRate(model, { tokens: TOKENS, temperature: v, vocabSize: CONFIG.vocabSize, seed: 3 }) : await rate(v));
   }
   for (const [name, xs] of Object.entries(rates)) {
     const vs = (base) => median(xs.map((x, k) => x / rates[base][k])).toFixed(3);

@@ -35,6 +35,24 @@ function step(w: Tensor, table: Tensor) {
     return { w, table, inputs };
   };
 
+  /**
+   * The step with a per-step input (input 2, noise [2, 4]: not fed back, owned by the graph) added
+   * to what it picks from and to its state: recorded, and eager beside it.
+   */
+  const noisyGraphs = () => {
+    const { w, table, inputs } = setup();
+    const noisy = (ids: Tensor, s: Tensor, noise: Tensor): Tensor[] => {
+      const [picked, next, total] = step(w, table)(ids, s);
+      picked.dispose();
+      return [ops.argMax(ops.add(ops.sliceAxis(next, 1, 0, 4), noise), -1), ops.add(next, ops.mul(ops.sum(noise, -1, { keepDims: true }), 0.1)), total];
+    };
+    const mk = () => [...inputs(), ops.keep(ops.tensor([0, 0, 0, 0, 0, 0, 0, 0], [2, 4], { backend: be }))];
+    const feedback = [[0, 0], [1, 1]] as const;
+    const recorded = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2] });
+    const eager = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2], record: false });
+    return { w, table, recorded, eager };
+  };
+
   it('replays give the same outputs as re-running the ops, run after run, with the state and ids fed back', async () => {
     const { w, table, inputs } = setup();
     const feedback = [[0, 0], [1, 1]] as const;
@@ -123,16 +141,7 @@ function step(w: Tensor, table: Tensor) {
   });
 
   it('write() feeds a per-step input: replays match re-running with the same values, and queued runs keep theirs', async () => {
-    const { w, table, inputs } = setup();
-    const noisy = (ids: Tensor, s: Tensor, noise: Tensor): Tensor[] => {
-      const [picked, next, total] = step(w, table)(ids, s);
-      picked.dispose();
-      return [ops.argMax(ops.add(ops.sliceAxis(next, 1, 0, 4), noise), -1), ops.add(next, ops.mul(ops.sum(noise, -1, { keepDims: true }), 0.1)), total];
-    };
-    const mk = () => [...inputs(), ops.keep(ops.tensor([0, 0, 0, 0, 0, 0, 0, 0], [2, 4], { backend: be }))];
-    const feedback = [[0, 0], [1, 1]] as const;
-    const recorded = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2] });
-    const eager = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2], record: false });
+    const { w, table, recorded, eager } = noisyGraphs();
     const rng = new ops.Rng(3);
     const pending: Promise<ArrayLike<number>>[] = [];
     const want: number[][] = [];
@@ -163,16 +172,7 @@ function step(w: Tensor, table: Tensor) {
   });
 
   it('writeAhead(): per-step rows of a group in one upload, each run copying its own on the device, with groups queued back to back', async () => {
-    const { w, table, inputs } = setup();
-    const noisy = (ids: Tensor, s: Tensor, noise: Tensor): Tensor[] => {
-      const [picked, next, total] = step(w, table)(ids, s);
-      picked.dispose();
-      return [ops.argMax(ops.add(ops.sliceAxis(next, 1, 0, 4), noise), -1), ops.add(next, ops.mul(ops.sum(noise, -1, { keepDims: true }), 0.1)), total];
-    };
-    const mk = () => [...inputs(), ops.keep(ops.tensor([0, 0, 0, 0, 0, 0, 0, 0], [2, 4], { backend: be }))];
-    const feedback = [[0, 0], [1, 1]] as const;
-    const recorded = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2] });
-    const eager = ops.captureStep(mk(), (a, b, c) => noisy(a, b, c), { feedback, own: [2], record: false });
+    const { w, table, recorded, eager } = noisyGraphs();
     recorded.collect(1, 8);
     const rng = new ops.Rng(5);
     const sizes = [1, 3, 8, 2, 5];
