@@ -5,6 +5,7 @@ import { createCpuBackend } from '@mamba3/backend-cpu';
 import { captureStep, dispose, hasKernel, Rng, tensor, tidy } from '@mamba3/tensor';
 import type { Backend } from '@mamba3/tensor';
 import { sampleByInverseCdf, sampleByInverseCdfComposite } from '../src/index.js';
+import { SAMPLE_CHUNK, SAMPLE_MAX_CHUNKS } from '../src/kernels/webgpu/sample.wgsl.js';
 
 /*
  * The WebGPU kernel of sampleByInverseCdf (two dispatches) against the exact draw: the first id
@@ -87,6 +88,22 @@ function randomLogits(rng: Rng, rows: number, V: number, scale: number): Float32
     // 112 draws. Near-boundary ones are common only at V = 50,280, where a running step is ~2e-5 of the total.
     expect(compared).toBeGreaterThanOrEqual(95);
     expect(compared + close).toBe(112);
+  });
+
+  it('stages up to 512 chunks a row (1,048,576 ids); a longer vocabulary runs the composite', async () => {
+    expect(SAMPLE_MAX_CHUNKS).toBe(512);
+    const rng = new Rng(12);
+    for (const V of [SAMPLE_MAX_CHUNKS * SAMPLE_CHUNK, SAMPLE_MAX_CHUNKS * SAMPLE_CHUNK + 1]) {
+      // One live id in the last chunk, the rest -Infinity: the draw must land there either way.
+      const logits = new Float32Array(V).fill(-Infinity);
+      logits[V - 1] = rng.normal();
+      const before = gpu.stats().dispatches;
+      const got = await draw(gpu, logits, [1, V], 1, [0.5]);
+      const dispatches = gpu.stats().dispatches - before;
+      expect(got, `V=${V}`).toEqual([V - 1]);
+      if (V <= SAMPLE_MAX_CHUNKS * SAMPLE_CHUNK) expect(dispatches).toBe(2);
+      else expect(dispatches).toBeGreaterThan(2);
+    }
   });
 
   it('agrees with the composite on the CPU for a batch of rows [2, 3, V] (rank 3)', async () => {

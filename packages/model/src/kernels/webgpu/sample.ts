@@ -1,7 +1,7 @@
 import type { GPUStorage, WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Backend, KernelConfig, KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import type { SampleInputs, SampleAttrs, SampleOutputs } from '../../sampling.js';
-import { SAMPLE_CHUNK, sampleChunkStatsWgsl, samplePickWgsl } from './sample.wgsl.js';
+import { SAMPLE_CHUNK, SAMPLE_MAX_CHUNKS, sampleChunkStatsWgsl, samplePickWgsl } from './sample.wgsl.js';
 
 /*
  * The WebGPU kernel of `sampleByInverseCdf` (the math in sample.wgsl.ts). Type-only imports of
@@ -22,9 +22,10 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs)
   const rows = i.logits.size / V;
   const rt = gpu.runtime;
   const chunks = Math.ceil(V / SAMPLE_CHUNK);
-  // One workgroup per row along a grid dimension: more rows than it holds run the composite.
+  // One workgroup per row along a grid dimension, and a row's chunks staged in workgroup memory:
+  // more rows, or a longer vocabulary, run the composite.
   const most = rt.limits.maxComputeWorkgroupsPerDimension;
-  if (rows > most || chunks > most) return null;
+  if (rows > most || chunks > Math.min(most, SAMPLE_MAX_CHUNKS)) return null;
   const tBits = new Uint32Array(new Float32Array([a.temperature]).buffer)[0];
   const dims = rt.uniform([rows, V, chunks, tBits]);
   const common = gpu.wgsl.COMMON;

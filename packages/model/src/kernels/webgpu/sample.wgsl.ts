@@ -9,6 +9,9 @@
  * 1. `sampleChunkStats`, grid (chunks, rows): each 2048-long chunk c of a row gives its max m_c
  *    and s_c = Σ exp(x - m_c). A chunk of -∞ gives (-∞, 0).
  * 2. `samplePick`, grid (rows): with m the row's max, chunk c weighs w_c = s_c·exp(m_c - m).
+ *    The workgroup stages the chunks' maxima, then their weights, in workgroup memory, each chunk
+ *    read and weighed by one thread; every thread then walks them in order (the same sums in the
+ *    same order in every thread, from workgroup memory, not one global read after another).
  *    Target t = u·Σw. The chosen chunk is the first whose running weight exceeds t. Within it, each of
  *    256 threads sums 8 consecutive exp(x - m_c). The first thread whose running total exceeds
  *    what is left of t then walks its 8 in order.
@@ -23,6 +26,8 @@
 
 /** Ids per chunk of pass 1, and per pick of pass 2: 256 threads × 8. */
 export const SAMPLE_CHUNK = 2048;
+/** Most chunks a row may have (pass 2 stages them all): vocabularies up to 1,048,576 ids. */
+export const SAMPLE_MAX_CHUNKS = 512;
 const THREADS = 256;
 const PER_THREAD = SAMPLE_CHUNK / THREADS;
 
@@ -82,42 +87,53 @@ export const samplePickWgsl = (common: string): string => /* wgsl */ `${common}$
 var<workgroup> scan: array<f32, ${THREADS}>;
 var<workgroup> owner: atomic<u32>;
 var<workgroup> lastLive: atomic<i32>;
+/** The chunks' maxima m_c, then their weights w_c relative to the row's max. */
+var<workgroup> chunkMax: array<f32, ${SAMPLE_MAX_CHUNKS}>;
+var<workgroup> chunkWeight: array<f32, ${SAMPLE_MAX_CHUNKS}>;
+/** The chunk walk's outcome, from thread 0 (read back through workgroupUniformLoad: the branches after it are uniform). */
+struct Walk { goal: f32, total: f32, before: f32, chosen: u32, last: u32 }
+var<workgroup> walk: Walk;
 ${LOGIT}
-/** Chunk c's weight relative to the row's max m. */
-fn weight(row: u32, c: u32, m: f32) -> f32 {
-  let s = stats[(row * dims.chunks + c) * 2u + 1u];
-  if (s == 0.0) { return 0.0; }
-  return s * exp(stats[(row * dims.chunks + c) * 2u] - m);
-}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let row = wid.x;
-  // Every thread walks the (few) chunk stats itself: the same values in every thread, no barrier.
+  for (var c = tid; c < dims.chunks; c += ${THREADS}u) { chunkMax[c] = stats[(row * dims.chunks + c) * 2u]; }
+  workgroupBarrier();
   var m = nonfinite(0xff800000u);
-  for (var c = 0u; c < dims.chunks; c++) { m = max(m, stats[(row * dims.chunks + c) * 2u]); }
-  var total = 0.0;
-  for (var c = 0u; c < dims.chunks; c++) { total += weight(row, c, m); }
-  let goal = u[row] * total;
-  var chosen = dims.chunks;
-  var last = dims.chunks;
-  var before = 0.0;
-  var run = 0.0;
-  for (var c = 0u; c < dims.chunks; c++) {
-    let w = weight(row, c, m);
-    if (w > 0.0) { last = c; }
-    if (chosen == dims.chunks) {
-      if (run + w > goal) { chosen = c; before = run; }
-      run += w;
-    }
+  for (var c = 0u; c < dims.chunks; c++) { m = max(m, chunkMax[c]); }
+  for (var c = tid; c < dims.chunks; c += ${THREADS}u) {
+    let s = stats[(row * dims.chunks + c) * 2u + 1u];
+    chunkWeight[c] = select(s * exp(chunkMax[c] - m), 0.0, s == 0.0);
   }
-  if (chosen == dims.chunks) { chosen = last; before = run - weight(row, last, m); }
-  if (last == dims.chunks || !(total > 0.0)) {
+  workgroupBarrier();
+  if (tid == 0u) {
+    var total = 0.0;
+    for (var c = 0u; c < dims.chunks; c++) { total += chunkWeight[c]; }
+    let goal = u[row] * total;
+    var chosen = dims.chunks;
+    var last = dims.chunks;
+    var before = 0.0;
+    var run = 0.0;
+    for (var c = 0u; c < dims.chunks; c++) {
+      let w = chunkWeight[c];
+      if (w > 0.0) { last = c; }
+      if (chosen == dims.chunks) {
+        if (run + w > goal) { chosen = c; before = run; }
+        run += w;
+      }
+    }
+    if (chosen == dims.chunks && last < dims.chunks) { chosen = last; before = run - chunkWeight[last]; }
+    walk = Walk(goal, total, before, chosen, last);
+  }
+  let w = workgroupUniformLoad(&walk);
+  if (w.last == dims.chunks || !(w.total > 0.0)) {
     if (tid == 0u) { ids[row] = 0; }
     return;
   }
+  let chosen = w.chosen;
   // What is left of the target, in the chosen chunk's own scale exp(x - m_c).
-  let cm = stats[(row * dims.chunks + chosen) * 2u];
-  let left = (goal - before) / exp(cm - m);
+  let cm = chunkMax[chosen];
+  let left = (w.goal - w.before) / exp(cm - m);
   let start = chosen * ${SAMPLE_CHUNK}u + tid * ${PER_THREAD}u;
   let end = min(chosen * ${SAMPLE_CHUNK}u + ${SAMPLE_CHUNK}u, dims.V);
   var mine = 0.0;
