@@ -12,6 +12,8 @@
 // - `no writes`: the sampling graph with one draw for every run (a bound: no upload, no row copy);
 // - `generate greedy` / `generate T=1`: the model's `generate` (batch 1), TOKENS tokens after its
 //   first 16, with its own graph, prefill and paced groups, as a user gets them.
+// Rounds alternate the variants' order (forward, then reversed). Before call 6 of the sixteenth
+// session every round ran them forward, `generate T=1` always last.
 // Prints tok/s per round, the median over rounds, and each variant's median ratio to `greedy` and
 // to `write each run` within rounds; f32 and bf16 weights.
 // Development machine, after `pnpm build`: node tools/gpu/sample-ahead.mjs [rounds] [tokens] [--small]
@@ -71,7 +73,10 @@ for (const dtype of ['bfloat16', 'float32']) {
   const rate = (group) => groupRate(graphs, group, TOKENS, DEPTH);
   for (const group of Object.values(groups)) await rate(group); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, v] of Object.entries(variants)) rates[name].push(typeof v === 'number' ? await generateRate(model, { tokens: TOKENS, temperature: v, vocabSize: CONFIG.vocabSize, seed: 3 }) : await rate(v));
+    // Odd rounds run the variants in reverse: a drift within a round falls on both ends alike.
+    const order = Object.entries(variants);
+    if (r % 2) order.reverse();
+    for (const [name, v] of order) rates[name].push(typeof v === 'number' ? await generateRate(model, { tokens: TOKENS, temperature: v, vocabSize: CONFIG.vocabSize, seed: 3 }) : await rate(v));
   }
   for (const [name, xs] of Object.entries(rates)) {
     const vs = (base) => median(xs.map((x, k) => x / rates[base][k])).toFixed(3);
