@@ -10,8 +10,9 @@
  *    and s_c = Σ exp(x - m_c). A chunk of -∞ gives (-∞, 0).
  * 2. `samplePick`, grid (rows): with m the row's max, chunk c weighs w_c = s_c·exp(m_c - m).
  *    The workgroup stages the chunks' maxima, then their weights, in workgroup memory, each chunk
- *    read and weighed by one thread; every thread then walks them in order (the same sums in the
- *    same order in every thread, from workgroup memory, not one global read after another).
+ *    read and weighed by one thread (every thread takes m from the staged maxima); thread 0 then
+ *    walks the weights in order and hands the outcome to all through `workgroupUniformLoad`.
+ *    The sums are those of one thread walking the statistics in global memory, in the same order.
  *    Target t = u·Σw. The chosen chunk is the first whose running weight exceeds t. Within it, each of
  *    256 threads sums 8 consecutive exp(x - m_c). The first thread whose running total exceeds
  *    what is left of t then walks its 8 in order.
