@@ -1,6 +1,6 @@
-// The decode probes' shared timing loops (read-groups.mjs, sample-ahead.mjs): tok/s of a step
-// graph read back a group at a time, and of the model's `generate`.
-import { generate } from '../../packages/model/dist/index.js';
+// The decode probes' shared timing loops (read-groups.mjs, sample-ahead.mjs, generate-rate.mjs):
+// tok/s of a step graph read back a group at a time, and of a build's `generate` (passed in:
+// generate-rate.mjs bundles another build's under the same name).
 
 /**
  * tok/s of `tokens` tokens through `group(graphs)`, which queues one group of runs and returns a
@@ -20,7 +20,7 @@ export async function groupRate(graphs, group, tokens, depth) {
 }
 
 /** tok/s of `generate` (batch 1, a 16-token prompt; greedy at temperature 0) over its `tokens` tokens after the first 16. */
-export async function generateRate(model, { tokens, temperature, vocabSize, seed }) {
+export async function generateRate(generate, model, { tokens, temperature, vocabSize, seed }) {
   let n = 0;
   let t0 = 0;
   const prompt = [Array.from({ length: 16 }, (_, i) => (i * 7919) % vocabSize)];

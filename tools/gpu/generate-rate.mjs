@@ -8,6 +8,7 @@
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { generate } from '@mamba3/model';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
+import { generateRate, median } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const RUNS = Number(process.argv[2] ?? 3);
@@ -18,14 +19,7 @@ const TOKENS = Number(process.argv[3] ?? 512);
 const CONFIG = process.argv.includes('--small')
   ? { dModel: 128, nLayer: 24, vocabSize: 1000, ssmCfg: { layer: 'Mamba3', dState: 32, headdim: 32, chunkSize: 64 } }
   : { dModel: 768, nLayer: 24, vocabSize: 50280, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
-const prompt = Array.from({ length: 16 }, (_, i) => (i * 7919) % CONFIG.vocabSize);
-
-async function once(model, tokens) {
-  let n = 0;
-  let t0 = 0;
-  for await (const _ of generate(model, [prompt], { maxNewTokens: tokens + 16, temperature: TEMPERATURE })) if (++n === 16) t0 = performance.now();
-  return (1000 * (n - 16)) / (performance.now() - t0);
-}
+const once = (model, tokens) => generateRate(generate, model, { tokens, temperature: TEMPERATURE, vocabSize: CONFIG.vocabSize });
 
 const backend = await createWebGPUBackend({ name: 'webgpu-generate-rate' });
 for (const dtype of (process.env.DTYPES ?? 'bfloat16,float32').split(',')) {
@@ -33,8 +27,7 @@ for (const dtype of (process.env.DTYPES ?? 'bfloat16,float32').split(',')) {
   await once(model, 64);
   const rates = [];
   for (let r = 0; r < RUNS; r++) rates.push(await once(model, TOKENS));
-  const sorted = [...rates].sort((a, b) => a - b);
-  console.log(`${dtype} median ${sorted[sorted.length >> 1].toFixed(0)} tok/s; runs ${rates.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(`${dtype} median ${median(rates).toFixed(0)} tok/s; runs ${rates.map((x) => x.toFixed(0)).join(' ')}`);
   model.dispose();
 }
 process.exit(0);

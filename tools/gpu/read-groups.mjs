@@ -22,8 +22,9 @@
 // GPU host: bundle.mjs bundles it as /tmp/m3/read-groups.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { concat, dispose } from '../../packages/tensor/dist/index.js';
+import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { generateRate, groupRate } from './decode-rates.mjs';
+import { generateRate, groupRate, median } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const ROUNDS = Number(process.argv[2] ?? 6);
@@ -95,11 +96,10 @@ for (const dtype of ['bfloat16', 'float32']) {
   const rate = (group) => groupRate(graphs, group, TOKENS, DEPTH);
   for (const group of Object.values(groups)) await rate(group);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, group] of Object.entries(variants)) rates[name].push(typeof group === 'number' ? await generateRate(model, { tokens: TOKENS, temperature: group, vocabSize: CONFIG.vocabSize }) : group ? await rate(group) : await noReads(graphs));
+    for (const [name, group] of Object.entries(variants)) rates[name].push(typeof group === 'number' ? await generateRate(generate, model, { tokens: TOKENS, temperature: group, vocabSize: CONFIG.vocabSize }) : group ? await rate(group) : await noReads(graphs));
   }
   for (const [name, xs] of Object.entries(rates)) {
-    const sorted = [...xs].sort((a, b) => a - b);
-    console.log(`${dtype} ${name.padEnd(10)} median ${sorted[sorted.length >> 1].toFixed(0).padStart(5)} tok/s; rounds ${xs.map((x) => x.toFixed(0)).join(' ')}`);
+    console.log(`${dtype} ${name.padEnd(10)} median ${median(xs).toFixed(0).padStart(5)} tok/s; rounds ${xs.map((x) => x.toFixed(0)).join(' ')}`);
   }
   graph.dispose();
   logged.dispose();

@@ -20,6 +20,7 @@
 // GPU host: bundle.mjs bundles it as /tmp/m3/sample-ahead.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { Rng } from '../../packages/tensor/dist/index.js';
+import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
 import { generateRate, groupRate, median } from './decode-rates.mjs';
 
@@ -76,7 +77,7 @@ for (const dtype of ['bfloat16', 'float32']) {
     // Odd rounds run the variants in reverse: a drift within a round falls on both ends alike.
     const order = Object.entries(variants);
     if (r % 2) order.reverse();
-    for (const [name, v] of order) rates[name].push(typeof v === 'number' ? await generateRate(model, { tokens: TOKENS, temperature: v, vocabSize: CONFIG.vocabSize, seed: 3 }) : await rate(v));
+    for (const [name, v] of order) rates[name].push(typeof v === 'number' ? await generateRate(generate, model, { tokens: TOKENS, temperature: v, vocabSize: CONFIG.vocabSize, seed: 3 }) : await rate(v));
   }
   for (const [name, xs] of Object.entries(rates)) {
     const vs = (base) => median(xs.map((x, k) => x / rates[base][k])).toFixed(3);

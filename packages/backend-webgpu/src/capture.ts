@@ -77,6 +77,14 @@ export function closeCapture(cap: Capture, io: CaptureIO): { swaps: Map<GPUBuffe
   return { swaps, held };
 }
 
+/** A step graph's input: its buffer, size and dtype, and whether an output feeds it. */
+export interface GraphInput {
+  buffer: GPUBuffer;
+  bytes: number;
+  dtype: DType;
+  fed: boolean;
+}
+
 /** What a step graph needs from the runtime that replays it. */
 export interface GraphHost {
   makeBindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup;
@@ -108,7 +116,7 @@ export class StepGraphGPU {
     private readonly swaps: ReadonlyMap<GPUBuffer, GPUBuffer>,
     private readonly outputBuffers: readonly GPUBuffer[],
     private readonly outputTypes: readonly (readonly [number, DType])[],
-    private readonly inputs: readonly { buffer: GPUBuffer; bytes: number; dtype: DType; fed: boolean }[],
+    private readonly inputs: readonly GraphInput[],
     private readonly held: ReadonlySet<GPUBuffer>,
     readonly bytes: number,
   ) {
@@ -177,11 +185,17 @@ export class StepGraphGPU {
    * queued so far, so earlier runs keep reading the old ones.
    */
   write(i: number, values: TypedArray): void {
-    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
-    const input = this.inputs[i];
-    if (input.fed) throw new UnsupportedError(`webgpu captureStep write: input ${i} is fed back from an output; only the other inputs can be written`);
+    const input = this.writable('write', i);
     if (values.byteLength !== input.bytes) throw new UnsupportedError(`webgpu captureStep write: input ${i} holds ${input.bytes} bytes, got ${values.byteLength}`);
     this.rt.writeAfterQueued(input.buffer, values);
+  }
+
+  /** Input i, if `op` may write it: the graph is alive and the input is not fed back. */
+  private writable(op: string, i: number): GraphInput {
+    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
+    const input = this.inputs[i];
+    if (input.fed) throw new UnsupportedError(`webgpu captureStep ${op}: input ${i} is fed back from an output; only the other inputs can be written`);
+    return input;
   }
 
   /**
@@ -190,9 +204,7 @@ export class StepGraphGPU {
    * theirs before this upload lands, so the table is reused.
    */
   writeAhead(i: number, values: TypedArray, runs: number): void {
-    if (this.disposed) throw new BackendError('webgpu captureStep: the step graph was disposed');
-    const input = this.inputs[i];
-    if (input.fed) throw new UnsupportedError(`webgpu captureStep writeAhead: input ${i} is fed back from an output; only the other inputs can be written`);
+    const input = this.writable('writeAhead', i);
     if (values.byteLength !== runs * input.bytes) throw new UnsupportedError(`webgpu captureStep writeAhead: ${runs} runs of input ${i} hold ${runs * input.bytes} bytes, got ${values.byteLength}`);
     // Buffer copies move whole 4-byte words.
     if (input.bytes % 4) throw new UnsupportedError(`webgpu captureStep writeAhead: input ${i} is ${input.bytes} bytes, not whole 4-byte words; use write before each run`);
