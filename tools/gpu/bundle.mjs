@@ -22,6 +22,7 @@ for (const [entry, file] of [
   ['tools/gpu/encode-cost.mjs', 'encode-cost.mjs'],
   ['tools/gpu/read-groups.mjs', 'read-groups.mjs'],
   ['tools/gpu/sample-ahead.mjs', 'sample-ahead.mjs'],
+  ['tools/gpu/head-pick.mjs', 'head-pick.mjs'],
 ]) {
   await build({
     entryPoints: [join(root, entry)],

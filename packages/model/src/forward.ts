@@ -1,10 +1,11 @@
 import type { MixerState, StepFusion } from '@mamba3/core';
 import { unprefixed } from '@mamba3/core';
 import type { Tensor } from '@mamba3/tensor';
-import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
+import { add, argMax, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, sliceAxis, split, square, sub, tidy } from '@mamba3/tensor';
 import type { LayerSpec } from './blocks.js';
 import { layerSpecs } from './blocks.js';
 import type { MambaConfig } from './config.js';
+import { lmHeadArgmax } from './head-pick.js';
 
 /** Model parameters under the official names. */
 export type LmParams = Record<string, Tensor>;
@@ -135,16 +136,43 @@ export function lmStep(w: LmWeights, c: MambaConfig, ids: Tensor, states: readon
  * `fusedLinear`. Same values as `lmStep` + `lmLogits`.
  */
 export function lmStepLogits(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[]): { logits: Tensor; states: MixerState[] } {
-  if (!fusesBlocks(w, c)) {
-    return tidy(() => {
-      const r = lmStep(w, c, ids, states);
-      return { logits: lmLogits(w, r.hidden), states: r.states };
-    });
-  }
-  return tidy(() => {
-    const r = fusedBackbone(w, c, ids, (l, x, i, fuse) => l.spec.step(l.mixer, x, states[i], fuse));
-    return { logits: fusedLinear(r.residual, w.lmHead, { norm: { weight: w.normF.weight, eps: c.normEpsilon } }), states: r.states };
+  const r = stepThroughHead(w, c, ids, states, (x, normF) => (normF ? fusedLinear(x, w.lmHead, { norm: normF }) : lmLogits(w, x)));
+  return { logits: r.out, states: r.states };
+}
+
+/**
+ * One greedy decode step: ids [b] -> the argmax of each sequence's first `vocab` logits [b] and
+ * the next states. With fused blocks (see `lmStepLogits`) the head and the argmax are one fused
+ * op (`lmHeadArgmax`). Same ids as argMax over `lmStepLogits`' logits.
+ */
+export function lmStepArgmax(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[], vocab: number): { ids: Tensor; states: MixerState[] } {
+  const r = stepThroughHead(w, c, ids, states, (x, normF) => {
+    if (normF) return lmHeadArgmax(x, w.lmHead, normF, vocab);
+    const logits = lmLogits(w, x);
+    return argMax(vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits, -1);
   });
+  return { ids: r.out, states: r.states };
+}
+
+/**
+ * A decode step up to `head`, which gets the residual stream with norm_f for it to fuse (fused
+ * blocks), or the normed hidden state and null.
+ */
+function stepThroughHead(
+  w: LmWeights,
+  c: MambaConfig,
+  ids: Tensor,
+  states: readonly MixerState[],
+  head: (x: Tensor, normF: { weight: Tensor; eps: number } | null) => Tensor,
+): { out: Tensor; states: MixerState[] } {
+  return tidy(() => {
+    if (!fusesBlocks(w, c)) {
+      const r = lmStep(w, c, ids, states);
+      return { out: head(r.hidden, null), states: r.states };
+    }
+    const r = fusedBackbone(w, c, ids, (l, x, i, fuse) => l.spec.step(l.mixer, x, states[i], fuse));
+    return { out: head(r.residual, { weight: w.normF.weight, eps: c.normEpsilon }), states: r.states };
+  }) as { out: Tensor; states: MixerState[] };
 }
 
 /** hidden [..., d] -> logits [..., paddedVocab] through the (tied) head. */

@@ -15,6 +15,7 @@ export type { TokenIds, CreateModelOptions } from './model.js';
 export { MambaLMHeadModel, MambaInferenceCache, DEFAULT_MAX_SEQLEN } from './model.js';
 export type { SamplingOptions } from './sampling.js';
 export { sampleToken, checkSampling, sampleByInverseCdf, sampleByInverseCdfComposite, float32Draw } from './sampling.js';
+export { lmHeadArgmax, lmHeadArgmaxComposite } from './head-pick.js';
 export type { GenerationTokenizer, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
 export { generate, generateText, checkGenerateOptions } from './generate.js';
 export type { PrefillProgress, PrefillOptions } from './prefill.js';

@@ -3,7 +3,6 @@ import { checkWeights, MixerCache } from '@mamba3/core';
 import type { Backend, DType, StepGraph, Tensor } from '@mamba3/tensor';
 import {
   ArgumentError,
-  argMax,
   captureStep,
   concat,
   dispose,
@@ -22,7 +21,7 @@ import { paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
 import type { LayerSpec } from './blocks.js';
 import { layerSpecs } from './blocks.js';
 import type { LmParams, LmWeights } from './forward.js';
-import { lmLogits, lmSequence, lmStepLogits, organise } from './forward.js';
+import { lmLogits, lmSequence, lmStepArgmax, lmStepLogits, organise } from './forward.js';
 import { sampleByInverseCdf } from './sampling.js';
 import { PrefillGraphs } from './prefill-graph.js';
 import { initLmParams, lmParamShapes } from './weights.js';
@@ -346,18 +345,21 @@ export class MambaLMHeadModel {
     const states = cache.tensors();
     const draws = sampling !== null && sampling !== 'logits' ? sampling : null;
     const extra = draws ? [keep(tensor(draws.uniforms, [ids.length, 1], { backend: this.backend }))] : [];
-    const pick = (logits: Tensor, u: Tensor | undefined): Tensor => {
-      if (sampling === 'logits') return logits;
-      const real = vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits;
-      return draws && u ? sampleByInverseCdf(real, draws.temperature, u) : argMax(real, -1);
-    };
     const step = (idsNow: Tensor, ...rest: Tensor[]): Tensor[] => {
       const u = draws ? rest[0] : undefined;
       const flat = draws ? rest.slice(1) : rest;
       let at = 0;
       const layerStates = keys.map((ks) => Object.fromEntries(ks.map((k) => [k, flat[at++]])));
-      const { logits, states: next } = lmStepLogits(this.w, this.config, idsNow, layerStates);
-      return [pick(logits, u), ...next.flatMap((n, i) => keys[i].map((k) => n[k]))];
+      let out: Tensor;
+      let next: MixerState[];
+      if (sampling === null) {
+        ({ ids: out, states: next } = lmStepArgmax(this.w, this.config, idsNow, layerStates, vocab));
+      } else {
+        const r = lmStepLogits(this.w, this.config, idsNow, layerStates);
+        out = draws && u ? sampleByInverseCdf(r.logits, draws.temperature, u, vocab) : r.logits;
+        next = r.states;
+      }
+      return [out, ...next.flatMap((n, i) => keys[i].map((k) => n[k]))];
     };
     const inputs = [start, ...extra, ...states];
     // Output 0 feeds input 0 (the ids; logits graphs have them written instead); output 1 + k

@@ -151,14 +151,15 @@ export function float32Draw(u: number): number {
 }
 
 export type SampleInputs = { logits: Tensor; u: Tensor };
-export type SampleAttrs = { temperature: number };
+export type SampleAttrs = { temperature: number; vocab: number };
 export type SampleOutputs = { ids: Tensor };
 
 /**
  * Temperature sampling on the device by inverse CDF: logits [..., V], u [..., 1] uniform in
- * [0, 1) -> ids [...] (int32) drawn from softmax(logits / temperature), the first id (in
- * vocabulary order) whose running probability exceeds u times the total (the total rather than 1,
- * so rounding in the running sum can never leave u above every entry). A fused op: WebGPU runs
+ * [0, 1) -> ids [...] (int32) drawn from softmax(logits[..., :vocab] / temperature), the first id
+ * (in vocabulary order) whose running probability exceeds u times the total (the total rather
+ * than 1, so rounding in the running sum can never leave u above every entry). `vocab` (≤ V)
+ * leaves out a padded head's last columns without a copy of the logits. A fused op: WebGPU runs
  * it in two dispatches (kernels/webgpu/sample.wgsl.ts), other backends run this composite.
  */
 const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
@@ -166,26 +167,28 @@ const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
   inputNames: ['logits', 'u'],
   outputNames: ['ids'],
   outputDTypes: { ids: 'int32' },
-  check: ({ logits, u }, { temperature }) => {
+  check: ({ logits, u }, { temperature, vocab }) => {
     const V = logits.shape[logits.rank - 1];
     if (logits.rank < 1 || !(V >= 1)) throw new ArgumentError(`sampleByInverseCdf: logits need a vocabulary axis of at least 1, got shape [${logits.shape}]`);
     const want = [...logits.shape.slice(0, -1), 1];
     if (u.rank !== want.length || u.shape.some((d, i) => d !== want[i])) throw new ArgumentError(`sampleByInverseCdf: u must have shape [${want}] (one draw per row of logits [${logits.shape}]), got [${u.shape}]`);
     if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ArgumentError(`sampleByInverseCdf: temperature must be > 0 and finite, got ${temperature} (use argMax for greedy)`);
+    if (!Number.isInteger(vocab) || vocab < 1 || vocab > V) throw new ArgumentError(`sampleByInverseCdf: vocab must be an integer in [1, ${V}] (the logits' last axis), got ${vocab}`);
     return { ids: logits.shape.slice(0, -1) };
   },
-  composite: ({ logits, u }, { temperature }) => {
-    const V = logits.shape[logits.rank - 1];
-    const cdf = cumsum(softmax(div(logits, temperature), -1), -1);
-    return { ids: argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, V - 1, V))), -1) };
+  composite: ({ logits, u }, { temperature, vocab }) => {
+    const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
+    const cdf = cumsum(softmax(div(real, temperature), -1), -1);
+    return { ids: argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, vocab - 1, vocab))), -1) };
   },
 });
 
-export function sampleByInverseCdf(logits: Tensor, temperature: number, u: Tensor): Tensor {
-  return sampleOp({ logits, u }, { temperature }).ids;
+/** See `sampleOp`; `vocab` defaults to every column of the logits. */
+export function sampleByInverseCdf(logits: Tensor, temperature: number, u: Tensor, vocab = logits.shape[logits.rank - 1]): Tensor {
+  return sampleOp({ logits, u }, { temperature, vocab }).ids;
 }
 
 /** The composite of `sampleByInverseCdf` whatever kernels are registered (the reference its kernels are tested against). */
-export function sampleByInverseCdfComposite(logits: Tensor, temperature: number, u: Tensor): Tensor {
-  return sampleOp.composite({ logits, u }, { temperature }).ids;
+export function sampleByInverseCdfComposite(logits: Tensor, temperature: number, u: Tensor, vocab = logits.shape[logits.rank - 1]): Tensor {
+  return sampleOp.composite({ logits, u }, { temperature, vocab }).ids;
 }

@@ -51,11 +51,11 @@ function randomLogits(rng: Rng, rows: number, V: number, scale: number): Float32
   });
   afterAll(() => gpu?.dispose());
 
-  const draw = async (backend: Backend, logits: Float32Array, shape: number[], T: number, us: number[], composite = false): Promise<number[]> => {
+  const draw = async (backend: Backend, logits: Float32Array, shape: number[], T: number, us: number[], composite = false, vocab?: number): Promise<number[]> => {
     const ids = tidy(() => {
       const l = tensor(logits, shape, { backend });
       const u = tensor(us, [...shape.slice(0, -1), 1], { backend });
-      return (composite ? sampleByInverseCdfComposite : sampleByInverseCdf)(l, T, u);
+      return (composite ? sampleByInverseCdfComposite : sampleByInverseCdf)(l, T, u, vocab);
     });
     expect(ids.dtype).toBe('int32');
     expect(ids.shape).toEqual(shape.slice(0, -1));
@@ -142,6 +142,26 @@ function randomLogits(rng: Rng, rows: number, V: number, scale: number): Float32
       expect(await draw(gpu, rowsOf(us.length), [us.length, V], 1, us), `row ${r}`).toEqual(ids);
       expect(await draw(cpu, rowsOf(us.length), [us.length, V], 1, us, true), `row ${r}, composite`).toEqual(ids);
     }
+  });
+
+  it('draws among the first `vocab` ids without a copy (a padded head): two dispatches, padded columns never drawn', async () => {
+    const rng = new Rng(13);
+    const [rows, V, vocab] = [6, 3000, 2990];
+    const logits = randomLogits(rng, rows, V, 2);
+    // The padded columns would take almost every draw if they counted.
+    for (let r = 0; r < rows; r++) logits.fill(30, r * V + vocab, (r + 1) * V);
+    const us = Array.from({ length: rows }, (_, r) => (r === rows - 1 ? 0.9999999 : rng.uniform()));
+    const before = gpu.stats().dispatches;
+    const got = await draw(gpu, logits, [rows, V], 1, us, false, vocab);
+    expect(gpu.stats().dispatches - before).toBe(2);
+    const real = Float32Array.from({ length: rows * vocab }, (_, k) => logits[Math.floor(k / vocab) * V + (k % vocab)]);
+    const exact = exactDraws(real, vocab, 1, us);
+    const composite = await draw(cpu, logits, [rows, V], 1, us, true, vocab);
+    got.forEach((id, r) => {
+      expect(id).toBeLessThan(vocab);
+      if (!exact[r].close) expect([id, composite[r]], `row ${r}`).toEqual([exact[r].id, exact[r].id]);
+    });
+    await expect(draw(gpu, logits, [rows, V], 1, us, false, V + 1)).rejects.toThrow(/vocab must be an integer in \[1, 3000\]/);
   });
 
   it('runs inside a step graph, reading each run\'s u', async () => {

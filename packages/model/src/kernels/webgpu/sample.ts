@@ -18,8 +18,9 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs)
   const gpu = backend as WebGPUBackend;
   gpu.runtime.check(OP);
   if (i.logits.dtype !== 'float32' || i.u.dtype !== 'float32') return null;
-  const V = i.logits.shape[i.logits.shape.length - 1];
-  const rows = i.logits.size / V;
+  const stride = i.logits.shape[i.logits.shape.length - 1];
+  const rows = i.logits.size / stride;
+  const V = a.vocab;
   const rt = gpu.runtime;
   const chunks = Math.ceil(V / SAMPLE_CHUNK);
   // One workgroup per row along a grid dimension, and a row's chunks staged in workgroup memory:
@@ -27,7 +28,7 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs)
   const most = rt.limits.maxComputeWorkgroupsPerDimension;
   if (rows > most || chunks > Math.min(most, SAMPLE_MAX_CHUNKS)) return null;
   const tBits = new Uint32Array(new Float32Array([a.temperature]).buffer)[0];
-  const dims = rt.uniform([rows, V, chunks, tBits]);
+  const dims = rt.uniform([rows, V, chunks, tBits, stride]);
   const common = gpu.wgsl.COMMON;
   const stats = rt.alloc(OP, rows * chunks * 2 * 4, 'float32');
   const ids = rt.alloc(OP, rows * 4, 'int32');
@@ -37,10 +38,8 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs)
   return { ids };
 }
 
-export const webgpuKernels = [
-  {
-    kernelName: OP,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, attrs, backend }) => sample(backend, inputs, attrs),
-  } satisfies KernelConfig<SampleInputs, SampleAttrs, SampleOutputs>,
-];
+export const sampleKernel = {
+  kernelName: OP,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, attrs, backend }) => sample(backend, inputs, attrs),
+} satisfies KernelConfig<SampleInputs, SampleAttrs, SampleOutputs>;

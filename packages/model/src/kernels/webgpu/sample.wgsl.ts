@@ -21,8 +21,9 @@
  * of non-zero weight, as the composite's total-relative target guarantees a pick. A row of no
  * weight at all (every logit -∞) gives id 0, the composite's argmax of an all-false row.
  *
- * Shapes: logits [rows, V] f32, u [rows] f32 in [0, 1) -> stats [rows, chunks, 2] f32 ->
- * ids [rows] i32. Sizes and T come from a uniform, so one pipeline serves every vocabulary.
+ * Shapes: logits [rows, stride] f32 of which the first V columns count (a padded head's last
+ * columns do not), u [rows] f32 in [0, 1) -> stats [rows, chunks, 2] f32 -> ids [rows] i32.
+ * Sizes and T come from a uniform, so one pipeline serves every vocabulary.
  */
 
 /** Ids per chunk of pass 1, and per pick of pass 2: 256 threads × 8. */
@@ -33,12 +34,12 @@ const THREADS = 256;
 const PER_THREAD = SAMPLE_CHUNK / THREADS;
 
 const DIMS = /* wgsl */ `
-struct Dims { rows: u32, V: u32, chunks: u32, tBits: u32 }
+struct Dims { rows: u32, V: u32, chunks: u32, tBits: u32, stride: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;`;
 
 /** x_i = logits_i / T for row `row`, as the composite's div. */
 const LOGIT = /* wgsl */ `
-fn x(row: u32, i: u32) -> f32 { return logits[row * dims.V + i] / bitcast<f32>(dims.tBits); }`;
+fn x(row: u32, i: u32) -> f32 { return logits[row * dims.stride + i] / bitcast<f32>(dims.tBits); }`;
 
 /** A workgroup reduction of `red` (256 slots) with `op`, the result in red[0]. */
 const tree = (op: string): string => /* wgsl */ `

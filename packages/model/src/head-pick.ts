@@ -1,0 +1,44 @@
+import type { Tensor } from '@mamba3/tensor';
+import { argMax, ArgumentError, defineFusedOp, fusedLinear, sliceAxis } from '@mamba3/tensor';
+
+export type HeadArgmaxInputs = { hidden: Tensor; weight: Tensor; normWeight: Tensor };
+export type HeadArgmaxAttrs = { eps: number; vocab: number };
+export type HeadArgmaxOutputs = { ids: Tensor };
+
+/**
+ * The greedy pick through the LM head: hidden [rows, d], the head's weight [V, d] (the padded
+ * vocabulary) and norm_f's weight [d] -> ids [rows] (int32), the argmax of
+ * rmsNorm(hidden)·Wᵀ over the first `vocab` logits (the first id of the largest). A fused op:
+ * WebGPU folds the argmax's first pass into the head's GEMV (kernels/webgpu/head-argmax.wgsl.ts),
+ * a greedy decode step's dispatch fewer, and leaves out the padded columns without a copy; other
+ * backends run this composite. A NaN logit never wins there (the composite's argmax keeps a NaN
+ * that comes first).
+ */
+const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs>({
+  name: 'lmHeadArgmax',
+  inputNames: ['hidden', 'weight', 'normWeight'],
+  outputNames: ['ids'],
+  outputDTypes: { ids: 'int32' },
+  check: ({ hidden, weight, normWeight }, { vocab }) => {
+    const d = hidden.shape[hidden.rank - 1];
+    if (hidden.rank !== 2 || weight.rank !== 2 || weight.shape[1] !== d || normWeight.rank !== 1 || normWeight.shape[0] !== d) {
+      throw new ArgumentError(`lmHeadArgmax: want hidden [rows, d], weight [V, d] and normWeight [d], got [${hidden.shape}], [${weight.shape}] and [${normWeight.shape}]`);
+    }
+    if (!Number.isInteger(vocab) || vocab < 1 || vocab > weight.shape[0]) throw new ArgumentError(`lmHeadArgmax: vocab must be an integer in [1, ${weight.shape[0]}] (the head's rows), got ${vocab}`);
+    return { ids: [hidden.shape[0]] };
+  },
+  composite: ({ hidden, weight, normWeight }, { eps, vocab }) => {
+    const logits = fusedLinear(hidden, weight, { norm: { weight: normWeight, eps } });
+    return { ids: argMax(vocab < weight.shape[0] ? sliceAxis(logits, -1, 0, vocab) : logits, -1) };
+  },
+});
+
+/** See `headArgmaxOp`. */
+export function lmHeadArgmax(hidden: Tensor, weight: Tensor, norm: { weight: Tensor; eps: number }, vocab: number): Tensor {
+  return headArgmaxOp({ hidden, weight, normWeight: norm.weight }, { eps: norm.eps, vocab }).ids;
+}
+
+/** The composite of `lmHeadArgmax` whatever kernels are registered (the reference its kernels are tested against). */
+export function lmHeadArgmaxComposite(hidden: Tensor, weight: Tensor, norm: { weight: Tensor; eps: number }, vocab: number): Tensor {
+  return headArgmaxOp.composite({ hidden, weight, normWeight: norm.weight }, { eps: norm.eps, vocab }).ids;
+}

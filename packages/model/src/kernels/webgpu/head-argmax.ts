@@ -1,0 +1,51 @@
+import type { GemvEpilogue, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { Backend, KernelConfig, KernelInputs, KernelOutputs } from '@mamba3/tensor';
+import type { HeadArgmaxAttrs, HeadArgmaxInputs, HeadArgmaxOutputs } from '../../head-pick.js';
+import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl } from './head-argmax.wgsl.js';
+
+/*
+ * The WebGPU kernel of `lmHeadArgmax` (the math in head-argmax.wgsl.ts): the head GEMV with the
+ * argmax's order keys in its epilogue, then the pick. Type-only imports of @mamba3/backend-webgpu.
+ */
+
+const OP = 'lmHeadArgmax';
+
+/**
+ * The order keys' buffers, one per runtime and size, made once and never pooled: a new buffer is
+ * zeroed, and every pick leaves its rows' keys at zero again, so each product starts from zero
+ * without a clear (a clear would end the compute pass, a step graph's every run). Rows of one
+ * product and its pick run in stream order, so products of the same size may share one.
+ */
+const keyBuffers = new WeakMap<Runtime, Map<number, GPUBuffer>>();
+
+function keysFor(rt: Runtime, bytes: number): GPUBuffer {
+  let sizes = keyBuffers.get(rt);
+  if (!sizes) keyBuffers.set(rt, (sizes = new Map()));
+  let b = sizes.get(bytes);
+  if (!b) sizes.set(bytes, (b = rt.createCacheBuffer(OP, bytes)));
+  return b;
+}
+
+function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: HeadArgmaxAttrs): KernelOutputs<HeadArgmaxOutputs> | null {
+  const gpu = backend as WebGPUBackend;
+  const rt = gpu.runtime;
+  rt.check(OP);
+  const [stride, d] = i.weight.shape;
+  const rows = i.hidden.size / d;
+  if (rows > rt.limits.maxComputeWorkgroupsPerDimension) return null;
+  const chunks = Math.ceil(a.vocab / ARGMAX_CHUNK);
+  const keys = keysFor(rt, rows * chunks * 4);
+  const epilogue: GemvEpilogue = { key: `argmaxKeys/${a.vocab}/${chunks}`, wgsl: (first) => headArgmaxEpilogueWgsl(first, a.vocab, chunks), buffers: [keys] };
+  const logits = gpu.linearWithEpilogue(i.hidden, i.weight, epilogue, { g: i.normWeight, eps: a.eps });
+  if (!logits) return null;
+  const ids = rt.alloc(OP, rows * 4, 'int32');
+  rt.dispatch(`headArgmaxPick/${a.vocab}/${stride}/${chunks}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks), [logits.buffer, keys, ids.buffer], [rows]);
+  rt.release(logits);
+  return { ids };
+}
+
+export const headArgmaxKernel = {
+  kernelName: OP,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs),
+} satisfies KernelConfig<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs>;
