@@ -1,7 +1,8 @@
 import type { GemvEpilogue, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Backend, KernelConfig, KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { HeadArgmaxAttrs, HeadArgmaxInputs, HeadArgmaxOutputs } from '../../head-pick.js';
-import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl } from './head-argmax.wgsl.js';
+import type { HeadArgmaxShape } from './head-argmax.wgsl.js';
+import { HEAD_ARGMAX_DEFAULT, headArgmaxEpilogueWgsl, headArgmaxPickWgsl } from './head-argmax.wgsl.js';
 
 /*
  * The WebGPU kernel of `lmHeadArgmax` (the math in head-argmax.wgsl.ts): the head GEMV with the
@@ -26,26 +27,32 @@ function keysFor(rt: Runtime, bytes: number): GPUBuffer {
   return b;
 }
 
-function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: HeadArgmaxAttrs): KernelOutputs<HeadArgmaxOutputs> | null {
+function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: HeadArgmaxAttrs, shape: HeadArgmaxShape): KernelOutputs<HeadArgmaxOutputs> | null {
   const gpu = backend as WebGPUBackend;
   const rt = gpu.runtime;
   rt.check(OP);
   const [stride, d] = i.weight.shape;
   const rows = i.hidden.size / d;
   if (rows > rt.limits.maxComputeWorkgroupsPerDimension) return null;
-  const chunks = Math.ceil(a.vocab / ARGMAX_CHUNK);
+  const chunks = Math.ceil(a.vocab / shape.chunk);
   const keys = keysFor(rt, rows * chunks * 4);
-  const epilogue: GemvEpilogue = { key: `argmaxKeys/${a.vocab}/${chunks}`, wgsl: (first) => headArgmaxEpilogueWgsl(first, a.vocab, chunks), buffers: [keys] };
+  const epilogue: GemvEpilogue = {
+    key: `argmaxKeys/${a.vocab}/${shape.chunk}/${shape.form}`,
+    wgsl: (first) => headArgmaxEpilogueWgsl(first, a.vocab, chunks, shape),
+    buffers: [keys],
+    flush: shape.form === 'flush',
+  };
   const logits = gpu.linearWithEpilogue(i.hidden, i.weight, epilogue, { g: i.normWeight, eps: a.eps });
   if (!logits) return null;
   const ids = rt.alloc(OP, rows * 4, 'int32');
-  rt.dispatch(`headArgmaxPick/${a.vocab}/${stride}/${chunks}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks), [logits.buffer, keys, ids.buffer], [rows]);
+  rt.dispatch(`headArgmaxPick/${a.vocab}/${stride}/${shape.chunk}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks, shape.chunk), [logits.buffer, keys, ids.buffer], [rows]);
   rt.release(logits);
   return { ids };
 }
 
-export const headArgmaxKernel = {
-  kernelName: OP,
-  backendName: 'webgpu',
-  kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs),
-} satisfies KernelConfig<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs>;
+/** The kernel with keys of `shape` (the probes time the shapes; the model registers the default). */
+export function headArgmaxKernelFor(shape: HeadArgmaxShape): KernelConfig<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs> {
+  return { kernelName: OP, backendName: 'webgpu', kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs, shape) };
+}
+
+export const headArgmaxKernel = headArgmaxKernelFor(HEAD_ARGMAX_DEFAULT);

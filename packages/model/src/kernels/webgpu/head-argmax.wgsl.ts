@@ -16,8 +16,25 @@
  * keys [rows, chunks] u32 (chunks = ceil(V / 256)) -> ids [rows] i32.
  */
 
-/** Ids a key covers: one for each thread of the pick, so the chunk's scan is one load a thread. */
+/** Ids a key covers by default: one for each thread of the pick, so the chunk's scan is one load a thread. */
 export const ARGMAX_CHUNK = 256;
+/** Threads of the pick. */
+const PICK_THREADS = 256;
+
+/**
+ * How the head's epilogue reaches the keys: `each` output by its own atomicMax; `check` only
+ * when its key beats the one it reads first; `flush` combined over the thread's outputs of a
+ * chunk, one atomicMax a chunk the thread touches (the GEMV's `flush` hook).
+ */
+export type KeyForm = 'each' | 'check' | 'flush';
+
+export interface HeadArgmaxShape {
+  /** Ids a key covers (at most 256). */
+  chunk: number;
+  form: KeyForm;
+}
+
+export const HEAD_ARGMAX_DEFAULT: HeadArgmaxShape = { chunk: ARGMAX_CHUNK, form: 'each' };
 
 const ORDER_KEY = /* wgsl */ `
 fn orderKey(v: f32) -> u32 {
@@ -27,16 +44,49 @@ fn orderKey(v: f32) -> u32 {
 }`;
 
 /** The head GEMV's epilogue (`GemvEpilogue.wgsl`): keys bound at `first`. */
-export function headArgmaxEpilogueWgsl(first: number, V: number, chunks: number): string {
-  return /* wgsl */ `
-@group(0) @binding(${first}) var<storage, read_write> argmaxKeys: array<atomic<u32>>;${ORDER_KEY}
+export function headArgmaxEpilogueWgsl(first: number, V: number, chunks: number, shape: HeadArgmaxShape = HEAD_ARGMAX_DEFAULT): string {
+  const head = `
+@group(0) @binding(${first}) var<storage, read_write> argmaxKeys: array<atomic<u32>>;${ORDER_KEY}`;
+  const slot = (c: string) => `&argmaxKeys[row * ${chunks}u + ${c}]`;
+  if (shape.form === 'each') {
+    return /* wgsl */ `${head}
 fn gemvEpilogue(row: u32, n: u32, v: f32) {
-  if (n < ${V}u) { atomicMax(&argmaxKeys[row * ${chunks}u + n / ${ARGMAX_CHUNK}u], orderKey(v)); }
+  if (n < ${V}u) { atomicMax(${slot(`n / ${shape.chunk}u`)}, orderKey(v)); }
+}`;
+  }
+  if (shape.form === 'check') {
+    return /* wgsl */ `${head}
+fn gemvEpilogue(row: u32, n: u32, v: f32) {
+  if (n < ${V}u) {
+    let k = orderKey(v);
+    if (k > atomicLoad(${slot(`n / ${shape.chunk}u`)})) { atomicMax(${slot(`n / ${shape.chunk}u`)}, k); }
+  }
+}`;
+  }
+  // One open chunk and its largest key for each batch row of the thread (at most 16 a chunk of
+  // the GEMV's rows, consecutive, so row % 16 tells them apart).
+  return /* wgsl */ `${head}
+var<private> openChunk: array<u32, 16>;
+var<private> openKey: array<u32, 16>;
+fn gemvEpilogueFlush(row: u32) {
+  let r = row % 16u;
+  if (openChunk[r] != 0u) { atomicMax(${slot('openChunk[r] - 1u')}, openKey[r]); }
+  openChunk[r] = 0u;
+}
+fn gemvEpilogue(row: u32, n: u32, v: f32) {
+  if (n >= ${V}u) { return; }
+  let r = row % 16u;
+  let c = n / ${shape.chunk}u + 1u;
+  let k = orderKey(v);
+  if (openChunk[r] == c) { openKey[r] = max(openKey[r], k); return; }
+  gemvEpilogueFlush(row);
+  openChunk[r] = c;
+  openKey[r] = k;
 }`;
 }
 
-export function headArgmaxPickWgsl(V: number, stride: number, chunks: number): string {
-  const T = ARGMAX_CHUNK;
+export function headArgmaxPickWgsl(V: number, stride: number, chunks: number, chunk = ARGMAX_CHUNK): string {
+  const T = PICK_THREADS;
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> keys: array<u32>;
@@ -68,12 +118,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
   let best = workgroupUniformLoad(&redKey[0]);
-  let chunk = workgroupUniformLoad(&redAt[0]);
+  let winner = workgroupUniformLoad(&redAt[0]);
   workgroupBarrier(); // every thread has read redAt[0] before thread 0 writes it
   // The first id of that chunk whose logit has the largest key.
-  let i = chunk * ${T}u + tid;
+  let i = winner * ${chunk}u + tid;
   var mine = NONE;
-  if (i < ${V}u && orderKey(logits[row * ${stride}u + i]) == best) { mine = i; }
+  if (tid < ${chunk}u && i < ${V}u && orderKey(logits[row * ${stride}u + i]) == best) { mine = i; }
   redAt[tid] = mine;
   workgroupBarrier();
   for (var h = ${T / 2}u; h > 0u; h = h >> 1u) {
