@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// How the head's epilogue should reach the argmax's keys (lmHeadArgmax, issue 16, goal 1). The
-// seventeenth session's first form (an atomicMax for each of the 50,277 logits, keys of 256 ids)
-// made the greedy step ~10 µs slower on the GPU than the head with the argmax's two passes
-// (head-pick.mjs, call 1). Here, in one process, the 130M SISO model (vocabulary 50,277, padded to
-// 50,280; bf16 and f32 weights) gets a greedy graph for the old step (`composite`: the kernel
-// unregistered while it is captured) and one for each key form × keys of 256 or 16 ids
-// (kernels/webgpu/head-argmax.wgsl.ts: `each`, `check`, `flush`). All must give the same 32
-// tokens. Then in rounds (alternating order): GPU µs a step from timestamps (8 runs timed
-// together, median of 9), and tok/s read back 8 steps at a time, 3 groups in flight.
+// How many ids each of the argmax's keys should cover (lmHeadArgmax, issue 16, goal 1). The
+// seventeenth session's first form (keys of 256 ids) made the greedy step ~10 µs slower on the GPU
+// than the head with the argmax's two passes (head-pick.mjs, call 1); call 2 timed three ways of
+// reaching the keys (an atomicMax for each logit, one only when a read key is beaten, one a thread
+// after combining its logits) with keys of 256 and 16 ids, and kept the first with 16. Here, in one
+// process, the 130M SISO model (vocabulary 50,277, padded to 50,280; bf16 and f32 weights) gets a
+// greedy graph for the old step (`composite`: the kernel unregistered while it is captured) and
+// one for keys of 16 to 256 ids (`kernels/webgpu/head-argmax.ts`, `headArgmaxKernelFor`). All must
+// give the same 32 tokens. Then in rounds (alternating order): GPU µs a step from timestamps (8
+// runs timed together, median of 9), and tok/s read back 8 steps at a time, 3 groups in flight.
 // Development machine, after `pnpm build`: node tools/gpu/head-pick-forms.mjs [rounds] [tokens] [--small]
 // GPU host: bundle.mjs bundles it as /tmp/m3/head-pick-forms.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
@@ -65,7 +66,7 @@ const gpuUsPerStep = async (graph) => {
 for (const dtype of ['bfloat16', 'float32']) {
   const model = await randomModel(CONFIG, backend, dtype);
   const graphs = { composite: graphWith(model, null) };
-  for (const form of ['each', 'check', 'flush']) for (const chunk of [256, 16]) graphs[`${form}/${chunk}`] = graphWith(model, headArgmaxKernelFor({ form, chunk }));
+  for (const chunk of [16, 32, 64, 128, 256]) graphs[`keys of ${chunk}`] = graphWith(model, headArgmaxKernelFor(chunk));
   const want = await tokens(graphs.composite, 32);
   for (const [name, g] of Object.entries(graphs)) {
     if (name === 'composite') continue;
@@ -89,7 +90,7 @@ for (const dtype of ['bfloat16', 'float32']) {
   for (const name of Object.keys(graphs)) {
     const dGpu = median(gpu[name].map((x, k) => x - gpu.composite[k])).toFixed(1);
     const rRate = median(rates[name].map((x, k) => x / rates.composite[k])).toFixed(3);
-    console.log(`${dtype} ${name.padEnd(10)} GPU median ${median(gpu[name]).toFixed(1)} µs a step (${dGpu} against composite); ${median(rates[name]).toFixed(0)} tok/s (/composite ${rRate}); GPU rounds ${gpu[name].map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`${dtype} ${name.padEnd(12)} GPU median ${median(gpu[name]).toFixed(1)} µs a step (${dGpu} against composite); ${median(rates[name]).toFixed(0)} tok/s (/composite ${rRate}); GPU rounds ${gpu[name].map((x) => x.toFixed(1)).join(' ')}`);
   }
   for (const g of Object.values(graphs)) g.dispose();
   model.dispose();

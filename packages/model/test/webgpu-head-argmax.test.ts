@@ -6,7 +6,8 @@ import type { Backend, Tensor } from '@mamba3/tensor';
 import { captureStep, dispose, hasKernel, Rng, tensor, tidy } from '@mamba3/tensor';
 import type { WeightDType } from '../src/index.js';
 import { lmHeadArgmax, lmHeadArgmaxComposite, uploadWeight } from '../src/index.js';
-import { ARGMAX_CHUNK } from '../src/kernels/webgpu/head-argmax.wgsl.js';
+import { argmaxChunkFor } from '../src/kernels/webgpu/head-argmax.js';
+import { ARGMAX_CHUNK, PICK_THREADS } from '../src/kernels/webgpu/head-argmax.wgsl.js';
 
 /*
  * The WebGPU kernel of lmHeadArgmax (the head GEMV with the argmax's order keys in its epilogue,
@@ -82,8 +83,9 @@ function copyRow(h: Head, from: number, to: number): void {
 
   it('keeps the first id of a tied largest logit: in one chunk, across chunks, and across two chunks one thread of the pick reads', async () => {
     const rng = new Rng(22);
-    // 70,000 ids: 274 chunks, so a thread of the pick reads two (the last pair ties across them).
-    for (const [V, a, b] of [[1300, 700, 701], [1300, 300, 1100], [1300, 1, 1299], [1300, 255, 256], [70000, 1000, 1000 + 256 * ARGMAX_CHUNK]] as const) {
+    // Chunks c and c + 256 are read by one thread of the pick (the last pair ties across them).
+    const far = (V: number, id: number) => id + PICK_THREADS * argmaxChunkFor(V);
+    for (const [V, a, b] of [[1300, 700, 701], [1300, 300, 1100], [1300, 1, 1299], [1300, 15, 16], [70000, 1000, far(70000, 1000)], [5000, 7, far(5000, 7)]] as const) {
       const h = randomHead(rng, 4, V, V > 10000 ? 16 : 64);
       // Row a, scaled up, is every row's largest logit; row b equals it.
       for (let k = 0; k < h.d; k++) h.weight[a * h.d + k] = 20 * h.hidden[k] * h.norm[k];
@@ -130,6 +132,21 @@ function copyRow(h: Head, from: number, to: number): void {
     }
     graph.dispose();
     dispose([weight, normWeight]);
+  });
+
+  it('takes longer chunks for longer vocabularies (at most 16 keys a thread of the pick), and the composite past 1,048,576 ids', async () => {
+    expect(ARGMAX_CHUNK).toBe(16);
+    expect([1, 50277, 65536, 65537, 70000, 1 << 20, (1 << 20) + 1].map((V) => argmaxChunkFor(V))).toEqual([16, 16, 16, 32, 32, 256, 0]);
+    const rng = new Rng(26);
+    for (const V of [1 << 20, (1 << 20) + 1]) {
+      const h = randomHead(rng, 1, V, 4);
+      const before = gpu.stats().dispatches;
+      const got = await pick(gpu, h, V);
+      const dispatches = gpu.stats().dispatches - before;
+      expect(got, `V=${V}`).toEqual(await pick(gpu, h, V, { composite: true }));
+      if (argmaxChunkFor(V)) expect(dispatches).toBe(2);
+      else expect(dispatches).toBeGreaterThan(2);
+    }
   });
 
   it('rejects a vocabulary past the head and mismatched shapes with one line', () => {

@@ -51,17 +51,12 @@ export interface DecodeGemvSpec {
  * A fused op's epilogue of the decode GEMV: `wgsl(first)` declares the op's bindings from binding
  * `first` on (the buffers it passes, in order) and defines `fn gemvEpilogue(row: u32, n: u32, v:
  * f32)`, called once for each output C[row, n] = v (row: the batch row) after it is written.
- * A thread's outputs of one batch row come in increasing n (those of its batch rows may
- * interleave). With `flush`, it also defines `fn
- * gemvEpilogueFlush(row: u32)`, called once for each batch row after the thread's last output of
- * it: an epilogue can combine a thread's outputs before it touches memory shared with other
- * workgroups. `key` names it in the pipeline key.
+ * `key` names it in the pipeline key.
  */
 export interface GemvEpilogue {
   key: string;
   wgsl(first: number): string;
   buffers: GPUBuffer[];
-  flush?: boolean;
 }
 
 /** Weights per load of one lane. */
@@ -157,7 +152,6 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     });
     return T > 1 && t > 0 ? `if (${n} < ${N}u) {\n      ${writes.join('\n      ')}\n    }` : writes.join('\n    ');
   };
-  const flushes = s.epilogue?.flush ? ms.map((m) => `gemvEpilogueFlush(wid.z * ${M}u + ${m}u);`).join(' ') : '';
   const slot = (j: number, x: string) => `red[${j * R * LN}u + lid.y * ${LN}u + ${x}]`;
   const reduce = s.subgroups
     ? `${accs.map((a, j) => `let s${j} = subgroupAdd(${a});`).join('\n  ')}
@@ -169,7 +163,6 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     ${accs.map((_, j) => `var t${j} = 0.0;`).join('\n    ')}
     ${runtimeStepLoop('j', LN, 'sg', accs.map((_, j) => `t${j} += ${slot(j, 'j')};`).join('\n      '))}
     ${ts.map((t) => result(t, (j) => `t${j}`)).join('\n    ')}
-    ${flushes}
   }`
     : `${accs.map((a, j) => `${slot(j, 'lid.x')} = ${a};`).join('\n  ')}
   workgroupBarrier();
@@ -179,7 +172,6 @@ export function decodeGemvWgsl(s: DecodeGemvSpec): string {
     workgroupBarrier();`)}
   if (lid.x == 0u && n < ${N}u) {
     ${ts.map((t) => result(t, (j) => slot(j, '0u'))).join('\n    ')}
-    ${flushes}
   }`;
   const first = s.residual && s.residualFirst ? ts.flatMap((t) => ms.map((m) => [t, m] as const)) : [];
   let binding = 3;

@@ -1,8 +1,7 @@
 import type { GemvEpilogue, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Backend, KernelConfig, KernelInputs, KernelOutputs } from '@mamba3/tensor';
 import type { HeadArgmaxAttrs, HeadArgmaxInputs, HeadArgmaxOutputs } from '../../head-pick.js';
-import type { HeadArgmaxShape } from './head-argmax.wgsl.js';
-import { HEAD_ARGMAX_DEFAULT, headArgmaxEpilogueWgsl, headArgmaxPickWgsl } from './head-argmax.wgsl.js';
+import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl, PICK_THREADS } from './head-argmax.wgsl.js';
 
 /*
  * The WebGPU kernel of `lmHeadArgmax` (the math in head-argmax.wgsl.ts): the head GEMV with the
@@ -27,32 +26,42 @@ function keysFor(rt: Runtime, bytes: number): GPUBuffer {
   return b;
 }
 
-function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: HeadArgmaxAttrs, shape: HeadArgmaxShape): KernelOutputs<HeadArgmaxOutputs> | null {
+/** Keys a thread of the pick reads, at most: a longer vocabulary takes longer chunks. */
+const MAX_KEYS_PER_THREAD = 16;
+
+/**
+ * Ids a key covers for a vocabulary of V: `preferred`, doubled until the pick's threads read at
+ * most MAX_KEYS_PER_THREAD keys each; 0 past 256 (beyond 1,048,576 ids: the composite runs).
+ */
+export function argmaxChunkFor(V: number, preferred = ARGMAX_CHUNK): number {
+  let chunk = preferred;
+  while (Math.ceil(V / chunk) > MAX_KEYS_PER_THREAD * PICK_THREADS) chunk *= 2;
+  return chunk <= PICK_THREADS ? chunk : 0;
+}
+
+function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: HeadArgmaxAttrs, preferred: number): KernelOutputs<HeadArgmaxOutputs> | null {
   const gpu = backend as WebGPUBackend;
   const rt = gpu.runtime;
   rt.check(OP);
   const [stride, d] = i.weight.shape;
   const rows = i.hidden.size / d;
   if (rows > rt.limits.maxComputeWorkgroupsPerDimension) return null;
-  const chunks = Math.ceil(a.vocab / shape.chunk);
+  const chunk = argmaxChunkFor(a.vocab, preferred);
+  if (!chunk) return null;
+  const chunks = Math.ceil(a.vocab / chunk);
   const keys = keysFor(rt, rows * chunks * 4);
-  const epilogue: GemvEpilogue = {
-    key: `argmaxKeys/${a.vocab}/${shape.chunk}/${shape.form}`,
-    wgsl: (first) => headArgmaxEpilogueWgsl(first, a.vocab, chunks, shape),
-    buffers: [keys],
-    flush: shape.form === 'flush',
-  };
+  const epilogue: GemvEpilogue = { key: `argmaxKeys/${a.vocab}/${chunk}`, wgsl: (first) => headArgmaxEpilogueWgsl(first, a.vocab, chunks, chunk), buffers: [keys] };
   const logits = gpu.linearWithEpilogue(i.hidden, i.weight, epilogue, { g: i.normWeight, eps: a.eps });
   if (!logits) return null;
   const ids = rt.alloc(OP, rows * 4, 'int32');
-  rt.dispatch(`headArgmaxPick/${a.vocab}/${stride}/${shape.chunk}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks, shape.chunk), [logits.buffer, keys, ids.buffer], [rows]);
+  rt.dispatch(`headArgmaxPick/${a.vocab}/${stride}/${chunk}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks, chunk), [logits.buffer, keys, ids.buffer], [rows]);
   rt.release(logits);
   return { ids };
 }
 
-/** The kernel with keys of `shape` (the probes time the shapes; the model registers the default). */
-export function headArgmaxKernelFor(shape: HeadArgmaxShape): KernelConfig<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs> {
-  return { kernelName: OP, backendName: 'webgpu', kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs, shape) };
+/** The kernel with keys of `chunk` ids where the vocabulary allows (a probe times chunk sizes; the model registers ARGMAX_CHUNK). */
+export function headArgmaxKernelFor(chunk: number): KernelConfig<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs> {
+  return { kernelName: OP, backendName: 'webgpu', kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs, chunk) };
 }
 
-export const headArgmaxKernel = headArgmaxKernelFor(HEAD_ARGMAX_DEFAULT);
+export const headArgmaxKernel = headArgmaxKernelFor(ARGMAX_CHUNK);

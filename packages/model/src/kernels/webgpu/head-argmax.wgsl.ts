@@ -1,40 +1,33 @@
 /**
  * The greedy pick folded into the LM head: the argmax's first pass rides in the head GEMV's
- * epilogue, so a greedy decode step ends in two dispatches (the head, the pick) instead of three.
+ * epilogue, so a greedy decode step ends in two dispatches (the head, the pick) instead of three,
+ * and a vocabulary shorter than the padded head needs no copy of the logits.
  *
  * Order keys: `orderKey(v)` maps a float32 to a u32 whose unsigned order is the floats' order
  * (-0 taken as +0, so equal floats have equal keys; NaN gets 0, below every number). The argmax
- * is then order-free: each logit v_i (i < V) of row r does atomicMax(keys[r, i / 256], key(v_i)),
+ * is then order-free: each logit v_i (i < V) of row r does atomicMax(keys[r, i / chunk], key(v_i)),
  * whatever order the GEMV's workgroups finish in.
  *
  * `headArgmaxPick`, one workgroup a row: the largest key and the first chunk that holds it; then
  * the first id of that chunk whose key equals it. That is the first id of the largest logit, the
  * argmax's own rule. The workgroup sets its row's keys back to 0 as it reads them, so the buffer
- * (zeroed when made, see head-argmax.ts) is zero again before the next product.
+ * (zeroed when made, see head-argmax.ts) is zero again before the next product. Each thread
+ * issues all its key loads before it uses one (straight-line code), so they wait on memory once.
  *
  * Shapes: logits [rows, stride] f32 (the head's padded vocabulary) of which the first V count,
- * keys [rows, chunks] u32 (chunks = ceil(V / 256)) -> ids [rows] i32.
+ * keys [rows, chunks] u32 (chunks = ceil(V / chunk)) -> ids [rows] i32.
  */
 
-/** Ids a key covers by default: one for each thread of the pick, so the chunk's scan is one load a thread. */
-export const ARGMAX_CHUNK = 256;
-/** Threads of the pick. */
-const PICK_THREADS = 256;
+/** Threads of the pick: a chunk holds at most this many ids, scanned one a thread. */
+export const PICK_THREADS = 256;
 
 /**
- * How the head's epilogue reaches the keys: `each` output by its own atomicMax; `check` only
- * when its key beats the one it reads first; `flush` combined over the thread's outputs of a
- * chunk, one atomicMax a chunk the thread touches (the GEMV's `flush` hook).
+ * Ids a key covers. Many: more atomics meet on each key (the GEMV's neighbouring workgroups
+ * write neighbouring ids), and 256 made the greedy step ~12 µs slower on an H200 than the head
+ * with the argmax's two passes. Few: more keys for the pick to read. 16 matched that step's GPU
+ * time (BENCHMARKS.md, issue 16, seventeenth session).
  */
-export type KeyForm = 'each' | 'check' | 'flush';
-
-export interface HeadArgmaxShape {
-  /** Ids a key covers (at most 256). */
-  chunk: number;
-  form: KeyForm;
-}
-
-export const HEAD_ARGMAX_DEFAULT: HeadArgmaxShape = { chunk: ARGMAX_CHUNK, form: 'each' };
+export const ARGMAX_CHUNK = 16;
 
 const ORDER_KEY = /* wgsl */ `
 fn orderKey(v: f32) -> u32 {
@@ -44,49 +37,25 @@ fn orderKey(v: f32) -> u32 {
 }`;
 
 /** The head GEMV's epilogue (`GemvEpilogue.wgsl`): keys bound at `first`. */
-export function headArgmaxEpilogueWgsl(first: number, V: number, chunks: number, shape: HeadArgmaxShape = HEAD_ARGMAX_DEFAULT): string {
-  const head = `
-@group(0) @binding(${first}) var<storage, read_write> argmaxKeys: array<atomic<u32>>;${ORDER_KEY}`;
-  const slot = (c: string) => `&argmaxKeys[row * ${chunks}u + ${c}]`;
-  if (shape.form === 'each') {
-    return /* wgsl */ `${head}
+export function headArgmaxEpilogueWgsl(first: number, V: number, chunks: number, chunk = ARGMAX_CHUNK): string {
+  return /* wgsl */ `
+@group(0) @binding(${first}) var<storage, read_write> argmaxKeys: array<atomic<u32>>;${ORDER_KEY}
 fn gemvEpilogue(row: u32, n: u32, v: f32) {
-  if (n < ${V}u) { atomicMax(${slot(`n / ${shape.chunk}u`)}, orderKey(v)); }
-}`;
-  }
-  if (shape.form === 'check') {
-    return /* wgsl */ `${head}
-fn gemvEpilogue(row: u32, n: u32, v: f32) {
-  if (n < ${V}u) {
-    let k = orderKey(v);
-    if (k > atomicLoad(${slot(`n / ${shape.chunk}u`)})) { atomicMax(${slot(`n / ${shape.chunk}u`)}, k); }
-  }
-}`;
-  }
-  // One open chunk and its largest key for each batch row of the thread (at most 16 a chunk of
-  // the GEMV's rows, consecutive, so row % 16 tells them apart).
-  return /* wgsl */ `${head}
-var<private> openChunk: array<u32, 16>;
-var<private> openKey: array<u32, 16>;
-fn gemvEpilogueFlush(row: u32) {
-  let r = row % 16u;
-  if (openChunk[r] != 0u) { atomicMax(${slot('openChunk[r] - 1u')}, openKey[r]); }
-  openChunk[r] = 0u;
-}
-fn gemvEpilogue(row: u32, n: u32, v: f32) {
-  if (n >= ${V}u) { return; }
-  let r = row % 16u;
-  let c = n / ${shape.chunk}u + 1u;
-  let k = orderKey(v);
-  if (openChunk[r] == c) { openKey[r] = max(openKey[r], k); return; }
-  gemvEpilogueFlush(row);
-  openChunk[r] = c;
-  openKey[r] = k;
+  if (n < ${V}u) { atomicMax(&argmaxKeys[row * ${chunks}u + n / ${chunk}u], orderKey(v)); }
 }`;
 }
 
 export function headArgmaxPickWgsl(V: number, stride: number, chunks: number, chunk = ARGMAX_CHUNK): string {
+  if (chunk > PICK_THREADS) throw new Error(`headArgmaxPick: chunks of ${chunk} ids (at most ${PICK_THREADS})`);
   const T = PICK_THREADS;
+  const per = Math.ceil(chunks / T);
+  const js = Array.from({ length: per }, (_, j) => j);
+  // Key j of this thread is chunk tid + j·T; the last round's may lie past the row.
+  const guard = (j: number) => ((j + 1) * T > chunks ? `tid + ${j * T}u < ${chunks}u` : '');
+  const loads = js.map((j) => (guard(j) ? `var k${j} = 0u; if (${guard(j)}) { k${j} = keys[base + tid + ${j * T}u]; }` : `let k${j} = keys[base + tid + ${j * T}u];`));
+  const resets = js.map((j) => (guard(j) ? `if (${guard(j)}) { keys[base + tid + ${j * T}u] = 0u; }` : `keys[base + tid + ${j * T}u] = 0u;`));
+  // In increasing chunk order, so the thread keeps its first chunk of the largest key.
+  const bests = js.map((j) => `if (${guard(j) ? `${guard(j)} && ` : ''}(at == NONE || k${j} > key)) { key = k${j}; at = tid + ${j * T}u; }`);
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> keys: array<u32>;
@@ -97,14 +66,12 @@ const NONE = 0xffffffffu;
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let row = wid.x;
-  // Each thread's largest key over its chunks, first chunk first.
+  let base = row * ${chunks}u;
+  ${loads.join('\n  ')}
+  ${resets.join('\n  ')}
   var key = 0u;
   var at = NONE;
-  for (var c = tid; c < ${chunks}u; c += ${T}u) {
-    let k = keys[row * ${chunks}u + c];
-    keys[row * ${chunks}u + c] = 0u;
-    if (at == NONE || k > key) { key = k; at = c; }
-  }
+  ${bests.join('\n  ')}
   redKey[tid] = key;
   redAt[tid] = at;
   workgroupBarrier();
