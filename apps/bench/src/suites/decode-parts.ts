@@ -9,7 +9,7 @@
  * times whole steps. Also the host time to queue one run of each graph. `--set batch=B` times the
  * parts of a step of B sequences.
  */
-import { organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite } from '@mamba3/model';
+import { lmHeadArgmax, organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite } from '@mamba3/model';
 import type { Backend, Tensor } from '@mamba3/tensor';
 import { argMax, captureStep, dispose, fusedLinear, keep, matmul, randomNormal, setBackend, tensor } from '@mamba3/tensor';
 import type { Suite, SuiteResult } from '../suite.js';
@@ -31,6 +31,10 @@ function parts(ctx: PartContext): Part[] {
   return [
     ...layerParts(ctx),
     { name: 'LM head with norm_f, argmax', make: () => captureStep([ctx.rand(config.dModel)], (x) => [argMax(head(x), -1)], { own: [0] }) },
+    {
+      name: 'LM head with norm_f and the argmax in one fused op (lmHeadArgmax, as greedy graphs run)',
+      make: () => captureStep([ctx.rand(config.dModel)], (x) => [lmHeadArgmax(x, w.lmHead, { weight: w.normF.weight, eps }, config.vocabSize)], { own: [0] }),
+    },
     ...([
       ['LM head with norm_f, sampling (fused inverse CDF)', sampleByInverseCdf],
       ['LM head with norm_f, sampling (composite: softmax, running sum, inverse CDF)', sampleByInverseCdfComposite],
