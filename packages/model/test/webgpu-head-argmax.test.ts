@@ -81,6 +81,24 @@ function copyRow(h: Head, from: number, to: number): void {
     }
   });
 
+  it('serves batches in the GEMV\'s chunks of rows (24 rows: three chunks of 8, with gemvMaxRows 32), and past gemvMaxRows runs the composite', async () => {
+    const wide = await createWebGPUBackend({ name: 'webgpu-head-argmax-wide', gemvMaxRows: 32 });
+    try {
+      const rng = new Rng(27);
+      for (const [backend, rows, dispatches] of [[wide, 24, 2], [gpu, 24, 0]] as const) {
+        const h = randomHead(rng, rows, 700, 64);
+        const before = backend.stats().dispatches;
+        const got = await pick(backend, h, 690);
+        const used = backend.stats().dispatches - before;
+        if (dispatches) expect(used).toBe(dispatches);
+        else expect(used).toBeGreaterThan(2);
+        expect(got, `rows ${rows}`).toEqual(await pick(backend, h, 690, { composite: true }));
+      }
+    } finally {
+      wide.dispose();
+    }
+  });
+
   it('keeps the first id of a tied largest logit: in one chunk, across chunks, and across two chunks one thread of the pick reads', async () => {
     const rng = new Rng(22);
     // Chunks c and c + 256 are read by one thread of the pick (the last pair ties across them).
