@@ -23,7 +23,6 @@ for (const [entry, file] of [
   ['tools/gpu/read-groups.mjs', 'read-groups.mjs'],
   ['tools/gpu/sample-ahead.mjs', 'sample-ahead.mjs'],
   ['tools/gpu/head-pick.mjs', 'head-pick.mjs'],
-  ['tools/gpu/head-pick-forms.mjs', 'head-pick-forms.mjs'],
 ]) {
   await build({
     entryPoints: [join(root, entry)],

@@ -1,6 +1,37 @@
-// The decode probes' shared timing loops (read-groups.mjs, sample-ahead.mjs, generate-rate.mjs):
-// tok/s of a step graph read back a group at a time, and of a build's `generate` (passed in:
-// generate-rate.mjs bundles another build's under the same name).
+// The decode probes' shared pieces (read-groups.mjs, sample-ahead.mjs, generate-rate.mjs,
+// head-pick.mjs): their model, the adapter line, tok/s of a step graph read back a group at a
+// time and of a build's `generate` (passed in: generate-rate.mjs bundles another build's under the
+// same name), and GPU µs a step from timestamps.
+
+/**
+ * The probes' model: the 130M SISO shapes, or with `--small` among the arguments a 24-layer
+ * d_model 128 model that fits a software adapter's 128 MB bindings (a check on lavapipe).
+ */
+export function probeConfig(argv, vocabSize = argv.includes('--small') ? 1000 : 50280) {
+  return argv.includes('--small')
+    ? { dModel: 128, nLayer: 24, vocabSize, ssmCfg: { layer: 'Mamba3', dState: 32, headdim: 32, chunkSize: 64 } }
+    : { dModel: 768, nLayer: 24, vocabSize, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
+}
+
+/** The adapter, as the probes' first line names it. */
+export function adapterName(backend) {
+  const info = backend.device.adapterInfo ?? {};
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown';
+}
+
+/**
+ * GPU µs a step of `graph` (collecting output 0): `group` runs timed together from timestamps,
+ * the median of 9, the log read before each (as generate's reads keep it from filling) and after.
+ */
+export async function gpuUsPerStep(backend, graph, group) {
+  const times = [];
+  for (let i = 0; i < 9; i++) {
+    await graph.readCollected(0);
+    times.push(await backend.timeGpu(() => { for (let r = 0; r < group; r++) graph.run(); }));
+  }
+  await graph.readCollected(0);
+  return (1000 * median(times)) / group;
+}
 
 /**
  * tok/s of `tokens` tokens through `group(graphs)`, which queues one group of runs and returns a

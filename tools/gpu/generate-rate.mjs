@@ -8,17 +8,14 @@
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { generate } from '@mamba3/model';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { generateRate, median } from './decode-rates.mjs';
+import { generateRate, median, probeConfig } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const RUNS = Number(process.argv[2] ?? 3);
 // TEMPERATURE=1: generate's default, sampling on the device (call 6 of the fifteenth session ran that).
 const TEMPERATURE = Number(process.env.TEMPERATURE ?? 0);
 const TOKENS = Number(process.argv[3] ?? 512);
-// --small: a 24-layer d_model 128 model that fits a software adapter's 128 MB bindings (a check).
-const CONFIG = process.argv.includes('--small')
-  ? { dModel: 128, nLayer: 24, vocabSize: 1000, ssmCfg: { layer: 'Mamba3', dState: 32, headdim: 32, chunkSize: 64 } }
-  : { dModel: 768, nLayer: 24, vocabSize: 50280, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
+const CONFIG = probeConfig(process.argv);
 const once = (model, tokens) => generateRate(generate, model, { tokens, temperature: TEMPERATURE, vocabSize: CONFIG.vocabSize });
 
 const backend = await createWebGPUBackend({ name: 'webgpu-generate-rate' });

@@ -2,51 +2,52 @@
 // The greedy pick folded into the LM head (`lmHeadArgmax`, issue 16, goal 1), measured. Greedy
 // step graphs used to end in the head GEMV and the argmax's two passes, with a copy of the logits
 // before them when the vocabulary is shorter than the padded head (the released 130M: 50,277 ids,
-// 50,280 rows). Now the argmax's first pass rides in the head's epilogue and the pick reads the
-// first `vocab` logits in place: 76 -> 75 dispatches a step (77 -> 75 for the released vocabulary),
-// and a sampled step 77 -> 76 there.
-// In one process, each model (130M SISO, vocabulary 50,280 then 50,277; bf16 and f32 weights)
-// gets two greedy graphs: `fused` (as generate now runs) and `composite` (the kernel unregistered
-// while it is captured: the head, the copy where the vocabulary is short, the argmax's two passes:
-// the old step). Both must give the same tokens. Then in rounds (alternating order): tok/s of each
-// graph read back 8 steps at a time, 3 groups in flight, `generate` greedy and at T=1; and GPU µs
-// a step from timestamps (8 runs timed together, median of 9, alternating).
-// Development machine, after `pnpm build`: node tools/gpu/head-pick.mjs [rounds] [tokens] [--small]
+// 50,280 rows). Now the argmax's first pass rides in the head's epilogue (an atomicMax of each
+// logit's order key on its chunk's key) and the pick reads the first `vocab` logits in place.
+// In one process, the 130M SISO model (bf16 and f32 weights) gets a greedy graph for the old step
+// (`composite`: the kernel unregistered while the graph is captured) and graphs with the kernel;
+// all must give the composite's first 32 tokens. Then in rounds (alternating order): GPU µs a
+// step from timestamps (8 runs timed together, median of 9) and tok/s read back 8 steps at a
+// time, 3 groups in flight.
+// - default: the model's kernel (keys of 16 ids) at vocabularies of 50,280 and 50,277, with the
+//   dispatches a step, and `generate` greedy and at T=1 in the same rounds;
+// - `--chunks`: keys of 16 to 256 ids (`headArgmaxKernelFor`), vocabulary 50,277.
+// Development machine, after `pnpm build`: node tools/gpu/head-pick.mjs [rounds] [tokens] [--chunks] [--small]
 // GPU host: bundle.mjs bundles it as /tmp/m3/head-pick.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { getKernel, registerKernel, unregisterKernel } from '../../packages/tensor/dist/index.js';
 import { generate } from '../../packages/model/dist/index.js';
+import { headArgmaxKernelFor } from '../../packages/model/dist/kernels/webgpu/head-argmax.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { generateRate, groupRate, median } from './decode-rates.mjs';
+import { adapterName, generateRate, gpuUsPerStep, groupRate, median, probeConfig } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const ROUNDS = Number(process.argv[2] ?? 8);
 const TOKENS = Number(process.argv[3] ?? 384);
+const CHUNKS = process.argv.includes('--chunks');
 const GROUP = 8;
 const DEPTH = 3;
-const SMALL = process.argv.includes('--small');
-const BASE = SMALL
-  ? { dModel: 128, nLayer: 24, ssmCfg: { layer: 'Mamba3', dState: 32, headdim: 32, chunkSize: 64 } }
-  : { dModel: 768, nLayer: 24, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
-const VOCABS = SMALL ? [1000, 997] : [50280, 50277];
+const OP = 'lmHeadArgmax';
+const small = process.argv.includes('--small');
+const vocabs = CHUNKS ? [small ? 997 : 50277] : small ? [1000, 997] : [50280, 50277];
 
 const backend = await createWebGPUBackend({ name: 'webgpu-head-pick' });
-const info = backend.device.adapterInfo ?? {};
-console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown'}; ${ROUNDS} rounds of ${TOKENS} tokens a variant`);
+console.log(`adapter: ${adapterName(backend)}; ${ROUNDS} rounds of ${TOKENS} tokens a variant`);
 
-/** The greedy graph with the fused kernel, and one captured while it is unregistered. */
-function greedyGraphs(model, vocab) {
-  const fused = model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab });
-  const kernel = getKernel('lmHeadArgmax', 'webgpu');
-  unregisterKernel('lmHeadArgmax', 'webgpu');
+/** A greedy graph captured with `kernel` as the op's WebGPU kernel (null: none, the composite). */
+function graphWith(model, vocab, kernel) {
+  const saved = getKernel(OP, 'webgpu');
+  unregisterKernel(OP, 'webgpu');
+  if (kernel) registerKernel(kernel);
   try {
-    return { fused, composite: model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab }) };
+    return model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab });
   } finally {
-    registerKernel(kernel);
+    if (kernel) unregisterKernel(OP, 'webgpu');
+    registerKernel(saved);
   }
 }
 
-/** Dispatches of one run, and the first `runs` tokens (the graph's run 0 included). */
+/** Dispatches of one run, and the first `runs` tokens (run 0 included). */
 async function dispatchesAndTokens(graph, runs) {
   const tokens = [(await graph.read(0))[0]];
   const d0 = backend.stats().dispatches;
@@ -60,52 +61,43 @@ async function dispatchesAndTokens(graph, runs) {
   return { dispatches, tokens };
 }
 
-const gpuUsPerStep = async (graph) => {
-  const times = [];
-  for (let i = 0; i < 9; i++) {
-    await graph.readCollected(0); // empties the log the timed runs write (as generate's steps do)
-    times.push(await backend.timeGpu(() => { for (let r = 0; r < GROUP; r++) graph.run(); }));
-  }
-  await graph.readCollected(0);
-  return (1000 * median(times)) / GROUP;
-};
-
 for (const dtype of ['bfloat16', 'float32']) {
-  for (const vocabSize of VOCABS) {
-    const model = await randomModel({ ...BASE, vocabSize }, backend, dtype);
-    const graphs = greedyGraphs(model, vocabSize);
-    const checks = {};
-    for (const [name, g] of Object.entries(graphs)) checks[name] = await dispatchesAndTokens(g, 32);
-    const same = checks.fused.tokens.every((t, i) => t === checks.composite.tokens[i]);
-    console.log(`${dtype} vocab ${vocabSize}: dispatches a step fused ${checks.fused.dispatches}, composite ${checks.composite.dispatches}; 32 tokens ${same ? 'equal' : `DIFFER: ${checks.fused.tokens} / ${checks.composite.tokens}`}`);
+  for (const vocab of vocabs) {
+    const model = await randomModel(probeConfig(process.argv, vocab), backend, dtype);
+    const graphs = { composite: graphWith(model, vocab, null) };
+    if (CHUNKS) for (const chunk of [16, 32, 64, 128, 256]) graphs[`keys of ${chunk}`] = graphWith(model, vocab, headArgmaxKernelFor(chunk));
+    else graphs.fused = graphWith(model, vocab, getKernel(OP, 'webgpu'));
+    const want = await dispatchesAndTokens(graphs.composite, 32);
+    for (const [name, g] of Object.entries(graphs).slice(1)) {
+      const got = await dispatchesAndTokens(g, 32);
+      const same = got.tokens.every((t, i) => t === want.tokens[i]);
+      console.log(`${dtype} vocab ${vocab} ${name}: ${got.dispatches} dispatches a step (composite ${want.dispatches}); 32 tokens ${same ? 'equal' : `DIFFER: ${got.tokens} / ${want.tokens}`}`);
+    }
     for (const g of Object.values(graphs)) g.collect(0, GROUP);
-    const group = (g) => () => {
-      for (let r = 0; r < GROUP; r++) g.run();
-      return g.readCollected(0);
-    };
-    const variants = {
-      fused: () => groupRate(null, group(graphs.fused), TOKENS, DEPTH),
-      composite: () => groupRate(null, group(graphs.composite), TOKENS, DEPTH),
-      'generate greedy': () => generateRate(generate, model, { tokens: TOKENS, temperature: 0, vocabSize, seed: 3 }),
-      'generate T=1': () => generateRate(generate, model, { tokens: TOKENS, temperature: 1, vocabSize, seed: 3 }),
-    };
-    const rates = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-    const gpu = { fused: [], composite: [] };
-    await variants.fused();
-    await variants.composite();
+    const rate = (g) =>
+      groupRate(null, () => {
+        for (let r = 0; r < GROUP; r++) g.run();
+        return g.readCollected(0);
+      }, TOKENS, DEPTH);
+    const generated = CHUNKS ? {} : { 'generate greedy': 0, 'generate T=1': 1 };
+    const rates = Object.fromEntries([...Object.keys(graphs), ...Object.keys(generated)].map((k) => [k, []]));
+    const gpu = Object.fromEntries(Object.keys(graphs).map((k) => [k, []]));
+    for (const g of Object.values(graphs)) await rate(g); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
-      const order = Object.entries(variants);
-      if (r % 2) order.reverse();
-      for (const [name, run] of order) rates[name].push(await run());
-      const pair = r % 2 ? ['composite', 'fused'] : ['fused', 'composite'];
-      for (const name of pair) gpu[name].push(await gpuUsPerStep(graphs[name]));
+      const order = Object.entries(graphs);
+      const gens = Object.entries(generated);
+      if (r % 2) {
+        order.reverse();
+        gens.reverse();
+      }
+      for (const [name, g] of order) gpu[name].push(await gpuUsPerStep(backend, g, GROUP));
+      for (const [name, g] of order) rates[name].push(await rate(g));
+      for (const [name, temperature] of gens) rates[name].push(await generateRate(generate, model, { tokens: TOKENS, temperature, vocabSize: vocab, seed: 3 }));
     }
     for (const [name, xs] of Object.entries(rates)) {
       const vs = median(xs.map((x, k) => x / rates.composite[k])).toFixed(3);
-      console.log(`${dtype} vocab ${vocabSize} ${name.padEnd(16)} median ${median(xs).toFixed(0).padStart(5)} tok/s; /composite ${vs}; rounds ${xs.map((x) => x.toFixed(0)).join(' ')}`);
-    }
-    for (const [name, xs] of Object.entries(gpu)) {
-      console.log(`${dtype} vocab ${vocabSize} ${name.padEnd(16)} GPU median ${median(xs).toFixed(1)} µs a step; rounds ${xs.map((x) => x.toFixed(1)).join(' ')}`);
+      const g = gpu[name] ? `; GPU median ${median(gpu[name]).toFixed(1)} µs a step (${median(gpu[name].map((x, k) => x - gpu.composite[k])).toFixed(1)} against composite), rounds ${gpu[name].map((x) => x.toFixed(1)).join(' ')}` : '';
+      console.log(`${dtype} vocab ${vocab} ${name.padEnd(16)} median ${median(xs).toFixed(0).padStart(5)} tok/s (/composite ${vs}), rounds ${xs.map((x) => x.toFixed(0)).join(' ')}${g}`);
     }
     for (const g of Object.values(graphs)) g.dispose();
     model.dispose();

@@ -22,16 +22,14 @@ import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js
 import { Rng } from '../../packages/tensor/dist/index.js';
 import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { generateRate, groupRate, median } from './decode-rates.mjs';
+import { adapterName, generateRate, groupRate, median, probeConfig } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const ROUNDS = Number(process.argv[2] ?? 8);
 const TOKENS = Number(process.argv[3] ?? 384);
 const GROUP = 8;
 const DEPTH = 3;
-const CONFIG = process.argv.includes('--small')
-  ? { dModel: 128, nLayer: 24, vocabSize: 1000, ssmCfg: { layer: 'Mamba3', dState: 32, headdim: 32, chunkSize: 64 } }
-  : { dModel: 768, nLayer: 24, vocabSize: 50280, ssmCfg: { layer: 'Mamba3', dState: 128, headdim: 64, chunkSize: 64 } };
+const CONFIG = probeConfig(process.argv);
 const rng = new Rng(1);
 
 /** One group of GROUP runs of a graph collecting output 0, then one read of the group. */
@@ -59,8 +57,7 @@ const groups = {
 };
 
 const backend = await createWebGPUBackend({ name: 'webgpu-sample-ahead' });
-const info = backend.device.adapterInfo ?? {};
-console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown'}; ${ROUNDS} rounds of ${TOKENS} tokens a variant`);
+console.log(`adapter: ${adapterName(backend)}; ${ROUNDS} rounds of ${TOKENS} tokens a variant`);
 for (const dtype of ['bfloat16', 'float32']) {
   const model = await randomModel(CONFIG, backend, dtype);
   const opts = { vocab: CONFIG.vocabSize };

@@ -11,8 +11,8 @@ export type HeadArgmaxOutputs = { ids: Tensor };
  * rmsNorm(hidden)·Wᵀ over the first `vocab` logits (the first id of the largest). A fused op:
  * WebGPU folds the argmax's first pass into the head's GEMV (kernels/webgpu/head-argmax.wgsl.ts),
  * a greedy decode step's dispatch fewer, and leaves out the padded columns without a copy; other
- * backends run this composite. A NaN logit never wins there (the composite's argmax keeps a NaN
- * that comes first).
+ * backends run this composite. Only NaN logits can tell the two apart: on WebGPU a NaN never
+ * wins, while the composite's argmax keeps id 0 when that logit is NaN.
  */
 const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs>({
   name: 'lmHeadArgmax',

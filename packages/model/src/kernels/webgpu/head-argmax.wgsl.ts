@@ -23,9 +23,10 @@ export const PICK_THREADS = 256;
 
 /**
  * Ids a key covers. Many: more atomics meet on each key (the GEMV's neighbouring workgroups
- * write neighbouring ids), and 256 made the greedy step ~12 µs slower on an H200 than the head
- * with the argmax's two passes. Few: more keys for the pick to read. 16 matched that step's GPU
- * time (BENCHMARKS.md, issue 16, seventeenth session).
+ * write neighbouring ids). Few: more keys for the pick to read. Against the old step's head and
+ * argmax (two passes) on an H200, GPU µs a greedy step (BENCHMARKS.md, issue 16, seventeenth
+ * session): keys of 16 ids -3.2 (bf16) and -4.1 (f32), 32 -2.3 / -1.6, 64 -0.8 / -0.6, 128
+ * +2.0 / +3.2, 256 +11.3 / +12.5.
  */
 export const ARGMAX_CHUNK = 16;
 
