@@ -23,6 +23,7 @@ for (const [entry, file] of [
   ['tools/gpu/read-groups.mjs', 'read-groups.mjs'],
   ['tools/gpu/sample-ahead.mjs', 'sample-ahead.mjs'],
   ['tools/gpu/head-pick.mjs', 'head-pick.mjs'],
+  ['tools/gpu/graph-copies.mjs', 'graph-copies.mjs'],
 ]) {
   await build({
     entryPoints: [join(root, entry)],

@@ -1,5 +1,6 @@
 import type { DType, TypedArray } from '@mamba3/tensor';
 import { BackendError, UnsupportedError } from '@mamba3/tensor';
+import type { GraphCopies } from './options.js';
 import { GPUStorage } from './pool.js';
 
 /** One command of a captured step: what `dispatch`, `copy` and `clear` encoded. */
@@ -94,7 +95,10 @@ export interface GraphHost {
   alloc(op: string, bytes: number, dtype: DType): GPUStorage;
   release(s: GPUStorage): void;
   copy(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset?: number): void;
+  copyInPass(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset?: number): void;
   releaseGraph(buffers: Iterable<GPUBuffer>, bytes: number): void;
+  /** How runs copy rows into inputs and outputs into logs (`RuntimeOptions.graphCopies`). */
+  readonly graphCopies: GraphCopies;
 }
 
 /**
@@ -140,15 +144,21 @@ export class StepGraphGPU {
     for (const [i, t] of this.tables) {
       if (t.next === t.rows) continue;
       const bytes = this.inputs[i].bytes;
-      this.rt.copy(t.table.buffer, this.inputs[i].buffer, 0, bytes, t.next++ * bytes);
+      this.copyWords(t.table.buffer, this.inputs[i].buffer, 0, bytes, t.next++ * bytes);
     }
     this.runs++;
     const v = this.runs % 2;
     this.rt.encodeRecorded(this.commands, this.variants[v], v ? (b) => this.swapped(b) : (b) => b);
     for (const [i, entry] of this.logs) {
       const bytes = this.outputTypes[i][0];
-      this.rt.copy(this.current(i), entry.log.buffer, entry.used++ * bytes, bytes);
+      this.copyWords(this.current(i), entry.log.buffer, entry.used++ * bytes, bytes, 0);
     }
+  }
+
+  /** A run's own copies (rows in, outputs to logs: whole words), as `graphCopies` says. */
+  private copyWords(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset: number): void {
+    if (this.rt.graphCopies === 'dispatch') this.rt.copyInPass(src, dst, dstOffset, bytes, srcOffset);
+    else this.rt.copy(src, dst, dstOffset, bytes, srcOffset);
   }
 
   /** From the next run on, each run copies output i into a log of `capacity` runs on the device. */

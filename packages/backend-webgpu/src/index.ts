@@ -14,8 +14,8 @@ export { createWebGPUBackend } from './backend.js';
 export { DEFAULT_DAWN_FLAGS } from './device.js';
 export type { WebGPUBackend, WebGPUBackendOptions } from './backend.js';
 export type { GemvEpilogue } from './kernels/gemv.wgsl.js';
-export type { GemvLanes, MatmulTile } from './options.js';
-export { DEFAULT_KICK_DISPATCHES } from './options.js';
+export type { GemvLanes, GraphCopies, MatmulTile } from './options.js';
+export { DEFAULT_GRAPH_COPIES, DEFAULT_KICK_DISPATCHES } from './options.js';
 /** The register-tiled matmul shapes `matmulTile` accepts by name (BMxBNxBK-TMxTN). */
 export { TILE_VARIANTS as MATMUL_TILE_VARIANTS } from './kernels/matmul-tiled.wgsl.js';
 // The kernel-authoring API (`WebGPUBackend.runtime`): fused-op kernels in other packages import these types only.

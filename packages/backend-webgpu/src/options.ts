@@ -96,7 +96,19 @@ export interface RuntimeOptions {
    * tiles) or 'legacy' (their choice by size).
    */
   matmulTile?: MatmulTile;
+  /**
+   * How each run of a step graph copies a collected output into its log (`collect`) and a row
+   * written ahead into its input (`writeAhead`): 'dispatch', a copy kernel inside the compute pass,
+   * or 'copy', a buffer copy, which ends the pass (default `DEFAULT_GRAPH_COPIES`).
+   */
+  graphCopies?: GraphCopies;
 }
+
+/** See `RuntimeOptions.graphCopies`. */
+export type GraphCopies = 'dispatch' | 'copy';
+
+/** See `RuntimeOptions.graphCopies`. */
+export const DEFAULT_GRAPH_COPIES: GraphCopies = 'copy';
 
 /**
  * The first early submit of a burst of work (`RuntimeOptions.kickDispatches`). On an H200 host, 16

@@ -6,12 +6,13 @@ import { CommandStream } from './encoding.js';
 import type { PipelineEntry } from './pipelines.js';
 import { makeBindGroup, PipelineCache } from './pipelines.js';
 import { halfKind, packHalves, UNPACK_WG, unpackWgsl } from './kernels/half.wgsl.js';
+import { COPY_WORDS_WG, copyWordsWgsl } from './kernels/layout.wgsl.js';
 import { BufferPool, GPUStorage, sizeClass } from './pool.js';
 import type { KernelProfile } from './profiling.js';
 import { GpuTimer } from './profiling.js';
 import { waitGently, wantsGentleWaits } from './waiting.js';
-import type { GemvLanes, MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
-import { DEFAULT_KICK_DISPATCHES } from './options.js';
+import type { GemvLanes, GraphCopies, MatmulTile, RuntimeOptions, RuntimeStats } from './options.js';
+import { DEFAULT_GRAPH_COPIES, DEFAULT_KICK_DISPATCHES } from './options.js';
 
 export { GPUStorage, sizeClass } from './pool.js';
 export { StepGraphGPU } from './capture.js';
@@ -90,6 +91,8 @@ export class Runtime {
   readonly f16: boolean;
   /** Tensors given to `uploadHalf` with fewer elements stay float32 (see `RuntimeOptions.halfMinElements`). */
   readonly halfMinElements: number;
+  /** See `RuntimeOptions.graphCopies`. */
+  readonly graphCopies: GraphCopies;
   /** Float32 copies of 16-bit storages made for the op being encoded (see `unpacked`). */
   private readonly transients = new Map<GPUStorage, GPUStorage>();
   private opDepth = 0;
@@ -121,6 +124,8 @@ export class Runtime {
       throw new UnsupportedError("webgpu: the weights16 option is gone: load the model with dtype 'bfloat16' or 'float16' (loadPretrained / fromPretrained `dtype`, the CLI's --dtype), which keeps the weights in 16 bits on the device");
     }
     this.halfMinElements = opts.halfMinElements ?? DEFAULT_HALF_MIN_ELEMENTS;
+    this.graphCopies = opts.graphCopies ?? DEFAULT_GRAPH_COPIES;
+    if (!['dispatch', 'copy'].includes(this.graphCopies)) throw new UnsupportedError(`webgpu: graphCopies must be 'dispatch' or 'copy', got ${String(opts.graphCopies)}`);
     this.pool = new BufferPool(device, opts.poolLimitBytes ?? 4 * 2 ** 30);
     this.cache = new PipelineCache(device);
     this.stream = new CommandStream(device, () => this.pool.submitted());
@@ -354,6 +359,17 @@ export class Runtime {
     if (bytes <= 0) return;
     this.stream.copy(src, srcOffset, dst, dstOffset, bytes);
     if (opts?.record !== false) this.capture?.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
+  }
+
+  /**
+   * Copies whole 4-byte words between buffers in stream order as a dispatch, inside the open
+   * compute pass (`copy` ends it). Not recorded by a capture: step graphs call it as they run.
+   */
+  copyInPass(src: GPUBuffer, dst: GPUBuffer, dstOffset: number, bytes: number, srcOffset = 0): void {
+    if (bytes <= 0) return;
+    if (bytes % 4 || dstOffset % 4 || srcOffset % 4) throw new BackendError(`webgpu copyInPass: ${bytes} bytes from ${srcOffset} to ${dstOffset}; a dispatch copies whole 4-byte words`);
+    const [s, d, n] = [srcOffset / 4, dstOffset / 4, bytes / 4];
+    this.dispatch(`copyWords/${s}/${d}/${n}`, () => copyWordsWgsl(s, d, n), [src, dst], this.grid(Math.ceil(n / COPY_WORDS_WG)), { record: false });
   }
 
   /** Zeroes a buffer range in stream order. */

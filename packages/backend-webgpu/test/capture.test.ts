@@ -18,10 +18,12 @@ function step(w: Tensor, table: Tensor) {
   };
 }
 
-(SKIP_WEBGPU ? describe.skip : describe)(`captureStep on WebGPU (recorded replay)${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+// Every test runs with each way a run copies its rows in and its collected outputs out.
+for (const graphCopies of ['copy', 'dispatch'] as const) {
+(SKIP_WEBGPU ? describe.skip : describe)(`captureStep on WebGPU (recorded replay), graphCopies '${graphCopies}'${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
   let be: WebGPUBackend;
   beforeAll(async () => {
-    be = await makeBackend({ name: 'webgpu-capture' });
+    be = await makeBackend({ name: `webgpu-capture-${graphCopies}`, graphCopies });
   });
   afterAll(() => be?.dispose());
 
@@ -130,6 +132,14 @@ function step(w: Tensor, table: Tensor) {
     });
     const got = await Promise.all(pending);
     expect(got.map(([a, b]) => [Array.from(a), Array.from(b)])).toEqual(want);
+    // A run's two log entries: two buffer copies, or two copy dispatches inside the pass.
+    const s0 = be.stats();
+    recorded.run();
+    const s1 = be.stats();
+    expect(s1.copies - s0.copies).toBe(graphCopies === 'copy' ? 2 : 0);
+    expect(s1.dispatches - s0.dispatches - (s1.replayedDispatches - s0.replayedDispatches)).toBe(graphCopies === 'dispatch' ? 2 : 0);
+    await recorded.readCollected(0);
+    await recorded.readCollected(2);
     expect(got[0][0]).toBeInstanceOf(Int32Array);
     expect(be.memoryBytes()).toBe(bytesBefore);
     for (let r = 0; r < 4; r++) recorded.run();
@@ -233,3 +243,4 @@ function step(w: Tensor, table: Tensor) {
     table.dispose();
   });
 });
+}
