@@ -108,11 +108,10 @@ export interface RuntimeOptions {
 export type GraphCopies = 'dispatch' | 'copy';
 
 /**
- * See `RuntimeOptions.graphCopies`. On an H200 (BENCHMARKS.md, issue 16, seventeenth session;
- * two backends in one process, 10 rounds of alternating order), copy dispatches took 4.4-4.5 µs
- * off the GPU time of a greedy 130M step (351.3 -> 346.8 bf16, 419.9 -> 415.5 f32), and ran
- * greedy `generate` a median 10.5% (bf16) and 4.5% (f32) faster within rounds, sampled `generate`
- * 0.5% and 4.4%.
+ * See `RuntimeOptions.graphCopies`. On two H200s (BENCHMARKS.md, issue 16, seventeenth session;
+ * two backends in one process, 20 rounds of alternating order), copy dispatches took 4.4-8.4 µs
+ * off the GPU time of a greedy 130M step, and within rounds ran the greedy graph a median 5.3%
+ * (bf16) and 2.3% (f32) faster, greedy `generate` 4.4% and 3.5%, sampled `generate` 1.3% and 0.9%.
  */
 export const DEFAULT_GRAPH_COPIES: GraphCopies = 'dispatch';
 

@@ -369,7 +369,7 @@ export class Runtime {
     if (bytes <= 0) return;
     if (bytes % 4 || dstOffset % 4 || srcOffset % 4) throw new BackendError(`webgpu copyInPass: ${bytes} bytes from ${srcOffset} to ${dstOffset}; a dispatch copies whole 4-byte words`);
     const [s, d, n] = [srcOffset / 4, dstOffset / 4, bytes / 4];
-    this.dispatch(`copyWords/${s}/${d}/${n}`, () => copyWordsWgsl(s, d, n), [src, dst], this.grid(Math.ceil(n / COPY_WORDS_WG)), { record: false });
+    this.dispatch(`copyWords/${n}`, () => copyWordsWgsl(n), [this.uniform([s, d, 0, 0]), src, dst], this.grid(Math.ceil(n / COPY_WORDS_WG)), { record: false });
   }
 
   /** Zeroes a buffer range in stream order. */

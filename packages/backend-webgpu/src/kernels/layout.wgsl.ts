@@ -155,16 +155,18 @@ fn main(${COMPUTE_BUILTINS}) {
 export const COPY_WORDS_WG = 64;
 
 /**
- * `words` 4-byte words from src (from word `srcAt`) to dst (from word `dstAt`), as a dispatch:
- * a copy inside the open compute pass, where a buffer copy would end it (`Runtime.copyInPass`).
+ * `words` 4-byte words from src (from word `at.x`) to dst (from word `at.y`), as a dispatch: a
+ * copy inside the open compute pass, where a buffer copy would end it (`Runtime.copyInPass`). The
+ * offsets come from a uniform, so every slot of a log shares one pipeline.
  */
-export function copyWordsWgsl(srcAt: number, dstAt: number, words: number): string {
+export function copyWordsWgsl(words: number): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(0) var<uniform> at: vec4<u32>;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
 @compute @workgroup_size(${COPY_WORDS_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * ${COPY_WORDS_WG}u + lid;
-  if (i < ${words}u) { dst[${dstAt}u + i] = src[${srcAt}u + i]; }
+  if (i < ${words}u) { dst[at.y + i] = src[at.x + i]; }
 }`;
 }
