@@ -1,11 +1,11 @@
 import type { MixerState, StepFusion } from '@mamba3/core';
 import { unprefixed } from '@mamba3/core';
 import type { Tensor } from '@mamba3/tensor';
-import { add, argMax, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, sliceAxis, split, square, sub, tidy } from '@mamba3/tensor';
+import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, split, square, sub, tidy } from '@mamba3/tensor';
 import type { LayerSpec } from './blocks.js';
 import { layerSpecs } from './blocks.js';
 import type { MambaConfig } from './config.js';
-import { lmHeadArgmax } from './head-pick.js';
+import { argMaxOfVocab, lmHeadArgmax } from './head-pick.js';
 
 /** Model parameters under the official names. */
 export type LmParams = Record<string, Tensor>;
@@ -146,11 +146,7 @@ export function lmStepLogits(w: LmWeights, c: MambaConfig, ids: Tensor, states: 
  * op (`lmHeadArgmax`). Same ids as argMax over `lmStepLogits`' logits.
  */
 export function lmStepArgmax(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[], vocab: number): { ids: Tensor; states: MixerState[] } {
-  const r = stepThroughHead(w, c, ids, states, (x, normF) => {
-    if (normF) return lmHeadArgmax(x, w.lmHead, normF, vocab);
-    const logits = lmLogits(w, x);
-    return argMax(vocab < logits.shape[1] ? sliceAxis(logits, 1, 0, vocab) : logits, -1);
-  });
+  const r = stepThroughHead(w, c, ids, states, (x, normF) => (normF ? lmHeadArgmax(x, w.lmHead, normF, vocab) : argMaxOfVocab(lmLogits(w, x), vocab)));
   return { ids: r.out, states: r.states };
 }
 

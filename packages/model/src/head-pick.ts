@@ -27,11 +27,13 @@ const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmax
     if (!Number.isInteger(vocab) || vocab < 1 || vocab > weight.shape[0]) throw new ArgumentError(`lmHeadArgmax: vocab must be an integer in [1, ${weight.shape[0]}] (the head's rows), got ${vocab}`);
     return { ids: [hidden.shape[0]] };
   },
-  composite: ({ hidden, weight, normWeight }, { eps, vocab }) => {
-    const logits = fusedLinear(hidden, weight, { norm: { weight: normWeight, eps } });
-    return { ids: argMax(vocab < weight.shape[0] ? sliceAxis(logits, -1, 0, vocab) : logits, -1) };
-  },
+  composite: ({ hidden, weight, normWeight }, { eps, vocab }) => ({ ids: argMaxOfVocab(fusedLinear(hidden, weight, { norm: { weight: normWeight, eps } }), vocab) }),
 });
+
+/** The argmax of each row's first `vocab` logits (logits [..., V]; a copy of them only when vocab < V). */
+export function argMaxOfVocab(logits: Tensor, vocab: number): Tensor {
+  return argMax(vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits, -1);
+}
 
 /** See `headArgmaxOp`. */
 export function lmHeadArgmax(hidden: Tensor, weight: Tensor, norm: { weight: Tensor; eps: number }, vocab: number): Tensor {
