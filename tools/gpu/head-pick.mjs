@@ -12,7 +12,11 @@
 // - default: the model's kernel (keys of 16 ids) at vocabularies of 50,280 and 50,277, with the
 //   dispatches a step, and `generate` greedy and at T=1 in the same rounds;
 // - `--chunks`: keys of 16 to 256 ids (`headArgmaxKernelFor`), vocabulary 50,277.
-// Development machine, after `pnpm build`: node tools/gpu/head-pick.mjs [rounds] [tokens] [--chunks] [--small]
+// - `--next-rows` (eighteenth session): the picks that write the next step's embedded rows
+//   (`lmHeadArgmaxEmbed`, `sampleByInverseCdfEmbed`) against their composites (the ids-only
+//   kernel, then the embedding's gather: the step before), greedy and sampled at T=1 (each group's
+//   draws written ahead, as generate does), vocabulary 50,277.
+// Development machine, after `pnpm build`: node tools/gpu/head-pick.mjs [rounds] [tokens] [--chunks | --next-rows] [--small]
 // GPU host: bundle.mjs bundles it as /tmp/m3/head-pick.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
 import { getKernel, registerKernel, unregisterKernel } from '../../packages/tensor/dist/index.js';
@@ -25,24 +29,32 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const ROUNDS = Number(process.argv[2] ?? 8);
 const TOKENS = Number(process.argv[3] ?? 384);
 const CHUNKS = process.argv.includes('--chunks');
+const NEXT_ROWS = process.argv.includes('--next-rows');
 const GROUP = 8;
 const DEPTH = 3;
-const OP = 'lmHeadArgmax';
+const OP = NEXT_ROWS ? 'lmHeadArgmaxEmbed' : 'lmHeadArgmax';
+const SAMPLED_OP = 'sampleByInverseCdfEmbed';
 const small = process.argv.includes('--small');
-const vocabs = CHUNKS ? [small ? 997 : 50277] : small ? [1000, 997] : [50280, 50277];
+const vocabs = CHUNKS || NEXT_ROWS ? [small ? 997 : 50277] : small ? [1000, 997] : [50280, 50277];
+/** One group's draws for a sampled graph (written ahead each group). */
+const DRAWS = Array.from({ length: GROUP }, (_, k) => (k + 0.5) / GROUP);
 
 const backend = await createWebGPUBackend({ name: 'webgpu-head-pick' });
 console.log(`adapter: ${adapterName(backend)}; ${ROUNDS} rounds of ${TOKENS} tokens a variant`);
 
-/** A greedy graph captured with `kernel` as the op's WebGPU kernel (null: none, the composite). */
-function graphWith(model, vocab, kernel) {
-  const saved = getKernel(OP, 'webgpu');
-  unregisterKernel(OP, 'webgpu');
+/**
+ * A graph captured with `kernel` as `op`'s WebGPU kernel (null: none, the composite): greedy, or
+ * with `sampled` a sampling graph at T=1.
+ */
+function graphWith(model, vocab, kernel, op = OP, sampled = false) {
+  const saved = getKernel(op, 'webgpu');
+  unregisterKernel(op, 'webgpu');
   if (kernel) registerKernel(kernel);
   try {
-    return model.greedyStepGraph([1], model.allocateInferenceCache(1), { vocab });
+    const cache = model.allocateInferenceCache(1);
+    return sampled ? model.samplingStepGraph([1], cache, { vocab, temperature: 1, uniforms: [DRAWS[0]] }) : model.greedyStepGraph([1], cache, { vocab });
   } finally {
-    if (kernel) unregisterKernel(OP, 'webgpu');
+    if (kernel) unregisterKernel(op, 'webgpu');
     registerKernel(saved);
   }
 }
@@ -67,22 +79,34 @@ for (const dtype of ['bfloat16', 'float32']) {
     const graphs = { composite: graphWith(model, vocab, null) };
     if (CHUNKS) for (const chunk of [16, 32, 64, 128, 256]) graphs[`keys of ${chunk}`] = graphWith(model, vocab, headArgmaxKernelFor(chunk));
     else graphs.fused = graphWith(model, vocab, getKernel(OP, 'webgpu'));
-    const want = await dispatchesAndTokens(graphs.composite, 32);
-    for (const [name, g] of Object.entries(graphs).slice(1)) {
+    if (NEXT_ROWS) {
+      graphs['sampled composite'] = graphWith(model, vocab, null, SAMPLED_OP, true);
+      graphs['sampled fused'] = graphWith(model, vocab, getKernel(SAMPLED_OP, 'webgpu'), SAMPLED_OP, true);
+    }
+    /** The graph each is compared with: its composite. */
+    const baseOf = (name) => (name.startsWith('sampled') ? 'sampled composite' : 'composite');
+    const wants = {};
+    for (const [name, g] of Object.entries(graphs)) {
       const got = await dispatchesAndTokens(g, 32);
+      if (name === baseOf(name)) {
+        wants[name] = got;
+        continue;
+      }
+      const want = wants[baseOf(name)];
       const same = got.tokens.every((t, i) => t === want.tokens[i]);
-      console.log(`${dtype} vocab ${vocab} ${name}: ${got.dispatches} dispatches a step (composite ${want.dispatches}); 32 tokens ${same ? 'equal' : `DIFFER: ${got.tokens} / ${want.tokens}`}`);
+      console.log(`${dtype} vocab ${vocab} ${name}: ${got.dispatches} dispatches a step (its composite ${want.dispatches}); 32 tokens ${same ? 'equal' : `DIFFER: ${got.tokens} / ${want.tokens}`}`);
     }
     for (const g of Object.values(graphs)) g.collect(0, GROUP);
-    const rate = (g) =>
+    const rate = (g, name) =>
       groupRate(null, () => {
+        if (name.startsWith('sampled')) g.writeAhead(1, DRAWS, GROUP);
         for (let r = 0; r < GROUP; r++) g.run();
         return g.readCollected(0);
       }, TOKENS, DEPTH);
-    const generated = CHUNKS ? {} : { 'generate greedy': 0, 'generate T=1': 1 };
+    const generated = CHUNKS || NEXT_ROWS ? {} : { 'generate greedy': 0, 'generate T=1': 1 };
     const rates = Object.fromEntries([...Object.keys(graphs), ...Object.keys(generated)].map((k) => [k, []]));
     const gpu = Object.fromEntries(Object.keys(graphs).map((k) => [k, []]));
-    for (const g of Object.values(graphs)) await rate(g); // warm-up
+    for (const [name, g] of Object.entries(graphs)) await rate(g, name); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       const order = Object.entries(graphs);
       const gens = Object.entries(generated);
@@ -91,13 +115,14 @@ for (const dtype of ['bfloat16', 'float32']) {
         gens.reverse();
       }
       for (const [name, g] of order) gpu[name].push(await gpuUsPerStep(backend, g, GROUP));
-      for (const [name, g] of order) rates[name].push(await rate(g));
+      for (const [name, g] of order) rates[name].push(await rate(g, name));
       for (const [name, temperature] of gens) rates[name].push(await generateRate(generate, model, { tokens: TOKENS, temperature, vocabSize: vocab, seed: 3 }));
     }
     for (const [name, xs] of Object.entries(rates)) {
-      const vs = median(xs.map((x, k) => x / rates.composite[k])).toFixed(3);
-      const g = gpu[name] ? `; GPU median ${median(gpu[name]).toFixed(1)} µs a step (${median(gpu[name].map((x, k) => x - gpu.composite[k])).toFixed(1)} against composite), rounds ${gpu[name].map((x) => x.toFixed(1)).join(' ')}` : '';
-      console.log(`${dtype} vocab ${vocab} ${name.padEnd(16)} median ${median(xs).toFixed(0).padStart(5)} tok/s (/composite ${vs}), rounds ${xs.map((x) => x.toFixed(0)).join(' ')}${g}`);
+      const base = baseOf(name);
+      const vs = median(xs.map((x, k) => x / rates[base][k])).toFixed(3);
+      const g = gpu[name] ? `; GPU median ${median(gpu[name]).toFixed(1)} µs a step (${median(gpu[name].map((x, k) => x - gpu[base][k])).toFixed(1)} against ${base}), rounds ${gpu[name].map((x) => x.toFixed(1)).join(' ')}` : '';
+      console.log(`${dtype} vocab ${vocab} ${name.padEnd(17)} median ${median(xs).toFixed(0).padStart(5)} tok/s (/${base} ${vs}), rounds ${xs.map((x) => x.toFixed(0)).join(' ')}${g}`);
     }
     for (const g of Object.values(graphs)) g.dispose();
     model.dispose();

@@ -5,7 +5,7 @@ import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, spli
 import type { LayerSpec } from './blocks.js';
 import { layerSpecs } from './blocks.js';
 import type { MambaConfig } from './config.js';
-import { argMaxOfVocab, lmHeadArgmax } from './head-pick.js';
+import { argMaxOfVocab, lmHeadArgmaxEmbed } from './head-pick.js';
 
 /** Model parameters under the official names. */
 export type LmParams = Record<string, Tensor>;
@@ -63,11 +63,12 @@ function gatedMlp(x: Tensor, fc1: Tensor, fc2: Tensor): Tensor {
 type MixerRun = (layer: LmWeights['layers'][number], x: Tensor, state: MixerState | undefined) => { y: Tensor; state: MixerState | null };
 
 /**
- * Embedding -> (add, norm, mixer [, add, norm2, MLP]) per layer -> add, norm_f. The residual
- * stream is float32, as `residual_in_fp32`. Works on [b, L] ids (sequence) or [b] ids (one step).
+ * (add, norm, mixer [, add, norm2, MLP]) per layer on the embedded ids `x` -> add, norm_f. The
+ * residual stream is float32, as `residual_in_fp32`. Works on [b, L, d] (sequence) or [b, d] (one
+ * step).
  */
-function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (MixerState | undefined)[], run: MixerRun): { hidden: Tensor; states: (MixerState | null)[] } {
-  let h = gather(w.embedding, ids, 0);
+function backbone(w: LmWeights, c: MambaConfig, x: Tensor, states: readonly (MixerState | undefined)[], run: MixerRun): { hidden: Tensor; states: (MixerState | null)[] } {
+  let h = x;
   let residual: Tensor | null = null;
   const out: (MixerState | null)[] = [];
   w.layers.forEach((layer, i) => {
@@ -91,9 +92,9 @@ function backbone(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly (M
  * values otherwise).
  */
 export function lmSequence(w: LmWeights, c: MambaConfig, ids: Tensor, states?: readonly MixerState[]): { hidden: Tensor; states: (MixerState | null)[] } {
-  if (!fusesBlocks(w, c)) return tidy(() => backbone(w, c, ids, states ?? [], (l, x, s) => l.spec.forward(l.mixer, x, s)));
+  if (!fusesBlocks(w, c)) return tidy(() => backbone(w, c, embed(w, ids), states ?? [], (l, x, s) => l.spec.forward(l.mixer, x, s)));
   return tidy(() => {
-    const r = fusedBackbone(w, c, ids, (l, x, i, fuse) => l.spec.forward(l.mixer, x, states?.[i], fuse));
+    const r = fusedBackbone(w, c, embed(w, ids), (l, x, i, fuse) => l.spec.forward(l.mixer, x, states?.[i], fuse));
     return { hidden: applyNorm(r.residual, w.normF, c), states: r.states };
   });
 }
@@ -103,18 +104,23 @@ function fusesBlocks(w: LmWeights, c: MambaConfig): boolean {
   return c.rmsNorm && !w.layers.some((l) => l.mlp);
 }
 
+/** ids [...] -> their rows of the embedding [..., d]. */
+export function embed(w: LmWeights, ids: Tensor): Tensor {
+  return gather(w.embedding, ids, 0);
+}
+
 /**
- * The blocks with their norms and residual adds in the mixers' projections (`fusesBlocks`):
- * embedding, then each layer's `run` with the block's fusion; the residual stream after the last
- * layer (before norm_f) and each layer's state.
+ * The blocks with their norms and residual adds in the mixers' projections (`fusesBlocks`): each
+ * layer's `run` on the embedded ids `x` with the block's fusion; the residual stream after the
+ * last layer (before norm_f) and each layer's state.
  */
 function fusedBackbone<S extends MixerState | null>(
   w: LmWeights,
   c: MambaConfig,
-  ids: Tensor,
+  x: Tensor,
   run: (layer: LmWeights['layers'][number], x: Tensor, i: number, fuse: StepFusion) => { y: Tensor; state: S },
 ): { residual: Tensor; states: S[] } {
-  let residual = gather(w.embedding, ids, 0);
+  let residual = x;
   const states: S[] = [];
   w.layers.forEach((layer, i) => {
     const r = run(layer, residual, i, { norm: { weight: layer.norm.weight, eps: c.normEpsilon }, residual });
@@ -126,7 +132,12 @@ function fusedBackbone<S extends MixerState | null>(
 
 /** One decode step: ids [b] -> hidden [b, d] and the next states. */
 export function lmStep(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[]): { hidden: Tensor; states: MixerState[] } {
-  return tidy(() => backbone(w, c, ids, states, (l, x, s) => l.spec.step(l.mixer, x, s as MixerState))) as { hidden: Tensor; states: MixerState[] };
+  return tidy(() => lmStepFrom(w, c, embed(w, ids), states));
+}
+
+/** `lmStep` from the embedded ids x [b, d]. */
+function lmStepFrom(w: LmWeights, c: MambaConfig, x: Tensor, states: readonly MixerState[]): { hidden: Tensor; states: MixerState[] } {
+  return tidy(() => backbone(w, c, x, states, (l, x, s) => l.spec.step(l.mixer, x, s as MixerState))) as { hidden: Tensor; states: MixerState[] };
 }
 
 /**
@@ -136,39 +147,49 @@ export function lmStep(w: LmWeights, c: MambaConfig, ids: Tensor, states: readon
  * `fusedLinear`. Same values as `lmStep` + `lmLogits`.
  */
 export function lmStepLogits(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[]): { logits: Tensor; states: MixerState[] } {
-  const r = stepThroughHead(w, c, ids, states, (x, normF) => (normF ? fusedLinear(x, w.lmHead, { norm: normF }) : lmLogits(w, x)));
+  return tidy(() => lmStepLogitsFrom(w, c, embed(w, ids), states));
+}
+
+/** `lmStepLogits` from the embedded ids x [b, d]. */
+export function lmStepLogitsFrom(w: LmWeights, c: MambaConfig, x: Tensor, states: readonly MixerState[]): { logits: Tensor; states: MixerState[] } {
+  const r = stepThroughHead(w, c, x, states, (h, normF) => (normF ? fusedLinear(h, w.lmHead, { norm: normF }) : lmLogits(w, h)));
   return { logits: r.out, states: r.states };
 }
 
 /**
- * One greedy decode step: ids [b] -> the argmax of each sequence's first `vocab` logits [b] and
- * the next states. With fused blocks (see `lmStepLogits`) the head and the argmax are one fused
- * op (`lmHeadArgmax`). Same ids as argMax over `lmStepLogits`' logits.
+ * One greedy decode step from the embedded ids x [b, d]: the argmax of each sequence's first
+ * `vocab` logits [b] (int32), their rows of the embedding [b, d] (the next step's x) and the next
+ * states. With fused blocks (see `lmStepLogits`) the head, the argmax and the embedding are one
+ * fused op (`lmHeadArgmaxEmbed`). Same ids as argMax over `lmStepLogits`' logits.
  */
-export function lmStepArgmax(w: LmWeights, c: MambaConfig, ids: Tensor, states: readonly MixerState[], vocab: number): { ids: Tensor; states: MixerState[] } {
-  const r = stepThroughHead(w, c, ids, states, (x, normF) => (normF ? lmHeadArgmax(x, w.lmHead, normF, vocab) : argMaxOfVocab(lmLogits(w, x), vocab)));
-  return { ids: r.out, states: r.states };
+export function lmStepArgmaxFrom(w: LmWeights, c: MambaConfig, x: Tensor, states: readonly MixerState[], vocab: number): { ids: Tensor; next: Tensor; states: MixerState[] } {
+  const r = stepThroughHead(w, c, x, states, (h, normF) => {
+    if (normF) return lmHeadArgmaxEmbed(h, w.lmHead, normF, vocab, w.embedding);
+    const ids = argMaxOfVocab(lmLogits(w, h), vocab);
+    return { ids, next: embed(w, ids) };
+  });
+  return { ...r.out, states: r.states };
 }
 
 /**
- * A decode step up to `head`, which gets the residual stream with norm_f for it to fuse (fused
- * blocks), or the normed hidden state and null.
+ * A decode step from the embedded ids x up to `head`, which gets the residual stream with norm_f
+ * for it to fuse (fused blocks), or the normed hidden state and null.
  */
-function stepThroughHead(
+function stepThroughHead<Out>(
   w: LmWeights,
   c: MambaConfig,
-  ids: Tensor,
+  x: Tensor,
   states: readonly MixerState[],
-  head: (x: Tensor, normF: { weight: Tensor; eps: number } | null) => Tensor,
-): { out: Tensor; states: MixerState[] } {
+  head: (h: Tensor, normF: { weight: Tensor; eps: number } | null) => Out,
+): { out: Out; states: MixerState[] } {
   return tidy(() => {
     if (!fusesBlocks(w, c)) {
-      const r = lmStep(w, c, ids, states);
+      const r = lmStepFrom(w, c, x, states);
       return { out: head(r.hidden, null), states: r.states };
     }
-    const r = fusedBackbone(w, c, ids, (l, x, i, fuse) => l.spec.step(l.mixer, x, states[i], fuse));
+    const r = fusedBackbone(w, c, x, (l, h, i, fuse) => l.spec.step(l.mixer, h, states[i], fuse));
     return { out: head(r.residual, { weight: w.normF.weight, eps: c.normEpsilon }), states: r.states };
-  }) as { out: Tensor; states: MixerState[] };
+  });
 }
 
 /** hidden [..., d] -> logits [..., paddedVocab] through the (tied) head. */

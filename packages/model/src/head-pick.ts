@@ -1,9 +1,19 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, defineFusedOp, fusedLinear, sliceAxis } from '@mamba3/tensor';
+import { argMax, ArgumentError, defineFusedOp, fusedLinear, gather, sliceAxis } from '@mamba3/tensor';
 
 export type HeadArgmaxInputs = { hidden: Tensor; weight: Tensor; normWeight: Tensor };
 export type HeadArgmaxAttrs = { eps: number; vocab: number };
 export type HeadArgmaxOutputs = { ids: Tensor };
+
+/** `lmHeadArgmax`'s checks: its inputs' shapes and the vocabulary; the ids' shape [rows]. */
+function checkHeadArgmax({ hidden, weight, normWeight }: HeadArgmaxInputs, { vocab }: HeadArgmaxAttrs): { ids: number[] } {
+  const d = hidden.shape[hidden.rank - 1];
+  if (hidden.rank !== 2 || weight.rank !== 2 || weight.shape[1] !== d || normWeight.rank !== 1 || normWeight.shape[0] !== d) {
+    throw new ArgumentError(`lmHeadArgmax: want hidden [rows, d], weight [V, d] and normWeight [d], got [${hidden.shape}], [${weight.shape}] and [${normWeight.shape}]`);
+  }
+  if (!Number.isInteger(vocab) || vocab < 1 || vocab > weight.shape[0]) throw new ArgumentError(`lmHeadArgmax: vocab must be an integer in [1, ${weight.shape[0]}] (the head's rows), got ${vocab}`);
+  return { ids: [hidden.shape[0]] };
+}
 
 /**
  * The greedy pick through the LM head: hidden [rows, d], the head's weight [V, d] (the padded
@@ -19,14 +29,7 @@ const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmax
   inputNames: ['hidden', 'weight', 'normWeight'],
   outputNames: ['ids'],
   outputDTypes: { ids: 'int32' },
-  check: ({ hidden, weight, normWeight }, { vocab }) => {
-    const d = hidden.shape[hidden.rank - 1];
-    if (hidden.rank !== 2 || weight.rank !== 2 || weight.shape[1] !== d || normWeight.rank !== 1 || normWeight.shape[0] !== d) {
-      throw new ArgumentError(`lmHeadArgmax: want hidden [rows, d], weight [V, d] and normWeight [d], got [${hidden.shape}], [${weight.shape}] and [${normWeight.shape}]`);
-    }
-    if (!Number.isInteger(vocab) || vocab < 1 || vocab > weight.shape[0]) throw new ArgumentError(`lmHeadArgmax: vocab must be an integer in [1, ${weight.shape[0]}] (the head's rows), got ${vocab}`);
-    return { ids: [hidden.shape[0]] };
-  },
+  check: checkHeadArgmax,
   composite: ({ hidden, weight, normWeight }, { eps, vocab }) => ({ ids: argMaxOfVocab(fusedLinear(hidden, weight, { norm: { weight: normWeight, eps } }), vocab) }),
 });
 
@@ -35,9 +38,55 @@ export function argMaxOfVocab(logits: Tensor, vocab: number): Tensor {
   return argMax(vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits, -1);
 }
 
+export type HeadArgmaxEmbedInputs = HeadArgmaxInputs & { embedding: Tensor };
+export type HeadArgmaxEmbedOutputs = { ids: Tensor; next: Tensor };
+
+/**
+ * `lmHeadArgmax` and the picked ids' rows of the embedding [V', e]: ids [rows] (int32) and next
+ * [rows, e], the input of a greedy decode step after this one. A fused op: on WebGPU the pick
+ * writes the rows itself (kernels/webgpu/head-argmax.ts), so a step graph's run starts at its
+ * first layer, a dispatch fewer than with the embedding's gather.
+ */
+const headArgmaxEmbedOp = defineFusedOp<HeadArgmaxEmbedInputs, HeadArgmaxAttrs, HeadArgmaxEmbedOutputs>({
+  name: 'lmHeadArgmaxEmbed',
+  inputNames: ['hidden', 'weight', 'normWeight', 'embedding'],
+  outputNames: ['ids', 'next'],
+  outputDTypes: { ids: 'int32' },
+  check: (inputs, attrs) => {
+    const { ids } = checkHeadArgmax(inputs, attrs);
+    return { ids, next: checkNextRows('lmHeadArgmaxEmbed', inputs.embedding, ids[0], attrs.vocab) };
+  },
+  // The pick as its own op (its kernel where one is registered), then the gather: the step before.
+  composite: ({ hidden, weight, normWeight, embedding }, attrs) => {
+    const { ids } = headArgmaxOp({ hidden, weight, normWeight }, attrs);
+    return { ids, next: gather(embedding, ids, 0) };
+  },
+});
+
+/**
+ * The shape of the embedded picks [rows, e] of a pick among `vocab` ids, after checking that the
+ * embedding [V', e] (V' ≥ vocab) has a row for every id the pick can give.
+ */
+export function checkNextRows(op: string, embedding: Tensor, rows: number, vocab: number): number[] {
+  if (embedding.rank !== 2 || embedding.shape[0] < vocab) {
+    throw new ArgumentError(`${op}: want the embedding [V', e] with a row for each of the ${vocab} ids the pick can give, got [${embedding.shape}]`);
+  }
+  return [rows, embedding.shape[1]];
+}
+
 /** See `headArgmaxOp`. */
 export function lmHeadArgmax(hidden: Tensor, weight: Tensor, norm: { weight: Tensor; eps: number }, vocab: number): Tensor {
   return headArgmaxOp({ hidden, weight, normWeight: norm.weight }, { eps: norm.eps, vocab }).ids;
+}
+
+/** See `headArgmaxEmbedOp`. */
+export function lmHeadArgmaxEmbed(hidden: Tensor, weight: Tensor, norm: { weight: Tensor; eps: number }, vocab: number, embedding: Tensor): { ids: Tensor; next: Tensor } {
+  return headArgmaxEmbedOp({ hidden, weight, normWeight: norm.weight, embedding }, { eps: norm.eps, vocab });
+}
+
+/** The composite of `lmHeadArgmaxEmbed` whatever kernels are registered. */
+export function lmHeadArgmaxEmbedComposite(hidden: Tensor, weight: Tensor, norm: { weight: Tensor; eps: number }, vocab: number, embedding: Tensor): { ids: Tensor; next: Tensor } {
+  return headArgmaxEmbedOp.composite({ hidden, weight, normWeight: norm.weight, embedding }, { eps: norm.eps, vocab });
 }
 
 /** The composite of `lmHeadArgmax` whatever kernels are registered (the reference its kernels are tested against). */

@@ -14,8 +14,8 @@ export { organise, lmSequence, lmStep, lmStepLogits, lmLogits } from './forward.
 export type { TokenIds, CreateModelOptions } from './model.js';
 export { MambaLMHeadModel, MambaInferenceCache, DEFAULT_MAX_SEQLEN } from './model.js';
 export type { SamplingOptions } from './sampling.js';
-export { sampleToken, checkSampling, sampleByInverseCdf, sampleByInverseCdfComposite, float32Draw } from './sampling.js';
-export { lmHeadArgmax, lmHeadArgmaxComposite } from './head-pick.js';
+export { sampleToken, checkSampling, sampleByInverseCdf, sampleByInverseCdfComposite, sampleByInverseCdfEmbed, sampleByInverseCdfEmbedComposite, float32Draw } from './sampling.js';
+export { lmHeadArgmax, lmHeadArgmaxComposite, lmHeadArgmaxEmbed, lmHeadArgmaxEmbedComposite } from './head-pick.js';
 export type { GenerationTokenizer, GenerateOptions, GenerationChunk, GenerationResult, SequenceResult, FinishReason } from './generate.js';
 export { generate, generateText, checkGenerateOptions } from './generate.js';
 export type { PrefillProgress, PrefillOptions } from './prefill.js';

@@ -21,8 +21,8 @@ import { paddedVocabSize, resolveMambaConfig, toConfigJson } from './config.js';
 import type { LayerSpec } from './blocks.js';
 import { layerSpecs } from './blocks.js';
 import type { LmParams, LmWeights } from './forward.js';
-import { lmLogits, lmSequence, lmStepArgmax, lmStepLogits, organise } from './forward.js';
-import { sampleByInverseCdf } from './sampling.js';
+import { embed, lmLogits, lmSequence, lmStepArgmaxFrom, lmStepLogits, lmStepLogitsFrom, organise } from './forward.js';
+import { sampleByInverseCdfEmbed } from './sampling.js';
 import { PrefillGraphs } from './prefill-graph.js';
 import { initLmParams, lmParamShapes } from './weights.js';
 import type { GenerateOptions, GenerationChunk, GenerationResult, GenerationTokenizer } from './generate.js';
@@ -289,12 +289,13 @@ export class MambaLMHeadModel {
   }
 
   /**
-   * Greedy decoding as a step graph (see `captureStep`): each run embeds the last picked ids,
-   * steps every layer, and picks the argmax over the first `vocab` logits on the device; the
-   * picked ids and the caches feed the next run. On WebGPU runs replay the recorded kernels, so
-   * a step costs a few host calls per kernel and one 4-byte-per-sequence readback (`read(0)`).
-   * Run 0 (here) steps `ids`; output 0 is the picked ids [b] (int32). The graph takes over
-   * `cache`'s tensors (dispose the graph, not the cache, when done).
+   * Greedy decoding as a step graph (see `captureStep`): each run steps every layer from the
+   * embedded ids and picks the argmax over the first `vocab` logits on the device, with the
+   * picked ids' rows of the embedding; those rows (input 0, the last output) and the caches feed
+   * the next run. On WebGPU runs replay the recorded kernels, so a step costs a few host calls per
+   * kernel and one 4-byte-per-sequence readback (`read(0)`). Run 0 (here) steps `ids`; output 0
+   * is the picked ids [b] (int32). The graph takes over `cache`'s tensors (dispose the graph, not
+   * the cache, when done).
    */
   greedyStepGraph(ids: readonly number[], cache: MambaInferenceCache, opts: { vocab?: number; record?: boolean } = {}): StepGraph {
     return this.decodeStepGraph('greedyStepGraph', ids, cache, opts.vocab, null, opts.record);
@@ -339,41 +340,47 @@ export class MambaLMHeadModel {
     if (!Number.isInteger(vocab) || vocab < 1 || vocab > this.vocabSize) throw new ArgumentError(`${op}: vocab must be in [1, ${this.vocabSize}], got ${vocab}`);
     this.checkCache(op, cache, ids.length);
     const t = keep(this.toIds(ids.map((id) => [id]), op));
-    const start = keep(tidy(() => squeeze(t, 1)));
+    const logitsOnly = sampling === 'logits';
+    // A greedy or sampled run starts from the rows of its ids, which the pick of the run before
+    // wrote (`lmHeadArgmaxEmbed`, `sampleByInverseCdfEmbed`): run 0's come from the embedding.
+    // A logits graph embeds the ids written to it.
+    const start = keep(tidy(() => (logitsOnly ? squeeze(t, 1) : embed(this.w, squeeze(t, 1)))));
     t.dispose();
     const keys = cache.layers.map((l) => Object.keys(l.state()));
     const states = cache.tensors();
-    const draws = sampling !== null && sampling !== 'logits' ? sampling : null;
+    const draws = sampling !== null && !logitsOnly ? sampling : null;
     const extra = draws ? [keep(tensor(draws.uniforms, [ids.length, 1], { backend: this.backend }))] : [];
-    const step = (idsNow: Tensor, ...rest: Tensor[]): Tensor[] => {
+    const step = (first: Tensor, ...rest: Tensor[]): Tensor[] => {
       const u = draws ? rest[0] : undefined;
       const flat = draws ? rest.slice(1) : rest;
       let at = 0;
       const layerStates = keys.map((ks) => Object.fromEntries(ks.map((k) => [k, flat[at++]])));
-      let out: Tensor;
-      let next: MixerState[];
-      if (sampling === null) {
-        ({ ids: out, states: next } = lmStepArgmax(this.w, this.config, idsNow, layerStates, vocab));
-      } else {
-        const r = lmStepLogits(this.w, this.config, idsNow, layerStates);
-        out = draws && u ? sampleByInverseCdf(r.logits, draws.temperature, u, vocab) : r.logits;
-        next = r.states;
+      const stateList = (next: MixerState[]) => next.flatMap((n, i) => keys[i].map((k) => n[k]));
+      if (logitsOnly) {
+        const r = lmStepLogits(this.w, this.config, first, layerStates);
+        return [r.logits, ...stateList(r.states)];
       }
-      return [out, ...next.flatMap((n, i) => keys[i].map((k) => n[k]))];
+      if (sampling === null) {
+        const r = lmStepArgmaxFrom(this.w, this.config, first, layerStates, vocab);
+        return [r.ids, ...stateList(r.states), r.next];
+      }
+      const r = lmStepLogitsFrom(this.w, this.config, first, layerStates);
+      const picked = sampleByInverseCdfEmbed(r.logits, sampling.temperature, u!, vocab, this.w.embedding);
+      return [picked.ids, ...stateList(r.states), picked.next];
     };
     const inputs = [start, ...extra, ...states];
-    // Output 0 feeds input 0 (the ids; logits graphs have them written instead); output 1 + k
-    // feeds the k-th state input.
+    // Output 1 + k feeds the k-th state input; a greedy or sampled graph's last output (the picked
+    // ids' rows) feeds input 0. Output 0, the picked ids or the logits, feeds nothing.
     const offset = extra.length;
-    const fedIds = sampling === 'logits' ? [] : [[0, 0] as const];
-    const feedback = [...fedIds, ...states.map((_, k) => [1 + k, 1 + offset + k] as const)];
+    const fedRows = logitsOnly ? [] : [[1 + states.length, 0] as const];
+    const feedback = [...fedRows, ...states.map((_, k) => [1 + k, 1 + offset + k] as const)];
     // The uniforms' tensor is the graph's too (written through graph.write, freed with it), as are
-    // the ids of a logits graph.
-    const own = [...(sampling === 'logits' ? [0] : []), ...extra.map((_, k) => 1 + k)];
+    // the ids of a logits graph (the rows of the others are fed back, the graph's already).
+    const own = [...(logitsOnly ? [0] : []), ...extra.map((_, k) => 1 + k)];
     try {
       return captureStep(inputs, step, { feedback, record, own });
     } catch (err) {
-      // The graph did not take them: the ids and draws made here go; the cache stays the caller's.
+      // The graph did not take them: the rows or ids and draws made here go; the cache stays the caller's.
       start.dispose();
       extra.forEach((t) => t.dispose());
       throw err;

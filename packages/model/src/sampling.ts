@@ -1,5 +1,6 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, cumsum, defineFusedOp, div, greater, mul, Rng, sliceAxis, softmax } from '@mamba3/tensor';
+import { argMax, ArgumentError, cumsum, defineFusedOp, div, gather, greater, mul, Rng, sliceAxis, softmax } from '@mamba3/tensor';
+import { checkNextRows } from './head-pick.js';
 
 export interface SamplingOptions {
   /** 0 (or omitted with no other option) picks the most likely token. Default 1. */
@@ -154,6 +155,17 @@ export type SampleInputs = { logits: Tensor; u: Tensor };
 export type SampleAttrs = { temperature: number; vocab: number };
 export type SampleOutputs = { ids: Tensor };
 
+/** `sampleByInverseCdf`'s checks; the ids' shape (the logits' without the vocabulary axis). */
+function checkSample({ logits, u }: SampleInputs, { temperature, vocab }: SampleAttrs): { ids: number[] } {
+  const V = logits.shape[logits.rank - 1];
+  if (logits.rank < 1 || !(V >= 1)) throw new ArgumentError(`sampleByInverseCdf: logits need a vocabulary axis of at least 1, got shape [${logits.shape}]`);
+  const want = [...logits.shape.slice(0, -1), 1];
+  if (u.rank !== want.length || u.shape.some((d, i) => d !== want[i])) throw new ArgumentError(`sampleByInverseCdf: u must have shape [${want}] (one draw per row of logits [${logits.shape}]), got [${u.shape}]`);
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ArgumentError(`sampleByInverseCdf: temperature must be > 0 and finite, got ${temperature} (use argMax for greedy)`);
+  if (!Number.isInteger(vocab) || vocab < 1 || vocab > V) throw new ArgumentError(`sampleByInverseCdf: vocab must be an integer in [1, ${V}] (the logits' last axis), got ${vocab}`);
+  return { ids: logits.shape.slice(0, -1) };
+}
+
 /**
  * Temperature sampling on the device by inverse CDF: logits [..., V], u [..., 1] uniform in
  * [0, 1) -> ids [...] (int32) drawn from softmax(logits[..., :vocab] / temperature), the first id
@@ -167,15 +179,7 @@ const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
   inputNames: ['logits', 'u'],
   outputNames: ['ids'],
   outputDTypes: { ids: 'int32' },
-  check: ({ logits, u }, { temperature, vocab }) => {
-    const V = logits.shape[logits.rank - 1];
-    if (logits.rank < 1 || !(V >= 1)) throw new ArgumentError(`sampleByInverseCdf: logits need a vocabulary axis of at least 1, got shape [${logits.shape}]`);
-    const want = [...logits.shape.slice(0, -1), 1];
-    if (u.rank !== want.length || u.shape.some((d, i) => d !== want[i])) throw new ArgumentError(`sampleByInverseCdf: u must have shape [${want}] (one draw per row of logits [${logits.shape}]), got [${u.shape}]`);
-    if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ArgumentError(`sampleByInverseCdf: temperature must be > 0 and finite, got ${temperature} (use argMax for greedy)`);
-    if (!Number.isInteger(vocab) || vocab < 1 || vocab > V) throw new ArgumentError(`sampleByInverseCdf: vocab must be an integer in [1, ${V}] (the logits' last axis), got ${vocab}`);
-    return { ids: logits.shape.slice(0, -1) };
-  },
+  check: checkSample,
   composite: ({ logits, u }, { temperature, vocab }) => {
     const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
     const cdf = cumsum(softmax(div(real, temperature), -1), -1);
@@ -191,4 +195,40 @@ export function sampleByInverseCdf(logits: Tensor, temperature: number, u: Tenso
 /** The composite of `sampleByInverseCdf` whatever kernels are registered (the reference its kernels are tested against). */
 export function sampleByInverseCdfComposite(logits: Tensor, temperature: number, u: Tensor, vocab = logits.shape[logits.rank - 1]): Tensor {
   return sampleOp.composite({ logits, u }, { temperature, vocab }).ids;
+}
+
+export type SampleEmbedInputs = SampleInputs & { embedding: Tensor };
+export type SampleEmbedOutputs = { ids: Tensor; next: Tensor };
+
+/**
+ * `sampleByInverseCdf` on logits [rows, V] and the drawn ids' rows of the embedding [V', e]: ids
+ * [rows] (int32) and next [rows, e], the input of a sampled decode step after this one. A fused
+ * op: on WebGPU the pick writes the rows itself (kernels/webgpu/sample.ts), a dispatch fewer in a
+ * step graph's run than with the embedding's gather.
+ */
+const sampleEmbedOp = defineFusedOp<SampleEmbedInputs, SampleAttrs, SampleEmbedOutputs>({
+  name: 'sampleByInverseCdfEmbed',
+  inputNames: ['logits', 'u', 'embedding'],
+  outputNames: ['ids', 'next'],
+  outputDTypes: { ids: 'int32' },
+  check: (inputs, attrs) => {
+    if (inputs.logits.rank !== 2) throw new ArgumentError(`sampleByInverseCdfEmbed: want logits [rows, V], got [${inputs.logits.shape}]`);
+    const { ids } = checkSample(inputs, attrs);
+    return { ids, next: checkNextRows('sampleByInverseCdfEmbed', inputs.embedding, ids[0], attrs.vocab) };
+  },
+  // The draw as its own op (its kernel where one is registered), then the gather: the step before.
+  composite: ({ logits, u, embedding }, attrs) => {
+    const { ids } = sampleOp({ logits, u }, attrs);
+    return { ids, next: gather(embedding, ids, 0) };
+  },
+});
+
+/** See `sampleEmbedOp`. */
+export function sampleByInverseCdfEmbed(logits: Tensor, temperature: number, u: Tensor, vocab: number, embedding: Tensor): { ids: Tensor; next: Tensor } {
+  return sampleEmbedOp({ logits, u, embedding }, { temperature, vocab });
+}
+
+/** The composite of `sampleByInverseCdfEmbed` whatever kernels are registered. */
+export function sampleByInverseCdfEmbedComposite(logits: Tensor, temperature: number, u: Tensor, vocab: number, embedding: Tensor): { ids: Tensor; next: Tensor } {
+  return sampleEmbedOp.composite({ logits, u, embedding }, { temperature, vocab });
 }

@@ -144,6 +144,20 @@ function randomLogits(rng: Rng, rows: number, V: number, scale: number): Float32
     }
   });
 
+  it('draws a live id for u just below 1, where the running sums of threads past the last live id round above the target', async () => {
+    // Before the fix, 46 of these 480 draws came out as -1 (a thread with no ids owned the draw).
+    const rng = new Rng(5);
+    const us = [1 - 2 ** -24, 1 - 2 ** -23, 0.9999999, 0.999999];
+    for (let s = 0; s < 40; s++) {
+      for (const T of [0.7, 1, 1.3]) {
+        const V = [1000, 3000, 997][s % 3];
+        const got = await draw(gpu, randomLogits(rng, us.length, V, 3), [us.length, V], T, us);
+        got.forEach((id, r) => expect(id, `seed ${s}, T ${T}, u ${us[r]}`).toBeGreaterThanOrEqual(0));
+        got.forEach((id) => expect(id).toBeLessThan(V));
+      }
+    }
+  });
+
   it('draws among the first `vocab` ids without a copy (a padded head): two dispatches, padded columns never drawn', async () => {
     const rng = new Rng(13);
     const [rows, V, vocab] = [6, 3000, 2990];

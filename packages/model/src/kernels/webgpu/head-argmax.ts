@@ -1,7 +1,8 @@
-import type { GemvEpilogue, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
-import type { Backend, KernelConfig, KernelInputs, KernelOutputs } from '@mamba3/tensor';
-import type { HeadArgmaxAttrs, HeadArgmaxInputs, HeadArgmaxOutputs } from '../../head-pick.js';
+import type { GemvEpilogue, GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
+import type { Backend, KernelConfig, KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
+import type { HeadArgmaxAttrs, HeadArgmaxEmbedInputs, HeadArgmaxEmbedOutputs, HeadArgmaxInputs, HeadArgmaxOutputs } from '../../head-pick.js';
 import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl, PICK_THREADS } from './head-argmax.wgsl.js';
+import { nextRowsKey, nextRowsOf, nextRowsWgsl } from './next-rows.js';
 
 /*
  * The WebGPU kernel of `lmHeadArgmax` (the math in head-argmax.wgsl.ts): the head GEMV with the
@@ -39,7 +40,8 @@ export function argmaxChunkFor(V: number, preferred = ARGMAX_CHUNK): number {
   return chunk <= PICK_THREADS ? chunk : 0;
 }
 
-function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: HeadArgmaxAttrs, preferred: number): KernelOutputs<HeadArgmaxOutputs> | null {
+/** `lmHeadArgmax`, or with an embedding `lmHeadArgmaxEmbed` (the pick writes the next rows too). */
+function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs> & { embedding?: KernelTensor }, a: HeadArgmaxAttrs, preferred: number): { ids: GPUStorage; next?: GPUStorage } | null {
   const gpu = backend as WebGPUBackend;
   const rt = gpu.runtime;
   rt.check(OP);
@@ -54,14 +56,28 @@ function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs>, a: Head
   const logits = gpu.linearWithEpilogue(i.hidden, i.weight, epilogue, { g: i.normWeight, eps: a.eps });
   if (!logits) return null;
   const ids = rt.alloc(OP, rows * 4, 'int32');
-  rt.dispatch(`headArgmaxPick/${a.vocab}/${stride}/${chunk}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks, chunk), [logits.buffer, keys, ids.buffer], [rows]);
+  const key = `headArgmaxPick/${a.vocab}/${stride}/${chunk}`;
+  if (!i.embedding) {
+    rt.dispatch(key, () => headArgmaxPickWgsl(a.vocab, stride, chunks, chunk), [logits.buffer, keys, ids.buffer], [rows]);
+    rt.release(logits);
+    return { ids };
+  }
+  const n = nextRowsOf(i.embedding);
+  const next = rt.alloc(OP, rows * n.e * 4, 'float32');
+  rt.dispatch(`${key}/next/${nextRowsKey(n)}`, () => headArgmaxPickWgsl(a.vocab, stride, chunks, chunk, nextRowsWgsl(gpu, n, 3, PICK_THREADS)), [logits.buffer, keys, ids.buffer, n.table, next.buffer], [rows]);
   rt.release(logits);
-  return { ids };
+  return { ids, next };
 }
 
 /** The kernel with keys of `chunk` ids where the vocabulary allows (a probe times chunk sizes; the model registers ARGMAX_CHUNK). */
 export function headArgmaxKernelFor(chunk: number): KernelConfig<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs> {
-  return { kernelName: OP, backendName: 'webgpu', kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs, chunk) };
+  return { kernelName: OP, backendName: 'webgpu', kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs, chunk) as KernelOutputs<HeadArgmaxOutputs> | null };
 }
 
 export const headArgmaxKernel = headArgmaxKernelFor(ARGMAX_CHUNK);
+
+export const headArgmaxEmbedKernel = {
+  kernelName: 'lmHeadArgmaxEmbed',
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, attrs, backend }) => headArgmax(backend, inputs, attrs, ARGMAX_CHUNK) as KernelOutputs<HeadArgmaxEmbedOutputs> | null,
+} satisfies KernelConfig<HeadArgmaxEmbedInputs, HeadArgmaxAttrs, HeadArgmaxEmbedOutputs>;

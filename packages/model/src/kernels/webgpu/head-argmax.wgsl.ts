@@ -15,7 +15,8 @@
  * issues all its key loads before it uses one (straight-line code), so they wait on memory once.
  *
  * Shapes: logits [rows, stride] f32 (the head's padded vocabulary) of which the first V count,
- * keys [rows, chunks] u32 (chunks = ceil(V / chunk)) -> ids [rows] i32.
+ * keys [rows, chunks] u32 (chunks = ceil(V / chunk)) -> ids [rows] i32 (and with the embedding
+ * [V', e], next [rows, e] f32: `lmHeadArgmaxEmbed`).
  */
 
 /** Threads of the pick: a chunk holds at most this many ids, scanned one a thread. */
@@ -46,7 +47,11 @@ fn gemvEpilogue(row: u32, n: u32, v: f32) {
 }`;
 }
 
-export function headArgmaxPickWgsl(V: number, stride: number, chunks: number, chunk = ARGMAX_CHUNK): string {
+/**
+ * `nextRows`: with `writeNext` and its bindings from 3 on (next-rows.ts), the workgroup also
+ * writes the picked id's row of the embedding (`lmHeadArgmaxEmbed`).
+ */
+export function headArgmaxPickWgsl(V: number, stride: number, chunks: number, chunk = ARGMAX_CHUNK, nextRows = ''): string {
   if (chunk > PICK_THREADS) throw new Error(`headArgmaxPick: chunks of ${chunk} ids (at most ${PICK_THREADS})`);
   const T = PICK_THREADS;
   const per = Math.ceil(chunks / T);
@@ -62,7 +67,7 @@ export function headArgmaxPickWgsl(V: number, stride: number, chunks: number, ch
 @group(0) @binding(1) var<storage, read_write> keys: array<u32>;
 @group(0) @binding(2) var<storage, read_write> ids: array<i32>;
 var<workgroup> redKey: array<u32, ${T}>;
-var<workgroup> redAt: array<u32, ${T}>;${ORDER_KEY}
+var<workgroup> redAt: array<u32, ${T}>;${ORDER_KEY}${nextRows}
 const NONE = 0xffffffffu;
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -98,6 +103,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (tid < h) { redAt[tid] = min(redAt[tid], redAt[tid + h]); }
     workgroupBarrier();
   }
-  if (tid == 0u) { ids[row] = i32(redAt[0]); }
+  ${
+    nextRows
+      ? `let id = workgroupUniformLoad(&redAt[0]);
+  if (tid == 0u) { ids[row] = i32(id); }
+  writeNext(row, id, tid);`
+      : 'if (tid == 0u) { ids[row] = i32(redAt[0]); }'
+  }
 }`;
 }

@@ -1,7 +1,8 @@
 import type { GPUStorage, WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Backend, KernelConfig, KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
-import type { SampleInputs, SampleAttrs, SampleOutputs } from '../../sampling.js';
-import { SAMPLE_CHUNK, SAMPLE_MAX_CHUNKS, sampleChunkStatsWgsl, samplePickWgsl } from './sample.wgsl.js';
+import type { SampleAttrs, SampleEmbedInputs, SampleEmbedOutputs, SampleInputs, SampleOutputs } from '../../sampling.js';
+import { nextRowsKey, nextRowsOf, nextRowsWgsl } from './next-rows.js';
+import { SAMPLE_CHUNK, SAMPLE_MAX_CHUNKS, sampleChunkStatsWgsl, samplePickWgsl, SAMPLE_THREADS } from './sample.wgsl.js';
 
 /*
  * The WebGPU kernel of `sampleByInverseCdf` (the math in sample.wgsl.ts). Type-only imports of
@@ -14,7 +15,8 @@ function buffer(t: KernelTensor): GPUBuffer {
   return (t.storage as GPUStorage).buffer;
 }
 
-function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs): KernelOutputs<SampleOutputs> | null {
+/** `sampleByInverseCdf`, or with an embedding `sampleByInverseCdfEmbed` (the pick writes the next rows too). */
+function sample(backend: Backend, i: KernelInputs<SampleInputs> & { embedding?: KernelTensor }, a: SampleAttrs): { ids: GPUStorage; next?: GPUStorage } | null {
   const gpu = backend as WebGPUBackend;
   gpu.runtime.check(OP);
   if (i.logits.dtype !== 'float32' || i.u.dtype !== 'float32') return null;
@@ -33,13 +35,27 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs>, a: SampleAttrs)
   const stats = rt.alloc(OP, rows * chunks * 2 * 4, 'float32');
   const ids = rt.alloc(OP, rows * 4, 'int32');
   rt.dispatch('sampleChunkStats', () => sampleChunkStatsWgsl(common), [dims, buffer(i.logits), stats.buffer], [chunks, rows]);
-  rt.dispatch('samplePick', () => samplePickWgsl(common), [dims, buffer(i.logits), stats.buffer, buffer(i.u), ids.buffer], [rows]);
+  const pickBuffers = [dims, buffer(i.logits), stats.buffer, buffer(i.u), ids.buffer];
+  if (!i.embedding) {
+    rt.dispatch('samplePick', () => samplePickWgsl(common), pickBuffers, [rows]);
+    rt.release(stats);
+    return { ids };
+  }
+  const n = nextRowsOf(i.embedding);
+  const next = rt.alloc(OP, rows * n.e * 4, 'float32');
+  rt.dispatch(`samplePick/next/${nextRowsKey(n)}`, () => samplePickWgsl(common, nextRowsWgsl(gpu, n, 5, SAMPLE_THREADS)), [...pickBuffers, n.table, next.buffer], [rows]);
   rt.release(stats);
-  return { ids };
+  return { ids, next };
 }
 
 export const sampleKernel = {
   kernelName: OP,
   backendName: 'webgpu',
-  kernelFunc: ({ inputs, attrs, backend }) => sample(backend, inputs, attrs),
+  kernelFunc: ({ inputs, attrs, backend }) => sample(backend, inputs, attrs) as KernelOutputs<SampleOutputs> | null,
 } satisfies KernelConfig<SampleInputs, SampleAttrs, SampleOutputs>;
+
+export const sampleEmbedKernel = {
+  kernelName: 'sampleByInverseCdfEmbed',
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, attrs, backend }) => sample(backend, inputs, attrs) as KernelOutputs<SampleEmbedOutputs> | null,
+} satisfies KernelConfig<SampleEmbedInputs, SampleAttrs, SampleEmbedOutputs>;

@@ -14,15 +14,16 @@
  *    walks the weights in order and hands the outcome to all through `workgroupUniformLoad`.
  *    The sums are those of one thread walking the statistics in global memory, in the same order.
  *    Target t = u·Σw. The chosen chunk is the first whose running weight exceeds t. Within it, each of
- *    256 threads sums 8 consecutive exp(x - m_c). The first thread whose running total exceeds
- *    what is left of t then walks its 8 in order.
+ *    256 threads sums 8 consecutive exp(x - m_c). The first thread with a live id whose running
+ *    total exceeds what is left of t then walks its 8 in order.
  *
  * Rounding can leave t at or above the last running sum. The pick then falls back to the last id
  * of non-zero weight, as the composite's total-relative target guarantees a pick. A row of no
  * weight at all (every logit -∞) gives id 0, the composite's argmax of an all-false row.
  *
  * Shapes: logits [rows, stride] f32 of which the first V columns count (a padded head's last
- * columns do not), u [rows] f32 in [0, 1) -> stats [rows, chunks, 2] f32 -> ids [rows] i32.
+ * columns do not), u [rows] f32 in [0, 1) -> stats [rows, chunks, 2] f32 -> ids [rows] i32 (and
+ * with the embedding [V', e], next [rows, e] f32: `sampleByInverseCdfEmbed`).
  * Sizes and T come from a uniform, so one pipeline serves every vocabulary.
  */
 
@@ -30,7 +31,9 @@
 export const SAMPLE_CHUNK = 2048;
 /** Most chunks a row may have (pass 2 stages them all): vocabularies up to 1,048,576 ids. */
 export const SAMPLE_MAX_CHUNKS = 512;
-const THREADS = 256;
+/** Threads of a workgroup of either pass. */
+export const SAMPLE_THREADS = 256;
+const THREADS = SAMPLE_THREADS;
 const PER_THREAD = SAMPLE_CHUNK / THREADS;
 
 const DIMS = /* wgsl */ `
@@ -81,7 +84,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }`;
 
-export const samplePickWgsl = (common: string): string => /* wgsl */ `${common}${DIMS}
+/**
+ * `nextRows`: with `writeNext` and its bindings from 5 on (next-rows.ts), the workgroup also
+ * writes the drawn id's row of the embedding (`sampleByInverseCdfEmbed`).
+ */
+export const samplePickWgsl = (common: string, nextRows = ''): string => /* wgsl */ `${common}${DIMS}
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
 @group(0) @binding(3) var<storage, read> u: array<f32>;
@@ -95,7 +102,15 @@ var<workgroup> chunkWeight: array<f32, ${SAMPLE_MAX_CHUNKS}>;
 /** The chunk walk's outcome, from thread 0 (read back through workgroupUniformLoad: the branches after it are uniform). */
 struct Walk { goal: f32, total: f32, before: f32, chosen: u32, last: u32 }
 var<workgroup> walk: Walk;
-${LOGIT}
+/** The owner and the last live id, then the owner's pick, for every thread (workgroupUniformLoad). */
+var<workgroup> outcome: vec2<i32>;
+var<workgroup> picked: i32;
+${LOGIT}${nextRows}
+/** Called by every thread with the row's id. */
+fn finish(row: u32, id: i32, tid: u32) {
+  if (tid == 0u) { ids[row] = id; }
+  ${nextRows ? 'writeNext(row, u32(max(id, 0)), tid);' : ''}
+}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let row = wid.x;
@@ -129,7 +144,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   let w = workgroupUniformLoad(&walk);
   if (w.last == dims.chunks || !(w.total > 0.0)) {
-    if (tid == 0u) { ids[row] = 0; }
+    finish(row, 0, tid);
     return;
   }
   let chosen = w.chosen;
@@ -156,22 +171,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     scan[tid] += add;
     workgroupBarrier();
   }
-  if (scan[tid] > left) { atomicMin(&owner, tid); }
+  // Only a thread with live ids may own the draw: the tree's sums round in another order for each
+  // thread, so a thread past the last live one (its own sum 0) can exceed what is left of t where
+  // the last live one did not; it has no id to give, and the draw falls back as below.
+  if (mine > 0.0 && scan[tid] > left) { atomicMin(&owner, tid); }
   atomicMax(&lastLive, myLast);
   workgroupBarrier();
-  let who = atomicLoad(&owner);
+  if (tid == 0u) { outcome = vec2<i32>(i32(atomicLoad(&owner)), atomicLoad(&lastLive)); }
+  let o = workgroupUniformLoad(&outcome);
+  let who = u32(o.x);
   if (who == ${THREADS}u) {
     // Rounding left the target past every running total: the last id of non-zero weight.
-    if (tid == 0u) { ids[row] = atomicLoad(&lastLive); }
+    finish(row, o.y, tid);
     return;
   }
-  if (tid != who) { return; }
-  var acc = 0.0;
-  if (tid > 0u) { acc = scan[tid - 1u]; }
-  var pick = myLast;
-  for (var i = start; i < min(start + ${PER_THREAD}u, end); i++) {
-    acc += exp(x(row, i) - cm);
-    if (acc > left) { pick = i32(i); break; }
+  if (tid == who) {
+    var acc = 0.0;
+    if (tid > 0u) { acc = scan[tid - 1u]; }
+    var pick = myLast;
+    for (var i = start; i < min(start + ${PER_THREAD}u, end); i++) {
+      acc += exp(x(row, i) - cm);
+      if (acc > left) { pick = i32(i); break; }
+    }
+    picked = pick;
   }
-  ids[row] = pick;
+  finish(row, workgroupUniformLoad(&picked), tid);
 }`;

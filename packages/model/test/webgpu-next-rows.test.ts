@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebGPUBackend } from '@mamba3/backend-webgpu';
+import { createWebGPUBackend } from '@mamba3/backend-webgpu';
+import type { Tensor } from '@mamba3/tensor';
+import { captureStep, dispose, gather, hasKernel, Rng, tensor, tidy } from '@mamba3/tensor';
+import type { WeightDType } from '../src/index.js';
+import { lmHeadArgmax, lmHeadArgmaxEmbed, MambaLMHeadModel, lmHeadArgmaxEmbedComposite, sampleByInverseCdf, sampleByInverseCdfEmbed, sampleByInverseCdfEmbedComposite, uploadWeight } from '../src/index.js';
+
+/*
+ * The picks that also write the picked ids' rows of the embedding (the next decode step's input),
+ * on WebGPU: lmHeadArgmaxEmbed and sampleByInverseCdfEmbed against their ids-only kernels and the
+ * embedding's gather on the same device. The rows are copies (unpacked from 16 bits where the
+ * table is stored so), so they must be equal, not close.
+ */
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const SKIP_WEBGPU = process.env.MAMBA3_SKIP_WEBGPU === '1';
+const EPS = 1e-5;
+
+function normals(rng: Rng, n: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => scale * rng.normal());
+}
+
+(SKIP_WEBGPU ? describe.skip : describe)('the picks with the next rows on WebGPU (the embedding gather in the pick)', () => {
+  let gpu: WebGPUBackend;
+  beforeAll(async () => {
+    // halfMinElements 0: the small tables below are stored 16-bit too.
+    gpu = await createWebGPUBackend({ name: 'webgpu-next-rows', halfMinElements: 0 });
+  });
+  afterAll(() => gpu?.dispose());
+
+  const table = (values: Float32Array, shape: [number, number], dtype: WeightDType = 'float32'): Tensor =>
+    uploadWeight({ values, shape, dtype: 'float32', stored: 'F32' }, { backend: gpu, dtype });
+
+  /** The ids and rows of `run`, with the dispatches it took. */
+  const outcome = async (run: () => { ids: Tensor; next: Tensor }): Promise<{ ids: number[]; next: number[]; dispatches: number; shape: readonly number[] }> => {
+    const before = gpu.stats().dispatches;
+    const r = tidy(run);
+    const dispatches = gpu.stats().dispatches - before;
+    const out = { ids: Array.from(await r.ids.data()), next: Array.from(await r.next.data()), dispatches, shape: r.next.shape };
+    dispose(r);
+    return out;
+  };
+
+  it('lmHeadArgmaxEmbed: two dispatches, lmHeadArgmax\'s ids and the gathered rows; tables in f32, bf16 and f16, wider or narrower than the head, longer than the vocabulary', async () => {
+    expect(hasKernel('lmHeadArgmaxEmbed', gpu)).toBe(true);
+    const rng = new Rng(31);
+    for (const [rows, V, vocab, d, e, tableRows, dtype] of [
+      [1, 1000, 1000, 64, 64, 1000, 'float32'],
+      [3, 1000, 997, 64, 48, 1003, 'float32'],
+      [5, 520, 515, 32, 300, 520, 'float32'],
+      [2, 2000, 1999, 128, 128, 2000, 'bfloat16'],
+      [4, 2000, 1990, 128, 96, 2000, 'float16'],
+    ] as const) {
+      const weight = uploadWeight({ values: normals(rng, V * d), shape: [V, d], dtype: 'float32', stored: 'F32' }, { backend: gpu, dtype });
+      const embedding = table(normals(rng, tableRows * e), [tableRows, e], dtype);
+      const hidden = tensor(normals(rng, rows * d), [rows, d], { backend: gpu });
+      const norm = { weight: tensor(normals(rng, d, 0.1).map((v) => 1 + v), [d], { backend: gpu }), eps: EPS };
+      const label = `rows ${rows}, V ${V}, vocab ${vocab}, e ${e}, ${dtype}`;
+      const got = await outcome(() => lmHeadArgmaxEmbed(hidden, weight, norm, vocab, embedding));
+      expect(got.dispatches, label).toBe(2);
+      expect(got.shape).toEqual([rows, e]);
+      const ids = tidy(() => lmHeadArgmax(hidden, weight, norm, vocab));
+      expect(got.ids, label).toEqual(Array.from(await ids.data()));
+      const rowsOf = tidy(() => gather(embedding, ids, 0));
+      expect(got.next, label).toEqual(Array.from(await rowsOf.data()));
+      const ref = await outcome(() => lmHeadArgmaxEmbedComposite(hidden, weight, norm, vocab, embedding));
+      expect(ref.ids, label).toEqual(got.ids);
+      expect(ref.next, label).toEqual(got.next);
+      dispose([weight, embedding, hidden, norm.weight, ids, rowsOf]);
+    }
+  });
+
+  it('sampleByInverseCdfEmbed: two dispatches, sampleByInverseCdf\'s draws and the gathered rows, -Infinity rows (id 0) and draws near 1 included', async () => {
+    expect(hasKernel('sampleByInverseCdfEmbed', gpu)).toBe(true);
+    const rng = new Rng(32);
+    for (const [rows, V, vocab, e, dtype] of [
+      [4, 1000, 1000, 64, 'float32'],
+      [3, 5000, 4999, 40, 'bfloat16'],
+      [2, 50280, 50277, 16, 'float16'],
+    ] as const) {
+      const values = normals(rng, rows * V, 3);
+      // Row 0 has no live id (all -Infinity: id 0); row 1 only its last chunk's ids.
+      values.fill(-Infinity, 0, V);
+      values.fill(-Infinity, V, V + Math.max(0, vocab - 100));
+      const logits = tensor(values, [rows, V], { backend: gpu });
+      const us = Array.from({ length: rows }, (_, r) => (r === rows - 1 ? 1 - 2 ** -24 : rng.uniform()));
+      const u = tensor(us, [rows, 1], { backend: gpu });
+      const embedding = table(normals(rng, V * e), [V, e], dtype);
+      const label = `rows ${rows}, V ${V}, vocab ${vocab}, e ${e}, ${dtype}`;
+      const got = await outcome(() => sampleByInverseCdfEmbed(logits, 0.7, u, vocab, embedding));
+      expect(got.dispatches, label).toBe(2);
+      const ids = tidy(() => sampleByInverseCdf(logits, 0.7, u, vocab));
+      expect(got.ids, label).toEqual(Array.from(await ids.data()));
+      expect(got.ids[0], 'a row of no live id draws id 0').toBe(0);
+      got.ids.forEach((id) => expect(id >= 0 && id < vocab, `id ${id}`).toBe(true));
+      const rowsOf = tidy(() => gather(embedding, ids, 0));
+      expect(got.next, label).toEqual(Array.from(await rowsOf.data()));
+      // The composite's draws match away from float32 boundaries: all rows but the last (u just
+      // below 1, where the two may round to neighbouring ids).
+      const ref = await outcome(() => sampleByInverseCdfEmbedComposite(logits, 0.7, u, vocab, embedding));
+      expect(ref.ids.slice(0, -1), label).toEqual(got.ids.slice(0, -1));
+      expect(ref.next.slice(0, -e), label).toEqual(got.next.slice(0, -e));
+      dispose([logits, u, embedding, ids, rowsOf]);
+    }
+  });
+
+  it('feeds its rows back in a step graph: each run picks from the rows the run before wrote', async () => {
+    const rng = new Rng(33);
+    const [V, d] = [300, 32];
+    const weight = table(normals(rng, V * d), [V, d]);
+    const norm = { weight: tensor(new Float32Array(d).fill(1), [d], { backend: gpu }), eps: EPS };
+    const start = tensor(normals(rng, 2 * d), [2, d], { backend: gpu });
+    // The head is the embedding, as in a tied LM: a run's picks depend on the run before's rows.
+    const graph = captureStep([start], (x: Tensor) => {
+      const r = lmHeadArgmaxEmbed(x, weight, norm, V - 1, weight);
+      return [r.ids, r.next];
+    }, { feedback: [[1, 0]] });
+    let x = tensor(await graph.read(1), [2, d], { backend: gpu });
+    const seen: number[][] = [];
+    for (let k = 0; k < 4; k++) {
+      graph.run();
+      const ids = tidy(() => lmHeadArgmax(x, weight, norm, V - 1));
+      const want = Array.from(await ids.data());
+      expect(Array.from(await graph.read(0)), `run ${k + 1}`).toEqual(want);
+      seen.push(want);
+      const rowsOf = tidy(() => gather(weight, ids, 0));
+      dispose([x, ids]);
+      x = rowsOf;
+    }
+    expect(new Set(seen.flat()).size, 'the runs picked more than one id').toBeGreaterThan(1);
+    graph.dispose();
+    dispose([x, weight, norm.weight]);
+  });
+
+  it('rejects an embedding without a row for every id the pick can give, with one line', () => {
+    const x = tensor(new Float32Array(8), [2, 4], { backend: gpu });
+    const w = tensor(new Float32Array(12), [3, 4], { backend: gpu });
+    const g = tensor(new Float32Array(4), [4], { backend: gpu });
+    const short = tensor(new Float32Array(8), [2, 4], { backend: gpu });
+    const flat = tensor(new Float32Array(12), [12], { backend: gpu });
+    expect(() => lmHeadArgmaxEmbed(x, w, { weight: g, eps: EPS }, 3, short)).toThrow(/lmHeadArgmaxEmbed: want the embedding \[V', e\] with a row for each of the 3 ids/);
+    expect(() => lmHeadArgmaxEmbed(x, w, { weight: g, eps: EPS }, 3, flat)).toThrow(/got \[12\]/);
+    const u3 = tensor(new Float32Array(3), [3, 1], { backend: gpu });
+    const u21 = tensor(new Float32Array(2), [2, 1, 1], { backend: gpu });
+    const deep = tensor(new Float32Array(8), [2, 1, 4], { backend: gpu });
+    expect(() => sampleByInverseCdfEmbed(w, 1, u3, 4, short)).toThrow(/sampleByInverseCdfEmbed: want the embedding \[V', e\] with a row for each of the 4 ids/);
+    expect(() => sampleByInverseCdfEmbed(deep, 1, u21, 4, w)).toThrow(/sampleByInverseCdfEmbed: want logits \[rows, V\], got \[2,1,4\]/);
+    dispose([x, w, g, short, flat, u3, u21, deep]);
+  });
+});
+
+(SKIP_WEBGPU ? describe.skip : describe)('decode step graphs on WebGPU start at the first layer', () => {
+  it('a greedy run is 3 dispatches a layer and 2 for the head and pick; a sampled run 3 a layer and 3 (lm_siso)', async () => {
+    const gpu = await createWebGPUBackend({ name: 'webgpu-next-rows-model' });
+    try {
+      const model = await MambaLMHeadModel.fromPretrained({ weights: readFileSync(new URL('../fixtures/lm_siso.safetensors', import.meta.url)) }, { backend: gpu });
+      const layers = model.config.nLayer;
+      const cache = () => {
+        const c = model.allocateInferenceCache(2);
+        tidy(() => void model.prefill([[5, 17, 99], [200, 31, 7]], c));
+        return c;
+      };
+      const greedy = model.greedyStepGraph([1, 2], cache(), { vocab: model.vocabSize });
+      const sampled = model.samplingStepGraph([1, 2], cache(), { temperature: 0.8, uniforms: [0.2, 0.6], vocab: model.vocabSize });
+      for (const [graph, want] of [[greedy, 3 * layers + 2], [sampled, 3 * layers + 3]] as const) {
+        await graph.read(0);
+        const before = gpu.stats().replayedDispatches;
+        graph.run();
+        const ids = Array.from(await graph.read(0));
+        expect(gpu.stats().replayedDispatches - before).toBe(want);
+        ids.forEach((id) => expect(id >= 0 && id < model.vocabSize).toBe(true));
+      }
+      greedy.dispose();
+      sampled.dispose();
+      model.dispose();
+    } finally {
+      gpu.dispose();
+    }
+  });
+});
