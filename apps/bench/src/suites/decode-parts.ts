@@ -9,9 +9,9 @@
  * times whole steps. Also the host time to queue one run of each graph. `--set batch=B` times the
  * parts of a step of B sequences.
  */
-import { lmHeadArgmax, organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite } from '@mamba3/model';
+import { lmHeadArgmax, lmHeadArgmaxEmbed, organise, resolveMambaConfig, sampleByInverseCdf, sampleByInverseCdfComposite, sampleByInverseCdfEmbed } from '@mamba3/model';
 import type { Backend, Tensor } from '@mamba3/tensor';
-import { argMax, captureStep, dispose, fusedLinear, keep, matmul, randomNormal, setBackend, tensor } from '@mamba3/tensor';
+import { argMax, captureStep, dispose, fusedLinear, gather, keep, matmul, randomNormal, setBackend, tensor } from '@mamba3/tensor';
 import type { Suite, SuiteResult } from '../suite.js';
 import { countSetting } from '../suite.js';
 import { machineInfo } from '../machine.js';
@@ -32,17 +32,30 @@ function parts(ctx: PartContext): Part[] {
     ...layerParts(ctx),
     { name: 'LM head with norm_f, argmax', make: () => captureStep([ctx.rand(config.dModel)], (x) => [argMax(head(x), -1)], { own: [0] }) },
     {
-      name: 'LM head with norm_f and the argmax in one fused op (lmHeadArgmax, as greedy graphs run)',
+      name: 'LM head with norm_f and the argmax in one fused op (lmHeadArgmax)',
       make: () => captureStep([ctx.rand(config.dModel)], (x) => [lmHeadArgmax(x, w.lmHead, { weight: w.normF.weight, eps }, config.vocabSize)], { own: [0] }),
     },
+    {
+      name: 'LM head with norm_f, the argmax and the next rows of the embedding in one fused op (lmHeadArgmaxEmbed, as greedy graphs run)',
+      make: () =>
+        captureStep([ctx.rand(config.dModel)], (x) => {
+          const r = lmHeadArgmaxEmbed(x, w.lmHead, { weight: w.normF.weight, eps }, config.vocabSize, w.embedding);
+          return [r.ids, r.next];
+        }, { own: [0] }),
+    },
+    {
+      name: 'the embedding gather (a step graph\'s first dispatch before lmHeadArgmaxEmbed)',
+      make: () => captureStep([keep(tensor(Array.from({ length: ctx.batch }, (_, i) => (7919 * (i + 1)) % config.vocabSize), [ctx.batch], { dtype: 'int32', backend: ctx.model.backend }))], (ids) => [gather(w.embedding, ids, 0)], { own: [0] }),
+    },
     ...([
-      ['LM head with norm_f, sampling (fused inverse CDF)', sampleByInverseCdf],
-      ['LM head with norm_f, sampling (composite: softmax, running sum, inverse CDF)', sampleByInverseCdfComposite],
+      ['LM head with norm_f, sampling (fused inverse CDF)', (l: Tensor, u: Tensor) => [sampleByInverseCdf(l, 1, u)]],
+      ['LM head with norm_f, sampling with the next rows (sampleByInverseCdfEmbed, as sampled graphs run)', (l: Tensor, u: Tensor) => Object.values(sampleByInverseCdfEmbed(l, 1, u, config.vocabSize, w.embedding))],
+      ['LM head with norm_f, sampling (composite: softmax, running sum, inverse CDF)', (l: Tensor, u: Tensor) => [sampleByInverseCdfComposite(l, 1, u)]],
     ] as const).map(([name, sample]) => ({
       name,
       make: () => {
         const u = keep(tensor(new Array<number>(ctx.batch).fill(0.5), [ctx.batch, 1], { backend: ctx.model.backend }));
-        return captureStep([ctx.rand(config.dModel), u], (x, ui) => [sample(head(x), 1, ui)], { own: [0, 1] });
+        return captureStep([ctx.rand(config.dModel), u], (x, ui) => sample(head(x), ui), { own: [0, 1] });
       },
     })),
   ];
