@@ -8,6 +8,7 @@ import { MambaInferenceCache } from './model.js';
 import type { SamplingOptions } from './sampling.js';
 import { checkSampling, float32Draw, isGreedy } from './sampling.js';
 import { pickFromRows, pickTokens } from './picking.js';
+import { NonFiniteLogitsError } from './errors.js';
 
 /** Longest run of decode steps between two yields to the event loop (abort latency is about this plus one step). */
 const YIELD_EVERY_MS = 4;
@@ -275,6 +276,9 @@ export async function* generate(
         graphLogits = null;
       } else {
         next = await queue!.next();
+        // The device's picks give -1 for a row of NaN or infinite logits (lmHeadArgmaxEmbed, sampleByInverseCdfEmbed).
+        const bad = seqs.findIndex((s, i) => !s.finishReason && next[i] < 0);
+        if (bad >= 0) throw new NonFiniteLogitsError(bad, seqs[bad].ids.length);
       }
       for (const [i, s] of seqs.entries()) {
         if (s.finishReason) continue;

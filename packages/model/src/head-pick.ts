@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, defineFusedOp, fusedLinear, gather, sliceAxis } from '@mamba3/tensor';
+import { abs, argMax, ArgumentError, defineFusedOp, fusedLinear, gather, less, sliceAxis, sum, where } from '@mamba3/tensor';
 
 export type HeadArgmaxInputs = { hidden: Tensor; weight: Tensor; normWeight: Tensor };
 export type HeadArgmaxAttrs = { eps: number; vocab: number };
@@ -18,11 +18,11 @@ function checkHeadArgmax({ hidden, weight, normWeight }: HeadArgmaxInputs, { voc
 /**
  * The greedy pick through the LM head: hidden [rows, d], the head's weight [V, d] (the padded
  * vocabulary) and norm_f's weight [d] -> ids [rows] (int32), the argmax of
- * rmsNorm(hidden)·Wᵀ over the first `vocab` logits (the first id of the largest). A fused op:
- * WebGPU folds the argmax's first pass into the head's GEMV (kernels/webgpu/head-argmax.wgsl.ts),
- * a greedy decode step's dispatch fewer, and leaves out the padded columns without a copy; other
- * backends run this composite. Only NaN logits can tell the two apart: on WebGPU a NaN never
- * wins, while the composite's argmax keeps id 0 when that logit is NaN.
+ * rmsNorm(hidden)·Wᵀ over the first `vocab` logits (the first id of the largest), or -1 for a row
+ * whose first `vocab` logits hold a NaN or an infinity (a greedy pick there means nothing;
+ * `generate` stops with a NonFiniteLogitsError). A fused op: WebGPU folds the argmax's first pass
+ * into the head's GEMV (kernels/webgpu/head-argmax.wgsl.ts), a greedy decode step's dispatch
+ * fewer, and leaves out the padded columns without a copy; other backends run this composite.
  */
 const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmaxOutputs>({
   name: 'lmHeadArgmax',
@@ -33,9 +33,13 @@ const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmax
   composite: ({ hidden, weight, normWeight }, { eps, vocab }) => ({ ids: argMaxOfVocab(fusedLinear(hidden, weight, { norm: { weight: normWeight, eps } }), vocab) }),
 });
 
-/** The argmax of each row's first `vocab` logits (logits [..., V]; a copy of them only when vocab < V). */
+/**
+ * The argmax of each row's first `vocab` logits (logits [..., V]; a copy of them only when vocab <
+ * V), or -1 where they hold a NaN or infinite logit (fewer than `vocab` of them are finite).
+ */
 export function argMaxOfVocab(logits: Tensor, vocab: number): Tensor {
-  return argMax(vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits, -1);
+  const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
+  return where(less(sum(less(abs(real), Infinity), -1), vocab), -1, argMax(real, -1));
 }
 
 export type HeadArgmaxEmbedInputs = HeadArgmaxInputs & { embedding: Tensor };

@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, cumsum, defineFusedOp, div, gather, greater, mul, Rng, sliceAxis, softmax } from '@mamba3/tensor';
+import { argMax, ArgumentError, cumsum, defineFusedOp, div, gather, greater, less, lessEqual, mul, Rng, sliceAxis, softmax, sum, where } from '@mamba3/tensor';
 import { checkNextRows } from './head-pick.js';
 
 export interface SamplingOptions {
@@ -139,6 +139,9 @@ export function argmax(values: ArrayLike<number>, n = values.length): number {
   return best;
 }
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** The largest float32 below 1. */
 const FLOAT32_BELOW_ONE = 1 - 2 ** -24;
 
@@ -170,7 +173,9 @@ function checkSample({ logits, u }: SampleInputs, { temperature, vocab }: Sample
  * Temperature sampling on the device by inverse CDF: logits [..., V], u [..., 1] uniform in
  * [0, 1) -> ids [...] (int32) drawn from softmax(logits[..., :vocab] / temperature), the first id
  * (in vocabulary order) whose running probability exceeds u times the total (the total rather
- * than 1, so rounding in the running sum can never leave u above every entry). `vocab` (≤ V)
+ * than 1, so rounding in the running sum can never leave u above every entry); -1 for a row whose
+ * first `vocab` logits hold a NaN or +Infinity (-Infinity is an id of probability 0; a row of
+ * nothing else gives id 0). `vocab` (≤ V)
  * leaves out a padded head's last columns without a copy of the logits. A fused op: WebGPU runs
  * it in two dispatches (kernels/webgpu/sample.wgsl.ts), other backends run this composite.
  */
@@ -183,7 +188,10 @@ const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
   composite: ({ logits, u }, { temperature, vocab }) => {
     const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
     const cdf = cumsum(softmax(div(real, temperature), -1), -1);
-    return { ids: argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, vocab - 1, vocab))), -1) };
+    const ids = argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, vocab - 1, vocab))), -1);
+    // NaN and +Infinity are not at most the largest float32 (-Infinity is: a masked id).
+    const unsampleable = less(sum(lessEqual(real, FLOAT32_MAX), -1), vocab);
+    return { ids: where(unsampleable, -1, ids) };
   },
 });
 

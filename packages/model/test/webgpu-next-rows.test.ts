@@ -5,7 +5,7 @@ import { createWebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Tensor } from '@mamba3/tensor';
 import { captureStep, dispose, gather, hasKernel, Rng, tensor, tidy } from '@mamba3/tensor';
 import type { WeightDType } from '../src/index.js';
-import { lmHeadArgmax, lmHeadArgmaxEmbed, MambaLMHeadModel, lmHeadArgmaxEmbedComposite, sampleByInverseCdf, sampleByInverseCdfEmbed, sampleByInverseCdfEmbedComposite, uploadWeight } from '../src/index.js';
+import { lmHeadArgmax, lmHeadArgmaxEmbed, MambaLMHeadModel, NonFiniteLogitsError, lmHeadArgmaxEmbedComposite, sampleByInverseCdf, sampleByInverseCdfEmbed, sampleByInverseCdfEmbedComposite, uploadWeight } from '../src/index.js';
 
 /*
  * The picks that also write the picked ids' rows of the embedding (the next decode step's input),
@@ -176,6 +176,103 @@ function normals(rng: Rng, n: number, scale = 1): Float32Array {
       model.dispose();
     } finally {
       gpu.dispose();
+    }
+  });
+});
+
+(SKIP_WEBGPU ? describe.skip : describe)('non-finite logits on the device picks (WebGPU): id -1, and generate stops', () => {
+  let gpu: WebGPUBackend;
+  beforeAll(async () => {
+    gpu = await createWebGPUBackend({ name: 'webgpu-next-rows-nonfinite' });
+  });
+  afterAll(() => gpu?.dispose());
+
+  it('lmHeadArgmax(Embed): -1 for a row with a NaN, +Infinity or -Infinity logit, as the composite; the next product of that shape is clean again', async () => {
+    const [rows, V, d] = [3, 700, 32];
+    const rng = new Rng(41);
+    const norm = { weight: tensor(new Float32Array(d).fill(1), [d], { backend: gpu }), eps: EPS };
+    const ids = async (hidden: Float32Array, weight: Float32Array, composite = false): Promise<number[]> => {
+      const w = tensor(weight, [V, d], { backend: gpu });
+      const x = tensor(hidden, [rows, d], { backend: gpu });
+      const out = tidy(() => (composite ? lmHeadArgmaxEmbedComposite : lmHeadArgmaxEmbed)(x, w, norm, V - 5, w).ids);
+      const got = Array.from(await out.data());
+      const plain = tidy(() => lmHeadArgmax(x, w, norm, V - 5));
+      expect(Array.from(await plain.data())).toEqual(got);
+      dispose([w, x, out, plain]);
+      return got;
+    };
+    const clean = normals(rng, V * d);
+    const hidden = normals(rng, rows * d);
+    const want = await ids(hidden, clean);
+    want.forEach((id) => expect(id).toBeGreaterThanOrEqual(0));
+    // Row 1's hidden state NaN: its logits are all NaN.
+    const nanRow = hidden.slice();
+    nanRow[d + 3] = Number.NaN;
+    // One weight row's logit overflows to ±Infinity in every row (hidden of ones).
+    const ones = new Float32Array(rows * d).fill(1);
+    const overflow = (sign: number) => {
+      const w = clean.slice();
+      w.fill(sign * 3e38, 17 * d, 18 * d);
+      return w;
+    };
+    for (const [label, h, w, expected] of [
+      ['NaN hidden row 1', nanRow, clean, [want[0], -1, want[2]]],
+      ['+Infinity logit', ones, overflow(1), [-1, -1, -1]],
+      ['-Infinity logit', ones, overflow(-1), [-1, -1, -1]],
+    ] as const) {
+      expect(await ids(h, w), label).toEqual(expected);
+      expect(await ids(h, w, true), `${label}, composite`).toEqual(expected);
+      expect(await ids(hidden, clean), `clean after ${label}`).toEqual(want);
+    }
+    // A NaN past the vocabulary (a padded column) does not count.
+    const padded = clean.slice();
+    padded.fill(Number.NaN, (V - 2) * d, (V - 1) * d);
+    expect(await ids(hidden, padded)).toEqual(want);
+    norm.weight.dispose();
+  });
+
+  it('sampleByInverseCdf(Embed): -1 for a row with a NaN or +Infinity logit, as the composite; -Infinity stays a masked id', async () => {
+    const [rows, V] = [4, 5000];
+    const rng = new Rng(42);
+    const values = normals(rng, rows * V);
+    values[1 * V + 4321] = Number.NaN;
+    values[2 * V + 17] = Number.POSITIVE_INFINITY;
+    values.fill(Number.NEGATIVE_INFINITY, 3 * V, 3 * V + 4000);
+    values[0 * V + V - 1] = Number.NaN; // past the vocabulary: does not count
+    const logits = tensor(values, [rows, V], { backend: gpu });
+    const u = tensor([0.3, 0.5, 0.7, 0.9], [rows, 1], { backend: gpu });
+    const table = tensor(normals(rng, V * 8), [V, 8], { backend: gpu });
+    for (const run of [
+      () => sampleByInverseCdf(logits, 1, u, V - 1),
+      () => sampleByInverseCdfEmbed(logits, 1, u, V - 1, table).ids,
+      () => sampleByInverseCdfEmbedComposite(logits, 1, u, V - 1, table).ids,
+    ]) {
+      const got = Array.from(await tidy(run).data());
+      expect(got[1]).toBe(-1);
+      expect(got[2]).toBe(-1);
+      expect(got[0]).toBeGreaterThanOrEqual(0);
+      expect(got[3]).toBeGreaterThanOrEqual(4000);
+    }
+    dispose([logits, u, table]);
+  });
+
+  it('generate (the step graph path) stops with a NonFiniteLogitsError when a step\'s logits turn NaN, greedy and sampled', async () => {
+    const config = { dModel: 32, nLayer: 2, vocabSize: 250, tieEmbeddings: false, ssmCfg: { layer: 'Mamba3' as const, dState: 16, headdim: 8, chunkSize: 8 } };
+    for (const opts of [{ temperature: 0 }, { temperature: 1, seed: 5 }]) {
+      const clean = MambaLMHeadModel.create(config, { seed: 3, backend: gpu });
+      const { sequences } = await clean.generateText([1, 2, 3], { maxNewTokens: 6, ...opts });
+      const [, second] = sequences[0].ids;
+      // The embedding row of the second token NaN: the step that reads it (on the graph, after
+      // the first token's pick on the host) gives NaN logits.
+      const emb = clean.params['backbone.embedding.weight'];
+      const rowsOf = Array.from(await emb.data());
+      rowsOf.fill(Number.NaN, second * 32, (second + 1) * 32);
+      const broken = MambaLMHeadModel.fromWeights(config, { ...clean.params, 'backbone.embedding.weight': tensor(rowsOf, emb.shape, { backend: gpu }) });
+      const err = await broken.generateText([1, 2, 3], { maxNewTokens: 6, ...opts }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(opts)).toBeInstanceOf(NonFiniteLogitsError);
+      expect((err as NonFiniteLogitsError).index).toBe(2);
+      broken.dispose();
+      clean.dispose();
     }
   });
 });

@@ -1,7 +1,7 @@
 import type { GemvEpilogue, GPUStorage, Runtime, WebGPUBackend } from '@mamba3/backend-webgpu';
 import type { Backend, KernelConfig, KernelInputs, KernelOutputs, KernelTensor } from '@mamba3/tensor';
 import type { HeadArgmaxAttrs, HeadArgmaxEmbedInputs, HeadArgmaxEmbedOutputs, HeadArgmaxInputs, HeadArgmaxOutputs } from '../../head-pick.js';
-import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl, PICK_THREADS } from './head-argmax.wgsl.js';
+import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl, keyWordsOfRow, PICK_THREADS } from './head-argmax.wgsl.js';
 import { nextRowsKey, nextRowsOf, nextRowsWgsl } from './next-rows.js';
 
 /*
@@ -51,7 +51,7 @@ function headArgmax(backend: Backend, i: KernelInputs<HeadArgmaxInputs> & { embe
   const chunk = argmaxChunkFor(a.vocab, preferred);
   if (!chunk) return null;
   const chunks = Math.ceil(a.vocab / chunk);
-  const keys = keysFor(rt, rows * chunks * 4);
+  const keys = keysFor(rt, rows * keyWordsOfRow(chunks) * 4);
   const epilogue: GemvEpilogue = { key: `argmaxKeys/${a.vocab}/${chunk}`, wgsl: (first) => headArgmaxEpilogueWgsl(first, a.vocab, chunks, chunk), buffers: [keys] };
   const logits = gpu.linearWithEpilogue(i.hidden, i.weight, epilogue, { g: i.normWeight, eps: a.eps });
   if (!logits) return null;

@@ -14,8 +14,12 @@
  * (zeroed when made, see head-argmax.ts) is zero again before the next product. Each thread
  * issues all its key loads before it uses one (straight-line code), so they wait on memory once.
  *
+ * A row with a NaN or infinite logit among its first V gives id -1: the epilogue sets the row's
+ * flag, which the pick reads and clears (generate then stops with a NonFiniteLogitsError, as it
+ * does where the host checks the logits).
+ *
  * Shapes: logits [rows, stride] f32 (the head's padded vocabulary) of which the first V count,
- * keys [rows, chunks] u32 (chunks = ceil(V / chunk)) -> ids [rows] i32 (and with the embedding
+ * keys [rows, chunks + 1] u32 (chunks = ceil(V / chunk); the last word the flag) -> ids [rows] i32 (and with the embedding
  * [V', e], next [rows, e] f32: `lmHeadArgmaxEmbed`).
  */
 
@@ -38,12 +42,23 @@ fn orderKey(v: f32) -> u32 {
   return select(~b, b | 0x80000000u, (b & 0x80000000u) == 0u);
 }`;
 
-/** The head GEMV's epilogue (`GemvEpilogue.wgsl`): keys bound at `first`. */
+/** A row's words in the keys buffer: its chunks' keys, then its non-finite flag. */
+export const keyWordsOfRow = (chunks: number): number => chunks + 1;
+
+/**
+ * The head GEMV's epilogue (`GemvEpilogue.wgsl`): keys bound at `first`. A logit that is NaN or
+ * infinite (its exponent bits all set: WGSL lets a compiler assume floats are finite, so no
+ * comparison is trusted with this) sets its row's flag.
+ */
 export function headArgmaxEpilogueWgsl(first: number, V: number, chunks: number, chunk = ARGMAX_CHUNK): string {
+  const words = keyWordsOfRow(chunks);
   return /* wgsl */ `
 @group(0) @binding(${first}) var<storage, read_write> argmaxKeys: array<atomic<u32>>;${ORDER_KEY}
 fn gemvEpilogue(row: u32, n: u32, v: f32) {
-  if (n < ${V}u) { atomicMax(&argmaxKeys[row * ${chunks}u + n / ${chunk}u], orderKey(v)); }
+  if (n < ${V}u) {
+    atomicMax(&argmaxKeys[row * ${words}u + n / ${chunk}u], orderKey(v));
+    if ((bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u) { atomicOr(&argmaxKeys[row * ${words}u + ${chunks}u], 1u); }
+  }
 }`;
 }
 
@@ -72,8 +87,10 @@ const NONE = 0xffffffffu;
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let row = wid.x;
-  let base = row * ${chunks}u;
+  let base = row * ${keyWordsOfRow(chunks)}u;
   ${loads.join('\n  ')}
+  var flagged = 0u;
+  if (tid == 0u) { flagged = keys[base + ${chunks}u]; keys[base + ${chunks}u] = 0u; }
   ${resets.join('\n  ')}
   var key = 0u;
   var at = NONE;
@@ -103,12 +120,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (tid < h) { redAt[tid] = min(redAt[tid], redAt[tid + h]); }
     workgroupBarrier();
   }
+  // A row with a non-finite logit gives -1 (the embedded row written is then the last id's).
   ${
     nextRows
       ? `let id = workgroupUniformLoad(&redAt[0]);
-  if (tid == 0u) { ids[row] = i32(id); }
+  if (tid == 0u) { ids[row] = select(i32(id), -1, flagged != 0u); }
   writeNext(row, id, tid);`
-      : 'if (tid == 0u) { ids[row] = i32(redAt[0]); }'
+      : 'if (tid == 0u) { ids[row] = select(i32(redAt[0]), -1, flagged != 0u); }'
   }
 }`;
 }

@@ -17,6 +17,9 @@
  *    256 threads sums 8 consecutive exp(x - m_c). The first thread with a live id whose running
  *    total exceeds what is left of t then walks its 8 in order.
  *
+ * A row with a NaN or +Infinity logit among its first V gives id -1: its chunks' statistics carry a
+ * sum of -1, which the pick's walk finds (generate then stops with a NonFiniteLogitsError).
+ *
  * Rounding can leave t at or above the last running sum. The pick then falls back to the last id
  * of non-zero weight, as the composite's total-relative target guarantees a pick. A row of no
  * weight at all (every logit -∞) gives id 0, the composite's argmax of an all-false row.
@@ -44,6 +47,16 @@ struct Dims { rows: u32, V: u32, chunks: u32, tBits: u32, stride: u32 }
 const LOGIT = /* wgsl */ `
 fn x(row: u32, i: u32) -> f32 { return logits[row * dims.stride + i] / bitcast<f32>(dims.tBits); }`;
 
+/**
+ * A logit no draw can be made against: NaN or +Infinity (-Infinity is a weight of 0, a masked id).
+ * By its bits, since WGSL lets a compiler assume floats are finite.
+ */
+const UNSAMPLEABLE = /* wgsl */ `
+fn unsampleable(v: f32) -> bool {
+  let b = bitcast<u32>(v);
+  return (b & 0x7f800000u) == 0x7f800000u && b != 0xff800000u;
+}`;
+
 /** A workgroup reduction of `red` (256 slots) with `op`, the result in red[0]. */
 const tree = (op: string): string => /* wgsl */ `
   for (var h = ${THREADS / 2}u; h > 0u; h = h >> 1u) {
@@ -56,7 +69,8 @@ export const sampleChunkStatsWgsl = (common: string): string => /* wgsl */ `${co
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 var<workgroup> red: array<f32, ${THREADS}>;
-${LOGIT}
+var<workgroup> flag: atomic<u32>;
+${LOGIT}${UNSAMPLEABLE}
 fn add(a: f32, b: f32) -> f32 { return a + b; }
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -65,7 +79,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let start = c * ${SAMPLE_CHUNK}u;
   let end = min(start + ${SAMPLE_CHUNK}u, dims.V);
   var m = nonfinite(0xff800000u);
-  for (var i = start + tid; i < end; i += ${THREADS}u) { m = max(m, x(row, i)); }
+  var bad = false;
+  for (var i = start + tid; i < end; i += ${THREADS}u) {
+    m = max(m, x(row, i));
+    bad = bad || unsampleable(logits[row * dims.stride + i]);
+  }
+  if (bad) { atomicOr(&flag, 1u); }
   red[tid] = m;
   workgroupBarrier();
   ${tree('max')}
@@ -80,7 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${tree('add')}
   if (tid == 0u) {
     stats[(row * dims.chunks + c) * 2u] = cm;
-    stats[(row * dims.chunks + c) * 2u + 1u] = red[0];
+    // A sum is never negative: -1 marks a chunk with a NaN or +Infinity logit.
+    stats[(row * dims.chunks + c) * 2u + 1u] = select(red[0], -1.0, atomicLoad(&flag) != 0u);
   }
 }`;
 
@@ -100,7 +120,7 @@ var<workgroup> lastLive: atomic<i32>;
 var<workgroup> chunkMax: array<f32, ${SAMPLE_MAX_CHUNKS}>;
 var<workgroup> chunkWeight: array<f32, ${SAMPLE_MAX_CHUNKS}>;
 /** The chunk walk's outcome, from thread 0 (read back through workgroupUniformLoad: the branches after it are uniform). */
-struct Walk { goal: f32, total: f32, before: f32, chosen: u32, last: u32 }
+struct Walk { goal: f32, total: f32, before: f32, chosen: u32, last: u32, bad: u32 }
 var<workgroup> walk: Walk;
 /** The owner and the last live id, then the owner's pick, for every thread (workgroupUniformLoad). */
 var<workgroup> outcome: vec2<i32>;
@@ -120,7 +140,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var c = 0u; c < dims.chunks; c++) { m = max(m, chunkMax[c]); }
   for (var c = tid; c < dims.chunks; c += ${THREADS}u) {
     let s = stats[(row * dims.chunks + c) * 2u + 1u];
-    chunkWeight[c] = select(s * exp(chunkMax[c] - m), 0.0, s == 0.0);
+    chunkWeight[c] = select(select(s * exp(chunkMax[c] - m), 0.0, s == 0.0), -1.0, s < 0.0);
   }
   workgroupBarrier();
   if (tid == 0u) {
@@ -131,8 +151,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var last = dims.chunks;
     var before = 0.0;
     var run = 0.0;
+    var bad = 0u;
     for (var c = 0u; c < dims.chunks; c++) {
       let w = chunkWeight[c];
+      if (w < 0.0) { bad = 1u; }
       if (w > 0.0) { last = c; }
       if (chosen == dims.chunks) {
         if (run + w > goal) { chosen = c; before = run; }
@@ -140,9 +162,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
     if (chosen == dims.chunks && last < dims.chunks) { chosen = last; before = run - chunkWeight[last]; }
-    walk = Walk(goal, total, before, chosen, last);
+    walk = Walk(goal, total, before, chosen, last, bad);
   }
   let w = workgroupUniformLoad(&walk);
+  if (w.bad != 0u) {
+    finish(row, -1, tid);
+    return;
+  }
   if (w.last == dims.chunks || !(w.total > 0.0)) {
     finish(row, 0, tid);
     return;
