@@ -4,8 +4,7 @@ import type { DeviceOptions } from './device.js';
 import { acquireDevice } from './device.js';
 import { binary, cast, fill, unary, where } from './kernels/elementwise.js';
 import { concat, gather, pad, scatterAdd, slice, transpose } from './kernels/layout.js';
-import { checkMatmulTile, fusedLinear, matmul } from './kernels/matmul.js';
-import { decodeGemv, gemvTakesRows } from './kernels/gemv.js';
+import { checkMatmulTile, fusedLinear, linearWithEpilogue, matmul } from './kernels/matmul.js';
 import type { GemvEpilogue } from './kernels/gemv.wgsl.js';
 import { halfElementFn } from './kernels/half.wgsl.js';
 import { rmsNorm, softmax } from './kernels/nn.js';
@@ -54,10 +53,12 @@ export interface WebGPUBackend extends Backend {
    */
   readonly wgsl: { readonly COMMON: string; f32Lit(v: number): string; loopHead: typeof loopHead; halfElementFn: typeof halfElementFn };
   /**
-   * x·Wᵀ (rmsNorm(x)·Wᵀ with `norm`: weight g) by the decode GEMV behind fusedLinear, with a fused
-   * op's epilogue run on each output (`GemvEpilogue`): a kernel finishes its op inside the product
-   * instead of in a dispatch of its own. Null where fusedLinear would not take that GEMV (more rows
-   * than `gemvMaxRows`, a shape or storage it does not serve); the kernel then runs its composite.
+   * x·Wᵀ (rmsNorm(x)·Wᵀ with `norm`: weight g) with a fused op's epilogue run on each output
+   * (`GemvEpilogue`): up to `gemvMaxRows` rows inside the decode GEMV behind fusedLinear, so a
+   * kernel finishes its op in the product instead of a dispatch of its own; more rows (with
+   * `norm`) on fusedLinear's tiled product (faster there: a Mamba-1 step of 32 sequences took 2.19
+   * GPU ms with the GEMV, 1.39 on the tiled product; H200), then the epilogue in a pass over the
+   * outputs. Null for a shape or storage neither serves; the kernel then runs its composite.
    */
   linearWithEpilogue(x: KernelTensor, w: KernelTensor, epilogue: GemvEpilogue, norm?: { g: KernelTensor; eps: number }): GPUStorage | null;
 }
@@ -102,13 +103,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     f16: rt.f16,
     runtime: rt,
     wgsl: { COMMON, f32Lit, loopHead, halfElementFn },
-    linearWithEpilogue: (x, w, epilogue, norm) => {
-      const M = w.shape.length === 2 && w.shape[1] > 0 ? x.size / w.shape[1] : 0;
-      // The rows fusedLinear gives the GEMV (more go to the tiled product, faster there: a Mamba-1
-      // step of 32 sequences took 2.19 GPU ms with this GEMV, 1.39 on the tiled product; H200).
-      if (rt.f16 || x.dtype !== 'float32' || !Number.isInteger(M) || !gemvTakesRows(rt, M)) return null;
-      return decodeGemv(rt, x, w, M, { epilogue, ...(norm ? { g: norm.g, eps: norm.eps } : {}) });
-    },
+    linearWithEpilogue: (x, w, epilogue, norm) => linearWithEpilogue(rt, x, w, epilogue, norm),
     upload: (values: TypedArray, _shape: Shape, dtype: DType) => {
       checkDType('upload', dtype);
       const typed = dtype === 'int32' ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values);

@@ -35,11 +35,12 @@ const headArgmaxOp = defineFusedOp<HeadArgmaxInputs, HeadArgmaxAttrs, HeadArgmax
 
 /**
  * The argmax of each row's first `vocab` logits (logits [..., V]; a copy of them only when vocab <
- * V), or -1 where they hold a NaN or infinite logit (fewer than `vocab` of them are finite).
+ * V), or -1 where they hold a NaN or infinite logit: where their sum is not finite, the host
+ * pick's rule (picking.ts), one reduction.
  */
 export function argMaxOfVocab(logits: Tensor, vocab: number): Tensor {
   const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
-  return where(less(sum(less(abs(real), Infinity), -1), vocab), -1, argMax(real, -1));
+  return where(less(abs(sum(real, -1)), Infinity), argMax(real, -1), -1);
 }
 
 export type HeadArgmaxEmbedInputs = HeadArgmaxInputs & { embedding: Tensor };

@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, cumsum, defineFusedOp, div, gather, greater, less, lessEqual, mul, Rng, sliceAxis, softmax, sum, where } from '@mamba3/tensor';
+import { argMax, ArgumentError, cumsum, defineFusedOp, div, gather, greater, less, mul, Rng, sliceAxis, softmax, sum, where } from '@mamba3/tensor';
 import { checkNextRows } from './head-pick.js';
 
 export interface SamplingOptions {
@@ -139,9 +139,6 @@ export function argmax(values: ArrayLike<number>, n = values.length): number {
   return best;
 }
 
-/** The largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
 /** The largest float32 below 1. */
 const FLOAT32_BELOW_ONE = 1 - 2 ** -24;
 
@@ -189,9 +186,8 @@ const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
     const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
     const cdf = cumsum(softmax(div(real, temperature), -1), -1);
     const ids = argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, vocab - 1, vocab))), -1);
-    // NaN and +Infinity are not at most the largest float32 (-Infinity is: a masked id).
-    const unsampleable = less(sum(lessEqual(real, FLOAT32_MAX), -1), vocab);
-    return { ids: where(unsampleable, -1, ids) };
+    // A NaN or +Infinity makes the sum NaN or +Infinity; -Infinity (a masked id) alone does not.
+    return { ids: where(less(sum(real, -1), Infinity), ids, -1) };
   },
 });
 

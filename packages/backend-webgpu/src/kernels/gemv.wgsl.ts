@@ -13,7 +13,7 @@
  * Fusions as `GemvFusion`: an RMSNorm of each A row (weight G; the sum of squares reduced with the
  * dot products), a residual R added to C, and a fused op's epilogue on each output (`GemvEpilogue`).
  */
-import { f32Lit, halvingLoop, runtimeStepLoop, strideLoop } from '../codegen.js';
+import { COMPUTE_BUILTINS, f32Lit, flatIndex, halvingLoop, runtimeStepLoop, strideLoop } from '../codegen.js';
 import type { HalfKind } from './half.wgsl.js';
 import { unpackVec4 } from './half.wgsl.js';
 
@@ -57,6 +57,37 @@ export interface GemvEpilogue {
   key: string;
   wgsl(first: number): string;
   buffers: GPUBuffer[];
+}
+
+/** Consecutive outputs an invocation of the epilogue pass takes. */
+const EPILOGUE_PASS_RUN = 16;
+
+/** Invocations a workgroup of the epilogue pass. */
+export const WG_EPILOGUE = 256;
+
+/** Invocations of the epilogue pass over M×N outputs. */
+export function epiloguePassThreads(M: number, N: number): number {
+  return Math.ceil((M * N) / EPILOGUE_PASS_RUN);
+}
+
+/**
+ * A fused op's epilogue over a product's outputs C [M, N] already written, for products the GEMV
+ * does not take: each invocation calls `gemvEpilogue` on EPILOGUE_PASS_RUN consecutive outputs in
+ * order (neighbouring outputs from one invocation, so an epilogue's atomics on a shared word meet
+ * fewer lanes at once). The epilogue's bindings from 1 on.
+ */
+export function epiloguePassWgsl(ep: GemvEpilogue, M: number, N: number): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> C: array<f32>;
+${ep.wgsl(1)}
+@compute @workgroup_size(${WG_EPILOGUE})
+fn main(${COMPUTE_BUILTINS}) {
+  let t = ${flatIndex(WG_EPILOGUE)};
+  for (var j = 0u; j < ${EPILOGUE_PASS_RUN}u; j++) {
+    let i = t * ${EPILOGUE_PASS_RUN}u + j;
+    if (i < ${M * N}u) { gemvEpilogue(i / ${N}u, i % ${N}u, C[i]); }
+  }
+}`;
 }
 
 /** Weights per load of one lane. */

@@ -7,6 +7,8 @@ import type { MatmulDims } from './matmul.wgsl.js';
 import { gemvTransBWgsl, gemvWgsl, matmulTiled128Wgsl, matmulTiledWgsl, TILE, toF16Wgsl, withF16B } from './matmul.wgsl.js';
 import { splitKReduceWgsl } from './split-k.wgsl.js';
 import { decodeGemv, gemvTakesRows } from './gemv.js';
+import type { GemvEpilogue } from './gemv.wgsl.js';
+import { epiloguePassThreads, epiloguePassWgsl, WG_EPILOGUE } from './gemv.wgsl.js';
 import type { TileVariant } from './matmul-tiled.wgsl.js';
 import type { RuntimeDims } from './matmul-tiled.wgsl.js';
 import type { HalfKind } from './half.wgsl.js';
@@ -184,6 +186,24 @@ export function fusedLinear(rt: Runtime, x: KernelTensor, w: KernelTensor, g: Ke
   const key = `gemvT/fused/${+!!g}${+!!r}/${g ? eps : ''}/${sg ? 'sg/' : ''}${h}${M}/${N}/${K}`;
   const buffers = [buf(x), half ?? buf(w), out.buffer, ...(g ? [buf(g)] : []), ...(r ? [buf(r)] : [])];
   rt.dispatch(key, half ? () => withF16B(code()) : code, buffers, [gx, gy, 1]);
+  return out;
+}
+
+/**
+ * x·Wᵀ (rmsNorm(x)·Wᵀ with `norm`) with a fused op's epilogue on each output (`GemvEpilogue`):
+ * inside the decode GEMV up to gemvMaxRows rows; for more, fusedLinear's tiled product (with the
+ * norm only: it serves fused forms) and then the epilogue in a pass of its own over the outputs.
+ * Null where neither applies (the fused op then runs its composite).
+ */
+export function linearWithEpilogue(rt: Runtime, x: KernelTensor, w: KernelTensor, epilogue: GemvEpilogue, norm?: { g: KernelTensor; eps: number }): GPUStorage | null {
+  const [N, K] = w.shape;
+  const M = w.shape.length === 2 && K > 0 ? x.size / K : 0;
+  if (rt.f16 || x.dtype !== 'float32' || !Number.isInteger(M) || M < 1) return null;
+  if (gemvTakesRows(rt, M)) return decodeGemv(rt, x, w, M, { epilogue, ...(norm ? { g: norm.g, eps: norm.eps } : {}) });
+  const out = norm ? tiledLinear(rt, x, w, norm.g, norm.eps, null, M, N, K) : null;
+  if (!out) return null;
+  const [gx, gy] = rt.grid(Math.ceil(epiloguePassThreads(M, N) / WG_EPILOGUE));
+  rt.dispatch(`epiloguePass/${epilogue.key}/${M}/${N}`, () => epiloguePassWgsl(epilogue, M, N), [out.buffer, ...epilogue.buffers], [gx, gy, 1]);
   return out;
 }
 
