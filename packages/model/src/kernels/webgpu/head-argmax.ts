@@ -5,8 +5,10 @@ import { ARGMAX_CHUNK, headArgmaxEpilogueWgsl, headArgmaxPickWgsl, keyWordsOfRow
 import { nextRowsKey, nextRowsOf, nextRowsWgsl } from './next-rows.js';
 
 /*
- * The WebGPU kernel of `lmHeadArgmax` (the math in head-argmax.wgsl.ts): the head GEMV with the
- * argmax's order keys in its epilogue, then the pick. Type-only imports of @mamba3/backend-webgpu.
+ * The WebGPU kernels of `lmHeadArgmax` and `lmHeadArgmaxEmbed` (the math in head-argmax.wgsl.ts):
+ * the head GEMV with the argmax's order keys in its epilogue (past gemvMaxRows rows, the tiled
+ * product and the epilogue in a pass of its own: `linearWithEpilogue`), then the pick. Type-only
+ * imports of @mamba3/backend-webgpu.
  */
 
 const OP = 'lmHeadArgmax';
