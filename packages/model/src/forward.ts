@@ -5,7 +5,7 @@ import { add, fusedLinear, gather, linear, mean, mul, rmsNorm, rsqrt, silu, spli
 import type { LayerSpec } from './blocks.js';
 import { layerSpecs } from './blocks.js';
 import type { MambaConfig } from './config.js';
-import { argMaxOfVocab, lmHeadArgmaxEmbed } from './head-pick.js';
+import { argMaxOfVocab, gatherPicked, lmHeadArgmaxEmbed } from './head-pick.js';
 
 /** Model parameters under the official names. */
 export type LmParams = Record<string, Tensor>;
@@ -166,7 +166,7 @@ export function lmStepArgmaxFrom(w: LmWeights, c: MambaConfig, x: Tensor, states
   const r = stepThroughHead(w, c, x, states, (h, normF) => {
     if (normF) return lmHeadArgmaxEmbed(h, w.lmHead, normF, vocab, w.embedding);
     const ids = argMaxOfVocab(lmLogits(w, h), vocab);
-    return { ids, next: embed(w, ids) };
+    return { ids, next: gatherPicked(w.embedding, ids) };
   });
   return { ...r.out, states: r.states };
 }

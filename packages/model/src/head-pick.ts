@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { abs, argMax, ArgumentError, defineFusedOp, fusedLinear, gather, less, sliceAxis, sum, where } from '@mamba3/tensor';
+import { abs, argMax, ArgumentError, defineFusedOp, fusedLinear, gather, less, maximum, sliceAxis, sum, where } from '@mamba3/tensor';
 
 export type HeadArgmaxInputs = { hidden: Tensor; weight: Tensor; normWeight: Tensor };
 export type HeadArgmaxAttrs = { eps: number; vocab: number };
@@ -64,9 +64,17 @@ const headArgmaxEmbedOp = defineFusedOp<HeadArgmaxEmbedInputs, HeadArgmaxAttrs, 
   // The pick as its own op (its kernel where one is registered), then the gather: the step before.
   composite: ({ hidden, weight, normWeight, embedding }, attrs) => {
     const { ids } = headArgmaxOp({ hidden, weight, normWeight }, attrs);
-    return { ids, next: gather(embedding, ids, 0) };
+    return { ids, next: gatherPicked(embedding, ids) };
   },
 });
+
+/**
+ * The picked ids' rows of the embedding; a -1 (non-finite logits) takes row 0, as no row is right
+ * there and the gather would refuse it where it checks indices.
+ */
+export function gatherPicked(embedding: Tensor, ids: Tensor): Tensor {
+  return gather(embedding, maximum(ids, 0), 0);
+}
 
 /**
  * The shape of the embedded picks [rows, e] of a pick among `vocab` ids, after checking that the

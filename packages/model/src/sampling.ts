@@ -1,6 +1,6 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, cumsum, defineFusedOp, div, gather, greater, less, mul, Rng, sliceAxis, softmax, sum, where } from '@mamba3/tensor';
-import { checkNextRows } from './head-pick.js';
+import { argMax, ArgumentError, cumsum, defineFusedOp, div, greater, less, mul, Rng, sliceAxis, softmax, sum, where } from '@mamba3/tensor';
+import { checkNextRows, gatherPicked } from './head-pick.js';
 
 export interface SamplingOptions {
   /** 0 (or omitted with no other option) picks the most likely token. Default 1. */
@@ -223,7 +223,7 @@ const sampleEmbedOp = defineFusedOp<SampleEmbedInputs, SampleAttrs, SampleEmbedO
   // The draw as its own op (its kernel where one is registered), then the gather: the step before.
   composite: ({ logits, u, embedding }, attrs) => {
     const { ids } = sampleOp({ logits, u }, attrs);
-    return { ids, next: gather(embedding, ids, 0) };
+    return { ids, next: gatherPicked(embedding, ids) };
   },
 });
 

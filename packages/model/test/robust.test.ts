@@ -72,6 +72,28 @@ describe('generation robustness', () => {
     m.dispose();
   });
 
+  it('the step graphs\' picks on the CPU (their composites): id -1 for a row of NaN logits, no gather error, the other rows picked', async () => {
+    // An untied head: token 7's NaN embedding row leaves its logit (a head row) alone.
+    const untied = { ...SMALL, tieEmbeddings: false };
+    const m = MambaLMHeadModel.create(untied, { seed: 1 });
+    const emb = m.params['backbone.embedding.weight'];
+    const values = Array.from(await emb.data());
+    // Token 7's embedding row NaN: the row stepping from it has NaN logits.
+    values.fill(Number.NaN, 7 * 32, 8 * 32);
+    const broken = MambaLMHeadModel.fromWeights(untied, { ...m.params, 'backbone.embedding.weight': tensor(values, emb.shape) });
+    const cache = () => broken.allocateInferenceCache(2);
+    const greedy = broken.greedyStepGraph([7, 3], cache());
+    const sampled = broken.samplingStepGraph([7, 3], cache(), { temperature: 1, uniforms: [0.5, 0.5] });
+    for (const g of [greedy, sampled]) {
+      const [bad, good] = Array.from(await g.read(0));
+      expect(bad).toBe(-1);
+      expect(good).toBeGreaterThanOrEqual(0);
+      g.dispose();
+    }
+    broken.dispose();
+    m.dispose();
+  });
+
   it('seeded sampling: a batch gives each prompt the tokens it gets alone', async () => {
     const m = small();
     const prompts = [prompt(5, 1), prompt(9, 2), prompt(5, 1), prompt(3, 3)];
