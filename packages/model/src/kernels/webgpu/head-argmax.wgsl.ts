@@ -19,8 +19,8 @@
  * does where the host checks the logits).
  *
  * Shapes: logits [rows, stride] f32 (the head's padded vocabulary) of which the first V count,
- * keys [rows, chunks + 1] u32 (chunks = ceil(V / chunk); the last word the flag) -> ids [rows] i32 (and with the embedding
- * [V', e], next [rows, e] f32: `lmHeadArgmaxEmbed`).
+ * keys [rows, chunks + 1] u32 (chunks = ceil(V / chunk); the last word the flag) -> ids [rows]
+ * i32 (and with the embedding [V', e], next [rows, e] f32: `lmHeadArgmaxEmbed`).
  */
 
 /** Threads of the pick: a chunk holds at most this many ids, scanned one a thread. */
@@ -120,7 +120,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (tid < h) { redAt[tid] = min(redAt[tid], redAt[tid + h]); }
     workgroupBarrier();
   }
-  // A row with a non-finite logit gives -1 (the embedded row written is then the last id's).
+  // A row with a non-finite logit gives -1 (the row of the embedding written is then that of the
+  // largest key's id, which means nothing there).
   ${
     nextRows
       ? `let id = workgroupUniformLoad(&redAt[0]);
