@@ -1,5 +1,5 @@
 import type { Tensor } from '@mamba3/tensor';
-import { argMax, ArgumentError, cumsum, defineFusedOp, div, greater, less, mul, Rng, sliceAxis, softmax, sum, where } from '@mamba3/tensor';
+import { argMax, ArgumentError, cumsum, defineFusedOp, div, greater, less, max, mul, Rng, sliceAxis, softmax, sub, sum, where } from '@mamba3/tensor';
 import { checkNextRows, gatherPicked } from './head-pick.js';
 
 export interface SamplingOptions {
@@ -184,7 +184,8 @@ const sampleOp = defineFusedOp<SampleInputs, SampleAttrs, SampleOutputs>({
   check: checkSample,
   composite: ({ logits, u }, { temperature, vocab }) => {
     const real = vocab < logits.shape[logits.rank - 1] ? sliceAxis(logits, -1, 0, vocab) : logits;
-    const cdf = cumsum(softmax(div(real, temperature), -1), -1);
+    // Shifted by the row's largest logit before the division: logits / T overflow for T below ~1e-37.
+    const cdf = cumsum(softmax(div(sub(real, max(real, -1, { keepDims: true })), temperature), -1), -1);
     const ids = argMax(greater(cdf, mul(u, sliceAxis(cdf, -1, vocab - 1, vocab))), -1);
     // A NaN or +Infinity makes the sum NaN or +Infinity; -Infinity (a masked id) alone does not.
     return { ids: where(less(sum(real, -1), Infinity), ids, -1) };

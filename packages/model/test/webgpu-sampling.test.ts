@@ -158,6 +158,21 @@ function randomLogits(rng: Rng, rows: number, V: number, scale: number): Float32
     }
   });
 
+  it('a temperature so small that logits / T would overflow draws the argmax, as the composite does (down to the smallest float32)', async () => {
+    const rng = new Rng(17);
+    const [rows, V] = [6, 3000];
+    const logits = randomLogits(rng, rows, V, 3);
+    const argmaxes = Array.from({ length: rows }, (_, r) => {
+      const row = logits.subarray(r * V, (r + 1) * V);
+      return row.indexOf(Math.max(...row));
+    });
+    const us = Array.from({ length: rows }, () => rng.uniform());
+    for (const T of [1e-30, 1e-37, 1e-39, 1e-45]) {
+      expect(await draw(gpu, logits, [rows, V], T, us), `T ${T}`).toEqual(argmaxes);
+      expect(await draw(cpu, logits, [rows, V], T, us, true), `T ${T}, composite`).toEqual(argmaxes);
+    }
+  });
+
   it('draws among the first `vocab` ids without a copy (a padded head): two dispatches, padded columns never drawn', async () => {
     const rng = new Rng(13);
     const [rows, V, vocab] = [6, 3000, 2990];

@@ -11,6 +11,9 @@ import { SAMPLE_CHUNK, SAMPLE_MAX_CHUNKS, sampleChunkStatsWgsl, samplePickWgsl, 
 
 const OP = 'sampleByInverseCdf';
 
+/** 2^-126. */
+const SMALLEST_NORMAL_F32 = 2 ** -126;
+
 function buffer(t: KernelTensor): GPUBuffer {
   return (t.storage as GPUStorage).buffer;
 }
@@ -29,7 +32,10 @@ function sample(backend: Backend, i: KernelInputs<SampleInputs> & { embedding?: 
   // more rows, or a longer vocabulary, run the composite.
   const most = rt.limits.maxComputeWorkgroupsPerDimension;
   if (rows > most || chunks > Math.min(most, SAMPLE_MAX_CHUNKS)) return null;
-  const tBits = new Uint32Array(new Float32Array([a.temperature]).buffer)[0];
+  // A subnormal float32 T may be flushed to zero on the GPU (0 / 0 where a logit is the largest):
+  // the smallest normal float32 instead, which draws the same ids but for logits within ~1e-36 of
+  // the largest.
+  const tBits = new Uint32Array(new Float32Array([Math.max(a.temperature, SMALLEST_NORMAL_F32)]).buffer)[0];
   const dims = rt.uniform([rows, V, chunks, tBits, stride]);
   const common = gpu.wgsl.COMMON;
   const stats = rt.alloc(OP, rows * chunks * 2 * 4, 'float32');

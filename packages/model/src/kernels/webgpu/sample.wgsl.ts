@@ -2,19 +2,21 @@
  * Temperature sampling by inverse CDF in two dispatches (the composite's softmax, running sum,
  * comparison and argmax take ten on a vocabulary-long row).
  *
- * x = logits / T. The composite picks the first id whose running sum of softmax(x) exceeds
+ * The composite picks the first id whose running sum of softmax(l / T) over the logits l exceeds
  * u times the row's total. The normaliser cancels from both sides, so the kernels compare running
- * sums of exp(x - m) against u times their total, for any shift m.
+ * sums of exp((l - m) / T) against u times their total, for any shift m (taken before the
+ * division, so that no exponent is positive and none overflows, however small T is).
  *
- * 1. `sampleChunkStats`, grid (chunks, rows): each 2048-long chunk c of a row gives its max m_c
- *    and s_c = Σ exp(x - m_c). A chunk of -∞ gives (-∞, 0).
- * 2. `samplePick`, grid (rows): with m the row's max, chunk c weighs w_c = s_c·exp(m_c - m).
+ * 1. `sampleChunkStats`, grid (chunks, rows): each 2048-long chunk c of a row gives its largest
+ *    logit m_c and s_c = Σ exp((l - m_c) / T). A chunk of -∞ gives (-∞, 0).
+ * 2. `samplePick`, grid (rows): with m the row's largest logit, chunk c weighs
+ *    w_c = s_c·exp((m_c - m) / T).
  *    The workgroup stages the chunks' maxima, then their weights, in workgroup memory, each chunk
  *    read and weighed by one thread (every thread takes m from the staged maxima); thread 0 then
  *    walks the weights in order and hands the outcome to all through `workgroupUniformLoad`.
  *    The sums are those of one thread walking the statistics in global memory, in the same order.
  *    Target t = u·Σw. The chosen chunk is the first whose running weight exceeds t. Within it, each of
- *    256 threads sums 8 consecutive exp(x - m_c). The first thread with a live id whose running
+ *    256 threads sums 8 consecutive exp((l - m_c) / T). The first thread with a live id whose running
  *    total exceeds what is left of t then walks its 8 in order.
  *
  * A row with a NaN or +Infinity logit among its first V gives id -1: its chunks' statistics carry a
@@ -43,9 +45,13 @@ const DIMS = /* wgsl */ `
 struct Dims { rows: u32, V: u32, chunks: u32, tBits: u32, stride: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;`;
 
-/** x_i = logits_i / T for row `row`, as the composite's div. */
+/**
+ * exp((l_i - base) / T) for logit l_i of row `row`: the shift comes before the division, so no
+ * argument is positive and none overflows, however small T is (l_i / T would for T below ~1e-37).
+ */
 const LOGIT = /* wgsl */ `
-fn x(row: u32, i: u32) -> f32 { return logits[row * dims.stride + i] / bitcast<f32>(dims.tBits); }`;
+fn logit(row: u32, i: u32) -> f32 { return logits[row * dims.stride + i]; }
+fn scaled(row: u32, i: u32, base: f32) -> f32 { return exp((logit(row, i) - base) / bitcast<f32>(dims.tBits)); }`;
 
 /**
  * A logit no draw can be made against: NaN or +Infinity (-Infinity is a weight of 0, a masked id).
@@ -81,8 +87,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m = nonfinite(0xff800000u);
   var bad = false;
   for (var i = start + tid; i < end; i += ${THREADS}u) {
-    m = max(m, x(row, i));
-    bad = bad || unsampleable(logits[row * dims.stride + i]);
+    let l = logit(row, i);
+    m = max(m, l);
+    bad = bad || unsampleable(l);
   }
   if (bad) { atomicOr(&flag, 1u); }
   red[tid] = m;
@@ -92,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   workgroupBarrier();
   var s = 0.0;
   if (cm > nonfinite(0xff800000u)) {
-    for (var i = start + tid; i < end; i += ${THREADS}u) { s += exp(x(row, i) - cm); }
+    for (var i = start + tid; i < end; i += ${THREADS}u) { s += scaled(row, i, cm); }
   }
   red[tid] = s;
   workgroupBarrier();
@@ -140,7 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var c = 0u; c < dims.chunks; c++) { m = max(m, chunkMax[c]); }
   for (var c = tid; c < dims.chunks; c += ${THREADS}u) {
     let s = stats[(row * dims.chunks + c) * 2u + 1u];
-    chunkWeight[c] = select(select(s * exp(chunkMax[c] - m), 0.0, s == 0.0), -1.0, s < 0.0);
+    chunkWeight[c] = select(select(s * exp((chunkMax[c] - m) / bitcast<f32>(dims.tBits)), 0.0, s == 0.0), -1.0, s < 0.0);
   }
   workgroupBarrier();
   if (tid == 0u) {
@@ -176,13 +183,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let chosen = w.chosen;
   // What is left of the target, in the chosen chunk's own scale exp(x - m_c).
   let cm = chunkMax[chosen];
-  let left = (w.goal - w.before) / exp(cm - m);
+  let left = (w.goal - w.before) / exp((cm - m) / bitcast<f32>(dims.tBits));
   let start = chosen * ${SAMPLE_CHUNK}u + tid * ${PER_THREAD}u;
   let end = min(chosen * ${SAMPLE_CHUNK}u + ${SAMPLE_CHUNK}u, dims.V);
   var mine = 0.0;
   var myLast = -1;
   for (var i = start; i < min(start + ${PER_THREAD}u, end); i++) {
-    let e = exp(x(row, i) - cm);
+    let e = scaled(row, i, cm);
     mine += e;
     if (e > 0.0) { myLast = i32(i); }
   }
@@ -216,7 +223,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (tid > 0u) { acc = scan[tid - 1u]; }
     var pick = myLast;
     for (var i = start; i < min(start + ${PER_THREAD}u, end); i++) {
-      acc += exp(x(row, i) - cm);
+      acc += scaled(row, i, cm);
       if (acc > left) { pick = i32(i); break; }
     }
     picked = pick;
