@@ -1,7 +1,16 @@
 // The decode probes' shared pieces (read-groups.mjs, sample-ahead.mjs, generate-rate.mjs,
-// head-pick.mjs): their model, the adapter line, tok/s of a step graph read back a group at a
+// head-pick.mjs, graph-copies.mjs): their arguments, group size and depth, their model, the adapter line, tok/s of a step graph read back a group at a
 // time and of a build's `generate` (passed in: generate-rate.mjs bundles another build's under the
 // same name), and GPU µs a step from timestamps.
+
+/** Steps read back at once and groups in flight, as `generate` keeps them. */
+export const GROUP = 8;
+export const DEPTH = 3;
+
+/** The probes' `[rounds] [tokens]` arguments (tokens timed a variant a round, 384 by default). */
+export function roundsAndTokens(argv, rounds = 8) {
+  return [Number(argv[2] ?? rounds), Number(argv[3] ?? 384)];
+}
 
 /**
  * The probes' model: the 130M SISO shapes, or with `--small` among the arguments a 24-layer

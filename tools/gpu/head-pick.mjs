@@ -14,8 +14,9 @@
 // - `--chunks`: keys of 16 to 256 ids (`headArgmaxKernelFor`), vocabulary 50,277.
 // - `--next-rows` (eighteenth session): the picks that write the next step's embedded rows
 //   (`lmHeadArgmaxEmbed`, `sampleByInverseCdfEmbed`) against their composites (the ids-only
-//   kernel, then the embedding's gather: the step before), greedy and sampled at T=1 (each group's
-//   draws written ahead, as generate does), vocabulary 50,277.
+//   kernel, then the embedding's gather: the step before; since a4e9e2e the composites also clamp
+//   a -1 id before the gather, one dispatch more than the step before), greedy and sampled at T=1
+//   (each group's draws written ahead, as generate does), vocabulary 50,277.
 // Development machine, after `pnpm build`: node tools/gpu/head-pick.mjs [rounds] [tokens] [--chunks | --next-rows] [--small]
 // GPU host: bundle.mjs bundles it as /tmp/m3/head-pick.mjs.
 import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js';
@@ -23,15 +24,12 @@ import { getKernel, registerKernel, unregisterKernel } from '../../packages/tens
 import { generate } from '../../packages/model/dist/index.js';
 import { headArgmaxKernelFor } from '../../packages/model/dist/kernels/webgpu/head-argmax.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { adapterName, generateRate, gpuUsPerStep, groupRate, median, probeConfig } from './decode-rates.mjs';
+import { adapterName, DEPTH, generateRate, gpuUsPerStep, GROUP, groupRate, median, probeConfig, roundsAndTokens } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const ROUNDS = Number(process.argv[2] ?? 8);
-const TOKENS = Number(process.argv[3] ?? 384);
+const [ROUNDS, TOKENS] = roundsAndTokens(process.argv);
 const CHUNKS = process.argv.includes('--chunks');
 const NEXT_ROWS = process.argv.includes('--next-rows');
-const GROUP = 8;
-const DEPTH = 3;
 const OP = NEXT_ROWS ? 'lmHeadArgmaxEmbed' : 'lmHeadArgmax';
 const SAMPLED_OP = 'sampleByInverseCdfEmbed';
 const small = process.argv.includes('--small');

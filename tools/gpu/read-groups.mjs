@@ -24,12 +24,10 @@ import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js
 import { concat, dispose } from '../../packages/tensor/dist/index.js';
 import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { adapterName, generateRate, groupRate, median, probeConfig } from './decode-rates.mjs';
+import { adapterName, DEPTH, generateRate, groupRate, median, probeConfig, roundsAndTokens } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const ROUNDS = Number(process.argv[2] ?? 6);
-const TOKENS = Number(process.argv[3] ?? 384);
-const DEPTH = 3;
+const [ROUNDS, TOKENS] = roundsAndTokens(process.argv, 6);
 const CONFIG = probeConfig(process.argv);
 
 /** One group of runs and what reads it: a promise of its tokens. `graph` reads each run, `logged` collects output 0 (capacity 8). */

@@ -22,13 +22,10 @@ import { createWebGPUBackend } from '../../packages/backend-webgpu/dist/index.js
 import { Rng } from '../../packages/tensor/dist/index.js';
 import { generate } from '../../packages/model/dist/index.js';
 import { randomModel } from '../../apps/bench/dist/suites/model.js';
-import { adapterName, generateRate, groupRate, median, probeConfig } from './decode-rates.mjs';
+import { adapterName, DEPTH, generateRate, GROUP, groupRate, median, probeConfig, roundsAndTokens } from './decode-rates.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const ROUNDS = Number(process.argv[2] ?? 8);
-const TOKENS = Number(process.argv[3] ?? 384);
-const GROUP = 8;
-const DEPTH = 3;
+const [ROUNDS, TOKENS] = roundsAndTokens(process.argv);
 const CONFIG = probeConfig(process.argv);
 const rng = new Rng(1);
 
