@@ -141,21 +141,30 @@ interface Operand {
   squares?: boolean;
 }
 
-/** Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start). */
-function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boolean): { decl: string; fetch: string; stash: string; squares: string } {
+/**
+ * Code that fetches this thread's part of a slice into registers `p{name}{q}` (k0 = slice start),
+ * and code that stores them to workgroup memory (`stash(counted)`; k0 the same slice's start).
+ * Vec4 reads hold the raw words until the store: the unpacking of 16-bit pairs, the scale and the
+ * squares are done there, after the slice before is multiplied, so nothing waits on the load
+ * before the multiply. `counted` (a WGSL bool) says whether the squares of this slice count: the
+ * loop fetches its last slice twice rather than branch around the fetch.
+ */
+function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boolean): { decl: string; fetch: string; stash: (counted: string) => string; squares: string } {
   const units = (o.width * v.BK) / 4;
   const per = Math.ceil(units / T);
   const guard = units % T !== 0;
   // A unit: 4 consecutive elements along the contiguous axis. kContig: (w, kq) reads k..k+3 of
   // row w; else (k, wq) reads columns 4wq..4wq+3 of row k.
   const perRow = o.kContig ? v.BK / 4 : o.width / 4;
+  if (o.squares && !(o.vec4 && o.kContig)) throw new Error('matmul: row sums of squares need A plain with vec4 reads');
+  const rawType = o.vec4 && o.half ? 'vec2<u32>' : 'vec4<f32>';
   const decl: string[] = [];
   const fetch: string[] = [];
-  const stash: string[] = [];
+  const stashes: ((counted: string) => string)[] = [];
   const squares: string[] = [];
   for (let q = 0; q < per; q++) {
     const r = `p${o.name}${q}`;
-    decl.push(`var ${r} = vec4<f32>(0.0);`);
+    decl.push(`var ${r} = ${rawType}();`);
     const ss = `ss${o.name}${q}`;
     if (o.squares) decl.push(`var ${ss} = 0.0;`);
     const e = `(tid + ${q * T}u)`;
@@ -169,12 +178,14 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boo
     const guarded = (cond: string, then: string, otherwise = '') => (cond ? `if (${cond}) { ${then} }${otherwise ? ` else { ${otherwise} }` : ''}` : then);
     const at = `off${o.name} + ${row} * ${o.ld} + ${col}`;
     let body: string;
+    // The value stored: vec4 reads unpack and scale here; scalar reads did so as they read.
+    let value = r;
+    let squared = '';
     if (o.vec4) {
-      const scaled = o.scale ? ` * ${o.scale}[(${col}) / 4u]` : '';
-      const read = `${o.name}[(${at}) / 4u]`;
-      const value = o.half ? `vec4<f32>(${unpackPair(o.half, `${read}.x`).join(', ')}, ${unpackPair(o.half, `${read}.y`).join(', ')})` : read;
-      const load = o.squares ? `let raw = ${value}; ${r} = raw${scaled}; ${ss} += dot(raw, raw);` : `${r} = ${value}${scaled};`;
-      body = guarded(inside(''), load, `${r} = vec4<f32>(0.0);`);
+      body = guarded(inside(''), `${r} = ${o.name}[(${at}) / 4u];`, `${r} = ${rawType}();`);
+      const unpacked = o.half ? `vec4<f32>(${unpackPair(o.half, `${r}.x`).join(', ')}, ${unpackPair(o.half, `${r}.y`).join(', ')})` : r;
+      value = o.scale ? `${unpacked} * ${o.scale}[(${col}) / 4u]` : unpacked;
+      if (o.squares) squared = `${ss} += select(0.0, dot(${unpacked}, ${unpacked}), COUNTED);`;
     } else {
       const scaled = (j: number) => (o.scale ? ` * ${o.scale}[${col} + ${j}u]` : '');
       const lanes = [0, 1, 2, 3].map((j) => guarded(inside(` + ${j}u`), `${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)};`));
@@ -183,14 +194,16 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boo
     fetch.push(guard ? `if (${e} < ${units}u) {\n      ${body}\n    }` : `{\n      ${body}\n    }`);
     // Into shared [k][w/4] (vec4 over w): kContig scatters the 4 k values into 4 k-rows.
     const st = o.kContig
-      ? `{ let w = ${e} / ${perRow}u; let k = (${e} % ${perRow}u) * 4u;\n      ${[0, 1, 2, 3].map((j) => `${o.shared}[nxt][k + ${j}u][w / 4u][w % 4u] = ${r}[${j}];`).join('\n      ')} }`
-      : `${o.shared}[nxt][${e} / ${perRow}u][${e} % ${perRow}u] = ${r};`;
-    stash.push(guard ? `if (${e} < ${units}u) ${st.startsWith('{') ? st : `{ ${st} }`}` : st);
+      ? `{ let w = ${e} / ${perRow}u; let k = (${e} % ${perRow}u) * 4u; let s = ${value};\n      ${[0, 1, 2, 3].map((j) => `${o.shared}[nxt][k + ${j}u][w / 4u][w % 4u] = s[${j}];`).join('\n      ')} ${squared} }`
+      : `{ ${o.shared}[nxt][${e} / ${perRow}u][${e} % ${perRow}u] = ${value}; }`;
+    stashes.push((counted) => {
+      const code = st.replace('COUNTED', counted);
+      return guard ? `if (${e} < ${units}u) ${code}` : code;
+    });
     // Unit e is (row e / perRow, k quarter e % perRow): its squares land in rowSq[e].
     if (o.squares) squares.push(guard ? `if (${e} < ${units}u) { rowSq[${e}] = ${ss}; }` : `rowSq[${e}] = ${ss};`);
   }
-  if (o.squares && !(o.vec4 && o.kContig)) throw new Error('matmul: row sums of squares need A plain with vec4 reads');
-  return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), stash: stash.join('\n    '), squares: squares.join('\n  ') };
+  return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), stash: (counted) => stashes.map((f) => f(counted)).join('\n    '), squares: squares.join('\n  ') };
 }
 
 /** fusedLinear's epilogue inside an unsplit product (see `matmulRegTiledWgsl`). */
@@ -344,26 +357,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${fa.fetch}
     ${fb.fetch}
     let nxt = 0u;
-    ${fa.stash}
-    ${fb.stash}
+    ${fa.stash('true')}
+    ${fb.stash('true')}
   }
   workgroupBarrier();
   for (var ti = 0u; ti < ${split ? slicesPerSplit : all ? 0xffffffff : Math.ceil(d.K / BK)}u; ti++) {
     let t = t0 + ti;
     if (t >= t1) { break; } // a loop Tint proves finite: no iteration counter (codegen.ts)
     let cur = ti % 2u;
+    let nxt = 1u - cur;
+    // The next slice, or the last one again on the last step: no branch around the fetch and the
+    // store, whose second copy lands in the buffer no one reads after the loop.
     let more = t + 1u < t1;
-    if (more) {
-      let k0 = (t + 1u) * ${BK}u;
-      ${fa.fetch}
-      ${fb.fetch}
-    }
+    let k0 = min(t + 1u, t1 - 1u) * ${BK}u;
+    ${fa.fetch}
+    ${fb.fetch}
     ${inner}
-    if (more) {
-      let nxt = 1u - cur;
-      ${fa.stash}
-      ${fb.stash}
-    }
+    ${fa.stash('more')}
+    ${fb.stash('more')}
     workgroupBarrier();
   }
   ${norms.join('\n  ')}
