@@ -14,10 +14,11 @@
  * barrier per k-step). What a fetch does to its words (unpacking, the norm's weight, the squares)
  * waits for the store, after the multiply, and the unrolled forms take two k-steps an iteration
  * so that the buffers' indices are constants: on an H200 the two took in_proj with its norm at
- * 8192 rows from 38.0 to 43.1 TFLOP/s (BENCHMARKS, issue 16, nineteenth session). Global reads are vec4 along the contiguous axis when that axis is a
- * multiple of 4 (then a vec4 is wholly inside or outside the matrix), else four scalar reads; a
- * slice read along k (A plain, B transposed) is transposed on its way to workgroup memory, whose
- * rows are then padded by one vec4 against bank conflicts. Accumulation is plain f32 FMA.
+ * 8192 rows from 38.0 to 43.1 TFLOP/s (BENCHMARKS, issue 16, nineteenth session). Global reads
+ * are vec4 along the contiguous axis when that axis is a multiple of 4 (then a vec4 is wholly
+ * inside or outside the matrix), else four scalar reads; a slice read along k (A plain, B
+ * transposed) is transposed on its way to workgroup memory, whose rows are then padded by one vec4
+ * against bank conflicts. Accumulation is plain f32 FMA.
  * The staged slices are nested arrays [buffer][k][column]: Dawn's robustness transform clamps a
  * workgroup index that Tint cannot prove in bounds, and a flat index (buffer + k + column) got a
  * clamp on every read of the inner loop; each part alone is provably in range (H200: in_proj at
