@@ -17,8 +17,9 @@
  * still there, but took lavapipe's compiler 3-4× as long, and the test suite from about 18 to 23.5
  * minutes: not kept (BENCHMARKS, issue 16, nineteenth session). Global reads are vec4 along the
  * contiguous axis when that axis is a multiple of 4 (then a vec4 is wholly inside or outside the
- * matrix), else four scalar reads; a slice read along k (A plain, B transposed) is transposed on its way to workgroup memory, whose
- * rows are then padded by one vec4 against bank conflicts. Accumulation is plain f32 FMA.
+ * matrix), else four scalar reads; a slice read along k (A plain, B transposed) is transposed on
+ * its way to workgroup memory, whose rows are then padded by one vec4 against bank conflicts.
+ * Accumulation is plain f32 FMA.
  * The staged slices are nested arrays [buffer][k][column]: Dawn's robustness transform clamps a
  * workgroup index that Tint cannot prove in bounds, and a flat index (buffer + k + column) got a
  * clamp on every read of the inner loop; each part alone is provably in range (H200: in_proj at
@@ -184,12 +185,12 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boo
     let body: string;
     // The value stored: vec4 reads unpack and scale here; scalar reads did so as they read.
     let value = r;
-    let squared = '';
+    let squared = (_counted: string) => '';
     if (o.vec4) {
       body = guarded(inside(''), `${r} = ${o.name}[(${at}) / 4u];`, `${r} = ${rawType}();`);
       const unpacked = o.half ? `vec4<f32>(${unpackPair(o.half, `${r}.x`).join(', ')}, ${unpackPair(o.half, `${r}.y`).join(', ')})` : r;
       value = o.scale ? `${unpacked} * ${o.scale}[(${col}) / 4u]` : unpacked;
-      if (o.squares) squared = `${ss} += select(0.0, dot(${unpacked}, ${unpacked}), COUNTED);`;
+      if (o.squares) squared = (counted) => `${ss} += select(0.0, dot(${unpacked}, ${unpacked}), ${counted});`;
     } else {
       const scaled = (j: number) => (o.scale ? ` * ${o.scale}[${col} + ${j}u]` : '');
       const lanes = [0, 1, 2, 3].map((j) => guarded(inside(` + ${j}u`), `${r}[${j}] = ${o.name}[${at} + ${j}u]${scaled(j)};`));
@@ -197,13 +198,11 @@ function fetchCode(o: Operand, v: TileVariant, T: number, K: string, kWhole: boo
     }
     fetch.push(guard ? `if (${e} < ${units}u) {\n      ${body}\n    }` : `{\n      ${body}\n    }`);
     // Into shared [k][w/4] (vec4 over w): kContig scatters the 4 k values into 4 k-rows.
-    const st = o.kContig
-      ? `{ let w = ${e} / ${perRow}u; let k = (${e} % ${perRow}u) * 4u; let s = ${value};\n      ${[0, 1, 2, 3].map((j) => `${o.shared}[nxt][k + ${j}u][w / 4u][w % 4u] = s[${j}];`).join('\n      ')} ${squared} }`
-      : `{ ${o.shared}[nxt][${e} / ${perRow}u][${e} % ${perRow}u] = ${value}; }`;
-    stashes.push((counted) => {
-      const code = st.replace('COUNTED', counted);
-      return guard ? `if (${e} < ${units}u) ${code}` : code;
-    });
+    const st = (counted: string) =>
+      o.kContig
+        ? `{ let w = ${e} / ${perRow}u; let k = (${e} % ${perRow}u) * 4u; let s = ${value};\n      ${[0, 1, 2, 3].map((j) => `${o.shared}[nxt][k + ${j}u][w / 4u][w % 4u] = s[${j}];`).join('\n      ')} ${squared(counted)} }`
+        : `{ ${o.shared}[nxt][${e} / ${perRow}u][${e} % ${perRow}u] = ${value}; }`;
+    stashes.push((counted) => (guard ? `if (${e} < ${units}u) ${st(counted)}` : st(counted)));
     // Unit e is (row e / perRow, k quarter e % perRow): its squares land in rowSq[e].
     if (o.squares) squares.push(guard ? `if (${e} < ${units}u) { rowSq[${e}] = ${ss}; }` : `rowSq[${e}] = ${ss};`);
   }
