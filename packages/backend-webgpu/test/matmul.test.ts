@@ -146,7 +146,7 @@ describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
   const xwt = (M: number, N: number, K: number) => ({ M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] });
   const pick = (M: number, N: number, K: number, rowNorm: boolean, nBatch = 1) => variantName(pickVariant(rt, xwt(M, N, K), nBatch, rowNorm));
 
-  it('prefill rows: 64×128 or 128×128 tiles, whichever leaves less of a last wave empty (the timed choices)', () => {
+  it('prefill rows: 64×128 where it costs less by whole waves or by the busiest SM, else 128×128 (the timed choices)', () => {
     // out_proj (N 768, K 1,536) with its residual: 64×128 at 2048 and 8192 rows.
     expect(pick(8192, 768, 1536, false)).toBe('64x128x8-8x8wu');
     expect(pick(2048, 768, 1536, false)).toBe('64x128x8-8x8wu');
@@ -161,6 +161,13 @@ describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
     // (8 waves against 6) goes to 128×128, which timed 3% ahead.
     expect(pick(8192, 3432, 768, true)).toBe('64x128x8-8x8wu');
     expect(pick(8192, 3072, 768, true)).toBe('128x128x8-8x8wu');
+    // Where the counts disagree: at 2,048 rows 864 workgroups of 64×128 take three waves of 396
+    // (432 of 128×128 two of 264), but the busiest SM gets 7 of them (8,192 outputs each) against
+    // 4 of 128×128 (16,384 each): 64×128, which timed 8% ahead (277 against 301 µs on an H200).
+    expect(pick(2048, 3432, 768, true)).toBe('64x128x8-8x8wu');
+    expect(pick(2048, 3352, 768, true)).toBe('64x128x8-8x8wu');
+    // Mamba-1's at 2,560 rows: the waves favour 128×128 and the busiest SM ties (302 against 305 µs).
+    expect(pick(2560, 3072, 768, true)).toBe('128x128x8-8x8wu');
   });
 
   it('below the large tiles, 32×64 rather than 64×64 without the norm (out_proj at 1,024 rows)', () => {

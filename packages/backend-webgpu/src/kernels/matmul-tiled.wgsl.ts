@@ -12,14 +12,13 @@
  * workgroup memory as [k][m/4] and [k][n/4] vec4 arrays (two buffers: the next slice is fetched
  * into registers while the current one is multiplied, then stored to the other buffer, so one
  * barrier per k-step). What a fetch does to its words (unpacking, the norm's weight, the squares)
- * waits for the store, after the multiply: on an H200 in_proj with its norm at 8192 rows went from
- * 38.0 to 40.7 TFLOP/s. Two k-steps a loop iteration (constant buffer indices) ran 4-13% faster
- * still there, but took lavapipe's compiler 3-4× as long, and the test suite from about 18 to 23.5
- * minutes: not kept (BENCHMARKS, issue 16, nineteenth session). Global reads are vec4 along the
- * contiguous axis when that axis is a multiple of 4 (then a vec4 is wholly inside or outside the
- * matrix), else four scalar reads; a slice read along k (A plain, B transposed) is transposed on
- * its way to workgroup memory, whose rows are then padded by one vec4 against bank conflicts.
- * Accumulation is plain f32 FMA.
+ * waits for the store, after the multiply, and the unrolled forms of 8-deep slices take two
+ * k-steps an iteration so that the buffers' indices are constants: on an H200 the two took in_proj
+ * with its norm at 8192 rows from 38.0 to 43.1 TFLOP/s (BENCHMARKS, issue 16, nineteenth
+ * session). Global reads are vec4 along the contiguous axis when that axis is a multiple of 4
+ * (then a vec4 is wholly inside or outside the matrix), else four scalar reads; a slice read along
+ * k (A plain, B transposed) is transposed on its way to workgroup memory, whose rows are then
+ * padded by one vec4 against bank conflicts. Accumulation is plain f32 FMA.
  * The staged slices are nested arrays [buffer][k][column]: Dawn's robustness transform clamps a
  * workgroup index that Tint cannot prove in bounds, and a flat index (buffer + k + column) got a
  * clamp on every read of the inner loop; each part alone is provably in range (H200: in_proj at
@@ -37,7 +36,10 @@ export interface TileVariant {
   BK: number;
   TM: number;
   TN: number;
-  /** Spell out the BK steps of a slice (else a WGSL loop, which the driver may unroll itself). */
+  /**
+   * Spell out the BK steps of a slice, and take two slices a loop iteration where BK is 8 (else a
+   * WGSL loop over the steps, which the driver may unroll itself, one slice an iteration).
+   */
   unroll: boolean;
   /**
    * Warp layout: each 32 consecutive invocations cover 8 x 4 micro-tiles (columns x rows), so a
@@ -321,6 +323,31 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
       );
     }
   }
+  // One k-step of the loop. The unrolled forms take two an iteration, so that the buffer each
+  // reads (cur) and stores (nxt) is a constant: in_proj with its norm at 8192 rows 1,059 → 1,002
+  // µs on an H200 (BENCHMARKS, issue 16, nineteenth session). Lavapipe compiles such a kernel
+  // 3-4× as slowly (a fresh clone's npm test: 23 min 30 s against 22 min 54 s with one step, within
+  // that machine's noise). The loop forms do not: they lost 15-25% to the unrolled ones either way
+  // on the H200; nor do slices 16 deep (32 steps spelled out, 2.5× the test's time on lavapipe,
+  // and no rule picks them). The next slice, or the last one again on the last
+  // step: no branch around the fetch and the store, whose second copy lands in the buffer no one
+  // reads after the loop.
+  const pairs = v.unroll && BK <= 8;
+  const sliceStep = (c: number | null) => `{
+    let ti = ${c === null ? 'tp' : `2u * tp + ${c}u`};
+    let t = t0 + ti;
+    if (t >= t1) { break; } // a loop Tint proves finite: no iteration counter (codegen.ts)
+    let cur = ${c === null ? 'ti % 2u' : `${c}u`};
+    let nxt = ${c === null ? '1u - cur' : `${1 - c}u`};
+    let more = t + 1u < t1;
+    let k0 = min(t + 1u, t1 - 1u) * ${BK}u;
+    ${fa.fetch}
+    ${fb.fetch}
+    ${inner}
+    ${fa.stash('more')}
+    ${fb.stash('more')}
+    workgroupBarrier();
+  }`;
   const elem = (v4: boolean) => (v4 ? 'vec4<f32>' : 'f32');
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<${elem(vr.a)}>;
@@ -364,21 +391,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${fb.stash('true')}
   }
   workgroupBarrier();
-  for (var ti = 0u; ti < ${split ? slicesPerSplit : all ? 0xffffffff : Math.ceil(d.K / BK)}u; ti++) {
-    let t = t0 + ti;
-    if (t >= t1) { break; } // a loop Tint proves finite: no iteration counter (codegen.ts)
-    let cur = ti % 2u;
-    let nxt = 1u - cur;
-    // The next slice, or the last one again on the last step: no branch around the fetch and the
-    // store, whose second copy lands in the buffer no one reads after the loop.
-    let more = t + 1u < t1;
-    let k0 = min(t + 1u, t1 - 1u) * ${BK}u;
-    ${fa.fetch}
-    ${fb.fetch}
-    ${inner}
-    ${fa.stash('more')}
-    ${fb.stash('more')}
-    workgroupBarrier();
+  for (var tp = 0u; tp < ${Math.ceil((split ? slicesPerSplit : all ? 0xffffffff : Math.ceil(d.K / BK)) / (pairs ? 2 : 1))}u; tp++) {
+    ${(pairs ? [0, 1] : [null]).map((c) => sliceStep(c)).join('\n    ')}
   }
   ${norms.join('\n  ')}
   ${writes.join('\n  ')}

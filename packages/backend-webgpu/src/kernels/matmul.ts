@@ -287,8 +287,13 @@ const AUTO_VARIANTS_XWT: readonly (readonly [string, number])[] = [['128x128x8-8
  * Prefill-sized unbatched x·Wᵀ (more than THIN_MAX_ROWS rows): the two large tiles, each with the
  * fewest workgroups it needs and the workgroups an SM holds at once, which the timings imply on an
  * H100 / H200 (132 SMs): 64×128 (128 invocations) 3, 128×128 (256) 2. Of those that qualify 'auto'
- * takes the one of least `waveCost` (the first on a tie). H100, µs (kernel-time.mjs; in_proj with
- * the norm fused, its weight on W's columns, `TiledEpilogue.weightOnB`):
+ * takes 64×128 where it costs less by either count, `waveCost` (whole waves) or `busiestSMCost`,
+ * else 128×128. Timed on an H200 after the k loop's rework (BENCHMARKS, issue 16, nineteenth
+ * session: the three families' in_proj at 15 lengths from 512 to 8192 rows), that pick came within
+ * 0.8% of the faster tile at every length (the waves alone: up to 10.5% behind, at 1,920-3,200
+ * rows, where 64×128's last wave is a small one). The tenth session's H100 timings, before that
+ * rework, µs (kernel-time.mjs; in_proj with the norm fused, its weight on W's columns,
+ * `TiledEpilogue.weightOnB`):
  *
  *   in_proj N 3,432 (Mamba-3; Mamba-2's 3,352 alike)   512: 93.0 / 115.3   1,024: 208.7 / 171.6
  *                                                      2,048: 335.4 / 338.7   8,192: 1,151.5 / 1,158.1
@@ -318,6 +323,11 @@ function waveCost(v: TileVariant, groups: number, perSM: number): number {
   return Math.ceil(groups / (AUTO_MIN_WORKGROUPS * perSM)) * v.BM * v.BN * perSM;
 }
 
+/** A tile's time as the tile area the busiest SM works through, the workgroups dealt out evenly. */
+function busiestSMCost(v: TileVariant, groups: number): number {
+  return Math.ceil(groups / AUTO_MIN_WORKGROUPS) * v.BM * v.BN;
+}
+
 /**
  * Below the large tiles, products without a fused norm skip 64×64×16 for 32×64×16 (H200: out_proj
  * with its residual at 1,024 rows 101.2 against 116.8 µs, Mamba-1's dt_proj 10.4 against 11.4).
@@ -344,9 +354,11 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: Matmu
   const groups = (v: TileVariant) => Math.ceil(d.M / v.BM) * Math.ceil(d.N / v.BN) * nBatch;
   const isSnug = (v: TileVariant) => (groups(v) * v.BM * v.BN) / nBatch <= MAX_TILE_WASTE * d.M * d.N;
   if (prefill) {
-    const wave = WAVE_TILES.map(([n, min, perSM]) => ({ v: TILE_VARIANTS[n], min, cost: waveCost(TILE_VARIANTS[n], groups(TILE_VARIANTS[n]), perSM) }))
-      .filter(({ v, min }) => fits(v) && isSnug(v) && groups(v) >= min);
-    if (wave.length > 0) return wave.reduce((best, c) => (c.cost < best.cost ? c : best)).v;
+    const wave = WAVE_TILES.map(([n, min, perSM]) => {
+      const v = TILE_VARIANTS[n];
+      return { v, min, waves: waveCost(v, groups(v), perSM), busiest: busiestSMCost(v, groups(v)) };
+    }).filter(({ v, min }) => fits(v) && isSnug(v) && groups(v) >= min);
+    if (wave.length > 0) return wave.reduce((best, c) => (c.waves < best.waves || c.busiest < best.busiest ? c : best)).v;
   }
   const list = prefill ? (rowNorm ? AUTO_VARIANTS : AUTO_VARIANTS_PLAIN) : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
   const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
