@@ -199,61 +199,6 @@ for (const [name, N] of [['m3 in_proj', cfg.dInProj], ['m1 in_proj', 4 * d], ['m
     prefillVariant(`normB ${name} M${M} ${tn}${onB ? ' onB' : ''}`, M, N, d, tn, { rowNormEps: 1e-5, weightOnB: onB });
   }
 }
-// Where the 64×128 in_proj's time goes (goal 2's matmul): the product with its norm at 8192 rows
-// with parts of its k loop cut out of the generated code. Timing only, the results are wrong:
-// 'nofetch' stages the prologue's registers again and again (no global reads in the loop),
-// 'nostage' multiplies the first slice throughout (no reads, no stores, the barrier kept),
-// 'nobarrier' drops the loop's barrier, 'compute' keeps only the multiply.
-{
-  const [M, N, K, tn] = [8192, cfg.dInProj, d, '64x128x8-8x8wu'];
-  prefillVariant('cut in_proj M8192 full', M, N, K, tn, { rowNormEps: 1e-5, weightOnB: true });
-  const full = variants['cut in_proj M8192 full'];
-  const loop = full.code.indexOf('for (var ti');
-  const fetchAt = full.code.indexOf('    {\n', full.code.indexOf('let k0 = min(', loop));
-  const inner = full.code.indexOf('    {\n      let a0 = As[cur]', loop);
-  const stashAt = full.code.lastIndexOf('    }\n', full.code.indexOf('{ let w =', inner)) + 6;
-  const barrier = full.code.indexOf('    workgroupBarrier();\n  }', stashAt);
-  if ([loop, fetchAt, inner, stashAt, barrier].some((i) => i < 6)) throw new Error('cut: the loop is not where decode-variants expects it');
-  const cut = (name, parts) => {
-    let code = full.code;
-    for (const [from, to] of parts.sort((x, y) => y[0] - x[0])) code = code.slice(0, from) + code.slice(to);
-    variants[`cut in_proj M8192 ${name}`] = { ...full, code };
-  };
-  const barrierEnd = barrier + '    workgroupBarrier();\n'.length;
-  cut('nofetch', [[fetchAt, inner]]);
-  cut('nostage', [[fetchAt, inner], [stashAt, barrier]]);
-  cut('nobarrier', [[barrier, barrierEnd]]);
-  cut('compute', [[fetchAt, inner], [stashAt, barrierEnd]]);
-}
-// Two more forms of the tiled product's k loop, made from the generated code (the model's
-// products at 8192 and 2048 rows): 'selects' reads each unit at a clamped index and selects
-// zero outside the matrix instead of branching around the read; 'pairs' runs the loop two slices
-// an iteration, so that the buffers' indices are constants.
-{
-  const cases = [['m3 in_proj', 8192, cfg.dInProj, d, '64x128x8-8x8wu', { rowNormEps: 1e-5, weightOnB: true }], ['m1 in_proj', 8192, 4 * d, d, '128x128x8-8x8wu', { rowNormEps: 1e-5, weightOnB: true }], ['m2 in_proj', 8192, 2 * 2 * d + 2 * 128 + 24, d, '64x128x8-8x8wu', { rowNormEps: 1e-5, weightOnB: true }], ['out_proj', 8192, d, cfg.dInner, '64x128x8-8x8wu', { residual: true }], ['m3 in_proj', 2048, cfg.dInProj, d, '128x128x8-8x8wu', { rowNormEps: 1e-5, weightOnB: true }], ['out_proj', 2048, d, cfg.dInner, '64x128x8-8x8wu', { residual: true }]];
-  const selects = (code) => {
-    const out = code.replace(/if \(([^{}]+)\) \{ (p[AB]\d+) = ([AB])\[([^;]+)\]; \} else \{ \2 = vec4<f32>\(\); \}/g, (_, cond, r, arr, at) => `${r} = select(vec4<f32>(), ${arr}[min(${at}, arrayLength(&${arr}) - 1u)], ${cond});`);
-    if (out === code) throw new Error('selects: no guarded read found');
-    return out;
-  };
-  const pairs = (code) => {
-    const head = code.match(/  for \(var ti = 0u; ti < (\d+)u; ti\+\+\) \{\n/);
-    const end = code.indexOf('\n  }\n', head.index);
-    const body = code.slice(head.index + head[0].length, end);
-    if (!body.includes('let cur = ti % 2u;') || !body.includes('let nxt = 1u - cur;')) throw new Error('pairs: the loop is not where decode-variants expects it');
-    const half = (c) => body.replace('let cur = ti % 2u;', `let cur = ${c}u;`).replace('let nxt = 1u - cur;', `let nxt = ${1 - c}u;`);
-    const loop = `  for (var tp = 0u; tp < ${head[1]}u; tp += 2u) {\n  {\n    let ti = tp;\n${half(0)}\n  }\n  {\n    let ti = tp + 1u;\n${half(1)}\n  }\n  }\n`;
-    return code.slice(0, head.index) + loop + code.slice(end + 5);
-  };
-  for (const [name, M, N, K, tn, fused] of cases) {
-    const label = `form ${name} M${M} ${tn}`;
-    prefillVariant(`${label} now`, M, N, K, tn, fused);
-    const now = variants[`${label} now`];
-    variants[`${label} selects`] = { ...now, code: selects(now.code) };
-    variants[`${label} pairs`] = { ...now, code: pairs(now.code) };
-    variants[`${label} both`] = { ...now, code: pairs(selects(now.code)) };
-  }
-}
 // The fused norm against K, N and M (its cost follows the grid?): x·Wᵀ on 128x128x8-8x8wu, plain
 // and with the norm, at 8192 rows with N 3,432 or 768 and K 768, 1,536 or 2,048; and in_proj's
 // shape (N 3,432, K 768) at 512, 1,024 and 2,048 rows.
