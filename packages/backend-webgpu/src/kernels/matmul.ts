@@ -358,6 +358,7 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: Matmu
       const v = TILE_VARIANTS[n];
       return { v, min, waves: waveCost(v, groups(v), perSM), busiest: busiestSMCost(v, groups(v)) };
     }).filter(({ v, min }) => fits(v) && isSnug(v) && groups(v) >= min);
+    // WAVE_TILES' later tile (64×128) replaces the earlier where either count has it cheaper.
     if (wave.length > 0) return wave.reduce((best, c) => (c.waves < best.waves || c.busiest < best.busiest ? c : best)).v;
   }
   const list = prefill ? (rowNorm ? AUTO_VARIANTS : AUTO_VARIANTS_PLAIN) : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
