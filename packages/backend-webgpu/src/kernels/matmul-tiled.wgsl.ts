@@ -323,15 +323,16 @@ export function matmulRegTiledWgsl(d: MatmulDims, v: TileVariant, mode: RuntimeD
       );
     }
   }
-  // One k-step of the loop. The unrolled forms take two an iteration, so that the buffer each
-  // reads (cur) and stores (nxt) is a constant: in_proj with its norm at 8192 rows 1,059 → 1,002
-  // µs on an H200 (BENCHMARKS, issue 16, nineteenth session). Lavapipe compiles such a kernel
-  // 3-4× as slowly (a fresh clone's npm test: 23 min 30 s against 22 min 54 s with one step, within
-  // that machine's noise). The loop forms do not: they lost 15-25% to the unrolled ones either way
-  // on the H200; nor do slices 16 deep (32 steps spelled out, 2.5× the test's time on lavapipe,
-  // and no rule picks them). The next slice, or the last one again on the last
-  // step: no branch around the fetch and the store, whose second copy lands in the buffer no one
-  // reads after the loop.
+  // One k-step of the loop: the next slice is fetched (the last one again on the last step, so
+  // there is no branch around the fetch and the store; its second copy lands in the buffer no one
+  // reads after the loop), the current one multiplied, the fetched one stored. The unrolled forms
+  // of 8-deep slices take two steps an iteration, so that the buffer each reads (cur) and stores
+  // (nxt) is a constant: in_proj with its norm at 8192 rows 1,059 → 1,002 µs on an H200
+  // (BENCHMARKS, issue 16, nineteenth session). Lavapipe compiles such a kernel 3-4× as slowly (a
+  // fresh clone's npm test: 23 min 30 s against 22 min 54 s with one step, within that machine's
+  // noise). The loop forms keep one step (they lost 15-25% to the unrolled ones on the H200 either
+  // way), as do 16-deep slices (32 steps spelled out: 2.5× the test's time on lavapipe, and no rule
+  // picks them).
   const pairs = v.unroll && BK <= 8;
   const sliceStep = (c: number | null) => `{
     let ti = ${c === null ? 'tp' : `2u * tp + ${c}u`};
