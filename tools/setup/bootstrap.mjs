@@ -218,6 +218,12 @@ switch (task) {
     process.exit(run(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'demo', ...rest]));
     break;
   case 'test':
+    // Lavapipe compiles each WGSL pipeline with LLVM at its first dispatch, and that is most of
+    // the suite's time. With 128-bit vectors instead of AVX2's 256 it compiles about 3x faster
+    // (2 cores: backend-webgpu's tests 310 -> 120 s, core's 372 -> 154 s; BENCHMARKS.md). Its
+    // subgroups are then 4 lanes wide, not 8: WebGPU's smallest size, which every kernel must
+    // handle anyway. A value already in the environment wins.
+    env.LP_NATIVE_VECTOR_WIDTH ??= '128';
     ensureLavapipe();
     ensureChromium();
     installAndBuild();

@@ -343,8 +343,9 @@ const skip = await webgpuUnavailable();
 
   for (const c of STEP_CORE_CASES) it(`mamba2StepCore (${c[0]})`, () => stepCore(c, backend));
 
-  // The lanes of a state row sum within subgroups where the runtime has them (lavapipe: 8 wide);
-  // a device without them takes workgroup memory alone.
+  // The lanes of a state row sum within subgroups where the runtime has them (lavapipe: 4 lanes
+  // under `npm test`, 8 with AVX2's 256-bit vectors); a device without them takes workgroup
+  // memory alone.
   it('mamba1StepScan and mamba2StepCore without subgroups (every case above)', async () => {
     const plain = await makeBackend({ name: 'webgpu-family-steps-plain', noSubgroups: true });
     try {

@@ -57,8 +57,9 @@ import { build, compare, CONFIGS, IN_PLACE, LARGE, ops, outputs, SLICED, values 
     for (const b of [6, 34]) await step(SLICED[0], b);
   });
 
-  // The step sums within subgroups wherever the runtime has them (lavapipe: 8 wide), so every
-  // case above takes that path; a device without them takes the workgroup trees.
+  // The step sums within subgroups wherever the runtime has them (lavapipe: 4 lanes under `npm
+  // test`, 8 with AVX2's 256-bit vectors), so every case above takes that path; a device without
+  // them takes the workgroup trees.
   it(`step without subgroups (the workgroup trees): 130M SISO and MIMO r4, rows in two passes, a gated norm`, async () => {
     const tree = await makeBackend({ name: 'webgpu-mixer-tree', noSubgroups: true });
     try {
