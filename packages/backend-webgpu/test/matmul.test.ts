@@ -142,7 +142,7 @@ describe.skipIf(SKIP_WEBGPU)(`register-tiled matmul against float64 ${SKIP_WEBGP
 
 describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
   // 32 KiB of workgroup memory: what the backend requests (every adapter offers it; the default limit is half).
-  const rt = { limits: { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 32768 } as GPUSupportedLimits, matmulTile: 'auto' as const };
+  const rt = { limits: { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 32768 } as GPUSupportedLimits, matmulTile: 'auto' as const, splitKWorkgroups: 528 };
   const xwt = (M: number, N: number, K: number) => ({ M, N, K, transA: false, transB: true, batchShape: [], batchStrides: [[], [], []] });
   const pick = (M: number, N: number, K: number, rowNorm: boolean, nBatch = 1) => variantName(pickVariant(rt, xwt(M, N, K), nBatch, rowNorm));
 
@@ -170,9 +170,12 @@ describe("'auto''s tile for x·Wᵀ (the rule, no device)", () => {
     expect(pick(2560, 3072, 768, true)).toBe('128x128x8-8x8wu');
   });
 
-  it('below the large tiles, 32×64 rather than 64×64 without the norm (out_proj at 1,024 rows)', () => {
-    expect(pick(1024, 768, 1536, false)).toBe('32x64x16-4x4w');
+  it('too few tiles for a wave: 64×128 with its K split without the norm, a smaller tile unsplit with it', () => {
+    // out_proj (N 768, K 1,536) at 512-1,280 rows: 48-120 tiles of 64×128, split (tiling).
+    for (const M of [512, 1024, 1280]) expect(pick(M, 768, 1536, false)).toBe('64x128x8-8x8wu');
     expect(pick(1024, 768, 1536, true)).toBe('64x64x16-4x4w');
+    // K too short to split (Mamba-1's dt_proj, K 48: 6 slices): the smaller tiles as before.
+    expect(pick(512, 1536, 48, false)).toBe('32x64x16-4x4w');
   });
 
   it("thin rows (batched decode) keep the rule of before: the norm and the residual do not change them", () => {

@@ -80,7 +80,7 @@ export function matmul(rt: Runtime, a: KernelTensor, b: KernelTensor, transA: bo
 function tiling(rt: Runtime, d: MatmulDims, nBatch: number, rowNorm = false): { v: TileVariant; grid: [number, number]; per: number; S: number } {
   const v = pickVariant(rt, d, nBatch, rowNorm);
   const grid: [number, number] = [Math.ceil(d.N / v.BN), Math.ceil(d.M / v.BM)];
-  const per = d.batchShape.length === 0 ? splitK(grid[0] * grid[1], Math.ceil(d.K / v.BK), rt.splitKWorkgroups) : 0;
+  const per = d.batchShape.length === 0 ? splitK(grid[0] * grid[1], Math.ceil(d.K / v.BK), rt.splitKWorkgroups, splitBelow(d, nBatch, rowNorm)) : 0;
   return { v, grid, per, S: per ? Math.ceil(Math.ceil(d.K / v.BK) / per) : 1 };
 }
 
@@ -142,19 +142,32 @@ function regTiled(rt: Runtime, d: MatmulDims, a: GPUBuffer, bOp: { buffer: GPUBu
   rt.release(part);
 }
 
+/**
+ * Tiles below which a product splits K: one per SM (AUTO_MIN_WORKGROUPS); for a prefill-sized
+ * product without a fused norm, also where a second round of tiles would fill under three
+ * quarters of the SMs (fewer than 231), the busiest SMs working on while the rest idle. The
+ * model's prefill on an H200 (BENCHMARKS issue 16, twentieth session), out_proj (N 768) on 64×128
+ * tiles split at 144-216 tiles (1,536-2,304 tokens): GPU time 7-8% less at 1,536 and 1,792 tokens,
+ * 2.6-6% at 2,048 and 2,304; at 240 (2,560) 1.1-1.3% more. With the norm, in_proj at 512 rows
+ * (192-216 tiles) split took up to 8.5% more, so it keeps one per SM.
+ */
+function splitBelow(d: MatmulDims, nBatch: number, rowNorm: boolean): number {
+  return prefillSized(d, nBatch) && !rowNorm ? AUTO_MIN_WORKGROUPS + Math.ceil(0.75 * AUTO_MIN_WORKGROUPS) : AUTO_MIN_WORKGROUPS;
+}
+
 /** Fewest BK slices a K split keeps (each split pays a prologue load and a partial write). */
 const MIN_SPLIT_SLICES = 4;
 
 /**
  * Slices per K split for a product of `groups` output tiles and `slices` BK slices, or 0 for no
  * split: enough splits for `target` workgroups (`splitKWorkgroups`: a few resident per SM, so
- * their loads overlap) when the tiles alone give fewer than AUTO_MIN_WORKGROUPS, each taking a
+ * their loads overlap) when the tiles alone give fewer than `below` (`splitBelow`), each taking a
  * power of two of slices (rounded up: fewer splits). On an H200 (kernel-time.mjs, batch 32's
  * in_proj, 32×64 tiles of BK 16) 4, 8 and 16 slices a split took 15.5-15.7 µs where 6 and 12 took
  * 18.4; batch 128's on 128×64 tiles 33.5 µs at 16 against 39.9 at 6 and 40.5 at 12.
  */
-function splitK(groups: number, slices: number, target: number): number {
-  if (groups >= AUTO_MIN_WORKGROUPS) return 0;
+function splitK(groups: number, slices: number, target: number, below = AUTO_MIN_WORKGROUPS): number {
+  if (groups >= below) return 0;
   const S = Math.min(Math.ceil(target / groups), Math.floor(slices / MIN_SPLIT_SLICES));
   if (S < 2) return 0;
   const per = 2 ** Math.ceil(Math.log2(Math.ceil(slices / S)));
@@ -341,7 +354,7 @@ const AUTO_MIN_WORKGROUPS = 132;
 const MAX_TILE_WASTE = 1.15;
 
 /** The tile shape for `d` (`matmulTile`, or 'auto''s rule); `rowNorm`: the product carries fusedLinear's norm. Exported for its tests. */
-export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: MatmulDims, nBatch: number, rowNorm: boolean): TileVariant {
+export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile' | 'splitKWorkgroups'>, d: MatmulDims, nBatch: number, rowNorm: boolean): TileVariant {
   const fits = (v: TileVariant) =>
     threadsOf(v) <= rt.limits.maxComputeInvocationsPerWorkgroup && sharedBytesOf(v, d.transA, d.transB) <= rt.limits.maxComputeWorkgroupStorageSize;
   if (typeof rt.matmulTile === 'string' && rt.matmulTile !== 'auto' && rt.matmulTile !== 'legacy') {
@@ -360,6 +373,12 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile'>, d: Matmu
     }).filter(({ v, min }) => fits(v) && isSnug(v) && groups(v) >= min);
     // WAVE_TILES' later tile (64×128) replaces the earlier where either count has it cheaper.
     if (wave.length > 0) return wave.reduce((best, c) => (c.waves < best.waves || c.busiest < best.busiest ? c : best)).v;
+    // Too few tiles for either (a narrow output at short lengths: out_proj below 1,408 rows) and
+    // no norm: 64×128 with its K split (`tiling`) filling the GPU, not a smaller tile unsplit
+    // (the model's prefill GPU time 2.4-11% less at 512-1,280 tokens, H200, BENCHMARKS issue 16,
+    // twentieth session).
+    const split = TILE_VARIANTS[WAVE_TILES[WAVE_TILES.length - 1][0]];
+    if (!rowNorm && fits(split) && isSnug(split) && splitK(groups(split), Math.ceil(d.K / split.BK), rt.splitKWorkgroups) > 0) return split;
   }
   const list = prefill ? (rowNorm ? AUTO_VARIANTS : AUTO_VARIANTS_PLAIN) : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
   const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
