@@ -378,7 +378,7 @@ export function pickVariant(rt: Pick<Runtime, 'limits' | 'matmulTile' | 'splitKW
     // (the model's prefill GPU time 2.4-11% less at 512-1,280 tokens, H200, BENCHMARKS issue 16,
     // twentieth session).
     const split = TILE_VARIANTS[WAVE_TILES[WAVE_TILES.length - 1][0]];
-    if (!rowNorm && fits(split) && isSnug(split) && splitK(groups(split), Math.ceil(d.K / split.BK), rt.splitKWorkgroups) > 0) return split;
+    if (!rowNorm && fits(split) && isSnug(split) && splitK(groups(split), Math.ceil(d.K / split.BK), rt.splitKWorkgroups, splitBelow(d, nBatch, rowNorm)) > 0) return split;
   }
   const list = prefill ? (rowNorm ? AUTO_VARIANTS : AUTO_VARIANTS_PLAIN) : xwt ? AUTO_VARIANTS_XWT : AUTO_VARIANTS;
   const cands = list.map(([n, min]) => [TILE_VARIANTS[n], min] as const).filter(([v]) => fits(v));
