@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU host: the parity (and modular arithmetic) sweeps BENCHMARKS.md reports, several runs at once (one Node process
 # and WebGPU device each; the runs are dispatch-bound, so they share the GPU well).
-# Usage: . .gpu/setup.sh && bash tools/gpu/parity-sweep.sh SWEEP OUT_DIR   (SWEEP: 1 to 8)
+# Usage: . .gpu/setup.sh && bash tools/gpu/parity-sweep.sh SWEEP OUT_DIR   (SWEEP: 1 to 10)
 set -uo pipefail
 sweep=${1:?usage: parity-sweep.sh SWEEP OUT_DIR}
 out=${2:?usage: parity-sweep.sh SWEEP OUT_DIR}
@@ -80,7 +80,24 @@ case "$sweep" in
     run ma-d128-l2 545 $m --complex true --d-model 128 --d-state 32 --headdim 32 --n-layer 2 --steps 2000
     run ma-d64-l2-ls10 545 --task modarith --mixed-density --batch-size 128 --label-smoothing 0.1 --lr 0.005 --seed 1 --complex true $d64 --n-layer 2 --steps 2000
     run ma-d64-l2-real 545 $m --complex false $d64 --n-layer 2 --steps 2000 ;;
-  *) echo "parity-sweep.sh: unknown sweep $sweep (1 to 8)" >&2; exit 2 ;;
+  9) # sweep 7's deeper and wider runs were still climbing: longer, a fourth layer, a second seed, the real control
+    m="--task modarith --mixed-density --batch-size 128 --label-smoothing 0.2 --lr 0.003"
+    d128="--d-model 128 --d-state 32 --headdim 32"
+    run ma-d64-l3 545 $m --seed 1 --complex true $d64 --n-layer 3 --steps 3500
+    run ma-d64-l3-s2 545 $m --seed 2 --complex true $d64 --n-layer 3 --steps 3500
+    run ma-d64-l3-real 545 $m --seed 1 --complex false $d64 --n-layer 3 --steps 3500
+    run ma-d64-l4 545 $m --seed 1 --complex true $d64 --n-layer 4 --steps 2500
+    run ma-d128-l3 545 $m --seed 1 --complex true $d128 --n-layer 3 --steps 2500
+    run ma-d128-l2 545 $m --seed 1 --complex true $d128 --n-layer 2 --steps 4000 ;;
+  10) # four layers (sweep 9's best) with and without rotations, two seeds each; a second real seed at three
+    m="--task modarith --mixed-density --batch-size 128 --label-smoothing 0.2 --lr 0.003"
+    run ma-d64-l4-s1 545 $m --seed 1 --complex true $d64 --n-layer 4 --steps 3300
+    run ma-d64-l4-s2 545 $m --seed 2 --complex true $d64 --n-layer 4 --steps 3300
+    run ma-d64-l4-real-s1 545 $m --seed 1 --complex false $d64 --n-layer 4 --steps 3300
+    run ma-d64-l4-real-s2 545 $m --seed 2 --complex false $d64 --n-layer 4 --steps 3300
+    run ma-d128-l4 545 $m --seed 1 --complex true --d-model 128 --d-state 32 --headdim 32 --n-layer 4 --steps 2600
+    run ma-d64-l3-real-s2 545 $m --seed 2 --complex false $d64 --n-layer 3 --steps 3500 ;;
+  *) echo "parity-sweep.sh: unknown sweep $sweep (1 to 10)" >&2; exit 2 ;;
 esac
 wait
 # One log file for all runs (the device returns few files); the per-run JSON stays.
