@@ -14,9 +14,10 @@ run() {
   timeout "$limit" node cli.mjs train --task parity --backend webgpu --train-length 64 --eval-length 256 \
     --eval-every 500 --out "$out/$name.json" "$@" > "$out/$name.log" 2>&1 &
 }
-# Flags shared by a sweep's runs: d_model 32 (d_state 16, headdim 8) or 64 (32, 16).
+# Flags shared by a sweep's runs: d_model 32 (d_state 16, headdim 8), 64 (32, 16) or 128 (32, 32).
 d32="--d-model 32 --d-state 16 --headdim 8"
 d64="--d-model 64 --d-state 32 --headdim 16"
+d128="--d-model 128 --d-state 32 --headdim 32"
 case "$sweep" in
   1) # sizes and depth, fair-coin strings
     run a-d32-l1 540 --complex true --steps 5000 --lr 0.01 $d32 --n-layer 1 --batch-size 64 --seed 1
@@ -77,12 +78,11 @@ case "$sweep" in
     run ma-d64-l1 545 $m --complex true $d64 --n-layer 1 --steps 3000
     run ma-d64-l2 545 $m --complex true $d64 --n-layer 2 --steps 2000
     run ma-d64-l3 545 $m --complex true $d64 --n-layer 3 --steps 1500
-    run ma-d128-l2 545 $m --complex true --d-model 128 --d-state 32 --headdim 32 --n-layer 2 --steps 2000
+    run ma-d128-l2 545 $m --complex true $d128 --n-layer 2 --steps 2000
     run ma-d64-l2-ls10 545 --task modarith --mixed-density --batch-size 128 --label-smoothing 0.1 --lr 0.005 --seed 1 --complex true $d64 --n-layer 2 --steps 2000
     run ma-d64-l2-real 545 $m --complex false $d64 --n-layer 2 --steps 2000 ;;
   9) # sweep 7's deeper and wider runs were still climbing: longer, a fourth layer, a second seed, the real control
     m="--task modarith --mixed-density --batch-size 128 --label-smoothing 0.2 --lr 0.003"
-    d128="--d-model 128 --d-state 32 --headdim 32"
     run ma-d64-l3 545 $m --seed 1 --complex true $d64 --n-layer 3 --steps 3500
     run ma-d64-l3-s2 545 $m --seed 2 --complex true $d64 --n-layer 3 --steps 3500
     run ma-d64-l3-real 545 $m --seed 1 --complex false $d64 --n-layer 3 --steps 3500
@@ -95,7 +95,7 @@ case "$sweep" in
     run ma-d64-l4-s2 545 $m --seed 2 --complex true $d64 --n-layer 4 --steps 3300
     run ma-d64-l4-real-s1 545 $m --seed 1 --complex false $d64 --n-layer 4 --steps 3300
     run ma-d64-l4-real-s2 545 $m --seed 2 --complex false $d64 --n-layer 4 --steps 3300
-    run ma-d128-l4 545 $m --seed 1 --complex true --d-model 128 --d-state 32 --headdim 32 --n-layer 4 --steps 2600
+    run ma-d128-l4 545 $m --seed 1 --complex true $d128 --n-layer 4 --steps 2600
     run ma-d64-l3-real-s2 545 $m --seed 2 --complex false $d64 --n-layer 3 --steps 3500 ;;
   *) echo "parity-sweep.sh: unknown sweep $sweep (1 to 10)" >&2; exit 2 ;;
 esac
