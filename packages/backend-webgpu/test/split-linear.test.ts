@@ -71,7 +71,7 @@ import { makeBackend, SKIP_REASON, SKIP_WEBGPU } from './setup.js';
 // fusedLinear over many rows (prefill's in_proj and out_proj): with tiles enough the product does
 // not split, and its own writes scale each row by 1/RMS (from the squares it sums while fetching
 // x) and add the residual: one dispatch. With few tiles it splits K as the thin products do.
-(SKIP_WEBGPU ? describe.skip : describe)(`webgpu fusedLinear in the unsplit product${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
+(SKIP_WEBGPU ? describe.skip : describe)(`webgpu fusedLinear over prefill-sized rows, split or whole${SKIP_WEBGPU ? ` (${SKIP_REASON})` : ''}`, () => {
   let be: WebGPUBackend;
   beforeAll(async () => {
     be = await makeBackend({ name: 'webgpu-tiled-linear' });
