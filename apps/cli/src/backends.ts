@@ -11,7 +11,7 @@ const PACKAGES: Record<string, { pkg: string; load: () => Promise<unknown> }> = 
 };
 
 async function registerOptional(name: string): Promise<void> {
-  const entry = PACKAGES[name];
+  const entry = Object.hasOwn(PACKAGES, name) ? PACKAGES[name] : undefined;
   if (!entry || listBackends().includes(name)) return;
   try {
     await entry.load();

@@ -63,7 +63,7 @@ describe('mamba3 convert', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'conv-'));
     const bad = await mamba3('convert', family('lm_mamba3_mlp_bf16'), join(tmp, 'x'), '--layout', 'hf');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/transformers has no Mamba3 layer; convert with --layout official/);
+    expect(bad.stderr).toMatch(/transformers has no "Mamba3" layer; convert with --layout official/);
     expect(readdirSync(tmp)).toEqual([]);
     const exists = await mamba3('convert', family('hf_mamba1'), tmp);
     expect(exists.code).toBe(2);

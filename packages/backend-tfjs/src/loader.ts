@@ -96,7 +96,7 @@ function installHint(name: KnownTfjsBackend): string {
 /** Makes sure the tfjs backend `name` is registered, loading its package when it is a known one. */
 export async function ensureRegistered(tf: Tf, name: string): Promise<void> {
   if (tf.findBackendFactory(name)) return;
-  if (!(name in PACKAGES)) {
+  if (!Object.hasOwn(PACKAGES, name)) {
     throw new BackendUnavailableError(`tfjs backend "${name}" is not registered; import its package before createTfjsBackend (known names: ${Object.keys(PACKAGES).join(', ')})`);
   }
   const known = name as KnownTfjsBackend;

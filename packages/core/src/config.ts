@@ -1,4 +1,5 @@
-import { ConfigError, positiveInt as checkInt, positiveNumber as checkNumber } from '@mamba3/tensor';
+import { ConfigError, describeValue, positiveInt as checkInt, positiveNumber as checkNumber } from '@mamba3/tensor';
+import { isBool, mapOfficial } from './options.js';
 import type { Mamba3MixerAttrs } from './ops/mamba3/mixer-types.js';
 import { dInProjOf } from './ops/mamba3/layout.js';
 
@@ -66,18 +67,21 @@ export function resolveMamba3Config(opts: Mamba3Options): Mamba3Config {
   if (dInner % headdim !== 0) throw new ConfigError(`Mamba3: headdim (${headdim}) must divide d_inner = expand·dModel = ${dInner}`);
   const nheads = dInner / headdim;
   if (nheads % ngroups !== 0) throw new ConfigError(`Mamba3: ngroups (${ngroups}) must divide nheads (${nheads})`);
-  if (o.ropeFraction !== 0.5 && o.ropeFraction !== 1) throw new ConfigError(`Mamba3: ropeFraction must be 0.5 or 1, got ${o.ropeFraction}`);
+  if (o.ropeFraction !== 0.5 && o.ropeFraction !== 1) throw new ConfigError(`Mamba3: ropeFraction must be 0.5 or 1, got ${describeValue(o.ropeFraction)}`);
+  for (const name of ['isOutprojNorm', 'isMimo', 'complex'] as const) isBool('Mamba3', name, o[name]);
   let split = Math.trunc(dState * o.ropeFraction);
   if (split % 2 !== 0) split -= 1;
   const numRopeAngles = split / 2;
   if (numRopeAngles < 1) throw new ConfigError(`Mamba3: dState (${dState}) · ropeFraction (${o.ropeFraction}) leaves no rotation angle; use dState >= ${2 / o.ropeFraction}`);
   if (o.isMimo && dState % 2 !== 0) throw new ConfigError(`Mamba3: a MIMO mixer rotates pairs (i, i + dState/2), so dState must be even, got ${dState}`);
-  const mimoRank = o.isMimo ? positiveInt('mimoRank', o.mimoRank) : 1;
+  // Checked even where SISO ignores it: a malformed field of a file is refused, not skipped.
+  const givenRank = positiveInt('mimoRank', o.mimoRank);
+  const mimoRank = o.isMimo ? givenRank : 1;
   positiveNumber('dtMin', o.dtMin);
   positiveNumber('dtMax', o.dtMax);
   if (o.dtMin > o.dtMax) throw new ConfigError(`Mamba3: dtMin (${o.dtMin}) must not exceed dtMax (${o.dtMax})`);
   positiveNumber('dtInitFloor', o.dtInitFloor);
-  if (!(o.AFloor >= 0)) throw new ConfigError(`Mamba3: AFloor must be >= 0, got ${o.AFloor}`);
+  if (typeof o.AFloor !== 'number' || !(o.AFloor >= 0) || !Number.isFinite(o.AFloor)) throw new ConfigError(`Mamba3: AFloor must be a finite number >= 0, got ${describeValue(o.AFloor)}`);
   const config = { ...o, dModel, dState, headdim, ngroups, chunkSize, mimoRank, dInner, nheads, numRopeAngles, dInProj: 0 };
   config.dInProj = dInProjOf(mixerAttrs(config));
   return config;
@@ -128,12 +132,7 @@ const IGNORED_OFFICIAL = new Set(['layer', 'dropout', 'layer_idx', 'n_layer', 'd
 
 /** Options from the official snake_case constructor arguments (e.g. a fixture's or config.json's `ssm_cfg`). */
 export function fromOfficialOptions(raw: Record<string, unknown>, dModel?: number): Mamba3Options {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const key = OFFICIAL_KEYS[k];
-    if (key) out[key] = v;
-    else if (!IGNORED_OFFICIAL.has(k)) throw new ConfigError(`Mamba3: unknown option "${k}" (known: ${Object.keys(OFFICIAL_KEYS).join(', ')})`);
-  }
+  const out = mapOfficial('Mamba3', raw, OFFICIAL_KEYS, IGNORED_OFFICIAL);
   if (dModel !== undefined) out.dModel ??= dModel;
   return out as unknown as Mamba3Options;
 }

@@ -1,20 +1,17 @@
-import { ConfigError } from '@mamba3/tensor';
+import { ConfigError, describeValue } from '@mamba3/tensor';
 
 /** Option checks shared by the mixer configs: each error names the module and the option. */
 export function positiveInt(where: string, name: string, v: unknown, min = 1): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`${where}: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`${where}: ${name} must be an integer >= ${min}, got ${describeValue(v)}`);
   return v;
 }
 
 export function positiveNumber(where: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`${where}: ${name} must be a positive number, got ${String(v)}`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`${where}: ${name} must be a positive number, got ${describeValue(v)}`);
   return v;
 }
 
-export function isBool(where: string, name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new ConfigError(`${where}: ${name} must be true or false, got ${String(v)}`);
-  return v;
-}
+export { booleanValue as isBool } from '@mamba3/tensor';
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -28,8 +25,9 @@ export function stripUndefined<T extends object>(o: T): Partial<T> {
 export function mapOfficial(where: string, raw: Record<string, unknown>, keys: Record<string, string>, ignored: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
-    const key = keys[k];
-    if (key) out[key] = v;
+    // Own keys only: "toString" or "constructor" in a file must not find Object's methods.
+    const key = Object.hasOwn(keys, k) ? keys[k] : undefined;
+    if (key !== undefined) out[key] = v;
     else if (!ignored.has(k)) throw new ConfigError(`${where}: unknown option "${k}" (known: ${Object.keys(keys).join(', ')})`);
   }
   return out;

@@ -3,7 +3,7 @@ import {
   fromOfficialOptions, mamba1FromOfficial, mamba1ToOfficial, mamba2FromOfficial, mamba2ToOfficial, mhaFromOfficial, mhaToOfficial, resolveMamba1Config, resolveMamba2Config,
   resolveMamba3Config, resolveMhaConfig, toOfficialOptions,
 } from '@mamba3/core';
-import { ConfigError, positiveInt as checkInt } from '@mamba3/tensor';
+import { booleanValue, ConfigError, describeValue, positiveInt as checkInt, positiveNumber } from '@mamba3/tensor';
 
 export type SsmLayer = 'Mamba1' | 'Mamba2' | 'Mamba3';
 
@@ -70,12 +70,14 @@ export function resolveMambaConfig(input: MambaConfigInput): MambaConfig {
   positiveInt('vocabSize', c.vocabSize);
   positiveInt('dIntermediate', c.dIntermediate, 0);
   positiveInt('padVocabSizeMultiple', c.padVocabSizeMultiple);
+  for (const name of ['rmsNorm', 'residualInFp32', 'fusedAddNorm', 'tieEmbeddings'] as const) booleanValue('MambaConfig', name, c[name]);
+  positiveNumber('MambaConfig', 'normEpsilon', c.normEpsilon);
   const layer = c.ssmCfg.layer;
   if (layer !== undefined && layer !== 'Mamba1' && layer !== 'Mamba2' && layer !== 'Mamba3') {
-    throw new ConfigError(`MambaConfig: ssmCfg.layer "${String(layer)}" is not supported (Mamba1, Mamba2 or Mamba3)`);
+    throw new ConfigError(`MambaConfig: ssmCfg.layer ${describeValue(layer)} is not supported (Mamba1, Mamba2 or Mamba3)`);
   }
   if (!Array.isArray(c.attnLayerIdx) || c.attnLayerIdx.some((i) => !Number.isInteger(i) || i < 0 || i >= c.nLayer)) {
-    throw new ConfigError(`MambaConfig: attnLayerIdx must list layer indices in [0, ${c.nLayer}), got ${JSON.stringify(c.attnLayerIdx)}`);
+    throw new ConfigError(`MambaConfig: attnLayerIdx must list layer indices in [0, ${c.nLayer}), got ${describeValue(c.attnLayerIdx)}`);
   }
   // Validates the mixer options now, with the model's dModel.
   if (c.attnLayerIdx.length < c.nLayer) ssmOptionsCheck(c);
@@ -134,19 +136,19 @@ const JSON_KEYS: Record<string, keyof MambaConfig> = {
 };
 
 function ssmFromJson(v: unknown): SsmConfig {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: ssm_cfg must be an object, got ${JSON.stringify(v)}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: ssm_cfg must be an object, got ${describeValue(v)}`);
   const { layer = 'Mamba1', ...raw } = v as Record<string, unknown>;
   let options: Record<string, unknown>;
   if (layer === 'Mamba1') options = { ...mamba1FromOfficial(raw) };
   else if (layer === 'Mamba2') options = { ...mamba2FromOfficial(raw) };
   else if (layer === 'Mamba3') options = { ...fromOfficialOptions(raw) };
-  else throw new ConfigError(`config.json: ssm_cfg.layer "${String(layer)}" is not supported (Mamba1, Mamba2 or Mamba3)`);
+  else throw new ConfigError(`config.json: ssm_cfg.layer ${describeValue(layer)} is not supported (Mamba1, Mamba2 or Mamba3)`);
   delete options.dModel;
   return { ...options, layer } as SsmConfig;
 }
 
 function attnFromJson(v: unknown): AttnConfig {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: attn_cfg must be an object, got ${JSON.stringify(v)}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: attn_cfg must be an object, got ${describeValue(v)}`);
   const o: Record<string, unknown> = { ...mhaFromOfficial(v as Record<string, unknown>) };
   delete o.embedDim;
   return o as AttnConfig;
@@ -156,7 +158,7 @@ function attnFromJson(v: unknown): AttnConfig {
 export function fromConfigJson(json: Record<string, unknown>): MambaConfig {
   const out: Record<string, unknown> = { ssmCfg: ssmFromJson({}) };
   for (const [k, v] of Object.entries(json)) {
-    if (k in JSON_KEYS) out[JSON_KEYS[k]] = v;
+    if (Object.hasOwn(JSON_KEYS, k)) out[JSON_KEYS[k]] = v;
     else if (k === 'ssm_cfg') out.ssmCfg = ssmFromJson(v);
     else if (k === 'attn_cfg') out.attnCfg = attnFromJson(v);
     else throw new ConfigError(`config.json: unknown field "${k}"`);

@@ -36,7 +36,7 @@ export function convertCheckpoint(ckpt: Checkpoint, opts: ConvertOptions = {}): 
   const layout = opts.layout ?? 'official';
   if (layout !== 'official' && layout !== 'hf') throw new ArgumentError(`layout must be official or hf, got ${JSON.stringify(layout)}`);
   const config = layout === 'hf' ? officialToHfConfig(ckpt.config, `${ckpt.label}/config.json`) : { ...ckpt.config };
-  const specs: Record<string, TensorSpec> = {};
+  const specs = Object.create(null) as Record<string, TensorSpec>;
   const sources = new Map<string, { name: string; to: SafetensorsDType }>();
   for (const w of ckpt.weights.values()) {
     const to = FLOAT.has(w.dtype) ? (opts.dtype ? STORED[opts.dtype] : w.dtype === 'F64' ? 'F32' : w.dtype) : w.dtype === 'I64' ? 'I64' : 'I32';

@@ -1,4 +1,4 @@
-import { ConfigError } from '@mamba3/tensor';
+import { ConfigError, describeValue } from '@mamba3/tensor';
 
 /*
  * Checkpoint layouts, told apart by config.json, and their mapping onto the official one
@@ -41,7 +41,7 @@ export function detectLayout(config: Record<string, unknown>, label = 'config.js
   const type = config.model_type;
   if (type === 'mamba' || type === 'mamba2') return 'hf';
   if (typeof type === 'string' && !('d_model' in config)) {
-    throw new ConfigError(`${label}: model_type "${type}" is not supported (Hugging Face layouts: "mamba", "mamba2"; or the official mamba_ssm config.json)`);
+    throw new ConfigError(`${label}: model_type ${describeValue(type)} is not supported (Hugging Face layouts: "mamba", "mamba2"; or the official mamba_ssm config.json)`);
   }
   if ('d_model' in config || 'ssm_cfg' in config || 'n_layer' in config) return 'official';
   throw new ConfigError(`${label}: neither an official mamba_ssm config (d_model, n_layer, ssm_cfg) nor a Hugging Face one (model_type "mamba" or "mamba2"); keys: ${Object.keys(config).slice(0, 10).join(', ')}`);
@@ -60,7 +60,7 @@ function copy(hf: Record<string, unknown>, out: Record<string, unknown>, pairs: 
 /** A Hugging Face `mamba` / `mamba2` config.json as the official config.json. */
 export function hfToOfficialConfig(hf: Record<string, unknown>, label = 'config.json'): Record<string, unknown> {
   const type = hf.model_type;
-  if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu') throw new ConfigError(`${label}: hidden_act "${String(hf.hidden_act)}" is not supported (Mamba uses silu)`);
+  if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu') throw new ConfigError(`${label}: hidden_act ${describeValue(hf.hidden_act)} is not supported (Mamba uses silu)`);
   const ssm: Record<string, unknown> = { layer: type === 'mamba2' ? 'Mamba2' : 'Mamba1' };
   copy(hf, ssm, [
     ['state_size', 'd_state'],
@@ -91,9 +91,10 @@ export function hfToOfficialConfig(hf: Record<string, unknown>, label = 'config.
     // (0, inf) is the official default: leave it out, so the JSON stays finite.
     if (Array.isArray(limit) && !(limit[0] === 0 && limit[1] === Number.POSITIVE_INFINITY)) ssm.dt_limit = limit;
     const heads = hf.num_heads;
-    const expand = (hf.expand as number | undefined) ?? 2;
-    if (typeof heads === 'number' && typeof hf.head_dim === 'number' && heads * hf.head_dim !== expand * (d as number)) {
-      throw new ConfigError(`${label}: num_heads ${heads} · head_dim ${hf.head_dim} must equal expand ${expand} · hidden_size ${String(d)}`);
+    const expand = hf.expand ?? 2;
+    // Only numbers are compared here; the mixer's own checks name any other value.
+    if (typeof heads === 'number' && typeof hf.head_dim === 'number' && typeof expand === 'number' && typeof d === 'number' && heads * hf.head_dim !== expand * d) {
+      throw new ConfigError(`${label}: num_heads ${heads} · head_dim ${hf.head_dim} must equal expand ${expand} · hidden_size ${d}`);
     }
   }
   const out: Record<string, unknown> = {
@@ -138,8 +139,8 @@ export function layoutName(official: string, layout: Layout): string {
 export function officialToHfConfig(c: Record<string, unknown>, label = 'config.json'): Record<string, unknown> {
   const ssm = (c.ssm_cfg ?? {}) as Record<string, unknown>;
   const layer = ssm.layer ?? 'Mamba1';
-  if (layer !== 'Mamba1' && layer !== 'Mamba2') throw new ConfigError(`${label}: transformers has no ${String(layer)} layer; convert with --layout official`);
-  if ((c.d_intermediate as number) > 0 || (Array.isArray(c.attn_layer_idx) && c.attn_layer_idx.length > 0)) {
+  if (layer !== 'Mamba1' && layer !== 'Mamba2') throw new ConfigError(`${label}: transformers has no ${describeValue(layer)} layer; convert with --layout official`);
+  if ((typeof c.d_intermediate === 'number' && c.d_intermediate > 0) || (Array.isArray(c.attn_layer_idx) && c.attn_layer_idx.length > 0)) {
     throw new ConfigError(`${label}: transformers' Mamba models have no MLP or attention blocks; convert with --layout official`);
   }
   const mamba2 = layer === 'Mamba2';

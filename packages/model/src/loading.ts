@@ -55,7 +55,8 @@ function toSource(s: Uint8Array | Blob | ByteSource): ByteSource {
 async function readAll(readers: { reader: SafetensorsReader; file: string }[], backend: Backend, dtype: WeightDType, onProgress?: (p: LoadProgress) => void): Promise<Record<string, Tensor>> {
   const total = readers.reduce((n, r) => n + [...r.reader.entries.values()].reduce((m, e) => m + e.byteLength, 0), 0);
   let loaded = 0;
-  const out: Record<string, Tensor> = {};
+  // No prototype: names come from the file, and "__proto__" must stay a name.
+  const out = Object.create(null) as Record<string, Tensor>;
   try {
     for (const { reader, file } of readers) {
       for (const [name, entry] of reader.entries) {

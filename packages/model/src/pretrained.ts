@@ -92,7 +92,8 @@ export async function loadCheckpointWeights(
 ): Promise<Record<string, Tensor>> {
   const total = [...ckpt.weights.values()].reduce((n, w) => n + w.byteLength, 0);
   let loaded = 0;
-  const out: Record<string, Tensor> = {};
+  // No prototype: names come from the file, and "__proto__" must stay a name.
+  const out = Object.create(null) as Record<string, Tensor>;
   try {
     for (const w of ckpt.weights.values()) {
       opts.signal?.throwIfAborted();

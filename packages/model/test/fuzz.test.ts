@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Mamba3Error, setBackend } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
-import { fromConfigJson, MambaLMHeadModel, ShardIndexError, shardFiles, toConfigJson } from '../src/index.js';
+import { fromConfigJson, MambaLMHeadModel, officialToHfConfig, ShardIndexError, shardFiles, toConfigJson, toOfficialConfig } from '../src/index.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SMALL = { dModel: 16, nLayer: 1, vocabSize: 20, ssmCfg: { layer: 'Mamba3' as const, dState: 8, headdim: 8, chunkSize: 8 } };
@@ -38,8 +38,11 @@ async function typedOrValid(fn: () => Promise<unknown> | unknown): Promise<'ok' 
   }
 }
 
+/** What JSON.parse gives for keys named like Object's methods: String() and template literals throw on these. */
+const METHOD_KEYED: unknown[] = [{ toString: null }, { valueOf: 1, toString: 'x' }, [{ toString: null }], { toJSON: null, toString: [] }];
+
 const nasty = fc.oneof(
-  fc.constantFrom(0, -1, 1.5, 1e9, 2 ** 31, 2 ** 53, Number.MAX_SAFE_INTEGER, 1e308, 'Mamba3', 'Mamba1', true, null, [], {}),
+  fc.constantFrom(0, -1, 1.5, 1e9, 2 ** 31, 2 ** 53, Number.MAX_SAFE_INTEGER, 1e308, 'Mamba3', 'Mamba1', true, null, [], {}, ...METHOD_KEYED),
   fc.jsonValue({ maxDepth: 2 }),
 );
 
@@ -69,6 +72,37 @@ describe('config.json fuzz', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('every field, official (model, ssm_cfg of each layer, attn_cfg) or Hugging Face (mamba, mamba2), set to an object keyed like a method: a ConfigError', async () => {
+    // Written out by toConfigJson, so every option of the layer is a field.
+    const official = (layer: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+      toConfigJson(fromConfigJson({ ...configJson, ssm_cfg: { layer, d_state: 8, ...(layer === 'Mamba1' ? {} : { headdim: 8, chunk_size: 8 }) }, ...extra }));
+    const fieldsOf = (c: Record<string, unknown>): string[] => [
+      ...Object.keys(c),
+      ...['ssm_cfg', 'attn_cfg'].flatMap((o) => Object.keys(c[o] as object).map((k) => `${o}.${k}`)),
+    ];
+    const hf = (layer: string): Record<string, unknown> => officialToHfConfig(official(layer));
+    const cases: [Record<string, unknown>, string[], boolean][] = [
+      ...[official('Mamba3', { n_layer: 2, attn_layer_idx: [1], attn_cfg: { num_heads: 2, rotary_emb_dim: 4 } }), official('Mamba1'), official('Mamba2')].map(
+        (c): [Record<string, unknown>, string[], boolean] => [c, fieldsOf(c), true],
+      ),
+      // Some Hugging Face fields (architectures, initializer_range) are not read, so these may load.
+      ...['Mamba1', 'Mamba2'].map((layer): [Record<string, unknown>, string[], boolean] => [hf(layer), Object.keys(hf(layer)), false]),
+    ];
+    for (const [base, fields, everyFieldRead] of cases) {
+      expect(fromConfigJson(toOfficialConfig(base).config)).toBeDefined();
+      for (const field of fields) {
+        for (const value of METHOD_KEYED) {
+          const c = structuredClone(base);
+          const [outer, inner] = field.split('.');
+          if (inner === undefined) c[outer] = value;
+          else (c[outer] as Record<string, unknown>)[inner] = value;
+          const result = await typedOrValid(() => fromConfigJson(toOfficialConfig(c).config));
+          if (everyFieldRead) expect(result, `${field} = ${JSON.stringify(value)}`).toBe('typed');
+        }
+      }
+    }
   });
 
   it('a config claiming a billion layers or a huge width is refused quickly', async () => {

@@ -31,7 +31,7 @@ export {
   ConfigError,
   ArgumentError,
 } from './errors.js';
-export { intRule, isIntAtLeast, isPositiveNumber, positiveInt, positiveNumber } from './validate.js';
+export { booleanValue, describeValue, intRule, isIntAtLeast, isPositiveNumber, positiveInt, positiveNumber } from './validate.js';
 export { Tensor } from './tensor.js';
 export type { NestedArray } from './tensor.js';
 export type {

@@ -151,7 +151,7 @@ function parseHeader(bytes: Uint8Array, dataStart: number, fileLength: number, l
     const where = `${label}: tensor "${name}"`;
     if (raw === null || typeof raw !== 'object') throw new SafetensorsError(`${where}: entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in ELEMENT_BYTES)) throw new SafetensorsError(`${where}: unsupported dtype ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(ELEMENT_BYTES, dtype)) throw new SafetensorsError(`${where}: unsupported dtype ${JSON.stringify(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
     }
@@ -332,7 +332,8 @@ export interface SafetensorsPlan {
 /** Lays out a safetensors file (tensors in name order) without its data, so it can be written piece by piece. */
 export function planSafetensors(specs: Record<string, TensorSpec>, metadata?: Record<string, string>): SafetensorsPlan {
   const names = Object.keys(specs).sort();
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" is an entry like any other, not a prototype change.
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   const order: SafetensorsPlan['order'] = [];
@@ -366,7 +367,7 @@ export function encodeTensor(dtype: SafetensorsDType, values: ArrayLike<number>)
 
 /** Serialises tensors (in name order) with optional string metadata. */
 export function serializeSafetensors(tensors: Record<string, TensorRecord>, metadata?: Record<string, string>): Uint8Array {
-  const specs: Record<string, TensorSpec> = {};
+  const specs = Object.create(null) as Record<string, TensorSpec>;
   for (const [name, rec] of Object.entries(tensors)) {
     const dtype = rec.dtype ?? defaultStored(rec.values);
     if (sizeOf(rec.shape) !== rec.values.length) throw new SafetensorsError(`tensor "${name}": ${rec.values.length} values for shape ${formatShape(rec.shape)}`);
@@ -429,7 +430,7 @@ export async function loadSafetensors(
   opts?: { backend?: Backend; names?: readonly string[]; float64?: boolean },
 ): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
   const reader = await SafetensorsReader.open(source instanceof Uint8Array ? bytesSource(source) : source);
-  const tensors: Record<string, Tensor> = {};
+  const tensors = Object.create(null) as Record<string, Tensor>;
   try {
     for (const name of opts?.names ?? reader.names) tensors[name] = await reader.tensor(name, opts);
   } catch (err) {

@@ -192,7 +192,7 @@ function storageOf(pid: PickleValue, storages: Map<string, TorchStorage>, zip: Z
     throw new CheckpointError(`${label}: persistent id must be ('storage', type, key, location, numel), got a ${describe(pid)}`);
   }
   const [, type, key, , numel] = pid.items;
-  if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !(type.name in TORCH_STORAGE_DTYPES)) {
+  if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !Object.hasOwn(TORCH_STORAGE_DTYPES, type.name)) {
     throw new CheckpointError(`${label}: storage type ${describe(type)} is not a torch storage class`);
   }
   if (typeof key !== 'string') throw new CheckpointError(`${label}: storage key must be a string, got ${describe(key)}`);

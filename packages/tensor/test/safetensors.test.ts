@@ -56,6 +56,20 @@ describe('safetensors', () => {
     expect(Number(new DataView(bytes.buffer).getBigUint64(0, true)) % 8).toBe(0);
   });
 
+  it('tensors named like Object members round-trip; such a dtype is refused', async () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const specs = Object.create(null) as Record<string, { shape: number[]; values: Float32Array }>;
+    names.forEach((n, i) => (specs[n] = { shape: [2], values: new Float32Array([i, -i]) }));
+    const r = await SafetensorsReader.fromBytes(serializeSafetensors(specs));
+    expect(r.names.sort()).toEqual([...names].sort());
+    for (const [i, n] of names.entries()) expect(Array.from((await r.read(n)).values), n).toEqual([i, -i]);
+    for (const dtype of ['toString', 'constructor', '__proto__']) {
+      await expect(SafetensorsReader.fromBytes(rawFile({ w: { dtype, shape: [1], data_offsets: [0, 4] } }, 4), 'x.safetensors')).rejects.toThrow(
+        `x.safetensors: tensor "w": unsupported dtype "${dtype}"`,
+      );
+    }
+  });
+
   it('converts half and bfloat16 with round-to-nearest-even', () => {
     expect(halfToFloat(floatToHalf(1 / 3))).toBeCloseTo(0.33325, 5);
     expect(floatToHalf(1e6)).toBe(0x7c00);

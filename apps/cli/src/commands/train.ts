@@ -257,7 +257,9 @@ export const trainCommand: Command = {
   },
   async run({ values }) {
     if (values.task === undefined) return trainLm(values);
-    const task = TASKS[String(values.task)];
+    const name = String(values.task);
+    // Own keys only: --task toString must not find Object's method.
+    const task = Object.hasOwn(TASKS, name) ? TASKS[name] : undefined;
     if (!task) throw new UsageError(`unknown task "${String(values.task)}" (known: ${Object.keys(TASKS).join(', ')})`);
     return stateTask(task, values);
   },

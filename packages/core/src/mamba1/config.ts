@@ -1,4 +1,4 @@
-import { ConfigError } from '@mamba3/tensor';
+import { ConfigError, describeValue } from '@mamba3/tensor';
 import { isBool, mapOfficial, positiveInt, positiveNumber, stripUndefined } from '../options.js';
 
 /** Constructor options of the official `Mamba` (mamba_ssm/modules/mamba_simple.py), TypeScript casing. */
@@ -58,7 +58,7 @@ export function resolveMamba1Config(opts: Mamba1Options): Mamba1Config {
   if (o.dtMin > o.dtMax) throw new ConfigError(`${W}: dtMin (${o.dtMin}) must not exceed dtMax (${o.dtMax})`);
   positiveNumber(W, 'dtScale', o.dtScale);
   positiveNumber(W, 'dtInitFloor', o.dtInitFloor);
-  if (o.dtInit !== 'random' && o.dtInit !== 'constant') throw new ConfigError(`${W}: dtInit must be "random" or "constant", got ${String(o.dtInit)}`);
+  if (o.dtInit !== 'random' && o.dtInit !== 'constant') throw new ConfigError(`${W}: dtInit must be "random" or "constant", got ${describeValue(o.dtInit)}`);
   isBool(W, 'convBias', o.convBias);
   isBool(W, 'bias', o.bias);
   return { ...o, dModel, dtRank, dInner };
