@@ -57,7 +57,8 @@ function edited(edits: readonly { inner: boolean; key: number; value: unknown; a
     const key = e.action === 'add' ? e.newKey : keys[e.key % Math.max(1, keys.length)];
     if (key === undefined) continue;
     if (e.action === 'delete') delete target[key];
-    else target[key] = e.value;
+    // A copy: constants are shared between runs, and a later edit may write inside this one.
+    else target[key] = structuredClone(e.value);
   }
   return c;
 }

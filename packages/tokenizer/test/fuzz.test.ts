@@ -49,7 +49,8 @@ function applyEdits(base: unknown, edits: readonly { path: number; value: unknow
     if (node === null || typeof node !== 'object') continue;
     const last = path[path.length - 1];
     if (e.remove && !Array.isArray(node)) delete (node as Record<string | number, unknown>)[last];
-    else (node as Record<string | number, unknown>)[last] = e.value;
+    // A copy: constants are shared between runs, and a later edit may write inside this one.
+    else (node as Record<string | number, unknown>)[last] = structuredClone(e.value);
   }
   return root;
 }
