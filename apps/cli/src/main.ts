@@ -37,7 +37,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
   } catch (err) {
-    console.error(`${prefix}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)} (mamba3 ${name} --help for usage)`);
+    // Node's later lines carry the fix ("use '--temperature=-XYZ'"), so all of them go on the one line.
+    console.error(`${prefix}: ${err instanceof Error ? err.message.split('\n').join(' ') : String(err)} (mamba3 ${name} --help for usage)`);
     return 2;
   }
   const values = validateFlags(parsed.values);

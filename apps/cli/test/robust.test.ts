@@ -56,7 +56,9 @@ describe('every numeric flag and config value is checked once, before work (exit
     await fails(['forward', fixture('mixer_siso.safetensors'), '--chunk-size', 'abc', '--out', join(tmp('cli-'), 'o')], 2, /--chunk-size must be a positive integer/);
     await fails(['eval', '--model', defaultModel, '--data', fixture('mixer_siso.safetensors'), '--batch-size', '0'], 2, /--batch-size must be a positive integer, got "0"/);
     await fails(['generate', '--model', defaultModel, '--prompt', 'x', '--max-new-tokens', '1e400'], 2, /--max-new-tokens/);
-    await fails(['check', fixture('mixer_siso.safetensors'), '--mode', 'fast'], 2, /--mode must be chunked or step/);
+    await fails(['check', fixture('mixer_siso.safetensors'), '--mode', 'fast'], 2, /--mode must be chunked or step/);    // A negative number after a flag: node's fix (the = form) stays on the one line.
+    await fails(['generate', '--model', defaultModel, '--prompt', 'x', '--temperature', '-1'], 2, /'--temperature' argument is ambiguous\..*use '--temperature=-XYZ'/);
+    await fails(['train', '--task', 'toString'], 2, /unknown task "toString" \(known: parity, modarith\)/);
   });
 
   it('bad train config values and unknown keys (with "did you mean")', async () => {
