@@ -12,7 +12,7 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MambaLMHeadModel } from '@mamba3/model';
 import type { Backend, Tensor } from '@mamba3/tensor';
-import { dispose, engine, saveSafetensors, WeightsError } from '@mamba3/tensor';
+import { describeValue, dispose, engine, saveSafetensors, WeightsError } from '@mamba3/tensor';
 import { openSafetensors } from '@mamba3/tensor/node';
 import type { AdamWOptions } from './optim.js';
 import { LmTrainer } from './trainer.js';
@@ -107,19 +107,22 @@ export async function loadCheckpoint(dir: string, opts?: { backend?: Backend; op
   if (!found) throw new WeightsError(`${dir}: no checkpoint here (expected model.safetensors and optimizer.safetensors from saveCheckpoint)`);
   const backend = opts?.backend ?? engine.getBackend();
   const reader = await openSafetensors(join(found, 'optimizer.safetensors'));
-  const state: Record<string, Tensor> = {};
+  const state = Object.create(null) as Record<string, Tensor>;
   let trainer: LmTrainer | null = null;
   try {
-    const step = Number(reader.metadata.step ?? 0);
+    const counter = (key: 'step' | 'optimizerStep' | 'tokensSeen'): number => metadataCount(reader.metadata, key, join(found, 'optimizer.safetensors'));
+    const step = counter('step');
     const manifest = await readManifest(found);
-    if (manifest && manifest.step !== step) throw new WeightsError(`${found}: checkpoint.json says step ${manifest.step} but optimizer.safetensors holds step ${step}: a mixed checkpoint`);
+    if (manifest && manifest.step !== step) {
+      throw new WeightsError(`${found}: checkpoint.json says step ${describeValue(manifest.step)} but optimizer.safetensors holds step ${step}: a mixed checkpoint`);
+    }
     const model = await MambaLMHeadModel.fromPretrained(found, { backend });
     trainer = LmTrainer.fromModel(model, opts?.optimizer);
     model.dispose();
     for (const n of reader.names) state[n] = await reader.tensor(n, { backend });
-    trainer.optimizer.loadState(state, Number(reader.metadata.optimizerStep ?? 0));
+    trainer.optimizer.loadState(state, counter('optimizerStep'));
     trainer.step = step;
-    trainer.tokensSeen = Number(reader.metadata.tokensSeen ?? 0);
+    trainer.tokensSeen = counter('tokensSeen');
   } catch (err) {
     dispose(state);
     trainer?.dispose();
@@ -128,6 +131,15 @@ export async function loadCheckpoint(dir: string, opts?: { backend?: Backend; op
     await reader.close();
   }
   return trainer;
+}
+
+/** A counter saveCheckpoint wrote into the metadata (absent: 0), else a WeightsError naming the file. */
+function metadataCount(metadata: Readonly<Record<string, string>>, key: string, file: string): number {
+  const raw = metadata[key];
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new WeightsError(`${file}: metadata "${key}" must be a whole number >= 0, got ${describeValue(raw)}; the checkpoint is damaged (train afresh or restore it)`);
+  return n;
 }
 
 async function readManifest(dir: string): Promise<CheckpointManifest | null> {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, DisposedError, dispose, Rng, setBackend } from '@mamba3/tensor';
+import { ConfigError, DisposedError, dispose, Rng, SafetensorsReader, serializeSafetensors, setBackend, WeightsError } from '@mamba3/tensor';
 import '@mamba3/backend-cpu';
 import { MambaLMHeadModel } from '@mamba3/model';
 import { openSafetensors } from '@mamba3/tensor/node';
@@ -76,6 +76,28 @@ describe('atomic checkpoints', () => {
     await saveCheckpoint(t, dir);
     expect(readdirSync(root)).toEqual(['checkpoint']);
     t.dispose();
+  });
+
+  it('damaged counters (metadata that is not a count, a manifest step that is not a number): a WeightsError naming the file', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-damaged-')), 'checkpoint');
+    const t = await trainer(1);
+    await saveCheckpoint(t, dir);
+    t.dispose();
+    writeFileSync(join(dir, 'checkpoint.json'), '{"step": {"toString": null}}');
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/checkpoint\.json says step \{"toString":null\} but optimizer\.safetensors holds step 1: a mixed checkpoint/);
+    rmSync(join(dir, 'checkpoint.json'));
+    const file = join(dir, 'optimizer.safetensors');
+    const reader = await SafetensorsReader.fromBytes(new Uint8Array(readFileSync(file)));
+    const tensors = Object.fromEntries(await Promise.all(reader.names.map(async (n) => {
+        const { shape, values } = await reader.read(n);
+        return [n, { shape, values }] as const;
+      })));
+    for (const [key, bad] of [['step', 'abc'], ['optimizerStep', '-1'], ['tokensSeen', '1e400']]) {
+      writeFileSync(file, serializeSafetensors(tensors, { ...reader.metadata, [key]: bad }));
+      const err = await loadCheckpoint(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WeightsError);
+      expect((err as Error).message).toBe(`${file}: metadata "${key}" must be a whole number >= 0, got "${bad}"; the checkpoint is damaged (train afresh or restore it)`);
+    }
   });
 
   it('killed (SIGKILL) at random moments while checkpointing every step: always one whole checkpoint', async () => {
