@@ -6,12 +6,9 @@ export function positiveInt(where: string, name: string, v: unknown, min = 1): n
   return v;
 }
 
-export function positiveNumber(where: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`${where}: ${name} must be a positive number, got ${describeValue(v)}`);
-  return v;
-}
-
-export { booleanValue as isBool } from '@mamba3/tensor';
+// The same checks and messages as the tensor package's (core's positiveInt words its rule as
+// "an integer >= min", which its callers' messages keep).
+export { booleanValue as isBool, positiveNumber } from '@mamba3/tensor';
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
